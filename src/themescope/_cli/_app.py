@@ -1,0 +1,54 @@
+"""The typer application and the options every command shares."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from themescope import __version__, _progress
+
+app = typer.Typer(
+    name="themescope",
+    help="Explained, comparable themes of videos from their frames and the words spoken in them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"themescope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _configure(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages and tracebacks."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only log warnings and errors; no progress bars."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Configure logging and progress output for the command that follows."""
+    from rich.logging import RichHandler
+
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = RichHandler(show_path=False, show_time=False, markup=False, rich_tracebacks=False)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("themescope")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    _progress.enable(not quiet)
+    _VERBOSE["on"] = verbose
+
+
+_VERBOSE = {"on": False}
+
+
+def verbose_enabled() -> bool:
+    """Whether --verbose was given (then internal errors show their traceback)."""
+    return _VERBOSE["on"]

@@ -1,0 +1,123 @@
+"""The interfaces of the interpretation components and the data they exchange.
+
+A theme is described in three swappable steps, each one small class with one
+method and a default: a :class:`Captioner` turns frames into captions, a
+:class:`Tagger` turns a theme's captions and transcript into phrases, and a
+:class:`PhraseEmbedder` turns phrases into vectors (to merge near-duplicates,
+rank, and compare themes). Every backend of one kind returns the same types.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass
+class Evidence:
+    """What in a theme's own material supports a phrase.
+
+    Attributes:
+        frame_ids: Frames whose text or caption supports the phrase.
+        quotes: Transcript lines that support it (verbatim, shortest first).
+        captions: Frame captions that support it.
+        support: Support score in [0, 1] (share of the theme's frames, lexical or semantic).
+    """
+
+    frame_ids: list[int] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    support: float = 0.0
+
+
+@dataclass
+class Phrase:
+    """One phrase that describes a theme.
+
+    Attributes:
+        text: The phrase as shown to the user.
+        score: Ranking score from the tagger (higher is better; comparable within a run).
+        supported: False when nothing in the theme's own material backs it up.
+        evidence: The supporting frames, quotes and captions.
+    """
+
+    text: str
+    score: float
+    supported: bool = True
+    evidence: Evidence = field(default_factory=Evidence)
+
+
+@dataclass
+class ThemeMaterial:
+    """Everything a tagger may read about one theme.
+
+    Attributes:
+        theme_id: The theme's id (0..k-1).
+        frame_ids: Its frames, in time order.
+        texts: The aligned transcript text of each frame (may be empty strings).
+        captions: The caption of each frame ("" when no captioner ran).
+        lang: Language of the run's text ("en", "zh" or "und").
+    """
+
+    theme_id: int
+    frame_ids: list[int]
+    texts: list[str]
+    captions: list[str]
+    lang: str
+
+
+@dataclass
+class ThemePhrases:
+    """A tagger's phrases for one theme, with how they were produced.
+
+    Attributes:
+        phrases: Ranked phrases, best first (evidence is attached by the themes stage).
+        backend: The backend that produced them ("extractive", "llm-http", "llm-local").
+        model: Model name or path, when a model produced them.
+        prompt: The prompt sent, for LLM backends.
+        fallback_reason: Why a fallback backend produced them instead, if it did.
+    """
+
+    phrases: list[Phrase]
+    backend: str
+    model: str | None = None
+    prompt: str | None = None
+    fallback_reason: str | None = None
+
+
+class Captioner(ABC):
+    """Turns frames into one caption each."""
+
+    name: str = "captioner"
+
+    @abstractmethod
+    def caption(self, images: Sequence[Image.Image]) -> list[str]:
+        """Return one caption per image, in order."""
+
+
+class Tagger(ABC):
+    """Turns each theme's material into ranked phrases."""
+
+    name: str = "tagger"
+
+    @abstractmethod
+    def tag(self, themes: Sequence[ThemeMaterial], n_phrases: int = 10) -> list[ThemePhrases]:
+        """Return the phrases of every theme, in the order of ``themes``.
+
+        All themes are passed at once because what describes a theme best is
+        what sets it apart from the others.
+        """
+
+
+class PhraseEmbedder(ABC):
+    """Turns phrases into unit-length vectors."""
+
+    name: str = "embedder"
+
+    @abstractmethod
+    def embed(self, phrases: Sequence[str]) -> np.ndarray:
+        """Return an array of shape (len(phrases), dim), each row L2-normalised."""
