@@ -47,6 +47,7 @@ STAGES = ("ingest", "train", "themes", "report")
 """The stages in pipeline order; rewriting one invalidates those after it."""
 
 _STAGING_PREFIX = ".staging-"
+_HELD_LOCKS: dict[str, list[Any]] = {}
 
 
 def sha256_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
@@ -207,8 +208,18 @@ class RunDirectory:
         """Hold an exclusive lock on the run for this process, or refuse at once.
 
         The lock is an ``flock`` on ``RUN/.lock``: the kernel releases it when the
-        process dies, so a killed run never leaves a stale lock behind.
+        process dies, so a killed run never leaves a stale lock behind. It is
+        re-entrant within one process, so a pipeline can hold it across stages that
+        each take it too.
         """
+        key = str(self.path.resolve())
+        if key in _HELD_LOCKS:
+            _HELD_LOCKS[key][1] += 1
+            try:
+                yield
+            finally:
+                _HELD_LOCKS[key][1] -= 1
+            return
         self.check_usable(force=True)
         self.path.mkdir(parents=True, exist_ok=True)
         handle = open(self.path / LOCK_NAME, "a+")  # noqa: SIM115 - held for the whole block
@@ -226,7 +237,11 @@ class RunDirectory:
             handle.truncate()
             handle.write(str(os.getpid()))
             handle.flush()
-            yield
+            _HELD_LOCKS[key] = [handle, 1]
+            try:
+                yield
+            finally:
+                del _HELD_LOCKS[key]
         finally:
             handle.close()
 
