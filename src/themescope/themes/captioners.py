@@ -1,0 +1,224 @@
+"""Captioners: one short English caption per frame.
+
+The paper captions every frame with BLIP before tagging. :class:`BlipCaptioner`
+does that through transformers, offline: the model comes from a local folder or
+from an existing local Hugging Face cache, never from the network. Greedy BLIP
+decoding likes to stutter ("a bald bald bald man"), so generation uses a
+repetition penalty and forbids repeated n-grams.
+
+Use :func:`load_captioner` to build one from the ``--captioner`` option.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from themescope._progress import track
+from themescope.errors import ConfigError, ModelLoadError
+from themescope.themes.base import Captioner
+
+logger = logging.getLogger("themescope")
+
+CAPTIONERS = ("none", "blip")
+"""Names accepted by :func:`load_captioner`."""
+
+
+class BlipCaptioner(Captioner):
+    """BLIP image captioning (BlipForConditionalGeneration) from a local model.
+
+    The model is loaded on first use (or by :meth:`load`), not in the constructor.
+
+    Args:
+        model_path: A folder saved with ``save_pretrained`` (model and processor),
+            or a Hugging Face model id that is already in the local cache.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``...
+        max_new_tokens: Longest caption, in tokens.
+        repetition_penalty: Penalty (> 1) on tokens already generated.
+        no_repeat_ngram_size: No n-gram of this size appears twice in a caption;
+            2 rules out "bald bald bald" while keeping normal captions.
+        batch_size: Frames captioned per forward pass.
+
+    Example:
+        >>> captioner = BlipCaptioner("models/blip-image-captioning-base")  # doctest: +SKIP
+        >>> captioner.caption([Image.open("RUN/frames/000000.jpg")])  # doctest: +SKIP
+        ['a woman sitting at a desk in a news studio']
+    """
+
+    name = "blip"
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        device: str = "auto",
+        max_new_tokens: int = 30,
+        repetition_penalty: float = 1.5,
+        no_repeat_ngram_size: int = 2,
+        batch_size: int = 8,
+    ) -> None:
+        self.model_path = str(model_path)
+        self.device = device
+        self.max_new_tokens = max_new_tokens
+        self.repetition_penalty = repetition_penalty
+        self.no_repeat_ngram_size = no_repeat_ngram_size
+        self.batch_size = batch_size
+        self.model_: Any = None
+        self.processor_: Any = None
+        self.device_: str | None = None
+
+    def _validate(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ConfigError(
+                f"BlipCaptioner max_new_tokens must be >= 1; got {self.max_new_tokens}"
+            )
+        if self.batch_size < 1:
+            raise ConfigError(f"BlipCaptioner batch_size must be >= 1; got {self.batch_size}")
+        if self.repetition_penalty < 1.0:
+            raise ConfigError(
+                "BlipCaptioner repetition_penalty must be >= 1.0 (1.0 = none); "
+                f"got {self.repetition_penalty}"
+            )
+
+    def load(self) -> BlipCaptioner:
+        """Load the model and processor (once); return self.
+
+        Raises:
+            ModelLoadError: The path does not exist, the id is not in the local
+                cache, or the files are not a BLIP captioning model.
+        """
+        if self.model_ is not None:
+            return self
+        self._validate()
+        source = _resolve_model_source(self.model_path, what="BLIP captioning model")
+        import torch
+        from transformers import BlipForConditionalGeneration, BlipProcessor
+
+        device = _pick_device(self.device)
+        logger.info("loading BLIP captioner from %s on %s", source, device)
+        try:
+            processor = BlipProcessor.from_pretrained(source, local_files_only=True)
+            model = BlipForConditionalGeneration.from_pretrained(source, local_files_only=True)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(
+                f"cannot load a BLIP captioning model from {source}: {_first_line(exc)}"
+            ) from exc
+        model.eval()
+        model.to(torch.device(device))
+        self.model_, self.processor_, self.device_ = model, processor, device
+        return self
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        """Return the decoding settings passed to ``generate`` (the anti-stutter safeguards)."""
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "repetition_penalty": self.repetition_penalty,
+            "no_repeat_ngram_size": self.no_repeat_ngram_size,
+            "do_sample": False,
+            "num_beams": 1,
+        }
+
+    def caption(self, images: Sequence[Image.Image]) -> list[str]:
+        """Return one caption per image, in order (lower-case English, may be "")."""
+        if not images:
+            return []
+        self.load()
+        import torch
+
+        batches = [
+            list(images[start : start + self.batch_size])
+            for start in range(0, len(images), self.batch_size)
+        ]
+        captions: list[str] = []
+        kwargs = self.generation_kwargs()
+        for batch in track(batches, "Captioning frames (BLIP)", total=len(batches)):
+            rgb = [image.convert("RGB") for image in batch]
+            inputs = self.processor_(images=rgb, return_tensors="pt")
+            pixel_values = inputs["pixel_values"].to(
+                device=self.model_.device, dtype=self.model_.dtype
+            )
+            with torch.inference_mode():
+                output = self.model_.generate(pixel_values=pixel_values, **kwargs)
+            texts = self.processor_.batch_decode(output, skip_special_tokens=True)
+            captions.extend(" ".join(text.split()) for text in texts)
+        return captions
+
+
+def load_captioner(name: str, model_path: str | None, *, device: str = "auto") -> Captioner | None:
+    """Build the captioner named by ``--captioner``.
+
+    Args:
+        name: ``"none"`` (no captions) or ``"blip"``.
+        model_path: For ``"blip"``: a local folder or a model id already in the
+            local Hugging Face cache (nothing is downloaded).
+        device: Device for the model (``"auto"`` picks CUDA when available).
+
+    Returns:
+        The captioner (not loaded yet), or None for ``"none"``.
+
+    Raises:
+        ConfigError: Unknown name, or ``"blip"`` without a model.
+
+    Example:
+        >>> load_captioner("none", None) is None
+        True
+    """
+    key = name.strip().lower()
+    if key == "none":
+        return None
+    if key == "blip":
+        if not model_path:
+            raise ConfigError(
+                "--captioner blip needs a model: pass --captioner-model with a local BLIP folder "
+                "(e.g. one saved from Salesforce/blip-image-captioning-base) or a model id that "
+                "is already in the local Hugging Face cache"
+            )
+        return BlipCaptioner(model_path, device=device)
+    raise ConfigError(f"unknown captioner {name!r}; choose one of: {', '.join(CAPTIONERS)}")
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    """Whether ``text`` reads as "org/name" rather than a filesystem path."""
+    if text.startswith((".", "/", "~")) or "\\" in text:
+        return False
+    parts = text.split("/")
+    return len(parts) == 2 and all(parts)
+
+
+def _resolve_model_source(model_path: str, *, what: str) -> str:
+    """Return a loadable local folder or cached hub id, or raise a clear ModelLoadError."""
+    path = Path(model_path).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"{what} path {path} is a file; give the folder that holds it")
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"{what} folder {path} has no config.json")
+        return str(path)
+    if _looks_like_hub_id(model_path):
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(model_path, "config.json")
+        if isinstance(cached, str):
+            return model_path
+        raise ModelLoadError(
+            f"{what} {model_path!r} is neither a local folder nor in the local Hugging Face "
+            "cache; themescope never downloads models, so save it to a folder and pass its path"
+        )
+    raise ModelLoadError(f"{what} path {path} does not exist")
+
+
+def _pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,161 @@
+"""BLIP captioner: a tiny random BLIP saved to disk and loaded the way users load one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from themescope.errors import ConfigError, ModelLoadError
+from themescope.themes.base import Captioner
+from themescope.themes.captioners import BlipCaptioner, load_captioner
+
+WORDS = ["a", "man", "woman", "bald", "sitting", "at", "the", "desk", "studio", "news", "screen"]
+STUTTER_WORD = "bald"
+
+
+def _build_tiny_blip(folder: Path) -> None:
+    import torch
+    from transformers import (
+        BertTokenizer,
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessorPil,
+        BlipProcessor,
+    )
+
+    vocab = folder / "vocab.txt"
+    folder.mkdir(parents=True)
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
+    tokenizer = BertTokenizer(str(vocab))
+    tokenizer.add_special_tokens({"bos_token": "[DEC]"})
+    vocab.unlink()
+    text_config = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 16,
+        "encoder_hidden_size": 16,
+        "intermediate_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "max_position_embeddings": 64,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.sep_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        "sep_token_id": tokenizer.sep_token_id,
+    }
+    vision_config = {
+        "hidden_size": 16,
+        "intermediate_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "image_size": 32,
+        "patch_size": 8,
+        "projection_dim": 16,
+    }
+    torch.manual_seed(0)
+    config = BlipConfig(
+        text_config=text_config,
+        vision_config=vision_config,
+        projection_dim=16,
+        image_text_hidden_size=16,
+    )
+    model = BlipForConditionalGeneration(config)
+    # Make one word dominate every step, so that decoding without safeguards stutters, and keep
+    # special tokens (dropped when decoding) out of captions, as a trained BLIP does.
+    with torch.no_grad():
+        bias = model.text_decoder.cls.predictions.bias
+        bias[tokenizer.convert_tokens_to_ids(STUTTER_WORD)] = 8.0
+        for token in ("[PAD]", "[UNK]", "[CLS]", "[MASK]", "[DEC]"):
+            bias[tokenizer.convert_tokens_to_ids(token)] = -30.0
+    processor = BlipProcessor(
+        image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}),
+        tokenizer=tokenizer,
+    )
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+
+
+@pytest.fixture(scope="module")
+def blip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("blip") / "tiny-blip"
+    _build_tiny_blip(folder)
+    return folder
+
+
+def _images(n_images: int) -> list[Image.Image]:
+    rng = np.random.default_rng(0)
+    sizes = [(48, 64), (36, 64), (64, 64)]
+    return [
+        Image.fromarray(rng.integers(0, 255, (*sizes[i % 3], 3), dtype=np.uint8))
+        for i in range(n_images)
+    ]
+
+
+def _longest_run(caption: str) -> int:
+    words = caption.split()
+    longest = run = 0
+    previous = None
+    for word in words:
+        run = run + 1 if word == previous else 1
+        previous = word
+        longest = max(longest, run)
+    return longest
+
+
+def test_blip_loads_from_folder_and_captions_every_image(blip_dir: Path) -> None:
+    captioner = load_captioner("blip", str(blip_dir), device="cpu")
+    assert isinstance(captioner, BlipCaptioner)
+    assert isinstance(captioner, Captioner)
+    assert captioner.model_ is None  # nothing is loaded before first use
+    images = _images(5)
+    captioner.batch_size = 2  # three batches, the last one short
+    captions = captioner.caption(images)
+    assert len(captions) == len(images)
+    assert all(isinstance(caption, str) and caption for caption in captions)
+    assert all("[" not in caption for caption in captions)  # special tokens are stripped
+    assert captioner.caption([]) == []
+
+
+def test_blip_safeguards_stop_stutter(blip_dir: Path) -> None:
+    images = _images(2)
+    raw = BlipCaptioner(
+        blip_dir, device="cpu", repetition_penalty=1.0, no_repeat_ngram_size=0, max_new_tokens=8
+    )
+    stuttering = raw.caption(images)
+    # The tiny model is built to stutter; this shows the next assertion can fail.
+    assert all(_longest_run(caption) >= 3 for caption in stuttering), stuttering
+    guarded = BlipCaptioner(blip_dir, device="cpu", max_new_tokens=8)
+    captions = guarded.caption(images)
+    assert len(captions) == 2
+    assert all(_longest_run(caption) < 3 for caption in captions), captions
+    assert guarded.generation_kwargs()["repetition_penalty"] == 1.5
+    assert guarded.generation_kwargs()["no_repeat_ngram_size"] == 2
+
+
+def test_load_captioner_none_and_bad_inputs(tmp_path: Path) -> None:
+    assert load_captioner("none", None) is None
+    with pytest.raises(ConfigError, match="--captioner blip needs a model"):
+        load_captioner("blip", None)
+    with pytest.raises(ConfigError, match="unknown captioner 'clip'; choose one of: none, blip"):
+        load_captioner("clip", None)
+    missing = tmp_path / "no-such-blip"
+    captioner = load_captioner("blip", str(missing))
+    assert captioner is not None
+    with pytest.raises(
+        ModelLoadError, match=f"BLIP captioning model path {missing} does not exist"
+    ):
+        captioner.caption(_images(1))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelLoadError, match=f"folder {empty} has no config.json"):
+        BlipCaptioner(empty).load()
+
+
+def test_uncached_hub_id_is_not_downloaded() -> None:
+    captioner = BlipCaptioner("themescope-test/not-a-cached-model")
+    with pytest.raises(
+        ModelLoadError, match="neither a local folder nor in the local Hugging Face"
+    ):
+        captioner.load()
