@@ -47,6 +47,7 @@ class BlipCaptioner(Captioner):
         >>> captioner = BlipCaptioner("models/blip-image-captioning-base")  # doctest: +SKIP
         >>> captioner.caption([Image.open("RUN/frames/000000.jpg")])  # doctest: +SKIP
         ['a woman sitting at a desk in a news studio']
+
     """
 
     name = "blip"
@@ -90,6 +91,7 @@ class BlipCaptioner(Captioner):
         Raises:
             ModelLoadError: The path does not exist, the id is not in the local
                 cache, or the files are not a BLIP captioning model.
+
         """
         if self.model_ is not None:
             return self
@@ -107,9 +109,9 @@ class BlipCaptioner(Captioner):
             raise ModelLoadError(
                 f"cannot load a BLIP captioning model from {source}: {_first_line(exc)}"
             ) from exc
-        model.eval()
-        model.to(torch.device(device))
-        self.model_, self.processor_, self.device_ = model, processor, device
+        loaded: Any = model
+        self.model_ = loaded.to(torch.device(device)).eval()
+        self.processor_, self.device_ = processor, device
         return self
 
     def generation_kwargs(self) -> dict[str, Any]:
@@ -166,6 +168,7 @@ def load_captioner(name: str, model_path: str | None, *, device: str = "auto") -
     Example:
         >>> load_captioner("none", None) is None
         True
+
     """
     key = name.strip().lower()
     if key == "none":
