@@ -1,0 +1,501 @@
+"""K-means on the latents with an automatic choice of k.
+
+The paper chose k by eye from three plots over k = 2..9: the mean distance of
+the points to their centroid (look for an elbow), the mean distance between
+centroids (look for a maximum) and the cluster populations as k grows (large
+clusters that stay stable). :func:`select_k` computes those three, plus the
+silhouette and a bootstrap stability score, for every k from ``max(2, lo-1)``
+to ``hi+1`` (so the elbow and the stability at the ends of the range have
+neighbours) and chooses within ``lo..hi`` by one rule:
+
+    score(k) = 0.30·silhouette' + 0.25·elbow' + 0.20·bootstrap'
+               + 0.15·large_cluster' + 0.10·centroid_distance'
+
+where each primed criterion is min–max normalised over the candidate ks (so
+each says which candidate is best on that criterion, whatever its units). The
+elbow strength at k is the second difference D(k-1) - 2·D(k) + D(k+1) of the
+mean distance to centroid D (D(1) is the distance to the overall mean), i.e.
+how much more D fell before k than after it. Ties go to the smaller k.
+
+Scaling: the latents are *not* standardised per dimension. They are posterior
+means of a VAE, where unused (collapsed) dimensions are near-constant noise;
+z-scoring would blow that noise up to the weight of the informative dimensions.
+They are only divided by one global factor (the root-mean-square distance to
+the mean), which keeps the geometry and makes the distances in the table
+comparable between runs.
+
+Time is not a feature by default: the CRVAE already places neighbouring frames
+together (the temporal pattern the paper observed); ``time_weight`` can add it
+for users who want themes to be contiguous stretches of the video.
+
+Backends: scikit-learn's KMeans, or faiss when it is installed and the data has
+at least :data:`FAISS_MIN_POINTS` points (where benchmarks/bench_themes.py shows
+it winning).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from themescope.errors import ConfigError, ThemescopeError
+
+logger = logging.getLogger("themescope")
+
+FAISS_MIN_POINTS = 20_000
+"""Use faiss (when importable) for K-means on at least this many points.
+
+From benchmarks/bench_themes.py on 2 CPU cores: on 1,000,000 x 64-d, k=5, 20
+iterations, faiss-cpu 1.15 takes a fraction of scikit-learn 1.9's time (see the
+benchmark output); below ~20k points both take well under a second and
+scikit-learn's greedy k-means++ start is the better one.
+"""
+
+WEIGHTS = {
+    "silhouette": 0.30,
+    "elbow": 0.25,
+    "bootstrap_stability": 0.20,
+    "large_cluster_stability": 0.15,
+    "mean_centroid_dist": 0.10,
+}
+"""Weights of the normalised criteria in the k rule (they sum to 1)."""
+
+SILHOUETTE_SAMPLE = 2000
+"""Silhouette is computed on at most this many points (seeded sample)."""
+
+BOOTSTRAP_MAX_POINTS = 3000
+"""Bootstrap resamples are drawn from at most this many points (seeded subsample)."""
+
+
+@dataclass
+class KMeansFit:
+    """One K-means clustering.
+
+    Attributes:
+        labels: Cluster of each point, shape (n,).
+        centers: Centroids, shape (k, dim), in the scaled space.
+        inertia: Sum of squared distances to the centroids.
+        backend: "sklearn", "faiss" or "trivial" (k = 1).
+    """
+
+    labels: np.ndarray
+    centers: np.ndarray
+    inertia: float
+    backend: str
+
+
+@dataclass
+class KSelection:
+    """The chosen k, how it was chosen, and the clustering with that k.
+
+    Attributes:
+        k: The number of themes.
+        method: "auto", "user" or "lowered" (fewer frames than the range or k asked for).
+        k_range: The range searched, as asked for ([k, k] for a user k).
+        reason: One sentence with the numbers behind the choice.
+        table: One row per k evaluated (see :func:`select_k`).
+        labels: Cluster of each frame, shape (n,).
+        centers: Centroids in the scaled space, shape (k, dim).
+        features: The scaled features that were clustered, shape (n, dim).
+        backend: K-means backend of the final clustering.
+        warnings: Degradations to report (lowered k, ...).
+    """
+
+    k: int
+    method: str
+    k_range: tuple[int, int]
+    reason: str
+    table: list[dict[str, Any]]
+    labels: np.ndarray
+    centers: np.ndarray
+    features: np.ndarray
+    backend: str
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the ``k_selection`` object of themes.json."""
+        return {
+            "method": self.method,
+            "range": list(self.k_range),
+            "chosen": self.k,
+            "reason": self.reason,
+            "table": self.table,
+        }
+
+
+def scale_features(
+    latents: np.ndarray, times_s: np.ndarray | None = None, time_weight: float = 0.0
+) -> np.ndarray:
+    """Return the latents divided by one global factor, optionally with time appended.
+
+    Args:
+        latents: Array of shape (n, dim).
+        times_s: Time of each frame, shape (n,), used when ``time_weight`` > 0.
+        time_weight: 0 (default) leaves time out; 1 gives time the same spread
+            as the whole latent space.
+
+    Returns:
+        Float64 array of shape (n, dim) or (n, dim + 1).
+    """
+    x = np.asarray(latents, dtype=np.float64)
+    if x.ndim != 2:
+        raise ThemescopeError(f"latents must be a 2-D array (frames x dims), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ThemescopeError("latents contain NaN or infinite values; retrain the model")
+    centred = x - x.mean(axis=0)
+    rms = float(np.sqrt((centred**2).sum(axis=1).mean())) if len(x) else 0.0
+    x = centred / rms if rms > 0 else centred
+    if time_weight > 0 and times_s is not None and len(x) > 1:
+        t = np.asarray(times_s, dtype=np.float64)
+        t = t - t.mean()
+        spread = float(np.sqrt((t**2).mean()))
+        column = t / spread * time_weight if spread > 0 else np.zeros_like(t)
+        x = np.hstack([x, column[:, None]])
+    return x
+
+
+def kmeans(
+    x: np.ndarray,
+    k: int,
+    *,
+    seed: int,
+    n_init: int = 10,
+    max_iter: int = 300,
+    backend: str = "auto",
+) -> KMeansFit:
+    """Cluster ``x`` (shape (n, dim)) into ``k`` groups with the best of ``n_init`` starts.
+
+    Args:
+        x: Points, shape (n, dim).
+        k: Number of clusters (1 <= k <= n).
+        seed: Random seed of the initialisations.
+        n_init: Initialisations; the one with the lowest inertia wins.
+        max_iter: Iterations per initialisation.
+        backend: "auto" (faiss from :data:`FAISS_MIN_POINTS` points if installed),
+            "sklearn" or "faiss".
+    """
+    n = len(x)
+    if not 1 <= k <= n:
+        raise ConfigError(f"k={k} must be between 1 and the number of points n={n}")
+    if k == 1:
+        center = x.mean(axis=0, keepdims=True)
+        return KMeansFit(np.zeros(n, dtype=np.int64), center, float(((x - center) ** 2).sum()), "trivial")
+    if backend == "auto":
+        backend = "faiss" if n >= FAISS_MIN_POINTS and faiss_available() else "sklearn"
+    if backend == "faiss":
+        return _kmeans_faiss(x, k, seed=seed, n_init=n_init, max_iter=max_iter)
+    if backend != "sklearn":
+        raise ConfigError(f"unknown K-means backend {backend!r}; use auto, sklearn or faiss")
+    import warnings
+
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
+    model = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed)
+    with warnings.catch_warnings():
+        # Duplicate points can leave fewer distinct clusters than k; the caller
+        # caps k by the number of distinct points, so this is only noise here.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        labels = model.fit_predict(x)
+    return KMeansFit(labels.astype(np.int64), model.cluster_centers_, float(model.inertia_), "sklearn")
+
+
+def faiss_available() -> bool:
+    """Whether faiss can be imported."""
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _kmeans_faiss(x: np.ndarray, k: int, *, seed: int, n_init: int, max_iter: int) -> KMeansFit:
+    import faiss
+
+    data = np.ascontiguousarray(x, dtype=np.float32)
+    model = faiss.Kmeans(
+        data.shape[1],
+        k,
+        niter=max_iter,
+        nredo=n_init,
+        seed=seed,
+        verbose=False,
+        # faiss subsamples to 256 points per centroid by default; use them all
+        # so that the result matches what scikit-learn would fit.
+        max_points_per_centroid=len(data),
+    )
+    model.train(data)
+    distances, labels = model.index.search(data, 1)
+    return KMeansFit(
+        labels[:, 0].astype(np.int64),
+        model.centroids.astype(np.float64),
+        float(distances.sum()),
+        "faiss",
+    )
+
+
+def _assign(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    d2 = (x**2).sum(1)[:, None] - 2 * x @ centers.T + (centers**2).sum(1)[None, :]
+    return np.argmin(d2, axis=1)
+
+
+def _mean_dist(x: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> float:
+    return float(np.linalg.norm(x - centers[labels], axis=1).mean())
+
+
+def _mean_centroid_dist(centers: np.ndarray) -> float:
+    k = len(centers)
+    if k < 2:
+        return 0.0
+    diffs = np.linalg.norm(centers[:, None, :] - centers[None, :, :], axis=2)
+    return float(diffs[np.triu_indices(k, 1)].mean())
+
+
+def _silhouette(x: np.ndarray, labels: np.ndarray, seed: int) -> float:
+    from sklearn.metrics import silhouette_score
+
+    if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(x):
+        return float("nan")
+    sample = min(len(x), SILHOUETTE_SAMPLE)
+    return float(
+        silhouette_score(x, labels, sample_size=sample if sample < len(x) else None, random_state=seed)
+    )
+
+
+def _bootstrap_stability(x: np.ndarray, k: int, labels: np.ndarray, seed: int, n_boot: int) -> float:
+    """Mean adjusted Rand index between the clustering and clusterings of bootstrap resamples.
+
+    Each resample is clustered, every point of the (sub)sample is assigned to the
+    nearest resample centroid, and that labelling is compared with ``labels``.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(seed)
+    n = len(x)
+    if n > BOOTSTRAP_MAX_POINTS:
+        keep = rng.choice(n, BOOTSTRAP_MAX_POINTS, replace=False)
+        x, labels = x[keep], labels[keep]
+        n = len(x)
+    scores = []
+    for b in range(n_boot):
+        idx = rng.integers(0, n, n)
+        sample = x[idx]
+        if len(np.unique(sample, axis=0)) < k:
+            continue
+        fit = kmeans(sample, k, seed=seed + 1 + b, n_init=3, backend="sklearn")
+        scores.append(adjusted_rand_score(labels, _assign(x, fit.centers)))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def _large_cluster_stability(labels_k: np.ndarray, labels_next: np.ndarray, k: int) -> float:
+    """Size-weighted best Jaccard overlap of the large clusters at k with the clusters at k+1.
+
+    A cluster is large when it holds at least half an equal share (n / 2k). A
+    value near 1 means growing k only splits off small pieces: the paper's
+    "large clusters that stay stable".
+    """
+    n = len(labels_k)
+    sizes = np.bincount(labels_k, minlength=k)
+    large = [c for c in range(k) if sizes[c] >= n / (2 * k)]
+    if not large:
+        return float("nan")
+    total = 0.0
+    for c in large:
+        in_c = labels_k == c
+        best = 0.0
+        for d in np.unique(labels_next[in_c]):
+            in_d = labels_next == d
+            best = max(best, float((in_c & in_d).sum() / (in_c | in_d).sum()))
+        total += best * sizes[c]
+    return total / float(sizes[large].sum())
+
+
+def _minmax(values: list[float]) -> list[float]:
+    arr = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    finite = np.isfinite(arr)
+    if not finite.any():
+        return [0.0] * len(values)
+    lo, hi = arr[finite].min(), arr[finite].max()
+    out = np.where(finite, (arr - lo) / (hi - lo) if hi > lo else 1.0, 0.0)
+    return [float(v) for v in out]
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def select_k(
+    latents: np.ndarray,
+    *,
+    k: int | None = None,
+    k_range: tuple[int, int] = (3, 5),
+    seed: int = 0,
+    n_init: int = 10,
+    n_bootstrap: int = 10,
+    times_s: np.ndarray | None = None,
+    time_weight: float = 0.0,
+    backend: str = "auto",
+) -> KSelection:
+    """Cluster the latents, choosing k automatically in ``k_range`` unless ``k`` is given.
+
+    Args:
+        latents: Array of shape (n_frames, latent_dim).
+        k: A fixed number of themes (method "user"); None chooses it.
+        k_range: Inclusive range (lo, hi) to choose from.
+        seed: Seed of every random step (initialisations, bootstrap, samples).
+        n_init: K-means initialisations per fit.
+        n_bootstrap: Bootstrap resamples per k (0 skips the stability score).
+        times_s: Frame times, used only when ``time_weight`` > 0.
+        time_weight: Weight of time as an extra feature (0 = not used).
+        backend: K-means backend ("auto", "sklearn", "faiss").
+
+    Returns:
+        The selection; its ``table`` has one row per k evaluated with
+        mean_dist_to_centroid, mean_centroid_dist, silhouette,
+        bootstrap_stability, large_cluster_stability (k -> k+1), elbow and
+        score (None where not defined) and the cluster sizes, largest first.
+
+    Raises:
+        ThemescopeError: There are no frames.
+        ConfigError: ``k`` or ``k_range`` is out of range.
+
+    Example:
+        >>> sel = select_k(np.random.default_rng(0).normal(size=(60, 8)), seed=0)
+        >>> 3 <= sel.k <= 5
+        True
+    """
+    lo, hi = k_range
+    if k is None and not 1 <= lo <= hi:
+        raise ConfigError(f"--k-range {lo}-{hi} must satisfy 1 <= low <= high")
+    if k is not None and k < 1:
+        raise ConfigError(f"--k must be at least 1, got {k}")
+    x = scale_features(latents, times_s, time_weight)
+    n = len(x)
+    if n == 0:
+        raise ThemescopeError("the run has 0 frames; there is nothing to cluster")
+    n_distinct = len(np.unique(x, axis=0))
+    warnings: list[str] = []
+    started = time.perf_counter()
+
+    if k is not None:
+        if k > n_distinct:
+            msg = (
+                f"k={k} asked for but the run has only {n} frames ({n_distinct} distinct latents); "
+                f"using k={n_distinct}"
+            )
+            warnings.append(msg)
+            logger.warning(msg)
+            fit = kmeans(x, n_distinct, seed=seed, n_init=n_init, backend=backend)
+            return _selection(fit, x, "lowered", (k, k), msg, [], warnings)
+        fit = kmeans(x, k, seed=seed, n_init=n_init, backend=backend)
+        table = [_row(x, k, fit, seed, n_bootstrap=0)]
+        reason = f"k={k} was given by the user (silhouette {_fmt(table[0]['silhouette'])})."
+        return _selection(fit, x, "user", (k, k), reason, table, warnings)
+
+    # Need k <= n_distinct - 1 for a silhouette, and at least 4 frames for a choice.
+    top = n_distinct - 1
+    if top < 2:
+        msg = (
+            f"only {n} frames ({n_distinct} distinct latents): too few to choose k in {lo}-{hi}; "
+            "using one theme"
+        )
+        warnings.append(msg)
+        logger.warning(msg)
+        fit = kmeans(x, 1, seed=seed)
+        return _selection(fit, x, "lowered", (lo, hi), msg, [], warnings)
+    method = "auto"
+    c_lo, c_hi = lo, hi
+    if hi > top:
+        c_hi = top
+        c_lo = min(lo, c_hi)
+        method = "lowered"
+        msg = (
+            f"only {n} frames ({n_distinct} distinct latents): k range {lo}-{hi} lowered to "
+            f"{c_lo}-{c_hi}"
+        )
+        warnings.append(msg)
+        logger.warning(msg)
+    candidates = list(range(max(2, c_lo), c_hi + 1)) if c_hi >= 2 else []
+    if not candidates:
+        fit = kmeans(x, 1, seed=seed)
+        return _selection(fit, x, method, (lo, hi), "k range allows one theme only.", [], warnings)
+    ks = list(range(max(2, c_lo - 1), min(c_hi + 1, top) + 1))
+    fits = {kk: kmeans(x, kk, seed=seed, n_init=n_init, backend=backend) for kk in ks}
+    rows = {kk: _row(x, kk, fits[kk], seed, n_bootstrap) for kk in ks}
+    d1 = float(np.linalg.norm(x - x.mean(axis=0), axis=1).mean())
+    dist = {1: d1, **{kk: rows[kk]["mean_dist_to_centroid"] for kk in ks}}
+    for kk in ks:
+        if kk + 1 in fits:
+            rows[kk]["large_cluster_stability"] = _round(
+                _large_cluster_stability(fits[kk].labels, fits[kk + 1].labels, kk)
+            )
+        if kk - 1 in dist and kk + 1 in dist:
+            rows[kk]["elbow"] = _round((dist[kk - 1] - 2 * dist[kk] + dist[kk + 1]) / max(d1, 1e-12))
+    normalised = {
+        name: _minmax([_as_float(rows[kk].get(name)) for kk in candidates]) for name in WEIGHTS
+    }
+    scores = [sum(WEIGHTS[name] * normalised[name][i] for name in WEIGHTS) for i in range(len(candidates))]
+    for kk, s in zip(candidates, scores, strict=True):
+        rows[kk]["score"] = round(s, 4)
+    best = int(np.argmax(np.round(scores, 9)))  # argmax takes the first: ties go to the smaller k
+    chosen = candidates[best]
+    reason = _reason(chosen, candidates, rows, scores)
+    logger.info("k selection over %s took %.1f s: %s", ks, time.perf_counter() - started, reason)
+    return _selection(fits[chosen], x, method, (lo, hi), reason, [rows[kk] for kk in ks], warnings)
+
+
+def _as_float(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _row(x: np.ndarray, k: int, fit: KMeansFit, seed: int, n_bootstrap: int) -> dict[str, Any]:
+    sizes = sorted(np.bincount(fit.labels, minlength=k).tolist(), reverse=True)
+    boot = _bootstrap_stability(x, k, fit.labels, seed, n_bootstrap) if n_bootstrap > 0 else float("nan")
+    return {
+        "k": k,
+        "mean_dist_to_centroid": _round(_mean_dist(x, fit.labels, fit.centers)),
+        "mean_centroid_dist": _round(_mean_centroid_dist(fit.centers)),
+        "silhouette": _round(_silhouette(x, fit.labels, seed)),
+        "bootstrap_stability": _round(boot),
+        "large_cluster_stability": None,
+        "elbow": None,
+        "score": None,
+        "sizes": sizes,
+    }
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _reason(chosen: int, candidates: list[int], rows: dict[int, dict[str, Any]], scores: list[float]) -> str:
+    r = rows[chosen]
+    others = ", ".join(f"k={kk} {s:.2f}" for kk, s in zip(candidates, scores, strict=True) if kk != chosen)
+    sil_best = max((rows[kk]["silhouette"] or -1.0) for kk in candidates)
+    weak = " (weak structure: no k reaches silhouette 0.25)" if sil_best < 0.25 else ""
+    return (
+        f"k={chosen} chosen in {candidates[0]}-{candidates[-1]}{weak}: combined score "
+        f"{scores[candidates.index(chosen)]:.2f} (vs {others}) from silhouette {_fmt(r['silhouette'])}, "
+        f"elbow strength {_fmt(r['elbow'])}, bootstrap ARI {_fmt(r['bootstrap_stability'])}, "
+        f"large-cluster stability {_fmt(r['large_cluster_stability'])} and mean centroid distance "
+        f"{_fmt(r['mean_centroid_dist'])}."
+    )
+
+
+def _selection(
+    fit: KMeansFit,
+    x: np.ndarray,
+    method: str,
+    k_range: tuple[int, int],
+    reason: str,
+    table: list[dict[str, Any]],
+    warnings: list[str],
+) -> KSelection:
+    k = len(fit.centers)
+    return KSelection(k, method, k_range, reason, table, fit.labels, fit.centers, x, fit.backend, warnings)

@@ -1,0 +1,219 @@
+"""Tokenizing for phrases: candidate n-grams, stop words and phrase matching.
+
+English is lower-cased and split into word tokens; candidates are 1–3-grams
+taken inside runs of non-stop words (so "the vaccine is safe" gives "vaccine"
+and "safe", never "vaccine safe" across a removed word). Chinese is cut with
+jieba, punctuation dropped; candidates are jieba words and phrases of two
+adjacent words. The same tokenizing decides whether a phrase occurs in a frame's
+text (token level for English, substring for Chinese), so the evidence of a
+phrase agrees with where it was found.
+
+Example:
+    >>> candidate_phrases("The new vaccine is safe and effective.", "en")
+    ['new', 'new vaccine', 'vaccine', 'safe', 'effective']
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import unicodedata
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+# Spoken-transcript fillers and very common verbs that carry no theme: automatic
+# transcripts are full of them and they would otherwise top every theme.
+_SPOKEN_EN = frozenset(
+    """
+    uh um ah oh okay ok yeah yes yep hey hi gonna wanna gotta just like really
+    actually basically literally right well know think thing things lot lots
+    going got get gets getting say says said saying want wants let lets make
+    makes made come comes came look looks looking way need needs kind sort maybe
+    sure ll ve re don didn doesn isn aren wasn weren won wouldn couldn shouldn
+    can't don't it's that's i'm you're we're they're there's let's i've we've
+    """.split()
+)
+
+# scikit-learn's list (from the Glasgow list) holds content words that matter
+# in news ("bill", "fire", "system"); they must stay candidates.
+_CONTENT_IN_SKLEARN = frozenset(
+    """
+    bill fire computer system interest mill cry thick thin detail describe find found
+    show call full empty front back top bottom side fill move part name amount
+    """.split()
+)
+
+STOP_WORDS_EN: frozenset[str] = (frozenset(ENGLISH_STOP_WORDS) - _CONTENT_IN_SKLEARN) | _SPOKEN_EN
+"""English stop words: scikit-learn's list without its content words, plus spoken fillers."""
+
+STOP_WORDS_ZH: frozenset[str] = frozenset(
+    """
+    的 了 是 在 我 有 和 就 不 人 都 一 一个 上 也 很 到 说 要 去 你 会 着 没有 看 好 自己
+    这 那 他 她 它 们 我们 你们 他们 她们 它们 这个 那个 这些 那些 这里 那里 这样 那样
+    什么 怎么 怎么样 为什么 因为 所以 但是 但 而且 而 如果 就是 还是 可以 已经 还 又
+    把 被 让 对 从 向 与 及 等 之 以 为 于 其 中 个 吗 呢 吧 啊 呀 嘛 哦 嗯 呃 哈 啦
+    并 或 或者 以及 也是 只是 只 才 再 更 最 比 跟 给 里 得 地 过 来 下 没 能 应该 需要
+    一些 一下 一样 一种 一直 这么 那么 多 大 小 些 每 各 该 此 即 则 却 啦 哎 诶
+    然后 现在 今天 时候 非常 特别 大家 进行 通过 其中 其他 以后 之后 之前 目前 当然
+    """.split()
+)
+"""Chinese stop words: function words and fillers common in speech."""
+
+_WORD_EN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)*(?:-[a-z0-9]+)*")
+# Sentence and clause boundaries: n-grams never cross them.
+_BOUNDARY = re.compile(r"[.!?;:,\n\r\t\"“”()\[\]{}。！？；：，、…（）《》「」『』【】]+")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def is_chinese(lang: str) -> bool:
+    """Whether ``lang`` (a code such as "zh", "zh-Hans", "cmn") is Chinese."""
+    return lang.lower().split("-")[0] in {"zh", "cmn", "yue", "chi", "zho"}
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` NFKC-normalised and lower-cased (full-width forms folded)."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _norm_token(token: str) -> str:
+    # A light plural/possessive fold so that "vaccines" supports "vaccine";
+    # anything heavier (stemming) would merge unrelated words.
+    token = token.replace("’", "'")
+    if token.endswith("'s"):
+        token = token[:-2]
+    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
+        token = token[:-1]
+    return token
+
+
+def tokenize_en(text: str) -> list[str]:
+    """Return the lower-cased word tokens of English text (stop words kept)."""
+    return _WORD_EN.findall(normalize(text))
+
+
+@functools.cache
+def _jieba() -> object:
+    import jieba
+
+    # jieba announces its dictionary loading on its own logger at INFO level.
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def tokenize_zh(text: str) -> list[str]:
+    """Return the jieba words of Chinese text, punctuation and spaces dropped."""
+    jieba = _jieba()
+    words = jieba.lcut(normalize(text))  # type: ignore[attr-defined]
+    return [w for w in (w.strip() for w in words) if w and not _BOUNDARY.fullmatch(w) and _is_word(w)]
+
+
+def _is_word(token: str) -> bool:
+    return any(ch.isalnum() for ch in token)
+
+
+def tokenize(text: str, lang: str) -> list[str]:
+    """Return the tokens of ``text`` in language ``lang`` (stop words kept)."""
+    return tokenize_zh(text) if is_chinese(lang) else tokenize_en(text)
+
+
+def detect_language(texts: list[str], declared: str) -> str:
+    """Return "zh" when most non-empty texts hold Chinese characters, else ``declared``.
+
+    Ingest may record "und" for an unlabelled transcript; what is matched and
+    tokenized must follow what the text is.
+    """
+    if is_chinese(declared):
+        return declared
+    filled = [t for t in texts if t.strip()]
+    if filled and sum(1 for t in filled if _HAN.search(t)) * 2 > len(filled):
+        return "zh"
+    return declared
+
+
+def candidate_phrases(text: str, lang: str, max_words: int = 3) -> list[str]:
+    """Return the candidate phrases of ``text``, in order of occurrence, repeats kept.
+
+    Args:
+        text: A transcript line or caption.
+        lang: The run's language ("en", "zh", ...); Chinese characters in the
+            text select jieba whatever ``lang`` says.
+        max_words: Longest n-gram for English (Chinese phrases are at most two words).
+
+    Returns:
+        English 1–``max_words``-grams inside runs of non-stop words, or Chinese
+        jieba words and two-word phrases without stop words.
+    """
+    chinese = is_chinese(lang) or bool(_HAN.search(text))
+    phrases: list[str] = []
+    for clause in _BOUNDARY.split(normalize(text)):
+        if not clause.strip():
+            continue
+        if chinese:
+            tokens = tokenize_zh(clause)
+            runs = _runs(tokens, STOP_WORDS_ZH | STOP_WORDS_EN, min_chars=1)
+            for run in runs:
+                for i, word in enumerate(run):
+                    # Single Han characters are mostly grammatical; keep them only inside phrases.
+                    if len(word) > 1 or not _HAN.match(word):
+                        phrases.append(word)
+                    if i + 1 < len(run):
+                        phrases.append(_join_zh(word, run[i + 1]))
+        else:
+            runs = _runs(tokenize_en(clause), STOP_WORDS_EN, min_chars=2)
+            for run in runs:
+                for i in range(len(run)):
+                    for n in range(1, max_words + 1):
+                        if i + n <= len(run):
+                            phrases.append(" ".join(run[i : i + n]))
+    return phrases
+
+
+def _join_zh(left: str, right: str) -> str:
+    # Two Latin words inside Chinese text keep their space.
+    if left[-1].isascii() and right[0].isascii():
+        return f"{left} {right}"
+    return left + right
+
+
+def _runs(tokens: list[str], stop: frozenset[str], min_chars: int) -> list[list[str]]:
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for token in tokens:
+        if token in stop or len(token) < min_chars or (token.isdigit() and len(token) < 2):
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append(token)
+    if current:
+        runs.append(current)
+    return runs
+
+
+def match_key(text: str, lang: str) -> str:
+    """Return the form of ``text`` that :func:`contains_phrase` searches in.
+
+    Computing it once per frame makes matching many phrases against many frames
+    a plain substring test.
+    """
+    if is_chinese(lang):
+        return normalize(text)
+    return " " + " ".join(_norm_token(t) for t in tokenize_en(text)) + " "
+
+
+def phrase_key(phrase: str, lang: str) -> str:
+    """Return the form of ``phrase`` to look for in a :func:`match_key`."""
+    if is_chinese(lang):
+        return normalize(phrase).strip()
+    tokens = [_norm_token(t) for t in tokenize_en(phrase)]
+    return " " + " ".join(tokens) + " " if tokens else ""
+
+
+def contains_phrase(text: str, phrase: str, lang: str) -> bool:
+    """Whether ``phrase`` occurs in ``text``: whole tokens for English, substring for Chinese.
+
+    Matching is case-insensitive and folds plurals ("vaccines" contains "vaccine").
+    """
+    key = phrase_key(phrase, lang)
+    return bool(key.strip()) and key in match_key(text, lang)
