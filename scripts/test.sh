@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run the checks and the whole suite.
+# Used as-is by CI (.ci/run) and by developers: `bash scripts/test.sh [pytest args]`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  # shellcheck disable=SC1091
+  . .venv/bin/activate
+fi
+
+# torch is pinned exactly: a looser requirement pulls the CUDA build (several GB).
+python -m pip install --quiet torch==2.13.0
+python -m pip install --quiet -e ".[test]"
+
+# The browser tests drive Debian's Chromium (no browser downloads); CJK fonts let Chinese render.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
+  else
+    echo "note: chromium/chromium-driver/fonts-noto-cjk are missing and cannot be installed here; browser tests will be skipped" >&2
+  fi
+fi
+
+ruff check src tests benchmarks
+ruff format --check src tests benchmarks
+mypy
+python -m pytest "$@"
