@@ -1,0 +1,614 @@
+"""Sample one frame every few seconds from a video, by presentation timestamps.
+
+A :class:`FrameSource` opens a video, tells what it holds (:class:`VideoInfo`)
+and yields :class:`SampledFrame` objects at the requested times ``0, every_s,
+2*every_s, ...`` (all ``< duration``). Times are measured from the stream's
+first timestamp, so a non-zero start time (MPEG-TS, cut files) never shifts
+frames against subtitles, and variable frame rate is handled because only
+``pts * time_base`` is trusted, never frame counts.
+
+:class:`PyAVFrameSource` is the FFmpeg (PyAV) backend. It seeks only when a
+keyframe lies between the current decoding position and the next target (read
+from the container's index when there is one, otherwise decided by distance and
+checked against the timestamp it lands on), decodes forward to the first frame
+at or after the target (never the keyframe a seek lands on), and converts only
+the chosen frames to RGB, scaling and converting in one libswscale pass.
+
+Example:
+    >>> with PyAVFrameSource("news.mp4", every_s=2.0, height=360) as source:  # doctest: +SKIP
+    ...     print(source.info.duration_s)
+    ...     for frame in source:
+    ...         print(frame.requested_s, frame.time_s, frame.image.shape)
+
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from themescope.errors import ConfigError, VideoDecodeError, VideoOpenError
+
+logger = logging.getLogger("themescope")
+
+MAX_CONSECUTIVE_DECODE_FAILURES = 16
+"""Corrupt packets or frames in a row after which decoding gives up.
+
+Isolated corrupt packets are skipped and counted (:attr:`FrameSource.n_corrupt_packets`);
+this many failures in a row means the rest of the file is unreadable, so decoding
+stops there and :attr:`FrameSource.stopped_at_s` tells where.
+"""
+
+# A frame counts as "at" a target when its time is within this of it: pts * time_base
+# of a frame that was meant to sit exactly on a target can round a hair below it.
+_TIME_TOLERANCE_S = 1e-4
+
+# Without a keyframe index, seek when the next target is further ahead than this;
+# closer targets are cheaper to reach by decoding forward.
+_SEEK_WITHOUT_INDEX_S = 4.0
+
+# How far before a target to seek again when a seek landed after it (estimated seeks
+# in MPEG-TS or raw streams can overshoot); doubled on each retry.
+_SEEK_BACKOFF_S = 2.0
+_MAX_SEEK_RETRIES = 4
+
+# (time_s, av.VideoFrame) pairs from the decoder.
+_Frames = Generator[tuple[float, Any], None, None]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds, as far as sampling frames is concerned.
+
+    Attributes:
+        path: The video file.
+        duration_s: Duration of the video stream in seconds (from its first timestamp).
+        width: Display width in pixels, after rotation and pixel aspect ratio.
+        height: Display height in pixels, after rotation.
+        fps: Average frame rate (informational; sampling never relies on it).
+        rotation_deg: Counter-clockwise rotation applied for display (0, 90, 180 or 270).
+        codec: Name of the video codec (for example ``"h264"``).
+        start_s: The stream's first timestamp in seconds; sample times are relative to it.
+        has_audio: Whether the container holds an audio stream.
+        n_subtitle_streams: Number of subtitle streams in the container.
+
+    """
+
+    path: Path
+    duration_s: float
+    width: int
+    height: int
+    fps: float
+    rotation_deg: int
+    codec: str
+    start_s: float
+    has_audio: bool
+    n_subtitle_streams: int
+
+
+@dataclass(frozen=True)
+class SampledFrame:
+    """One sampled frame.
+
+    Attributes:
+        requested_s: The time asked for, in seconds from the stream's first timestamp.
+        time_s: The time of the frame actually decoded (the first at or after
+            ``requested_s``; earlier only at the very end of the stream).
+        image: RGB pixels, array of shape (height, width, 3), dtype uint8, rotation applied.
+
+    """
+
+    requested_s: float
+    time_s: float
+    image: np.ndarray
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise VideoOpenError(f"video not found: {path}")
+    if path.is_dir():
+        raise VideoOpenError(f"video path is a directory, not a file: {path}")
+    if path.stat().st_size == 0:
+        raise VideoOpenError(f"video file is empty (0 bytes): {path}")
+
+
+def _open_container(path: Path) -> Any:
+    import av
+
+    _check_path(path)
+    try:
+        container = av.open(str(path), mode="r")
+    except av.error.FFmpegError as ex:
+        raise VideoOpenError(
+            f"cannot read {path} as a video (FFmpeg: {getattr(ex, 'strerror', None) or ex})"
+        ) from ex
+    if not container.streams.video:
+        n_audio = len(container.streams.audio)
+        container.close()
+        what = f"{n_audio} audio stream(s)" if n_audio else "no audio or video stream"
+        raise VideoOpenError(f"no video stream in {path} (it holds {what})")
+    return container
+
+
+def _stream_start_s(container: Any, stream: Any) -> float:
+    if stream.start_time is not None:
+        return float(stream.start_time * stream.time_base)
+    if container.start_time is not None:
+        return float(container.start_time) / 1_000_000
+    return 0.0
+
+
+def _stream_duration_s(container: Any, stream: Any, start_s: float) -> float:
+    if stream.duration is not None and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None and container.duration > 0:
+        container_start_s = (container.start_time or 0) / 1_000_000
+        return max(0.0, float(container.duration) / 1_000_000 - (start_s - container_start_s))
+    return 0.0
+
+
+def _normalise_rotation(degrees: float) -> int:
+    """Round a display-matrix angle to a multiple of 90 in [0, 360)."""
+    return round(degrees / 90.0) * 90 % 360
+
+
+def _first_frame_rotation(container: Any, stream: Any) -> int:
+    """Read the display rotation from the first decodable frame (0 when there is none).
+
+    PyAV 18 exposes the display matrix as ``VideoFrame.rotation`` (counter-clockwise
+    degrees); FFmpeg >= 6 no longer copies it into ``stream.metadata['rotate']``,
+    which is still honoured for files whose muxer put it there.
+    """
+    import av
+
+    legacy = stream.metadata.get("rotate")
+    if legacy is not None:
+        try:
+            # The legacy tag is clockwise degrees.
+            return _normalise_rotation(-float(legacy))
+        except ValueError:
+            pass
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                continue
+            for frame in frames:
+                return _normalise_rotation(float(frame.rotation or 0))
+    except av.error.FFmpegError:
+        pass
+    return 0
+
+
+def _describe(path: Path, container: Any, stream: Any) -> VideoInfo:
+    start_s = _stream_start_s(container, stream)
+    duration_s = _stream_duration_s(container, stream, start_s)
+    if not duration_s > 0:
+        raise VideoOpenError(f"video has zero duration: {path}")
+    rotation_deg = _first_frame_rotation(container, stream)
+    coded_w = int(stream.codec_context.width)
+    coded_h = int(stream.codec_context.height)
+    if coded_w <= 0 or coded_h <= 0:
+        raise VideoOpenError(f"video stream of {path} has no frame size ({coded_w}x{coded_h})")
+    sar = stream.sample_aspect_ratio
+    display_w = round(coded_w * float(sar)) if sar else coded_w
+    if rotation_deg in (90, 270):
+        display_w, coded_h = coded_h, display_w
+    rate = stream.average_rate or stream.guessed_rate
+    return VideoInfo(
+        path=path,
+        duration_s=duration_s,
+        width=display_w,
+        height=coded_h,
+        fps=float(rate) if rate else 0.0,
+        rotation_deg=rotation_deg,
+        codec=str(stream.codec_context.name),
+        start_s=start_s,
+        has_audio=bool(container.streams.audio),
+        n_subtitle_streams=len(container.streams.subtitles),
+    )
+
+
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+    """Describe a video file without sampling it.
+
+    Args:
+        path: The video file.
+
+    Returns:
+        The :class:`VideoInfo` of its first video stream.
+
+    Raises:
+        VideoOpenError: The path is missing, a directory or empty, FFmpeg cannot read
+            it, it holds no video stream, or the video has zero duration.
+
+    Example:
+        >>> probe_video("news.mp4").duration_s  # doctest: +SKIP
+        180.0
+
+    """
+    import av
+
+    path = Path(path)
+    container = _open_container(path)
+    try:
+        return _describe(path, container, container.streams.video[0])
+    except av.error.FFmpegError as ex:
+        raise VideoOpenError(f"cannot read {path} as a video (FFmpeg: {ex})") from ex
+    finally:
+        container.close()
+
+
+def sample_times(duration_s: float, every_s: float) -> list[float]:
+    """Return the requested times ``0, every_s, 2*every_s, ... < duration_s`` (always 0).
+
+    Example:
+        >>> sample_times(5.0, 2.0)
+        [0.0, 2.0, 4.0]
+
+    """
+    if not every_s > 0 or not math.isfinite(every_s):
+        raise ConfigError(f"every_s must be a positive number of seconds; got {every_s}")
+    times = [0.0]
+    k = 1
+    # k * every_s rather than a running sum: no drift over long videos.
+    while k * every_s < duration_s - _TIME_TOLERANCE_S:
+        times.append(k * every_s)
+        k += 1
+    return times
+
+
+class FrameSource(ABC):
+    """A video opened for sampling: a context manager that yields :class:`SampledFrame`.
+
+    Subclasses open the file in ``__enter__`` and close everything in ``__exit__``;
+    iterating yields one frame per requested time, in time order.
+
+    Example:
+        >>> with PyAVFrameSource("news.mp4", every_s=2.0) as source:  # doctest: +SKIP
+        ...     frames = list(source)
+        ...     if source.stopped_at_s is not None:
+        ...         print(f"video unreadable after {source.stopped_at_s:.1f} s")
+
+    """
+
+    @property
+    @abstractmethod
+    def info(self) -> VideoInfo:
+        """Describe the opened video (only valid inside the ``with`` block)."""
+
+    @property
+    @abstractmethod
+    def n_corrupt_packets(self) -> int:
+        """Corrupt packets or frames skipped so far."""
+
+    @property
+    @abstractmethod
+    def stopped_at_s(self) -> float | None:
+        """Time of the last frame decoded when decoding ended early; None if it did not."""
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[SampledFrame]:
+        """Yield the sampled frames in time order."""
+
+    @abstractmethod
+    def __enter__(self) -> FrameSource:
+        """Open the video."""
+
+    @abstractmethod
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the video and its decoder."""
+
+
+class _EndOfStream(Exception):
+    """No more frames: the file ended (or became unreadable)."""
+
+
+def _next(frames: _Frames) -> tuple[float, Any]:
+    """Next frame, or _EndOfStream also once the generator is exhausted."""
+    try:
+        return next(frames)
+    except StopIteration:
+        raise _EndOfStream from None
+
+
+class PyAVFrameSource(FrameSource):
+    """Sample frames with PyAV (FFmpeg), seeking past keyframes and decoding forward.
+
+    Args:
+        path: The video file.
+        every_s: Seconds between requested times (> 0). Longer than the video still
+            yields the frame at 0.
+        height: Height of the returned images in pixels (width keeps the display aspect
+            ratio, rounded to an even number); never upscaled; None keeps the display size.
+        threads: Decoder threads; 0 lets FFmpeg choose (one per core), 1 decodes on the
+            calling thread only.
+
+    Raises:
+        ConfigError: ``every_s`` is not a positive number, or ``height`` is not positive.
+
+    Example:
+        >>> with PyAVFrameSource("news.mp4", every_s=2.0, height=360) as source:  # doctest: +SKIP
+        ...     for frame in source:
+        ...         Image.fromarray(frame.image).save(f"{frame.requested_s:08.2f}.jpg")
+
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        every_s: float = 2.0,
+        height: int | None = 360,
+        threads: int = 0,
+    ) -> None:
+        if not isinstance(every_s, int | float) or not every_s > 0 or not math.isfinite(every_s):
+            raise ConfigError(f"every_s must be a positive number of seconds; got {every_s}")
+        if height is not None and height <= 0:
+            raise ConfigError(f"height must be a positive number of pixels; got {height}")
+        if threads < 0:
+            raise ConfigError(f"threads must be 0 (automatic) or more; got {threads}")
+        self.path = Path(path)
+        self.every_s = float(every_s)
+        self.height = height
+        self.threads = threads
+        self._container: Any = None
+        self._stream: Any = None
+        self._info: VideoInfo | None = None
+        self._keyframes_s: list[float] | None = None
+        self._n_corrupt = 0
+        self._stopped_at_s: float | None = None
+
+    # -- FrameSource -------------------------------------------------------------------
+
+    @property
+    def info(self) -> VideoInfo:
+        """Describe the opened video (only valid inside the ``with`` block)."""
+        if self._info is None:
+            raise RuntimeError("PyAVFrameSource is not open; use it in a `with` block")
+        return self._info
+
+    @property
+    def n_corrupt_packets(self) -> int:
+        """Corrupt packets or frames skipped so far."""
+        return self._n_corrupt
+
+    @property
+    def stopped_at_s(self) -> float | None:
+        """Time of the last frame decoded when decoding ended early; None if it did not."""
+        return self._stopped_at_s
+
+    def __enter__(self) -> PyAVFrameSource:
+        """Open the video, read its description and its keyframe index."""
+        import av
+
+        container = _open_container(self.path)
+        try:
+            stream = container.streams.video[0]
+            # Threading is set before the first decode opens the codec. FRAME threading
+            # speeds full decodes several-fold; AUTO (which adds slice threads) has
+            # deadlocked for others when decoding stops before the end of the stream.
+            stream.thread_type = "FRAME" if self.threads != 1 else "NONE"
+            stream.thread_count = self.threads
+            self._info = _describe(self.path, container, stream)
+            self._keyframes_s = self._read_keyframes(stream)
+        except av.error.FFmpegError as ex:
+            container.close()
+            raise VideoOpenError(f"cannot read {self.path} as a video (FFmpeg: {ex})") from ex
+        except BaseException:
+            container.close()
+            raise
+        self._container = container
+        self._stream = stream
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the container (and with it the decoder and its threads)."""
+        container, self._container, self._stream = self._container, None, None
+        if container is not None:
+            container.close()
+
+    def __iter__(self) -> Iterator[SampledFrame]:
+        """Yield one frame per requested time; see the class docstring."""
+        if self._container is None or self._info is None:
+            raise RuntimeError("PyAVFrameSource is not open; use it in a `with` block")
+        return self._sample()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _read_keyframes(self, stream: Any) -> list[float] | None:
+        """Keyframe times in seconds from the container's index, or None without one.
+
+        MP4 index timestamps are decoding times, at most a few frames before the
+        presentation time; a seek that lands after its target is caught and redone.
+        """
+        try:
+            entries = stream.index_entries
+            n_entries = len(entries)
+        except (AttributeError, TypeError):
+            return None
+        if n_entries == 0:
+            return None
+        tb = float(stream.time_base)
+        start_s = self.info.start_s
+        times = sorted(e.timestamp * tb - start_s for e in entries if e.is_keyframe)
+        return times or None
+
+    def _output_size(self) -> tuple[int, int]:
+        """(width, height) to scale each decoded frame to, before rotation."""
+        info = self.info
+        out_w, out_h = info.width, info.height
+        if self.height is not None and self.height < info.height:
+            out_h = self.height
+            # Even widths keep JPEG/YUV encoders downstream happy.
+            out_w = max(2, round(info.width * out_h / info.height / 2.0) * 2)
+        if info.rotation_deg in (90, 270):
+            return out_h, out_w
+        return out_w, out_h
+
+    def _to_rgb(self, frame: Any, size: tuple[int, int]) -> np.ndarray:
+        # One libswscale pass scales and converts; PyAV 17 changed the threads default.
+        image = frame.to_ndarray(
+            width=size[0], height=size[1], format="rgb24", interpolation="AREA", threads=1
+        )
+        k = self.info.rotation_deg // 90
+        if k:
+            # np.rot90 turns counter-clockwise, the direction of VideoFrame.rotation.
+            image = np.ascontiguousarray(np.rot90(image, k=k))
+        return np.asarray(image, dtype=np.uint8)
+
+    def _frames(self) -> _Frames:
+        """Yield (time_s, frame) from the current position, skipping corrupt data.
+
+        Raises _EndOfStream (instead of returning) when the file ends or becomes
+        unreadable, so that callers can tell it from a target being reached.
+        """
+        import av
+
+        container, stream = self._container, self._stream
+        tb = float(stream.time_base)
+        start_s = self.info.start_s
+        n_failed_in_row = 0
+        demux = container.demux(stream)
+        while True:
+            try:
+                packet = next(demux)
+            except StopIteration:
+                raise _EndOfStream from None
+            except av.error.FFmpegError as ex:
+                # The demuxer cannot go on (truncated or garbled container).
+                logger.debug("demuxing %s stopped: %s", self.path, ex)
+                self._n_corrupt += 1
+                raise _EndOfStream from ex
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as ex:
+                self._n_corrupt += 1
+                n_failed_in_row += 1
+                logger.debug("corrupt packet at pts=%s in %s: %s", packet.pts, self.path, ex)
+                if n_failed_in_row >= MAX_CONSECUTIVE_DECODE_FAILURES:
+                    raise _EndOfStream from ex
+                continue
+            for frame in frames:
+                pts = frame.pts if frame.pts is not None else frame.dts
+                if pts is None or frame.is_corrupt:
+                    self._n_corrupt += 1
+                    n_failed_in_row += 1
+                    if n_failed_in_row >= MAX_CONSECUTIVE_DECODE_FAILURES:
+                        raise _EndOfStream
+                    continue
+                n_failed_in_row = 0
+                yield pts * tb - start_s, frame
+
+    def _should_seek(self, pos_s: float | None, target_s: float) -> tuple[bool, float]:
+        """Whether to seek to reach ``target_s`` from ``pos_s``, and where to seek."""
+        keyframes = self._keyframes_s
+        if keyframes is not None:
+            i = bisect.bisect_right(keyframes, target_s + _TIME_TOLERANCE_S) - 1
+            if i < 0:
+                return False, target_s
+            keyframe_s = keyframes[i]
+            ahead = (pos_s is None and keyframe_s > 0) or (pos_s is not None and keyframe_s > pos_s)
+            return ahead, keyframe_s
+        start_pos = 0.0 if pos_s is None else pos_s
+        return target_s - start_pos > _SEEK_WITHOUT_INDEX_S, target_s
+
+    def _seek(self, to_s: float) -> None:
+        stream = self._stream
+        offset = math.floor((to_s + self.info.start_s) / float(stream.time_base))
+        self._container.seek(offset, stream=stream, backward=True, any_frame=False)
+
+    def _seek_and_peek(
+        self, seek_s: float, target_s: float
+    ) -> tuple[_Frames, tuple[float, Any] | None]:
+        """Seek to a keyframe at or before ``target_s``; return the frames and the first one.
+
+        A seek that lands after the target (estimated seeking, or an index time that
+        was a decoding time) is redone further back, finally from the very start.
+        """
+        to_s = seek_s
+        for attempt in range(_MAX_SEEK_RETRIES + 1):
+            self._seek(max(to_s, 0.0) if attempt < _MAX_SEEK_RETRIES else 0.0)
+            frames = self._frames()
+            try:
+                first = _next(frames)
+            except _EndOfStream:
+                return frames, None
+            if first[0] <= target_s + _TIME_TOLERANCE_S or to_s <= 0:
+                return frames, first
+            frames.close()
+            to_s = min(to_s, target_s) - _SEEK_BACKOFF_S * 2**attempt
+        return frames, first
+
+    def _sample(self) -> Iterator[SampledFrame]:
+        info = self.info
+        targets = sample_times(info.duration_s, self.every_s)
+        size = self._output_size()
+        # Near the end the last frame may sit a little before the last target.
+        end_slack_s = max(2.0 / info.fps if info.fps > 0 else 0.0, 0.1)
+        self._seek(0.0)
+        frames: _Frames = self._frames()
+        pending: tuple[float, Any] | None = None  # a decoded frame not yet consumed
+        last: tuple[float, Any] | None = None  # the latest frame decoded
+        n_yielded = 0
+        try:
+            for target_s in targets:
+                seek, seek_to_s = self._should_seek(None if last is None else last[0], target_s)
+                if seek:
+                    frames.close()
+                    frames, pending = self._seek_and_peek(seek_to_s, target_s)
+                chosen = None
+                try:
+                    while chosen is None:
+                        current = pending if pending is not None else _next(frames)
+                        pending = None
+                        last = current
+                        if current[0] >= target_s - _TIME_TOLERANCE_S:
+                            chosen = current
+                except _EndOfStream:
+                    if last is not None and target_s - last[0] <= end_slack_s:
+                        chosen = last
+                    else:
+                        self._stopped_at_s = None if last is None else last[0]
+                        break
+                # Keep the frame: the next target may be this same frame (every_s < frame gap).
+                pending = chosen
+                time_s, frame = chosen
+                n_yielded += 1
+                yield SampledFrame(
+                    requested_s=target_s, time_s=time_s, image=self._to_rgb(frame, size)
+                )
+        finally:
+            frames.close()
+        if n_yielded == 0:
+            raise VideoDecodeError(
+                f"no frame could be decoded from {self.path} "
+                f"({self._n_corrupt} corrupt packets skipped)"
+            )
+        if self._stopped_at_s is not None:
+            logger.debug(
+                "decoding of %s ended at %.2f s of %.2f s",
+                self.path,
+                self._stopped_at_s,
+                info.duration_s,
+            )
