@@ -96,7 +96,7 @@ class BlipCaptioner(Captioner):
         if self.model_ is not None:
             return self
         self._validate()
-        source = _resolve_model_source(self.model_path, what="BLIP captioning model")
+        source = resolve_local_model(self.model_path, what="BLIP captioning model")
         import torch
         from transformers import BlipForConditionalGeneration, BlipProcessor
 
@@ -192,8 +192,18 @@ def _looks_like_hub_id(text: str) -> bool:
     return len(parts) == 2 and all(parts)
 
 
-def _resolve_model_source(model_path: str, *, what: str) -> str:
-    """Return a loadable local folder or cached hub id, or raise a clear ModelLoadError."""
+def resolve_local_model(model_path: str, *, what: str) -> str:
+    """Return a loadable local folder or an already-cached hub id; never download.
+
+    Args:
+        model_path: A folder saved with ``save_pretrained``, or an "org/name" id.
+        what: What the model is, for the error message ("BLIP captioning model").
+
+    Raises:
+        ModelLoadError: The folder does not exist or lacks config.json, or the id is
+            not in the local Hugging Face cache.
+
+    """
     path = Path(model_path).expanduser()
     if path.exists():
         if not path.is_dir():

@@ -1,0 +1,835 @@
+"""LLM tagger: ten tags per theme from a chat model, with a safe fallback.
+
+The paper sends each cluster's BLIP captions and transcript to a LLaMA model
+that produces tags. :class:`LLMTagger` does the same through one of two chat
+clients behind one small interface (:class:`ChatClient`):
+
+- :class:`HttpChatClient` speaks the OpenAI chat-completions protocol, which
+  Ollama, the llama.cpp server, vLLM and others serve (standard library only);
+- :class:`TransformersChatClient` runs a local transformers causal LM from a
+  folder (``local_files_only``), with its chat template when it has one.
+
+The prompt carries an evenly spread sample of the theme's captions and
+transcript lines, trimmed to fit the model's context, and asks for a JSON
+array of exactly ten short tags, optionally in a chosen language (English tags
+make two videos in different languages comparable). Replies are parsed
+tolerantly (a JSON array anywhere, code fences, an object holding a list,
+numbered or bulleted lines); an unreadable reply gets one re-ask. A refusal,
+an unreadable re-ask, or a request that fails after bounded retries makes the
+theme fall back to the extractive tagger, and ``fallback_reason`` says why.
+
+Example:
+    >>> from themescope.themes.extractive import ExtractiveTagger  # doctest: +SKIP
+    >>> tagger = load_llm_tagger(  # doctest: +SKIP
+    ...     url="http://127.0.0.1:11434", model="llama3.1:8b", language="en",
+    ...     fallback=ExtractiveTagger())
+    >>> tagger.tag(materials)[0].phrases[0].text  # doctest: +SKIP
+    'vaccination site'
+
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import math
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from themescope.errors import BackendError, ConfigError, ModelLoadError
+from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
+from themescope.themes.captioners import resolve_local_model
+
+logger = logging.getLogger("themescope")
+
+Message = dict[str, str]
+
+DEFAULT_HTTP_CONTEXT_TOKENS = 4096
+"""Context size assumed for an HTTP model (servers do not report it portably)."""
+
+DEFAULT_LOCAL_CONTEXT_CAP = 4096
+"""Longest context used for a local model unless asked: CPU prompts beyond it are slow."""
+
+MAX_TAG_CHARS = 48
+"""A tag longer than this is a sentence, not a tag; it is dropped."""
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "zh": "Chinese (simplified)",
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ru": "Russian",
+    "ar": "Arabic",
+    "pt": "Portuguese",
+}
+
+_REFUSAL = re.compile(
+    r"\b(i\s+(?:can\s*not|can't|cannot|won't|will\s+not|am\s+(?:not\s+able|unable)|'m\s+"
+    r"(?:not\s+able|unable))\s+(?:help|assist|provide|comply|do\s+that|generate|create)|"
+    r"as\s+an\s+ai\b|i\s+(?:must|have\s+to)\s+decline|against\s+my\s+guidelines)",
+    re.IGNORECASE,
+)
+_FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
+_LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.):、]|[-*•·]|#)\s*(.+?)\s*$")
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
+
+
+class ChatError(Exception):
+    """A chat request failed; ``fatal`` means later requests will fail the same way."""
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+class ChatClient(ABC):
+    """Sends chat messages to a model and returns the reply text.
+
+    Attributes:
+        backend: ``"llm-http"`` or ``"llm-local"``, recorded in themes.json.
+        model: Model name (HTTP) or path (local).
+
+    """
+
+    backend: str = "llm"
+    model: str = ""
+
+    @abstractmethod
+    def context_tokens(self) -> int:
+        """Return the number of tokens the model reads (prompt plus reply)."""
+
+    @abstractmethod
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Return the (estimated) number of prompt tokens of ``messages``."""
+
+    @abstractmethod
+    def chat(self, messages: Sequence[Message], max_reply_tokens: int) -> str:
+        """Return the model's reply to ``messages``.
+
+        Raises:
+            ChatError: The request failed after the client's own retries.
+
+        """
+
+
+class HttpChatClient(ChatClient):
+    """An OpenAI-compatible chat-completions endpoint (Ollama, llama.cpp server, vLLM...).
+
+    Args:
+        url: Server root (``http://127.0.0.1:11434``), its ``/v1`` root, or the
+            full ``.../chat/completions`` URL.
+        model: Model name the server knows.
+        timeout_s: Seconds to wait for one answer.
+        max_retries: Retries after the first attempt on timeouts, connection
+            errors, HTTP 429 and 5xx.
+        backoff_s: Wait before the first retry; doubled for each further one.
+        context_tokens: Context size assumed for the model.
+        chars_per_token: Characters per token for non-CJK text, to estimate prompt
+            size (CJK characters count as one token each).
+        api_key: Sent as a bearer token when given.
+        temperature: Sampling temperature requested.
+
+    Example:
+        >>> client = HttpChatClient("http://127.0.0.1:8080", "qwen2.5")  # doctest: +SKIP
+        >>> client.chat([{"role": "user", "content": "Hi"}], 8)  # doctest: +SKIP
+        'Hi!'
+
+    """
+
+    backend = "llm-http"
+
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        *,
+        timeout_s: float = 60.0,
+        max_retries: int = 3,
+        backoff_s: float = 1.0,
+        context_tokens: int = DEFAULT_HTTP_CONTEXT_TOKENS,
+        chars_per_token: float = 3.5,
+        api_key: str | None = None,
+        temperature: float = 0.2,
+    ) -> None:
+        self.url = url
+        self.model = model
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self._context_tokens = context_tokens
+        self.chars_per_token = chars_per_token
+        self.api_key = api_key
+        self.temperature = temperature
+
+    @property
+    def endpoint(self) -> str:
+        """The chat-completions URL requests go to."""
+        url = self.url.rstrip("/")
+        if url.endswith("/chat/completions"):
+            return url
+        if url.endswith("/v1"):
+            return f"{url}/chat/completions"
+        return f"{url}/v1/chat/completions"
+
+    def context_tokens(self) -> int:
+        """Return the context size assumed for the model."""
+        return self._context_tokens
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Estimate prompt tokens: CJK characters one each, other text by ``chars_per_token``."""
+        total = 0
+        for message in messages:
+            text = message["content"]
+            n_cjk = len(_CJK.findall(text))
+            total += 4 + n_cjk + math.ceil((len(text) - n_cjk) / self.chars_per_token)
+        return total
+
+    def chat(self, messages: Sequence[Message], max_reply_tokens: int) -> str:
+        """POST the messages; retry with exponential backoff on transient failures."""
+        body = {
+            "model": self.model,
+            "messages": list(messages),
+            "max_tokens": max_reply_tokens,
+            "temperature": self.temperature,
+            "stream": False,
+        }
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        n_attempts = self.max_retries + 1
+        last_error = ""
+        fatal = False
+        for attempt in range(n_attempts):
+            if attempt:
+                delay_s = self.backoff_s * 2 ** (attempt - 1)
+                logger.info(
+                    "LLM request failed (%s); retry %d/%d in %.1f s",
+                    last_error,
+                    attempt,
+                    self.max_retries,
+                    delay_s,
+                )
+                time.sleep(delay_s)
+            request = urllib.request.Request(self.endpoint, data=data, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                    payload = response.read()
+            except urllib.error.HTTPError as exc:
+                detail = _short(exc.read().decode("utf-8", "replace"))
+                last_error = f"HTTP {exc.code}" + (f": {detail}" if detail else "")
+                if exc.code == 429 or exc.code >= 500:
+                    fatal = False
+                    continue
+                # Other 4xx (unknown model, bad request) will not get better by retrying.
+                raise ChatError(f"{self.endpoint} answered {last_error}", fatal=True) from exc
+            except TimeoutError:
+                last_error = f"timed out after {self.timeout_s:g} s"
+                fatal = False
+                continue
+            except urllib.error.URLError as exc:
+                if isinstance(exc.reason, TimeoutError | socket.timeout):
+                    last_error = f"timed out after {self.timeout_s:g} s"
+                    fatal = False
+                else:
+                    last_error = f"connection error: {exc.reason}"
+                    fatal = True
+                continue
+            except (ConnectionError, http.client.HTTPException) as exc:
+                last_error = f"connection error: {exc}"
+                fatal = True
+                continue
+            return _reply_content(payload, self.endpoint)
+        raise ChatError(
+            f"{self.endpoint} failed after {n_attempts} attempts ({last_error})", fatal=fatal
+        )
+
+
+class TransformersChatClient(ChatClient):
+    """A local transformers causal LM, loaded from a folder on first use.
+
+    Args:
+        model_path: Folder saved with ``save_pretrained`` (model and tokenizer),
+            or a model id already in the local Hugging Face cache.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``...
+        context_tokens: Context size to use; by default the model config's
+            (``max_position_embeddings``, ``n_positions``...), capped at
+            :data:`DEFAULT_LOCAL_CONTEXT_CAP`.
+
+    Example:
+        >>> client = TransformersChatClient("models/Qwen2.5-1.5B-Instruct")  # doctest: +SKIP
+        >>> client.context_tokens()  # doctest: +SKIP
+        4096
+
+    """
+
+    backend = "llm-local"
+
+    def __init__(
+        self, model_path: str | Path, *, device: str = "auto", context_tokens: int | None = None
+    ) -> None:
+        self.model = str(model_path)
+        self.device = device
+        self.requested_context_tokens = context_tokens
+        self.model_: Any = None
+        self.tokenizer_: Any = None
+        self.context_tokens_: int | None = None
+
+    def load(self) -> TransformersChatClient:
+        """Load the tokenizer and model (once); return self.
+
+        Raises:
+            ModelLoadError: The folder is missing or not a causal LM.
+
+        """
+        if self.model_ is not None:
+            return self
+        source = resolve_local_model(self.model, what="local LLM")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        device = "cuda" if self.device == "auto" and torch.cuda.is_available() else self.device
+        device = "cpu" if device == "auto" else device
+        logger.info("loading local LLM from %s on %s", source, device)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+            model: Any = AutoModelForCausalLM.from_pretrained(source, local_files_only=True)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            first = str(exc).strip().splitlines()
+            raise ModelLoadError(
+                f"cannot load a causal language model from {source}: "
+                f"{first[0] if first else type(exc).__name__}"
+            ) from exc
+        self.model_ = model.to(torch.device(device)).eval()
+        self.tokenizer_ = tokenizer
+        configured = _config_context(model.config) or DEFAULT_LOCAL_CONTEXT_CAP
+        self.context_tokens_ = self.requested_context_tokens or min(
+            configured, DEFAULT_LOCAL_CONTEXT_CAP
+        )
+        return self
+
+    def context_tokens(self) -> int:
+        """Return the context used: the config's, capped, unless given."""
+        self.load()
+        assert self.context_tokens_ is not None
+        return self.context_tokens_
+
+    def render(self, messages: Sequence[Message]) -> str:
+        """Return the prompt text: the chat template when the tokenizer has one, else plain."""
+        self.load()
+        if getattr(self.tokenizer_, "chat_template", None):
+            rendered = self.tokenizer_.apply_chat_template(
+                list(messages), tokenize=False, add_generation_prompt=True
+            )
+            return str(rendered)
+        lines = [f"{message['role'].capitalize()}: {message['content']}" for message in messages]
+        return "\n\n".join([*lines, "Assistant:"])
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Return the exact number of prompt tokens."""
+        return len(self._encode(self.render(messages)))
+
+    def _encode(self, text: str) -> list[int]:
+        # A chat template already holds the special tokens it needs.
+        add_special = not getattr(self.tokenizer_, "chat_template", None)
+        ids = self.tokenizer_(text, add_special_tokens=add_special)["input_ids"]
+        return list(ids)
+
+    def chat(self, messages: Sequence[Message], max_reply_tokens: int) -> str:
+        """Generate greedily; the prompt and reply together stay within the context."""
+        self.load()
+        import torch
+
+        ids = self._encode(self.render(messages))
+        room = self.context_tokens() - len(ids)
+        if room < 8:
+            raise ChatError(
+                f"the prompt takes {len(ids)} tokens of the model's {self.context_tokens()}-token "
+                "context, leaving no room for a reply"
+            )
+        input_ids = torch.tensor([ids], device=self.model_.device)
+        pad_id = self.tokenizer_.pad_token_id
+        if pad_id is None:
+            pad_id = self.tokenizer_.eos_token_id
+        try:
+            with torch.inference_mode():
+                output = self.model_.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    max_new_tokens=min(max_reply_tokens, room),
+                    do_sample=False,
+                    pad_token_id=pad_id,
+                )
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise ChatError(f"local generation failed: {exc}", fatal=True) from exc
+        new_tokens = output[0, len(ids) :].tolist()
+        return str(self.tokenizer_.decode(new_tokens, skip_special_tokens=True))
+
+
+class LLMTagger(Tagger):
+    """Tags each theme with a chat model; falls back to another tagger per theme.
+
+    Args:
+        client: The chat client (:class:`HttpChatClient` or :class:`TransformersChatClient`).
+        fallback: Tagger used for the themes the model fails on (the extractive
+            tagger). Without one, a failure raises :class:`BackendError`.
+        language: Language code of the tags (``"en"`` for cross-language
+            comparison); None asks for the language of the transcript.
+        max_reply_tokens: Tokens reserved for the reply.
+        max_line_chars: Longest caption or transcript line put in the prompt.
+
+    Example:
+        >>> tagger = LLMTagger(HttpChatClient("http://127.0.0.1:8080", "llama3"),  # doctest: +SKIP
+        ...                    fallback=ExtractiveTagger(), language="en")
+        >>> result = tagger.tag(materials)[0]  # doctest: +SKIP
+        >>> result.backend, result.fallback_reason  # doctest: +SKIP
+        ('llm-http', None)
+
+    """
+
+    name = "llm"
+
+    def __init__(
+        self,
+        client: ChatClient,
+        *,
+        fallback: Tagger | None,
+        language: str | None = None,
+        max_reply_tokens: int = 200,
+        max_line_chars: int = 200,
+    ) -> None:
+        self.client = client
+        self.fallback = fallback
+        self.language = language
+        self.max_reply_tokens = max_reply_tokens
+        self.max_line_chars = max_line_chars
+
+    def info(self) -> dict[str, Any]:
+        """Return the backend description recorded in themes.json."""
+        return {
+            "name": "llm",
+            "backend": self.client.backend,
+            "model": self.client.model,
+            "language": self.language,
+        }
+
+    def tag(self, themes: Sequence[ThemeMaterial], n_phrases: int = 10) -> list[ThemePhrases]:
+        """Return each theme's tags, best first; failed themes come from the fallback."""
+        if n_phrases < 1:
+            raise ConfigError(f"n_phrases must be >= 1; got {n_phrases}")
+        results: list[ThemePhrases | None] = []
+        failures: dict[int, tuple[str, str | None]] = {}
+        dead_reason: str | None = None
+        for index, material in enumerate(themes):
+            prompt_text: str | None = None
+            try:
+                if dead_reason is not None:
+                    raise ChatError(dead_reason, fatal=True)
+                messages = self.build_messages(material, n_phrases)
+                prompt_text = _messages_text(messages)
+                tags = self._ask(messages, n_phrases)
+            except ChatError as exc:
+                reason = str(exc)
+                if exc.fatal:
+                    dead_reason = reason
+                logger.warning(
+                    "LLM tagging of theme %d failed (%s); using the fallback tagger",
+                    material.theme_id,
+                    reason,
+                )
+                failures[index] = (reason, prompt_text)
+                results.append(None)
+                continue
+            results.append(
+                ThemePhrases(
+                    phrases=_ranked(tags),
+                    backend=self.client.backend,
+                    model=self.client.model,
+                    prompt=prompt_text,
+                )
+            )
+        if failures:
+            self._fill_from_fallback(themes, n_phrases, results, failures)
+        final = [result for result in results if result is not None]
+        _distinct_top_phrases(final)
+        return final
+
+    def _fill_from_fallback(
+        self,
+        themes: Sequence[ThemeMaterial],
+        n_phrases: int,
+        results: list[ThemePhrases | None],
+        failures: dict[int, tuple[str, str | None]],
+    ) -> None:
+        if self.fallback is None:
+            index, (reason, _) = next(iter(failures.items()))
+            raise BackendError(
+                f"LLM tagging failed for theme {themes[index].theme_id} ({reason}) "
+                "and no fallback tagger is set"
+            )
+        # The fallback sees all themes: its ranking depends on what sets a theme apart.
+        backup = self.fallback.tag(themes, n_phrases)
+        for index, (reason, prompt_text) in failures.items():
+            chosen = backup[index]
+            results[index] = ThemePhrases(
+                phrases=chosen.phrases,
+                backend=chosen.backend,
+                model=chosen.model,
+                prompt=prompt_text,
+                fallback_reason=f"{self.client.backend} ({self.client.model}): {reason}",
+            )
+
+    def _ask(self, messages: list[Message], n_phrases: int) -> list[str]:
+        reply = self.client.chat(messages, self.max_reply_tokens)
+        tags = parse_tags(reply, n_phrases)
+        if tags is not None:
+            return tags
+        if is_refusal(reply):
+            raise ChatError(f'the model refused: "{_short(reply, 80)}"')
+        retry = [
+            *messages,
+            {"role": "assistant", "content": _short(reply, 400)},
+            {"role": "user", "content": _reask_text(n_phrases)},
+        ]
+        if self.client.count_tokens(retry) + self.max_reply_tokens > self.client.context_tokens():
+            # No room to echo the reply: repeat the request with the reminder appended.
+            reminder = f"{messages[-1]['content']}\n\n{_reask_text(n_phrases)}"
+            retry = [*messages[:-1], {"role": "user", "content": reminder}]
+        second = self.client.chat(retry, self.max_reply_tokens)
+        tags = parse_tags(second, n_phrases)
+        if tags is not None:
+            return tags
+        if is_refusal(second):
+            raise ChatError(f'the model refused: "{_short(second, 80)}"')
+        raise ChatError(
+            "the reply could not be read as a list of tags, even after one re-ask: "
+            f'"{_short(second, 80)}"'
+        )
+
+    def build_messages(self, material: ThemeMaterial, n_phrases: int = 10) -> list[Message]:
+        """Return the chat messages for one theme, with the largest sample that fits.
+
+        Raises:
+            ChatError: Even the instructions without any sample do not fit the context.
+
+        """
+        captions = _unique_lines(material.captions, self.max_line_chars)
+        texts = _unique_lines(material.texts, self.max_line_chars)
+        # Room for the reply and for one re-ask (the reply is echoed back with a reminder).
+        budget = self.client.context_tokens() - 2 * self.max_reply_tokens - 48
+
+        def build(n_lines: int) -> list[Message]:
+            return self._messages(
+                material, n_phrases, _spread(captions, n_lines), _spread(texts, n_lines)
+            )
+
+        empty = build(0)
+        n_empty = self.client.count_tokens(empty)
+        if n_empty > budget:
+            raise ChatError(
+                f"the instructions alone take {n_empty} tokens; the model's "
+                f"{self.client.context_tokens()}-token context leaves {budget} for the prompt"
+            )
+        most = max(len(captions), len(texts))
+        if self.client.count_tokens(build(most)) <= budget:
+            return build(most)
+        low, high = 0, most  # the largest n_lines whose prompt fits lies in [low, high)
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self.client.count_tokens(build(middle)) <= budget:
+                low = middle
+            else:
+                high = middle
+        logger.debug(
+            "theme %d: prompt sample trimmed to %d of %d lines to fit %d tokens",
+            material.theme_id,
+            low,
+            most,
+            budget,
+        )
+        return build(low)
+
+    def _messages(
+        self,
+        material: ThemeMaterial,
+        n_phrases: int,
+        captions: list[str],
+        texts: list[str],
+    ) -> list[Message]:
+        if self.language:
+            language = LANGUAGE_NAMES.get(self.language, self.language)
+            in_language = f"Write every tag in {language}, whatever the language of the material."
+        else:
+            in_language = "Write the tags in the language of the transcript."
+        system = (
+            "You label the themes of a video for a media researcher. "
+            "You answer only with a JSON array of strings."
+        )
+        parts = [
+            f"Here is a sample from one theme of a video ({len(material.frame_ids)} frames). "
+            f"Give exactly {n_phrases} short tags (one to three words each) naming what this "
+            "theme shows and talks about: topics, people, places, actions, setting. "
+            f"{in_language} Reply with only a JSON array of {n_phrases} strings, "
+            'like ["tag one", "tag two"].'
+        ]
+        if captions:
+            parts.append("Frame captions:\n" + "\n".join(f"- {line}" for line in captions))
+        if texts:
+            parts.append("Transcript lines:\n" + "\n".join(f"- {line}" for line in texts))
+        if not captions and not texts:
+            parts.append("(This theme has no captions and no transcript text.)")
+        return [
+            {"role": "system", "content": system},
+            {"role": "user", "content": "\n\n".join(parts)},
+        ]
+
+
+def load_llm_tagger(
+    *,
+    url: str | None,
+    model: str,
+    language: str | None,
+    fallback: Tagger,
+    timeout_s: float = 60,
+    max_retries: int = 3,
+) -> LLMTagger:
+    """Build the tagger named by ``--tagger llm``.
+
+    Args:
+        url: Server URL (``--llm-url``): use the HTTP client; None: run ``model`` locally.
+        model: Model name on the server, or a local folder / cached id for transformers.
+        language: Tag language code (``"en"``), or None for the transcript's language.
+        fallback: Tagger for the themes the model fails on.
+        timeout_s: Seconds per HTTP request.
+        max_retries: HTTP retries after the first attempt.
+
+    Raises:
+        ConfigError: No model given, or a bad timeout/retry count.
+        ModelLoadError: The local model folder does not exist.
+
+    Example:
+        >>> tagger = load_llm_tagger(url=None, model="models/qwen", language="en",  # doctest: +SKIP
+        ...                          fallback=ExtractiveTagger())
+
+    """
+    if not model:
+        raise ConfigError(
+            "--tagger llm needs --llm-model: a model name on the --llm-url server, "
+            "or a local folder with a transformers causal LM"
+        )
+    if timeout_s <= 0:
+        raise ConfigError(f"LLM timeout must be > 0 s; got {timeout_s}")
+    if max_retries < 0:
+        raise ConfigError(f"LLM max_retries must be >= 0; got {max_retries}")
+    client: ChatClient
+    if url:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--llm-url must start with http:// or https://; got {url!r}")
+        client = HttpChatClient(url, model, timeout_s=timeout_s, max_retries=max_retries)
+    else:
+        resolve_local_model(model, what="local LLM")
+        client = TransformersChatClient(model)
+    return LLMTagger(client, fallback=fallback, language=language)
+
+
+def is_refusal(reply: str) -> bool:
+    """Whether ``reply`` declines the task ("I can't help with that")."""
+    return bool(_REFUSAL.search(reply[:400]))
+
+
+def parse_tags(reply: str, n_phrases: int = 10) -> list[str] | None:
+    r"""Read tags from a model reply, tolerantly; None when nothing usable is found.
+
+    Accepted, in this order: a JSON array of strings (anywhere, also inside a code
+    fence), a JSON object holding such an array, numbered or bulleted lines, and
+    one comma-separated line. Tags are cleaned, de-duplicated and cut to
+    ``n_phrases``; fewer than ``min(3, n_phrases)`` usable tags count as a failure.
+
+    Example:
+        >>> parse_tags('Sure! ```json\n["vaccine", "nurse", "clinic"]\n```')
+        ['vaccine', 'nurse', 'clinic']
+
+    """
+    candidates: list[list[str]] = []
+    fenced = _FENCE.findall(reply)
+    for chunk in [*fenced, reply]:
+        found = _json_list(chunk)
+        if found is not None:
+            candidates.append(found)
+            break
+    if not candidates:
+        candidates.append(_listed_lines(reply))
+    tags = _clean_tags(candidates[0])[:n_phrases]
+    return tags if len(tags) >= min(3, n_phrases) else None
+
+
+def _json_list(text: str) -> list[str] | None:
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[\[{]", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        found = _strings_in(value)
+        if found:
+            return found
+    return None
+
+
+def _strings_in(value: Any) -> list[str] | None:
+    if isinstance(value, list):
+        strings = [item for item in value if isinstance(item, str)]
+        if strings and len(strings) >= len(value) / 2:
+            return strings
+        # A list of objects like [{"tag": "vaccine"}, ...].
+        inner = [
+            next((v for v in item.values() if isinstance(v, str)), None)
+            for item in value
+            if isinstance(item, dict)
+        ]
+        named = [item for item in inner if item]
+        return named or None
+    if isinstance(value, dict):
+        for item in value.values():
+            found = _strings_in(item)
+            if found:
+                return found
+    return None
+
+
+def _listed_lines(text: str) -> list[str]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    listed = [m.group(1) for line in lines if (m := _LIST_LINE.match(line))]
+    if len(listed) >= 2:
+        return listed
+    for line in lines:
+        body = line.split(":", 1)[1] if re.match(r"^\s*\w+\s*:", line) else line
+        parts = [part for part in re.split(r"[,，、;；]", body) if part.strip()]
+        if len(parts) >= 3:
+            return parts
+    return []
+
+
+def _clean_tags(raw: Sequence[str]) -> list[str]:
+    tags: list[str] = []
+    seen: set[str] = set()
+    for item in raw:
+        tag = " ".join(str(item).split())
+        tag = tag.strip(" \"'`*#.,;:!?。，、；：！？「」“”‘’()[]{}")
+        tag = re.sub(r"\*\*(.+?)\*\*", r"\1", tag)
+        if not tag or len(tag) > MAX_TAG_CHARS or len(tag.split()) > 6:
+            continue
+        key = tag.casefold()
+        if key in seen:
+            continue
+        seen.add(key)
+        tags.append(tag)
+    return tags
+
+
+def _ranked(tags: Sequence[str]) -> list[Phrase]:
+    """Scores by rank: 1.0 for the first tag down to 1/n for the last."""
+    n_tags = len(tags)
+    return [Phrase(text=tag, score=round(1.0 - rank / n_tags, 4)) for rank, tag in enumerate(tags)]
+
+
+def _distinct_top_phrases(results: Sequence[ThemePhrases]) -> None:
+    """Promote another phrase where a theme's top phrase repeats an earlier theme's."""
+    used: set[str] = set()
+    for result in results:
+        if not result.phrases:
+            continue
+        position = next(
+            (i for i, phrase in enumerate(result.phrases) if phrase.text.casefold() not in used),
+            None,
+        )
+        if position:
+            phrases = [
+                result.phrases[position],
+                *result.phrases[:position],
+                *result.phrases[position + 1 :],
+            ]
+            scores = [phrase.score for phrase in result.phrases]
+            for phrase, score in zip(phrases, scores, strict=True):
+                phrase.score = score
+            result.phrases = phrases
+        used.add(result.phrases[0].text.casefold())
+
+
+def _unique_lines(lines: Sequence[str], max_chars: int) -> list[str]:
+    """Non-empty lines without repeats (neighbouring frames share a cue), in time order."""
+    seen: set[str] = set()
+    unique: list[str] = []
+    for line in lines:
+        text = " ".join(line.split())
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        unique.append(text if len(text) <= max_chars else text[: max_chars - 1] + "…")
+    return unique
+
+
+def _spread(lines: Sequence[str], n_lines: int) -> list[str]:
+    """``n_lines`` lines evenly spread over the theme's time (all when there are fewer)."""
+    if n_lines >= len(lines):
+        return list(lines)
+    if n_lines <= 0:
+        return []
+    step = len(lines) / n_lines
+    return [lines[int(i * step + step / 2)] for i in range(n_lines)]
+
+
+def _messages_text(messages: Sequence[Message]) -> str:
+    return "\n\n".join(f"[{message['role']}]\n{message['content']}" for message in messages)
+
+
+def _reask_text(n_phrases: int) -> str:
+    return (
+        f"That could not be read as a list of tags. Reply with only a JSON array of exactly "
+        f'{n_phrases} short strings, like ["tag one", "tag two"], and nothing else.'
+    )
+
+
+def _reply_content(payload: bytes, endpoint: str) -> str:
+    try:
+        data = json.loads(payload.decode("utf-8"))
+        content = data["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        text = _short(payload.decode("utf-8", "replace"))
+        raise ChatError(
+            f"{endpoint} did not answer in the chat-completions format: {text}"
+        ) from exc
+    return content if isinstance(content, str) else ""
+
+
+def _config_context(config: Any) -> int | None:
+    for source in (config, getattr(config, "text_config", None)):
+        if source is None:
+            continue
+        for name in (
+            "max_position_embeddings",
+            "n_positions",
+            "max_sequence_length",
+            "seq_length",
+            "n_ctx",
+        ):
+            value = getattr(source, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+    return None
+
+
+def _short(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
