@@ -1,1 +1,15 @@
-"""report stage."""
+"""The report stage: ``RUN/report.html`` and a comparison's ``compare.html``.
+
+Both are single self-contained HTML files (thumbnails, charts and script inlined;
+no network access allowed by their Content-Security-Policy).
+
+Example:
+    >>> from themescope.report import render_compare, render_report
+    >>> render_report("runs/us")  # doctest: +SKIP
+    PosixPath('runs/us/report.html')
+
+"""
+
+from themescope.report.render import render_compare, render_report
+
+__all__ = ["render_compare", "render_report"]

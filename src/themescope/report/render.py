@@ -1,0 +1,1106 @@
+r"""Render a run's ``report.html`` and a comparison's ``compare.html``.
+
+Both pages are single self-contained HTML files that open offline from disk:
+the frame thumbnails are embedded as ``data:`` URIs, the charts are inline SVG,
+and the little JavaScript they use is written by hand and inlined. A
+Content-Security-Policy meta tag forbids every network access and allows only
+the page's own script (by its hash), so the page cannot make a request even if
+a future change let markup through. All text that comes from a video, its
+subtitles, captions or models is escaped by Jinja's autoescaping, and data
+handed to the script is JSON inside ``<script type="application/json">`` with
+``<``, ``>`` and ``&`` written as ``\\u`` escapes; the script inserts it with
+``textContent`` only.
+
+Example:
+    >>> from themescope.report import render_report
+    >>> render_report("runs/us-report")  # doctest: +SKIP
+    PosixPath('runs/us-report/report.html')
+
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as _dt
+import hashlib
+import io
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from themescope import __version__
+from themescope.errors import RunDirectoryError
+from themescope.report import plots
+from themescope.rundir import RunDirectory, atomic_path, fingerprint
+
+logger = logging.getLogger("themescope")
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+THUMB_WIDTH_PX = 160
+"""Width of the embedded frame thumbnails; 160 px JPEGs keep a 400-frame report near 2 MB."""
+THUMB_JPEG_QUALITY = 72
+MAX_PNG_BYTES = 1_500_000
+"""Larger embedded PNGs (reconstructions, loss plot) are re-encoded as JPEG at most 1200 px wide."""
+MAX_TEXT_CHARS = 20_000
+"""How much of text_reconstructions.txt the page shows."""
+MAX_EVIDENCE_FRAMES = 8
+MAX_REPRESENTATIVE_FRAMES = 6
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _template_version() -> str:
+    """Hash of the report's own code and templates: any change rebuilds current reports."""
+    digest = hashlib.sha256()
+    sources = sorted(Path(__file__).parent.glob("*.py")) + sorted(TEMPLATE_DIR.iterdir())
+    for source in sources:
+        if source.is_file():
+            digest.update(source.name.encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def json_for_script(data: Any) -> Markup:
+    r"""Serialise ``data`` for a ``<script type="application/json">`` block.
+
+    ``<``, ``>`` and ``&`` become ``\\u`` escapes, so no text (``</script>``,
+    ``<!--``) can end the block or open a new element; JSON.parse restores them.
+    """
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)
+
+
+def _csp(script: str) -> str:
+    """Content-Security-Policy: no network at all; only this page's own inline script runs."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    return (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def _asset(name: str) -> str:
+    return (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["clock"] = clock
+    env.filters["pct"] = _pct
+    env.filters["num"] = _num
+    env.filters["color"] = plots.theme_color
+    return env
+
+
+def clock(seconds: Any) -> str:
+    """Format seconds as ``m:ss`` (or ``h:mm:ss``); ``—`` when unknown."""
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds):
+        return "—"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _pct(value: Any, digits: int = 0) -> str:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    return f"{value * 100:.{digits}f}%"
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if isinstance(value, bool) or value is None:
+        return "—" if value is None else str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if math.isfinite(value) else "—"
+    return str(value)
+
+
+def _setting(value: Any) -> str:
+    """Show a config value compactly (JSON for lists and dicts, at most 300 characters)."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, float):
+        text = _num(value, 6)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunDirectoryError(f"{path} is missing; {what}") from None
+    except (OSError, ValueError) as exc:
+        raise RunDirectoryError(f"{path} is unreadable ({exc})") from exc
+    if not isinstance(data, dict):
+        raise RunDirectoryError(f"{path} does not hold a JSON object")
+    return data
+
+
+def _image_data_uri(path: Path, width_px: int) -> str | None:
+    """Return a JPEG thumbnail of ``path`` as a data URI, or None if it cannot be read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            # draft() lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far faster for thumbnails.
+            image.draft("RGB", (width_px, max(1, width_px * image.height // max(image.width, 1))))
+            rgb = image.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        logger.debug("cannot read %s: %s", path, exc)
+        return None
+    if rgb.width > width_px:
+        height_px = max(1, round(rgb.height * width_px / rgb.width))
+        rgb = rgb.resize((width_px, height_px), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="JPEG", quality=THUMB_JPEG_QUALITY, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _embed_picture(path: Path) -> str | None:
+    """Return a picture (PNG plot, say) as a data URI; big ones are re-encoded smaller."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    if path.suffix.lower() == ".png" and len(data) <= MAX_PNG_BYTES:
+        if data[:8] != b"\x89PNG\r\n\x1a\n":
+            logger.debug("%s is not a PNG file", path)
+            return None
+        return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    try:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        logger.debug("cannot read %s: %s", path, exc)
+        return None
+    if rgb.width > 1200:
+        rgb = rgb.resize((1200, max(1, round(rgb.height * 1200 / rgb.width))))
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _float(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+# --------------------------------------------------------------------------- run data
+
+
+@dataclass
+class _Frame:
+    frame_id: int
+    time_s: float
+    end_s: float
+    image: str
+    text: str
+    caption: str
+    theme: int
+    span: int = -1
+
+
+@dataclass
+class _RunView:
+    """Everything the templates read about one run, loaded once."""
+
+    path: Path
+    manifest: dict[str, Any]
+    themes_doc: dict[str, Any]
+    frames: list[_Frame]
+    duration_s: float
+    thumbs: dict[int, str] = field(default_factory=dict)
+    n_missing_images: int = 0
+
+    @property
+    def ingest(self) -> dict[str, Any]:
+        record: dict[str, Any] = self.manifest.get("stages", {}).get("ingest") or {}
+        return record
+
+    @property
+    def train(self) -> dict[str, Any]:
+        record: dict[str, Any] = self.manifest.get("stages", {}).get("train") or {}
+        return record
+
+    @property
+    def themes(self) -> list[dict[str, Any]]:
+        themes: list[dict[str, Any]] = self.themes_doc.get("themes") or []
+        return themes
+
+    @property
+    def title(self) -> str:
+        video = self.manifest.get("inputs", {}).get("video", {}).get("path")
+        return Path(str(video)).name if video else self.path.name
+
+
+def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _RunView:
+    """Read a run's manifest, themes.json and frames.parquet, and make the thumbnails."""
+    import pyarrow.parquet as pq
+
+    run = RunDirectory(path)
+    manifest = run.read_manifest()
+    themes_doc = _read_json(path / "themes.json", "run `themescope themes` first")
+    if themes_doc.get("schema_version") != 1:
+        raise RunDirectoryError(
+            f"{path / 'themes.json'} has schema_version {themes_doc.get('schema_version')!r}; "
+            "this themescope reads version 1"
+        )
+    frames_path = path / "frames.parquet"
+    try:
+        table = pq.read_table(frames_path)
+    except FileNotFoundError:
+        raise RunDirectoryError(
+            f"{frames_path} is missing; run `themescope ingest` first"
+        ) from None
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise RunDirectoryError(f"{frames_path} is unreadable ({exc})") from exc
+    columns = set(table.column_names)
+    missing = {"frame_id", "time_s", "image", "text"} - columns
+    if missing:
+        raise RunDirectoryError(f"{frames_path} lacks the columns {', '.join(sorted(missing))}")
+    rows = table.to_pylist()
+    theme_of: dict[int, int] = {}
+    for theme in themes_doc.get("themes") or []:
+        for frame_id in theme.get("frames") or []:
+            theme_of[int(frame_id)] = int(theme.get("id", -1))
+    rows.sort(key=lambda row: row["time_s"] if row["time_s"] is not None else 0.0)
+    ingest = manifest.get("stages", {}).get("ingest") or {}
+    every_s = _float(ingest.get("every_s")) or 2.0
+    duration_s = _float((ingest.get("video") or {}).get("duration_s")) or _float(
+        manifest.get("inputs", {}).get("video", {}).get("duration_s")
+    )
+    frames: list[_Frame] = []
+    for i, row in enumerate(rows):
+        time_s = float(row["time_s"] or 0.0)
+        next_s = rows[i + 1]["time_s"] if i + 1 < len(rows) else None
+        end_s = float(next_s) if next_s is not None else time_s + every_s
+        if duration_s is not None and next_s is None:
+            end_s = max(min(end_s, duration_s), time_s)
+        frame_id = int(row["frame_id"])
+        fallback = row.get("theme")
+        frames.append(
+            _Frame(
+                frame_id=frame_id,
+                time_s=time_s,
+                end_s=end_s,
+                image=str(row.get("image") or ""),
+                text=str(row.get("text") or ""),
+                caption=str(row.get("caption") or ""),
+                theme=theme_of.get(frame_id, int(fallback) if fallback is not None else -1),
+            )
+        )
+    if duration_s is None:
+        duration_s = frames[-1].end_s if frames else 0.0
+    view = _RunView(path, manifest, themes_doc, frames, float(duration_s))
+    for frame in frames:
+        uri = _image_data_uri(path / frame.image, thumb_width_px) if frame.image else None
+        if uri is None:
+            view.n_missing_images += 1
+        else:
+            view.thumbs[frame.frame_id] = uri
+    return view
+
+
+@dataclass
+class _Span:
+    index: int
+    start_s: float
+    end_s: float
+    theme: int
+    frame_ids: list[int]
+    lines: list[str]
+
+
+def _spans(view: _RunView) -> list[_Span]:
+    """Merge consecutive frames of one theme into spans and attach their transcript lines.
+
+    Each cue of ``cues.parquet`` goes to the span its start falls in, so every
+    line of the transcript appears exactly once; without the cues file, the
+    frames' aligned texts are used (consecutive repeats dropped).
+    """
+    spans: list[_Span] = []
+    for frame in view.frames:
+        if spans and spans[-1].theme == frame.theme:
+            spans[-1].end_s = frame.end_s
+            spans[-1].frame_ids.append(frame.frame_id)
+        else:
+            spans.append(
+                _Span(len(spans), frame.time_s, frame.end_s, frame.theme, [frame.frame_id], [])
+            )
+        frame.span = spans[-1].index
+    cues = _read_cues(view.path / "cues.parquet")
+    if cues is not None and spans:
+        starts = [span.start_s for span in spans]
+        import bisect
+
+        for start_s, text in cues:
+            position = max(bisect.bisect_right(starts, start_s) - 1, 0)
+            if text.strip():
+                spans[position].lines.append(text.strip())
+    else:
+        by_id = {frame.frame_id: frame for frame in view.frames}
+        for span in spans:
+            for frame_id in span.frame_ids:
+                text = by_id[frame_id].text.strip()
+                if text and (not span.lines or span.lines[-1] != text):
+                    span.lines.append(text)
+    return spans
+
+
+def _read_cues(path: Path) -> list[tuple[float, str]] | None:
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return None
+    try:
+        table = pq.read_table(path, columns=["start_s", "text"])
+    except Exception as exc:  # a broken optional file must not stop the report
+        logger.warning("cannot read %s (%s); the transcript uses the frames' text", path, exc)
+        return None
+    rows = [
+        (float(row["start_s"]), str(row["text"] or ""))
+        for row in table.to_pylist()
+        if row["start_s"] is not None
+    ]
+    return sorted(rows, key=lambda row: row[0])
+
+
+def _train_log(path: Path) -> dict[str, list[float | None]] | None:
+    """Read train_log.csv into columns; None when absent or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+        logger.warning("cannot read %s (%s); the loss curve is left out", path, exc)
+        return None
+    if not rows or "epoch" not in rows[0]:
+        return None
+    return {key: [_float(row.get(key)) for row in rows] for key in rows[0] if key}
+
+
+def _loss_charts(log: Mapping[str, list[float | None]]) -> list[Markup]:
+    epochs = [value if value is not None else math.nan for value in log["epoch"]]
+    charts = []
+    if "loss" in log:
+        charts.append(
+            plots.line_chart(
+                [plots.Series("loss", epochs, log["loss"], plots.PALETTE[0])],
+                x_label="epoch",
+                title="training loss",
+                width_px=420,
+                height_px=220,
+            )
+        )
+    parts = [
+        plots.Series(name, epochs, log[name], plots.PALETTE[i + 1])
+        for i, name in enumerate(("image_mse", "text_mse", "kl"))
+        if name in log and any(value for value in log[name])
+    ]
+    if parts:
+        charts.append(
+            plots.line_chart(
+                parts, x_label="epoch", title="loss terms", width_px=420, height_px=220
+            )
+        )
+    return charts
+
+
+_K_METRICS = (
+    ("mean_dist_to_centroid", "mean distance to centroid (elbow)"),
+    ("mean_centroid_dist", "mean distance between centroids"),
+    ("silhouette", "silhouette"),
+)
+
+
+def _k_charts(selection: Mapping[str, Any]) -> list[Markup]:
+    table = [row for row in selection.get("table") or [] if isinstance(row, Mapping)]
+    if not table:
+        return []
+    ks = [_float(row.get("k")) or math.nan for row in table]
+    chosen = _float(selection.get("chosen"))
+    charts = [
+        plots.line_chart(
+            [plots.Series(key, ks, [_float(row.get(key)) for row in table], plots.PALETTE[i])],
+            x_label="k",
+            title=title,
+            mark_x=chosen,
+            integer_x=True,
+            width_px=260,
+            height_px=180,
+        )
+        for i, (key, title) in enumerate(_K_METRICS)
+    ]
+    charts.append(
+        plots.line_chart(
+            [
+                plots.Series(
+                    "bootstrap",
+                    ks,
+                    [_float(row.get("bootstrap_stability")) for row in table],
+                    plots.PALETTE[3],
+                ),
+                plots.Series(
+                    "large clusters",
+                    ks,
+                    [_float(row.get("large_cluster_stability")) for row in table],
+                    plots.PALETTE[4],
+                ),
+            ],
+            x_label="k",
+            title="stability",
+            mark_x=chosen,
+            integer_x=True,
+            width_px=260,
+            height_px=180,
+        )
+    )
+    return charts
+
+
+_K_COLUMNS = (
+    "k",
+    "mean_dist_to_centroid",
+    "mean_centroid_dist",
+    "silhouette",
+    "bootstrap_stability",
+    "large_cluster_stability",
+)
+
+
+def _selection(selection: Mapping[str, Any]) -> dict[str, Any]:
+    if not selection:
+        return {}
+    return {
+        "chosen": selection.get("chosen"),
+        "method": selection.get("method"),
+        "range": list(selection.get("range") or []),
+        "reason": selection.get("reason"),
+    }
+
+
+def _backends(backends: Any) -> list[dict[str, str]]:
+    if not isinstance(backends, Mapping):
+        return []
+    out = []
+    for kind, info in sorted(backends.items()):
+        if isinstance(info, Mapping):
+            name = str(info.get("name") or "—")
+            detail = info.get("model") or info.get("path")
+        else:
+            name, detail = str(info), None
+        out.append({"kind": str(kind), "name": name, "detail": str(detail) if detail else ""})
+    return out
+
+
+def _warnings(manifest: Mapping[str, Any], themes_doc: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every stage's warnings (stage order), then those of themes.json not already listed."""
+    seen: set[str] = set()
+    found: list[dict[str, str]] = []
+    stages = manifest.get("stages") or {}
+    order = ["ingest", "train", "themes", "report"]
+    for name in order + sorted(set(stages) - set(order)):
+        for message in (stages.get(name) or {}).get("warnings") or []:
+            if str(message) not in seen:
+                seen.add(str(message))
+                found.append({"stage": name, "message": str(message)})
+    for message in themes_doc.get("warnings") or []:
+        if str(message) not in seen:
+            seen.add(str(message))
+            found.append({"stage": "themes", "message": str(message)})
+    return found
+
+
+def _facts(view: _RunView) -> list[tuple[str, str]]:
+    ingest, train = view.ingest, view.train
+    video = ingest.get("video") or {}
+    inputs = view.manifest.get("inputs") or {}
+    facts = [
+        ("video", str((inputs.get("video") or {}).get("path") or "—")),
+        ("duration", clock(view.duration_s) + f" ({view.duration_s:.1f} s)"),
+        ("frames", f"{len(view.frames)} (one every {_num(ingest.get('every_s'))} s)"),
+        (
+            "picture",
+            f"{video.get('width', '—')}×{video.get('height', '—')} · "
+            f"{_num(video.get('fps'))} fps · {video.get('codec') or '—'}",
+        ),
+        ("language", str(ingest.get("lang") or "—")),
+        ("text source", str(ingest.get("text_source") or "—")),
+        ("text coverage", _pct(ingest.get("text_coverage")) + " of frames have text"),
+        ("transcript cues", _num(ingest.get("n_cues"))),
+    ]
+    subtitles = inputs.get("subtitles")
+    if isinstance(subtitles, Mapping) and subtitles.get("path"):
+        facts.append(("subtitles", str(subtitles["path"])))
+    if train:
+        facts.append(
+            (
+                "model",
+                f"{train.get('preset') or '—'} preset · {_num(train.get('epochs'))} epochs"
+                f"{' (stopped early)' if train.get('stopped_early') else ''} · "
+                f"{_num(train.get('n_params'))} parameters · {train.get('device') or '—'}",
+            )
+        )
+        facts.append(
+            (
+                "reconstruction",
+                f"image PSNR {_num(train.get('psnr_db'))} dB · "
+                f"text cosine {_num(train.get('text_cosine'))} · "
+                f"unknown words {_pct(train.get('unknown_word_rate'), 1)}",
+            )
+        )
+    facts.append(("themes", str(view.themes_doc.get("k", len(view.themes)))))
+    return facts
+
+
+def _settings(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    config = manifest.get("config") or {}
+    stages = manifest.get("stages") or {}
+    out = []
+    for name, values in config.items():
+        rows = (
+            [(str(key), _setting(value)) for key, value in values.items()]
+            if isinstance(values, Mapping)
+            else [("value", _setting(values))]
+        )
+        record = stages.get(name) or {}
+        out.append(
+            {
+                "stage": str(name),
+                "rows": rows,
+                "seconds": record.get("seconds"),
+                "finished": record.get("finished"),
+            }
+        )
+    return out
+
+
+def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
+    by_id = {frame.frame_id: frame for frame in view.frames}
+    cards = []
+    for theme in view.themes:
+        theme_id = int(theme.get("id", -1))
+        phrases: list[dict[str, Any]] = []
+        for phrase in theme.get("phrases") or []:
+            evidence = phrase.get("evidence") or {}
+            frame_ids = [int(i) for i in evidence.get("frame_ids") or []]
+            phrases.append(
+                {
+                    "text": str(phrase.get("text", "")),
+                    "score": _float(phrase.get("score")),
+                    "supported": bool(phrase.get("supported", True)),
+                    "frames": [
+                        {"id": i, "time_s": by_id[i].time_s if i in by_id else None}
+                        for i in frame_ids[:MAX_EVIDENCE_FRAMES]
+                    ],
+                    "n_frames": len(frame_ids),
+                    "quotes": [str(q) for q in evidence.get("quotes") or []][:6],
+                    "captions": [str(c) for c in evidence.get("captions") or []][:6],
+                    "support": _float(evidence.get("support")),
+                }
+            )
+        max_score = max((p["score"] for p in phrases if p["score"] is not None), default=0.0)
+        representative = [
+            {
+                "id": int(i),
+                "src": view.thumbs.get(int(i)),
+                "time_s": by_id[int(i)].time_s if int(i) in by_id else None,
+                "text": by_id[int(i)].text if int(i) in by_id else "",
+            }
+            for i in (theme.get("representative_frames") or [])[:MAX_REPRESENTATIVE_FRAMES]
+        ]
+        cards.append(
+            {
+                "id": theme_id,
+                "label": str(theme.get("label") or f"theme {theme_id}"),
+                "share": _float(theme.get("share")),
+                "seconds": _float(theme.get("seconds")),
+                "n_frames": theme.get("n_frames", len(theme.get("frames") or [])),
+                "n_spans": len(theme.get("spans") or []),
+                "phrases": phrases,
+                "max_score": max_score if max_score > 0 else 1.0,
+                "phrases_note": theme.get("phrases_note"),
+                "representative": representative,
+                "tagger": {
+                    key: (theme.get("tagger") or {}).get(key)
+                    for key in ("backend", "model", "fallback_reason")
+                },
+            }
+        )
+    return cards
+
+
+def _script_data(view: _RunView) -> dict[str, Any]:
+    return {
+        "themes": [
+            {
+                "id": int(t.get("id", -1)),
+                "label": str(t.get("label") or ""),
+                "color": plots.theme_color(int(t.get("id", -1))),
+            }
+            for t in view.themes
+        ],
+        "frames": [
+            {
+                "id": f.frame_id,
+                "t0": round(f.time_s, 3),
+                "t1": round(f.end_s, 3),
+                "theme": f.theme,
+                "text": f.text,
+                "caption": f.caption,
+                "span": f.span,
+            }
+            for f in view.frames
+        ],
+        "thumbs": {str(i): uri for i, uri in view.thumbs.items()},
+    }
+
+
+def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tuple[str, _RunView]:
+    """Return the report page of the run at ``path`` and the data it was built from.
+
+    This reads the run without taking its lock or recording a stage;
+    :func:`render_report` is the stage that writes ``report.html``.
+    """
+    view = _load_run(path, thumb_width_px=thumb_width_px)
+    spans = _spans(view)
+    projection = view.themes_doc.get("projection") or {}
+    points = projection.get("points") or []
+    map_svg = None
+    if points and len(points) == len(view.frames):
+        order = sorted(view.frames, key=lambda f: f.frame_id)
+        map_svg = plots.scatter_map(points, [f.theme for f in order], [f.frame_id for f in order])
+    segments = [
+        plots.Segment(f.time_s, f.end_s, f.theme, f.frame_id, i) for i, f in enumerate(view.frames)
+    ]
+    selection = view.themes_doc.get("k_selection") or {}
+    log = _train_log(path / "train_log.csv")
+    loss_png = None if log else _embed_picture(path / "loss.png")
+    recon_text_path = path / "text_reconstructions.txt"
+    recon_text = None
+    if recon_text_path.is_file():
+        recon_text = recon_text_path.read_text(encoding="utf-8", errors="replace")
+        if len(recon_text) > MAX_TEXT_CHARS:
+            recon_text = recon_text[:MAX_TEXT_CHARS] + "\n… (truncated)"
+    theme_labels = {int(t.get("id", -1)): str(t.get("label") or "") for t in view.themes}
+    warnings = _warnings(view.manifest, view.themes_doc)
+    if view.n_missing_images:
+        warnings.append(
+            {
+                "stage": "report",
+                "message": f"{view.n_missing_images} of {len(view.frames)} frame images are "
+                "missing or unreadable; they are left out of the page",
+            }
+        )
+    script = _asset("report.js")
+    context = {
+        "title": view.title,
+        "tool_version": __version__,
+        "run_version": view.manifest.get("version"),
+        "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "created": view.manifest.get("created"),
+        "facts": _facts(view),
+        "settings": _settings(view.manifest),
+        "backends": _backends(view.themes_doc.get("backends")),
+        "warnings": warnings,
+        "cards": _theme_cards(view),
+        "theme_labels": theme_labels,
+        "timeline_svg": plots.timeline(segments, view.duration_s),
+        "duration_s": view.duration_s,
+        "spans": spans,
+        "map_svg": map_svg,
+        "projection": projection,
+        "selection": _selection(selection),
+        "k_table": [
+            {key: row.get(key) for key in _K_COLUMNS} | {"sizes": list(row.get("sizes") or [])}
+            for row in selection.get("table") or []
+            if isinstance(row, Mapping)
+        ],
+        "k_charts": _k_charts(selection),
+        "loss_charts": _loss_charts(log) if log else [],
+        "loss_png": loss_png,
+        "recon_png": _embed_picture(path / "reconstructions.png"),
+        "recon_text": recon_text,
+        "data_json": json_for_script(_script_data(view)),
+        "css": Markup(_asset("report.css")),
+        "script": Markup(script),
+        "csp": _csp(script),
+    }
+    html = _environment().get_template("report.html.j2").render(**context)
+    return html, view
+
+
+def render_report(
+    run: RunDirectory | str | Path,
+    *,
+    force: bool = False,
+    thumb_width_px: int = THUMB_WIDTH_PX,
+) -> Path:
+    """Write ``RUN/report.html``: the report stage.
+
+    The stage needs the themes stage. It is skipped when ``report.html`` is
+    current (same report code and templates, same themes fingerprint) unless
+    ``force`` is given.
+
+    Args:
+        run: The run directory.
+        force: Rebuild even when the report is current.
+        thumb_width_px: Width of the embedded frame thumbnails.
+
+    Returns:
+        The path of ``report.html``.
+
+    Raises:
+        StageNotDoneError: The run has no finished themes stage.
+        RunDirectoryError: A file of the run is missing or unreadable.
+
+    """
+    run = run if isinstance(run, RunDirectory) else RunDirectory(run)
+    if thumb_width_px < 16:
+        from themescope.errors import ConfigError
+
+        raise ConfigError(f"thumb_width_px must be at least 16; got {thumb_width_px}")
+    with run.lock():
+        upstream = run.require("themes")
+        config = {"template_version": _template_version(), "thumb_width_px": thumb_width_px}
+        stage_fp = fingerprint(config, upstream.get("fingerprint"))
+        target = run / "report.html"
+        if run.is_current("report", stage_fp) and target.is_file() and not force:
+            logger.info("report is up to date in %s; skipped (use --force to redo)", run.path)
+            return target
+        with run.stage("report", stage_fingerprint=stage_fp, config=config) as stage:
+            html, view = build_report_html(run.path, thumb_width_px=thumb_width_px)
+            stage.path("report.html").write_text(html, encoding="utf-8")
+            if view.n_missing_images:
+                stage.warn(
+                    f"{view.n_missing_images} of {len(view.frames)} frame images are missing "
+                    f"or unreadable in {run.path}; the report leaves them out"
+                )
+            stage.record.update(
+                {
+                    "bytes": len(html.encode("utf-8")),
+                    "n_themes": len(view.themes),
+                    "n_frames": len(view.frames),
+                    "n_thumbnails": len(view.thumbs),
+                }
+            )
+        logger.info("report written to %s (%.1f MB)", target, len(html.encode()) / 1e6)
+    return target
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def _matrix(value: Any) -> list[list[float | None]] | None:
+    if isinstance(value, Mapping):
+        value = value.get("values") or value.get("matrix")
+    if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        return None
+    rows = []
+    for row in value:
+        if not isinstance(row, Sequence) or isinstance(row, str):
+            return None
+        rows.append([_float(cell) for cell in row])
+    return rows
+
+
+def _phrase_texts(items: Any) -> list[str]:
+    texts = []
+    for item in items or []:
+        if isinstance(item, Mapping):
+            text = item.get("text") or item.get("phrase")
+            if text:
+                texts.append(str(text))
+        elif item is not None:
+            texts.append(str(item))
+    return texts
+
+
+def _compare_side(
+    key: str, info: Mapping[str, Any], compare_dir: Path, thumb_width_px: int
+) -> dict[str, Any]:
+    """One run of a comparison: its themes from compare.json, enriched from the run if present."""
+    raw_path = info.get("path") or info.get("run")
+    view: _RunView | None = None
+    problem = None
+    if raw_path:
+        candidates = [Path(str(raw_path))]
+        if not candidates[0].is_absolute():
+            candidates.insert(0, compare_dir / str(raw_path))
+        for candidate in candidates:
+            if (candidate / "themes.json").is_file():
+                try:
+                    view = _load_run(candidate, thumb_width_px=thumb_width_px)
+                except RunDirectoryError as exc:
+                    problem = str(exc)
+                break
+        else:
+            problem = f"run {raw_path} not found; its frames are not shown"
+    run_themes = {int(t.get("id", -1)): t for t in (view.themes if view else [])}
+    themes = []
+    listed = info.get("themes")
+    if not listed and view is not None:
+        listed = view.themes
+    for theme in listed or []:
+        theme_id = int(theme.get("id", -1))
+        full = run_themes.get(theme_id, {})
+        phrases = _phrase_texts(theme.get("phrases") or full.get("phrases"))
+        rep = theme.get("representative_frames") or full.get("representative_frames") or []
+        themes.append(
+            {
+                "id": theme_id,
+                "label": str(theme.get("label") or full.get("label") or f"theme {theme_id}"),
+                "share": _float(theme.get("share", full.get("share"))),
+                "seconds": _float(theme.get("seconds", full.get("seconds"))),
+                "phrases": phrases[:10],
+                "frames": [
+                    view.thumbs[int(i)]
+                    for i in rep[:4]
+                    if view is not None and int(i) in view.thumbs
+                ],
+            }
+        )
+    manifest = view.manifest if view else {}
+    ingest = (manifest.get("stages") or {}).get("ingest") or {}
+    video = info.get("video") or (manifest.get("inputs") or {}).get("video", {}).get("path")
+    return {
+        "key": key,
+        "name": str(info.get("name") or (Path(str(video)).name if video else raw_path or key)),
+        "path": str(raw_path or "—"),
+        "lang": str(info.get("lang") or ingest.get("lang") or "—"),
+        "duration_s": _float(info.get("duration_s")) or (view.duration_s if view else None),
+        "themes": themes,
+        "labels": {t["id"]: t["label"] for t in themes},
+        "problem": problem,
+    }
+
+
+def _list_of_mappings(value: Any) -> list[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        return [v for v in value.values() if isinstance(v, Mapping)]
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [v for v in value if isinstance(v, Mapping)]
+    return []
+
+
+def _theme_ref(item: Mapping[str, Any], side: str) -> int | None:
+    for key in (side, f"theme_{side}", f"{side}_theme", f"{side}_id"):
+        if key in item and item[key] is not None:
+            ref = item[key]
+            if isinstance(ref, Mapping):
+                ref = ref.get("id")
+            try:
+                return int(ref)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _compare_context(
+    doc: Mapping[str, Any], compare_dir: Path, thumb_width_px: int
+) -> dict[str, Any]:
+    runs = doc.get("runs")
+    if isinstance(runs, Sequence) and not isinstance(runs, str) and len(runs) == 2:
+        runs = {"a": runs[0], "b": runs[1]}
+    if not isinstance(runs, Mapping) or not {"a", "b"} <= set(runs):
+        raise RunDirectoryError(
+            f"{compare_dir / 'compare.json'} does not name the two runs it compares ('runs': a, b)"
+        )
+    sides = {
+        key: _compare_side(key, runs[key] or {}, compare_dir, thumb_width_px) for key in ("a", "b")
+    }
+    labels_a, labels_b = sides["a"]["labels"], sides["b"]["labels"]
+    ids_a = [t["id"] for t in sides["a"]["themes"]]
+    ids_b = [t["id"] for t in sides["b"]["themes"]]
+
+    matching = []
+    for item in _list_of_mappings(doc.get("matching") or doc.get("matches") or doc.get("pairs")):
+        a, b = _theme_ref(item, "a"), _theme_ref(item, "b")
+        matching.append(
+            {
+                "a": a,
+                "b": b,
+                "label_a": labels_a.get(a, "—") if a is not None else "—",
+                "label_b": labels_b.get(b, "—") if b is not None else "—",
+                "score": _float(item.get("score", item.get("similarity"))),
+                "scores": {
+                    str(k): _float(v)
+                    for k, v in (item.get("scores") or {}).items()
+                    if isinstance(item.get("scores"), Mapping)
+                },
+                "shared": item.get("shared"),
+                "why": item.get("reason") or item.get("why"),
+            }
+        )
+    matched = {(m["a"], m["b"]) for m in matching}
+
+    raw = doc.get("matrices") or doc.get("similarity") or {}
+    matrices = []
+    names = ["combined", "text", "visual", *sorted(set(raw) - {"combined", "text", "visual"})]
+    for name in names:
+        values = _matrix(raw.get(name)) if isinstance(raw, Mapping) else None
+        if values is None:
+            continue
+        finite = [v for row in values for v in row if v is not None]
+        # A fixed 0..1 scale (widened only for values outside it) keeps colours comparable
+        # between the matrices and between comparisons.
+        low = min(min(finite, default=0.0), 0.0)
+        high = max(max(finite, default=1.0), 1.0)
+        rows = []
+        for i, row in enumerate(values):
+            a = ids_a[i] if i < len(ids_a) else i
+            cells = []
+            for j, cell in enumerate(row):
+                b = ids_b[j] if j < len(ids_b) else j
+                cells.append(
+                    {
+                        "value": cell,
+                        "bg": plots.heat_color(cell, low, high),
+                        "fg": plots.heat_text_color(cell, low, high),
+                        "matched": (a, b) in matched,
+                    }
+                )
+            rows.append({"id": a, "label": labels_a.get(a, f"theme {a}"), "cells": cells})
+        columns = [
+            {"id": ids_b[j] if j < len(ids_b) else j}
+            for j in range(max((len(r) for r in values), default=0))
+        ]
+        for column in columns:
+            column["label"] = labels_b.get(column["id"], f"theme {column['id']}")
+        matrices.append({"name": name, "rows": rows, "columns": columns})
+
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for key, labels in (("a", labels_a), ("b", labels_b)):
+        side_groups: dict[str, list[dict[str, Any]]] = {"shared": [], "own": []}
+        for kind in ("shared", "own"):
+            source = doc.get(kind)
+            items = source.get(key) if isinstance(source, Mapping) else None
+            for item in _list_of_mappings(items):
+                theme_id = item.get("theme", item.get("id"))
+                try:
+                    theme_id = int(theme_id) if theme_id is not None else None
+                except (TypeError, ValueError):
+                    theme_id = None
+                partner = item.get("partner", item.get("matched_with", item.get("other")))
+                side_groups[kind].append(
+                    {
+                        "id": theme_id,
+                        "label": str(
+                            item.get("label") or labels.get(theme_id, f"theme {theme_id}")
+                        ),
+                        "partner": partner,
+                        "partner_label": (labels_b if key == "a" else labels_a).get(partner)
+                        if isinstance(partner, int)
+                        else None,
+                        "score": _float(item.get("score", item.get("similarity"))),
+                        "difference": _phrase_texts(
+                            item.get("difference_phrases")
+                            or item.get("differences")
+                            or item.get("phrases")
+                        ),
+                        "common": _phrase_texts(
+                            item.get("common_phrases") or item.get("shared_phrases")
+                        ),
+                    }
+                )
+        groups[key] = side_groups
+
+    warnings = [str(w) for w in doc.get("warnings") or []]
+    for side in sides.values():
+        if side["problem"]:
+            warnings.append(side["problem"])
+    comparable = doc.get("text_comparable")
+    reason = doc.get("text_comparable_reason") or doc.get("text_reason")
+    if isinstance(comparable, Mapping):
+        reason = comparable.get("reason", reason)
+        comparable = comparable.get("value", comparable.get("comparable"))
+    return {
+        "sides": sides,
+        "matching": matching,
+        "matrices": matrices,
+        "groups": groups,
+        "text_comparable": comparable,
+        "text_reason": reason,
+        "method_rows": _method_rows(doc.get("method") or doc.get("backends")),
+        "warnings": warnings,
+    }
+
+
+def _method_rows(method: Any) -> list[tuple[str, str]]:
+    if isinstance(method, Mapping):
+        return [(str(key), _setting(value)) for key, value in method.items()]
+    return [("method", _setting(method))] if method else []
+
+
+def build_compare_html(compare_dir: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> str:
+    """Return the comparison page for ``compare_dir/compare.json`` (see :func:`render_compare`)."""
+    doc = _read_json(compare_dir / "compare.json", "run `themescope compare` first")
+    context = _compare_context(doc, compare_dir, thumb_width_px)
+    script = _asset("compare.js")
+    html: str = (
+        _environment()
+        .get_template("compare.html.j2")
+        .render(
+            **context,
+            tool_version=__version__,
+            generated=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            css=Markup(_asset("report.css")),
+            script=Markup(script),
+            csp=_csp(script),
+        )
+    )
+    return html
+
+
+def render_compare(compare_dir: str | Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> Path:
+    """Write ``DIR/compare.html`` from ``DIR/compare.json`` and the two runs it names.
+
+    The runs supply the representative frames; when one cannot be found the page
+    is still written from ``compare.json`` alone, with a warning on it.
+
+    Args:
+        compare_dir: The comparison's output folder (``themescope compare --out``).
+        thumb_width_px: Width of the embedded frame thumbnails.
+
+    Returns:
+        The path of ``compare.html`` (written atomically).
+
+    Raises:
+        RunDirectoryError: ``compare.json`` is missing, unreadable or names no runs.
+
+    """
+    compare_dir = Path(compare_dir)
+    html = build_compare_html(compare_dir, thumb_width_px=thumb_width_px)
+    target = compare_dir / "compare.html"
+    with atomic_path(target) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    logger.info("comparison written to %s", target)
+    return target
