@@ -15,6 +15,7 @@ import traceback
 import click
 
 from themescope._cli import ingest as _ingest  # noqa: F401 - registers the command
+from themescope._cli import report as _report  # noqa: F401 - registers the command
 from themescope._cli._app import app, verbose_enabled
 from themescope.errors import ThemescopeError
 

@@ -788,6 +788,9 @@ def render_report(
         from themescope.errors import ConfigError
 
         raise ConfigError(f"thumb_width_px must be at least 16; got {thumb_width_px}")
+    if not run.path.is_dir():
+        # Checked before taking the lock, which would create the directory.
+        raise RunDirectoryError(f"run directory {run.path} does not exist")
     with run.lock():
         upstream = run.require("themes")
         config = {"template_version": _template_version(), "thumb_width_px": thumb_width_px}

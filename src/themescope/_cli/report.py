@@ -1,0 +1,26 @@
+"""``themescope report``: (re)build a run's self-contained ``report.html``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from themescope._cli._app import app
+
+
+@app.command("report")
+def report_command(
+    run: Annotated[Path, typer.Argument(help="The run directory (after `themescope themes`).")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even when the report is current.")
+    ] = False,
+) -> None:
+    """Write RUN/report.html: themes, phrases with evidence, timeline, map and training plots."""
+    from themescope.report import render_report
+
+    path = render_report(run, force=force)
+    size_mb = path.stat().st_size / 1e6
+    Console().print(f"report: {path} ({size_mb:.1f} MB, opens offline in any browser)")
