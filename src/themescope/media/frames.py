@@ -148,12 +148,15 @@ def _stream_start_s(container: Any, stream: Any) -> float:
     return 0.0
 
 
-def _stream_duration_s(container: Any, stream: Any, start_s: float) -> float:
+def _stream_duration_s(container: Any, stream: Any, start_s: float) -> float | None:
+    """Duration in seconds from the stream or the container; None when neither knows."""
     if stream.duration is not None and stream.duration > 0:
         return float(stream.duration * stream.time_base)
     if container.duration is not None and container.duration > 0:
         container_start_s = (container.start_time or 0) / 1_000_000
         return max(0.0, float(container.duration) / 1_000_000 - (start_s - container_start_s))
+    if stream.duration is None and container.duration is None:
+        return None
     return 0.0
 
 
@@ -194,6 +197,11 @@ def _first_frame_rotation(container: Any, stream: Any) -> int:
 def _describe(path: Path, container: Any, stream: Any) -> VideoInfo:
     start_s = _stream_start_s(container, stream)
     duration_s = _stream_duration_s(container, stream, start_s)
+    if duration_s is None:
+        raise VideoOpenError(
+            f"video has no duration information: {path} "
+            "(a raw stream? remux it into MP4 or MKV first, e.g. ffmpeg -i IN -c copy OUT.mp4)"
+        )
     if not duration_s > 0:
         raise VideoOpenError(f"video has zero duration: {path}")
     rotation_deg = _first_frame_rotation(container, stream)

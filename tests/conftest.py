@@ -1,0 +1,44 @@
+"""Shared fixtures: small synthetic news videos with subtitles and ground truth.
+
+Fixtures (session-scoped, generated once per test run into a temporary folder):
+
+- ``synthetic_video_en`` -> :class:`themescope.synthetic.SyntheticVideo`: 80 s, 320x180,
+  10 fps, keyframe every 2 s, 4 themes in segments of 8–16 s (every theme appears),
+  English SRT subtitles, seed 0.
+- ``synthetic_video_zh`` -> the same with Chinese (UTF-8) subtitles, seed 1.
+
+Use ``video.video_path``, ``video.subtitles_path``, ``video.truth_path`` (read it with
+:func:`themescope.synthetic.read_truth`) and ``video.theme_words``. Treat the files as
+read-only: other tests share them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from themescope.synthetic import SyntheticVideo, generate_news_video
+
+SYNTHETIC_TEST_VIDEO = {
+    "duration_s": 80.0,
+    "n_themes": 4,
+    "width": 320,
+    "height": 180,
+    "fps": 10,
+    "keyframe_every_s": 2.0,
+    "segment_s": (8, 16),
+    "preset": "ultrafast",
+}
+
+
+@pytest.fixture(scope="session")
+def synthetic_video_en(tmp_path_factory: pytest.TempPathFactory) -> SyntheticVideo:
+    """An 80 s English synthetic news video with 4 themes (see the module docstring)."""
+    out = tmp_path_factory.mktemp("synthetic_en")
+    return generate_news_video(out, lang="en", seed=0, **SYNTHETIC_TEST_VIDEO)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def synthetic_video_zh(tmp_path_factory: pytest.TempPathFactory) -> SyntheticVideo:
+    """An 80 s Chinese synthetic news video with 4 themes (see the module docstring)."""
+    out = tmp_path_factory.mktemp("synthetic_zh")
+    return generate_news_video(out, lang="zh", seed=1, **SYNTHETIC_TEST_VIDEO)  # type: ignore[arg-type]
