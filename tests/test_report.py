@@ -1,0 +1,302 @@
+"""The report stage and the comparison page, without a browser (see test_report_browser.py)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from report_fixtures import (
+    ALERT_PAYLOAD,
+    CHINESE_PHRASE,
+    CHINESE_TEXT,
+    IMG_PAYLOAD,
+    SCRIPT_PAYLOAD,
+    build_compare,
+    build_run,
+)
+from themescope._cli import main
+from themescope.errors import RunDirectoryError, StageNotDoneError
+from themescope.report import render_compare, render_report
+from themescope.report.render import json_for_script
+from themescope.rundir import RunDirectory, write_json_atomic
+
+
+class _Tags(HTMLParser):
+    """Collects every start tag with its attributes and the text of each script."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._in_script: dict[str, str | None] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self._in_script = dict(attrs)
+            self.scripts.append((self._in_script, ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script is not None:
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+
+
+def _parse(html: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def _assert_self_contained_and_inert(html: str) -> _Tags:
+    """No external reference, no executable markup besides the page's own script."""
+    assert "http://" not in html and "https://" not in html
+    assert "@import" not in html and "url(" not in html
+    page = _parse(html)
+    for tag, attrs in page.tags:
+        for name, value in attrs.items():
+            assert not name.startswith("on"), f"event handler attribute on <{tag}>: {name}"
+            if name in ("src", "href"):
+                assert value is not None and (value.startswith("data:") or value.startswith("#")), (
+                    f"<{tag} {name}={value!r}> is not self-contained"
+                )
+        assert tag not in ("iframe", "object", "embed", "base", "form", "link") or (
+            tag == "link" and attrs.get("rel") == "icon"
+        ), f"unexpected <{tag}>"
+    executable = [(a, t) for a, t in page.scripts if a.get("type") != "application/json"]
+    assert len(executable) == 1, "exactly one (hand-written) script may run"
+    assert all(not a.get("src") for a, _ in page.scripts)
+    # The CSP allows that script by its hash and nothing else, and forbids the network.
+    csp = next(
+        attrs["content"]
+        for tag, attrs in page.tags
+        if tag == "meta" and attrs.get("http-equiv") == "Content-Security-Policy"
+    )
+    assert csp is not None and "default-src 'none'" in csp and "img-src data:" in csp
+    digest = base64.b64encode(hashlib.sha256(executable[0][1].encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    return page
+
+
+def _data_block(page: _Tags) -> dict:
+    (text,) = [t for a, t in page.scripts if a.get("type") == "application/json"]
+    assert "<" not in text and ">" not in text and "&" not in text
+    data: dict = json.loads(text)
+    return data
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return build_run(tmp_path, name="us-report")
+
+
+def test_report_is_self_contained_and_shows_every_part(run_dir: Path) -> None:
+    path = render_report(run_dir)
+    assert path == run_dir / "report.html"
+    html = path.read_text(encoding="utf-8")
+    page = _assert_self_contained_and_inert(html)
+
+    themes = json.loads((run_dir / "themes.json").read_text(encoding="utf-8"))["themes"]
+    cards = [a for t, a in page.tags if t == "article" and "theme-card" in (a.get("class") or "")]
+    assert [a["id"] for a in cards] == [f"theme-{t['id']}" for t in themes]
+    for theme in themes:
+        card = html.split(f'id="theme-{theme["id"]}"')[1].split("</article>")[0]
+        assert card.count('class="phrase-btn"') == len(theme["phrases"])
+        assert f"{theme['share'] * 100:.0f}%" in card
+        assert "only " in card and "phrases: not enough distinct text" in card  # phrases_note
+    unsupported = html.split('id="theme-2"')[1].split("</article>")[0]
+    assert "hallucinated moon landing" in unsupported and "unsupported</span>" in unsupported
+
+    # Every frame is a timeline segment and a map point; each has a thumbnail for the script.
+    assert html.count('class="seg"') == 18
+    assert html.count('class="pt"') == 18
+    data = _data_block(page)
+    assert len(data["thumbs"]) == 18 and all(
+        uri.startswith("data:image/jpeg;base64,") for uri in data["thumbs"].values()
+    )
+    assert data["frames"][1]["text"].startswith(f"breaking {SCRIPT_PAYLOAD}")
+
+    # Facts, settings, k selection, training, warnings of every stage.
+    for expected in (
+        "0:36",
+        "83% of frames have text",
+        "subtitles",
+        "PSNR 21.5 dB",
+        "k=3 has the highest silhouette",
+        "mean distance to centroid (elbow)",
+        "training loss",
+        'alt="frames and their reconstructions"',
+        "training stopped early at epoch 4",
+        "k lowered from 5 to 3: too few frames",
+        "subtitle line 7 was skipped",
+        "3407",
+        "all-MiniLM-L6-v2",
+    ):
+        assert expected in html, expected
+    assert html.count('<tr class="chosen">') == 1
+    # Chinese text reaches the page as text, and the CSS names CJK fonts.
+    assert CHINESE_TEXT in html and CHINESE_PHRASE in html
+    assert '"Noto Sans CJK SC"' in html
+
+
+def test_injected_markup_is_shown_as_text(run_dir: Path) -> None:
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    for payload in (SCRIPT_PAYLOAD, IMG_PAYLOAD, ALERT_PAYLOAD):
+        assert payload not in html
+    assert "&lt;script&gt;window.__pwned=2&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=" in html
+    page = _assert_self_contained_and_inert(html)
+    assert not any(t == "img" and a.get("src") == "x" for t, a in page.tags)
+    # The phrase that is a payload still has its evidence, escaped.
+    card = html.split('id="theme-0"')[1].split("</article>")[0]
+    assert "&#34;&gt;&lt;img src=x onerror=&#34;window.__pwned=1&#34;&gt;" in card
+
+
+def test_json_for_script_cannot_close_its_block() -> None:
+    value = {"text": "</script><!-- <script>x</script> & \u2028"}
+    text = str(json_for_script(value))
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == value
+
+
+def test_rebuild_is_a_no_op_when_current_and_redone_with_force(run_dir: Path) -> None:
+    path = render_report(run_dir)
+    record = RunDirectory(run_dir).stage_record("report")
+    assert record is not None and record["n_themes"] == 3 and record["n_frames"] == 18
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+
+    assert render_report(run_dir) == path
+    assert path.stat().st_mtime_ns == 1_000_000_000, "a current report must not be rewritten"
+
+    render_report(run_dir, force=True)
+    assert path.stat().st_mtime_ns > 1_000_000_000
+
+    # New themes (a new fingerprint) make the report stale.
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["stages"]["themes"]["fingerprint"] = "themes-fp-2"
+    write_json_atomic(run_dir / "manifest.json", manifest)
+    render_report(run_dir)
+    assert path.stat().st_mtime_ns > 1_000_000_000
+    assert not list(run_dir.glob(".staging-*"))
+
+
+def test_missing_optional_files_are_reported_not_fatal(tmp_path: Path) -> None:
+    run_dir = build_run(
+        tmp_path, with_train_files=False, with_projection=False, with_k_selection=False
+    )
+    (run_dir / "cues.parquet").unlink()
+    (run_dir / "frames" / "000005.jpg").unlink()
+    (run_dir / "frames" / "000006.jpg").write_bytes(b"not a jpeg")
+
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    _assert_self_contained_and_inert(html)
+    for expected in (
+        "The training loss is not available",
+        "Image reconstructions are not available",
+        "Text reconstructions are not available",
+        "The 2-D map is not available",
+        "How k was chosen is not available",
+        "2 of 18 frame images are missing or unreadable",
+    ):
+        assert expected in html, expected
+    record = RunDirectory(run_dir).stage_record("report")
+    assert record is not None and record["n_thumbnails"] == 16
+    assert any("2 of 18 frame images" in w for w in record["warnings"])
+    # Without cues.parquet the transcript falls back to the frames' own text.
+    assert "nurses give the vaccine at the clinic part 0" in html
+
+
+def test_cli_report_without_themes_exits_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = build_run(tmp_path, themes_done=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(run_dir)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no finished themes stage" in err and "themescope themes" in err
+    assert "Traceback" not in err
+    assert not (run_dir / "report.html").exists()
+
+    missing = tmp_path / "nowhere"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(missing)])
+    assert exit_info.value.code == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_cli_report_writes_and_says_where(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--quiet", "report", str(run_dir)])
+    assert exit_info.value.code == 0
+    assert str(run_dir / "report.html") in capsys.readouterr().out.replace("\n", "")
+
+
+def test_api_errors_are_themescope_errors(tmp_path: Path) -> None:
+    run_dir = build_run(tmp_path, themes_done=False)
+    with pytest.raises(StageNotDoneError):
+        render_report(run_dir)
+    (tmp_path / "cmp").mkdir()
+    with pytest.raises(RunDirectoryError, match=r"compare\.json is missing"):
+        render_compare(tmp_path / "cmp")
+    (tmp_path / "cmp" / "compare.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(RunDirectoryError, match="unreadable"):
+        render_compare(tmp_path / "cmp")
+
+
+def test_compare_page_shows_both_runs_matrices_and_differences(tmp_path: Path) -> None:
+    run_a = build_run(tmp_path, name="us")
+    run_b = build_run(tmp_path, name="cn", lang="zh")
+    out = build_compare(tmp_path, run_a, run_b)
+    path = render_compare(out)
+    assert path == out / "compare.html"
+    html = path.read_text(encoding="utf-8")
+    _assert_self_contained_and_inert(html)
+    for payload in (SCRIPT_PAYLOAD, IMG_PAYLOAD):
+        assert payload not in html
+
+    assert 'id="side-a"' in html and 'id="side-b"' in html
+    assert "us.mp4" in html and "cn.mp4" in html
+    for side in ("a", "b"):
+        for theme_id in range(3):
+            assert f'id="theme-{side}-{theme_id}"' in html
+    # combined and visual matrices are drawn; text (null in compare.json) is not.
+    tables = re.findall(r'<table class="heat" data-kind="(\w+)"', html)
+    assert tables == ["combined", "visual"]
+    combined = html.split('data-kind="combined"')[1].split("</table>")[0]
+    assert combined.count('class="cell') == 9 and combined.count("cell matched") == 3
+    assert "0.9" in combined
+    assert "the embedder is monolingual" in html and CHINESE_PHRASE in html
+    assert "too different" in html and "what sets it apart" in html
+    # Representative frames of both runs are embedded.
+    assert html.count("data:image/jpeg;base64,") >= 2 * 3 * 3
+
+
+def test_compare_page_without_its_runs_still_renders(tmp_path: Path) -> None:
+    run_a = build_run(tmp_path, name="us")
+    run_b = build_run(tmp_path, name="cn", lang="zh")
+    out = build_compare(tmp_path, run_a, run_b)
+    import shutil
+
+    shutil.rmtree(run_b)
+    html = render_compare(out).read_text(encoding="utf-8")
+    _assert_self_contained_and_inert(html)
+    assert "not found; its frames are not shown" in html
+    assert 'id="theme-b-2"' in html  # themes listed in compare.json itself
