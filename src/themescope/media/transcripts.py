@@ -75,7 +75,9 @@ ZERO_LENGTH_CUE_S = 2.0
 ROLLING_GAP_S = 0.5
 #: Share of adjacent cue pairs that must repeat words for a file to count as
 #: rolling captions; below it repeated words are taken as really said twice.
-ROLLING_MIN_SHARE = 0.3
+ROLLING_MIN_SHARE = 0.5
+#: Fewest repeating pairs that make a file rolling captions.
+ROLLING_MIN_PAIRS = 2
 #: Fewest repeated words removed between two cues, unless the whole earlier cue
 #: is repeated: one shared word ("that" / "that is") is common in normal speech.
 ROLLING_MIN_WORDS = 2
@@ -295,7 +297,10 @@ def _sniff(text: str, suffix: str) -> str:
 
 
 def _parse_srt_vtt(text: str, fmt: str) -> _Parsed:
-    """Parse SubRip or WebVTT block by block, so one bad block costs only itself."""
+    """Parse SubRip or WebVTT block by block, so one bad block costs only itself.
+
+    pysubs2 parses each block's timing line; the text lines are kept verbatim.
+    """
     import pysubs2
 
     out = _Parsed()
@@ -327,7 +332,9 @@ def _parse_srt_vtt(text: str, fmt: str) -> _Parsed:
                 continue
             out.skip_reasons.append(f"line {first_line}: text without a timing line")
             continue
-        block = "\n".join(lines[timing_at:]) + "\n"
+        # pysubs2 reads the timing line only: YouTube's inline word timestamps
+        # ("to<00:00:03.000><c> the</c><00:00:03.500>") would look like a second one.
+        block = lines[timing_at] + "\nx\n"
         if fmt == "vtt":
             block = "WEBVTT\n\n" + block
         try:
@@ -340,7 +347,7 @@ def _parse_srt_vtt(text: str, fmt: str) -> _Parsed:
             out.skip_reasons.append(f"line {first_line + timing_at}: unreadable timing {line!r}")
             continue
         event = events[0]
-        raw = event.text.replace("\\N", "\n")
+        raw = "\n".join(line.strip() for line in lines[timing_at + 1 :])
         out.cues.append((event.start / 1000.0, event.end / 1000.0, raw))
     return out
 
@@ -350,8 +357,15 @@ def _parse_ass(text: str) -> _Parsed:
     import pysubs2
 
     out = _Parsed()
+    # pysubs2 tells ASS from SSA by the styles section, which some files leave out.
+    if re.search(r"V4\+ Styles|ScriptType:\s*v4\.00\+", text, re.I):
+        fmt = "ass"
+    elif re.search(r"V4 Styles|ScriptType:\s*v4\.00\b", text, re.I):
+        fmt = "ssa"
+    else:
+        fmt = "ass"
     try:
-        events = list(pysubs2.SSAFile.from_string(text).events)
+        events = list(pysubs2.SSAFile.from_string(text, format_=fmt).events)
     except Exception as whole_ex:
         logger.debug(
             "pysubs2 could not read the file in one go (%s); reading line by line", whole_ex
@@ -363,7 +377,8 @@ def _parse_ass(text: str) -> _Parsed:
             if not line.lstrip().startswith("Dialogue:"):
                 continue
             try:
-                events.extend(pysubs2.SSAFile.from_string(header + "\n" + line + "\n").events)
+                one = pysubs2.SSAFile.from_string(header + "\n" + line + "\n", format_=fmt)
+                events.extend(one.events)
             except Exception as ex:
                 out.skip_reasons.append(f"line {lineno}: {ex}")
     for event in events:
@@ -525,28 +540,31 @@ def _is_rolling(cues: Sequence[tuple[float, float, str, str]]) -> bool:
         n_adjacent += 1
         if _overlap(_units(prev_text), _units(text)) > 0:
             n_repeating += 1
-    return n_adjacent > 0 and n_repeating >= ROLLING_MIN_SHARE * n_adjacent
+    return n_repeating >= max(ROLLING_MIN_PAIRS, ROLLING_MIN_SHARE * n_adjacent)
 
 
 def _dedupe_rolling(
     cues: list[tuple[float, float, str, str]],
 ) -> tuple[list[tuple[float, float, str, str]], int]:
-    """Remove the words each rolling cue repeats from the cue before it."""
+    """Remove the words each rolling cue repeats from the cue shown just before it."""
     out: list[tuple[float, float, str, str]] = []
     n_deduplicated = 0
+    shown_before = ""  # the previous cue's full text, as it was on screen
     for start, end, text, raw in cues:
-        if out:
-            prev_start, prev_end, prev_text, prev_raw = out[-1]
-            if start - prev_end <= ROLLING_GAP_S:
-                k = _overlap(_units(prev_text), _units(text))
-                if k:
-                    n_deduplicated += 1
-                    text = _drop_units(text, k)
-                    if not text:
-                        # Nothing new: the cue only prolongs the previous one.
-                        out[-1] = (prev_start, max(prev_end, end), prev_text, prev_raw)
-                        continue
+        shown = text
+        if out and start - out[-1][1] <= ROLLING_GAP_S:
+            k = _overlap(_units(shown_before), _units(text))
+            if k:
+                n_deduplicated += 1
+                text = _drop_units(text, k)
+                if not text:
+                    # Nothing new: the cue only prolongs the one before.
+                    prev_start, prev_end, prev_text, prev_raw = out[-1]
+                    out[-1] = (prev_start, max(prev_end, end), prev_text, prev_raw)
+                    shown_before = shown
+                    continue
         out.append((start, end, text, raw))
+        shown_before = shown
     return out, n_deduplicated
 
 
@@ -591,10 +609,10 @@ def build_transcript(
         The transcript, cues sorted by start time.
 
     Example:
-        >>> t = build_transcript([(0.0, 2.0, "a b c"), (2.0, 4.0, "b c d e")],
-        ...                      source="vtt", duration_s=None)
+        >>> rolling = [(0.0, 2.0, "a b c"), (2.0, 4.0, "b c d e"), (4.0, 6.0, "d e f")]
+        >>> t = build_transcript(rolling, source="vtt", duration_s=None)
         >>> [c.text for c in t.cues], t.n_deduplicated
-        (['a b c', 'd e'], 1)
+        (['a b c', 'd e', 'f'], 2)
 
     """
     if source not in SOURCES:
@@ -620,7 +638,7 @@ def build_transcript(
         if not text:
             n_no_words += 1
             continue
-        kept.append((float(start_s), float(end_s), text, raw))
+        kept.append((float(start_s), float(end_s), text, raw.strip()))
     if n_no_words:
         logger.debug(
             "%s: %d cue(s) without words (empty or sound tags only) left out", label, n_no_words
