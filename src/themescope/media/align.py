@@ -94,11 +94,14 @@ def _pieces(text: str) -> list[str]:
 
     jieba.setLogLevel(logging.WARNING)  # its dictionary loader logs at INFO to stderr
     pieces: list[str] = []
-    for token in jieba.lcut(text):
-        if pieces and _is_punct(token):
-            pieces[-1] += token  # punctuation and spaces stay with the word before
-        else:
-            pieces.append(token)
+    for chunk in _WORD_RE.findall(text):
+        # Latin words inside Chinese text ("COVID-19") stay whole, as jieba would cut them.
+        tokens = jieba.lcut(chunk) if contains_cjk(chunk) else [chunk]
+        for token in tokens:
+            if pieces and _is_punct(token):
+                pieces[-1] += token  # punctuation and spaces stay with the word before
+            else:
+                pieces.append(token)
     return pieces
 
 
