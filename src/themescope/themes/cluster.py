@@ -64,6 +64,9 @@ WEIGHTS = {
 }
 """Weights of the normalised criteria in the k rule (they sum to 1)."""
 
+MIN_FRAMES_TO_CHOOSE = 4
+"""Fewer distinct frames than this give one theme: 2 clusters of 1–2 frames are not themes."""
+
 SILHOUETTE_SAMPLE = 2000
 """Silhouette is computed on at most this many points (seeded sample)."""
 
@@ -400,7 +403,7 @@ def select_k(
 
     # Need k <= n_distinct - 1 for a silhouette, and at least 4 frames for a choice.
     top = n_distinct - 1
-    if top < 2:
+    if n_distinct < MIN_FRAMES_TO_CHOOSE:
         msg = (
             f"only {n} frames ({n_distinct} distinct latents): too few to choose k in {lo}-{hi}; "
             "using one theme"

@@ -153,7 +153,9 @@ def _check_model_folder(folder: Path) -> None:
         )
 
 
-def load_embedder(name_or_path: str | Path | None = None, *, device: str = "cpu") -> SentenceTransformerEmbedder:
+def load_embedder(
+    name_or_path: str | Path | None = None, *, device: str = "cpu", load: bool = True
+) -> SentenceTransformerEmbedder:
     """Return a loaded phrase embedder.
 
     Args:
@@ -161,6 +163,7 @@ def load_embedder(name_or_path: str | Path | None = None, *, device: str = "cpu"
             bundled model; otherwise the local folder of a sentence-transformers
             model (PhraseBERT, a multilingual model, ...).
         device: Torch device to run on.
+        load: Load the weights now (False: on first use; the folder is still checked).
 
     Raises:
         ModelLoadError: The name is neither the bundled model nor an existing
@@ -171,7 +174,9 @@ def load_embedder(name_or_path: str | Path | None = None, *, device: str = "cpu"
         'phrase-bert'
     """
     if name_or_path is None or str(name_or_path).strip().lower() in DEFAULT_NAMES:
-        return SentenceTransformerEmbedder(None, device=device).load()
+        embedder = SentenceTransformerEmbedder(None, device=device)
+        embedder.resolved_path()  # verifies the bundled weights' checksum
+        return embedder.load() if load else embedder
     path = Path(name_or_path).expanduser()
     if not path.exists():
         raise ModelLoadError(
@@ -179,7 +184,9 @@ def load_embedder(name_or_path: str | Path | None = None, *, device: str = "cpu"
             "download it yourself (e.g. `hf download whaleloops/phrase-bert --local-dir models/phrase-bert`) "
             "and pass that folder, or use the bundled default (omit --embedder)"
         )
-    return SentenceTransformerEmbedder(path, device=device).load()
+    _check_model_folder(path)
+    embedder = SentenceTransformerEmbedder(path, device=device)
+    return embedder.load() if load else embedder
 
 
 def embedder_info(embedder: PhraseEmbedder) -> dict[str, str | None]:

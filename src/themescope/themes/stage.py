@@ -1,0 +1,640 @@
+"""The themes stage: cluster the latents into explained themes and write themes.json.
+
+Steps, each logged: read the latents and frames; choose k and cluster
+(:mod:`themescope.themes.cluster`); project to 2-D
+(:mod:`themescope.themes.projection`); caption the frames when a captioner is
+given; tag every theme (any :class:`~themescope.themes.base.Tagger`); attach
+evidence to every phrase (:mod:`themescope.themes.evidence`); make the top
+phrases distinct; write ``themes.json`` and ``frames.parquet`` with the
+``theme`` (and ``caption``) column through the run's staging folder, so the
+stage is all-or-nothing.
+
+Example:
+    >>> result = build_themes("runs/us-report", ThemesConfig(k_range=(3, 5)))  # doctest: +SKIP
+    >>> result.k, result.data["themes"][0]["label"]  # doctest: +SKIP
+    (3, 'vaccination site')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from themescope import _progress
+from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
+from themescope.rundir import RunDirectory, StageWriter, fingerprint
+from themescope.themes.base import Captioner, Phrase, PhraseEmbedder, Tagger, ThemeMaterial, ThemePhrases
+from themescope.themes.cluster import KSelection, select_k
+from themescope.themes.evidence import attach_evidence
+from themescope.themes.projection import MAX_TSNE_POINTS, project_2d
+from themescope.themes.text import normalize
+
+logger = logging.getLogger("themescope")
+
+THEMES_SCHEMA_VERSION = 1
+MAX_REPRESENTATIVE = 6
+"""Representative frames per theme."""
+
+CAPTION_BATCH = 16
+"""Frames handed to the captioner per call (the progress bar advances per batch)."""
+
+_CAPTIONERS = ("none", "blip")
+_TAGGERS = ("extractive", "llm")
+
+
+@dataclass
+class ThemesConfig:
+    """Options of the themes stage (the CLI flags of ``themescope themes``).
+
+    Attributes:
+        k: Fixed number of themes; None chooses it in ``k_range``.
+        k_range: Inclusive range (low, high) k is chosen from.
+        captioner: "none" or "blip".
+        captioner_model: Local folder (or cached id) of the BLIP model.
+        tagger: "extractive" or "llm".
+        llm_url: OpenAI-compatible server URL; None runs ``llm_model`` locally.
+        llm_model: Model name on the server, or local model folder.
+        tag_language: Language of LLM tags (e.g. "en"); None: the transcript's.
+        embedder: Phrase embedder folder; None: the bundled all-MiniLM-L6-v2.
+        seed: Seed of every random step.
+        n_init: K-means initialisations.
+        n_bootstrap: Bootstrap resamples per k for the stability score.
+        n_phrases: Phrases per theme.
+        time_weight: Weight of time as an extra clustering feature (0: off).
+        max_tsne_points: t-SNE is fitted on at most this many frames.
+        cluster_backend: "auto", "sklearn" or "faiss".
+
+    Example:
+        >>> ThemesConfig.from_dict({"k_range": [2, 4], "seed": 1}).k_range
+        (2, 4)
+    """
+
+    k: int | None = None
+    k_range: tuple[int, int] = (3, 5)
+    captioner: str = "none"
+    captioner_model: str | None = None
+    tagger: str = "extractive"
+    llm_url: str | None = None
+    llm_model: str | None = None
+    tag_language: str | None = None
+    embedder: str | None = None
+    seed: int = 0
+    n_init: int = 10
+    n_bootstrap: int = 10
+    n_phrases: int = 10
+    time_weight: float = 0.0
+    max_tsne_points: int = MAX_TSNE_POINTS
+    cluster_backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        self.k_range = (int(self.k_range[0]), int(self.k_range[1]))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` when an option is out of range."""
+        lo, hi = self.k_range
+        if not 1 <= lo <= hi:
+            raise ConfigError(f"k range {lo}-{hi} must satisfy 1 <= low <= high")
+        if self.k is not None and self.k < 1:
+            raise ConfigError(f"k must be at least 1, got {self.k}")
+        if self.captioner not in _CAPTIONERS:
+            raise ConfigError(f"unknown captioner {self.captioner!r}; choose one of: {', '.join(_CAPTIONERS)}")
+        if self.tagger not in _TAGGERS:
+            raise ConfigError(f"unknown tagger {self.tagger!r}; choose one of: {', '.join(_TAGGERS)}")
+        if self.n_init < 1 or self.n_bootstrap < 0 or self.n_phrases < 1:
+            raise ConfigError(
+                f"n_init={self.n_init} must be >= 1, n_bootstrap={self.n_bootstrap} >= 0 "
+                f"and n_phrases={self.n_phrases} >= 1"
+            )
+        if self.time_weight < 0:
+            raise ConfigError(f"time_weight must be >= 0, got {self.time_weight}")
+        if self.max_tsne_points < 4:
+            raise ConfigError(f"max_tsne_points must be >= 4, got {self.max_tsne_points}")
+        if self.cluster_backend not in ("auto", "sklearn", "faiss"):
+            raise ConfigError(f"unknown cluster backend {self.cluster_backend!r}; use auto, sklearn or faiss")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict (the manifest's config.themes)."""
+        data = dataclasses.asdict(self)
+        data["k_range"] = list(self.k_range)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ThemesConfig:
+        """Build from a dict such as :meth:`to_dict` returns; unknown keys are an error."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown themes option(s): {', '.join(unknown)}")
+        values = dict(data)
+        if "k_range" in values:
+            values["k_range"] = tuple(values["k_range"])
+        return cls(**values)
+
+
+@dataclass
+class ThemesResult:
+    """What :func:`build_themes` produced.
+
+    Attributes:
+        run: The run directory.
+        data: The content of themes.json.
+        labels: Theme of each frame, shape (n_frames,).
+        skipped: True when the stage was already current and nothing was redone.
+        warnings: Degradations (lowered k, fallbacks, themes without text).
+    """
+
+    run: RunDirectory
+    data: dict[str, Any]
+    labels: np.ndarray
+    skipped: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def k(self) -> int:
+        """Number of themes."""
+        return int(self.data["k"])
+
+    @property
+    def reason(self) -> str:
+        """Why this k."""
+        return str(self.data["k_selection"]["reason"])
+
+
+def build_themes(
+    run: RunDirectory | str | Path,
+    config: ThemesConfig | None = None,
+    *,
+    captioner: Captioner | None = None,
+    tagger: Tagger | None = None,
+    embedder: PhraseEmbedder | None = None,
+    force: bool = False,
+) -> ThemesResult:
+    """Run the themes stage on a run directory that has finished ingest and train.
+
+    Args:
+        run: The run directory.
+        config: Stage options (defaults: automatic k in 3–5, extractive tags).
+        captioner: A ready captioner; overrides ``config.captioner``.
+        tagger: A ready tagger; overrides ``config.tagger``.
+        embedder: A ready phrase embedder; overrides ``config.embedder``.
+        force: Redo the stage even when it is current.
+
+    Returns:
+        The themes, also written to ``RUN/themes.json``.
+
+    Raises:
+        StageNotDoneError: ingest or train has not been run.
+        ThemescopeError: Inconsistent run files, or a backend that cannot load.
+    """
+    config = config or ThemesConfig()
+    run = run if isinstance(run, RunDirectory) else RunDirectory(run)
+    with run.lock():
+        ingest = run.require("ingest")
+        train = run.require("train")
+        embedder = embedder or _load_embedder(config)
+        captioner = captioner if captioner is not None else _load_captioner(config)
+        tagger = tagger or _load_tagger(config, embedder)
+        backends = _backends(config, captioner, tagger, embedder)
+        config_dict = config.to_dict()
+        fp = fingerprint(config_dict, backends, train.get("fingerprint"), ingest.get("fingerprint"))
+        if run.is_current("themes", fp) and not force:
+            logger.info("themes is up to date in %s; skipped (use --force to redo)", run.path)
+            return _load_result(run)
+        with run.stage("themes", stage_fingerprint=fp, config=config_dict) as st:
+            data, labels = _run_stage(run, ingest, config, captioner, tagger, embedder, backends, st)
+            return ThemesResult(run, data, labels, skipped=False, warnings=list(st.warnings))
+
+
+def _load_result(run: RunDirectory) -> ThemesResult:
+    import pyarrow.parquet as pq
+
+    data = json.loads((run / "themes.json").read_text(encoding="utf-8"))
+    labels = pq.read_table(run / "frames.parquet", columns=["theme"]).column("theme").to_numpy()
+    return ThemesResult(run, data, labels, skipped=True, warnings=list(data.get("warnings", [])))
+
+
+def _load_embedder(config: ThemesConfig) -> PhraseEmbedder:
+    from themescope.themes.embedders import load_embedder
+
+    # Not loaded yet: a current stage is skipped without paying for the model.
+    return load_embedder(config.embedder, load=False)
+
+
+def _load_captioner(config: ThemesConfig) -> Captioner | None:
+    if config.captioner == "none":
+        return None
+    from themescope.themes.captioners import load_captioner
+
+    return load_captioner(config.captioner, config.captioner_model)
+
+
+def _load_tagger(config: ThemesConfig, embedder: PhraseEmbedder) -> Tagger:
+    from themescope.themes.extractive import ExtractiveTagger
+
+    extractive = ExtractiveTagger(embedder, seed=config.seed)
+    if config.tagger == "extractive":
+        return extractive
+    from themescope.themes.llm import load_llm_tagger
+
+    return load_llm_tagger(
+        url=config.llm_url,
+        model=config.llm_model or "",
+        language=config.tag_language,
+        fallback=extractive,
+    )
+
+
+def _backends(
+    config: ThemesConfig, captioner: Captioner | None, tagger: Tagger, embedder: PhraseEmbedder
+) -> dict[str, Any]:
+    from themescope.themes.embedders import embedder_info
+
+    captioner_model = getattr(captioner, "model_path", None) if captioner is not None else None
+    tagger_record: dict[str, Any] = {"name": tagger.name}
+    info = getattr(tagger, "info", None)
+    if callable(info):
+        tagger_record.update({k: v for k, v in info().items() if k != "name"})
+    return {
+        "captioner": {
+            "name": captioner.name if captioner is not None else "none",
+            "model": None if captioner_model is None else str(captioner_model),
+        },
+        "tagger": tagger_record,
+        "embedder": embedder_info(embedder),
+    }
+
+
+def _run_stage(
+    run: RunDirectory,
+    ingest: dict[str, Any],
+    config: ThemesConfig,
+    captioner: Captioner | None,
+    tagger: Tagger,
+    embedder: PhraseEmbedder,
+    backends: dict[str, Any],
+    st: StageWriter,
+) -> tuple[dict[str, Any], np.ndarray]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    table, latents = _read_inputs(run)
+    n = table.num_rows
+    times_s = np.asarray(table.column("time_s").to_numpy(zero_copy_only=False), dtype=np.float64)
+    texts = [t or "" for t in table.column("text").to_pylist()]
+    lang = str(ingest.get("lang") or _first(table.column("lang").to_pylist()) or "und")
+    timings["read_s"] = time.perf_counter() - started
+    logger.info("themes: %d frames, %d-d latents, language %s", n, latents.shape[1], lang)
+
+    t0 = time.perf_counter()
+    selection = select_k(
+        latents,
+        k=config.k,
+        k_range=config.k_range,
+        seed=config.seed,
+        n_init=config.n_init,
+        n_bootstrap=config.n_bootstrap,
+        times_s=times_s,
+        time_weight=config.time_weight,
+        backend=config.cluster_backend,
+    )
+    for message in selection.warnings:
+        st.warnings.append(message)  # select_k has logged them already
+    labels, centers = _order_themes(selection)
+    timings["cluster_s"] = time.perf_counter() - t0
+    logger.info("clustered into k=%d themes (%s, %s backend): %s", selection.k, selection.method,
+                selection.backend, selection.reason)
+
+    t0 = time.perf_counter()
+    projection = project_2d(selection.features, seed=config.seed, max_points=config.max_tsne_points)
+    timings["projection_s"] = time.perf_counter() - t0
+    logger.info("2-D projection: %s (perplexity %s) in %.1f s", projection.method, projection.perplexity,
+                timings["projection_s"])
+
+    t0 = time.perf_counter()
+    captions = _caption(run, table, captioner) if captioner is not None else [""] * n
+    timings["caption_s"] = time.perf_counter() - t0
+
+    durations = frame_durations_s(times_s, ingest)
+    k = int(labels.max()) + 1
+    materials = [
+        ThemeMaterial(
+            theme_id=t,
+            frame_ids=[int(i) for i in np.flatnonzero(labels == t)],
+            texts=[texts[i] for i in np.flatnonzero(labels == t)],
+            captions=[captions[i] for i in np.flatnonzero(labels == t)],
+            lang=lang,
+        )
+        for t in range(k)
+    ]
+
+    t0 = time.perf_counter()
+    logger.info("tagging %d themes with the %s tagger", k, tagger.name)
+    tagged = tagger.tag(materials, n_phrases=config.n_phrases)
+    if len(tagged) != k:
+        raise ThemescopeError(f"tagger {tagger.name!r} returned {len(tagged)} results for {k} themes")
+    timings["tag_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    phrase_lists = [
+        attach_evidence(result.phrases[: config.n_phrases], material, embedder)
+        for result, material in _progress.track(
+            list(zip(tagged, materials, strict=True)), "evidence", total=k
+        )
+    ]
+    unresolved = distinct_top_phrases(phrase_lists)
+    for message in unresolved:
+        st.warn(message)
+    timings["evidence_s"] = time.perf_counter() - t0
+
+    themes = []
+    for t, (material, result, phrases) in enumerate(zip(materials, tagged, phrase_lists, strict=True)):
+        themes.append(
+            _theme_record(t, material, result, phrases, labels, centers, selection.features, times_s,
+                          durations, config.n_phrases, st)
+        )
+    n_unsupported = sum(1 for theme in themes for p in theme["phrases"] if not p["supported"])
+    data: dict[str, Any] = {
+        "schema_version": THEMES_SCHEMA_VERSION,
+        "k": k,
+        "k_selection": selection.to_dict(),
+        "backends": {**backends, "cluster": selection.backend},
+        "projection": projection.to_dict(),
+        "themes": themes,
+        "warnings": list(st.warnings),
+    }
+    with open(st.path("themes.json"), "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
+
+    keep = [c for c in table.column_names if c not in ("theme", "caption")]
+    out = table.select(keep).append_column("theme", pa.array(labels, type=pa.int64()))
+    if captioner is not None:
+        out = out.append_column("caption", pa.array(captions, type=pa.string()))
+    pq.write_table(out, st.path("frames.parquet"))
+
+    timings["total_s"] = time.perf_counter() - started
+    st.record.update(
+        {
+            "k": k,
+            "k_method": selection.method,
+            "k_reason": selection.reason,
+            "k_range": list(selection.k_range),
+            "backends": data["backends"],
+            "projection": projection.method,
+            "n_frames": n,
+            "n_unsupported_phrases": n_unsupported,
+            "timings": {name: round(value, 3) for name, value in timings.items()},
+        }
+    )
+    logger.info("themes written to %s (k=%d, %d unsupported phrases flagged)", run / "themes.json", k,
+                n_unsupported)
+    return data, labels
+
+
+def _first(values: list[Any]) -> Any:
+    return next((v for v in values if v), None)
+
+
+def _read_inputs(run: RunDirectory) -> tuple[Any, np.ndarray]:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    frames_path, latents_path = run / "frames.parquet", run / "latents.npy"
+    for path in (frames_path, latents_path):
+        if not path.is_file():
+            raise RunDirectoryError(f"{path} is missing; rerun the stage that writes it (ingest or train)")
+    try:
+        table = pq.read_table(frames_path)
+        latents = np.load(latents_path)
+    except (OSError, ValueError) as exc:
+        raise RunDirectoryError(f"cannot read {frames_path.name} / {latents_path.name} in {run.path}: {exc}") from exc
+    missing = {"frame_id", "time_s", "text", "lang"} - set(table.column_names)
+    if missing:
+        raise RunDirectoryError(f"{frames_path} lacks column(s) {', '.join(sorted(missing))}")
+    table = table.sort_by("frame_id")
+    if table.num_rows == 0:
+        raise ThemescopeError(f"{frames_path} has 0 frames; there is nothing to cluster")
+    ids = table.column("frame_id").to_numpy()
+    if not np.array_equal(ids, np.arange(table.num_rows)):
+        raise RunDirectoryError(f"{frames_path}: frame_id must be 0..{table.num_rows - 1} without gaps")
+    if latents.ndim != 2 or latents.shape[0] != table.num_rows:
+        raise RunDirectoryError(
+            f"latents.npy has shape {latents.shape} but frames.parquet has {table.num_rows} frames; "
+            "rerun `themescope train`"
+        )
+    if pc.any(pc.is_null(table.column("time_s"))).as_py():
+        raise RunDirectoryError(f"{frames_path}: time_s has missing values")
+    return table, latents
+
+
+def _order_themes(selection: KSelection) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber themes largest first (ties: first to appear), so ids are stable and meaningful."""
+    labels = selection.labels
+    present = np.unique(labels)
+    sizes = {int(c): int((labels == c).sum()) for c in present}
+    first = {int(c): int(np.flatnonzero(labels == c)[0]) for c in present}
+    order = sorted(sizes, key=lambda c: (-sizes[c], first[c]))
+    mapping = np.full(int(labels.max()) + 1, -1, dtype=np.int64)
+    for new, old in enumerate(order):
+        mapping[old] = new
+    return mapping[labels], selection.centers[order]
+
+
+def frame_durations_s(times_s: np.ndarray, ingest: dict[str, Any] | None = None) -> np.ndarray:
+    """Return the seconds each frame stands for: from its time to the next frame's.
+
+    The last frame stands for one sampling interval (the median gap, or the
+    ingest's ``every_s``), cut at the end of the video when that is known. With
+    no usable times every frame counts the same.
+    """
+    n = len(times_s)
+    ingest = ingest or {}
+    gaps = np.clip(np.diff(times_s), 0.0, None)
+    positive = gaps[gaps > 0]
+    every_s = float(ingest.get("every_s") or (np.median(positive) if len(positive) else 1.0))
+    step = float(np.median(positive)) if len(positive) else every_s
+    last = step
+    duration = (ingest.get("video") or {}).get("duration_s")
+    if duration is not None and n and float(duration) > times_s[-1]:
+        last = min(step, float(duration) - float(times_s[-1]))
+    durations = np.append(gaps, last) if n else np.zeros(0)
+    if n and durations.sum() <= 0:
+        durations = np.ones(n)
+    return durations
+
+
+def _spans(frame_ids: list[int], times_s: np.ndarray, durations: np.ndarray) -> list[list[float]]:
+    spans: list[list[float]] = []
+    for i in frame_ids:
+        start, end = float(times_s[i]), float(times_s[i] + durations[i])
+        if spans and i - 1 == spans[-1][2]:
+            spans[-1][1], spans[-1][2] = end, i
+        else:
+            spans.append([start, end, i])
+    return [[round(s, 3), round(e, 3)] for s, e, _ in spans]
+
+
+def representative_frames(
+    frame_ids: list[int],
+    features: np.ndarray,
+    center: np.ndarray,
+    times_s: np.ndarray,
+    min_gap_s: float,
+    n_max: int = MAX_REPRESENTATIVE,
+) -> list[int]:
+    """Pick up to ``n_max`` frames closest to the centroid, at least ``min_gap_s`` apart in time.
+
+    Greedy: frames are taken in order of distance to the centroid, skipping any
+    within ``min_gap_s`` of a frame already taken, so the picks are typical of
+    the theme and spread over the video. Returned closest first.
+    """
+    ids = np.asarray(frame_ids)
+    distances = np.linalg.norm(features[ids] - center, axis=1)
+    picked: list[int] = []
+    for j in np.argsort(distances, kind="stable"):
+        frame = int(ids[j])
+        if all(abs(times_s[frame] - times_s[p]) >= min_gap_s for p in picked):
+            picked.append(frame)
+            if len(picked) == n_max:
+                break
+    return picked
+
+
+def _theme_record(
+    t: int,
+    material: ThemeMaterial,
+    result: ThemePhrases,
+    phrases: list[Phrase],
+    labels: np.ndarray,
+    centers: np.ndarray,
+    features: np.ndarray,
+    times_s: np.ndarray,
+    durations: np.ndarray,
+    n_phrases: int,
+    st: StageWriter,
+) -> dict[str, Any]:
+    frame_ids = material.frame_ids
+    seconds = float(durations[frame_ids].sum())
+    share = seconds / float(durations.sum())
+    step = float(np.median(durations)) if len(durations) else 1.0
+    # Two sampling intervals, or a twelfth of the theme's time: up to 6 picks spread over it.
+    min_gap_s = max(2 * step, seconds / (2 * MAX_REPRESENTATIVE))
+    has_text = any(x.strip() for x in material.texts) or any(c.strip() for c in material.captions)
+    note = None
+    if not has_text:
+        note = "no transcript text or captions in this theme, so no phrases"
+        st.warn(f"theme {t} ({len(frame_ids)} frames) has no transcript text or captions: no phrases")
+    elif len(phrases) < n_phrases:
+        note = f"only {len(phrases)} phrases: not enough distinct text in this theme"
+    if result.fallback_reason:
+        st.warn(f"theme {t}: phrases from the {result.backend} fallback ({result.fallback_reason})")
+    return {
+        "id": t,
+        "label": phrases[0].text if phrases else f"theme {t}",
+        "frames": frame_ids,
+        "n_frames": len(frame_ids),
+        "share": round(share, 4),
+        "seconds": round(seconds, 3),
+        "spans": _spans(frame_ids, times_s, durations),
+        "representative_frames": representative_frames(frame_ids, features, centers[t], times_s, min_gap_s),
+        "phrases": [_phrase_record(p) for p in phrases],
+        "phrases_note": note,
+        "tagger": {
+            "backend": result.backend,
+            "model": result.model,
+            "prompt": result.prompt,
+            "fallback_reason": result.fallback_reason,
+        },
+    }
+
+
+def _phrase_record(phrase: Phrase) -> dict[str, Any]:
+    ev = phrase.evidence
+    return {
+        "text": phrase.text,
+        "score": round(float(phrase.score), 4),
+        "supported": bool(phrase.supported),
+        "evidence": {
+            "frame_ids": [int(i) for i in ev.frame_ids],
+            "quotes": list(ev.quotes),
+            "captions": list(ev.captions),
+            "support": round(float(ev.support), 4),
+        },
+    }
+
+
+def distinct_top_phrases(phrase_lists: list[list[Phrase]]) -> list[str]:
+    """Reorder phrase lists in place so that no two themes share their top phrase.
+
+    When two themes lead with the same phrase, the theme where it has less
+    support (a smaller share of its frames; the later theme on a tie) takes as
+    its top its next phrase that no other theme leads with; the shared phrase
+    stays in its list, second. Returns a message for each clash that cannot be
+    resolved (no such next phrase).
+    """
+    unresolved: list[str] = []
+    stuck: set[int] = set()
+    while (clash := _find_clash(phrase_lists, stuck)) is not None:
+        a, b = clash
+        sa, sb = phrase_lists[a][0].evidence.support, phrase_lists[b][0].evidence.support
+        loser = b if sb <= sa else a
+        tops = {_key(p[0].text) for t, p in enumerate(phrase_lists) if p and t != loser}
+        phrases = phrase_lists[loser]
+        j = next((j for j in range(1, len(phrases)) if _key(phrases[j].text) not in tops), None)
+        if j is None:
+            stuck.add(loser)
+            unresolved.append(
+                f"themes {a} and {b} both lead with {phrases[0].text!r}: theme {loser} has no other phrase "
+                "that no theme leads with"
+            )
+            continue
+        phrases.insert(0, phrases.pop(j))
+    return unresolved
+
+
+def _key(text: str) -> str:
+    return normalize(text).strip()
+
+
+def _find_clash(phrase_lists: list[list[Phrase]], stuck: set[int]) -> tuple[int, int] | None:
+    seen: dict[str, int] = {}
+    for t, phrases in enumerate(phrase_lists):
+        if not phrases:
+            continue
+        key = _key(phrases[0].text)
+        if key in seen and t not in stuck and seen[key] not in stuck:
+            return seen[key], t
+        seen.setdefault(key, t)
+    return None
+
+
+def _caption(run: RunDirectory, table: Any, captioner: Captioner) -> list[str]:
+    from PIL import Image
+
+    paths = [run / p for p in table.column("image").to_pylist()]
+    captions: list[str] = []
+    batches = [paths[i : i + CAPTION_BATCH] for i in range(0, len(paths), CAPTION_BATCH)]
+    logger.info("captioning %d frames with %s", len(paths), captioner.name)
+    for batch in _progress.track(batches, "captioning", total=len(batches)):
+        images = []
+        for path in batch:
+            try:
+                with Image.open(path) as image:
+                    images.append(image.convert("RGB"))
+            except OSError as exc:
+                raise RunDirectoryError(f"cannot read frame image {path}: {exc}; rerun `themescope ingest`") from exc
+        result = captioner.caption(images)
+        if len(result) != len(images):
+            raise ThemescopeError(f"captioner {captioner.name!r} returned {len(result)} captions for {len(images)} frames")
+        captions.extend(c.strip() for c in result)
+    return captions

@@ -1,0 +1,284 @@
+"""The themes stage on hand-built run directories with known groups."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+from sklearn.metrics import adjusted_rand_score
+
+from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
+from themescope.rundir import RunDirectory
+from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
+from themescope.themes.embedders import load_embedder
+from themescope.themes.stage import (
+    ThemesConfig,
+    build_themes,
+    distinct_top_phrases,
+    frame_durations_s,
+    representative_frames,
+)
+
+VOCAB = [
+    ["nurse", "vaccine", "syringe", "clinic", "dose", "appointment", "pharmacy", "booster"],
+    ["senator", "congress", "legislation", "vote", "debate", "capitol", "lawmakers", "committee"],
+    ["storm", "rain", "forecast", "flood", "hurricane", "wind", "meteorologist", "evacuation"],
+    ["football", "stadium", "coach", "touchdown", "team", "quarterback", "playoffs", "fans"],
+]
+SHARED = ["today", "people", "news", "report", "city", "morning"]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return load_embedder(None)
+
+
+def make_run(
+    path: Path,
+    *,
+    n_themes: int = 4,
+    block: int = 6,
+    n_blocks: int = 20,
+    dim: int = 16,
+    seed: int = 0,
+    empty_text_theme: int | None = None,
+    images: bool = False,
+) -> np.ndarray:
+    """Write a run with ingest and train done; return the true group of each frame."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(np.arange(n_blocks) % n_themes, block)
+    n = len(truth)
+    centers = rng.normal(scale=4.0, size=(n_themes, dim))
+    latents = (centers[truth] + rng.normal(size=(n, dim))).astype(np.float32)
+    texts = []
+    for t in truth:
+        if t == empty_text_theme:
+            texts.append("")
+            continue
+        words = list(rng.choice(VOCAB[t % len(VOCAB)], 4, replace=False)) + list(rng.choice(SHARED, 2))
+        rng.shuffle(words)
+        texts.append(" ".join(words).capitalize() + ".")
+    times = np.arange(n) * 2.0 + 0.04
+    run = RunDirectory(path)
+    with run.stage("ingest", stage_fingerprint="ing", config={}) as st:
+        table = pa.table(
+            {
+                "frame_id": pa.array(np.arange(n), pa.int64()),
+                "requested_s": pa.array(np.arange(n) * 2.0),
+                "time_s": pa.array(times),
+                "image": [f"frames/{i:06d}.jpg" for i in range(n)],
+                "text": texts,
+                "text_raw": texts,
+                "cue_ids": pa.array([[i] for i in range(n)], pa.list_(pa.int64())),
+                "lang": ["en"] * n,
+            }
+        )
+        pq.write_table(table, st.path("frames.parquet"))
+        if images:
+            colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
+            for i, t in enumerate(truth):
+                Image.new("RGB", (32, 18), colours[t % 4]).save(st.path(f"frames/{i:06d}.jpg"))
+        st.record.update({"n_frames": n, "every_s": 2.0, "lang": "en", "video": {"duration_s": n * 2.0}})
+    with run.stage("train", stage_fingerprint="tr", config={}) as st:
+        np.save(st.path("latents.npy"), latents)
+    return truth
+
+
+def test_recovers_known_themes(tmp_path, embedder):
+    truth = make_run(tmp_path / "run")
+    result = build_themes(tmp_path / "run", ThemesConfig(seed=0), embedder=embedder)
+    data = json.loads((tmp_path / "run" / "themes.json").read_text(encoding="utf-8"))
+    assert data == result.data
+    assert data["schema_version"] == 1
+    assert data["k"] == 4
+    assert data["k_selection"]["method"] == "auto"
+    assert data["k_selection"]["chosen"] == 4
+    assert [row["k"] for row in data["k_selection"]["table"]] == [2, 3, 4, 5, 6]
+    assert "k=4" in data["k_selection"]["reason"]
+    labels = pq.read_table(tmp_path / "run" / "frames.parquet").column("theme").to_numpy()
+    assert adjusted_rand_score(truth, labels) >= 0.8
+    assert len(data["projection"]["points"]) == len(truth)
+    assert sum(t["share"] for t in data["themes"]) == pytest.approx(1.0, abs=1e-3)
+    assert data["backends"]["embedder"]["name"] == "all-MiniLM-L6-v2"
+    assert data["backends"]["tagger"]["name"] == "extractive"
+    tops = set()
+    for theme in data["themes"]:
+        frames = theme["frames"]
+        true_group = np.bincount(truth[frames]).argmax()
+        assert len(theme["phrases"]) == 10 or theme["phrases_note"]
+        for phrase in theme["phrases"][:3]:
+            words = phrase["text"].split()
+            assert all(w in VOCAB[true_group] for w in words), (phrase["text"], true_group)
+            assert phrase["supported"]
+            assert set(phrase["evidence"]["frame_ids"]) <= set(frames)
+            assert phrase["evidence"]["support"] > 0
+        tops.add(theme["phrases"][0]["text"])
+        assert theme["label"] == theme["phrases"][0]["text"]
+        # frames of a theme come in blocks of 6 consecutive frames (12 s each)
+        assert all(end - start == pytest.approx(12.0, abs=0.05) for start, end in theme["spans"])
+        reps = theme["representative_frames"]
+        assert 1 <= len(reps) <= 6 and set(reps) <= set(frames)
+    assert len(tops) == 4
+    record = RunDirectory(tmp_path / "run").stage_record("themes")
+    assert record["k"] == 4 and record["k_method"] == "auto" and record["k_reason"]
+
+
+def test_rerun_is_skipped_until_forced_or_changed(tmp_path, embedder):
+    make_run(tmp_path / "run", n_blocks=8)
+    first = build_themes(tmp_path / "run", ThemesConfig(seed=0, n_bootstrap=2), embedder=embedder)
+    assert not first.skipped
+    again = build_themes(tmp_path / "run", ThemesConfig(seed=0, n_bootstrap=2), embedder=embedder)
+    assert again.skipped and again.data == first.data
+    assert np.array_equal(again.labels, first.labels)
+    forced = build_themes(tmp_path / "run", ThemesConfig(seed=0, n_bootstrap=2), embedder=embedder, force=True)
+    assert not forced.skipped
+    user = build_themes(tmp_path / "run", ThemesConfig(k=2, n_bootstrap=2), embedder=embedder)
+    assert not user.skipped and user.k == 2
+    assert user.data["k_selection"]["method"] == "user"
+
+
+def test_user_k_and_determinism(tmp_path, embedder):
+    make_run(tmp_path / "a", seed=3, n_blocks=12)
+    make_run(tmp_path / "b", seed=3, n_blocks=12)
+    config = ThemesConfig(k=3, seed=7, n_bootstrap=3)
+    a = build_themes(tmp_path / "a", config, embedder=embedder)
+    b = build_themes(tmp_path / "b", config, embedder=embedder)
+    assert a.k == 3 and a.data["k_selection"]["method"] == "user"
+    assert a.data == b.data
+    assert np.array_equal(a.labels, b.labels)
+
+
+def test_fewer_frames_than_k(tmp_path, embedder):
+    make_run(tmp_path / "run", n_themes=2, block=1, n_blocks=3)
+    result = build_themes(tmp_path / "run", ThemesConfig(k=5), embedder=embedder)
+    assert result.k == 3
+    assert result.data["k_selection"]["method"] == "lowered"
+    assert any("k=5" in w for w in result.data["warnings"])
+    assert result.data["projection"]["method"] == "trivial"
+    record = RunDirectory(tmp_path / "run").stage_record("themes")
+    assert record["warnings"] == result.data["warnings"]
+
+
+@pytest.mark.parametrize("n_frames", [1, 2, 3])
+def test_tiny_runs_get_one_theme(tmp_path, embedder, n_frames):
+    make_run(tmp_path / "run", n_themes=2, block=1, n_blocks=n_frames)
+    result = build_themes(tmp_path / "run", ThemesConfig(), embedder=embedder)
+    assert result.k == 1
+    assert result.data["themes"][0]["frames"] == list(range(n_frames))
+    assert result.data["themes"][0]["share"] == pytest.approx(1.0)
+    assert result.data["warnings"]
+
+
+def test_zero_frames_is_a_clear_error(tmp_path, embedder):
+    make_run(tmp_path / "run", block=1, n_blocks=0)
+    with pytest.raises(ThemescopeError, match="0 frames"):
+        build_themes(tmp_path / "run", ThemesConfig(), embedder=embedder)
+
+
+def test_requires_train(tmp_path, embedder):
+    run = RunDirectory(tmp_path / "run")
+    with run.stage("ingest", stage_fingerprint="x", config={}) as st:
+        st.path("frames.parquet").write_bytes(b"")
+    with pytest.raises(StageNotDoneError, match="themescope train"):
+        build_themes(run, ThemesConfig(), embedder=embedder)
+
+
+def test_theme_without_text_is_noted(tmp_path, embedder):
+    make_run(tmp_path / "run", n_blocks=8, empty_text_theme=2)
+    result = build_themes(tmp_path / "run", ThemesConfig(k=4, n_bootstrap=0), embedder=embedder)
+    empty = [t for t in result.data["themes"] if not t["phrases"]]
+    assert len(empty) == 1
+    assert "no transcript text" in empty[0]["phrases_note"]
+    assert empty[0]["label"] == f"theme {empty[0]['id']}"
+    assert any("no transcript text" in w for w in result.data["warnings"])
+
+
+class ColourCaptioner(Captioner):
+    """Names the dominant colour of a frame: a real (if simple) image-to-text function."""
+
+    name = "colour"
+
+    def caption(self, images):
+        names = ["red", "green", "blue"]
+        return [f"a {names[int(np.argmax(np.asarray(im).reshape(-1, 3).mean(0)))]} screen" for im in images]
+
+
+def test_captions_are_saved_and_used(tmp_path, embedder):
+    truth = make_run(tmp_path / "run", n_themes=3, n_blocks=9, images=True, empty_text_theme=1)
+    result = build_themes(
+        tmp_path / "run", ThemesConfig(k=3, n_bootstrap=0), captioner=ColourCaptioner(), embedder=embedder
+    )
+    table = pq.read_table(tmp_path / "run" / "frames.parquet")
+    captions = table.column("caption").to_pylist()
+    assert captions[0] == "a red screen" and captions[6] == "a green screen"
+    assert result.data["backends"]["captioner"]["name"] == "colour"
+    green = next(t for t in result.data["themes"] if truth[t["frames"][0]] == 1)
+    assert green["phrases"] and green["phrases"][0]["text"] in {"green", "green screen"}
+    assert green["phrases"][0]["evidence"]["captions"] == ["a green screen"]
+
+
+class FixedTagger(Tagger):
+    """Returns the same phrases for every theme (as a careless LLM might)."""
+
+    name = "fixed"
+
+    def tag(self, themes: list[ThemeMaterial], n_phrases: int = 10) -> list[ThemePhrases]:
+        return [
+            ThemePhrases([Phrase(t, 1.0 - i / 10) for i, t in enumerate(["vaccine", "moon landing", "storm", "coach"])],
+                         "fixed")
+            for _ in themes
+        ]
+
+
+def test_any_tagger_gets_evidence_and_distinct_tops(tmp_path, embedder):
+    make_run(tmp_path / "run", n_blocks=8)
+    result = build_themes(tmp_path / "run", ThemesConfig(k=4, n_bootstrap=0), tagger=FixedTagger(), embedder=embedder)
+    themes = result.data["themes"]
+    tops = [t["phrases"][0]["text"] for t in themes]
+    assert sorted(tops) == ["coach", "moon landing", "storm", "vaccine"]
+    # the theme that keeps "vaccine" is the one whose frames talk about vaccines
+    vaccine_theme = next(t for t in themes if t["phrases"][0]["text"] == "vaccine")
+    assert vaccine_theme["phrases"][0]["supported"]
+    assert vaccine_theme["phrases"][0]["evidence"]["support"] > 0.3
+    for theme in themes:
+        moon = next(p for p in theme["phrases"] if p["text"] == "moon landing")
+        assert moon["supported"] is False and moon["evidence"]["support"] == 0
+
+
+def test_distinct_top_phrases_moves_the_less_specific():
+    def phrase(text, support):
+        p = Phrase(text, 1.0)
+        p.evidence.support = support
+        return p
+
+    lists = [[phrase("vaccine", 0.2), phrase("nurse", 0.1)], [phrase("vaccine", 0.9), phrase("clinic", 0.5)]]
+    assert distinct_top_phrases(lists) == []
+    assert [p.text for p in lists[0]] == ["nurse", "vaccine"]
+    assert [p.text for p in lists[1]] == ["vaccine", "clinic"]
+    single = [[phrase("storm", 0.5)], [phrase("storm", 0.1)]]
+    assert "no other phrase" in distinct_top_phrases(single)[0]
+
+
+def test_durations_and_representatives():
+    times = np.array([0.0, 2.0, 4.0, 6.0, 8.0])
+    d = frame_durations_s(times, {"video": {"duration_s": 9.0}})
+    assert d.tolist() == [2.0, 2.0, 2.0, 2.0, 1.0]
+    features = np.array([[0.0], [0.1], [0.2], [5.0], [0.05]])
+    reps = representative_frames([0, 1, 2, 4], features, np.array([0.0]), times, min_gap_s=5.0)
+    assert reps == [0, 4]
+
+
+def test_config_round_trip_and_validation():
+    config = ThemesConfig(k_range=(2, 6), seed=3, tagger="llm", llm_model="m")
+    assert ThemesConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ConfigError, match="unknown themes option"):
+        ThemesConfig.from_dict({"kk": 3})
+    with pytest.raises(ConfigError, match="k range 5-3"):
+        ThemesConfig(k_range=(5, 3))
+    with pytest.raises(ConfigError, match="captioner"):
+        ThemesConfig(captioner="clip")
