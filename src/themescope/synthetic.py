@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from themescope import _progress
 from themescope.errors import ConfigError
 
 logger = logging.getLogger("themescope")
@@ -559,9 +560,18 @@ def generate_news_video(
     segments = _plan_segments(rng, n_seconds, n_themes, segment_s)
     cues = _plan_cues(rng, segments, lang)
     scene_rng = np.random.default_rng([seed, 1])
+    # Scenes are drawn larger than the frame and the camera pans slowly across them,
+    # so that frames of one segment differ by more than the moving elements.
+    pad_x, pad_y = 2 * round(width * 0.06), 2 * round(height * 0.06)
     scenes = [
         _Scene(np.clip(scene.background, noise, 255 - noise).astype(np.uint8), scene.sprites)
-        for scene in (_SCENES[theme](scene_rng, width, height) for _, _, theme in segments)
+        for scene in (
+            _SCENES[theme](scene_rng, width + pad_x, height + pad_y) for _, _, theme in segments
+        )
+    ]
+    pans = [
+        (float(scene_rng.uniform(6.0, 14.0)), float(scene_rng.uniform(0, 2 * math.pi)))
+        for _ in segments
     ]
     noise_bank = [
         # uint8 wrap-around adds signed noise in one pass; backgrounds are kept in
@@ -596,16 +606,21 @@ def generate_news_video(
         }
         segment_index = 0
         background = np.empty((height, width, 3), np.uint8)
-        for i in range(n_frames):
+        for i in _progress.track(range(n_frames), "encoding synthetic video", n_frames):
             t = i / fps
             while segments[segment_index][1] <= t:
                 segment_index += 1
             seg_start, _, _ = segments[segment_index]
             scene = scenes[segment_index]
+            period_s, phase = pans[segment_index]
+            angle = 2 * math.pi * (t - seg_start) / period_s + phase
+            ox = round(pad_x * 0.5 * (1 + math.sin(angle)))
+            oy = round(pad_y * 0.5 * (1 + math.cos(angle)))
+            view = scene.background[oy : oy + height, ox : ox + width]
             if noise_bank:
-                np.add(scene.background, noise_bank[i % len(noise_bank)], out=background)
+                np.add(view, noise_bank[i % len(noise_bank)], out=background)
             else:
-                np.copyto(background, scene.background)
+                np.copyto(background, view)
             for sprite in scene.sprites:
                 x, y = sprite.position(t - seg_start)
                 _paste(background, sprite, x, y)

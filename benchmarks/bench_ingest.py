@@ -1,0 +1,172 @@
+"""Benchmark: `themescope ingest` as a whole process against ffmpeg sampling one frame every 2 s.
+
+Generates (once, cached in bench-out/) 3-minute 1920x1080 30 fps H.264 videos with a
+keyframe every 2 s and every 10 s, then times, on the same file in the same run:
+
+- ``themescope ingest VIDEO --out RUN --force`` as a subprocess (start-up included);
+- ``ffmpeg -i VIDEO -vf fps=1/2,scale=400:-2 out/%05d.jpg`` with the ffmpeg binary of
+  imageio-ffmpeg (it decodes every frame);
+- the frame sampler alone, in this process (PyAVFrameSource, every 2 s, 360 px high).
+
+Each is run ``--repeats`` times (default 3) and the median is printed, with the ratio
+ffmpeg / themescope (above 1 means themescope is faster).
+
+Usage:
+    python benchmarks/bench_ingest.py [--out bench-out] [--repeats 3] [--minutes 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    src = str(ROOT / "src")
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def _median_time(run, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def make_videos(out: Path, minutes: float) -> dict[str, Path]:
+    sys.path.insert(0, str(ROOT / "src"))
+    from themescope.synthetic import generate_news_video
+
+    videos = {}
+    for keyframe_every_s in (2, 10):
+        name = f"bench_{int(minutes * 60)}s_1080p30_kf{keyframe_every_s}s"
+        path = out / f"{name}.mp4"
+        if not path.exists():
+            print(f"generating {path.name} (once; cached) ...", flush=True)
+            start = time.perf_counter()
+            generate_news_video(
+                out,
+                lang="en",
+                duration_s=minutes * 60,
+                n_themes=4,
+                seed=0,
+                width=1920,
+                height=1080,
+                fps=30,
+                keyframe_every_s=keyframe_every_s,
+                name=name,
+            )
+            print(f"  {time.perf_counter() - start:.1f} s", flush=True)
+        videos[f"keyframe every {keyframe_every_s} s"] = path
+    return videos
+
+
+def time_ffmpeg(video: Path, out: Path, repeats: int) -> float:
+    import imageio_ffmpeg
+
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    frames_dir = out / "ffmpeg_frames"
+
+    def run() -> None:
+        shutil.rmtree(frames_dir, ignore_errors=True)
+        frames_dir.mkdir(parents=True)
+        subprocess.run(
+            [
+                exe,
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(video),
+                "-vf",
+                "fps=1/2,scale=400:-2",
+                str(frames_dir / "%05d.jpg"),
+            ],
+            check=True,
+        )
+
+    return _median_time(run, repeats)
+
+
+def time_ingest(video: Path, out: Path, repeats: int) -> float | None:
+    cmd = [sys.executable, "-c", "from themescope._cli import main; main()"]
+    probe = subprocess.run([*cmd, "ingest", "--help"], env=_env(), capture_output=True)
+    if probe.returncode != 0:
+        print("  (themescope ingest is not available yet; skipped)", flush=True)
+        return None
+    run_dir = out / "ingest_run"
+
+    def run() -> None:
+        subprocess.run(
+            [*cmd, "--quiet", "ingest", str(video), "--out", str(run_dir), "--force"],
+            env=_env(),
+            check=True,
+        )
+
+    return _median_time(run, repeats)
+
+
+def time_sampler(video: Path, repeats: int) -> tuple[float, int]:
+    sys.path.insert(0, str(ROOT / "src"))
+    from themescope.media.frames import PyAVFrameSource
+
+    n_frames = 0
+
+    def run() -> None:
+        nonlocal n_frames
+        with PyAVFrameSource(video, every_s=2.0, height=360) as source:
+            n_frames = sum(1 for _ in source)
+
+    return _median_time(run, repeats), n_frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-out")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--no-ingest", action="store_true", help="Skip the ingest subprocess.")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    videos = make_videos(args.out, args.minutes)
+    print(f"cpu cores: {os.cpu_count()}; median of {args.repeats} runs each", flush=True)
+    rows = []
+    for label, video in videos.items():
+        print(f"timing {video.name} ...", flush=True)
+        ffmpeg_s = time_ffmpeg(video, args.out, args.repeats)
+        ingest_s = None if args.no_ingest else time_ingest(video, args.out, args.repeats)
+        sampler_s, n_frames = time_sampler(video, args.repeats)
+        rows.append((label, n_frames, ffmpeg_s, ingest_s, sampler_s))
+
+    header = (
+        f"{'video (3 min 1080p30 H.264)':<28} {'frames':>6} {'ffmpeg s':>9} {'ingest s':>9} "
+        f"{'ratio':>6} {'sampler s':>10} {'ratio':>6}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for label, n_frames, ffmpeg_s, ingest_s, sampler_s in rows:
+        ingest_txt = (
+            f"{ingest_s:9.2f} {ffmpeg_s / ingest_s:5.1f}x" if ingest_s else f"{'-':>9} {'-':>6}"
+        )
+        print(
+            f"{label:<28} {n_frames:>6} {ffmpeg_s:9.2f} {ingest_txt} "
+            f"{sampler_s:10.2f} {ffmpeg_s / sampler_s:5.1f}x"
+        )
+    print("ratio = ffmpeg time / themescope time (above 1: themescope is faster)")
+
+
+if __name__ == "__main__":
+    main()
