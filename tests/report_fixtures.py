@@ -339,46 +339,126 @@ def _themes_doc(themes_of: list[int], with_projection: bool, with_k_selection: b
 
 
 def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") -> Path:
-    """Write ``root/name/compare.json`` comparing two hand-built runs; return the folder."""
+    """Write ``root/name/compare.json`` comparing two hand-built runs; return the folder.
+
+    The document follows the schema of themescope.themes.compare (schema_version 1).
+    """
     out = root / name
     out.mkdir(parents=True)
-    themes_a = json.loads((run_a / "themes.json").read_text(encoding="utf-8"))["themes"]
-    themes_b = json.loads((run_b / "themes.json").read_text(encoding="utf-8"))["themes"]
 
-    def brief(themes: list[dict]) -> list[dict]:
-        return [
-            {
-                "id": t["id"],
-                "label": t["label"],
-                "share": t["share"],
-                "phrases": [p["text"] for p in t["phrases"]],
-            }
-            for t in themes
-        ]
+    def run_entry(run: Path, lang: str) -> dict[str, Any]:
+        themes = json.loads((run / "themes.json").read_text(encoding="utf-8"))["themes"]
+        return {
+            "path": str(run),
+            "video": f"/data/{run.name}.mp4",
+            "lang": lang,
+            "k": len(themes),
+            "n_frames": sum(t["n_frames"] for t in themes),
+            "duration_s": sum(t["seconds"] for t in themes),
+            "backends": {"tagger": {"name": "extractive"}},
+            "themes": [
+                {
+                    "id": t["id"],
+                    "label": t["label"],
+                    "share": t["share"],
+                    "seconds": t["seconds"],
+                    "n_frames": t["n_frames"],
+                    "representative_frames": t["representative_frames"],
+                    "representative_images": [
+                        f"frames/{i:06d}.jpg" for i in t["representative_frames"]
+                    ],
+                    "tagger_backend": "extractive",
+                    "phrases": [{"text": p["text"], "score": p["score"]} for p in t["phrases"]],
+                }
+                for t in themes
+            ],
+        }
+
+    def diff(text: str, similarity: float | None = None) -> dict[str, Any]:
+        return {"text": text, "score": 0.5, "similarity_to_other": similarity}
 
     visual = [[0.9, 0.2, 0.1], [0.2, 0.8, 0.3], [0.1, 0.3, 0.4]]
     doc = {
         "schema_version": 1,
-        "runs": {
-            "a": {"path": str(run_a), "lang": "en", "themes": brief(themes_a)},
-            "b": {"path": str(run_b), "lang": "zh", "themes": brief(themes_b)},
-        },
+        "tool": "themescope",
+        "version": "0.1.0",
+        "created": "2026-01-01T00:00:00+00:00",
+        "runs": {"a": run_entry(run_a, "en"), "b": run_entry(run_b, "zh")},
+        "languages": {"a": "en", "b": "zh", "same": False},
+        "embedder": None,
         "text_comparable": False,
         "text_comparable_reason": f"run A is English and run B is Chinese ({CHINESE_PHRASE}); "
         "the embedder is monolingual",
-        "matrices": {"text": None, "visual": visual, "combined": visual},
-        "matching": [
-            {"a": 0, "b": 0, "score": 0.9, "shared": True},
-            {"a": 1, "b": 1, "score": 0.8, "shared": True},
-            {"a": 2, "b": 2, "score": 0.4, "shared": False},
+        "methods": [
+            {"name": "visual", "used": True, "basis": "frames", "reason": "always comparable"},
+            {"name": "text", "used": False, "basis": None, "reason": "different languages"},
+            {"name": "caption", "used": False, "basis": None, "reason": "no captions"},
         ],
-        "shared": {
-            "a": [{"theme": 0, "partner": 0, "score": 0.9, "difference_phrases": ["clinic"]}],
-            "b": [{"theme": 0, "partner": 0, "score": 0.9, "difference_phrases": [CHINESE_PHRASE]}],
+        "visual_space": {
+            "features": "32x18 RGB thumbnail + histogram",
+            "n_components": 16,
+            "explained_variance": 0.81,
+            "n_frames": {"a": 18, "b": 18},
+            "n_missing_images": {"a": 0, "b": 0},
+            "seed": 0,
         },
-        "own": {
-            "a": [{"theme": 2, "difference_phrases": [SCRIPT_PAYLOAD, "expert"]}],
-            "b": [{"theme": 2, "difference_phrases": ["interview"]}],
+        "matrices": {"text": None, "caption": None, "visual": visual, "combined": visual},
+        "threshold": 0.5,
+        "matching": [
+            {
+                "a": i,
+                "b": i,
+                "score": visual[i][i],
+                "shared": visual[i][i] >= 0.5,
+                "scores": {"visual": visual[i][i], "text": None, "caption": None},
+            }
+            for i in range(3)
+        ],
+        "per_run": {
+            "a": {
+                "shared": [
+                    {
+                        "theme": 0,
+                        "label": SCRIPT_PAYLOAD,
+                        "with": 0,
+                        "with_label": SCRIPT_PAYLOAD,
+                        "score": 0.9,
+                        "difference_basis": "own-ranking",
+                        "difference_phrases": [diff("clinic")],
+                    }
+                ],
+                "own": [
+                    {
+                        "theme": 2,
+                        "label": "expert interview",
+                        "best_match": {"theme": 2, "score": 0.4},
+                        "difference_basis": "own-ranking",
+                        "difference_phrases": [diff(SCRIPT_PAYLOAD), diff("expert")],
+                    }
+                ],
+            },
+            "b": {
+                "shared": [
+                    {
+                        "theme": 0,
+                        "label": SCRIPT_PAYLOAD,
+                        "with": 0,
+                        "with_label": SCRIPT_PAYLOAD,
+                        "score": 0.9,
+                        "difference_basis": "own-ranking",
+                        "difference_phrases": [diff(CHINESE_PHRASE)],
+                    }
+                ],
+                "own": [
+                    {
+                        "theme": 2,
+                        "label": "expert interview",
+                        "best_match": None,
+                        "difference_basis": "text",
+                        "difference_phrases": [diff("interview", 0.21)],
+                    }
+                ],
+            },
         },
         "warnings": [f"theme labels are not comparable across languages {IMG_PAYLOAD}"],
     }

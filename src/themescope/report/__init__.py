@@ -10,6 +10,7 @@ Example:
 
 """
 
-from themescope.report.render import render_compare, render_report
+from themescope.report.compare_page import render_compare
+from themescope.report.render import render_report
 
 __all__ = ["render_compare", "render_report"]
