@@ -1,0 +1,83 @@
+"""``themescope compare``: shared and own themes of two runs, across languages too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from themescope._cli._app import app
+
+
+@app.command("compare")
+def compare_command(
+    run_a: Annotated[Path, typer.Argument(help="First run directory (with themes).")],
+    run_b: Annotated[Path, typer.Argument(help="Second run directory (with themes).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write compare.json into.")],
+    embedder: Annotated[
+        str | None,
+        typer.Option(
+            "--embedder",
+            help="Phrase embedder: the bundled all-MiniLM-L6-v2 (default) or a local "
+            "sentence-transformers folder; a multilingual one compares phrases across languages.",
+        ),
+    ] = None,
+    multilingual: Annotated[
+        bool,
+        typer.Option(
+            "--multilingual", help="Treat the embedder as multilingual whatever its name."
+        ),
+    ] = False,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold", help="Combined similarity from which matched themes count as shared."
+        ),
+    ] = 0.5,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the visual space (PCA).")] = 0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into an --out that holds other files.")
+    ] = False,
+) -> None:
+    """Match the themes of RUN_A and RUN_B; write what they share and what is their own."""
+    from themescope.themes.compare import compare_runs
+
+    result = compare_runs(
+        run_a,
+        run_b,
+        out,
+        embedder=embedder,
+        multilingual=multilingual,
+        threshold=threshold,
+        seed=seed,
+        force=force,
+    )
+    data = result.data
+    console = Console()
+    used = ", ".join(m["name"] for m in data["methods"] if m["used"])
+    languages = data["languages"]
+    console.print(
+        f"languages: {languages['a']} vs {languages['b']} · methods: {used}", markup=False
+    )
+    if not data["text_comparable"]:
+        console.print(f"text not compared: {data['text_comparable_reason']}", markup=False)
+    themes_a = data["runs"]["a"]["themes"]
+    themes_b = data["runs"]["b"]["themes"]
+    table = Table("A theme", "B theme", "score", "shared")
+    for match in data["matching"]:
+        table.add_row(
+            f"{match['a']}: {themes_a[match['a']]['label']}",
+            f"{match['b']}: {themes_b[match['b']]['label']}",
+            f"{match['score']:.2f}",
+            "yes" if match["shared"] else "no",
+        )
+    console.print(table)
+    n_own_a = len(data["per_run"]["a"]["own"])
+    n_own_b = len(data["per_run"]["b"]["own"])
+    n_shared = sum(1 for m in data["matching"] if m["shared"])
+    console.print(
+        f"{n_shared} shared · {n_own_a} own to A · {n_own_b} own to B → {result.path}", markup=False
+    )

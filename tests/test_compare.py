@@ -1,0 +1,398 @@
+"""themescope compare: hand-built run directories with known shared and own themes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image, ImageDraw
+
+from themescope._cli import main
+from themescope.errors import RunDirectoryError, StageNotDoneError
+from themescope.themes.base import PhraseEmbedder
+from themescope.themes.compare import compare_runs, visual_features
+
+N_FRAMES_PER_THEME = 6
+
+
+def _draw(look: str, rng: np.random.Generator, size: tuple[int, int], shade: int) -> Image.Image:
+    """A frame of one of four looks a news report has, with per-frame jitter."""
+    width, height = size
+    jitter = int(rng.integers(-4, 5))
+    if look == "studio":  # dark blue set, a red desk, a bright anchor silhouette
+        image = Image.new("RGB", size, (20, 30, 110 + shade))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle([0, int(height * 0.7), width, height], fill=(170 + shade, 20, 30))
+        cx = width // 2 + jitter
+        draw.ellipse([cx - 20, 30, cx + 20, 80], fill=(230, 200, 170))
+    elif look == "interview":  # green wall with vertical bookshelf stripes
+        image = Image.new("RGB", size, (40, 120 + shade, 50))
+        draw = ImageDraw.Draw(image)
+        for x in range(0, width, 12):
+            draw.rectangle([x + jitter, 0, x + jitter + 4, height], fill=(90, 60, 20))
+    elif look == "vaccination":  # white clinic, pale blue gown, thin diagonal lines
+        image = Image.new("RGB", size, (235, 235, 235 - shade))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle([width // 3 + jitter, 40, 2 * width // 3, height], fill=(150, 190, 230))
+        for offset in range(-height, width, 20):
+            draw.line([offset, height, offset + height, 0], fill=(120, 120, 120), width=2)
+    elif look == "street":  # orange checkerboard of buildings
+        image = Image.new("RGB", size, (240, 140 + shade, 20))
+        draw = ImageDraw.Draw(image)
+        for x in range(0, width, 20):
+            for y in range((x // 20) % 2 * 20, height, 40):
+                draw.rectangle([x, y + jitter, x + 20, y + 20 + jitter], fill=(60, 40, 30))
+    else:
+        raise ValueError(look)
+    noise = rng.normal(0, 6, (height, width, 3))
+    return Image.fromarray(
+        np.clip(np.asarray(image, dtype=np.float64) + noise, 0, 255).astype(np.uint8)
+    )
+
+
+def make_run(
+    path: Path,
+    *,
+    lang: str,
+    themes: list[tuple[str, list[str]]],
+    size: tuple[int, int] = (320, 180),
+    shade: int = 0,
+    seed: int = 0,
+    captions: dict[str, str] | None = None,
+    tagger: dict[str, Any] | None = None,
+    theme_backends: list[str] | None = None,
+    themes_done: bool = True,
+) -> Path:
+    """Write a run directory with the files compare reads: manifest, frames, themes.json."""
+    rng = np.random.default_rng(seed)
+    (path / "frames").mkdir(parents=True)
+    rows: dict[str, list[Any]] = {"frame_id": [], "image": [], "text": [], "lang": [], "theme": []}
+    if captions is not None:
+        rows["caption"] = []
+    theme_records = []
+    # Interleave themes in time, as a report cuts between studio, interview and scenes.
+    order = [t for _ in range(N_FRAMES_PER_THEME) for t in range(len(themes))]
+    members: dict[int, list[int]] = {t: [] for t in range(len(themes))}
+    for frame_id, theme in enumerate(order):
+        look, phrases = themes[theme]
+        image = f"frames/{frame_id:06d}.jpg"
+        _draw(look, rng, size, shade).save(path / image, quality=90)
+        rows["frame_id"].append(frame_id)
+        rows["image"].append(image)
+        rows["text"].append(phrases[frame_id % len(phrases)])
+        rows["lang"].append(lang)
+        rows["theme"].append(theme)
+        if captions is not None:
+            rows["caption"].append(captions.get(look, ""))
+        members[theme].append(frame_id)
+    for theme, (_look, phrases) in enumerate(themes):
+        theme_records.append(
+            {
+                "id": theme,
+                "label": phrases[0],
+                "frames": members[theme],
+                "n_frames": len(members[theme]),
+                "share": round(1 / len(themes), 4),
+                "seconds": 2.0 * len(members[theme]),
+                "spans": [],
+                "representative_frames": members[theme][:2],
+                "phrases": [
+                    {"text": text, "score": round(1 - i / 10, 2), "supported": True, "evidence": {}}
+                    for i, text in enumerate(phrases)
+                ],
+                "phrases_note": None,
+                "tagger": {
+                    "backend": theme_backends[theme] if theme_backends else "extractive",
+                    "model": None,
+                    "prompt": None,
+                    "fallback_reason": None,
+                },
+            }
+        )
+    pq.write_table(
+        pa.table(
+            {
+                "frame_id": pa.array(rows["frame_id"], pa.int64()),
+                "image": pa.array(rows["image"], pa.string()),
+                "text": pa.array(rows["text"], pa.string()),
+                "lang": pa.array(rows["lang"], pa.string()),
+                "theme": pa.array(rows["theme"], pa.int64()),
+                **({"caption": pa.array(rows["caption"], pa.string())} if captions else {}),
+            }
+        ),
+        path / "frames.parquet",
+    )
+    stages: dict[str, Any] = {
+        "ingest": {"done": True, "fingerprint": "i", "lang": lang, "video": {"duration_s": 48.0}},
+        "train": {"done": True, "fingerprint": "t"},
+    }
+    if themes_done:
+        stages["themes"] = {"done": True, "fingerprint": "th"}
+        document = {
+            "schema_version": 1,
+            "k": len(themes),
+            "backends": {
+                "captioner": {"name": "blip" if captions else "none", "model": None},
+                "tagger": tagger or {"name": "extractive"},
+                "embedder": {"name": "all-MiniLM-L6-v2", "path": None},
+            },
+            "themes": theme_records,
+            "warnings": [],
+        }
+        (path / "themes.json").write_text(json.dumps(document, ensure_ascii=False))
+    manifest = {
+        "schema_version": 1,
+        "tool": "themescope",
+        "version": "0.1.0",
+        "created": "2026-01-01T00:00:00+00:00",
+        "inputs": {"video": {"path": f"/videos/{path.name}.mp4"}},
+        "config": {},
+        "stages": stages,
+    }
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+EN_THEMES = {
+    "studio": ["news anchor", "studio desk", "evening broadcast", "headline", "presenter"],
+    "interview": ["expert interview", "public health expert", "doctor explains", "research"],
+    "vaccination": ["vaccination site", "nurse gives shot", "syringe", "vaccine dose", "clinic"],
+    "street": ["city street", "traffic", "shoppers", "downtown"],
+}
+EN_THEMES_B = {
+    "studio": ["television presenter", "newsroom", "anchor desk", "top stories"],
+    "interview": ["interview with a scientist", "health specialist", "medical expert"],
+    "vaccination": ["getting vaccinated", "injection", "vaccine shot", "nurses"],
+    "street": ["busy road", "pedestrians", "urban traffic"],
+}
+ZH_THEMES = {
+    "studio": ["新闻主播", "演播室", "新闻联播", "头条"],
+    "interview": ["专家访谈", "公共卫生专家", "医生解释"],
+    "vaccination": ["疫苗接种点", "护士打针", "注射器", "疫苗剂量"],
+    "street": ["城市街道", "交通", "行人"],
+}
+LOOKS_A = ["studio", "interview", "vaccination"]
+LOOKS_B = ["vaccination", "studio", "interview", "street"]  # other order, one own theme
+EXPECTED_PAIRS = {(0, 1), (1, 2), (2, 0)}  # theme of A -> theme of B with the same look
+
+
+@pytest.fixture(scope="module")
+def embedder() -> PhraseEmbedder:
+    from themescope.themes.embedders import load_embedder
+
+    return load_embedder(None)
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Callable[..., tuple[Path, Path]]:
+    def build(lang_b: str = "zh", **kwargs_b: Any) -> tuple[Path, Path]:
+        run_a = make_run(
+            tmp_path / "us",
+            lang="en",
+            themes=[(look, EN_THEMES[look]) for look in LOOKS_A],
+            **kwargs_b.pop("kwargs_a", {}),
+        )
+        vocabulary = ZH_THEMES if lang_b == "zh" else EN_THEMES_B
+        run_b = make_run(
+            tmp_path / "cn",
+            lang=lang_b,
+            themes=[(look, vocabulary[look]) for look in LOOKS_B],
+            size=(240, 180),
+            shade=25,
+            seed=1,
+            **kwargs_b,
+        )
+        return run_a, run_b
+
+    return build
+
+
+def _pairs(data: dict[str, Any]) -> set[tuple[int, int]]:
+    return {(m["a"], m["b"]) for m in data["matching"] if m["shared"]}
+
+
+def test_cross_language_matches_by_look_and_refuses_text(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path
+) -> None:
+    run_a, run_b = runs("zh")
+    result = compare_runs(run_a, run_b, tmp_path / "out")
+    data = json.loads(result.path.read_text(encoding="utf-8"))
+    assert data == json.loads(json.dumps(result.data))
+    assert data["schema_version"] == 1
+    assert data["languages"] == {"a": "en", "b": "zh", "same": False}
+    assert _pairs(data) == EXPECTED_PAIRS
+    assert result.shared_pairs and {(a, b) for a, b, _ in result.shared_pairs} == EXPECTED_PAIRS
+    # The street theme of B has no counterpart in A: it is B's own.
+    assert [own["theme"] for own in data["per_run"]["b"]["own"]] == [3]
+    assert data["per_run"]["a"]["own"] == []
+    assert data["text_comparable"] is False
+    assert data["text_comparable_reason"] == (
+        "the runs' languages differ ('en' vs 'zh') and the embedder all-MiniLM-L6-v2 is "
+        "monolingual, so phrase similarities across languages would be meaningless; pass a "
+        "multilingual --embedder (with --multilingual if its name does not say so) or tag both "
+        "runs with `--tagger llm --tag-language en`"
+    )
+    methods = {m["name"]: m for m in data["methods"]}
+    assert methods["visual"]["used"] and not methods["text"]["used"]
+    assert not methods["caption"]["used"]
+    assert data["matrices"]["text"] is None and data["matrices"]["caption"] is None
+    assert data["embedder"] is None  # no text method ran, so no model was loaded
+    visual = np.array(data["matrices"]["visual"], dtype=float)
+    assert visual.shape == (3, 4)
+    for a, b in EXPECTED_PAIRS:
+        assert visual[a, b] > 0.5
+        assert visual[a, b] == visual[a].max()
+    assert data["visual_space"]["n_frames"] == {"a": 18, "b": 24}
+    assert any(
+        w.startswith("text similarity not used: the runs' languages differ")
+        for w in data["warnings"]
+    )
+    shared_b = {s["theme"]: s for s in data["per_run"]["b"]["shared"]}
+    assert shared_b[0]["with"] == 2 and shared_b[0]["label"] == "疫苗接种点"
+    assert shared_b[0]["difference_basis"] == "own-ranking"
+    assert [p["text"] for p in shared_b[0]["difference_phrases"]] == ZH_THEMES["vaccination"]
+    theme_b = data["runs"]["b"]["themes"][0]
+    assert theme_b["phrases"][0] == {"text": "疫苗接种点", "score": 1.0}
+    assert theme_b["representative_images"] == ["frames/000000.jpg", "frames/000004.jpg"]
+    assert data["runs"]["a"]["video"] == "/videos/us.mp4"
+    assert "疫苗接种点" in result.path.read_text(encoding="utf-8")  # readable UTF-8, not escapes
+
+
+def test_same_language_uses_text_and_difference_phrases(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, embedder: PhraseEmbedder
+) -> None:
+    run_a, run_b = runs("en")
+    data = compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder).data
+    assert data["text_comparable"] is True
+    assert (
+        data["text_comparable_reason"]
+        == "both runs are in the same language ('en'); phrases are compared"
+    )
+    assert data["embedder"]["name"] == "all-MiniLM-L6-v2"
+    assert data["embedder"]["multilingual"] is False
+    text = np.array(data["matrices"]["text"], dtype=float)
+    # Phrases alone (different wording, same topic) point at the right partner.
+    assert {(i, int(np.argmax(text[i]))) for i in range(3)} == EXPECTED_PAIRS
+    assert _pairs(data) == EXPECTED_PAIRS
+    match = next(m for m in data["matching"] if m["a"] == 0)
+    assert set(match["scores"]) == {"text", "caption", "visual"}
+    assert match["scores"]["caption"] is None
+    combined = np.array(data["matrices"]["combined"], dtype=float)
+    expected = (text + np.array(data["matrices"]["visual"], dtype=float)) / 2
+    assert np.allclose(combined, expected, atol=2e-4)
+    shared_a = {s["theme"]: s for s in data["per_run"]["a"]["shared"]}
+    assert shared_a[0]["difference_basis"] == "text"
+    similarities = [p["similarity_to_other"] for p in shared_a[0]["difference_phrases"]]
+    assert similarities == sorted(similarities)  # least similar to the partner first
+    own_b = data["per_run"]["b"]["own"]
+    assert [o["theme"] for o in own_b] == [3] and own_b[0]["difference_basis"] == "text"
+
+
+def test_captions_and_llm_tags_make_cross_language_runs_comparable(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, embedder: PhraseEmbedder
+) -> None:
+    captions = {
+        "studio": "a man sitting at a desk in a news studio",
+        "interview": "a man standing in front of a bookshelf",
+        "vaccination": "a nurse giving a woman an injection",
+        "street": "a busy city street with cars",
+    }
+    llm = {"name": "llm", "backend": "llm-http", "model": "m", "language": "en"}
+    run_a, run_b = runs(
+        "zh",
+        captions=captions,
+        tagger=llm,
+        # Theme 2 of B fell back to the extractive tagger: its (Chinese) phrases are not compared.
+        theme_backends=["llm-http", "llm-http", "extractive", "llm-http"],
+        kwargs_a={"captions": captions, "tagger": llm, "theme_backends": ["llm-http"] * 3},
+    )
+    data = compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder).data
+    methods = {m["name"]: m for m in data["methods"]}
+    assert methods["caption"]["used"] is True
+    assert methods["text"]["used"] is True and methods["text"]["basis"] == "llm-tags"
+    assert data["text_comparable_reason"].startswith(
+        "the runs' languages differ ('en' vs 'zh') but both were tagged by an LLM in 'en'"
+    )
+    text = data["matrices"]["text"]
+    assert all(row[2] is None for row in text)
+    assert all(value is not None for row in text for j, value in enumerate(row) if j != 2)
+    caption = np.array(data["matrices"]["caption"], dtype=float)
+    assert caption[2, 0] == pytest.approx(1.0, abs=1e-4)  # identical captions
+    assert _pairs(data) == EXPECTED_PAIRS
+
+
+def test_multilingual_flag_enables_phrases_across_languages(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, embedder: PhraseEmbedder
+) -> None:
+    run_a, run_b = runs("zh")
+    data = compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder, multilingual=True).data
+    assert data["text_comparable"] is True
+    assert data["text_comparable_reason"] == (
+        "the runs' languages differ ('en' vs 'zh') but the embedder is multilingual "
+        "(declared multilingual with --multilingual)"
+    )
+    assert data["embedder"]["multilingual_reason"] == "declared multilingual with --multilingual"
+
+
+def test_visual_features_shape_and_range() -> None:
+    rng = np.random.default_rng(0)
+    vector = visual_features(_draw("studio", rng, (320, 180), 0))
+    assert vector.shape == (32 * 18 * 3 + 48 + 16 + 8,)
+    assert vector.dtype == np.float32
+    assert vector.min() >= 0.0 and vector.max() <= 1.0
+
+
+def test_bad_inputs_have_clear_messages(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path
+) -> None:
+    run_a, run_b = runs("zh")
+    missing = tmp_path / "nope"
+    with pytest.raises(RunDirectoryError, match=f"^run directory {missing} does not exist$"):
+        compare_runs(missing, run_b, tmp_path / "out")
+    no_themes = make_run(tmp_path / "raw", lang="en", themes=[("studio", ["a"])], themes_done=False)
+    with pytest.raises(
+        StageNotDoneError,
+        match=f"^{no_themes} has no finished themes stage; run `themescope themes` first$",
+    ):
+        compare_runs(run_a, no_themes, tmp_path / "out")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    with pytest.raises(
+        RunDirectoryError,
+        match=rf"^--out {busy} already holds other files \(notes.txt\); "
+        "choose another --out or pass --force$",
+    ):
+        compare_runs(run_a, run_b, busy)
+    assert compare_runs(run_a, run_b, busy, force=True).path == busy / "compare.json"
+    assert (busy / "notes.txt").read_text() == "mine"
+    # An --out holding only an earlier comparison is simply rewritten.
+    again = compare_runs(run_a, run_b, tmp_path / "out")
+    assert compare_runs(run_a, run_b, tmp_path / "out").path == again.path
+
+
+def test_cli_compare(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_a, run_b = runs("zh")
+    out = tmp_path / "cli-out"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", str(run_a), str(run_b), "--out", str(out)])
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    assert "languages: en vs zh · methods: visual" in printed
+    assert "3 shared · 0 own to A · 1 own to B" in printed
+    assert (out / "compare.json").is_file()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", str(run_a), str(tmp_path / "nope"), "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert (
+        f"themescope: error: run directory {tmp_path / 'nope'} does not exist"
+        in capsys.readouterr().err
+    )
