@@ -144,6 +144,8 @@ def transcribe(
     device: str = "auto",
     compute_type: str = "default",
     beam_size: int = 5,
+    temperature: float | tuple[float, ...] = 0.0,
+    seed: int = 0,
 ) -> Transcript:
     """Recognise the speech of a video with a local faster-whisper model.
 
@@ -154,6 +156,10 @@ def transcribe(
         device: "auto", "cpu" or "cuda".
         compute_type: CTranslate2 compute type ("default", "int8", "float16", ...).
         beam_size: Beam width of the decoder.
+        temperature: 0.0 decodes deterministically (beam search). A tuple such
+            as ``(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)`` enables Whisper's fallback to
+            sampling on segments that decode badly; the sampling is seeded.
+        seed: Seed of CTranslate2's sampling (used only with a temperature > 0).
 
     Returns:
         A transcript with source "asr", one cue per recognised segment.
@@ -171,6 +177,7 @@ def transcribe(
         raise ConfigError(f"beam_size must be at least 1, got {beam_size}")
     model_dir = check_model_dir(model_path)
     try:
+        import ctranslate2
         from faster_whisper import WhisperModel
     except ImportError as ex:
         raise ModelLoadError(
@@ -185,8 +192,11 @@ def transcribe(
         raise ModelLoadError(f"cannot load the Whisper model in {model_dir}: {ex}") from ex
     language = None if lang in (None, "auto", "und") else lang
     logger.info("recognising speech in %s with %s on %s", video_path, model_dir, device)
+    ctranslate2.set_random_seed(seed)
     try:
-        segments, info = model.transcribe(samples, language=language, beam_size=beam_size)
+        segments, info = model.transcribe(
+            samples, language=language, beam_size=beam_size, temperature=temperature
+        )
         raw = [
             (offset_s + float(seg.start), offset_s + float(seg.end), seg.text.strip())
             for seg in track(segments, "Recognising speech")
