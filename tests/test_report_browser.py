@@ -153,6 +153,7 @@ def _screenshot(driver: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1400, min(int(height) + 40, 8000))
+    driver.execute_script("window.scrollTo(0, 0)")
     assert driver.save_screenshot(str(ARTIFACTS / name))
 
 

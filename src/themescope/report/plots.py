@@ -73,11 +73,22 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _ticks(low: float, high: float, n_ticks: int = 4) -> list[float]:
+def _nice_ticks(low: float, high: float, n_ticks: int = 5, *, integer: bool = False) -> list[float]:
+    """Round tick values (steps of 1, 2 or 5 times a power of ten) covering [low, high]."""
     if high <= low:
         return [low]
-    step = (high - low) / n_ticks
-    return [low + i * step for i in range(n_ticks + 1)]
+    raw_step = (high - low) / n_ticks
+    magnitude = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw_step)
+    if integer:
+        step = max(step, 1.0)
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 12))
+        value += step
+    return ticks or [low]
 
 
 def line_chart(
@@ -90,6 +101,7 @@ def line_chart(
     width_px: int = 320,
     height_px: int = 200,
     integer_x: bool = False,
+    log_y: bool | None = None,
 ) -> Markup:
     """Return an SVG line chart of ``series`` (points drawn when there are few).
 
@@ -101,13 +113,16 @@ def line_chart(
         mark_x: X value to mark with a dashed vertical line (the chosen k, say).
         width_px: Width of the SVG.
         height_px: Height of the SVG.
-        integer_x: Label the x ticks at the data's x values (for k).
+        integer_x: X values are integers (k, epochs): ticks only at integers.
+        log_y: Logarithmic y axis; None chooses it when all values are positive
+            and span two decades or more (a training loss, typically).
 
     Returns:
         The SVG markup; a short "no data" SVG when no series has a finite point.
 
     """
-    left, right, top, bottom = 52, 10, 24 if title else 10, 34
+    legend_h = 16 if len(series) > 1 else 0
+    left, right, top, bottom = 52, 10, 24 if title else 10, 34 + legend_h
     plot_w, plot_h = width_px - left - right, height_px - top - bottom
     points = [
         (float(x), float(y))
@@ -116,9 +131,8 @@ def line_chart(
         if _finite(x) and _finite(y)
     ]
     parts = [
-        f'<svg class="chart" width="{width_px}" '
-        f'height="{height_px}" viewBox="0 0 {width_px} {height_px}" role="img" '
-        f'aria-label="{escape(title or y_label)}">'
+        f'<svg class="chart" width="{width_px}" height="{height_px}" '
+        f'viewBox="0 0 {width_px} {height_px}" role="img" aria-label="{escape(title or y_label)}">'
     ]
     if title:
         parts.append(
@@ -131,8 +145,17 @@ def line_chart(
             'class="chart-empty">no data</text></svg>'
         )
         return Markup("".join(parts))
+    ys_all = [p[1] for p in points]
+    if log_y is None:
+        log_y = min(ys_all) > 0 and max(ys_all) / min(ys_all) >= 100
+    if log_y and min(ys_all) <= 0:
+        log_y = False
+
+    def ty(y: float) -> float:
+        return math.log10(y) if log_y else y
+
     x_low, x_high = min(p[0] for p in points), max(p[0] for p in points)
-    y_low, y_high = min(p[1] for p in points), max(p[1] for p in points)
+    y_low, y_high = min(ty(y) for y in ys_all), max(ty(y) for y in ys_all)
     if x_high == x_low:
         x_low, x_high = x_low - 1, x_high + 1
     if y_high == y_low:
@@ -146,22 +169,26 @@ def line_chart(
         return left + (x - x_low) / (x_high - x_low) * plot_w
 
     def sy(y: float) -> float:
-        return top + plot_h - (y - y_low) / (y_high - y_low) * plot_h
+        return top + plot_h - (ty(y) - y_low) / (y_high - y_low) * plot_h
 
     parts.append(
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" class="chart-frame"/>'
     )
-    for tick in _ticks(y_low, y_high):
+    y_ticks = (
+        [10**e for e in range(math.ceil(y_low), math.floor(y_high) + 1)]
+        if log_y
+        else _nice_ticks(y_low, y_high, 4)
+    )
+    if log_y and len(y_ticks) < 2:
+        y_ticks = [10**v for v in _nice_ticks(y_low, y_high, 3)]
+    for tick in y_ticks:
         y = sy(tick)
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" class="tick">'
             f"{escape(_fmt(tick))}</text>"
         )
-    x_ticks = sorted({p[0] for p in points}) if integer_x else _ticks(x_low, x_high)
-    if integer_x and len(x_ticks) > 12:
-        x_ticks = x_ticks[:: math.ceil(len(x_ticks) / 12)]
-    for tick in x_ticks:
+    for tick in _nice_ticks(x_low, x_high, 5, integer=integer_x):
         x = sx(tick)
         label = f"{tick:.0f}" if integer_x or abs(tick) >= 10 else _fmt(tick)
         parts.append(
@@ -170,8 +197,8 @@ def line_chart(
         )
     if x_label:
         parts.append(
-            f'<text x="{left + plot_w / 2:.1f}" y="{height_px - 4}" text-anchor="middle" '
-            f'class="axis-label">{escape(x_label)}</text>'
+            f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 28}" text-anchor="middle" '
+            f'class="axis-label">{escape(x_label + (" (log y)" if log_y else ""))}</text>'
         )
     if y_label:
         parts.append(
@@ -187,7 +214,7 @@ def line_chart(
         pairs = list(zip(s.xs, s.ys, strict=False))
         runs: list[list[tuple[float, float]]] = [[]]
         for x_value, y_value in pairs:
-            if _finite(x_value) and _finite(y_value):
+            if _finite(x_value) and _finite(y_value) and (not log_y or y_value > 0):
                 runs[-1].append((sx(x_value), sy(y_value)))
             elif runs[-1]:
                 runs.append([])
@@ -202,14 +229,15 @@ def line_chart(
                 parts.extend(
                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="{color}"/>' for x, y in run
                 )
-    if len(series) > 1:
-        x = left + 6
+    if legend_h:
+        x = float(left)
+        y = height_px - 6
         for s in series:
             parts.append(
-                f'<rect x="{x}" y="{top + 4}" width="9" height="3" fill="{escape(s.color)}"/>'
-                f'<text x="{x + 12}" y="{top + 9}" class="legend">{escape(s.name)}</text>'
+                f'<rect x="{x:.1f}" y="{y - 5}" width="10" height="3" fill="{escape(s.color)}"/>'
+                f'<text x="{x + 13:.1f}" y="{y}" class="legend">{escape(s.name)}</text>'
             )
-            x += 16 + 6.5 * len(s.name)
+            x += 22 + 6.2 * len(s.name)
     parts.append("</svg>")
     return Markup("".join(parts))
 

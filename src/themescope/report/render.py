@@ -415,6 +415,7 @@ def _loss_charts(log: Mapping[str, list[float | None]]) -> list[Markup]:
             plots.line_chart(
                 [plots.Series("loss", epochs, log["loss"], plots.PALETTE[0])],
                 x_label="epoch",
+                integer_x=True,
                 title="training loss",
                 width_px=420,
                 height_px=220,
@@ -428,7 +429,12 @@ def _loss_charts(log: Mapping[str, list[float | None]]) -> list[Markup]:
     if parts:
         charts.append(
             plots.line_chart(
-                parts, x_label="epoch", title="loss terms", width_px=420, height_px=220
+                parts,
+                x_label="epoch",
+                integer_x=True,
+                title="loss terms",
+                width_px=420,
+                height_px=236,
             )
         )
     return charts
