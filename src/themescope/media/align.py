@@ -205,10 +205,11 @@ def _align_nearest(times: list[float], cues: Sequence[Cue]) -> list[AlignedText]
         if j == n_frames or (j > 0 and cue.start_s - times[j - 1] <= times[j] - cue.start_s):
             j -= 1  # the earlier frame wins a tie
         paired[j].add(cue_id)
-    for j, t in enumerate(times):
-        for cue_id, cue in enumerate(cues):
-            if cue.start_s <= t < cue.end_s:
-                paired[j].add(cue_id)
+        # ... and every frame during the cue (start <= t < end) takes it too.
+        for k in range(
+            bisect.bisect_left(times, cue.start_s), bisect.bisect_left(times, cue.end_s)
+        ):
+            paired[k].add(cue_id)
     out = []
     for j in range(n_frames):
         ids = sorted(paired[j])
