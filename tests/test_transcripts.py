@@ -209,6 +209,31 @@ def test_plain_text_needs_duration(tmp_path):
         read_transcript(write(tmp_path, "zh.txt", "一\n二\n"), duration_s=None)
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "found"),
+    [
+        ("a.txt", "{1}{25}hello\n{30}{50}world\n", "MICRODVD"),
+        (
+            "a.xml",
+            '<tt xmlns="http://www.w3.org/ns/ttml"><body><p begin="1s">hi</p></body></tt>',
+            "TTML",
+        ),
+        ("a.smi", "<SAMI><BODY><SYNC Start=1000><P>hi</SYNC></BODY></SAMI>", "SAMI"),
+        ("a.sbv", "0:00:01.000,0:00:03.000\nhello\n", ".sbv file"),
+    ],
+)
+def test_unsupported_formats_are_refused_not_read_as_plain_text(tmp_path, name, content, found):
+    with pytest.raises(SubtitleParseError, match=rf"{name}.*{found}.*does not read"):
+        read_transcript(write(tmp_path, name, content), duration_s=10.0)
+
+
+def test_plain_text_that_resembles_tmp_is_still_plain_text(tmp_path):
+    t = read_transcript(
+        write(tmp_path, "notes.txt", "00:01:02:hello\n00:01:05:there\n"), duration_s=10.0
+    )
+    assert t.source == "plain-text" and len(t.cues) == 2
+
+
 def test_content_wins_over_extension(tmp_path):
     t = read_transcript(write(tmp_path, "really_srt.txt", SRT), duration_s=None)
     assert t.source == "srt" and len(t.cues) == 3
@@ -225,6 +250,7 @@ def test_content_wins_over_extension(tmp_path):
         (ZH_TW_SRT, "big5", "big5"),
         (ZH_SRT, "utf-16", "utf-16"),  # little-endian with BOM
         (ZH_SRT, "utf-16-be-bom", "utf-16"),
+        (ZH_SRT, "utf-16-le", "utf-16-le"),  # no BOM: charset-normalizer finds it
         (ZH_SRT, "utf-8-sig", "utf-8-sig"),
         (ZH_SRT, "utf-8", "utf-8"),
     ],

@@ -103,6 +103,18 @@ _EXPECTED = {
     "plain-text": "one transcript segment per line",
 }
 _CSV_COLUMNS = ("text", "start", "duration")
+# Subtitle formats pysubs2 may not recognise by content but that are not plain text.
+_UNSUPPORTED_EXTENSIONS = (
+    ".sub",
+    ".smi",
+    ".sami",
+    ".ttml",
+    ".dfxp",
+    ".xml",
+    ".sbv",
+    ".lrc",
+    ".stl",
+)
 _TIMING_RE = re.compile(r"-->")
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -265,8 +277,9 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
 # --------------------------------------------------------------------------- sniffing
 
 
-def _sniff(text: str, suffix: str) -> str:
+def _sniff(text: str, path: Path) -> str:
     """Return the format of ``text`` (a key of :data:`_EXPECTED`), by content then extension."""
+    suffix = path.suffix.lower()
     head = text.lstrip()
     if head.startswith("WEBVTT"):
         return "vtt"
@@ -290,7 +303,37 @@ def _sniff(text: str, suffix: str) -> str:
     expected = _EXTENSION_FORMATS.get(suffix)
     if expected is not None:
         return expected
+    _refuse_other_formats(text, path)
     return "plain-text"
+
+
+def _refuse_other_formats(text: str, path: Path) -> None:
+    """Raise when ``text`` is in a subtitle format themescope does not read.
+
+    Without this, its markup would be taken for a plain-text transcript.
+    """
+    from pysubs2.exceptions import Pysubs2Error
+    from pysubs2.formats import autodetect_format
+
+    try:
+        other: str | None = autodetect_format(text)
+    except Pysubs2Error:
+        other = None
+    # TMP and MPL2 lines ("00:01:02:text", "[10][20]text") could begin a plain
+    # transcript, so they count only when the extension does not say plain text.
+    suffix = path.suffix.lower()
+    plain_suffix = suffix in ("", ".txt", ".text")
+    if other in ("ttml", "sami", "microdvd") or (other in ("tmp", "mpl2") and not plain_suffix):
+        found = f"{other.upper()} subtitles"
+    elif suffix in _UNSUPPORTED_EXTENSIONS:
+        found = f"a {suffix} file"
+    else:
+        return
+    raise SubtitleParseError(
+        f"{path} looks like {found}, which themescope does not read; convert it "
+        "to SRT, WebVTT or ASS (for example with `python -m pysubs2 --to srt FILE`), or give "
+        "YouTube JSON/CSV or plain text with one segment per line"
+    )
 
 
 # --------------------------------------------------------------------------- parsers
@@ -760,7 +803,7 @@ def read_transcript(
             [], source, codec, warnings=[f"{label} is empty; continuing without text (image only)"]
         )
 
-    fmt = _sniff(text, suffix)
+    fmt = _sniff(text, path)
     if fmt in ("srt", "vtt"):
         parsed = _parse_srt_vtt(text, fmt)
     elif fmt == "ass":
