@@ -319,6 +319,21 @@ def test_one_bad_cue_is_skipped(tmp_path):
     assert "line 6" in t.warnings[0] and "00:xx:06,000" in t.warnings[0]
 
 
+def test_srt_without_blank_lines_between_cues(tmp_path):
+    srt = "1\n00:00:01,000 --> 00:00:02,000\nHello\n2\n00:00:03,000 --> 00:00:04,000\nWorld\n"
+    t = read_transcript(write(tmp_path, "tight.srt", srt), duration_s=None)
+    assert [(c.start_s, c.text) for c in t.cues] == [(1.0, "Hello"), (3.0, "World")]
+
+
+def test_blank_line_inside_a_cue_keeps_the_text(tmp_path):
+    srt = (
+        "1\n00:00:01,000 --> 00:00:02,000\nfirst line\n\nsecond line\n\n"
+        "2\n00:00:03,000 --> 00:00:04,000\nnext\n"
+    )
+    t = read_transcript(write(tmp_path, "gap.srt", srt), duration_s=None)
+    assert texts(t) == ["first line second line", "next"] and t.n_skipped == 0
+
+
 def test_malformed_file_fails_naming_file_and_format(tmp_path):
     bad = "1\n00:00:01 --> soon\nhello\n\n2\nlater --> never\nworld\n"
     path = write(tmp_path, "bad.srt", bad)

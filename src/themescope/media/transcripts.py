@@ -344,8 +344,6 @@ def _parse_srt_vtt(text: str, fmt: str) -> _Parsed:
 
     pysubs2 parses each block's timing line; the text lines are kept verbatim.
     """
-    import pysubs2
-
     out = _Parsed()
     blocks: list[tuple[int, list[str]]] = []  # (first line number, lines)
     current: list[str] = []
@@ -364,8 +362,8 @@ def _parse_srt_vtt(text: str, fmt: str) -> _Parsed:
     for first_line, lines in blocks:
         if fmt == "vtt" and re.match(r"(WEBVTT|NOTE|STYLE|REGION)\b", lines[0].strip()):
             continue
-        timing_at = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if timing_at is None:
+        timing_ats = [i for i, line in enumerate(lines) if "-->" in line]
+        if not timing_ats:
             if len(lines) == 1 and lines[0].strip().isdigit():
                 continue  # a lone cue number
             if out.cues and not lines[0].strip().isdigit():
@@ -375,24 +373,41 @@ def _parse_srt_vtt(text: str, fmt: str) -> _Parsed:
                 continue
             out.skip_reasons.append(f"line {first_line}: text without a timing line")
             continue
-        # pysubs2 reads the timing line only: YouTube's inline word timestamps
-        # ("to<00:00:03.000><c> the</c><00:00:03.500>") would look like a second one.
-        block = lines[timing_at] + "\nx\n"
-        if fmt == "vtt":
-            block = "WEBVTT\n\n" + block
-        try:
-            events = pysubs2.SSAFile.from_string(block, format_=fmt, keep_html_tags=True).events
-        except Exception as ex:  # pysubs2 raises plain ValueError/IndexError on bad input
-            events = []
-            logger.debug("pysubs2 failed on block at line %d: %s", first_line, ex)
-        if len(events) != 1:
-            line = lines[timing_at].strip()
-            out.skip_reasons.append(f"line {first_line + timing_at}: unreadable timing {line!r}")
-            continue
-        event = events[0]
-        raw = "\n".join(line.strip() for line in lines[timing_at + 1 :])
-        out.cues.append((event.start / 1000.0, event.end / 1000.0, raw))
+        # Several timing lines in one block: the blank lines between cues are missing.
+        for n, timing_at in enumerate(timing_ats):
+            text_end = timing_ats[n + 1] if n + 1 < len(timing_ats) else len(lines)
+            text_lines = lines[timing_at + 1 : text_end]
+            if text_end < len(lines) and text_lines and text_lines[-1].strip().isdigit():
+                text_lines = text_lines[:-1]  # the next cue's number
+            cue = _srt_vtt_cue(lines[timing_at], text_lines, fmt)
+            if cue is None:
+                line = lines[timing_at].strip()
+                out.skip_reasons.append(
+                    f"line {first_line + timing_at}: unreadable timing {line!r}"
+                )
+            else:
+                out.cues.append(cue)
     return out
+
+
+def _srt_vtt_cue(timing: str, text_lines: list[str], fmt: str) -> tuple[float, float, str] | None:
+    """Return one cue from its timing line and text lines, or None when the timing is unreadable."""
+    import pysubs2
+
+    # pysubs2 reads the timing line only: YouTube's inline word timestamps
+    # ("to<00:00:03.000><c> the</c><00:00:03.500>") would look like a second one.
+    block = timing + "\nx\n"
+    if fmt == "vtt":
+        block = "WEBVTT\n\n" + block
+    try:
+        events = pysubs2.SSAFile.from_string(block, format_=fmt).events
+    except Exception as ex:  # pysubs2 raises plain ValueError/IndexError on bad input
+        logger.debug("pysubs2 could not read the timing line %r: %s", timing, ex)
+        return None
+    if len(events) != 1:
+        return None
+    raw = "\n".join(line.strip() for line in text_lines)
+    return events[0].start / 1000.0, events[0].end / 1000.0, raw
 
 
 def _parse_ass(text: str) -> _Parsed:
