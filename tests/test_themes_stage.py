@@ -38,6 +38,17 @@ def embedder():
     return load_embedder(None)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    # The test machine is shared; two contended torch threads are ~3x slower than one.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def make_run(
     path: Path,
     *,

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from themescope.themes.cluster import small_data_threads
+
 logger = logging.getLogger("themescope")
 
 MAX_TSNE_POINTS = 3000
@@ -83,7 +85,8 @@ def project_2d(x: np.ndarray, *, seed: int, max_points: int = MAX_TSNE_POINTS) -
         data = pca.transform(data)
     perplexity = perplexity_for(len(fit_idx))
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
-    fitted = tsne.fit_transform(data[fit_idx])
+    with small_data_threads(len(fit_idx)):
+        fitted = tsne.fit_transform(data[fit_idx])
     if len(fit_idx) == n:
         return Projection("tsne", perplexity, fitted, n)
     from sklearn.neighbors import NearestNeighbors
