@@ -55,6 +55,7 @@ import json
 import logging
 import math
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -412,9 +413,6 @@ def _srt_vtt_cue(timing: str, text_lines: list[str], fmt: str) -> tuple[float, f
 
 def _parse_ass(text: str) -> _Parsed:
     """Parse ASS/SSA with pysubs2; when the file fails as a whole, retry line by line."""
-    import pysubs2
-
-    out = _Parsed()
     # pysubs2 tells ASS from SSA by the styles section, which some files leave out.
     if re.search(r"V4\+ Styles|ScriptType:\s*v4\.00\+", text, re.I):
         fmt = "ass"
@@ -422,6 +420,18 @@ def _parse_ass(text: str) -> _Parsed:
         fmt = "ssa"
     else:
         fmt = "ass"
+    with warnings.catch_warnings():
+        # pysubs2 warns when a margin or layer field is not a number and uses 0;
+        # those fields only place text on screen, so the words are unaffected.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _parse_ass_events(text, fmt)
+
+
+def _parse_ass_events(text: str, fmt: str) -> _Parsed:
+    """Read the events of an ASS (``fmt`` "ass") or SSA ("ssa") file."""
+    import pysubs2
+
+    out = _Parsed()
     try:
         events = list(pysubs2.SSAFile.from_string(text, format_=fmt).events)
     except Exception as whole_ex:
