@@ -46,8 +46,8 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 THUMB_WIDTH_PX = 160
 """Width of the embedded frame thumbnails; 160 px JPEGs keep a 400-frame report near 2 MB."""
 THUMB_JPEG_QUALITY = 72
-MAX_PNG_BYTES = 1_500_000
-"""Larger embedded PNGs (reconstructions, loss plot) are re-encoded as JPEG at most 1200 px wide."""
+MAX_PNG_BYTES = 250_000
+"""Larger PNGs (photographic reconstructions, say) are embedded as JPEG, ≤1200 px wide."""
 MAX_TEXT_CHARS = 20_000
 """How much of text_reconstructions.txt the page shows."""
 MAX_EVIDENCE_FRAMES = 8
@@ -200,7 +200,7 @@ def _embed_picture(path: Path) -> str | None:
     if rgb.width > 1200:
         rgb = rgb.resize((1200, max(1, round(rgb.height * 1200 / rgb.width))))
     buffer = io.BytesIO()
-    rgb.save(buffer, format="JPEG", quality=85)
+    rgb.save(buffer, format="JPEG", quality=88)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -465,6 +465,19 @@ def _k_charts(selection: Mapping[str, Any]) -> list[Markup]:
         )
         for i, (key, title) in enumerate(_K_METRICS)
     ]
+    if any(_float(row.get("score")) is not None for row in table):
+        charts.insert(
+            0,
+            plots.line_chart(
+                [plots.Series("score", ks, [_float(r.get("score")) for r in table], "#333333")],
+                x_label="k",
+                title="combined score (the choice)",
+                mark_x=chosen,
+                integer_x=True,
+                width_px=260,
+                height_px=180,
+            ),
+        )
     charts.append(
         plots.line_chart(
             [
@@ -500,6 +513,23 @@ _K_COLUMNS = (
     "bootstrap_stability",
     "large_cluster_stability",
 )
+
+
+def _k_table(selection: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Rows of the k-selection table: the contract's columns, then any other numeric ones."""
+    rows = [row for row in selection.get("table") or [] if isinstance(row, Mapping)]
+    extra: list[str] = []
+    for row in rows:
+        for key, value in row.items():
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if numeric and key not in _K_COLUMNS and key not in extra:
+                extra.append(str(key))
+    table = [
+        {key: row.get(key) for key in _K_COLUMNS}
+        | {"sizes": list(row.get("sizes") or []), "extra": [row.get(key) for key in extra]}
+        for row in rows
+    ]
+    return extra, table
 
 
 def _selection(selection: Mapping[str, Any]) -> dict[str, Any]:
@@ -745,11 +775,8 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "map_svg": map_svg,
         "projection": projection,
         "selection": _selection(selection),
-        "k_table": [
-            {key: row.get(key) for key in _K_COLUMNS} | {"sizes": list(row.get("sizes") or [])}
-            for row in selection.get("table") or []
-            if isinstance(row, Mapping)
-        ],
+        "k_extra": [key.replace("_", " ") for key in _k_table(selection)[0]],
+        "k_table": _k_table(selection)[1],
         "k_charts": _k_charts(selection),
         "loss_charts": _loss_charts(log) if log else [],
         "loss_png": loss_png,
