@@ -300,3 +300,25 @@ def test_compare_page_without_its_runs_still_renders(tmp_path: Path) -> None:
     _assert_self_contained_and_inert(html)
     assert "not found; its frames are not shown" in html
     assert 'id="theme-b-2"' in html  # themes listed in compare.json itself
+
+
+def test_long_videos_are_capped_to_keep_the_page_small(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from themescope.report import render
+
+    monkeypatch.setattr(render, "MAX_THUMBNAILS", 5)
+    monkeypatch.setattr(render, "MAX_TIMELINE_SEGMENTS", 10)
+    monkeypatch.setattr(render, "MAX_MAP_POINTS", 8)
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    page = _assert_self_contained_and_inert(html)
+    data = _data_block(page)
+    themes = json.loads((run_dir / "themes.json").read_text(encoding="utf-8"))["themes"]
+    shown_first = {i for t in themes for i in t["representative_frames"]} | {
+        i for t in themes for p in t["phrases"] for i in p["evidence"]["frame_ids"]
+    }
+    assert {int(i) for i in data["thumbs"]} == shown_first  # nothing left for the rest
+    assert html.count('class="seg"') == 4  # one per theme span
+    assert html.count('class="pt"') == 8
+    assert "The map shows an even sample of 8 of 18 frames." in html
+    assert f"{18 - len(shown_first)} of 18 frames have no thumbnail" in html

@@ -52,6 +52,13 @@ MAX_TEXT_CHARS = 20_000
 """How much of text_reconstructions.txt the page shows."""
 MAX_EVIDENCE_FRAMES = 8
 MAX_REPRESENTATIVE_FRAMES = 6
+MAX_THUMBNAILS = 1500
+"""Above this many frames only the representative and evidence frames and an even sample
+of the rest get a thumbnail, so a long video's report stays a few MB."""
+MAX_TIMELINE_SEGMENTS = 3000
+"""Above this many frames the timeline draws one segment per theme span instead of per frame."""
+MAX_MAP_POINTS = 5000
+"""Above this many frames the map draws an even sample of them."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -238,6 +245,7 @@ class _RunView:
     duration_s: float
     thumbs: dict[int, str] = field(default_factory=dict)
     n_missing_images: int = 0
+    n_without_thumbnail: int = 0
 
     @property
     def ingest(self) -> dict[str, Any]:
@@ -319,13 +327,33 @@ def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _
     if duration_s is None:
         duration_s = frames[-1].end_s if frames else 0.0
     view = _RunView(path, manifest, themes_doc, frames, float(duration_s))
+    wanted = _thumbnail_ids(themes_doc, [f.frame_id for f in frames])
     for frame in frames:
+        if frame.frame_id not in wanted:
+            view.n_without_thumbnail += 1
+            continue
         uri = _image_data_uri(path / frame.image, thumb_width_px) if frame.image else None
         if uri is None:
             view.n_missing_images += 1
         else:
             view.thumbs[frame.frame_id] = uri
     return view
+
+
+def _thumbnail_ids(themes_doc: Mapping[str, Any], frame_ids: list[int]) -> set[int]:
+    """Choose the frames that get a thumbnail: all, or (long videos) those shown first."""
+    if len(frame_ids) <= MAX_THUMBNAILS:
+        return set(frame_ids)
+    wanted: set[int] = set()
+    for theme in themes_doc.get("themes") or []:
+        wanted.update(int(i) for i in (theme.get("representative_frames") or [])[:6])
+        for phrase in theme.get("phrases") or []:
+            evidence = phrase.get("evidence") or {}
+            wanted.update(int(i) for i in (evidence.get("frame_ids") or [])[:MAX_EVIDENCE_FRAMES])
+    room = max(MAX_THUMBNAILS - len(wanted), 0)
+    step = len(frame_ids) / room if room else math.inf
+    wanted.update(frame_ids[int(i * step)] for i in range(room) if int(i * step) < len(frame_ids))
+    return wanted
 
 
 @dataclass
@@ -731,12 +759,36 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
     projection = view.themes_doc.get("projection") or {}
     points = projection.get("points") or []
     map_svg = None
+    notes = []
     if points and len(points) == len(view.frames):
         order = sorted(view.frames, key=lambda f: f.frame_id)
+        if len(order) > MAX_MAP_POINTS:
+            step = len(order) / MAX_MAP_POINTS
+            keep = [int(i * step) for i in range(MAX_MAP_POINTS)]
+            notes.append(
+                f"The map shows an even sample of {MAX_MAP_POINTS} of {len(order)} frames."
+            )
+            order, points = [order[i] for i in keep], [points[i] for i in keep]
         map_svg = plots.scatter_map(points, [f.theme for f in order], [f.frame_id for f in order])
-    segments = [
-        plots.Segment(f.time_s, f.end_s, f.theme, f.frame_id, i) for i, f in enumerate(view.frames)
-    ]
+    if len(view.frames) > MAX_TIMELINE_SEGMENTS:
+        segments = [
+            plots.Segment(s.start_s, s.end_s, s.theme, s.frame_ids[0], s.index) for s in spans
+        ]
+        notes.append(
+            f"The timeline draws one segment per theme span ({len(spans)}), not per frame; "
+            "hovering shows the span's first frame."
+        )
+    else:
+        segments = [
+            plots.Segment(f.time_s, f.end_s, f.theme, f.frame_id, i)
+            for i, f in enumerate(view.frames)
+        ]
+    if view.n_without_thumbnail:
+        notes.append(
+            f"{view.n_without_thumbnail} of {len(view.frames)} frames have no thumbnail in this "
+            f"page (at most {MAX_THUMBNAILS} are embedded, the representative and evidence "
+            "frames first)."
+        )
     selection = view.themes_doc.get("k_selection") or {}
     log = _train_log(path / "train_log.csv")
     loss_png = None if log else _embed_picture(path / "loss.png")
@@ -770,6 +822,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "cards": _theme_cards(view),
         "theme_labels": theme_labels,
         "timeline_svg": plots.timeline(segments, view.duration_s),
+        "notes": notes,
         "duration_s": view.duration_s,
         "spans": spans,
         "map_svg": map_svg,
