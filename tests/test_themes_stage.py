@@ -293,3 +293,43 @@ def test_config_round_trip_and_validation():
         ThemesConfig(k_range=(5, 3))
     with pytest.raises(ConfigError, match="captioner"):
         ThemesConfig(captioner="clip")
+
+
+def _cli(argv):
+    from themescope._cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    return exit_info.value.code
+
+
+def test_cli_themes(tmp_path, capsys):
+    make_run(tmp_path / "run", n_blocks=8)
+    assert _cli(["themes", str(tmp_path / "run"), "--k", "4", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "k=4 themes (user)" in out and "themes.json" in out
+    data = json.loads((tmp_path / "run" / "themes.json").read_text(encoding="utf-8"))
+    assert data["k"] == 4 and len(data["themes"]) == 4
+    assert _cli(["themes", str(tmp_path / "run"), "--k", "4", "--seed", "1"]) == 0
+    assert "already up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--k-range", "5-3"], "k range 5-3"),
+        (["--k-range", "three"], "--k-range must look like"),
+        (["--embedder", "whaleloops/phrase-bert"], "never downloads"),
+        (["--tagger", "gpt"], "unknown tagger"),
+    ],
+)
+def test_cli_themes_bad_input(tmp_path, capsys, args, message):
+    make_run(tmp_path / "run", n_blocks=2)
+    assert _cli(["themes", str(tmp_path / "run"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("themescope: error:") and message in err
+
+
+def test_cli_themes_needs_train(tmp_path, capsys):
+    assert _cli(["themes", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err

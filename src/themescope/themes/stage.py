@@ -196,6 +196,8 @@ def build_themes(
     """
     config = config or ThemesConfig()
     run = run if isinstance(run, RunDirectory) else RunDirectory(run)
+    if not run.path.is_dir():  # checked before locking, which would create the folder
+        raise RunDirectoryError(f"run directory {run.path} does not exist")
     with run.lock():
         ingest = run.require("ingest")
         train = run.require("train")
