@@ -212,6 +212,8 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
     ActionChains(driver).move_to_element(segment).click().perform()
     info = driver.find_element(By.ID, "timeline-info")
     wait.until(lambda d: CHINESE_TEXT in info.text)
+    row = driver.find_element(By.CSS_SELECTOR, "table.transcript tr.highlight")
+    assert row.is_displayed() and CHINESE_TEXT in row.text
     assert len(driver.find_elements(By.CSS_SELECTOR, "table.transcript tr.highlight")) == 1
 
     # Chinese is drawn with a CJK font (no empty boxes).

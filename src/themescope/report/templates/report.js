@@ -122,7 +122,11 @@
       info.replaceChildren(describe(hit.frame, false));
       document.querySelectorAll("tr.highlight").forEach(function (r) { r.classList.remove("highlight"); });
       var row = document.getElementById("span-" + hit.frame.span);
-      if (row) { row.classList.add("highlight"); }
+      if (row) {
+        row.classList.add("highlight");
+        document.getElementById("transcript").open = true;
+        row.scrollIntoView({ block: "nearest" });
+      }
     });
   }
 })();
