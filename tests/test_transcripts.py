@@ -269,6 +269,22 @@ def test_encodings_detected(tmp_path, caplog, content, codec, expected_encoding)
     assert any(expected_encoding in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.parametrize(
+    ("text", "codec", "expected_encoding"),
+    [
+        ("大家好", "gbk", "gb18030"),  # charset-normalizer alone says Big5
+        ("疫苗接种", "gbk", "gb18030"),  # ... or CP949 (Korean)
+        ("今天天气很好。", "gbk", "gb18030"),
+        ("疫苗接種", "big5", "big5"),  # ... or Johab
+        ("新聞聯播開始了", "big5", "big5"),
+    ],
+)
+def test_short_chinese_files_decoded_right(tmp_path, text, codec, expected_encoding):
+    srt = f"1\n00:00:01,000 --> 00:00:02,000\n{text}\n"
+    t = read_transcript(write(tmp_path, "short.srt", srt.encode(codec)), duration_s=None)
+    assert t.encoding == expected_encoding and texts(t) == [text]
+
+
 def test_bom_never_leaks_into_plain_text(tmp_path):
     data = "first line\nsecond line\n".encode("utf-8-sig")
     t = read_transcript(write(tmp_path, "t.txt", data), duration_s=10.0)
