@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,7 +235,7 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dic
         ThreadPoolExecutor(max_workers=JPEG_WORKERS) as pool,
     ):
         info = source.info
-        expected = max(1, int(info.duration_s // config.every_s) + 1)
+        expected = max(1, math.ceil(info.duration_s / config.every_s))
         pending = []
         for frame in _progress.track(source, "sampling frames", total=expected):
             name = f"frames/{len(images):06d}.jpg"
@@ -288,8 +289,6 @@ def _read_text(
     if transcript is not None:
         for message in transcript.warnings:
             stage.warn(message)
-        if transcript.encoding:
-            logger.info("read %s as %s", subtitles or video, transcript.encoding)
     return transcript
 
 
