@@ -335,6 +335,15 @@ def test_one_bad_cue_is_skipped(tmp_path):
     assert "line 6" in t.warnings[0] and "00:xx:06,000" in t.warnings[0]
 
 
+def test_srt_timings_without_milliseconds_or_hours(tmp_path):
+    srt = "1\n00:00:01 --> 00:00:02\nno millis\n\n2\n01:02,500 --> 01:04,000\nno hours\n"
+    t = read_transcript(write(tmp_path, "loose.srt", srt), duration_s=None)
+    assert [(c.start_s, c.end_s, c.text) for c in t.cues] == [
+        (1.0, 2.0, "no millis"),
+        (62.5, 64.0, "no hours"),
+    ]
+
+
 def test_srt_without_blank_lines_between_cues(tmp_path):
     srt = "1\n00:00:01,000 --> 00:00:02,000\nHello\n2\n00:00:03,000 --> 00:00:04,000\nWorld\n"
     t = read_transcript(write(tmp_path, "tight.srt", srt), duration_s=None)

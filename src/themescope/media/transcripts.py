@@ -454,15 +454,35 @@ def _srt_vtt_cue(timing: str, text_lines: list[str], fmt: str) -> tuple[float, f
     block = timing + "\nx\n"
     if fmt == "vtt":
         block = "WEBVTT\n\n" + block
+    raw = "\n".join(line.strip() for line in text_lines)
     try:
         events = pysubs2.SSAFile.from_string(block, format_=fmt).events
     except Exception as ex:  # pysubs2 raises plain ValueError/IndexError on bad input
         logger.debug("pysubs2 could not read the timing line %r: %s", timing, ex)
+        events = []
+    if len(events) == 1:
+        return events[0].start / 1000.0, events[0].end / 1000.0, raw
+    # Timings pysubs2 rejects but that are unambiguous: no milliseconds
+    # ("00:00:01 --> 00:00:02") or no hours in SubRip ("01:02,500 --> ...").
+    match = _LOOSE_TIMING_RE.match(timing)
+    if match is None:
         return None
-    if len(events) != 1:
-        return None
-    raw = "\n".join(line.strip() for line in text_lines)
-    return events[0].start / 1000.0, events[0].end / 1000.0, raw
+    return _loose_seconds(match["start"]), _loose_seconds(match["end"]), raw
+
+
+_LOOSE_TIME = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+_LOOSE_TIMING_RE = re.compile(
+    rf"\s*(?P<start>{_LOOSE_TIME})\s*-->\s*(?P<end>{_LOOSE_TIME})(?:\s|$)"
+)
+
+
+def _loose_seconds(stamp: str) -> float:
+    """Return seconds from "[hh:]mm:ss[.mmm]" (comma or dot before the fraction)."""
+    clock, _, fraction = stamp.replace(",", ".").partition(".")
+    seconds = 0.0
+    for part in clock.split(":"):
+        seconds = seconds * 60 + int(part)
+    return seconds + (float("0." + fraction) if fraction else 0.0)
 
 
 def _parse_ass(text: str) -> _Parsed:
