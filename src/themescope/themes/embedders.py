@@ -109,7 +109,11 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
     def dim(self) -> int:
         """Length of the vectors (loads the model)."""
         self.load()
-        dim = self._model.get_sentence_embedding_dimension()
+        # renamed in sentence-transformers 6; older releases only have the long name
+        getter = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        dim = getter()
         if dim is None:  # some plain encoders do not declare it
             dim = int(self._encode(["dimension"]).shape[1])
         return int(dim)
