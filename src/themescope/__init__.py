@@ -8,3 +8,7 @@ Importing the package does no work: heavy libraries load with the stage that nee
 """
 
 __version__ = "0.1.0"
+
+from themescope.pipeline import Result, Summarizer
+
+__all__ = ["Result", "Summarizer", "__version__"]

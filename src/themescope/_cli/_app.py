@@ -26,10 +26,18 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _configure(
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages and tracebacks."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only log warnings and errors; no progress bars."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Log debug messages and tracebacks."
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Only log warnings and errors; no progress bars."
+    ),
     version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        False,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        help="Print the version and exit.",
     ),
 ) -> None:
     """Configure logging and progress output for the command that follows."""

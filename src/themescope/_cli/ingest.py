@@ -18,13 +18,15 @@ def ingest_command(
         None,
         "--subtitles",
         "-s",
-        help="Subtitles (SRT, WebVTT, ASS/SSA), a YouTube transcript (JSON or CSV: text,start,duration) "
-        "or plain text with one segment per line.",
+        help="Subtitles (SRT, WebVTT, ASS/SSA), a YouTube transcript (JSON, or CSV with "
+        "text,start,duration) or plain text with one segment per line.",
     ),
     every: float = typer.Option(2.0, "--every", help="Seconds between sampled frames."),
     lang: str = typer.Option("auto", "--lang", help="Language of the text: auto, en or zh."),
     align: str = typer.Option(
-        "window", "--align", help="Text-to-frame alignment: window (default) or nearest (the paper's)."
+        "window",
+        "--align",
+        help="Text-to-frame alignment: window (default) or nearest (the paper's).",
     ),
     subtitle_encoding: str | None = typer.Option(
         None, "--subtitle-encoding", help="Encoding of the subtitle file (detected when omitted)."
@@ -32,7 +34,9 @@ def ingest_command(
     asr_model: Path | None = typer.Option(
         None, "--asr-model", help="Local faster-whisper model folder for speech recognition."
     ),
-    frame_height: int = typer.Option(360, "--frame-height", help="Height of stored frames in pixels."),
+    frame_height: int = typer.Option(
+        360, "--frame-height", help="Height of stored frames in pixels."
+    ),
     no_embedded: bool = typer.Option(
         False, "--no-embedded-subtitles", help="Ignore subtitle streams inside the video."
     ),

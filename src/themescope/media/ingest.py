@@ -45,7 +45,7 @@ class IngestConfig:
         jpeg_quality: JPEG quality of the stored frames (1–95).
         lang: Language of the text: "auto" detects it from the characters.
         align: How text is given to frames: "window" (each frame takes the words spoken in
-            [t − every/2, t + every/2), none lost or counted twice) or "nearest" (the paper's scheme).
+            [t − every/2, t + every/2), none lost or counted twice) or "nearest" (the paper's).
         subtitle_encoding: Encoding of the subtitle file; None detects it.
         asr_model: Local faster-whisper model folder, used when no other text exists.
         embedded_subtitles: Whether to read a subtitle stream from the container.
@@ -64,13 +64,17 @@ class IngestConfig:
         from themescope.media.align import ALIGN_SCHEMES
 
         if not self.every_s > 0:
-            raise ConfigError(f"--every must be a number of seconds > 0. Got {self.every_s} instead.")
+            raise ConfigError(
+                f"--every must be a number of seconds > 0. Got {self.every_s} instead."
+            )
         if not 32 <= self.frame_height <= 4320:
             raise ConfigError(
                 f"--frame-height must be an int in [32, 4320]. Got {self.frame_height} instead."
             )
         if not 1 <= self.jpeg_quality <= 95:
-            raise ConfigError(f"--jpeg-quality must be in [1, 95]. Got {self.jpeg_quality} instead.")
+            raise ConfigError(
+                f"--jpeg-quality must be in [1, 95]. Got {self.jpeg_quality} instead."
+            )
         if self.lang not in LANG_CHOICES:
             raise ConfigError(
                 f"--lang must be one of {', '.join(LANG_CHOICES)}. Got {self.lang!r} instead."
@@ -160,7 +164,9 @@ def ingest(
         record = run.stage_record("ingest")
         if run.is_current("ingest", stage_fp) and not force and record is not None:
             logger.info("ingest is up to date in %s; skipped (use --force to redo)", run.path)
-            return IngestResult(run, record["n_frames"], record["lang"], record["text_source"], True)
+            return IngestResult(
+                run, record["n_frames"], record["lang"], record["text_source"], True
+            )
         with run.stage("ingest", stage_fingerprint=stage_fp, config=config.to_dict()) as stage:
             stage.inputs.update(inputs)
             result = _ingest_into(stage, video, subtitle_path, config)
@@ -185,7 +191,9 @@ def _ingest_into(
     cues = transcript.cues if transcript is not None else []
     text_source = transcript.source if transcript is not None and cues else "none"
     if not cues:
-        stage.warn("no text found (no subtitles, no embedded stream, no ASR): the run is image-only")
+        stage.warn(
+            "no text found (no subtitles, no embedded stream, no ASR): the run is image-only"
+        )
     aligned = align(frames["time_s"], cues, every_s=config.every_s, scheme=config.align)
     lang = _choose_language(config.lang, [cue.text for cue in cues])
     n_frames = len(frames["time_s"])
