@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -462,15 +463,46 @@ def _write_srt(path: Path, cues: list[tuple[float, float, str]]) -> None:
     path.write_text("\n".join(blocks), encoding="utf-8")
 
 
-def _paste(frame: np.ndarray, sprite: _Sprite, x: int, y: int) -> None:
-    h, w = frame.shape[:2]
-    sh, sw = sprite.rgb.shape[:2]
+def _rgb_to_yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BT.601 limited-range Y, U, V (full resolution) of an RGB array, as swscale makes them."""
+    r, g, b = (rgb[..., c].astype(np.float32) / 255.0 for c in range(3))
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    return tuple(np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, u, v))
+
+
+@dataclass(frozen=True)
+class _YuvScene:
+    """A scene converted once to YUV 4:2:0 planes, so frames never go through RGB."""
+
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray]  # Y (H, W), U and V (H/2, W/2)
+    sprites: list[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray, Any]]
+
+
+def _to_yuv_scene(scene: _Scene, noise: int) -> _YuvScene:
+    y, u, v = _rgb_to_yuv(scene.background)
+    # Luma kept in [16 + noise, 235 - noise] so that adding noise by uint8 wrap-around never wraps.
+    y = np.clip(y, 16 + noise, 235 - noise).astype(np.uint8)
+    sprites = []
+    for sprite in scene.sprites:
+        sy, su, sv = _rgb_to_yuv(sprite.rgb)
+        mask = sprite.mask[..., 0]
+        sprites.append(((sy, su[::2, ::2], sv[::2, ::2]), mask, mask[::2, ::2], sprite.position))
+    return _YuvScene((y, u[::2, ::2].copy(), v[::2, ::2].copy()), sprites)
+
+
+def _paste_plane(plane: np.ndarray, src: np.ndarray, mask: np.ndarray, x: int, y: int) -> None:
+    h, w = plane.shape
+    sh, sw = src.shape
     x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + sw), min(h, y + sh)
     if x0 >= x1 or y0 >= y1:
         return
-    region = frame[y0:y1, x0:x1]
-    src = sprite.rgb[y0 - y : y1 - y, x0 - x : x1 - x]
-    np.copyto(region, src, where=sprite.mask[y0 - y : y1 - y, x0 - x : x1 - x])
+    np.copyto(
+        plane[y0:y1, x0:x1],
+        src[y0 - y : y1 - y, x0 - x : x1 - x],
+        where=mask[y0 - y : y1 - y, x0 - x : x1 - x],
+    )
 
 
 def _validate(
@@ -564,19 +596,16 @@ def generate_news_video(
     # so that frames of one segment differ by more than the moving elements.
     pad_x, pad_y = 2 * round(width * 0.06), 2 * round(height * 0.06)
     scenes = [
-        _Scene(np.clip(scene.background, noise, 255 - noise).astype(np.uint8), scene.sprites)
-        for scene in (
-            _SCENES[theme](scene_rng, width + pad_x, height + pad_y) for _, _, theme in segments
-        )
+        _to_yuv_scene(_SCENES[theme](scene_rng, width + pad_x, height + pad_y), noise)
+        for _, _, theme in segments
     ]
     pans = [
         (float(scene_rng.uniform(6.0, 14.0)), float(scene_rng.uniform(0, 2 * math.pi)))
         for _ in segments
     ]
     noise_bank = [
-        # uint8 wrap-around adds signed noise in one pass; backgrounds are kept in
-        # [noise, 255 - noise] so that nothing wraps.
-        scene_rng.integers(-noise, noise + 1, (height, width, 3)).astype(np.int8).view(np.uint8)
+        # Signed luma noise added by uint8 wrap-around, in one pass.
+        scene_rng.integers(-noise, noise + 1, (height, width)).astype(np.int8).view(np.uint8)
         for _ in range(5 if noise > 0 else 0)
     ]
 
@@ -605,7 +634,14 @@ def generate_news_video(
             "crf": "23",
         }
         segment_index = 0
-        background = np.empty((height, width, 3), np.uint8)
+        # One I420 buffer (Y, then U, then V) reused for every frame.
+        buffer = np.empty(width * height * 3 // 2, np.uint8)
+        n_luma, n_chroma = width * height, width * height // 4
+        out_planes = (
+            buffer[:n_luma].reshape(height, width),
+            buffer[n_luma : n_luma + n_chroma].reshape(height // 2, width // 2),
+            buffer[n_luma + n_chroma :].reshape(height // 2, width // 2),
+        )
         for i in _progress.track(range(n_frames), "encoding synthetic video", n_frames):
             t = i / fps
             while segments[segment_index][1] <= t:
@@ -614,17 +650,30 @@ def generate_news_video(
             scene = scenes[segment_index]
             period_s, phase = pans[segment_index]
             angle = 2 * math.pi * (t - seg_start) / period_s + phase
-            ox = round(pad_x * 0.5 * (1 + math.sin(angle)))
-            oy = round(pad_y * 0.5 * (1 + math.cos(angle)))
-            view = scene.background[oy : oy + height, ox : ox + width]
+            # Even offsets keep the chroma planes aligned with luma.
+            ox = 2 * round(pad_x * 0.25 * (1 + math.sin(angle)))
+            oy = 2 * round(pad_y * 0.25 * (1 + math.cos(angle)))
+            y_src = scene.planes[0][oy : oy + height, ox : ox + width]
             if noise_bank:
-                np.add(view, noise_bank[i % len(noise_bank)], out=background)
+                np.add(y_src, noise_bank[i % len(noise_bank)], out=out_planes[0])
             else:
-                np.copyto(background, view)
-            for sprite in scene.sprites:
-                x, y = sprite.position(t - seg_start)
-                _paste(background, sprite, x, y)
-            frame = av.VideoFrame.from_ndarray(background, format="rgb24")
+                np.copyto(out_planes[0], y_src)
+            for c in (1, 2):
+                np.copyto(
+                    out_planes[c],
+                    scene.planes[c][
+                        oy // 2 : oy // 2 + height // 2, ox // 2 : ox // 2 + width // 2
+                    ],
+                )
+            for sprite_planes, mask, mask_half, position in scene.sprites:
+                x, y = position(t - seg_start)
+                x, y = x - x % 2, y - y % 2
+                _paste_plane(out_planes[0], sprite_planes[0], mask, x, y)
+                _paste_plane(out_planes[1], sprite_planes[1], mask_half, x // 2, y // 2)
+                _paste_plane(out_planes[2], sprite_planes[2], mask_half, x // 2, y // 2)
+            frame = av.VideoFrame.from_ndarray(
+                buffer.reshape(height * 3 // 2, width), format="yuv420p"
+            )
             frame.pts = i
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))

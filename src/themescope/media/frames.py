@@ -447,8 +447,10 @@ class PyAVFrameSource(FrameSource):
     def _read_keyframes(self, stream: Any) -> list[float] | None:
         """Keyframe times in seconds from the container's index, or None without one.
 
-        MP4 index timestamps are decoding times, at most a few frames before the
-        presentation time; a seek that lands after its target is caught and redone.
+        MP4 index timestamps are decoding times, which run a constant few frames
+        ahead of presentation times when the stream has B-frames; taking the first
+        keyframe as the stream's start removes that offset. (Should it be wrong, a
+        seek that lands after its target is caught and redone, so only speed suffers.)
         """
         try:
             entries = stream.index_entries
@@ -457,10 +459,11 @@ class PyAVFrameSource(FrameSource):
             return None
         if n_entries == 0:
             return None
+        timestamps = sorted(e.timestamp for e in entries if e.is_keyframe)
+        if not timestamps:
+            return None
         tb = float(stream.time_base)
-        start_s = self.info.start_s
-        times = sorted(e.timestamp * tb - start_s for e in entries if e.is_keyframe)
-        return times or None
+        return [(ts - timestamps[0]) * tb for ts in timestamps]
 
     def _output_size(self) -> tuple[int, int]:
         """(width, height) to scale each decoded frame to, before rotation."""
@@ -528,33 +531,30 @@ class PyAVFrameSource(FrameSource):
                 n_failed_in_row = 0
                 yield pts * tb - start_s, frame
 
-    def _should_seek(self, pos_s: float | None, target_s: float) -> tuple[bool, float]:
-        """Whether to seek to reach ``target_s`` from ``pos_s``, and where to seek."""
+    def _should_seek(self, pos_s: float | None, target_s: float) -> bool:
+        """Whether a keyframe lies between the decoding position and ``target_s``."""
         keyframes = self._keyframes_s
         if keyframes is not None:
             i = bisect.bisect_right(keyframes, target_s + _TIME_TOLERANCE_S) - 1
             if i < 0:
-                return False, target_s
-            keyframe_s = keyframes[i]
-            ahead = (pos_s is None and keyframe_s > 0) or (pos_s is not None and keyframe_s > pos_s)
-            return ahead, keyframe_s
-        start_pos = 0.0 if pos_s is None else pos_s
-        return target_s - start_pos > _SEEK_WITHOUT_INDEX_S, target_s
+                return False
+            return keyframes[i] > (0.0 if pos_s is None else pos_s)
+        return target_s - (0.0 if pos_s is None else pos_s) > _SEEK_WITHOUT_INDEX_S
 
     def _seek(self, to_s: float) -> None:
         stream = self._stream
-        offset = math.floor((to_s + self.info.start_s) / float(stream.time_base))
+        # The epsilon keeps a time computed from an exact timestamp (a keyframe's) from
+        # flooring to the tick before it, which would land on the previous keyframe.
+        offset = math.floor((to_s + self.info.start_s) / float(stream.time_base) + 1e-3)
         self._container.seek(offset, stream=stream, backward=True, any_frame=False)
 
-    def _seek_and_peek(
-        self, seek_s: float, target_s: float
-    ) -> tuple[_Frames, tuple[float, Any] | None]:
-        """Seek to a keyframe at or before ``target_s``; return the frames and the first one.
+    def _seek_and_peek(self, target_s: float) -> tuple[_Frames, tuple[float, Any] | None]:
+        """Seek to the keyframe at or before ``target_s``; return the frames and the first one.
 
-        A seek that lands after the target (estimated seeking, or an index time that
-        was a decoding time) is redone further back, finally from the very start.
+        A seek that lands after the target (estimated seeking in MPEG-TS or raw
+        streams) is redone further back, finally from the very start.
         """
-        to_s = seek_s
+        to_s = target_s
         for attempt in range(_MAX_SEEK_RETRIES + 1):
             self._seek(max(to_s, 0.0) if attempt < _MAX_SEEK_RETRIES else 0.0)
             frames = self._frames()
@@ -581,10 +581,9 @@ class PyAVFrameSource(FrameSource):
         n_yielded = 0
         try:
             for target_s in targets:
-                seek, seek_to_s = self._should_seek(None if last is None else last[0], target_s)
-                if seek:
+                if self._should_seek(None if last is None else last[0], target_s):
                     frames.close()
-                    frames, pending = self._seek_and_peek(seek_to_s, target_s)
+                    frames, pending = self._seek_and_peek(target_s)
                 chosen = None
                 try:
                     while chosen is None:
