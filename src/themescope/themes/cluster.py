@@ -8,14 +8,17 @@ silhouette and a bootstrap stability score, for every k from ``max(2, lo-1)``
 to ``hi+1`` (so the elbow and the stability at the ends of the range have
 neighbours) and chooses within ``lo..hi`` by one rule:
 
-    score(k) = 0.30·silhouette' + 0.25·elbow' + 0.20·bootstrap'
-               + 0.15·large_cluster' + 0.10·centroid_distance'
+    score(k) = 0.30·silhouette + 0.25·elbow + 0.20·bootstrap_stability
+               + 0.15·large_cluster_stability + 0.10·mean_centroid_dist / max
 
-where each primed criterion is min–max normalised over the candidate ks (so
-each says which candidate is best on that criterion, whatever its units). The
-elbow strength at k is the second difference D(k-1) - 2·D(k) + D(k+1) of the
-mean distance to centroid D (D(1) is the distance to the overall mean), i.e.
-how much more D fell before k than after it. Ties go to the smaller k.
+Silhouette, bootstrap stability (mean adjusted Rand index) and large-cluster
+stability are used as they are, on their own [0, 1]-like scales, so that small
+differences stay small; the mean centroid distance has the units of the data
+and is divided by its largest value among the candidates. The elbow sharpness
+at k is ``1 - (D(k) - D(k+1)) / (D(k-1) - D(k))`` clipped to [0, 1], with D the
+mean distance to centroid (D(1) is the distance to the overall mean): 1 when
+the fall of D stops right after k, 0 when it goes on as fast. Ties go to the
+smaller k.
 
 Scaling: the latents are *not* standardised per dimension. They are posterior
 means of a VAE, where unused (collapsed) dimensions are near-constant noise;
@@ -168,6 +171,8 @@ def scale_features(
         raise ThemescopeError(f"latents must be a 2-D array (frames x dims), got shape {x.shape}")
     if not np.isfinite(x).all():
         raise ThemescopeError("latents contain NaN or infinite values; retrain the model")
+    if len(x) == 0:
+        return x
     centred = x - x.mean(axis=0)
     rms = float(np.sqrt((centred**2).sum(axis=1).mean())) if len(x) else 0.0
     x = centred / rms if rms > 0 else centred
@@ -336,14 +341,24 @@ def _large_cluster_stability(labels_k: np.ndarray, labels_next: np.ndarray, k: i
     return total / float(sizes[large].sum())
 
 
-def _minmax(values: list[float]) -> list[float]:
-    arr = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    finite = np.isfinite(arr)
-    if not finite.any():
-        return [0.0] * len(values)
-    lo, hi = arr[finite].min(), arr[finite].max()
-    out = np.where(finite, (arr - lo) / (hi - lo) if hi > lo else 1.0, 0.0)
-    return [float(v) for v in out]
+def _elbow(d_before: float, d_at: float, d_after: float) -> float:
+    """Sharpness of the elbow of the mean-distance curve at k, in [0, 1]."""
+    fall_before, fall_after = d_before - d_at, d_at - d_after
+    if fall_before <= 0:
+        return 0.0
+    return float(np.clip(1.0 - fall_after / fall_before, 0.0, 1.0))
+
+
+def _scores(rows: dict[int, dict[str, Any]], candidates: list[int]) -> list[float]:
+    """The combined score of each candidate k (see the module docstring); missing values count 0."""
+    top_dist = max((rows[kk]["mean_centroid_dist"] or 0.0) for kk in candidates) or 1.0
+    scores = []
+    for kk in candidates:
+        row = rows[kk]
+        values = {name: _as_float(row.get(name)) for name in WEIGHTS}
+        values["mean_centroid_dist"] /= top_dist
+        scores.append(sum(WEIGHTS[name] * (v if np.isfinite(v) else 0.0) for name, v in values.items()))
+    return scores
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -473,11 +488,8 @@ def _select_k(
                 _large_cluster_stability(fits[kk].labels, fits[kk + 1].labels, kk)
             )
         if kk - 1 in dist and kk + 1 in dist:
-            rows[kk]["elbow"] = _round((dist[kk - 1] - 2 * dist[kk] + dist[kk + 1]) / max(d1, 1e-12))
-    normalised = {
-        name: _minmax([_as_float(rows[kk].get(name)) for kk in candidates]) for name in WEIGHTS
-    }
-    scores = [sum(WEIGHTS[name] * normalised[name][i] for name in WEIGHTS) for i in range(len(candidates))]
+            rows[kk]["elbow"] = _round(_elbow(dist[kk - 1], dist[kk], dist[kk + 1]))
+    scores = _scores(rows, candidates)
     for kk, s in zip(candidates, scores, strict=True):
         rows[kk]["score"] = round(s, 4)
     best = int(np.argmax(np.round(scores, 9)))  # argmax takes the first: ties go to the smaller k
