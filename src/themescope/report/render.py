@@ -735,8 +735,8 @@ def _script_data(view: _RunView) -> dict[str, Any]:
         "frames": [
             {
                 "id": f.frame_id,
-                "t0": round(f.time_s, 3),
-                "t1": round(f.end_s, 3),
+                "t0": round(_float(f.time_s) or 0.0, 3),
+                "t1": round(_float(f.end_s) or 0.0, 3),
                 "theme": f.theme,
                 "text": f.text,
                 "caption": f.caption,
