@@ -336,6 +336,11 @@ def _next(frames: _Frames) -> tuple[float, Any]:
         raise _EndOfStream from None
 
 
+def _no_frames() -> _Frames:
+    """A frame generator that is already exhausted."""
+    yield from ()
+
+
 class PyAVFrameSource(FrameSource):
     """Sample frames with PyAV (FFmpeg), seeking past keyframes and decoding forward.
 
@@ -541,6 +546,47 @@ class PyAVFrameSource(FrameSource):
             return keyframes[i] > (0.0 if pos_s is None else pos_s)
         return target_s - (0.0 if pos_s is None else pos_s) > _SEEK_WITHOUT_INDEX_S
 
+    def _keyframe_between(self, after_s: float, up_to_s: float) -> bool:
+        """Whether the index has a keyframe in (after_s, up_to_s] (False without an index)."""
+        keyframes = self._keyframes_s
+        if keyframes is None:
+            return False
+        i = bisect.bisect_right(keyframes, up_to_s + _TIME_TOLERANCE_S) - 1
+        return i >= 0 and keyframes[i] > after_s + _TIME_TOLERANCE_S
+
+    def _grab_keyframe(self, target_s: float) -> tuple[float, Any] | None:
+        """Decode the keyframe that sits exactly on ``target_s`` by itself; None if it does not.
+
+        Sending that one packet and draining the decoder returns the frame at once,
+        where a frame-threaded decoder would otherwise decode one frame per thread
+        before it returns the first. Only used when the next target needs a seek
+        anyway, since a drained decoder can only go on after a seek has flushed it.
+        """
+        import av
+
+        stream = self._stream
+        tb = float(stream.time_base)
+        start_s = self.info.start_s
+        self._seek(target_s)
+        try:
+            packet = next(self._container.demux(stream), None)
+            if packet is None or packet.pts is None or not packet.is_keyframe:
+                return None
+            if abs(packet.pts * tb - start_s - target_s) > _TIME_TOLERANCE_S:
+                return None
+            decoded = [*packet.decode(), *stream.codec_context.decode(None)]
+        except av.error.FFmpegError as ex:
+            logger.debug("keyframe at %.3f s of %s unreadable: %s", target_s, self.path, ex)
+            self._n_corrupt += 1
+            return None
+        for frame in decoded:
+            if frame.pts is None or frame.is_corrupt:
+                continue
+            time_s = frame.pts * tb - start_s
+            if abs(time_s - target_s) <= _TIME_TOLERANCE_S:
+                return time_s, frame
+        return None
+
     def _seek(self, to_s: float) -> None:
         stream = self._stream
         # The epsilon keeps a time computed from an exact timestamp (a keyframe's) from
@@ -580,10 +626,20 @@ class PyAVFrameSource(FrameSource):
         last: tuple[float, Any] | None = None  # the latest frame decoded
         n_yielded = 0
         try:
-            for target_s in targets:
+            for j, target_s in enumerate(targets):
                 if self._should_seek(None if last is None else last[0], target_s):
                     frames.close()
-                    frames, pending = self._seek_and_peek(target_s)
+                    next_s = targets[j + 1] if j + 1 < len(targets) else None
+                    grabbed = None
+                    if self._keyframe_between(target_s - 2 * _TIME_TOLERANCE_S, target_s) and (
+                        next_s is None or self._keyframe_between(target_s, next_s)
+                    ):
+                        grabbed = self._grab_keyframe(target_s)
+                    if grabbed is not None:
+                        # The decoder was drained; the next target seeks (and flushes) anyway.
+                        frames, pending = _no_frames(), grabbed
+                    else:
+                        frames, pending = self._seek_and_peek(target_s)
                 chosen = None
                 try:
                     while chosen is None:
