@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -250,9 +249,3 @@ def test_compare_renders_and_stays_offline(driver: Any, pages: dict[str, Path]) 
     _assert_injection_inert(driver)
     _assert_offline_and_clean(driver)
     _screenshot(driver, "compare.png")
-
-
-def test_browser_is_debians(driver: Any) -> None:
-    """The browser driven is the system Chromium, never a downloaded one."""
-    version = driver.capabilities.get("browserVersion", "")
-    assert version and shutil.which("chromium") == str(CHROMIUM)
