@@ -194,9 +194,17 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
     button.click()
     wait.until(ec.invisibility_of_element(evidence))
 
-    # Hovering a map point shows its tooltip with the frame and its (literal) text.
+    # Hovering a phrase previews its evidence in the tooltip.
     tooltip = driver.find_element(By.ID, "tooltip")
-    assert not tooltip.is_displayed()
+    other = driver.find_element(By.CSS_SELECTOR, "#theme-1 .phrase-btn")
+    ActionChains(driver).move_to_element(other).perform()
+    wait.until(ec.visibility_of(tooltip))
+    assert "studio anchor" in tooltip.text and "support 50%" in tooltip.text
+    assert all(_image_loaded(driver, img) for img in tooltip.find_elements(By.TAG_NAME, "img"))
+    ActionChains(driver).move_to_element(driver.find_element(By.TAG_NAME, "h1")).perform()
+    wait.until(ec.invisibility_of_element(tooltip))
+
+    # Hovering a map point shows its tooltip with the frame and its (literal) text.
     point = driver.find_element(By.CSS_SELECTOR, '#map circle.pt[data-frame="2"]')
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
     ActionChains(driver).move_to_element(point).perform()

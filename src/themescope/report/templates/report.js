@@ -47,12 +47,7 @@
   function showTip(event, f) {
     tip.replaceChildren(describe(f, true));
     tip.hidden = false;
-    var x = event.clientX + 14, y = event.clientY + 14;
-    var w = tip.offsetWidth, h = tip.offsetHeight;
-    if (x + w > window.innerWidth - 4) { x = Math.max(4, event.clientX - w - 14); }
-    if (y + h > window.innerHeight - 4) { y = Math.max(4, event.clientY - h - 14); }
-    tip.style.left = x + "px";
-    tip.style.top = y + "px";
+    place(event);
   }
 
   function hideTip() { tip.hidden = true; }
@@ -64,22 +59,46 @@
     return f ? { node: node, frame: f } : null;
   }
 
-  // Phrases: a click shows the evidence; thumbnails are filled in on first opening.
+  function fillEvidence(panel) {
+    panel.querySelectorAll("figure[data-frame]").forEach(function (fig) {
+      if (fig.querySelector("img")) { return; }
+      var img = thumb(fig.getAttribute("data-frame"));
+      if (img) { fig.insertBefore(img, fig.firstChild); }
+    });
+  }
+
+  function place(event) {
+    var x = event.clientX + 14, y = event.clientY + 14;
+    var w = tip.offsetWidth, h = tip.offsetHeight;
+    if (x + w > window.innerWidth - 4) { x = Math.max(4, event.clientX - w - 14); }
+    if (y + h > window.innerHeight - 4) { y = Math.max(4, event.clientY - h - 14); }
+    tip.style.left = x + "px";
+    tip.style.top = y + "px";
+  }
+
+  // Phrases: hovering previews the evidence, a click pins it open below the phrase.
   document.querySelectorAll(".phrase-btn").forEach(function (button) {
+    var panel = document.getElementById(button.getAttribute("aria-controls"));
+    if (!panel) { return; }
     button.addEventListener("click", function () {
-      var panel = document.getElementById(button.getAttribute("aria-controls"));
-      if (!panel) { return; }
       var open = panel.hidden;
       panel.hidden = !open;
       button.setAttribute("aria-expanded", open ? "true" : "false");
-      if (open) {
-        panel.querySelectorAll("figure[data-frame]").forEach(function (fig) {
-          if (fig.querySelector("img")) { return; }
-          var img = thumb(fig.getAttribute("data-frame"));
-          if (img) { fig.insertBefore(img, fig.firstChild); }
-        });
-      }
+      if (open) { fillEvidence(panel); }
+      hideTip();
     });
+    button.addEventListener("mouseenter", function (event) {
+      if (!panel.hidden) { return; }
+      fillEvidence(panel);
+      var copy = panel.cloneNode(true);
+      copy.removeAttribute("id");
+      copy.hidden = false;
+      tip.replaceChildren(copy);
+      tip.hidden = false;
+      place(event);
+    });
+    button.addEventListener("mousemove", function (event) { if (!tip.hidden) { place(event); } });
+    button.addEventListener("mouseleave", hideTip);
   });
 
   // Map: hovering a dot shows its frame, time, theme and words.
