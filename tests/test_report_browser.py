@@ -200,7 +200,8 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
     ActionChains(driver).move_to_element(other).perform()
     wait.until(ec.visibility_of(tooltip))
     assert "studio anchor" in tooltip.text and "support 50%" in tooltip.text
-    assert all(_image_loaded(driver, img) for img in tooltip.find_elements(By.TAG_NAME, "img"))
+    previews = tooltip.find_elements(By.TAG_NAME, "img")
+    assert len(previews) == 3 and all(_image_loaded(driver, img) for img in previews)
     ActionChains(driver).move_to_element(driver.find_element(By.TAG_NAME, "h1")).perform()
     wait.until(ec.invisibility_of_element(tooltip))
 
