@@ -1,0 +1,308 @@
+"""The CRVAE: a convolutional-recurrent variational autoencoder of frames and their words.
+
+Image encoder (conv blocks) and text encoder (LSTM/GRU over frozen token vectors)
+are fused by dense layers into the mean μ and log-variance of a latent vector; the
+decoder maps a latent sample back to the image (transposed convolutions) and to the
+initial state of a text decoder that predicts each word's vector, with teacher
+forcing. All sizes come from :class:`~themescope.model.config.TrainConfig`; see
+``design.md`` for the reference ("paper") sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from themescope.errors import ConfigError
+from themescope.model.config import TrainConfig
+from themescope.model.text import SOS_ID
+
+
+@dataclass
+class CRVAEOutput:
+    """What one forward pass returns.
+
+    Attributes:
+        mu: Posterior mean, shape (batch, latent_dim).
+        logvar: Posterior log-variance, shape (batch, latent_dim).
+        image: Reconstructed images in [0, 1], shape (batch, 3, H, W); None without images.
+        text: Predicted token vectors, shape (batch, n_tokens, dim); None without text.
+    """
+
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    image: torch.Tensor | None
+    text: torch.Tensor | None
+
+
+class CRVAE(nn.Module):
+    """The multimodal autoencoder; ``config.ablation`` selects which parts exist.
+
+    Args:
+        config: Sizes and ablation.
+        token_vectors: The frozen vocabulary table, shape (n_tokens, dim); ignored (may be
+            None) for the image-only ablation. It is a non-persistent buffer: weights files
+            hold only the trained parameters and the table is saved with the vocabulary.
+
+    Example:
+        >>> cfg = TrainConfig(image_height=24, image_width=40, latent_dim=8)
+        >>> model = CRVAE(cfg, torch.randn(10, 6))
+        >>> out = model(torch.rand(2, 3, 24, 40), torch.tensor([[3, 4], [5, 0]]),
+        ...             torch.tensor([2, 1]))
+        >>> tuple(out.mu.shape), tuple(out.image.shape), tuple(out.text.shape)
+        ((2, 8), (2, 3, 24, 40), (2, 2, 6))
+    """
+
+    def __init__(self, config: TrainConfig, token_vectors: torch.Tensor | None) -> None:
+        super().__init__()
+        config.validate()
+        if config.uses_text and token_vectors is None:
+            raise ConfigError(f"the {config.ablation!r} ablation needs token vectors")
+        if config.uses_text and not config.teacher_forcing and config.decoder_bidirectional:
+            raise ConfigError(
+                "teacher_forcing=False needs decoder_bidirectional=False: a bidirectional "
+                "decoder cannot feed back its own predictions"
+            )
+        self.config = config
+        pure = config.ablation == "pure-cvae"
+        n_blocks = len(config.conv_channels)
+        self.feature_h = config.image_height // 2**n_blocks
+        self.feature_w = config.image_width // 2**n_blocks
+        self.feature_c = config.conv_channels[-1]
+        n_features = 0
+        self.image_encoder: nn.Module | None = None
+        self.image_decoder: nn.Module | None = None
+        self.image_norm: nn.Module = nn.Identity()
+        self.image_flat = 0
+        if config.uses_images:
+            self.image_encoder = _image_encoder(config)
+            self.image_flat = self.feature_c * self.feature_h * self.feature_w
+            n_image = self.feature_c if pure else self.image_flat
+            if config.feature_norm:
+                self.image_norm = nn.BatchNorm1d(n_image)
+            self.image_decoder = _image_decoder(config)
+            n_features += n_image
+
+        self.text_encoder: nn.LSTM | nn.GRU | None = None
+        self.text_decoder: nn.LSTM | nn.GRU | None = None
+        self.text_norm: nn.Module = nn.Identity()
+        self.text_out: nn.Module | None = None
+        self.n_state = 0
+        if config.uses_text:
+            assert token_vectors is not None
+            self.register_buffer("token_vectors", token_vectors.float(), persistent=False)
+            dim = int(token_vectors.shape[1])
+            rnn = nn.LSTM if config.rnn_cell == "lstm" else nn.GRU
+            self.text_encoder = rnn(
+                dim,
+                config.rnn_hidden,
+                config.rnn_layers,
+                batch_first=True,
+                bidirectional=config.encoder_bidirectional,
+            )
+            enc_dirs = 2 if config.encoder_bidirectional else 1
+            n_text = config.rnn_layers * enc_dirs * config.rnn_hidden
+            n_text *= 2 if config.rnn_cell == "lstm" else 1
+            if config.feature_norm:
+                self.text_norm = nn.BatchNorm1d(n_text)
+            n_features += n_text
+            self.text_decoder = rnn(
+                dim,
+                config.rnn_hidden,
+                config.rnn_layers,
+                batch_first=True,
+                bidirectional=config.decoder_bidirectional,
+            )
+            dec_dirs = 2 if config.decoder_bidirectional else 1
+            self.n_state = config.rnn_layers * dec_dirs * config.rnn_hidden
+            self.n_state *= 2 if config.rnn_cell == "lstm" else 1
+            self.text_out = nn.Linear(dec_dirs * config.rnn_hidden, dim)
+
+        dense = 0 if pure else config.dense_units
+        n_decoded = self.image_flat + self.n_state
+        if dense:
+            self.fuse: nn.Module = nn.Sequential(
+                nn.Linear(n_features, dense), nn.ReLU(), nn.Linear(dense, 2 * config.latent_dim)
+            )
+            self.expand: nn.Module = nn.Sequential(
+                nn.Linear(config.latent_dim, dense), nn.ReLU(), nn.Linear(dense, n_decoded)
+            )
+        else:
+            self.fuse = nn.Linear(n_features, 2 * config.latent_dim)
+            self.expand = nn.Linear(config.latent_dim, n_decoded)
+
+    def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
+        """Look up frozen vectors: ids (batch, n_tokens) → (batch, n_tokens, dim)."""
+        return nn.functional.embedding(token_ids, self._vectors())
+
+    def _vectors(self) -> torch.Tensor:
+        vectors = self.token_vectors
+        assert isinstance(vectors, torch.Tensor)
+        return vectors
+
+    def encode(
+        self,
+        images: torch.Tensor | None,
+        token_ids: torch.Tensor | None,
+        lengths: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return μ and log σ² of shape (batch, latent_dim).
+
+        Args:
+            images: float (batch, 3, H, W) in [0, 1]; None for the text-only ablation.
+            token_ids: int64 (batch, n_tokens), right-padded with 0; None for image-only.
+            lengths: int64 (batch,), tokens per frame (0: the frame has no text).
+        """
+        parts = []
+        if self.image_encoder is not None:
+            assert images is not None
+            features = self.image_encoder(images)
+            if self.config.ablation == "pure-cvae":
+                features = features.amax(dim=(2, 3))
+            else:
+                features = features.flatten(1)
+            parts.append(self.image_norm(features))
+        if self.text_encoder is not None:
+            assert token_ids is not None and lengths is not None
+            parts.append(self.text_norm(self._encode_text(token_ids, lengths)))
+        stats = self.fuse(torch.cat(parts, dim=1))
+        mu, logvar = stats.chunk(2, dim=1)
+        return mu, logvar
+
+    def _encode_text(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        assert self.text_encoder is not None
+        has_text = (lengths > 0).to(self._vectors().dtype)
+        # Packing makes the final states independent of how much padding a batch has,
+        # so μ of a frame does not depend on which frames share its batch.
+        packed = pack_padded_sequence(
+            self.embed(token_ids),
+            lengths.clamp(min=1).cpu(),
+            batch_first=True,
+            enforce_sorted=False,
+        )
+        _, state = self.text_encoder(packed)
+        states = torch.cat(state, dim=0) if isinstance(state, tuple) else state
+        features = states.permute(1, 0, 2).reshape(token_ids.shape[0], -1)
+        return features * has_text[:, None]
+
+    def decode(
+        self, z: torch.Tensor, token_ids: torch.Tensor | None, lengths: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Return the reconstructed images and predicted token vectors for latents ``z``.
+
+        The text decoder reads the true previous tokens (teacher forcing) when the config
+        says so, otherwise its own previous prediction.
+        """
+        decoded = self.expand(z)
+        image = None
+        text = None
+        if self.image_decoder is not None:
+            grid = decoded[:, : self.image_flat].reshape(
+                -1, self.feature_c, self.feature_h, self.feature_w
+            )
+            image = self.image_decoder(grid)
+        if self.text_decoder is not None:
+            assert token_ids is not None and lengths is not None
+            text = self._decode_text(decoded[:, self.image_flat :], token_ids, lengths)
+        return image, text
+
+    def _decode_text(
+        self, state_flat: torch.Tensor, token_ids: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        assert self.text_decoder is not None and self.text_out is not None
+        batch, n_tokens = token_ids.shape
+        hidden = self.config.rnn_hidden
+        states = state_flat.reshape(batch, -1, hidden).permute(1, 0, 2).contiguous()
+        state: torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+        if self.config.rnn_cell == "lstm":
+            h0, c0 = states.chunk(2, dim=0)
+            state = (h0.contiguous(), c0.contiguous())
+        else:
+            state = states
+        sos = self._vectors()[SOS_ID].expand(batch, 1, -1)
+        if not self.config.teacher_forcing:
+            return self._decode_free(state, sos, n_tokens)
+        inputs = torch.cat([sos, self.embed(token_ids[:, :-1])], dim=1)
+        packed = pack_padded_sequence(
+            inputs, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+        )
+        outputs, _ = self.text_decoder(packed, state)
+        padded, _ = pad_packed_sequence(outputs, batch_first=True, total_length=n_tokens)
+        return self.text_out(padded)
+
+    def _decode_free(
+        self,
+        state: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+        sos: torch.Tensor,
+        n_tokens: int,
+    ) -> torch.Tensor:
+        assert self.text_decoder is not None and self.text_out is not None
+        step_input = sos
+        predictions = []
+        for _ in range(n_tokens):
+            output, state = self.text_decoder(step_input, state)
+            step_input = self.text_out(output)
+            predictions.append(step_input)
+        return torch.cat(predictions, dim=1)
+
+    def forward(
+        self,
+        images: torch.Tensor | None,
+        token_ids: torch.Tensor | None,
+        lengths: torch.Tensor | None,
+        noise: torch.Tensor | None = None,
+    ) -> CRVAEOutput:
+        """Encode, form z = μ + ε·σ with ``noise`` ε (z = μ when it is None) and decode.
+
+        The caller draws ε (standard normal, shape of μ) so that sampling follows its own
+        seeded generator and gives the same numbers on every device.
+        """
+        mu, logvar = self.encode(images, token_ids, lengths)
+        z = mu if noise is None else mu + noise * torch.exp(0.5 * logvar)
+        image, text = self.decode(z, token_ids, lengths)
+        return CRVAEOutput(mu=mu, logvar=logvar, image=image, text=text)
+
+
+def _image_encoder(config: TrainConfig) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    previous = 3
+    for channels in config.conv_channels:
+        if config.encoder_style == "pool":
+            layers += [nn.Conv2d(previous, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        else:
+            layers += [nn.Conv2d(previous, channels, 4, stride=2, padding=1), nn.ReLU()]
+        previous = channels
+    return nn.Sequential(*layers)
+
+
+def _image_decoder(config: TrainConfig) -> nn.Sequential:
+    reverse = list(reversed(config.conv_channels))
+    layers: list[nn.Module] = []
+    if config.encoder_style == "pool":
+        # The paper's decoder: [3×3 transposed conv stride 2 → ReLU → 3×3 conv → ReLU] × n,
+        # then a 3×3 conv to the three colour channels.
+        targets = [*reverse[1:], reverse[-1]]
+        for source, target in zip(reverse, targets, strict=True):
+            layers += [
+                nn.ConvTranspose2d(source, target, 3, stride=2, padding=1, output_padding=1),
+                nn.ReLU(),
+                nn.Conv2d(target, target, 3, padding=1),
+                nn.ReLU(),
+            ]
+        layers.append(nn.Conv2d(targets[-1], 3, 3, padding=1))
+    else:
+        targets = [*reverse[1:], 3]
+        for i, (source, target) in enumerate(zip(reverse, targets, strict=True)):
+            layers.append(nn.ConvTranspose2d(source, target, 4, stride=2, padding=1))
+            if i < len(reverse) - 1:
+                layers.append(nn.ReLU())
+    layers.append(nn.Sigmoid())
+    return nn.Sequential(*layers)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,446 @@
+"""Tokenizers, the run's vocabulary and its frozen pretrained token embeddings.
+
+Two sources of embeddings:
+
+* the bundled all-MiniLM-L6-v2 model (the offline default): its WordPiece tokenizer
+  and the rows of its input-embedding matrix. Characters its vocabulary lacks (most
+  Chinese characters) get a fixed pseudo-random vector derived from the character,
+  so that different unknown characters still differ;
+* a GloVe / word2vec text file (``--word-vectors``), as in the paper: English is
+  split into lower-cased words, Chinese with jieba; unknown words are zero vectors.
+
+Either way punctuation is dropped and the unknown-word rate is reported.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from themescope.errors import ModelLoadError
+
+logger = logging.getLogger("themescope")
+
+PAD, SOS, UNK = "<PAD>", "<SOS>", "<UNK>"
+SPECIAL_TOKENS = (PAD, SOS, UNK)
+PAD_ID, SOS_ID, UNK_ID = 0, 1, 2
+
+# GloVe 300-d values have a per-dimension RMS of about 0.4; MiniLM rows are scaled to
+# the same magnitude so that the text weight λ of the paper keeps its meaning.
+EMBEDDING_RMS = 0.4
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def is_punctuation(token: str) -> bool:
+    """Whether every character of ``token`` is punctuation or a symbol (e.g. ``，``, ``...``)."""
+    return bool(token) and all(unicodedata.category(c)[0] in "PS" for c in token)
+
+
+class TokenEmbeddings(Protocol):
+    """A tokenizer with a table of pretrained vectors for the tokens it produces."""
+
+    name: str
+    dim: int
+
+    def tokenize(self, text: str, lang: str) -> list[str]:
+        """Split ``text`` (in language ``lang``) into tokens, punctuation dropped."""
+        ...
+
+    def vectors(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Return float32 vectors of shape (n, dim) and a bool array of which are known."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Return a JSON description (name, path, dim) for the model's vocab.json."""
+        ...
+
+
+class MiniLMTokenEmbeddings:
+    """The WordPiece tokenizer and input-embedding matrix of the bundled all-MiniLM-L6-v2.
+
+    Args:
+        path: Folder of the model; the verified bundled one when ``None``.
+
+    Example:
+        >>> emb = MiniLMTokenEmbeddings()  # doctest: +SKIP
+        >>> emb.tokenize("The vaccine roll-out.", "en")  # doctest: +SKIP
+        ['the', 'vaccine', 'roll', 'out']
+    """
+
+    name = "all-MiniLM-L6-v2"
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.dim = 384
+
+    @functools.cached_property
+    def _folder(self) -> Path:
+        if self.path is not None:
+            return self.path
+        from themescope._bundled import minilm_path
+
+        return minilm_path()
+
+    @functools.cached_property
+    def _tokenizer(self) -> Any:
+        from transformers import AutoTokenizer
+
+        try:
+            return AutoTokenizer.from_pretrained(str(self._folder), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(
+                f"cannot load the WordPiece tokenizer in {self._folder}: {exc}"
+            ) from exc
+
+    @functools.cached_property
+    def _table(self) -> tuple[np.ndarray, dict[str, int], float]:
+        from safetensors import SafetensorError, safe_open
+
+        weights = self._folder / "model.safetensors"
+        try:
+            with safe_open(str(weights), "np") as handle:
+                key = next(
+                    (k for k in list(handle.keys()) if k.endswith("word_embeddings.weight")), None
+                )
+                if key is None:
+                    raise ModelLoadError(f"{weights} has no word_embeddings.weight tensor")
+                table = handle.get_tensor(key).astype(np.float32)
+        except (OSError, SafetensorError) as exc:
+            raise ModelLoadError(f"cannot read token embeddings from {weights}: {exc}") from exc
+        vocab = self._tokenizer.get_vocab()
+        scale = EMBEDDING_RMS / float(np.sqrt(np.mean(table**2)))
+        self.dim = int(table.shape[1])
+        return table, vocab, scale
+
+    def tokenize(self, text: str, lang: str) -> list[str]:
+        """Return WordPiece tokens; a character the vocabulary lacks is kept as itself."""
+        if not text.strip():
+            return []
+        tokenizer = self._tokenizer
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        pieces = tokenizer.convert_ids_to_tokens(encoded["input_ids"])
+        tokens: list[str] = []
+        for piece, (start, end) in zip(pieces, encoded["offset_mapping"], strict=True):
+            surface = text[start:end]
+            if is_punctuation(surface):
+                continue
+            tokens.append(surface.lower() if piece == tokenizer.unk_token else piece)
+        return tokens
+
+    def vectors(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the scaled MiniLM rows, or a fixed per-token random vector when unknown."""
+        table, vocab, scale = self._table
+        out = np.zeros((len(tokens), table.shape[1]), dtype=np.float32)
+        known = np.zeros(len(tokens), dtype=bool)
+        for i, token in enumerate(tokens):
+            row = vocab.get(token)
+            if row is not None and token != self._tokenizer.unk_token:
+                out[i] = table[row] * scale
+                known[i] = True
+            else:
+                out[i] = _hashed_vector(token, table.shape[1])
+        return out, known
+
+    def describe(self) -> dict[str, Any]:
+        """Return the JSON description stored in ``model/vocab.json``."""
+        return {"name": self.name, "path": str(self._folder), "dim": self.dim}
+
+
+class WordVectorFile:
+    """Pretrained word vectors from a GloVe or word2vec text file, read lazily.
+
+    Only the vectors of the words a run uses are kept. A word2vec header line
+    (``n_words dim``) is recognised. Unknown words are zero vectors, as in the paper.
+
+    Args:
+        path: The text file, one ``word v1 v2 ... vD`` per line.
+
+    Example:
+        >>> vectors = WordVectorFile("glove.6B.300d.txt")  # doctest: +SKIP
+        >>> table, known = vectors.vectors(["vaccine", "xyzzy"])  # doctest: +SKIP
+        >>> known.tolist()  # doctest: +SKIP
+        [True, False]
+    """
+
+    name = "word-vectors"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.dim = 0
+
+    def tokenize(self, text: str, lang: str) -> list[str]:
+        """Lower-cased words for English and other languages; jieba words for Chinese."""
+        if not text.strip():
+            return []
+        if lang.startswith("zh"):
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            words = [w.strip() for w in jieba.lcut(text)]
+            return [w.lower() for w in words if w and not is_punctuation(w)]
+        return _WORD_RE.findall(text.lower())
+
+    def vectors(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Return vectors of shape (n, dim) for ``tokens`` and which of them the file has."""
+        found, dim = self.load(set(tokens))
+        self.dim = dim
+        out = np.zeros((len(tokens), dim), dtype=np.float32)
+        known = np.zeros(len(tokens), dtype=bool)
+        for i, token in enumerate(tokens):
+            if token in found:
+                out[i] = found[token]
+                known[i] = True
+        return out, known
+
+    def load(self, words: set[str]) -> tuple[dict[str, np.ndarray], int]:
+        """Read the vectors of ``words``; check every line's dimension.
+
+        Raises:
+            ModelLoadError: The file is missing, not UTF-8, empty, has lines of another
+                dimension than the first (or its header), or a value that is not a number.
+        """
+        if not self.path.is_file():
+            raise ModelLoadError(f"word-vector file {self.path} does not exist")
+        found: dict[str, np.ndarray] = {}
+        dim = 0
+        source = "the first line"
+        n_vectors = 0
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                for line_no, raw in enumerate(handle, start=1):
+                    line = raw.rstrip()
+                    if not line:
+                        continue
+                    if line_no == 1:
+                        header = line.split()
+                        if len(header) == 2 and all(p.isdigit() for p in header):
+                            dim = int(header[1])
+                            source = "the header"
+                            if dim < 1:
+                                raise ModelLoadError(
+                                    f"{self.path} line 1: header gives dimension {dim}"
+                                )
+                            continue
+                    if dim and line.count(" ") == dim and line.split(" ", 1)[0] not in words:
+                        n_vectors += 1  # fast path: right field count, word not needed
+                        continue
+                    parts = line.split()
+                    if not dim:
+                        dim = len(parts) - 1
+                        if dim < 1:
+                            raise ModelLoadError(
+                                f"{self.path} line {line_no} holds no vector: {line[:60]!r}"
+                            )
+                    word, values = self._split(parts, dim, line_no, source)
+                    n_vectors += 1
+                    if word in words and word not in found:
+                        found[word] = self._parse(values, line_no)
+        except UnicodeDecodeError as exc:
+            raise ModelLoadError(
+                f"{self.path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                "word-vector files must be GloVe/word2vec text files"
+            ) from exc
+        except OSError as exc:
+            raise ModelLoadError(f"cannot read word-vector file {self.path}: {exc}") from exc
+        if n_vectors == 0:
+            raise ModelLoadError(f"word-vector file {self.path} holds no vectors")
+        return found, dim
+
+    def _split(
+        self, parts: list[str], dim: int, line_no: int, source: str
+    ) -> tuple[str, list[str]]:
+        n_values = len(parts) - 1
+        if n_values == dim:
+            return parts[0], parts[1:]
+        # GloVe 840B has a few "words" containing spaces (". . ."): accept those when the
+        # extra leading fields are not numbers, otherwise it is a dimension mismatch.
+        if n_values > dim and not any(_is_number(p) for p in parts[1 : len(parts) - dim]):
+            return " ".join(parts[: len(parts) - dim]), parts[len(parts) - dim :]
+        raise ModelLoadError(
+            f"{self.path} line {line_no} has {n_values} values, expected {dim} "
+            f"(from {source}); the file mixes dimensions or is damaged"
+        )
+
+    def _parse(self, values: list[str], line_no: int) -> np.ndarray:
+        try:
+            vector = np.array(values, dtype=np.float32)
+        except ValueError:
+            bad = next(v for v in values if not _is_number(v))
+            raise ModelLoadError(
+                f"{self.path} line {line_no}: value {bad!r} is not a number"
+            ) from None
+        if not np.isfinite(vector).all():
+            raise ModelLoadError(f"{self.path} line {line_no} holds a NaN or infinite value")
+        return vector
+
+    def describe(self) -> dict[str, Any]:
+        """Return the JSON description stored in ``model/vocab.json``."""
+        return {"name": self.name, "path": str(self.path), "dim": self.dim}
+
+
+def embeddings_for(word_vectors: str | Path | None) -> TokenEmbeddings:
+    """Return the embedding source a config names: a word-vector file or the bundled MiniLM."""
+    return WordVectorFile(word_vectors) if word_vectors else MiniLMTokenEmbeddings()
+
+
+@dataclass
+class Vocabulary:
+    """The tokens of one run with their frozen vectors.
+
+    Ids 0, 1, 2 are ``<PAD>``, ``<SOS>`` and ``<UNK>``; ``<PAD>`` and ``<UNK>`` are zero
+    vectors and ``<SOS>`` a fixed unit-scale vector, so that the decoder's first input is
+    distinguishable from a word.
+
+    Attributes:
+        tokens: Token strings; the index is the id.
+        vectors: float32 array of shape (n_tokens, dim).
+        known: Whether each token had a pretrained vector.
+        source: JSON description of the embedding source.
+    """
+
+    tokens: list[str]
+    vectors: np.ndarray
+    known: np.ndarray
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        """Token → id."""
+        return {token: i for i, token in enumerate(self.tokens)}
+
+    @property
+    def dim(self) -> int:
+        """Embedding size."""
+        return int(self.vectors.shape[1])
+
+    def encode(self, tokens: Sequence[str]) -> list[int]:
+        """Map tokens to ids (``<UNK>`` for tokens outside the vocabulary)."""
+        index = self.index
+        return [index.get(token, UNK_ID) for token in tokens]
+
+    def nearest(self, predicted: np.ndarray) -> list[str]:
+        """Verbalise predicted vectors of shape (n, dim) by their nearest token (cosine)."""
+        if len(predicted) == 0:
+            return []
+        table = self.vectors.copy()
+        norms = np.linalg.norm(table, axis=1)
+        usable = norms > 0
+        usable[[PAD_ID, SOS_ID]] = False
+        if not usable.any():
+            return [UNK] * len(predicted)
+        table = table / np.where(norms > 0, norms, 1.0)[:, None]
+        pred = predicted / np.maximum(np.linalg.norm(predicted, axis=1, keepdims=True), 1e-12)
+        scores = pred @ table.T
+        scores[:, ~usable] = -np.inf
+        return [self.tokens[i] for i in scores.argmax(axis=1)]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON written to ``model/vocab.json`` (vectors go to a safetensors file)."""
+        return {
+            "schema_version": 1,
+            "source": self.source,
+            "tokens": self.tokens,
+            "known": [bool(k) for k in self.known],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], vectors: np.ndarray) -> Vocabulary:
+        """Rebuild a vocabulary from ``vocab.json`` and its vectors."""
+        return cls(
+            tokens=list(data["tokens"]),
+            vectors=np.asarray(vectors, dtype=np.float32),
+            known=np.asarray(data["known"], dtype=bool),
+            source=dict(data.get("source", {})),
+        )
+
+    def save(self, folder: Path) -> None:
+        """Write ``vocab.json`` and ``embeddings.safetensors`` into ``folder``."""
+        from safetensors.numpy import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "vocab.json").write_text(
+            json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
+        save_file({"vectors": self.vectors}, str(folder / "embeddings.safetensors"))
+
+
+@dataclass
+class TokenizedText:
+    """The run's text as token ids, with the vocabulary built from it.
+
+    Attributes:
+        vocabulary: The run's vocabulary.
+        token_ids: One list of ids per frame (empty for frames without text).
+        n_tokens: Tokens over all frames (after truncation).
+        unknown_word_rate: Share of those tokens without a pretrained vector.
+    """
+
+    vocabulary: Vocabulary
+    token_ids: list[list[int]]
+    n_tokens: int
+    unknown_word_rate: float
+
+
+def tokenize_frames(
+    texts: Sequence[str],
+    langs: Sequence[str],
+    embeddings: TokenEmbeddings,
+    max_tokens: int,
+) -> TokenizedText:
+    """Tokenize every frame's text and build the vocabulary with its vectors.
+
+    Args:
+        texts: One text per frame ("" when none).
+        langs: One language code per frame ("en", "zh", ...).
+        embeddings: The token embedding source.
+        max_tokens: Tokens kept per frame (the rest are cut off).
+    """
+    per_frame = [
+        embeddings.tokenize(text or "", lang or "en")[:max_tokens]
+        for text, lang in zip(texts, langs, strict=True)
+    ]
+    distinct = sorted({t for tokens in per_frame for t in tokens} - set(SPECIAL_TOKENS))
+    vectors, known = embeddings.vectors(distinct)
+    dim = embeddings.dim if vectors.shape[0] == 0 else vectors.shape[1]
+    dim = dim or 300
+    special = np.zeros((len(SPECIAL_TOKENS), dim), dtype=np.float32)
+    special[SOS_ID] = _hashed_vector(SOS, dim)
+    vocabulary = Vocabulary(
+        tokens=[*SPECIAL_TOKENS, *distinct],
+        vectors=np.concatenate([special, vectors.reshape(-1, dim)]),
+        known=np.concatenate([np.array([True, True, False]), known]),
+        source=embeddings.describe(),
+    )
+    token_ids = [vocabulary.encode(tokens) for tokens in per_frame]
+    n_tokens = sum(len(ids) for ids in token_ids)
+    known_by_id = vocabulary.known
+    n_unknown = sum(int(not known_by_id[i]) for ids in token_ids for i in ids)
+    return TokenizedText(
+        vocabulary=vocabulary,
+        token_ids=token_ids,
+        n_tokens=n_tokens,
+        unknown_word_rate=n_unknown / n_tokens if n_tokens else 0.0,
+    )
+
+
+def _hashed_vector(token: str, dim: int) -> np.ndarray:
+    seed = int.from_bytes(hashlib.sha256(token.encode("utf-8")).digest()[:8], "little")
+    return (np.random.default_rng(seed).standard_normal(dim) * EMBEDDING_RMS).astype(np.float32)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
