@@ -12,7 +12,8 @@ number of phrase occurrences per theme and f the phrase's frequency in all
 themes: high for phrases specific to this theme) and centrality is the cosine
 between the phrase's embedding and the mean embedding of the theme's texts; each
 is divided by its maximum in the theme. Near-duplicates (cosine above
-``duplicate_cosine``, or one phrase containing the other) keep only the best,
+``duplicate_cosine``, or one phrase containing the other, as whole words with
+plurals folded) keep only the best,
 and maximal marginal relevance picks the final, diverse phrases.
 
 Example:
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from themescope.themes.base import Phrase, PhraseEmbedder, Tagger, ThemeMaterial, ThemePhrases
-from themescope.themes.text import candidate_phrases, detect_language, is_chinese
+from themescope.themes.text import candidate_phrases, detect_language, phrase_key
 
 logger = logging.getLogger("themescope")
 
@@ -116,10 +117,11 @@ class ExtractiveTagger(Tagger):
         cent = centrality / centrality.max() if centrality.max() > 0 else centrality
         relevance = CTFIDF_WEIGHT * spec + (1 - CTFIDF_WEIGHT) * cent
         order = np.argsort(-relevance, kind="stable")
-        chinese = is_chinese(detect_language(list(material.texts), material.lang))
+        lang = detect_language(list(material.texts) + list(material.captions), material.lang)
+        keys = [phrase_key(p, lang) for p in pool]
         kept: list[int] = []
         for i in order:
-            if any(_contains(pool[i], pool[j], chinese) for j in kept):
+            if any(keys[i] in keys[j] or keys[j] in keys[i] for j in kept):
                 continue
             if kept and float((vectors[kept] @ vectors[i]).max()) > self.duplicate_cosine:
                 continue
@@ -137,14 +139,6 @@ class ExtractiveTagger(Tagger):
         mean = embedder.embed(docs).mean(axis=0)
         norm = float(np.linalg.norm(mean))
         return mean / norm if norm > 0 else None
-
-
-def _contains(a: str, b: str, chinese: bool) -> bool:
-    """Whether one phrase contains the other (as whole words for English)."""
-    if chinese:
-        return a in b or b in a
-    sa, sb = f" {a} ", f" {b} "
-    return sa in sb or sb in sa
 
 
 def _ctfidf(counts: list[Counter[str]]) -> list[dict[str, float]]:
