@@ -57,6 +57,7 @@ def _write_indexed(
     gop: int = 20,
     rotation_deg: int = 0,
     faststart: bool = False,
+    preset: str = "ultrafast",
 ) -> Path:
     """Encode one frame per time in ``times_s`` (seconds, any spacing), frame i showing i."""
     time_base = Fraction(1, 1000)
@@ -67,7 +68,7 @@ def _write_indexed(
         stream.codec_context.time_base = time_base
         stream.codec_context.gop_size = gop
         stream.codec_context.options = {
-            "preset": "ultrafast",
+            "preset": preset,
             "keyint_min": str(gop),
             "sc_threshold": "0",
             "qp": "10",
@@ -146,6 +147,26 @@ def test_never_returns_the_keyframe_a_seek_lands_on(tmp_path: Path) -> None:
         frames = list(source)
     for f in frames:
         assert _read_index(f.image) == _expected_index(times, f.requested_s)
+
+
+@pytest.mark.parametrize("every_s", [0.7, 1.3, 2.5, 5.0])
+def test_b_frames_reordered_and_skipped_still_give_exact_frames(
+    tmp_path_factory: pytest.TempPathFactory, every_s: float
+) -> None:
+    # veryfast uses B-frames (some of them non-reference, which the sampler lets the
+    # decoder drop before each target) and the MP4 index holds decoding times.
+    path = tmp_path_factory.getbasetemp() / "bframes.mp4"
+    times = np.arange(300) / 10.0
+    if not path.exists():
+        _write_indexed(path, times, gop=25, preset="veryfast")
+    with av.open(str(path)) as container:
+        packets = list(container.demux(video=0))
+        assert any(p.pts is not None and p.dts is not None and p.pts > p.dts for p in packets)
+    for threads in (1, 0):
+        frames, _ = _sample(path, every_s=every_s, threads=threads)
+        assert [f.requested_s for f in frames] == sample_times(30.0, every_s)
+        for f in frames:
+            assert _read_index(f.image) == _expected_index(times, f.requested_s), f.requested_s
 
 
 def test_variable_frame_rate_uses_timestamps(tmp_path: Path) -> None:

@@ -386,6 +386,7 @@ class PyAVFrameSource(FrameSource):
         self._keyframes_s: list[float] | None = None
         self._n_corrupt = 0
         self._stopped_at_s: float | None = None
+        self._target_s = -math.inf  # the target being decoded towards
 
     # -- FrameSource -------------------------------------------------------------------
 
@@ -498,13 +499,21 @@ class PyAVFrameSource(FrameSource):
 
         Raises _EndOfStream (instead of returning) when the file ends or becomes
         unreadable, so that callers can tell it from a target being reached.
+
+        Packets that present before the current target (``self._target_s``) are
+        decoded with ``skip_frame="NONREF"``: a frame that is neither a reference
+        nor at or after the target can never be returned, so the decoder may drop
+        it. Targets only grow, so the decision made when a packet is sent holds.
         """
         import av
 
         container, stream = self._container, self._stream
+        codec_context = stream.codec_context
         tb = float(stream.time_base)
         start_s = self.info.start_s
         n_failed_in_row = 0
+        codec_context.skip_frame = "DEFAULT"
+        skipping = False
         demux = container.demux(stream)
         while True:
             try:
@@ -516,6 +525,11 @@ class PyAVFrameSource(FrameSource):
                 logger.debug("demuxing %s stopped: %s", self.path, ex)
                 self._n_corrupt += 1
                 raise _EndOfStream from ex
+            if packet.pts is not None:
+                skip = packet.pts * tb - start_s < self._target_s - _TIME_TOLERANCE_S
+                if skip != skipping:
+                    codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
+                    skipping = skip
             try:
                 frames = packet.decode()
             except av.error.FFmpegError as ex:
@@ -568,6 +582,7 @@ class PyAVFrameSource(FrameSource):
         tb = float(stream.time_base)
         start_s = self.info.start_s
         self._seek(target_s)
+        stream.codec_context.skip_frame = "DEFAULT"
         try:
             packet = next(self._container.demux(stream), None)
             if packet is None or packet.pts is None or not packet.is_keyframe:
@@ -627,6 +642,7 @@ class PyAVFrameSource(FrameSource):
         n_yielded = 0
         try:
             for j, target_s in enumerate(targets):
+                self._target_s = target_s
                 if self._should_seek(None if last is None else last[0], target_s):
                     frames.close()
                     next_s = targets[j + 1] if j + 1 < len(targets) else None
