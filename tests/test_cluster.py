@@ -20,8 +20,12 @@ from themescope.themes.projection import perplexity_for, project_2d
 def blobs(k: int, seed: int, n: int = 120, dim: int = 24, std: float = 1.0, sizes=None):
     samples = sizes if sizes is not None else n
     x, y = make_blobs(
-        n_samples=samples, centers=None if sizes else k, n_features=dim, cluster_std=std,
-        center_box=(-8, 8), random_state=seed,
+        n_samples=samples,
+        centers=None if sizes else k,
+        n_features=dim,
+        cluster_std=std,
+        center_box=(-8, 8),
+        random_state=seed,
     )
     return x, y
 
@@ -119,12 +123,14 @@ def test_scaling_is_global_not_per_dimension():
     assert scaled[:, 1].std() < 0.01 * scaled[:, 0].std()
     assert np.sqrt((scaled**2).sum(1).mean()) == pytest.approx(1.0)
     with_time = scale_features(x, np.arange(50.0), time_weight=1.0)
-    assert with_time.shape == (50, 3) and np.sqrt((with_time[:, 2] ** 2).mean()) == pytest.approx(1.0)
+    assert with_time.shape == (50, 3) and np.sqrt((with_time[:, 2] ** 2).mean()) == pytest.approx(
+        1.0
+    )
 
 
 @pytest.mark.skipif(not faiss_available(), reason="faiss-cpu not installed")
 def test_faiss_backend_agrees_with_sklearn():
-    x, y = blobs(5, 4, n=2000, dim=16)
+    x, _ = blobs(5, 4, n=2000, dim=16)
     fa = kmeans(x, 5, seed=0, n_init=3, backend="faiss")
     sk = kmeans(x, 5, seed=0, n_init=3, backend="sklearn")
     assert fa.backend == "faiss" and sk.backend == "sklearn"

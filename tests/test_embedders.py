@@ -14,13 +14,25 @@ from themescope.themes.embedders import SentenceTransformerEmbedder, embedder_in
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    """A randomly initialised 1-layer BERT wrapped as a sentence-transformers model, saved to disk."""
+    """A random 1-layer BERT wrapped as a sentence-transformers model, saved to disk."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     root = tmp_path_factory.mktemp("tiny")
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "vaccine", "nurse", "storm", "rain", "flood"]
+    words = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "the",
+        "vaccine",
+        "nurse",
+        "storm",
+        "rain",
+        "flood",
+    ]
     (root / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
     config = BertConfig(
         vocab_size=len(words),
@@ -51,7 +63,9 @@ def test_bundled_default_embeds_unit_vectors():
     assert np.array_equal(embedder.embed(["covid vaccine"])[0], vectors[0])
 
 
-@pytest.mark.parametrize("name", ["default", "minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"])
+@pytest.mark.parametrize(
+    "name", ["default", "minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"]
+)
 def test_names_of_the_bundled_model(name):
     embedder = load_embedder(name, load=False)
     assert embedder.resolved_path() == minilm_path()
@@ -68,7 +82,9 @@ def test_user_model_from_a_local_folder(tiny_model_dir):
 
 
 def test_hub_id_is_refused_without_download():
-    with pytest.raises(ModelLoadError, match=r"'whaleloops/phrase-bert' is not a local folder.*never downloads"):
+    with pytest.raises(
+        ModelLoadError, match=r"'whaleloops/phrase-bert' is not a local folder.*never downloads"
+    ):
         load_embedder("whaleloops/phrase-bert")
 
 

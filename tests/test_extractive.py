@@ -71,10 +71,35 @@ def test_phrase_matching_is_token_level_for_english():
 
 
 def test_top_phrases_come_from_the_right_theme(embedder):
-    results = ExtractiveTagger(embedder, seed=0).tag([material(0, VACCINE), material(1, POLITICS, first=6)])
-    vaccine_words = {"nurse", "vaccine", "dose", "clinic", "pharmacy", "booster", "syringe", "shot", "appointments"}
-    politics_words = {"senator", "congress", "bill", "lawmakers", "committee", "governor", "relief", "budget", "debate"}
-    for result, own, other in ((results[0], vaccine_words, politics_words), (results[1], politics_words, vaccine_words)):
+    results = ExtractiveTagger(embedder, seed=0).tag(
+        [material(0, VACCINE), material(1, POLITICS, first=6)]
+    )
+    vaccine_words = {
+        "nurse",
+        "vaccine",
+        "dose",
+        "clinic",
+        "pharmacy",
+        "booster",
+        "syringe",
+        "shot",
+        "appointments",
+    }
+    politics_words = {
+        "senator",
+        "congress",
+        "bill",
+        "lawmakers",
+        "committee",
+        "governor",
+        "relief",
+        "budget",
+        "debate",
+    }
+    for result, own, other in (
+        (results[0], vaccine_words, politics_words),
+        (results[1], politics_words, vaccine_words),
+    ):
         assert result.backend == "extractive"
         assert len(result.phrases) == 10
         texts = [p.text for p in result.phrases]
@@ -86,8 +111,15 @@ def test_top_phrases_come_from_the_right_theme(embedder):
 
 
 def test_near_duplicates_are_merged(embedder):
-    texts = ["covid vaccine covid vaccine", "covid vaccine here", "vaccines for covid", "the covid vaccine"]
-    result = ExtractiveTagger(embedder, seed=0).tag([material(0, texts), material(1, ["storm and rain"], first=4)])
+    texts = [
+        "covid vaccine covid vaccine",
+        "covid vaccine here",
+        "vaccines for covid",
+        "the covid vaccine",
+    ]
+    result = ExtractiveTagger(embedder, seed=0).tag(
+        [material(0, texts), material(1, ["storm and rain"], first=4)]
+    )
     phrases = [p.text for p in result[0].phrases]
     # "covid", "vaccine" and "covid vaccine" contain one another: one survives
     assert sum(1 for p in phrases if p in {"covid", "vaccine", "covid vaccine", "vaccines"}) == 1
@@ -96,7 +128,11 @@ def test_near_duplicates_are_merged(embedder):
 
 def test_scarce_text_gives_fewer_phrases_and_no_text_none(embedder):
     results = ExtractiveTagger(embedder, seed=0).tag(
-        [material(0, ["Storm warning."]), material(1, ["", ""], first=1), material(2, VACCINE, first=3)]
+        [
+            material(0, ["Storm warning."]),
+            material(1, ["", ""], first=1),
+            material(2, VACCINE, first=3),
+        ]
     )
     assert 0 < len(results[0].phrases) < 10
     assert results[1].phrases == []
@@ -112,8 +148,17 @@ def test_captions_provide_text(embedder):
 
 
 def test_chinese_theme(embedder):
-    zh_a = material(0, ["新冠疫苗接种点排起了长队。", "护士为老年人接种新冠疫苗。", "疫苗接种很安全。"], lang="zh")
-    zh_b = material(1, ["国会今天讨论了新的法案。", "参议员反对这个法案。", "法案将在下周投票。"], lang="zh", first=3)
+    zh_a = material(
+        0,
+        ["新冠疫苗接种点排起了长队。", "护士为老年人接种新冠疫苗。", "疫苗接种很安全。"],
+        lang="zh",
+    )
+    zh_b = material(
+        1,
+        ["国会今天讨论了新的法案。", "参议员反对这个法案。", "法案将在下周投票。"],
+        lang="zh",
+        first=3,
+    )
     results = ExtractiveTagger(embedder, seed=0).tag([zh_a, zh_b])
     assert "疫苗" in results[0].phrases[0].text or "接种" in results[0].phrases[0].text
     assert "法案" in results[1].phrases[0].text
@@ -124,18 +169,27 @@ def test_deterministic(embedder):
     themes = [material(0, VACCINE), material(1, POLITICS, first=6)]
     a = ExtractiveTagger(embedder, seed=3).tag(themes)
     b = ExtractiveTagger(embedder, seed=3).tag(themes)
-    assert [[(p.text, p.score) for p in r.phrases] for r in a] == [[(p.text, p.score) for p in r.phrases] for r in b]
+    assert [[(p.text, p.score) for p in r.phrases] for r in a] == [
+        [(p.text, p.score) for p in r.phrases] for r in b
+    ]
 
 
 def test_evidence_lexical_semantic_and_unsupported(embedder):
     theme = material(3, VACCINE, captions=["a nurse with a syringe", "", "", "", "", ""], first=10)
-    phrases = [Phrase("booster", 0.9), Phrase("syringe", 0.8), Phrase("moon landing", 0.7), Phrase("vaccination", 0.6)]
+    phrases = [
+        Phrase("booster", 0.9),
+        Phrase("syringe", 0.8),
+        Phrase("moon landing", 0.7),
+        Phrase("vaccination", 0.6),
+    ]
     out = attach_evidence(phrases, theme, embedder)
     booster, syringe, moon, vaccination = out
     assert booster.supported and booster.evidence.frame_ids == [11, 13, 15]
     assert booster.evidence.support == pytest.approx(0.5)
     assert booster.evidence.quotes[0] in VACCINE
-    assert syringe.evidence.frame_ids == [10, 12] and syringe.evidence.captions == ["a nurse with a syringe"]
+    assert syringe.evidence.frame_ids == [10, 12] and syringe.evidence.captions == [
+        "a nurse with a syringe"
+    ]
     assert moon.supported is False and moon.evidence.frame_ids == [] and moon.evidence.support == 0
     # no literal "vaccination", but sentences about vaccines are semantically close: weaker support
     if vaccination.supported:
@@ -145,8 +199,12 @@ def test_evidence_lexical_semantic_and_unsupported(embedder):
 
 
 def test_semantic_support_counts_half(embedder):
-    theme = material(0, ["Hospitals are running out of intensive care beds.", "The weather is sunny."])
-    lexical_free = attach_evidence([Phrase("hospital beds shortage", 1.0)], theme, embedder, semantic_threshold=0.5)[0]
+    theme = material(
+        0, ["Hospitals are running out of intensive care beds.", "The weather is sunny."]
+    )
+    lexical_free = attach_evidence(
+        [Phrase("hospital beds shortage", 1.0)], theme, embedder, semantic_threshold=0.5
+    )[0]
     assert lexical_free.supported and lexical_free.evidence.frame_ids == [0]
     assert lexical_free.evidence.support == pytest.approx(0.25)
     without_embedder = attach_evidence([Phrase("hospital beds shortage", 1.0)], theme)[0]
@@ -161,7 +219,9 @@ def test_evidence_for_chinese_is_substring(embedder):
 
 def test_many_frames_are_fast_enough(embedder):
     rng = np.random.default_rng(0)
-    words = np.array(["vaccine", "nurse", "clinic", "dose", "booster", "pharmacy", "syringe", "line"])
+    words = np.array(
+        ["vaccine", "nurse", "clinic", "dose", "booster", "pharmacy", "syringe", "line"]
+    )
     texts = [" ".join(rng.choice(words, 6)) for _ in range(3000)]
     themes = [material(0, texts[:1500]), material(1, texts[1500:], first=1500)]
     results = ExtractiveTagger(embedder, seed=0).tag(themes)

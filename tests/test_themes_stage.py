@@ -71,7 +71,9 @@ def make_run(
         if t == empty_text_theme:
             texts.append("")
             continue
-        words = list(rng.choice(VOCAB[t % len(VOCAB)], 4, replace=False)) + list(rng.choice(SHARED, 2))
+        words = list(rng.choice(VOCAB[t % len(VOCAB)], 4, replace=False)) + list(
+            rng.choice(SHARED, 2)
+        )
         rng.shuffle(words)
         texts.append(" ".join(words).capitalize() + ".")
     times = np.arange(n) * 2.0 + 0.04
@@ -94,7 +96,9 @@ def make_run(
             colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
             for i, t in enumerate(truth):
                 Image.new("RGB", (32, 18), colours[t % 4]).save(st.path(f"frames/{i:06d}.jpg"))
-        st.record.update({"n_frames": n, "every_s": 2.0, "lang": "en", "video": {"duration_s": n * 2.0}})
+        st.record.update(
+            {"n_frames": n, "every_s": 2.0, "lang": "en", "video": {"duration_s": n * 2.0}}
+        )
     with run.stage("train", stage_fingerprint="tr", config={}) as st:
         np.save(st.path("latents.npy"), latents)
     return truth
@@ -146,7 +150,9 @@ def test_rerun_is_skipped_until_forced_or_changed(tmp_path, embedder):
     again = build_themes(tmp_path / "run", ThemesConfig(seed=0, n_bootstrap=2), embedder=embedder)
     assert again.skipped and again.data == first.data
     assert np.array_equal(again.labels, first.labels)
-    forced = build_themes(tmp_path / "run", ThemesConfig(seed=0, n_bootstrap=2), embedder=embedder, force=True)
+    forced = build_themes(
+        tmp_path / "run", ThemesConfig(seed=0, n_bootstrap=2), embedder=embedder, force=True
+    )
     assert not forced.skipped
     user = build_themes(tmp_path / "run", ThemesConfig(k=2, n_bootstrap=2), embedder=embedder)
     assert not user.skipped and user.k == 2
@@ -216,13 +222,19 @@ class ColourCaptioner(Captioner):
 
     def caption(self, images):
         names = ["red", "green", "blue"]
-        return [f"a {names[int(np.argmax(np.asarray(im).reshape(-1, 3).mean(0)))]} screen" for im in images]
+        return [
+            f"a {names[int(np.argmax(np.asarray(im).reshape(-1, 3).mean(0)))]} screen"
+            for im in images
+        ]
 
 
 def test_captions_are_saved_and_used(tmp_path, embedder):
     truth = make_run(tmp_path / "run", n_themes=3, n_blocks=9, images=True, empty_text_theme=1)
     result = build_themes(
-        tmp_path / "run", ThemesConfig(k=3, n_bootstrap=0), captioner=ColourCaptioner(), embedder=embedder
+        tmp_path / "run",
+        ThemesConfig(k=3, n_bootstrap=0),
+        captioner=ColourCaptioner(),
+        embedder=embedder,
     )
     table = pq.read_table(tmp_path / "run" / "frames.parquet")
     captions = table.column("caption").to_pylist()
@@ -240,15 +252,22 @@ class FixedTagger(Tagger):
 
     def tag(self, themes: list[ThemeMaterial], n_phrases: int = 10) -> list[ThemePhrases]:
         return [
-            ThemePhrases([Phrase(t, 1.0 - i / 10) for i, t in enumerate(["vaccine", "moon landing", "storm", "coach"])],
-                         "fixed")
+            ThemePhrases(
+                [
+                    Phrase(t, 1.0 - i / 10)
+                    for i, t in enumerate(["vaccine", "moon landing", "storm", "coach"])
+                ],
+                "fixed",
+            )
             for _ in themes
         ]
 
 
 def test_any_tagger_gets_evidence_and_distinct_tops(tmp_path, embedder):
     make_run(tmp_path / "run", n_blocks=8)
-    result = build_themes(tmp_path / "run", ThemesConfig(k=4, n_bootstrap=0), tagger=FixedTagger(), embedder=embedder)
+    result = build_themes(
+        tmp_path / "run", ThemesConfig(k=4, n_bootstrap=0), tagger=FixedTagger(), embedder=embedder
+    )
     themes = result.data["themes"]
     tops = [t["phrases"][0]["text"] for t in themes]
     assert sorted(tops) == ["coach", "moon landing", "storm", "vaccine"]
@@ -267,7 +286,10 @@ def test_distinct_top_phrases_moves_the_less_specific():
         p.evidence.support = support
         return p
 
-    lists = [[phrase("vaccine", 0.2), phrase("nurse", 0.1)], [phrase("vaccine", 0.9), phrase("clinic", 0.5)]]
+    lists = [
+        [phrase("vaccine", 0.2), phrase("nurse", 0.1)],
+        [phrase("vaccine", 0.9), phrase("clinic", 0.5)],
+    ]
     assert distinct_top_phrases(lists) == []
     assert [p.text for p in lists[0]] == ["nurse", "vaccine"]
     assert [p.text for p in lists[1]] == ["vaccine", "clinic"]

@@ -28,15 +28,23 @@ def parse_k_range(text: str) -> tuple[int, int]:
 @app.command("themes")
 def themes_command(
     run: Path = typer.Argument(..., help="Run directory with finished ingest and train stages."),
-    k: int | None = typer.Option(None, "--k", help="Number of themes (skips the automatic choice)."),
-    k_range: str = typer.Option("3-5", "--k-range", help="Range the number of themes is chosen from."),
+    k: int | None = typer.Option(
+        None, "--k", help="Number of themes (skips the automatic choice)."
+    ),
+    k_range: str = typer.Option(
+        "3-5", "--k-range", help="Range the number of themes is chosen from."
+    ),
     captioner: str = typer.Option("none", "--captioner", help="Frame captioner: none or blip."),
     captioner_model: str | None = typer.Option(
-        None, "--captioner-model", help="Local BLIP model folder (or an id already in the local cache)."
+        None,
+        "--captioner-model",
+        help="Local BLIP model folder (or an id already in the local cache).",
     ),
     tagger: str = typer.Option("extractive", "--tagger", help="Phrase tagger: extractive or llm."),
     llm_url: str | None = typer.Option(
-        None, "--llm-url", help="OpenAI-compatible server (Ollama, llama.cpp, vLLM); omit to run --llm-model locally."
+        None,
+        "--llm-url",
+        help="OpenAI-compatible server (Ollama, llama.cpp, vLLM); omit to run --llm-model locally.",
     ),
     llm_model: str | None = typer.Option(
         None, "--llm-model", help="Model name on the server, or a local transformers model folder."
@@ -45,12 +53,14 @@ def themes_command(
         None, "--tag-language", help="Language of LLM tags (e.g. en, to compare across languages)."
     ),
     embedder: str | None = typer.Option(
-        None, "--embedder", help="Local sentence-transformers folder (e.g. PhraseBERT); default: bundled MiniLM."
+        None,
+        "--embedder",
+        help="Local sentence-transformers folder (e.g. PhraseBERT); default: bundled MiniLM.",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of every random step."),
     force: bool = typer.Option(False, "--force", help="Redo the stage even when it is up to date."),
 ) -> None:
-    """Cluster the frames of RUN into themes and describe each with ten phrases and their evidence."""
+    """Cluster the frames of RUN into themes, each described by phrases with evidence."""
     from themescope.themes.stage import ThemesConfig, build_themes
 
     config = ThemesConfig(

@@ -210,7 +210,9 @@ def kmeans(
         raise ConfigError(f"k={k} must be between 1 and the number of points n={n}")
     if k == 1:
         center = x.mean(axis=0, keepdims=True)
-        return KMeansFit(np.zeros(n, dtype=np.int64), center, float(((x - center) ** 2).sum()), "trivial")
+        return KMeansFit(
+            np.zeros(n, dtype=np.int64), center, float(((x - center) ** 2).sum()), "trivial"
+        )
     if backend == "auto":
         backend = "faiss" if n >= FAISS_MIN_POINTS and faiss_available() else "sklearn"
     if backend == "faiss":
@@ -228,7 +230,9 @@ def kmeans(
         # caps k by the number of distinct points, so this is only noise here.
         warnings.simplefilter("ignore", ConvergenceWarning)
         labels = model.fit_predict(x)
-    return KMeansFit(labels.astype(np.int64), model.cluster_centers_, float(model.inertia_), "sklearn")
+    return KMeansFit(
+        labels.astype(np.int64), model.cluster_centers_, float(model.inertia_), "sklearn"
+    )
 
 
 def faiss_available() -> bool:
@@ -259,7 +263,7 @@ def _kmeans_faiss(x: np.ndarray, k: int, *, seed: int, n_init: int, max_iter: in
     distances, labels = model.index.search(data, 1)
     return KMeansFit(
         labels[:, 0].astype(np.int64),
-        model.centroids.astype(np.float64),
+        np.asarray(model.centroids, dtype=np.float64),
         float(distances.sum()),
         "faiss",
     )
@@ -289,11 +293,15 @@ def _silhouette(x: np.ndarray, labels: np.ndarray, seed: int) -> float:
         return float("nan")
     sample = min(len(x), SILHOUETTE_SAMPLE)
     return float(
-        silhouette_score(x, labels, sample_size=sample if sample < len(x) else None, random_state=seed)
+        silhouette_score(
+            x, labels, sample_size=sample if sample < len(x) else None, random_state=seed
+        )
     )
 
 
-def _bootstrap_stability(x: np.ndarray, k: int, labels: np.ndarray, seed: int, n_boot: int) -> float:
+def _bootstrap_stability(
+    x: np.ndarray, k: int, labels: np.ndarray, seed: int, n_boot: int
+) -> float:
     """Mean adjusted Rand index between the clustering and clusterings of bootstrap resamples.
 
     Each resample is clustered, every point of the (sub)sample is assigned to the
@@ -357,7 +365,9 @@ def _scores(rows: dict[int, dict[str, Any]], candidates: list[int]) -> list[floa
         row = rows[kk]
         values = {name: _as_float(row.get(name)) for name in WEIGHTS}
         values["mean_centroid_dist"] /= top_dist
-        scores.append(sum(WEIGHTS[name] * (v if np.isfinite(v) else 0.0) for name, v in values.items()))
+        scores.append(
+            sum(WEIGHTS[name] * (v if np.isfinite(v) else 0.0) for name, v in values.items())
+        )
     return scores
 
 
@@ -408,7 +418,9 @@ def select_k(
         True
     """
     with small_data_threads(len(latents)):
-        return _select_k(latents, k, k_range, seed, n_init, n_bootstrap, times_s, time_weight, backend)
+        return _select_k(
+            latents, k, k_range, seed, n_init, n_bootstrap, times_s, time_weight, backend
+        )
 
 
 def _select_k(
@@ -505,7 +517,11 @@ def _as_float(value: Any) -> float:
 
 def _row(x: np.ndarray, k: int, fit: KMeansFit, seed: int, n_bootstrap: int) -> dict[str, Any]:
     sizes = sorted(np.bincount(fit.labels, minlength=k).tolist(), reverse=True)
-    boot = _bootstrap_stability(x, k, fit.labels, seed, n_bootstrap) if n_bootstrap > 0 else float("nan")
+    boot = (
+        _bootstrap_stability(x, k, fit.labels, seed, n_bootstrap)
+        if n_bootstrap > 0
+        else float("nan")
+    )
     return {
         "k": k,
         "mean_dist_to_centroid": _round(_mean_dist(x, fit.labels, fit.centers)),
@@ -523,14 +539,19 @@ def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _reason(chosen: int, candidates: list[int], rows: dict[int, dict[str, Any]], scores: list[float]) -> str:
+def _reason(
+    chosen: int, candidates: list[int], rows: dict[int, dict[str, Any]], scores: list[float]
+) -> str:
     r = rows[chosen]
-    others = ", ".join(f"k={kk} {s:.2f}" for kk, s in zip(candidates, scores, strict=True) if kk != chosen)
+    others = ", ".join(
+        f"k={kk} {s:.2f}" for kk, s in zip(candidates, scores, strict=True) if kk != chosen
+    )
     sil_best = max((rows[kk]["silhouette"] or -1.0) for kk in candidates)
     weak = " (weak structure: no k reaches silhouette 0.25)" if sil_best < 0.25 else ""
     return (
         f"k={chosen} chosen in {candidates[0]}-{candidates[-1]}{weak}: combined score "
-        f"{scores[candidates.index(chosen)]:.2f} (vs {others}) from silhouette {_fmt(r['silhouette'])}, "
+        f"{scores[candidates.index(chosen)]:.2f} (vs {others}) from silhouette "
+        f"{_fmt(r['silhouette'])}, "
         f"elbow strength {_fmt(r['elbow'])}, bootstrap ARI {_fmt(r['bootstrap_stability'])}, "
         f"large-cluster stability {_fmt(r['large_cluster_stability'])} and mean centroid distance "
         f"{_fmt(r['mean_centroid_dist'])}."
@@ -547,4 +568,6 @@ def _selection(
     warnings: list[str],
 ) -> KSelection:
     k = len(fit.centers)
-    return KSelection(k, method, k_range, reason, table, fit.labels, fit.centers, x, fit.backend, warnings)
+    return KSelection(
+        k, method, k_range, reason, table, fit.labels, fit.centers, x, fit.backend, warnings
+    )

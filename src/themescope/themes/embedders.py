@@ -27,7 +27,9 @@ from themescope.themes.base import PhraseEmbedder
 
 logger = logging.getLogger("themescope")
 
-DEFAULT_NAMES = frozenset({"default", "minilm", MINILM_NAME.lower(), f"sentence-transformers/{MINILM_NAME}".lower()})
+DEFAULT_NAMES = frozenset(
+    {"default", "minilm", MINILM_NAME.lower(), f"sentence-transformers/{MINILM_NAME}".lower()}
+)
 """Names that select the bundled all-MiniLM-L6-v2 model."""
 
 _CACHE_LIMIT = 50_000
@@ -53,7 +55,9 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
         (1, 768)
     """
 
-    def __init__(self, path: str | Path | None = None, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(
+        self, path: str | Path | None = None, batch_size: int = 64, device: str = "cpu"
+    ) -> None:
         self.path = None if path is None else Path(path)
         self.batch_size = batch_size
         self.device = device
@@ -95,10 +99,15 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
         bars_were_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()
         try:
-            self._model = SentenceTransformer(str(folder), device=self.device, local_files_only=True)
-        except Exception as exc:  # many libraries, many exception types: report them all the same way
+            self._model = SentenceTransformer(
+                str(folder), device=self.device, local_files_only=True
+            )
+        except (
+            Exception
+        ) as exc:  # many libraries, many exception types: report them all the same way
             raise ModelLoadError(
-                f"cannot load a sentence-transformers model from {folder}: {type(exc).__name__}: {exc}"
+                f"cannot load a sentence-transformers model from {folder}: "
+                f"{type(exc).__name__}: {exc}"
             ) from exc
         finally:
             if bars_were_on:
@@ -110,9 +119,8 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
         """Length of the vectors (loads the model)."""
         self.load()
         # renamed in sentence-transformers 6; older releases only have the long name
-        getter = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        getter = getattr(self._model, "get_embedding_dimension", None)
+        getter = getter or self._model.get_sentence_embedding_dimension
         dim = getter()
         if dim is None:  # some plain encoders do not declare it
             dim = int(self._encode(["dimension"]).shape[1])
@@ -146,8 +154,9 @@ def _check_model_folder(folder: Path) -> None:
     if not folder.exists():
         raise ModelLoadError(
             f"embedder {str(folder)!r} is not a local folder; themescope never downloads models: "
-            "download it yourself (e.g. `hf download whaleloops/phrase-bert --local-dir models/phrase-bert`) "
-            "and pass that folder"
+            "download it yourself (e.g. `hf download whaleloops/phrase-bert "
+            "--local-dir models/phrase-bert`) and pass that folder, or omit --embedder for the "
+            "bundled all-MiniLM-L6-v2"
         )
     if not folder.is_dir():
         raise ModelLoadError(f"embedder path {folder} is a file; pass the model's folder")
@@ -182,12 +191,6 @@ def load_embedder(
         embedder.resolved_path()  # verifies the bundled weights' checksum
         return embedder.load() if load else embedder
     path = Path(name_or_path).expanduser()
-    if not path.exists():
-        raise ModelLoadError(
-            f"embedder {str(name_or_path)!r} is not a local folder; themescope never downloads models: "
-            "download it yourself (e.g. `hf download whaleloops/phrase-bert --local-dir models/phrase-bert`) "
-            "and pass that folder, or use the bundled default (omit --embedder)"
-        )
     _check_model_folder(path)
     embedder = SentenceTransformerEmbedder(path, device=device)
     return embedder.load() if load else embedder

@@ -128,7 +128,7 @@ class _SemanticIndex:
         for (doc, places), sim in zip(self.docs, sims, strict=True):
             if sim < threshold:
                 continue
-            for i, kind in places:
+            for i, _ in places:
                 frames.add(self.material.frame_ids[i])
             kinds = {kind for _, kind in places}
             if "text" in kinds:

@@ -90,7 +90,9 @@ class ExtractiveTagger(Tagger):
         scores = _ctfidf(counts)
         out = []
         for material, theme_counts, theme_scores in zip(themes, counts, scores, strict=True):
-            phrases = self._rank(material, theme_counts, theme_scores, n_phrases) if theme_counts else []
+            phrases = (
+                self._rank(material, theme_counts, theme_scores, n_phrases) if theme_counts else []
+            )
             out.append(ThemePhrases(phrases=phrases, backend="extractive"))
         return out
 
@@ -105,13 +107,19 @@ class ExtractiveTagger(Tagger):
         return counts
 
     def _rank(
-        self, material: ThemeMaterial, counts: Counter[str], ctfidf: dict[str, float], n_phrases: int
+        self,
+        material: ThemeMaterial,
+        counts: Counter[str],
+        ctfidf: dict[str, float],
+        n_phrases: int,
     ) -> list[Phrase]:
         pool = sorted(ctfidf, key=lambda p: (-ctfidf[p], p))[: self.max_candidates]
         embedder = self._embedder()
         vectors = embedder.embed(pool)
         centroid = self._centroid(material, embedder)
-        centrality = np.clip(vectors @ centroid, 0.0, None) if centroid is not None else np.zeros(len(pool))
+        centrality = (
+            np.clip(vectors @ centroid, 0.0, None) if centroid is not None else np.zeros(len(pool))
+        )
         spec = np.array([ctfidf[p] for p in pool])
         spec = spec / spec.max() if spec.max() > 0 else spec
         cent = centrality / centrality.max() if centrality.max() > 0 else centrality
@@ -130,12 +138,19 @@ class ExtractiveTagger(Tagger):
         return [Phrase(text=pool[i], score=round(float(relevance[i]), 4)) for i in chosen]
 
     def _centroid(self, material: ThemeMaterial, embedder: PhraseEmbedder) -> np.ndarray | None:
-        docs = list(dict.fromkeys(d.strip() for d in list(material.texts) + list(material.captions) if d.strip()))
+        docs = list(
+            dict.fromkeys(
+                d.strip() for d in list(material.texts) + list(material.captions) if d.strip()
+            )
+        )
         if not docs:
             return None
         if len(docs) > self.max_centroid_texts:
             rng = np.random.default_rng(self.seed + material.theme_id)
-            docs = [docs[i] for i in sorted(rng.choice(len(docs), self.max_centroid_texts, replace=False))]
+            docs = [
+                docs[i]
+                for i in sorted(rng.choice(len(docs), self.max_centroid_texts, replace=False))
+            ]
         mean = embedder.embed(docs).mean(axis=0)
         norm = float(np.linalg.norm(mean))
         return mean / norm if norm > 0 else None
@@ -157,7 +172,9 @@ def _ctfidf(counts: list[Counter[str]]) -> list[dict[str, float]]:
     return out
 
 
-def _mmr(vectors: np.ndarray, relevance: np.ndarray, pool: list[int], n: int, lam: float) -> list[int]:
+def _mmr(
+    vectors: np.ndarray, relevance: np.ndarray, pool: list[int], n: int, lam: float
+) -> list[int]:
     """Maximal marginal relevance: pick ``n`` of ``pool``, trading relevance against redundancy."""
     chosen: list[int] = []
     remaining = list(pool)

@@ -71,7 +71,12 @@ def project_2d(x: np.ndarray, *, seed: int, max_points: int = MAX_TSNE_POINTS) -
     """
     n = len(x)
     if n < 4:
-        layouts = {0: [], 1: [[0.0, 0.0]], 2: [[-1.0, 0.0], [1.0, 0.0]], 3: [[-1.0, 0.0], [1.0, 0.0], [0.0, 1.7]]}
+        layouts = {
+            0: [],
+            1: [[0.0, 0.0]],
+            2: [[-1.0, 0.0], [1.0, 0.0]],
+            3: [[-1.0, 0.0], [1.0, 0.0], [0.0, 1.7]],
+        }
         return Projection("trivial", None, np.array(layouts[n], dtype=np.float64).reshape(n, 2), 0)
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
@@ -84,14 +89,20 @@ def project_2d(x: np.ndarray, *, seed: int, max_points: int = MAX_TSNE_POINTS) -
         pca = PCA(n_components=min(_PCA_DIMS, len(fit_idx)), random_state=seed).fit(data[fit_idx])
         data = pca.transform(data)
     perplexity = perplexity_for(len(fit_idx))
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
+    tsne = TSNE(
+        n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed
+    )
     with small_data_threads(len(fit_idx)):
         fitted = tsne.fit_transform(data[fit_idx])
     if len(fit_idx) == n:
         return Projection("tsne", perplexity, fitted, n)
     from sklearn.neighbors import NearestNeighbors
 
-    logger.info("t-SNE fitted on %d of %d frames; the others placed beside their nearest neighbour", len(fit_idx), n)
+    logger.info(
+        "t-SNE fitted on %d of %d frames; the others placed beside their nearest neighbour",
+        len(fit_idx),
+        n,
+    )
     points = np.empty((n, 2), dtype=np.float64)
     points[fit_idx] = fitted
     rest = np.setdiff1d(np.arange(n), fit_idx)

@@ -30,7 +30,14 @@ import numpy as np
 from themescope import _progress
 from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
 from themescope.rundir import RunDirectory, StageWriter, fingerprint
-from themescope.themes.base import Captioner, Phrase, PhraseEmbedder, Tagger, ThemeMaterial, ThemePhrases
+from themescope.themes.base import (
+    Captioner,
+    Phrase,
+    PhraseEmbedder,
+    Tagger,
+    ThemeMaterial,
+    ThemePhrases,
+)
 from themescope.themes.cluster import KSelection, select_k
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.projection import MAX_TSNE_POINTS, project_2d
@@ -105,9 +112,13 @@ class ThemesConfig:
         if self.k is not None and self.k < 1:
             raise ConfigError(f"k must be at least 1, got {self.k}")
         if self.captioner not in _CAPTIONERS:
-            raise ConfigError(f"unknown captioner {self.captioner!r}; choose one of: {', '.join(_CAPTIONERS)}")
+            raise ConfigError(
+                f"unknown captioner {self.captioner!r}; choose one of: {', '.join(_CAPTIONERS)}"
+            )
         if self.tagger not in _TAGGERS:
-            raise ConfigError(f"unknown tagger {self.tagger!r}; choose one of: {', '.join(_TAGGERS)}")
+            raise ConfigError(
+                f"unknown tagger {self.tagger!r}; choose one of: {', '.join(_TAGGERS)}"
+            )
         if self.n_init < 1 or self.n_bootstrap < 0 or self.n_phrases < 1:
             raise ConfigError(
                 f"n_init={self.n_init} must be >= 1, n_bootstrap={self.n_bootstrap} >= 0 "
@@ -118,7 +129,9 @@ class ThemesConfig:
         if self.max_tsne_points < 4:
             raise ConfigError(f"max_tsne_points must be >= 4, got {self.max_tsne_points}")
         if self.cluster_backend not in ("auto", "sklearn", "faiss"):
-            raise ConfigError(f"unknown cluster backend {self.cluster_backend!r}; use auto, sklearn or faiss")
+            raise ConfigError(
+                f"unknown cluster backend {self.cluster_backend!r}; use auto, sklearn or faiss"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (the manifest's config.themes)."""
@@ -211,7 +224,9 @@ def build_themes(
             logger.info("themes is up to date in %s; skipped (use --force to redo)", run.path)
             return _load_result(run)
         with run.stage("themes", stage_fingerprint=fp, config=config_dict) as st:
-            data, labels = _run_stage(run, ingest, config, captioner, tagger, embedder, backends, st)
+            data, labels = _run_stage(
+                run, ingest, config, captioner, tagger, embedder, backends, st
+            )
             return ThemesResult(run, data, labels, skipped=False, warnings=list(st.warnings))
 
 
@@ -313,14 +328,23 @@ def _run_stage(
         st.warnings.append(message)  # select_k has logged them already
     labels, centers = _order_themes(selection)
     timings["cluster_s"] = time.perf_counter() - t0
-    logger.info("clustered into k=%d themes (%s, %s backend): %s", selection.k, selection.method,
-                selection.backend, selection.reason)
+    logger.info(
+        "clustered into k=%d themes (%s, %s backend): %s",
+        selection.k,
+        selection.method,
+        selection.backend,
+        selection.reason,
+    )
 
     t0 = time.perf_counter()
     projection = project_2d(selection.features, seed=config.seed, max_points=config.max_tsne_points)
     timings["projection_s"] = time.perf_counter() - t0
-    logger.info("2-D projection: %s (perplexity %s) in %.1f s", projection.method, projection.perplexity,
-                timings["projection_s"])
+    logger.info(
+        "2-D projection: %s (perplexity %s) in %.1f s",
+        projection.method,
+        projection.perplexity,
+        timings["projection_s"],
+    )
 
     t0 = time.perf_counter()
     captions = _caption(run, table, captioner) if captioner is not None else [""] * n
@@ -343,7 +367,9 @@ def _run_stage(
     logger.info("tagging %d themes with the %s tagger", k, tagger.name)
     tagged = tagger.tag(materials, n_phrases=config.n_phrases)
     if len(tagged) != k:
-        raise ThemescopeError(f"tagger {tagger.name!r} returned {len(tagged)} results for {k} themes")
+        raise ThemescopeError(
+            f"tagger {tagger.name!r} returned {len(tagged)} results for {k} themes"
+        )
     timings["tag_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -359,10 +385,23 @@ def _run_stage(
     timings["evidence_s"] = time.perf_counter() - t0
 
     themes = []
-    for t, (material, result, phrases) in enumerate(zip(materials, tagged, phrase_lists, strict=True)):
+    for t, (material, result, phrases) in enumerate(
+        zip(materials, tagged, phrase_lists, strict=True)
+    ):
         themes.append(
-            _theme_record(t, material, result, phrases, labels, centers, selection.features, times_s,
-                          durations, config.n_phrases, st)
+            _theme_record(
+                t,
+                material,
+                result,
+                phrases,
+                labels,
+                centers,
+                selection.features,
+                times_s,
+                durations,
+                config.n_phrases,
+                st,
+            )
         )
     n_unsupported = sum(1 for theme in themes for p in theme["phrases"] if not p["supported"])
     data: dict[str, Any] = {
@@ -398,8 +437,12 @@ def _run_stage(
             "timings": {name: round(value, 3) for name, value in timings.items()},
         }
     )
-    logger.info("themes written to %s (k=%d, %d unsupported phrases flagged)", run / "themes.json", k,
-                n_unsupported)
+    logger.info(
+        "themes written to %s (k=%d, %d unsupported phrases flagged)",
+        run / "themes.json",
+        k,
+        n_unsupported,
+    )
     return data, labels
 
 
@@ -414,12 +457,16 @@ def _read_inputs(run: RunDirectory) -> tuple[Any, np.ndarray]:
     frames_path, latents_path = run / "frames.parquet", run / "latents.npy"
     for path in (frames_path, latents_path):
         if not path.is_file():
-            raise RunDirectoryError(f"{path} is missing; rerun the stage that writes it (ingest or train)")
+            raise RunDirectoryError(
+                f"{path} is missing; rerun the stage that writes it (ingest or train)"
+            )
     try:
         table = pq.read_table(frames_path)
         latents = np.load(latents_path)
     except (OSError, ValueError) as exc:
-        raise RunDirectoryError(f"cannot read {frames_path.name} / {latents_path.name} in {run.path}: {exc}") from exc
+        raise RunDirectoryError(
+            f"cannot read {frames_path.name} / {latents_path.name} in {run.path}: {exc}"
+        ) from exc
     missing = {"frame_id", "time_s", "text", "lang"} - set(table.column_names)
     if missing:
         raise RunDirectoryError(f"{frames_path} lacks column(s) {', '.join(sorted(missing))}")
@@ -428,10 +475,13 @@ def _read_inputs(run: RunDirectory) -> tuple[Any, np.ndarray]:
         raise ThemescopeError(f"{frames_path} has 0 frames; there is nothing to cluster")
     ids = table.column("frame_id").to_numpy()
     if not np.array_equal(ids, np.arange(table.num_rows)):
-        raise RunDirectoryError(f"{frames_path}: frame_id must be 0..{table.num_rows - 1} without gaps")
+        raise RunDirectoryError(
+            f"{frames_path}: frame_id must be 0..{table.num_rows - 1} without gaps"
+        )
     if latents.ndim != 2 or latents.shape[0] != table.num_rows:
         raise RunDirectoryError(
-            f"latents.npy has shape {latents.shape} but frames.parquet has {table.num_rows} frames; "
+            f"latents.npy has shape {latents.shape} but frames.parquet has {table.num_rows} "
+            "frames; "
             "rerun `themescope train`"
         )
     if pc.any(pc.is_null(table.column("time_s"))).as_py():
@@ -535,7 +585,9 @@ def _theme_record(
     note = None
     if not has_text:
         note = "no transcript text or captions in this theme, so no phrases"
-        st.warn(f"theme {t} ({len(frame_ids)} frames) has no transcript text or captions: no phrases")
+        st.warn(
+            f"theme {t} ({len(frame_ids)} frames) has no transcript text or captions: no phrases"
+        )
     elif len(phrases) < n_phrases:
         note = f"only {len(phrases)} phrases: not enough distinct text in this theme"
     if result.fallback_reason:
@@ -548,7 +600,9 @@ def _theme_record(
         "share": round(share, 4),
         "seconds": round(seconds, 3),
         "spans": _spans(frame_ids, times_s, durations),
-        "representative_frames": representative_frames(frame_ids, features, centers[t], times_s, min_gap_s),
+        "representative_frames": representative_frames(
+            frame_ids, features, centers[t], times_s, min_gap_s
+        ),
         "phrases": [_phrase_record(p) for p in phrases],
         "phrases_note": note,
         "tagger": {
@@ -596,7 +650,8 @@ def distinct_top_phrases(phrase_lists: list[list[Phrase]]) -> list[str]:
         if j is None:
             stuck.add(loser)
             unresolved.append(
-                f"themes {a} and {b} both lead with {phrases[0].text!r}: theme {loser} has no other phrase "
+                f"themes {a} and {b} both lead with {phrases[0].text!r}: theme {loser} has no "
+                "other phrase "
                 "that no theme leads with"
             )
             continue
@@ -634,9 +689,14 @@ def _caption(run: RunDirectory, table: Any, captioner: Captioner) -> list[str]:
                 with Image.open(path) as image:
                     images.append(image.convert("RGB"))
             except OSError as exc:
-                raise RunDirectoryError(f"cannot read frame image {path}: {exc}; rerun `themescope ingest`") from exc
+                raise RunDirectoryError(
+                    f"cannot read frame image {path}: {exc}; rerun `themescope ingest`"
+                ) from exc
         result = captioner.caption(images)
         if len(result) != len(images):
-            raise ThemescopeError(f"captioner {captioner.name!r} returned {len(result)} captions for {len(images)} frames")
+            raise ThemescopeError(
+                f"captioner {captioner.name!r} returned {len(result)} captions for "
+                f"{len(images)} frames"
+            )
         captions.extend(c.strip() for c in result)
     return captions
