@@ -20,6 +20,7 @@ from themescope.themes.llm import (
     HttpChatClient,
     LLMTagger,
     TransformersChatClient,
+    is_refusal,
     load_llm_tagger,
     parse_tags,
 )
@@ -91,6 +92,8 @@ def chat_server() -> Iterator[ChatServer]:
                 content = '{"tags": "vaccine clinic and nurse"'  # not JSON, no list, no lines
             elif action == "refuse":
                 content = "I'm sorry, but I can't help with that."
+            elif action == "chinese":
+                content = json.dumps(["疫苗", "护士", "诊所", "注射"], ensure_ascii=False)
             elif action == "404":
                 status = 404
             body = _completion(content) if content is not None else b'{"error": "boom"}'
@@ -242,6 +245,32 @@ def test_http_refusal_falls_back_without_reask(chat_server: ChatServer) -> None:
     )
 
 
+def test_http_tags_in_the_wrong_language_are_reasked(chat_server: ChatServer) -> None:
+    chat_server.script = ["chinese", "ok", "chinese", "chinese"]
+    results = _http_tagger(chat_server, RecordingTagger()).tag(_materials(2))
+    assert len(chat_server.requests) == 4
+    assert "Write every tag in English." in chat_server.requests[1]["messages"][-1]["content"]
+    assert results[0].backend == "llm-http"
+    assert [p.text for p in results[0].phrases] == GOOD_TAGS
+    assert results[1].backend == "extractive"
+    assert results[1].fallback_reason == (
+        "llm-http (test-model): the tags were not in English, even after one re-ask: "
+        '"["疫苗", "护士", "诊所", "注射"]"'
+    )
+
+
+def test_theme_without_text_is_not_sent(chat_server: ChatServer) -> None:
+    materials = _materials(2)
+    materials[1] = ThemeMaterial(1, [7, 8], ["", " "], ["", ""], "en")
+    results = _http_tagger(chat_server, RecordingTagger()).tag(materials)
+    assert len(chat_server.requests) == 1
+    assert results[0].backend == "llm-http"
+    assert results[1].fallback_reason == (
+        "llm-http (test-model): the theme has no captions or transcript text to tag"
+    )
+    assert results[1].prompt is None
+
+
 def test_http_client_error_is_not_retried_and_stops_asking(chat_server: ChatServer) -> None:
     chat_server.script = ["404"]
     fallback = RecordingTagger()
@@ -295,6 +324,9 @@ def test_parse_tags_tolerates_common_reply_shapes() -> None:
     assert parse_tags("Tags: 疫苗, 护士, 医院, 疫苗") == ["疫苗", "护士", "医院"]
     assert parse_tags(json.dumps([f"t{i}" for i in range(15)]), 10) == [f"t{i}" for i in range(10)]
     assert parse_tags("I cannot do that.") is None
+    assert is_refusal("I'm sorry, but I can't help with that.")
+    assert is_refusal("抱歉，我无法完成这个请求。")
+    assert not is_refusal('["news anchor", "vaccine", "clinic"]')
     assert parse_tags('["only one"]') is None
 
 

@@ -77,9 +77,11 @@ LANGUAGE_NAMES = {
 _REFUSAL = re.compile(
     r"\b(i\s+(?:can\s*not|can't|cannot|won't|will\s+not|am\s+(?:not\s+able|unable)|'m\s+"
     r"(?:not\s+able|unable))\s+(?:help|assist|provide|comply|do\s+that|generate|create)|"
-    r"as\s+an\s+ai\b|i\s+(?:must|have\s+to)\s+decline|against\s+my\s+guidelines)",
+    r"as\s+an\s+ai\b|i\s+(?:must|have\s+to)\s+decline|against\s+my\s+guidelines|"
+    r"(?:抱歉|对不起|很遗憾).{0,12}(?:无法|不能)|我(?:无法|不能)(?:提供|帮助|协助|完成))",
     re.IGNORECASE,
 )
+_CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
 _LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.):、]|[-*•·]|#)\s*(.+?)\s*$")
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
@@ -436,6 +438,9 @@ class LLMTagger(Tagger):
             try:
                 if dead_reason is not None:
                     raise ChatError(dead_reason, fatal=True)
+                if not any(line.strip() for line in [*material.texts, *material.captions]):
+                    # Asked about nothing, a model invents tags; leave it to the fallback.
+                    raise ChatError("the theme has no captions or transcript text to tag")
                 messages = self.build_messages(material, n_phrases)
                 prompt_text = _messages_text(messages)
                 tags = self._ask(messages, n_phrases)
@@ -493,29 +498,50 @@ class LLMTagger(Tagger):
     def _ask(self, messages: list[Message], n_phrases: int) -> list[str]:
         reply = self.client.chat(messages, self.max_reply_tokens)
         tags = parse_tags(reply, n_phrases)
-        if tags is not None:
+        problem = self._wrong_language(tags)
+        if problem is None and tags is not None:
             return tags
         if is_refusal(reply):
             raise ChatError(f'the model refused: "{_short(reply, 80)}"')
+        reask = _reask_text(n_phrases)
+        if problem:
+            reask += f" Write every tag in {problem}."
         retry = [
             *messages,
             {"role": "assistant", "content": _short(reply, 400)},
-            {"role": "user", "content": _reask_text(n_phrases)},
+            {"role": "user", "content": reask},
         ]
         if self.client.count_tokens(retry) + self.max_reply_tokens > self.client.context_tokens():
             # No room to echo the reply: repeat the request with the reminder appended.
-            reminder = f"{messages[-1]['content']}\n\n{_reask_text(n_phrases)}"
+            reminder = f"{messages[-1]['content']}\n\n{reask}"
             retry = [*messages[:-1], {"role": "user", "content": reminder}]
         second = self.client.chat(retry, self.max_reply_tokens)
         tags = parse_tags(second, n_phrases)
-        if tags is not None:
+        problem = self._wrong_language(tags)
+        if problem is None and tags is not None:
             return tags
         if is_refusal(second):
             raise ChatError(f'the model refused: "{_short(second, 80)}"')
+        if problem is not None:
+            raise ChatError(
+                f'the tags were not in {problem}, even after one re-ask: "{_short(second, 80)}"'
+            )
         raise ChatError(
             "the reply could not be read as a list of tags, even after one re-ask: "
             f'"{_short(second, 80)}"'
         )
+
+    def _wrong_language(self, tags: list[str] | None) -> str | None:
+        """Return the wanted language's name when the tags are in another script, else None."""
+        if tags is None or not self.language:
+            return None
+        n_cjk = sum(1 for tag in tags if _CJK.search(tag))
+        wants_cjk = self.language in _CJK_LANGUAGES
+        if (wants_cjk and n_cjk * 2 < len(tags)) or (
+            not wants_cjk and self.language in LANGUAGE_NAMES and n_cjk * 2 > len(tags)
+        ):
+            return LANGUAGE_NAMES.get(self.language, self.language)
+        return None
 
     def build_messages(self, material: ThemeMaterial, n_phrases: int = 10) -> list[Message]:
         """Return the chat messages for one theme, with the largest sample that fits.
@@ -587,8 +613,6 @@ class LLMTagger(Tagger):
             parts.append("Frame captions:\n" + "\n".join(f"- {line}" for line in captions))
         if texts:
             parts.append("Transcript lines:\n" + "\n".join(f"- {line}" for line in texts))
-        if not captions and not texts:
-            parts.append("(This theme has no captions and no transcript text.)")
         return [
             {"role": "system", "content": system},
             {"role": "user", "content": "\n\n".join(parts)},
