@@ -20,6 +20,7 @@ from themescope._cli import ingest as _ingest  # noqa: F401 - registers the comm
 from themescope._cli import report as _report  # noqa: F401 - registers the command
 from themescope._cli import summarize as _summarize  # noqa: F401 - registers the command
 from themescope._cli import themes as _themes  # noqa: F401 - registers the command
+from themescope._cli import train as _train  # noqa: F401 - registers the command
 from themescope._cli._app import app, verbose_enabled
 from themescope.errors import ThemescopeError
 

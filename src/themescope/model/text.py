@@ -91,34 +91,13 @@ class MiniLMTokenEmbeddings:
 
         return minilm_path()
 
-    @functools.cached_property
+    @property
     def _tokenizer(self) -> Any:
-        from transformers import AutoTokenizer
+        return _load_tokenizer(self._folder)
 
-        try:
-            return AutoTokenizer.from_pretrained(str(self._folder), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(
-                f"cannot load the WordPiece tokenizer in {self._folder}: {exc}"
-            ) from exc
-
-    @functools.cached_property
+    @property
     def _table(self) -> tuple[np.ndarray, dict[str, int], float]:
-        from safetensors import SafetensorError, safe_open
-
-        weights = self._folder / "model.safetensors"
-        try:
-            with safe_open(str(weights), "np") as handle:
-                key = next(
-                    (k for k in list(handle.keys()) if k.endswith("word_embeddings.weight")), None
-                )
-                if key is None:
-                    raise ModelLoadError(f"{weights} has no word_embeddings.weight tensor")
-                table = handle.get_tensor(key).astype(np.float32)
-        except (OSError, SafetensorError) as exc:
-            raise ModelLoadError(f"cannot read token embeddings from {weights}: {exc}") from exc
-        vocab = self._tokenizer.get_vocab()
-        scale = EMBEDDING_RMS / float(np.sqrt(np.mean(table**2)))
+        table, vocab, scale = _load_table(self._folder)
         self.dim = int(table.shape[1])
         return table, vocab, scale
 
@@ -286,6 +265,37 @@ class WordVectorFile:
     def describe(self) -> dict[str, Any]:
         """Return the JSON description stored in ``model/vocab.json``."""
         return {"name": self.name, "path": str(self.path), "dim": self.dim}
+
+
+@functools.cache
+def _load_tokenizer(folder: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load the WordPiece tokenizer in {folder}: {exc}") from exc
+
+
+@functools.cache
+def _load_table(folder: Path) -> tuple[np.ndarray, dict[str, int], float]:
+    """Read the input-embedding matrix once per process (it is 47 MB)."""
+    from safetensors import SafetensorError, safe_open
+
+    weights = folder / "model.safetensors"
+    try:
+        with safe_open(str(weights), "np") as handle:
+            key = next(
+                (k for k in list(handle.keys()) if k.endswith("word_embeddings.weight")), None
+            )
+            if key is None:
+                raise ModelLoadError(f"{weights} has no word_embeddings.weight tensor")
+            table = handle.get_tensor(key).astype(np.float32)
+    except (OSError, SafetensorError) as exc:
+        raise ModelLoadError(f"cannot read token embeddings from {weights}: {exc}") from exc
+    vocab = _load_tokenizer(folder).get_vocab()
+    scale = EMBEDDING_RMS / float(np.sqrt(np.mean(table**2)))
+    return table, vocab, scale
 
 
 def embeddings_for(word_vectors: str | Path | None) -> TokenEmbeddings:

@@ -625,6 +625,12 @@ class _Trainer:
                 _, index, name = key.split("/", 2)
                 optim_state["state"].setdefault(int(index), {})[name] = value
         self.optimizer.load_state_dict(optim_state)
+        # Checkpoints hold contiguous tensors; the fused Adam kernel walks raw memory, so its
+        # moments must have the same strides as their (channels-last) parameters again.
+        for param, state in self.optimizer.state.items():
+            for name, value in state.items():
+                if isinstance(value, torch.Tensor) and value.shape == param.shape:
+                    state[name] = torch.empty_like(param).copy_(value)
         self.generator.set_state(tensors["rng/generator"])
         self.epoch = int(meta["epoch"])
         self.step = int(meta["step"])
@@ -678,7 +684,8 @@ def _batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
     """
     batches = list(order.split(batch_size))
     if len(batches) > 1 and len(batches[-1]) == 1:
-        batches[-2] = torch.cat([batches[-2], batches.pop()])
+        last = batches.pop()
+        batches[-1] = torch.cat([batches[-1], last])
     return batches
 
 

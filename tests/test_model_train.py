@@ -1,0 +1,258 @@
+"""The train stage on small generated runs: outputs, learning, determinism, resume, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from test_model_support import make_run, tiny_config
+from themescope._cli import main
+from themescope.errors import CheckpointError, StageNotDoneError, TrainingError
+from themescope.model import train as train_module
+from themescope.model.train import CHECKPOINT_DIR, EpochStats, train
+from themescope.rundir import RunDirectory
+
+
+def _latents(run: RunDirectory) -> np.ndarray:
+    return np.load(run / "latents.npy")
+
+
+class _Interrupt:
+    """An epoch callback that interrupts training after ``n_epochs`` epochs."""
+
+    def __init__(self, n_epochs: int) -> None:
+        self.n_epochs = n_epochs
+
+    def __call__(self, stats: EpochStats) -> bool:
+        if stats.epoch >= self.n_epochs:
+            raise KeyboardInterrupt
+        return False
+
+
+def test_train_writes_every_output_and_records_its_stats(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", n_frames=10)
+    result = train(run, tiny_config(), device="cpu")
+    latents = _latents(run)
+    assert latents.shape == (10, 6) and latents.dtype == np.float32
+    for name in ("loss.png", "reconstructions.png", "text_reconstructions.txt"):
+        assert (run / name).stat().st_size > 0
+    for name in ("weights.safetensors", "config.json", "vocab.json", "embeddings.safetensors"):
+        assert (run / "model" / name).is_file()
+    with open(run / "train_log.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == [
+        "epoch",
+        "loss",
+        "image_mse",
+        "text_mse",
+        "kl",
+        "beta",
+        "lr",
+        "seconds",
+    ]
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    record = RunDirectory(run.path).stage_record("train")
+    assert record is not None
+    for key in ("psnr_db", "text_cosine", "epochs", "stopped_early", "device", "preset"):
+        assert key in record
+    assert record["unknown_word_rate"] == 0.0 and record["n_params"] > 0
+    assert record["device"] == "cpu" and record["epochs"] == 4
+    assert result.psnr_db == record["psnr_db"] and 0 < result.psnr_db < 60
+    assert -1 <= result.text_cosine <= 1
+    assert "original:      the vaccine" in (run / "text_reconstructions.txt").read_text("utf-8")
+    assert not (run / CHECKPOINT_DIR).exists()
+    # a second call with the same config is a no-op
+    again = train(run, tiny_config(), device="cpu")
+    assert again.skipped and again.psnr_db == result.psnr_db
+
+
+def test_loss_decreases(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", n_frames=8)
+    train(run, tiny_config(epochs=20, batch_size=2, lr=5e-3, kl_weight=0.0), device="cpu")
+    with open(run / "train_log.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    first, last = rows[0], rows[-1]
+    assert float(last["image_mse"]) < 0.8 * float(first["image_mse"])
+    assert float(last["text_mse"]) < 0.8 * float(first["text_mse"])
+
+
+def test_same_seed_gives_identical_latents_and_another_seed_does_not(tmp_path: Path) -> None:
+    runs = [make_run(tmp_path / f"run{i}", n_frames=9) for i in range(3)]
+    train(runs[0], tiny_config(), device="cpu")
+    train(runs[1], tiny_config(), device="cpu")
+    train(runs[2], tiny_config(seed=8), device="cpu")
+    np.testing.assert_array_equal(_latents(runs[0]), _latents(runs[1]))
+    assert not np.array_equal(_latents(runs[0]), _latents(runs[2]))
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    config = tiny_config(epochs=5, checkpoint_every=1)
+    straight = make_run(tmp_path / "straight", n_frames=9)
+    train(straight, config, device="cpu")
+    broken = make_run(tmp_path / "broken", n_frames=9)
+    with pytest.raises(KeyboardInterrupt):
+        train(broken, config, device="cpu", callback=_Interrupt(3))
+    assert (broken / CHECKPOINT_DIR / "state.safetensors").is_file()
+    assert RunDirectory(broken.path).stage_record("train") is None
+    result = train(broken, config, device="cpu", resume=True)
+    assert result.epochs == 5
+    np.testing.assert_array_equal(_latents(straight), _latents(broken))
+    with open(broken / "train_log.csv", encoding="utf-8") as handle:
+        assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2, 3, 4, 5]
+    assert not (broken / CHECKPOINT_DIR).exists()
+
+
+def test_resume_refuses_an_incompatible_checkpoint(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", n_frames=9)
+    with pytest.raises(KeyboardInterrupt):
+        train(run, tiny_config(checkpoint_every=1), device="cpu", callback=_Interrupt(2))
+    with pytest.raises(
+        CheckpointError, match=r"another configuration \(latent_dim=6 there, 5 here"
+    ):
+        train(run, tiny_config(latent_dim=5), device="cpu", resume=True)
+    other = make_run(tmp_path / "other", n_frames=11)
+    shutil.copytree(run / CHECKPOINT_DIR, other / CHECKPOINT_DIR)
+    with pytest.raises(CheckpointError, match="was trained on other frames"):
+        train(other, tiny_config(checkpoint_every=1), device="cpu", resume=True)
+
+
+def test_resume_refuses_a_corrupted_checkpoint(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", n_frames=9)
+    with pytest.raises(KeyboardInterrupt):
+        train(run, tiny_config(checkpoint_every=1), device="cpu", callback=_Interrupt(2))
+    weights = run / CHECKPOINT_DIR / "state.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"state\.safetensors is missing or corrupt"):
+        train(run, tiny_config(checkpoint_every=1), device="cpu", resume=True)
+    (run / CHECKPOINT_DIR / "state.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(CheckpointError, match=r"state\.json is corrupt"):
+        train(run, tiny_config(checkpoint_every=1), device="cpu", resume=True)
+    # without --resume the broken checkpoint is ignored and training starts over
+    assert train(run, tiny_config(checkpoint_every=1), device="cpu").epochs == 4
+
+
+def test_text_loss_ignores_frames_without_text() -> None:
+    config = tiny_config()
+    model = train_module.CRVAE(config, torch.randn(12, 6))
+    token_ids = torch.tensor([[3, 4], [0, 0]])
+    lengths = torch.tensor([2, 0])
+    out = model(torch.rand(2, 3, 24, 40), token_ids, lengths)
+    _, text_mse, _ = train_module._losses(model, out, None, token_ids, lengths)
+    assert out.text is not None
+    out.text[1] = 1e6  # whatever is predicted for the empty frame must not count
+    _, again, _ = train_module._losses(model, out, None, token_ids, lengths)
+    assert float(again) == pytest.approx(float(text_mse))
+
+
+def test_frames_without_text_are_kept(tmp_path: Path) -> None:
+    texts = ["the vaccine rollout", "", "officials said", "", "doses arrive", ""]
+    run = make_run(tmp_path / "run", n_frames=6, texts=texts)
+    result = train(run, tiny_config(), device="cpu")
+    assert _latents(run).shape[0] == 6
+    assert result.record["n_frames_with_text"] == 3
+
+
+def test_all_frames_without_text_train_the_image_only_model_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    run = make_run(tmp_path / "run", n_frames=6, texts=[""] * 6)
+    result = train(run, tiny_config(), device="cpu")
+    assert result.record["ablation"] == "image-only" and result.text_cosine is None
+    assert any("none of the 6 frames has text" in w for w in result.record["warnings"])
+    with pytest.raises(TrainingError, match="text-only model cannot train"):
+        train(run, tiny_config(ablation="text-only"), device="cpu", force=True)
+
+
+@pytest.mark.parametrize("ablation", ["image-only", "text-only", "pure-cvae"])
+def test_ablations_train(tmp_path: Path, ablation: str) -> None:
+    run = make_run(tmp_path / "run", n_frames=6)
+    result = train(run, tiny_config(ablation=ablation, epochs=2), device="cpu")
+    assert _latents(run).shape == (6, 6)
+    assert (result.psnr_db is None) == (ablation == "text-only")
+    assert (result.text_cosine is None) == (ablation == "image-only")
+
+
+def test_one_frame_is_refused_and_two_or_three_train_with_a_warning(tmp_path: Path) -> None:
+    one = make_run(tmp_path / "one", n_frames=1)
+    with pytest.raises(TrainingError, match=r"has 1 frame\(s\); training needs at least 2"):
+        train(one, tiny_config(), device="cpu")
+    for n_frames in (2, 3):
+        run = make_run(tmp_path / f"n{n_frames}", n_frames=n_frames)
+        # batch_size 2 with 3 frames would leave a batch of one: it joins the previous batch
+        result = train(run, tiny_config(batch_size=2), device="cpu")
+        assert _latents(run).shape == (n_frames, 6)
+        assert any(f"only {n_frames} frames" in w for w in result.record["warnings"])
+
+
+def test_run_without_ingestion_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StageNotDoneError, match="has no finished ingest stage"):
+        train(tmp_path / "empty", tiny_config(), device="cpu")
+
+
+def test_nan_loss_stops_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = make_run(tmp_path / "run", n_frames=6)
+    real = train_module._losses
+
+    def poisoned(*args: object) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        image, text, kl = real(*args)  # type: ignore[arg-type]
+        return image * float("nan"), text, kl
+
+    monkeypatch.setattr(train_module, "_losses", poisoned)
+    with pytest.raises(TrainingError, match="the loss became NaN at epoch 1, batch 1"):
+        train(run, tiny_config(), device="cpu")
+    assert RunDirectory(run.path).stage_record("train") is None
+
+
+def test_word_vector_file_is_used_and_its_unknown_rate_recorded(tmp_path: Path) -> None:
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("the 0.1 0.2 0.3 0.4\nvaccine 0.5 0.1 0.0 0.2\n", encoding="utf-8")
+    run = make_run(tmp_path / "run", n_frames=4, texts=["the vaccine", "the xyzzy", "", "the"])
+    result = train(run, tiny_config(word_vectors=str(vectors)), device="cpu")
+    assert result.record["unknown_word_rate"] == pytest.approx(1 / 5)
+    assert result.record["embeddings"]["dim"] == 4
+    vocab = json.loads((run / "model" / "vocab.json").read_text("utf-8"))
+    assert "xyzzy" in vocab["tokens"]
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(tmp_path / "empty")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("themescope: error: ") and "run `themescope ingest` first" in err
+    assert len(err.splitlines()) == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(tmp_path / "empty"), "--epochs", "0"])
+    assert exit_info.value.code == 2
+    assert "--epochs must be at least 1. Got 0 instead." in capsys.readouterr().err
+
+
+def test_cli_trains(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = make_run(tmp_path / "run", n_frames=4, width=200, height=120)
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["-q", "train", str(run.path), "--epochs", "1", "--device", "cpu", "--batch-size", "4"]
+        )
+    assert exit_info.value.code == 0
+    assert "trained 1 epochs" in capsys.readouterr().out
+    assert _latents(run).shape == (4, 64)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_trains_on_cuda(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", n_frames=6)
+    result = train(run, tiny_config(epochs=2), device="cuda")
+    assert result.record["device"].startswith("cuda")
+    assert np.isfinite(_latents(run)).all()
