@@ -340,6 +340,24 @@ def test_stopping_early_does_not_hang(cfr_video: tuple[Path, np.ndarray]) -> Non
     assert outcome == [0, 5] * 3
 
 
+def test_stopping_early_with_keyframe_grabs_in_flight_leaves_no_threads(
+    cfr_video: tuple[Path, np.ndarray],
+) -> None:
+    path, _ = cfr_video
+    before = {t.name for t in threading.enumerate()}
+    with PyAVFrameSource(path, every_s=2.0, threads=4) as source:
+        iterator = iter(source)
+        first = [next(iterator) for _ in range(3)]
+    assert [_read_index(f.image) for f in first] == [0, 20, 40]
+    leftover = {t.name for t in threading.enumerate()} - before
+    assert not [name for name in leftover if name.startswith("themescope-grab")]
+    # A complete run with 4 workers returns the same frames as one thread.
+    parallel, _ = _sample(path, every_s=2.0, threads=4)
+    serial, _ = _sample(path, every_s=2.0, threads=1)
+    assert [f.time_s for f in parallel] == [f.time_s for f in serial]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(parallel, serial, strict=True))
+
+
 def test_info_needs_an_open_source(cfr_video: tuple[Path, np.ndarray]) -> None:
     source = PyAVFrameSource(cfr_video[0])
     with pytest.raises(RuntimeError, match="not open"):

@@ -28,6 +28,7 @@ import bisect
 import logging
 import math
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -387,6 +388,10 @@ class PyAVFrameSource(FrameSource):
         self._n_corrupt = 0
         self._stopped_at_s: float | None = None
         self._target_s = -math.inf  # the target being decoded towards
+        self._lock = threading.Lock()
+        self._worker_local = threading.local()
+        self._worker_containers: list[Any] = []
+        self._iterators: list[Generator[SampledFrame, None, None]] = []
 
     # -- FrameSource -------------------------------------------------------------------
 
@@ -438,6 +443,10 @@ class PyAVFrameSource(FrameSource):
         tb: TracebackType | None,
     ) -> None:
         """Close the container (and with it the decoder and its threads)."""
+        # Closing unfinished iterators first stops their worker threads and decoders.
+        iterators, self._iterators = self._iterators, []
+        for iterator in iterators:
+            iterator.close()
         container, self._container, self._stream = self._container, None, None
         if container is not None:
             container.close()
@@ -446,7 +455,9 @@ class PyAVFrameSource(FrameSource):
         """Yield one frame per requested time; see the class docstring."""
         if self._container is None or self._info is None:
             raise RuntimeError("PyAVFrameSource is not open; use it in a `with` block")
-        return self._sample()
+        iterator = self._sample()
+        self._iterators.append(iterator)
+        return iterator
 
     # -- internals ---------------------------------------------------------------------
 
@@ -494,6 +505,10 @@ class PyAVFrameSource(FrameSource):
             image = np.ascontiguousarray(np.rot90(image, k=k))
         return np.asarray(image, dtype=np.uint8)
 
+    def _count_corrupt(self) -> None:
+        with self._lock:  # workers count too
+            self._n_corrupt += 1
+
     def _frames(self) -> _Frames:
         """Yield (time_s, frame) from the current position, skipping corrupt data.
 
@@ -523,7 +538,7 @@ class PyAVFrameSource(FrameSource):
             except av.error.FFmpegError as ex:
                 # The demuxer cannot go on (truncated or garbled container).
                 logger.debug("demuxing %s stopped: %s", self.path, ex)
-                self._n_corrupt += 1
+                self._count_corrupt()
                 raise _EndOfStream from ex
             if packet.pts is not None:
                 skip = packet.pts * tb - start_s < self._target_s - _TIME_TOLERANCE_S
@@ -533,7 +548,7 @@ class PyAVFrameSource(FrameSource):
             try:
                 frames = packet.decode()
             except av.error.FFmpegError as ex:
-                self._n_corrupt += 1
+                self._count_corrupt()
                 n_failed_in_row += 1
                 logger.debug("corrupt packet at pts=%s in %s: %s", packet.pts, self.path, ex)
                 if n_failed_in_row >= MAX_CONSECUTIVE_DECODE_FAILURES:
@@ -542,7 +557,7 @@ class PyAVFrameSource(FrameSource):
             for frame in frames:
                 pts = frame.pts if frame.pts is not None else frame.dts
                 if pts is None or frame.is_corrupt:
-                    self._n_corrupt += 1
+                    self._count_corrupt()
                     n_failed_in_row += 1
                     if n_failed_in_row >= MAX_CONSECUTIVE_DECODE_FAILURES:
                         raise _EndOfStream
@@ -568,23 +583,28 @@ class PyAVFrameSource(FrameSource):
         i = bisect.bisect_right(keyframes, up_to_s + _TIME_TOLERANCE_S) - 1
         return i >= 0 and keyframes[i] > after_s + _TIME_TOLERANCE_S
 
-    def _grab_keyframe(self, target_s: float) -> tuple[float, Any] | None:
+    def _grab_keyframe(
+        self, target_s: float, container: Any = None, stream: Any = None
+    ) -> tuple[float, Any] | None:
         """Decode the keyframe that sits exactly on ``target_s`` by itself; None if it does not.
 
         Sending that one packet and draining the decoder returns the frame at once,
         where a frame-threaded decoder would otherwise decode one frame per thread
-        before it returns the first. Only used when the next target needs a seek
-        anyway, since a drained decoder can only go on after a seek has flushed it.
+        before it returns the first. A drained decoder can only go on after a seek
+        has flushed it, so this is used only when the next target needs a seek anyway.
+        Uses the main container unless a worker's ``container`` and ``stream`` are given.
         """
         import av
 
-        stream = self._stream
+        if container is None:
+            container, stream = self._container, self._stream
         tb = float(stream.time_base)
         start_s = self.info.start_s
-        self._seek(target_s)
-        stream.codec_context.skip_frame = "DEFAULT"
+        offset = math.floor((target_s + start_s) / tb + 1e-3)
         try:
-            packet = next(self._container.demux(stream), None)
+            container.seek(offset, stream=stream, backward=True, any_frame=False)
+            stream.codec_context.skip_frame = "DEFAULT"
+            packet = next(container.demux(stream), None)
             if packet is None or packet.pts is None or not packet.is_keyframe:
                 return None
             if abs(packet.pts * tb - start_s - target_s) > _TIME_TOLERANCE_S:
@@ -592,7 +612,7 @@ class PyAVFrameSource(FrameSource):
             decoded = [*packet.decode(), *stream.codec_context.decode(None)]
         except av.error.FFmpegError as ex:
             logger.debug("keyframe at %.3f s of %s unreadable: %s", target_s, self.path, ex)
-            self._n_corrupt += 1
+            self._count_corrupt()
             return None
         for frame in decoded:
             if frame.pts is None or frame.is_corrupt:
@@ -601,6 +621,33 @@ class PyAVFrameSource(FrameSource):
             if abs(time_s - target_s) <= _TIME_TOLERANCE_S:
                 return time_s, frame
         return None
+
+    def _grab_in_worker(
+        self, target_s: float, size: tuple[int, int]
+    ) -> tuple[float, np.ndarray] | None:
+        """Grab a keyframe target with this worker thread's own container; RGB or None."""
+        import av
+
+        local = self._worker_local
+        if getattr(local, "container", None) is None:
+            container = av.open(str(self.path), mode="r")
+            with self._lock:
+                self._worker_containers.append(container)
+            local.container = container
+            local.stream = container.streams.video[0]
+            # Each worker decodes single keyframes: threads inside the decoder add nothing.
+            local.stream.thread_type = "NONE"
+        grabbed = self._grab_keyframe(target_s, local.container, local.stream)
+        if grabbed is None:
+            return None
+        return grabbed[0], self._to_rgb(grabbed[1], size)
+
+    def _n_workers(self) -> int:
+        if self.threads == 1:
+            return 0
+        n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        n = self.threads if self.threads > 0 else min(n_cpus or os.cpu_count() or 1, 8)
+        return n if n > 1 else 0
 
     def _seek(self, to_s: float) -> None:
         stream = self._stream
@@ -629,56 +676,93 @@ class PyAVFrameSource(FrameSource):
             to_s = min(to_s, target_s) - _SEEK_BACKOFF_S * 2**attempt
         return frames, first
 
-    def _sample(self) -> Iterator[SampledFrame]:
+    def _sample(self) -> Generator[SampledFrame, None, None]:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         info = self.info
         targets = sample_times(info.duration_s, self.every_s)
         size = self._output_size()
         # Near the end the last frame may sit a little before the last target.
         end_slack_s = max(2.0 / info.fps if info.fps > 0 else 0.0, 0.1)
+        # A target on a keyframe, with another keyframe before the next target, is
+        # decoded on its own ("grabbed"); several grabs run at once on worker threads,
+        # each with its own container (FFmpeg decodes without holding the GIL).
+        grab = [
+            self._keyframe_between(t - 2 * _TIME_TOLERANCE_S, t)
+            and (j + 1 == len(targets) or self._keyframe_between(t, targets[j + 1]))
+            for j, t in enumerate(targets)
+        ]
+        n_workers = self._n_workers() if sum(grab) > 1 else 0
+        pool = ThreadPoolExecutor(n_workers, "themescope-grab") if n_workers else None
+        futures: dict[int, Future[tuple[float, np.ndarray] | None]] = {}
+        next_submit = 0
+
         self._seek(0.0)
         frames: _Frames = self._frames()
-        pending: tuple[float, Any] | None = None  # a decoded frame not yet consumed
-        last: tuple[float, Any] | None = None  # the latest frame decoded
+        pending: tuple[float, Any] | None = None  # a frame of the main decoder not yet consumed
+        main_last_s: float | None = None  # the main decoder's position
+        last_s: float | None = None  # the latest frame time seen (main decoder or grabs)
         n_yielded = 0
         try:
             for j, target_s in enumerate(targets):
-                self._target_s = target_s
-                if self._should_seek(None if last is None else last[0], target_s):
+                image = None
+                if grab[j] and pool is not None:
+                    # Keep up to 2 grabs per worker in flight ahead of the consumer.
+                    while next_submit < len(targets) and len(futures) < 2 * n_workers:
+                        if grab[next_submit] and next_submit >= j:
+                            futures[next_submit] = pool.submit(
+                                self._grab_in_worker, targets[next_submit], size
+                            )
+                        next_submit += 1
+                    result = futures.pop(j).result()
+                    if result is not None:
+                        time_s, image = result
+                elif grab[j]:
                     frames.close()
-                    next_s = targets[j + 1] if j + 1 < len(targets) else None
-                    grabbed = None
-                    if self._keyframe_between(target_s - 2 * _TIME_TOLERANCE_S, target_s) and (
-                        next_s is None or self._keyframe_between(target_s, next_s)
-                    ):
-                        grabbed = self._grab_keyframe(target_s)
+                    grabbed = self._grab_keyframe(target_s)
+                    # The main decoder was sought and drained: the next target seeks again.
+                    frames, pending, main_last_s = _no_frames(), None, target_s
                     if grabbed is not None:
-                        # The decoder was drained; the next target seeks (and flushes) anyway.
-                        frames, pending = _no_frames(), grabbed
-                    else:
+                        time_s, image = grabbed[0], self._to_rgb(grabbed[1], size)
+                if image is None:
+                    self._target_s = target_s
+                    if self._should_seek(main_last_s, target_s):
+                        frames.close()
                         frames, pending = self._seek_and_peek(target_s)
-                chosen = None
-                try:
-                    while chosen is None:
-                        current = pending if pending is not None else _next(frames)
-                        pending = None
-                        last = current
-                        if current[0] >= target_s - _TIME_TOLERANCE_S:
-                            chosen = current
-                except _EndOfStream:
-                    if last is not None and target_s - last[0] <= end_slack_s:
-                        chosen = last
-                    else:
-                        self._stopped_at_s = None if last is None else last[0]
-                        break
-                # Keep the frame: the next target may be this same frame (every_s < frame gap).
-                pending = chosen
-                time_s, frame = chosen
+                    chosen = None
+                    last: tuple[float, Any] | None = None
+                    try:
+                        while chosen is None:
+                            current = pending if pending is not None else _next(frames)
+                            pending = None
+                            last, main_last_s = current, current[0]
+                            if current[0] >= target_s - _TIME_TOLERANCE_S:
+                                chosen = current
+                    except _EndOfStream:
+                        if last is not None and target_s - last[0] <= end_slack_s:
+                            chosen = last
+                        elif last_s is not None and target_s - last_s <= end_slack_s:
+                            # The natural end, just after a grabbed frame: nothing was lost.
+                            break
+                        else:
+                            self._stopped_at_s = (
+                                last_s if last is None else max(last[0], last_s or last[0])
+                            )
+                            break
+                    # Keep the frame: the next target may be this same frame.
+                    pending = chosen
+                    time_s, image = chosen[0], self._to_rgb(chosen[1], size)
+                last_s = time_s if last_s is None else max(last_s, time_s)
                 n_yielded += 1
-                yield SampledFrame(
-                    requested_s=target_s, time_s=time_s, image=self._to_rgb(frame, size)
-                )
+                yield SampledFrame(requested_s=target_s, time_s=time_s, image=image)
         finally:
             frames.close()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            with self._lock:
+                workers, self._worker_containers = self._worker_containers, []
+            for container in workers:
+                container.close()
         if n_yielded == 0:
             raise VideoDecodeError(
                 f"no frame could be decoded from {self.path} "
