@@ -190,7 +190,7 @@ def _ingest_into(
     transcript = _read_text(stage, video, subtitles, config, info.duration_s)
     cues = transcript.cues if transcript is not None else []
     text_source = transcript.source if transcript is not None and cues else "none"
-    if not cues:
+    if transcript is None:
         stage.warn(
             "no text found (no subtitles, no embedded stream, no ASR): the run is image-only"
         )
@@ -288,7 +288,7 @@ def _read_text(
         )
     elif config.embedded_subtitles:
         transcript = read_embedded_subtitles(video, duration_s=duration_s)
-    if transcript is None and config.asr_model is not None:
+    if (transcript is None or not transcript.cues) and config.asr_model is not None:
         from themescope.media.asr import transcribe
 
         transcript = transcribe(
