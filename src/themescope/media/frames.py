@@ -295,7 +295,7 @@ class FrameSource(ABC):
     @property
     @abstractmethod
     def info(self) -> VideoInfo:
-        """Describe the opened video (only valid inside the ``with`` block)."""
+        """Describe the opened video (available once the ``with`` block has opened it)."""
 
     @property
     @abstractmethod
@@ -345,14 +345,22 @@ def _no_frames() -> _Frames:
 class PyAVFrameSource(FrameSource):
     """Sample frames with PyAV (FFmpeg), seeking past keyframes and decoding forward.
 
+    How a target is reached: when it sits exactly on a keyframe and another keyframe
+    comes before the next target, that keyframe is decoded alone (several at once on
+    worker threads, each with its own container); otherwise the main decoder seeks
+    (only when a keyframe lies between its position and the target) and decodes
+    forward with FRAME threading, letting FFmpeg drop non-reference frames that
+    present before the target. Only the returned frames are converted to RGB.
+
     Args:
         path: The video file.
         every_s: Seconds between requested times (> 0). Longer than the video still
             yields the frame at 0.
         height: Height of the returned images in pixels (width keeps the display aspect
             ratio, rounded to an even number); never upscaled; None keeps the display size.
-        threads: Decoder threads; 0 lets FFmpeg choose (one per core), 1 decodes on the
-            calling thread only.
+        threads: 0 (automatic): FFmpeg picks the decoder threads and up to 8 workers
+            (one per available core) grab keyframes; N > 1: N decoder threads and N
+            workers; 1: everything on the calling thread.
 
     Raises:
         ConfigError: ``every_s`` is not a positive number, or ``height`` is not positive.
@@ -397,7 +405,7 @@ class PyAVFrameSource(FrameSource):
 
     @property
     def info(self) -> VideoInfo:
-        """Describe the opened video (only valid inside the ``with`` block)."""
+        """Describe the opened video (available once the ``with`` block has opened it)."""
         if self._info is None:
             raise RuntimeError("PyAVFrameSource is not open; use it in a `with` block")
         return self._info
