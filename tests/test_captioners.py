@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +163,26 @@ def test_uncached_hub_id_is_not_downloaded() -> None:
         ModelLoadError, match="neither a local folder nor in the local Hugging Face"
     ):
         captioner.load()
+
+
+def test_blip_loads_from_the_local_hugging_face_cache(blip_dir: Path, tmp_path: Path) -> None:
+    # The cache layout huggingface_hub writes: models--ORG--NAME/{refs/main, snapshots/COMMIT/}.
+    repo = tmp_path / "hub" / "models--tiny-org--tiny-blip"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(blip_dir, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    script = (
+        "from PIL import Image\n"
+        "from themescope.themes.captioners import load_captioner\n"
+        "captioner = load_captioner('blip', 'tiny-org/tiny-blip', device='cpu')\n"
+        "print(len(captioner.caption([Image.new('RGB', (40, 30), (200, 10, 10))])))\n"
+    )
+    # huggingface_hub reads its cache folder once, at import: use a fresh interpreter.
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1] / "src"), *sys.path])
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "1"
