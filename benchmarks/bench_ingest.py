@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,13 +37,22 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _median_time(run, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its finished children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _median_time(run, repeats: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Median wall-clock and CPU seconds of ``repeats`` calls of ``run``."""
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        cpu0, start = _cpu_s(), time.perf_counter()
         run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(_cpu_s() - cpu0)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def make_videos(out: Path, minutes: float) -> dict[str, Path]:
@@ -77,7 +87,7 @@ def make_videos(out: Path, minutes: float) -> dict[str, Path]:
     return videos
 
 
-def time_ffmpeg(video: Path, out: Path, repeats: int) -> float:
+def time_ffmpeg(video: Path, out: Path, repeats: int) -> tuple[float, float]:
     import imageio_ffmpeg
 
     exe = imageio_ffmpeg.get_ffmpeg_exe()
@@ -104,7 +114,7 @@ def time_ffmpeg(video: Path, out: Path, repeats: int) -> float:
     return _median_time(run, repeats)
 
 
-def time_ingest(video: Path, out: Path, repeats: int) -> float | None:
+def time_ingest(video: Path, out: Path, repeats: int) -> tuple[float, float] | None:
     cmd = [sys.executable, "-c", "from themescope._cli import main; main()"]
     probe = subprocess.run([*cmd, "ingest", "--help"], env=_env(), capture_output=True)
     if probe.returncode != 0:
@@ -117,12 +127,13 @@ def time_ingest(video: Path, out: Path, repeats: int) -> float | None:
             [*cmd, "--quiet", "ingest", str(video), "--out", str(run_dir), "--force"],
             env=_env(),
             check=True,
+            stdout=subprocess.DEVNULL,
         )
 
     return _median_time(run, repeats)
 
 
-def time_sampler(video: Path, repeats: int) -> tuple[float, int]:
+def time_sampler(video: Path, repeats: int) -> tuple[tuple[float, float], int]:
     sys.path.insert(0, str(ROOT / "src"))
     from themescope.media.frames import PyAVFrameSource
 
@@ -149,27 +160,31 @@ def main() -> None:
     rows = []
     for label, video in videos.items():
         print(f"timing {video.name} ...", flush=True)
-        ffmpeg_s = time_ffmpeg(video, args.out, args.repeats)
-        ingest_s = None if args.no_ingest else time_ingest(video, args.out, args.repeats)
-        sampler_s, n_frames = time_sampler(video, args.repeats)
-        rows.append((label, n_frames, ffmpeg_s, ingest_s, sampler_s))
+        ffmpeg_t = time_ffmpeg(video, args.out, args.repeats)
+        ingest_t = None if args.no_ingest else time_ingest(video, args.out, args.repeats)
+        sampler_t, n_frames = time_sampler(video, args.repeats)
+        rows.append((label, n_frames, ffmpeg_t, ingest_t, sampler_t))
 
     header = (
-        f"{'video (3 min 1080p30 H.264)':<28} {'frames':>6} {'ffmpeg s':>9} {'ingest s':>9} "
-        f"{'ratio':>6} {'sampler s':>10} {'ratio':>6}"
+        f"{f'{args.minutes:g} min 1080p30 H.264':<22} {'frames':>6} | {'ffmpeg':>13} | "
+        f"{'ingest':>13} {'ratio':>11} | {'sampler':>13} {'ratio':>11}"
     )
     print()
+    print("seconds as wall/CPU; ratio = ffmpeg / themescope as wall, CPU (above 1: faster)")
     print(header)
     print("-" * len(header))
-    for label, n_frames, ffmpeg_s, ingest_s, sampler_s in rows:
-        ingest_txt = (
-            f"{ingest_s:9.2f} {ffmpeg_s / ingest_s:5.1f}x" if ingest_s else f"{'-':>9} {'-':>6}"
-        )
+
+    def pair(t: tuple[float, float] | None) -> str:
+        return f"{t[0]:6.2f}/{t[1]:6.2f}" if t else f"{'-':>13}"
+
+    def ratio(a: tuple[float, float], b: tuple[float, float] | None) -> str:
+        return f"{a[0] / b[0]:4.1f}x,{a[1] / b[1]:4.1f}x" if b else f"{'-':>11}"
+
+    for label, n_frames, ffmpeg_t, ingest_t, sampler_t in rows:
         print(
-            f"{label:<28} {n_frames:>6} {ffmpeg_s:9.2f} {ingest_txt} "
-            f"{sampler_s:10.2f} {ffmpeg_s / sampler_s:5.1f}x"
+            f"{label:<22} {n_frames:>6} | {pair(ffmpeg_t)} | {pair(ingest_t)} "
+            f"{ratio(ffmpeg_t, ingest_t)} | {pair(sampler_t)} {ratio(ffmpeg_t, sampler_t)}"
         )
-    print("ratio = ffmpeg time / themescope time (above 1: themescope is faster)")
 
 
 if __name__ == "__main__":
