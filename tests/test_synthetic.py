@@ -157,3 +157,23 @@ def test_read_truth_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "truth.csv"
     path.write_text("second,theme\n1,2\n0,1\n2,0\n")
     assert read_truth(path).tolist() == [1, 2, 0]
+
+
+def test_demo_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from themescope._cli import main
+
+    args = ["demo-data", "--out", str(tmp_path), "--lang", "zh", "--minutes", "0.2"]
+    args += ["--themes", "2", "--width", "64", "--height", "36", "--fps", "5", "--seed", "3"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0
+    assert "wrote 12 s video with 2 themes (zh)" in capsys.readouterr().out
+    truth = read_truth(tmp_path / "news_zh.truth.csv")
+    assert truth.shape == (12,) and set(truth.tolist()) <= {0, 1}
+    assert probe_video(tmp_path / "news_zh.mp4").duration_s == pytest.approx(12.0, abs=0.3)
+    assert pysubs2.load(str(tmp_path / "news_zh.srt"), encoding="utf-8")
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo-data", "--out", str(tmp_path), "--themes", "9"])
+    assert exit_info.value.code == 2
+    assert "n_themes must be between 1 and 6; got 9" in capsys.readouterr().err
