@@ -31,15 +31,16 @@ Time is not a feature by default: the CRVAE already places neighbouring frames
 together (the temporal pattern the paper observed); ``time_weight`` can add it
 for users who want themes to be contiguous stretches of the video.
 
-Backends: scikit-learn's KMeans, or faiss when it is installed and the data has
-at least :data:`FAISS_MIN_POINTS` points (where benchmarks/bench_themes.py shows
-it winning).
+Backends: scikit-learn's KMeans, or faiss (faiss-cpu) on request or, when it is
+installed, from :data:`FAISS_MIN_POINTS` points (set from
+benchmarks/bench_themes.py; on the machine it was measured on faiss never won).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,13 +51,17 @@ from themescope.errors import ConfigError, ThemescopeError
 
 logger = logging.getLogger("themescope")
 
-FAISS_MIN_POINTS = 20_000
-"""Use faiss (when importable) for K-means on at least this many points.
+FAISS_MIN_POINTS: int | None = None
+"""Use faiss (when importable) for K-means from this many points; None: never automatically.
 
-From benchmarks/bench_themes.py on 2 CPU cores: on 1,000,000 x 64-d, k=5, 20
-iterations, faiss-cpu 1.15 takes a fraction of scikit-learn 1.9's time (see the
-benchmark output); below ~20k points both take well under a second and
-scikit-learn's greedy k-means++ start is the better one.
+Measured by benchmarks/bench_themes.py (64-d, k=5, exactly 20 iterations, one
+start, both backends on the threads themescope gives them; shared 2-core
+machine, load ~10): scikit-learn 1.9 took 0.10 / 0.37 / 1.08 / 2.70 s for
+10k / 100k / 300k / 1M points, faiss-cpu 1.15 0.09 / 0.55 / 1.40 / 5.23 s (and
+9.9 / 26.6 / 68.3 s at 100k / 300k / 1M with its default OpenMP threads). faiss
+did not win from any size, so "auto" stays with scikit-learn; pass
+``backend="faiss"`` (``cluster_backend`` in the stage config) to use it, and set
+this from the benchmark on a machine where it wins.
 """
 
 WEIGHTS = {
@@ -135,21 +140,38 @@ class KSelection:
 
 
 SMALL_DATA_POINTS = 5000
-"""Below this many points, scikit-learn runs on one thread (see :func:`small_data_threads`)."""
+"""Below this many points, native code runs on one thread (see :func:`native_threads`)."""
 
 
-def small_data_threads(n_points: int) -> contextlib.AbstractContextManager[Any]:
-    """Limit native thread pools to one thread for small data.
+def free_cpus() -> int:
+    """Return the CPUs not already busy (at least one), from the 1-minute load average.
 
-    Below a few thousand points, OpenMP start-up and spin-waiting cost more than
-    the work, and many times more on a busy machine: t-SNE of 120 points took
-    0.5 s on one thread but 11 s on two contended ones.
+    OpenMP and torch threads spin at barriers: on an oversubscribed machine two
+    threads ran many times slower than one (faiss on 1,000,000 points: 42.7 s
+    against 4.4 s; MiniLM: 23 against 130 phrases/s), so themescope never asks
+    for more threads than there are idle CPUs.
     """
-    if n_points >= SMALL_DATA_POINTS:
+    n_cpus = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # not available on every platform
+        busy = 0.0
+    return max(1, min(n_cpus, int(n_cpus - busy + 0.5)))
+
+
+def native_threads(n_points: int) -> contextlib.AbstractContextManager[Any]:
+    """Limit native thread pools (OpenMP, BLAS) for scikit-learn work on ``n_points``.
+
+    One thread below :data:`SMALL_DATA_POINTS`, where thread start-up costs more
+    than the work (t-SNE of 120 points: 0.5 s on one thread, 11 s on two busy
+    ones); otherwise the idle CPUs (:func:`free_cpus`).
+    """
+    limit = 1 if n_points < SMALL_DATA_POINTS else free_cpus()
+    if limit >= (os.cpu_count() or 1):
         return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1)
+    return threadpool_limits(limits=limit)
 
 
 def scale_features(
@@ -202,8 +224,8 @@ def kmeans(
         seed: Random seed of the initialisations.
         n_init: Initialisations; the one with the lowest inertia wins.
         max_iter: Iterations per initialisation.
-        backend: "auto" (faiss from :data:`FAISS_MIN_POINTS` points if installed),
-            "sklearn" or "faiss".
+        backend: "auto" (faiss from :data:`FAISS_MIN_POINTS` points if installed,
+            else scikit-learn), "sklearn" or "faiss".
     """
     n = len(x)
     if not 1 <= k <= n:
@@ -214,8 +236,11 @@ def kmeans(
             np.zeros(n, dtype=np.int64), center, float(((x - center) ** 2).sum()), "trivial"
         )
     if backend == "auto":
-        backend = "faiss" if n >= FAISS_MIN_POINTS and faiss_available() else "sklearn"
+        use_faiss = FAISS_MIN_POINTS is not None and n >= FAISS_MIN_POINTS and faiss_available()
+        backend = "faiss" if use_faiss else "sklearn"
     if backend == "faiss":
+        if not faiss_available():
+            raise ConfigError("K-means backend faiss needs faiss-cpu: pip install faiss-cpu")
         return _kmeans_faiss(x, k, seed=seed, n_init=n_init, max_iter=max_iter)
     if backend != "sklearn":
         raise ConfigError(f"unknown K-means backend {backend!r}; use auto, sklearn or faiss")
@@ -247,6 +272,17 @@ def faiss_available() -> bool:
 def _kmeans_faiss(x: np.ndarray, k: int, *, seed: int, n_init: int, max_iter: int) -> KMeansFit:
     import faiss
 
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(free_cpus())
+    try:
+        return _run_faiss(faiss, x, k, seed=seed, n_init=n_init, max_iter=max_iter)
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def _run_faiss(
+    faiss: Any, x: np.ndarray, k: int, *, seed: int, n_init: int, max_iter: int
+) -> KMeansFit:
     data = np.ascontiguousarray(x, dtype=np.float32)
     model = faiss.Kmeans(
         data.shape[1],
@@ -417,7 +453,7 @@ def select_k(
         >>> 3 <= sel.k <= 5
         True
     """
-    with small_data_threads(len(latents)):
+    with native_threads(len(latents)):
         return _select_k(
             latents, k, k_range, seed, n_init, n_bootstrap, times_s, time_weight, backend
         )

@@ -140,13 +140,23 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
         return np.stack([self._cache[p] for p in phrases]).astype(np.float32, copy=False)
 
     def _encode(self, phrases: list[str]) -> np.ndarray:
-        vectors = self._model.encode(
-            phrases,
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        import torch
+
+        from themescope.themes.cluster import free_cpus
+
+        # Never more torch threads than idle CPUs: busy threads make it several times slower.
+        before = torch.get_num_threads()
+        torch.set_num_threads(min(before, free_cpus()))
+        try:
+            vectors = self._model.encode(
+                phrases,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        finally:
+            torch.set_num_threads(before)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -65,10 +65,10 @@ class ExtractiveTagger(Tagger):
         embedder: PhraseEmbedder | None = None,
         *,
         seed: int = 0,
-        max_candidates: int = 60,
+        max_candidates: int = 50,
         duplicate_cosine: float = 0.85,
         mmr_lambda: float = 0.7,
-        max_centroid_texts: int = 200,
+        max_centroid_texts: int = 64,
     ) -> None:
         self.embedder = embedder
         self.seed = seed

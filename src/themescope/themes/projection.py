@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from themescope.themes.cluster import small_data_threads
+from themescope.themes.cluster import native_threads
 
 logger = logging.getLogger("themescope")
 
-MAX_TSNE_POINTS = 3000
+MAX_TSNE_POINTS = 2000
 """Default largest number of points t-SNE is fitted on."""
 
 _PCA_DIMS = 50
@@ -92,7 +92,7 @@ def project_2d(x: np.ndarray, *, seed: int, max_points: int = MAX_TSNE_POINTS) -
     tsne = TSNE(
         n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed
     )
-    with small_data_threads(len(fit_idx)):
+    with native_threads(len(fit_idx)):
         fitted = tsne.fit_transform(data[fit_idx])
     if len(fit_idx) == n:
         return Projection("tsne", perplexity, fitted, n)
