@@ -78,6 +78,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
     tmp = Path(tmp_name)
+    # mkstemp creates 0600; results are meant to be shared like any other file the user writes.
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, target)
