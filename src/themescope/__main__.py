@@ -1,0 +1,5 @@
+"""``python -m themescope``: the same as the ``themescope`` command."""
+
+from themescope._cli import main
+
+main()

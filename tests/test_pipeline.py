@@ -1,0 +1,240 @@
+"""The whole pipeline on generated videos: true themes recovered, resumable, locked, and its CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from themescope import Result, Summarizer
+from themescope._cli import main
+from themescope.errors import ConfigError
+from themescope.pipeline import load_config
+from themescope.rundir import RunDirectory
+from themescope.synthetic import SyntheticVideo, read_truth
+
+# Small enough to train in seconds, large enough to separate the generator's four looks.
+SMALL_TRAIN = {
+    "image_height": 48,
+    "image_width": 80,
+    "conv_channels": [8, 16, 16],
+    "rnn_hidden": 16,
+    "dense_units": 64,
+    "latent_dim": 16,
+    "max_tokens": 16,
+    "batch_size": 8,
+    "epochs": 30,
+    "checkpoint_every": 2,
+    "n_threads": 1,
+}
+CONFIG = {"train": SMALL_TRAIN, "themes": {"k_range": [3, 5], "n_bootstrap": 4}, "device": "cpu"}
+
+
+def _summarize(video: SyntheticVideo, out: Path, config: dict[str, Any] = CONFIG) -> Result:
+    return Summarizer.from_config(config).run(video.video_path, video.subtitles_path, out=out)
+
+
+@pytest.fixture(scope="module")
+def english_run(
+    synthetic_video_en: SyntheticVideo, tmp_path_factory: pytest.TempPathFactory
+) -> Result:
+    return _summarize(synthetic_video_en, tmp_path_factory.mktemp("pipeline") / "run")
+
+
+def _frame_truth(run: RunDirectory, video: SyntheticVideo) -> tuple[np.ndarray, np.ndarray]:
+    frames = pq.read_table(run / "frames.parquet").to_pydict()
+    truth = read_truth(video.truth_path)
+    seconds = np.minimum(np.asarray(frames["time_s"]).astype(int), len(truth) - 1)
+    return np.asarray(frames["theme"]), truth[seconds]
+
+
+def test_summarize_recovers_the_true_themes(
+    english_run: Result, synthetic_video_en: SyntheticVideo
+) -> None:
+    found, true = _frame_truth(english_run.run, synthetic_video_en)
+    assert adjusted_rand_score(true, found) >= 0.8
+    assert english_run.k == synthetic_video_en.n_themes
+    assert english_run.stages == dict.fromkeys(("ingest", "train", "themes", "report"), "ran")
+    assert english_run.report_path.is_file()
+
+
+def test_each_theme_is_described_by_its_own_vocabulary(
+    english_run: Result, synthetic_video_en: SyntheticVideo
+) -> None:
+    found, true = _frame_truth(english_run.run, synthetic_video_en)
+    for theme in english_run.themes:
+        majority = int(np.bincount(true[found == theme.id]).argmax())
+        vocabulary = {w.lower() for w in synthetic_video_en.theme_words[majority]}
+        assert len(theme.phrases) == 10
+        top = theme.phrases[:5]
+        on_topic = [p for p in top if set(p.lower().split()) & vocabulary]
+        assert len(on_topic) >= 4, (theme.id, majority, top)
+        assert set(theme.phrases[0].lower().split()) & vocabulary
+
+
+def test_rerun_with_the_same_settings_skips_every_stage(
+    english_run: Result, synthetic_video_en: SyntheticVideo
+) -> None:
+    again = _summarize(synthetic_video_en, english_run.run.path)
+    assert again.stages == dict.fromkeys(("ingest", "train", "themes", "report"), "skipped")
+    assert [t.frames for t in again.themes] == [t.frames for t in english_run.themes]
+
+
+def test_a_changed_setting_reruns_that_stage_and_the_ones_after_it(
+    synthetic_video_en: SyntheticVideo, english_run: Result, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    # Copying keeps this test independent of the module's run, which other tests read.
+    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
+    changed = {**CONFIG, "themes": {**CONFIG["themes"], "k": 3}}
+    result = _summarize(synthetic_video_en, out, changed)
+    assert result.stages == {
+        "ingest": "skipped",
+        "train": "skipped",
+        "themes": "ran",
+        "report": "ran",
+    }
+    assert result.k == 3
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["themes"]["k"] == 3
+
+
+def test_cli_summarize_reads_a_config_file_and_flags_override_it(
+    synthetic_video_en: SyntheticVideo,
+    english_run: Result,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
+    config = tmp_path / "settings.toml"
+    lines = ['device = "cpu"', "[train]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in SMALL_TRAIN.items()]
+    lines += ["[themes]", "k_range = [3, 5]", "n_bootstrap = 4", "k = 5"]
+    config.write_text("\n".join(lines) + "\n")
+    argv = [
+        "summarize",
+        str(synthetic_video_en.video_path),
+        "--subtitles",
+        str(synthetic_video_en.subtitles_path),
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+        "--k",
+        "3",
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    assert "3 themes" in printed
+    assert "ingest skipped, train skipped, themes ran, report ran" in printed
+    assert f"report: {out / 'report.html'}" in printed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["themes"]["k"] == 3
+
+
+def test_a_config_file_with_an_unknown_section_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "settings.yaml"
+    config.write_text("trian:\n  epochs: 3\n")
+    with pytest.raises(ConfigError, match="unknown config section"):
+        Summarizer.from_config(load_config(config))
+
+
+def test_bad_video_through_summarize_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["summarize", str(fake), "--out", str(tmp_path / "run")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("themescope: error: ")
+    assert "notes.mp4" in err[0]
+    assert not (tmp_path / "run" / "manifest.json").exists()
+
+
+def test_summarize_with_zero_epochs_is_refused(
+    synthetic_video_en: SyntheticVideo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "summarize",
+                str(synthetic_video_en.video_path),
+                "--epochs",
+                "0",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+    assert exit_info.value.code == 2
+    assert "epochs" in capsys.readouterr().err
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "themescope", *args]
+
+
+def test_a_second_process_on_the_same_run_refuses_cleanly(
+    synthetic_video_en: SyntheticVideo, tmp_path: Path
+) -> None:
+    run = RunDirectory(tmp_path / "run")
+    with run.lock():
+        done = subprocess.run(
+            _cli("summarize", str(synthetic_video_en.video_path), "--out", str(run.path)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"themescope: error: {run.path} is in use by another themescope process "
+        f"(pid {os.getpid()}); wait for it to finish"
+    ]
+
+
+def test_killed_training_resumes_to_the_same_result(
+    synthetic_video_en: SyntheticVideo, english_run: Result, tmp_path: Path
+) -> None:
+    config = tmp_path / "settings.toml"
+    lines = ['device = "cpu"', "[train]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in SMALL_TRAIN.items()]
+    lines += ["[themes]", "k_range = [3, 5]", "n_bootstrap = 4"]
+    config.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    args = _cli(
+        "summarize",
+        str(synthetic_video_en.video_path),
+        "--subtitles",
+        str(synthetic_video_en.subtitles_path),
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+    )
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = out / ".train-checkpoint" / "state.json"
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "training finished before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert RunDirectory(out).stage_record("train") is None
+    subprocess.run(args, check=True, capture_output=True, timeout=300)
+    resumed = np.load(out / "latents.npy")
+    uninterrupted = np.load(english_run.run / "latents.npy")
+    np.testing.assert_array_equal(resumed, uninterrupted)
