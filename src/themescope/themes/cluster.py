@@ -56,12 +56,13 @@ FAISS_MIN_POINTS: int | None = None
 
 Measured by benchmarks/bench_themes.py (64-d, k=5, exactly 20 iterations, one
 start, both backends on the threads themescope gives them; shared 2-core
-machine, load ~10): scikit-learn 1.9 took 0.10 / 0.37 / 1.08 / 2.70 s for
-10k / 100k / 300k / 1M points, faiss-cpu 1.15 0.09 / 0.55 / 1.40 / 5.23 s (and
-9.9 / 26.6 / 68.3 s at 100k / 300k / 1M with its default OpenMP threads). faiss
-did not win from any size, so "auto" stays with scikit-learn; pass
-``backend="faiss"`` (``cluster_backend`` in the stage config) to use it, and set
-this from the benchmark on a machine where it wins.
+machine, load ~9): scikit-learn 1.9 took 0.13 / 0.37 / 1.01 / 3.92 s for
+10k / 100k / 300k / 1M points, faiss-cpu 1.15 0.08 / 0.58 / 1.41 / 4.63 s (and
+3.1 / 12.5 / 35.8 / 71.3 s with its default OpenMP threads); a second run gave
+the same picture. faiss won only at 10k points, where both take a blink, and
+lost from 100k on, so "auto" stays with scikit-learn; pass ``backend="faiss"``
+(``cluster_backend`` in the stage config) to use it, and set this from the
+benchmark on a machine where faiss wins above some size.
 """
 
 WEIGHTS = {
