@@ -63,7 +63,8 @@ def compare_command(
         f"languages: {languages['a']} vs {languages['b']} · methods: {used}", markup=False
     )
     if not data["text_comparable"]:
-        console.print(f"text not compared: {data['text_comparable_reason']}", markup=False)
+        # The reason was logged as a warning; compare.json keeps it too.
+        console.print("text: not compared (see text_comparable_reason in compare.json)")
     themes_a = data["runs"]["a"]["themes"]
     themes_b = data["runs"]["b"]["themes"]
     table = Table("A theme", "B theme", "score", "shared")

@@ -476,7 +476,8 @@ def _visual_matrix(
         features[:, start : start + size] /= math.sqrt(size)
         start += size
     n_components = int(min(32, features.shape[0] - 1, features.shape[1]))
-    pca = PCA(n_components=n_components, random_state=seed, svd_solver="full")
+    # "auto" switches to a seeded randomized SVD for large runs (10x faster than a full one).
+    pca = PCA(n_components=n_components, random_state=seed, svd_solver="auto")
     projected = pca.fit_transform(features)
     projected /= np.linalg.norm(projected, axis=1, keepdims=True) + 1e-12
     info["n_components"] = n_components
