@@ -37,6 +37,8 @@ ARCHITECTURE_FIELDS = (
     "max_tokens",
     "word_vectors",
     "teacher_forcing",
+    "mean_image",
+    "conv_norm",
 )
 
 
@@ -61,6 +63,9 @@ class TrainConfig:
             ``strided`` (4×4 conv with stride 2, ReLU per block).
         conv_channels: Output channels of each encoder block; the decoder mirrors them.
         feature_norm: Batch-normalise the flattened image and text features (the paper does).
+        conv_norm: Batch-normalise after every hidden convolution (faster convergence).
+        mean_image: Add a learned per-pixel bias to the decoded image, started at the mean
+            frame of the run, so the decoder models only what differs from it.
         rnn_cell: ``lstm`` or ``gru`` for the text encoder and decoder.
         rnn_layers: Stacked recurrent layers.
         rnn_hidden: Hidden units per layer and direction.
@@ -98,34 +103,36 @@ class TrainConfig:
     image_height: int = 120
     image_width: int = 200
     encoder_style: str = "strided"
-    conv_channels: list[int] = field(default_factory=lambda: [32, 64, 64])
+    conv_channels: list[int] = field(default_factory=lambda: [16, 32, 32])
     feature_norm: bool = False
+    conv_norm: bool = False
+    mean_image: bool = True
     rnn_cell: str = "gru"
     rnn_layers: int = 1
     rnn_hidden: int = 128
     encoder_bidirectional: bool = False
     decoder_bidirectional: bool = False
-    dense_units: int = 512
+    dense_units: int = 256
     latent_dim: int = 64
-    text_weight: float = 3.0
-    kl_weight: float = 1e-4
-    kl_warmup_epochs: int = 20
+    text_weight: float = 1.0
+    kl_weight: float = 1e-5
+    kl_warmup_epochs: int = 5
     teacher_forcing: bool = True
     max_tokens: int = 32
     word_vectors: str | None = None
-    lr: float = 2e-3
+    lr: float = 3e-3
     lr_schedule: str = "onecycle"
     warmup_fraction: float = 0.1
-    batch_size: int = 16
-    epochs: int = 120
+    batch_size: int = 8
+    epochs: int = 30
     seed: int = 3407
     grad_clip_norm: float = 5.0
     early_stopping: bool = True
-    patience_epochs: int = 10
+    patience_epochs: int = 5
     min_delta: float = 0.005
-    min_epochs: int = 20
+    min_epochs: int = 10
     max_train_s: float | None = None
-    checkpoint_every: int = 10
+    checkpoint_every: int = 5
     n_threads: int = 0
 
     @classmethod
@@ -148,6 +155,8 @@ class TrainConfig:
                 encoder_style="pool",
                 conv_channels=[32, 32, 32],
                 feature_norm=True,
+                conv_norm=False,
+                mean_image=False,
                 rnn_cell="lstm",
                 rnn_layers=2,
                 rnn_hidden=512,

@@ -84,6 +84,13 @@ class CRVAE(nn.Module):
             if config.feature_norm:
                 self.image_norm = nn.BatchNorm1d(n_image)
             self.image_decoder = _image_decoder(config)
+            # A learned per-pixel bias (the "mean frame", set from the data by
+            # init_mean_image) lets the decoder spend its capacity on what differs.
+            self.image_bias: nn.Parameter | None = None
+            if config.mean_image:
+                self.image_bias = nn.Parameter(
+                    torch.zeros(3, config.image_height, config.image_width)
+                )
             n_features += n_image
 
         self.text_encoder: nn.LSTM | nn.GRU | None = None
@@ -133,6 +140,12 @@ class CRVAE(nn.Module):
         else:
             self.fuse = nn.Linear(n_features, 2 * config.latent_dim)
             self.expand = nn.Linear(config.latent_dim, n_decoded)
+
+    @torch.no_grad()
+    def init_mean_image(self, mean_image: torch.Tensor) -> None:
+        """Start the per-pixel output bias at the logit of ``mean_image`` (3, H, W) in [0, 1]."""
+        if self.image_bias is not None:
+            self.image_bias.copy_(torch.logit(mean_image.clamp(0.02, 0.98)))
 
     def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         """Look up frozen vectors: ids (batch, n_tokens) → (batch, n_tokens, dim)."""
@@ -203,7 +216,10 @@ class CRVAE(nn.Module):
             grid = decoded[:, : self.image_flat].reshape(
                 -1, self.feature_c, self.feature_h, self.feature_w
             )
-            image = self.image_decoder(grid)
+            logits = self.image_decoder(grid)
+            if self.image_bias is not None:
+                logits = logits + self.image_bias
+            image = torch.sigmoid(logits)
         if self.text_decoder is not None:
             assert token_ids is not None and lengths is not None
             text = self._decode_text(decoded[:, self.image_flat :], token_ids, lengths)
@@ -266,14 +282,22 @@ class CRVAE(nn.Module):
         return CRVAEOutput(mu=mu, logvar=logvar, image=image, text=text)
 
 
+def _activation(config: TrainConfig, channels: int) -> list[nn.Module]:
+    if config.conv_norm:
+        return [nn.BatchNorm2d(channels), nn.ReLU()]
+    return [nn.ReLU()]
+
+
 def _image_encoder(config: TrainConfig) -> nn.Sequential:
     layers: list[nn.Module] = []
     previous = 3
     for channels in config.conv_channels:
         if config.encoder_style == "pool":
-            layers += [nn.Conv2d(previous, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            layers += [nn.Conv2d(previous, channels, 3, padding=1), *_activation(config, channels)]
+            layers.append(nn.MaxPool2d(2))
         else:
-            layers += [nn.Conv2d(previous, channels, 4, stride=2, padding=1), nn.ReLU()]
+            layers.append(nn.Conv2d(previous, channels, 4, stride=2, padding=1))
+            layers += _activation(config, channels)
         previous = channels
     return nn.Sequential(*layers)
 
@@ -288,9 +312,9 @@ def _image_decoder(config: TrainConfig) -> nn.Sequential:
         for source, target in zip(reverse, targets, strict=True):
             layers += [
                 nn.ConvTranspose2d(source, target, 3, stride=2, padding=1, output_padding=1),
-                nn.ReLU(),
+                *_activation(config, target),
                 nn.Conv2d(target, target, 3, padding=1),
-                nn.ReLU(),
+                *_activation(config, target),
             ]
         layers.append(nn.Conv2d(targets[-1], 3, 3, padding=1))
     else:
@@ -298,8 +322,7 @@ def _image_decoder(config: TrainConfig) -> nn.Sequential:
         for i, (source, target) in enumerate(zip(reverse, targets, strict=True)):
             layers.append(nn.ConvTranspose2d(source, target, 4, stride=2, padding=1))
             if i < len(reverse) - 1:
-                layers.append(nn.ReLU())
-    layers.append(nn.Sigmoid())
+                layers += _activation(config, target)
     return nn.Sequential(*layers)
 
 

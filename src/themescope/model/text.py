@@ -38,6 +38,7 @@ PAD_ID, SOS_ID, UNK_ID = 0, 1, 2
 # GloVe 300-d values have a per-dimension RMS of about 0.4; MiniLM rows are scaled to
 # the same magnitude so that the text weight λ of the paper keeps its meaning.
 EMBEDDING_RMS = 0.4
+MINILM_UNK = "[UNK]"
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
@@ -105,15 +106,13 @@ class MiniLMTokenEmbeddings:
         """Return WordPiece tokens; a character the vocabulary lacks is kept as itself."""
         if not text.strip():
             return []
-        tokenizer = self._tokenizer
-        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        pieces = tokenizer.convert_ids_to_tokens(encoded["input_ids"])
+        encoded = self._tokenizer.encode(text, add_special_tokens=False)
         tokens: list[str] = []
-        for piece, (start, end) in zip(pieces, encoded["offset_mapping"], strict=True):
+        for piece, (start, end) in zip(encoded.tokens, encoded.offsets, strict=True):
             surface = text[start:end]
             if is_punctuation(surface):
                 continue
-            tokens.append(surface.lower() if piece == tokenizer.unk_token else piece)
+            tokens.append(surface.lower() if piece == MINILM_UNK else piece)
         return tokens
 
     def vectors(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +122,7 @@ class MiniLMTokenEmbeddings:
         known = np.zeros(len(tokens), dtype=bool)
         for i, token in enumerate(tokens):
             row = vocab.get(token)
-            if row is not None and token != self._tokenizer.unk_token:
+            if row is not None and token != MINILM_UNK:
                 out[i] = table[row] * scale
                 known[i] = True
             else:
@@ -269,12 +268,18 @@ class WordVectorFile:
 
 @functools.cache
 def _load_tokenizer(folder: Path) -> Any:
-    from transformers import AutoTokenizer
+    # The `tokenizers` library reads tokenizer.json directly; importing transformers
+    # for it would add seconds to every start.
+    from tokenizers import Tokenizer
 
+    path = folder / "tokenizer.json"
     try:
-        return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"cannot load the WordPiece tokenizer in {folder}: {exc}") from exc
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # the Rust library raises bare Exceptions
+        raise ModelLoadError(f"cannot load the WordPiece tokenizer {path}: {exc}") from exc
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
 
 
 @functools.cache

@@ -324,7 +324,10 @@ class _Trainer:
         vectors = torch.from_numpy(vocabulary.vectors) if vocabulary is not None else None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.model = CRVAE(config, vectors).to(device)
+            self.model = CRVAE(config, vectors)
+        if data.images is not None:
+            self.model.init_mean_image(data.images.mean(dim=0))
+        self.model.to(device)
         if device.type == "cpu" and config.uses_images:
             self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.optimizer = torch.optim.Adam(
