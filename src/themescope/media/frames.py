@@ -638,7 +638,11 @@ class PyAVFrameSource(FrameSource):
 
         local = self._worker_local
         if getattr(local, "container", None) is None:
-            container = av.open(str(self.path), mode="r")
+            try:
+                container = av.open(str(self.path), mode="r")
+            except av.error.FFmpegError as ex:
+                logger.debug("worker cannot open %s: %s", self.path, ex)
+                return None  # the main decoder takes this target
             with self._lock:
                 self._worker_containers.append(container)
             local.container = container
