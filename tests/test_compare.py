@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from themescope._cli import main
-from themescope.errors import RunDirectoryError, StageNotDoneError
+from themescope.errors import ModelLoadError, RunDirectoryError, StageNotDoneError
 from themescope.themes.base import PhraseEmbedder
 from themescope.themes.compare import compare_runs, visual_features
 
@@ -361,6 +361,9 @@ def test_bad_inputs_have_clear_messages(
         match=f"^{no_themes} has no finished themes stage; run `themescope themes` first$",
     ):
         compare_runs(run_a, no_themes, tmp_path / "out")
+    # A bad --embedder is refused even when only the visual method would run.
+    with pytest.raises(ModelLoadError, match="is not a local folder; themescope never downloads"):
+        compare_runs(run_a, run_b, tmp_path / "out", embedder=str(tmp_path / "no-model"))
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")

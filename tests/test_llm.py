@@ -94,6 +94,8 @@ def chat_server() -> Iterator[ChatServer]:
                 content = "I'm sorry, but I can't help with that."
             elif action == "chinese":
                 content = json.dumps(["疫苗", "护士", "诊所", "注射"], ensure_ascii=False)
+            elif action == "html":
+                status, content = 200, None
             elif action == "404":
                 status = 404
             body = _completion(content) if content is not None else b'{"error": "boom"}'
@@ -287,6 +289,17 @@ def test_http_client_error_is_not_retried_and_stops_asking(chat_server: ChatServ
     assert fallback.calls == [[0, 1, 2]]
 
 
+def test_non_chat_answer_stops_asking(chat_server: ChatServer) -> None:
+    chat_server.script = ["html"]
+    results = _http_tagger(chat_server, RecordingTagger()).tag(_materials(2))
+    assert len(chat_server.requests) == 1
+    endpoint = f"{chat_server.url}/v1/chat/completions"
+    assert [r.fallback_reason for r in results] == [
+        f"llm-http (test-model): {endpoint} did not answer in the chat-completions format: "
+        '{"error": "boom"}'
+    ] * 2
+
+
 def test_unreachable_server_falls_back_and_without_fallback_raises() -> None:
     client = HttpChatClient("http://127.0.0.1:9", "m", timeout_s=1, max_retries=1, backoff_s=0.01)
     results = LLMTagger(client, fallback=RecordingTagger()).tag(_materials(2))
@@ -339,6 +352,14 @@ def test_load_llm_tagger_validates(tmp_path: Path) -> None:
     assert full.endpoint == "http://h/v1/chat/completions"
     with pytest.raises(ConfigError, match="--tagger llm needs --llm-model"):
         load_llm_tagger(url=None, model="", language=None, fallback=fallback)
+    with pytest.raises(ConfigError, match="LLM context_tokens must be >= 256; got 100"):
+        load_llm_tagger(
+            url="http://h", model="m", language=None, fallback=fallback, context_tokens=100
+        )
+    sized = load_llm_tagger(
+        url="http://h", model="m", language=None, fallback=fallback, context_tokens=8192
+    )
+    assert sized.client.context_tokens() == 8192
     with pytest.raises(ConfigError, match="--llm-url must start with http:// or https://"):
         load_llm_tagger(url="localhost:8080", model="m", language=None, fallback=fallback)
     missing = tmp_path / "no-model"

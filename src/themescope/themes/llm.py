@@ -627,6 +627,7 @@ def load_llm_tagger(
     fallback: Tagger,
     timeout_s: float = 60,
     max_retries: int = 3,
+    context_tokens: int | None = None,
 ) -> LLMTagger:
     """Build the tagger named by ``--tagger llm``.
 
@@ -637,6 +638,8 @@ def load_llm_tagger(
         fallback: Tagger for the themes the model fails on.
         timeout_s: Seconds per HTTP request.
         max_retries: HTTP retries after the first attempt.
+        context_tokens: The model's context size; by default 4096 for HTTP and the
+            model config's (capped at 4096) for a local model.
 
     Raises:
         ConfigError: No model given, or a bad timeout/retry count.
@@ -656,14 +659,22 @@ def load_llm_tagger(
         raise ConfigError(f"LLM timeout must be > 0 s; got {timeout_s}")
     if max_retries < 0:
         raise ConfigError(f"LLM max_retries must be >= 0; got {max_retries}")
+    if context_tokens is not None and context_tokens < 256:
+        raise ConfigError(f"LLM context_tokens must be >= 256; got {context_tokens}")
     client: ChatClient
     if url:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"--llm-url must start with http:// or https://; got {url!r}")
-        client = HttpChatClient(url, model, timeout_s=timeout_s, max_retries=max_retries)
+        client = HttpChatClient(
+            url,
+            model,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            context_tokens=context_tokens or DEFAULT_HTTP_CONTEXT_TOKENS,
+        )
     else:
         resolve_local_model(model, what="local LLM")
-        client = TransformersChatClient(model)
+        client = TransformersChatClient(model, context_tokens=context_tokens)
     return LLMTagger(client, fallback=fallback, language=language)
 
 
@@ -831,8 +842,9 @@ def _reply_content(payload: bytes, endpoint: str) -> str:
         content = data["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         text = _short(payload.decode("utf-8", "replace"))
+        # A server that answers something else (wrong URL, another API) will keep doing so.
         raise ChatError(
-            f"{endpoint} did not answer in the chat-completions format: {text}"
+            f"{endpoint} did not answer in the chat-completions format: {text}", fatal=True
         ) from exc
     return content if isinstance(content, str) else ""
 
