@@ -33,7 +33,7 @@ SMALL_TRAIN = {
     "latent_dim": 16,
     "max_tokens": 16,
     "batch_size": 8,
-    "epochs": 30,
+    "epochs": 100,
     "checkpoint_every": 2,
     "n_threads": 1,
 }

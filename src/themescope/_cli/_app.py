@@ -41,10 +41,18 @@ def _configure(
     ),
 ) -> None:
     """Configure logging and progress output for the command that follows."""
+    from rich.console import Console
     from rich.logging import RichHandler
 
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    handler = RichHandler(show_path=False, show_time=False, markup=False, rich_tracebacks=False)
+    # Logs go to stderr so that stdout holds only the command's result.
+    handler = RichHandler(
+        console=Console(stderr=True),
+        show_path=False,
+        show_time=False,
+        markup=False,
+        rich_tracebacks=False,
+    )
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("themescope")
     root.handlers[:] = [handler]

@@ -58,7 +58,7 @@ def ingest_command(
     )
     result = ingest(video, out, subtitles=subtitles, config=config, force=force)
     verb = "already ingested" if result.skipped else "ingested"
-    Console().print(
+    Console(soft_wrap=True).print(
         f"{verb} {result.n_frames} frames · text: {result.text_source} · language: {result.lang} "
         f"→ {result.run.path}"
     )

@@ -139,7 +139,8 @@ def _parse_setting(text: str) -> tuple[str, str, Any]:
 
 
 def _print_summary(result: Any) -> None:
-    console = Console()
+    # soft_wrap: paths and phrases stay on one line, whatever the terminal's width.
+    console = Console(soft_wrap=True)
     done = ", ".join(f"{stage} {status}" for stage, status in result.stages.items())
     console.print(f"[bold]{result.k} themes[/bold] ({done})")
     console.print(f"k: {result.k_reason}", markup=False, highlight=False)
