@@ -290,6 +290,11 @@ def test_same_language_uses_text_and_difference_phrases(
     assert shared_a[0]["difference_basis"] == "text"
     similarities = [p["similarity_to_other"] for p in shared_a[0]["difference_phrases"]]
     assert similarities == sorted(similarities)  # least similar to the partner first
+    assert all(value < 0.85 for value in similarities)
+    # Comparing a run with itself: every phrase has its twin, so nothing differs.
+    itself = compare_runs(run_a, run_a, tmp_path / "self", embedder=embedder).data
+    assert _pairs(itself) == {(0, 0), (1, 1), (2, 2)}
+    assert all(s["difference_phrases"] == [] for s in itself["per_run"]["a"]["shared"])
     own_b = data["per_run"]["b"]["own"]
     assert [o["theme"] for o in own_b] == [3] and own_b[0]["difference_basis"] == "text"
 

@@ -66,9 +66,11 @@ compare.json (``schema_version`` 1)::
 
 Difference phrases of a shared theme are its phrases least similar to any phrase
 of the matched theme; those of an own theme are its phrases least similar to any
-phrase of the other run. Where phrases cannot be compared (different languages,
-monolingual embedder) they are the theme's own top phrases, and
-``difference_basis`` is ``"own-ranking"``.
+phrase of the other run. Phrases with a near-twin on the other side (cosine
+>= 0.85) are not differences and are left out, so the list may be short or
+empty. Where phrases cannot be compared (different languages, monolingual
+embedder) they are the theme's own top phrases, and ``difference_basis`` is
+``"own-ranking"``.
 
 Example:
     >>> result = compare_runs("runs/us", "runs/cn", "runs/us-vs-cn")  # doctest: +SKIP
@@ -109,6 +111,8 @@ MULTILINGUAL_MARKERS = ("multilingual", "labse", "distiluse")
 THUMB_WIDTH, THUMB_HEIGHT = 32, 18
 N_HIST_BINS = 16
 N_DIFFERENCE_PHRASES = 5
+SAME_PHRASE_SIMILARITY = 0.85
+"""A phrase this close (cosine) to one of the other theme's is shared, not a difference."""
 MAX_CAPTIONS_PER_THEME = 64
 VISUAL_FEATURES = (
     f"{THUMB_WIDTH}x{THUMB_HEIGHT} RGB thumbnail + {3 * N_HIST_BINS}-bin RGB histogram + "
@@ -673,14 +677,18 @@ def _difference(
     reference = np.concatenate(others, axis=0)
     closest = (own_vectors @ reference.T).max(axis=1)
     score_of = dict(zip(texts, scores.tolist(), strict=True))
-    order = np.argsort(closest, kind="stable")[:N_DIFFERENCE_PHRASES]
+    order = [
+        i
+        for i in np.argsort(closest, kind="stable").tolist()
+        if closest[i] < SAME_PHRASE_SIMILARITY
+    ][:N_DIFFERENCE_PHRASES]
     return "text", [
         {
             "text": own_texts[i],
             "score": round(float(score_of.get(own_texts[i], 0.0)), 4),
             "similarity_to_other": round(float(closest[i]), 4),
         }
-        for i in order.tolist()
+        for i in order
     ]
 
 
