@@ -261,6 +261,7 @@ def test_cross_language_matches_by_look_and_refuses_text(
     assert theme_b["phrases"][0] == {"text": "疫苗接种点", "score": 1.0}
     assert theme_b["representative_images"] == ["frames/000000.jpg", "frames/000004.jpg"]
     assert data["runs"]["a"]["video"] == "/videos/us.mp4"
+    assert data["runs"]["b"]["path"] == str(run_b.resolve())
     assert "疫苗接种点" in result.path.read_text(encoding="utf-8")  # readable UTF-8, not escapes
 
 

@@ -47,7 +47,7 @@ compare.json (``schema_version`` 1)::
       "warnings": ["..."]
     }
 
-    RUN = {"path": "...", "video": "path of the video" | null, "lang": "en", "k": 4,
+    RUN = {"path": "absolute run path", "video": "path of the video" | null, "lang": "en", "k": 4,
            "n_frames": 120, "duration_s": 240.0,
            "backends": {...the run's themes.json backends...},
            "themes": [{"id": 0, "label": "...", "share": 0.26, "seconds": 62.0,
@@ -804,7 +804,7 @@ def _run_record(run: RunThemes) -> dict[str, Any]:
             }
         )
     return {
-        "path": str(run.path),
+        "path": str(run.path.resolve()),
         "video": video,
         "lang": run.lang,
         "k": len(run.themes),
