@@ -336,6 +336,9 @@ def test_parse_tags_tolerates_common_reply_shapes() -> None:
     assert parse_tags("- masks\n* queue\n• doctors") == ["masks", "queue", "doctors"]
     assert parse_tags("Tags: 疫苗, 护士, 医院, 疫苗") == ["疫苗", "护士", "医院"]
     assert parse_tags(json.dumps([f"t{i}" for i in range(15)]), 10) == [f"t{i}" for i in range(10)]
+    thinking = '<think>Maybe ["x", "y", "z"]? I cannot help thinking...</think>\n["a", "b", "c"]'
+    assert parse_tags(thinking) == ["a", "b", "c"]
+    assert not is_refusal(thinking)
     assert parse_tags("I cannot do that.") is None
     assert is_refusal("I'm sorry, but I can't help with that.")
     assert is_refusal("抱歉，我无法完成这个请求。")

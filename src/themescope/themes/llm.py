@@ -82,6 +82,7 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
+_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
 _LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.):、]|[-*•·]|#)\s*(.+?)\s*$")
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
@@ -680,7 +681,7 @@ def load_llm_tagger(
 
 def is_refusal(reply: str) -> bool:
     """Whether ``reply`` declines the task ("I can't help with that")."""
-    return bool(_REFUSAL.search(reply[:400]))
+    return bool(_REFUSAL.search(_THINK.sub("", reply)[:400]))
 
 
 def parse_tags(reply: str, n_phrases: int = 10) -> list[str] | None:
@@ -696,6 +697,8 @@ def parse_tags(reply: str, n_phrases: int = 10) -> list[str] | None:
         ['vaccine', 'nurse', 'clinic']
 
     """
+    # Reasoning models think aloud first; lists in their notes are not the answer.
+    reply = _THINK.sub("", reply)
     candidates: list[list[str]] = []
     fenced = _FENCE.findall(reply)
     for chunk in [*fenced, reply]:
