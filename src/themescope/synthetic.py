@@ -543,7 +543,7 @@ def generate_news_video(
     fps: int = 10,
     keyframe_every_s: float = 2.0,
     segment_s: tuple[int, int] = (10, 30),
-    noise: int = 6,
+    noise: int = 3,
     preset: str = "veryfast",
     name: str | None = None,
 ) -> SyntheticVideo:
