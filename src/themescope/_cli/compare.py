@@ -43,6 +43,7 @@ def compare_command(
     ] = False,
 ) -> None:
     """Match the themes of RUN_A and RUN_B; write what they share and what is their own."""
+    from themescope.report import render_compare
     from themescope.themes.compare import compare_runs
 
     result = compare_runs(
@@ -55,8 +56,9 @@ def compare_command(
         seed=seed,
         force=force,
     )
+    page = render_compare(result.path.parent)
     data = result.data
-    console = Console()
+    console = Console(soft_wrap=True)
     used = ", ".join(m["name"] for m in data["methods"] if m["used"])
     languages = data["languages"]
     console.print(
@@ -82,3 +84,4 @@ def compare_command(
     console.print(
         f"{n_shared} shared · {n_own_a} own to A · {n_own_b} own to B → {result.path}", markup=False
     )
+    console.print(f"report: {page}", markup=False, highlight=False)

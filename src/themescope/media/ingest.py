@@ -184,10 +184,12 @@ def _ingest_into(
     stage: StageWriter, video: Path, subtitles: Path | None, config: IngestConfig
 ) -> IngestResult:
     from themescope.media.align import align
+    from themescope.media.frames import probe_video
 
+    # Text first: a broken subtitle file fails in milliseconds, before any decoding.
+    transcript = _read_text(stage, video, subtitles, config, probe_video(video).duration_s)
     frames = _sample_frames(stage, video, config)
     info = frames["info"]
-    transcript = _read_text(stage, video, subtitles, config, info.duration_s)
     cues = transcript.cues if transcript is not None else []
     text_source = transcript.source if transcript is not None and cues else "none"
     if transcript is None:

@@ -1,0 +1,372 @@
+"""The ingest stage through its CLI: the run directory it writes, and every bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from test_frames import _audio_only, _write_indexed
+from themescope._cli import main
+from themescope.media import ingest as ingest_module
+from themescope.rundir import RunDirectory
+from themescope.synthetic import SyntheticVideo
+
+
+def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+def _one_error_line(err: str) -> str:
+    """The one error line (log lines may precede it; a traceback may not)."""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("themescope: ")]
+    assert len(lines) == 1 and err.rstrip().endswith(lines[0]), err
+    assert lines[0].startswith("themescope: error: ")
+    return lines[0].removeprefix("themescope: error: ")
+
+
+def _frames(run: Path) -> dict[str, list]:
+    return pq.read_table(run / "frames.parquet").to_pydict()
+
+
+def _record(run: Path) -> dict:
+    return json.loads((run / "manifest.json").read_text())["stages"]["ingest"]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 12 s video at 10 fps with its index drawn in every frame."""
+    folder = tmp_path_factory.mktemp("clip")
+    return _write_indexed(folder / "clip.mp4", np.arange(120) / 10.0, faststart=True)
+
+
+def test_ingest_writes_the_run_directory_contract(
+    synthetic_video_en: SyntheticVideo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    args = ["ingest", str(synthetic_video_en.video_path), "--subtitles"]
+    args += [str(synthetic_video_en.subtitles_path), "--out", str(run)]
+    code, out, _ = _run_cli(args, capsys)
+    assert code == 0 and "ingested 40 frames" in out
+    frames = _frames(run)
+    assert frames["frame_id"] == list(range(40))
+    assert frames["requested_s"] == [2.0 * i for i in range(40)]
+    assert np.allclose(frames["time_s"], frames["requested_s"], atol=0.1)
+    assert all((run / image).is_file() for image in frames["image"])
+    assert set(frames["lang"]) == {"en"}
+    assert sum(1 for text in frames["text"] if text) >= 38
+    cues = pq.read_table(run / "cues.parquet").to_pydict()
+    assert list(cues) == ["cue_id", "start_s", "end_s", "text", "text_raw"]
+    # window alignment hands every word of the transcript to exactly one frame
+    assert " ".join(frames["text"]).split() == " ".join(cues["text"]).split()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["inputs"]["video"]["size"] == synthetic_video_en.video_path.stat().st_size
+    assert len(manifest["inputs"]["video"]["sha256"]) == 64
+    assert manifest["config"]["ingest"]["every_s"] == 2.0
+    record = manifest["stages"]["ingest"]
+    assert record["done"] is True and record["seconds"] > 0
+    assert record["text_source"] == "srt" and record["lang"] == "en"
+    assert not any(p.name.startswith(".staging") for p in run.iterdir())
+
+
+def test_rerun_is_a_no_op_that_says_so_and_force_redoes_it(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert _run_cli(["ingest", str(clip), "--out", str(run)], capsys)[0] == 0
+    finished = _record(run)["finished"]
+    code, out, _ = _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
+    assert code == 0 and out.startswith("already ingested 6 frames")
+    assert _record(run)["finished"] == finished
+    code, out, _ = _run_cli(["ingest", str(clip), "--out", str(run), "--force"], capsys)
+    assert code == 0 and out.startswith("ingested 6 frames")
+
+
+def test_changed_settings_redo_the_stage(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
+    code, out, _ = _run_cli(["ingest", str(clip), "--out", str(run), "--every", "3"], capsys)
+    assert code == 0 and out.startswith("ingested 4 frames")
+    assert _frames(run)["requested_s"] == [0.0, 3.0, 6.0, 9.0]
+
+
+def test_without_text_the_run_is_image_only_and_says_so(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    code, out, _ = _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
+    assert code == 0 and "text: none" in out
+    assert set(_frames(run)["text"]) == {""}
+    assert any("image-only" in w for w in _record(run)["warnings"])
+    assert _record(run)["lang"] == "und"
+
+
+def test_a_failing_stage_leaves_the_previous_complete_state(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "run"
+    _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
+    before = (run / "frames.parquet").read_bytes()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ingest_module, "_write_tables", broken)
+    code, _, err = _run_cli(["ingest", str(clip), "--out", str(run), "--every", "3"], capsys)
+    assert code == 1 and "internal error: RuntimeError: disk on fire" in err
+    assert (run / "frames.parquet").read_bytes() == before
+    assert _record(run)["every_s"] == 2.0
+    assert len(list((run / "frames").iterdir())) == 6
+    assert not any(p.name.startswith(".staging") for p in run.iterdir())
+
+
+def test_a_failure_on_a_new_run_leaves_nothing_that_looks_complete(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ingest_module, "_write_tables", broken)
+    run = tmp_path / "run"
+    assert _run_cli(["ingest", str(clip), "--out", str(run)], capsys)[0] == 1
+    assert not (run / "manifest.json").exists()
+    assert not (run / "frames.parquet").exists() and not (run / "frames").exists()
+
+
+def _truncated(clip: Path, path: Path) -> Path:
+    data = clip.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.6)])
+    return path
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda d, clip: d / "missing.mp4", r"^video not found: .*missing\.mp4$"),
+        (
+            lambda d, clip: (d / "folder").mkdir() or d / "folder",
+            r"^video path is a directory, not a file: .*folder$",
+        ),
+        (
+            lambda d, clip: (d / "notes.mp4").write_text("hello\n") and d / "notes.mp4",
+            r"^cannot read .*notes\.mp4 as a video",
+        ),
+        (
+            lambda d, clip: _audio_only(d / "audio.m4a"),
+            r"^no video stream in .*audio\.m4a \(it holds 1 audio stream\(s\)\)$",
+        ),
+        (
+            lambda d, clip: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4",
+            r"^video file is empty \(0 bytes\): .*empty\.mp4$",
+        ),
+    ],
+    ids=["missing", "directory", "text-file", "audio-only", "zero-length"],
+)
+def test_bad_video_is_one_line_exit_2_and_no_run(
+    make, message: str, clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    video = make(tmp_path, clip)
+    run = tmp_path / "run"
+    code, _, err = _run_cli(["ingest", str(video), "--out", str(run)], capsys)
+    assert code == 2
+    assert pytest.importorskip("re").match(message, _one_error_line(err))
+    assert not (run / "manifest.json").exists()
+
+
+def test_truncated_video_keeps_what_decodes_and_records_where_it_stopped(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = _truncated(clip, tmp_path / "cut.mp4")
+    run = tmp_path / "run"
+    code, _, err = _run_cli(["ingest", str(video), "--out", str(run)], capsys)
+    assert code == 0
+    record = _record(run)
+    assert 0 < record["n_frames"] < 6
+    assert record["stopped_at_s"] is not None and record["stopped_at_s"] < 12
+    assert any("stopped decoding at" in w for w in record["warnings"])
+    assert "stopped decoding at" in err
+
+
+@pytest.mark.parametrize(
+    "every,message",
+    [
+        ("0", "--every must be a number of seconds > 0. Got 0.0 instead."),
+        ("-2", "--every must be a number of seconds > 0. Got -2.0 instead."),
+        ("60", "--every 60 s is longer than the video (12.0 s); choose a shorter interval"),
+    ],
+)
+def test_every_out_of_range_is_refused(
+    every: str, message: str, clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run_cli(
+        ["ingest", str(clip), "--every", every, "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 2 and _one_error_line(err) == message
+
+
+def test_out_holding_other_files_is_refused_unless_forced(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.docx").write_text("precious")
+    code, _, err = _run_cli(["ingest", str(clip), "--out", str(out)], capsys)
+    assert code == 2
+    assert _one_error_line(err) == (
+        f"{out} already holds other files (chapter1.docx) and is not a themescope run; "
+        "choose another --out or pass --force"
+    )
+    assert _run_cli(["ingest", str(clip), "--out", str(out), "--force"], capsys)[0] == 0
+    assert (out / "chapter1.docx").read_text() == "precious"
+
+
+def _srt(*cues: tuple[float, float, str]) -> str:
+    def stamp(t: float) -> str:
+        ms = round(t * 1000)
+        return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    return "\n".join(
+        f"{i + 1}\n{stamp(a)} --> {stamp(b)}\n{text}\n" for i, (a, b, text) in enumerate(cues)
+    )
+
+
+def _ingest_subtitles(
+    clip: Path, subtitles: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, Path]:
+    run = tmp_path / "run"
+    args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run)]
+    code, _, err = _run_cli(args, capsys)
+    return code, err, run
+
+
+def test_empty_subtitles_continue_image_only(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subtitles = tmp_path / "empty.srt"
+    subtitles.write_text("")
+    code, _, run = _ingest_subtitles(clip, subtitles, tmp_path, capsys)
+    assert code == 0
+    assert set(_frames(run)["text"]) == {""}
+    assert any("image" in w for w in _record(run)["warnings"])
+
+
+def test_malformed_subtitles_are_one_line_exit_2(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subtitles = tmp_path / "broken.srt"
+    subtitles.write_bytes(b"1\nthis is not a timing line\n\x00\x01\x02 garbage\n")
+    code, err, run = _ingest_subtitles(clip, subtitles, tmp_path, capsys)
+    assert code == 2 and "broken.srt" in _one_error_line(err)
+    assert not (run / "manifest.json").exists()
+
+
+def test_missing_subtitle_file_is_one_line_exit_2(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err, _ = _ingest_subtitles(clip, tmp_path / "nope.srt", tmp_path, capsys)
+    assert (
+        code == 2
+        and _one_error_line(err) == f"subtitle file {tmp_path / 'nope.srt'} does not exist"
+    )
+
+
+def test_overlapping_unordered_and_overlong_cues_are_repaired(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subtitles = tmp_path / "messy.srt"
+    subtitles.write_text(
+        _srt(
+            (6.0, 8.0, "third cue"),
+            (0.0, 3.0, "first cue"),
+            (2.0, 5.0, "second cue overlaps"),
+            (10.0, 30.0, "runs past the end"),
+            (40.0, 42.0, "starts after the end"),
+        )
+    )
+    code, _, run = _ingest_subtitles(clip, subtitles, tmp_path, capsys)
+    assert code == 0
+    cues = pq.read_table(run / "cues.parquet").to_pydict()
+    assert cues["text"] == ["first cue", "second cue overlaps", "third cue", "runs past the end"]
+    assert cues["end_s"][-1] == pytest.approx(12.0, abs=0.2)
+    assert any("past" in w or "after" in w for w in _record(run)["warnings"])
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-16", "utf-8-sig", "big5"])
+def test_subtitle_encodings_are_detected_and_no_bom_leaks(
+    encoding: str, clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "疫苗接種" if encoding == "big5" else "疫苗接种"
+    lines = [(0.0, 4.0, f"{text}工作正在全国展开"), (4.0, 8.0, "专家表示效果良好")]
+    if encoding == "big5":
+        lines = [(0.0, 4.0, f"{text}工作正在全國展開"), (4.0, 8.0, "專家表示效果良好")]
+    subtitles = tmp_path / f"zh-{encoding}.srt"
+    subtitles.write_bytes(_srt(*lines).encode(encoding))
+    code, _, run = _ingest_subtitles(clip, subtitles, tmp_path, capsys)
+    assert code == 0
+    cues = pq.read_table(run / "cues.parquet").to_pydict()
+    assert cues["text"] == [lines[0][2], lines[1][2]]
+    assert not cues["text"][0].startswith("\ufeff")
+    assert _record(run)["lang"] == "zh"
+    assert "".join(_frames(run)["text"]) == lines[0][2] + lines[1][2]
+
+
+def test_subtitle_encoding_flag_overrides_detection(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subtitles = tmp_path / "latin1.srt"
+    subtitles.write_bytes(_srt((0.0, 3.0, "déjà vu à Zürich")).encode("latin-1"))
+    run = tmp_path / "run"
+    args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run)]
+    code, _, _ = _run_cli([*args, "--subtitle-encoding", "latin-1"], capsys)
+    assert code == 0
+    assert pq.read_table(run / "cues.parquet").to_pydict()["text"] == ["déjà vu à Zürich"]
+    assert _record(run)["encoding"] == "iso8859-1"  # the codec's canonical name
+
+
+def test_plain_text_transcript_is_spread_over_the_video(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript = tmp_path / "transcript.txt"
+    transcript.write_text("one two\nthree four\nfive six\n")
+    code, _, run = _ingest_subtitles(clip, transcript, tmp_path, capsys)
+    assert code == 0
+    cues = pq.read_table(run / "cues.parquet").to_pydict()
+    assert cues["start_s"] == pytest.approx([0.0, 4.0, 8.0], abs=0.01)
+    assert _record(run)["text_source"] == "plain-text"
+
+
+def test_nearest_alignment_pairs_each_cue_with_its_closest_frame(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subtitles = tmp_path / "two.srt"
+    subtitles.write_text(_srt((2.9, 3.5, "alpha"), (7.0, 7.5, "beta")))
+    run = tmp_path / "run"
+    args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run)]
+    assert _run_cli([*args, "--align", "nearest"], capsys)[0] == 0
+    texts = _frames(run)["text"]
+    assert texts[1] == "alpha" and texts[3] == "beta"  # frames at 2 s and 6 s are closest
+
+
+def test_run_directory_lock_refuses_a_second_writer(clip: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    run = RunDirectory(tmp_path / "run")
+    with run.lock():
+        done = subprocess.run(
+            [sys.executable, "-m", "themescope", "ingest", str(clip), "--out", str(run.path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2
+    assert "is in use by another themescope process" in done.stderr
