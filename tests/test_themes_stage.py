@@ -243,6 +243,29 @@ def test_captions_are_saved_and_used(tmp_path, embedder):
     green = next(t for t in result.data["themes"] if truth[t["frames"][0]] == 1)
     assert green["phrases"] and green["phrases"][0]["text"] in {"green", "green screen"}
     assert green["phrases"][0]["evidence"]["captions"] == ["a green screen"]
+    # another k reuses the captions instead of captioning again
+    counting = CountingCaptioner()
+    again = build_themes(
+        tmp_path / "run", ThemesConfig(k=2, n_bootstrap=0), captioner=counting, embedder=embedder
+    )
+    assert counting.n_images == 0 and again.k == 2
+    assert (
+        pq.read_table(tmp_path / "run" / "frames.parquet").column("caption").to_pylist() == captions
+    )
+    # without a captioner the caption column goes away (it would be stale)
+    build_themes(tmp_path / "run", ThemesConfig(k=2, n_bootstrap=0), embedder=embedder)
+    assert "caption" not in pq.read_table(tmp_path / "run" / "frames.parquet").column_names
+
+
+class CountingCaptioner(ColourCaptioner):
+    name = "colour"
+
+    def __init__(self):
+        self.n_images = 0
+
+    def caption(self, images):
+        self.n_images += len(images)
+        return super().caption(images)
 
 
 class FixedTagger(Tagger):

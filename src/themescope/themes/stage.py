@@ -347,7 +347,14 @@ def _run_stage(
     )
 
     t0 = time.perf_counter()
-    captions = _caption(run, table, captioner) if captioner is not None else [""] * n
+    captions = [""] * n
+    if captioner is not None:
+        reused = _previous_captions(run, table, backends["captioner"])
+        if reused is not None:
+            logger.info("reusing the %d captions of the previous themes run (same captioner)", n)
+            captions = reused
+        else:
+            captions = _caption(run, table, captioner)
     timings["caption_s"] = time.perf_counter() - t0
 
     durations = frame_durations_s(times_s, ingest)
@@ -673,6 +680,27 @@ def _find_clash(phrase_lists: list[list[Phrase]], stuck: set[int]) -> tuple[int,
             return seen[key], t
         seen.setdefault(key, t)
     return None
+
+
+def _previous_captions(
+    run: RunDirectory, table: Any, captioner_record: dict[str, Any]
+) -> list[str] | None:
+    """Return the captions already in frames.parquet when the same captioner wrote them.
+
+    Captioning is the slow step (BLIP on a CPU: about a second a frame); choosing
+    another k or tagger must not redo it. The previous themes record survives
+    only while ingest is unchanged (rewriting ingest drops it), so the frames are
+    the same ones.
+    """
+    previous = run.stage_record("themes")
+    if previous is None or "caption" not in table.column_names:
+        return None
+    if (previous.get("backends") or {}).get("captioner") != captioner_record:
+        return None
+    captions = table.column("caption").to_pylist()
+    if any(c is None for c in captions):
+        return None
+    return [str(c) for c in captions]
 
 
 def _caption(run: RunDirectory, table: Any, captioner: Captioner) -> list[str]:
