@@ -1,0 +1,103 @@
+"""Benchmark of the whole product: ``themescope summarize`` end to end with the default backends.
+
+Generates news-like 960×540 synthetic videos of 4 and 13 minutes (cached under
+``bench-out/``), then runs ``themescope summarize VIDEO --subtitles SRT --out RUN --force``
+as a separate process (start-up included) and prints the wall time of the whole
+command beside the seconds of each stage from the run's manifest, and the themes it
+found against the generator's truth (adjusted Rand index).
+
+Targets on 2 CPU cores: 4 minutes in under 45 s, 13 minutes in under 120 s.
+
+Usage::
+
+    python benchmarks/bench_summarize.py [--out bench-out] [--videos 4min,13min] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VIDEOS = {
+    "4min": {"lang": "en", "duration_s": 240.0, "target_s": 45.0},
+    "13min": {"lang": "zh", "duration_s": 780.0, "target_s": 120.0},
+}
+STAGES = ("ingest", "train", "themes", "report")
+
+
+def generate(out: Path, name: str) -> tuple[Path, Path, Path]:
+    """Write the benchmark video once; return (video, subtitles, truth) paths."""
+    from themescope.synthetic import generate_news_video
+
+    spec = VIDEOS[name]
+    folder = out / f"summarize-video-{name}"
+    video = folder / f"news_{spec['lang']}.mp4"
+    if not video.is_file():
+        generate_news_video(
+            folder,
+            lang=str(spec["lang"]),
+            duration_s=float(spec["duration_s"]),
+            n_themes=4,
+            seed=0,
+            width=960,
+            height=540,
+            fps=10,
+        )
+    return video, video.with_suffix(".srt"), video.with_suffix(".truth.csv")
+
+
+def agreement(run: Path, truth_path: Path) -> float:
+    """Adjusted Rand index of the found themes against the generator's truth."""
+    import numpy as np
+    import pyarrow.parquet as pq
+    from sklearn.metrics import adjusted_rand_score
+
+    from themescope.synthetic import read_truth
+
+    frames = pq.read_table(run / "frames.parquet", columns=["time_s", "theme"]).to_pydict()
+    truth = read_truth(truth_path)
+    seconds = np.minimum(np.asarray(frames["time_s"]).astype(int), len(truth) - 1)
+    return float(adjusted_rand_score(truth[seconds], frames["theme"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("bench-out"))
+    parser.add_argument("--videos", default="4min,13min")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    print(f"machine: {os.cpu_count()} CPU cores; python {sys.version.split()[0]}")
+    header = f"{'video':<7}{'frames':>7}{'total s':>9}{'target':>8}"
+    header += "".join(f"{stage + ' s':>10}" for stage in STAGES)
+    header += f"{'k':>3}{'ARI':>7}{'PSNR dB':>9}"
+    print(header)
+    for name in args.videos.split(","):
+        video, subtitles, truth = generate(args.out, name)
+        run = args.out / f"summarize-run-{name}"
+        command = ["themescope", "-q", "summarize", str(video), "--subtitles", str(subtitles)]
+        command += ["--out", str(run), "--force"]
+        walls = []
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            walls.append(time.perf_counter() - started)
+        manifest = json.loads((run / "manifest.json").read_text())
+        stages = manifest["stages"]
+        themes = json.loads((run / "themes.json").read_text())
+        row = f"{name:<7}{stages['ingest']['n_frames']:>7}{statistics.median(walls):>9.1f}"
+        row += f"{VIDEOS[name]['target_s']:>8.0f}"
+        row += "".join(f"{stages[stage]['seconds']:>10.1f}" for stage in STAGES)
+        row += f"{themes['k']:>3}{agreement(run, truth):>7.2f}{stages['train']['psnr_db']:>9.1f}"
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
