@@ -266,3 +266,13 @@ def test_trains_on_cuda(tmp_path: Path) -> None:
     result = train(run, tiny_config(epochs=2), device="cuda")
     assert result.record["device"].startswith("cuda")
     assert np.isfinite(_latents(run)).all()
+
+
+def test_early_stopping_stops_on_a_plateau(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", n_frames=6)
+    # a vanishing learning rate leaves both losses flat
+    config = tiny_config(epochs=30, lr=1e-9, early_stopping=True, min_epochs=3, patience_epochs=2)
+    result = train(run, config, device="cpu")
+    assert result.stopped_early and result.record["stop_reason"] == "plateau"
+    assert 3 <= result.epochs < 30
+    assert len(_log(run)) == result.epochs

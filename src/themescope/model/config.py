@@ -2,6 +2,27 @@
 
 :class:`TrainConfig` is the single source of defaults; the CLI options and the
 keys of a config file have the same names as its fields.
+
+``paper`` is the reference of design.md. ``fast`` (the default) keeps its structure
+(conv image encoder, recurrent text encoder, dense fusion, teacher-forced text
+decoder) but is sized for a 2-core CPU, and each change was measured on the
+benchmark's 4-minute video:
+
+* strided 4×4 convolutions (16, 32, 32 channels) instead of conv + max-pool, and a
+  mirrored transposed-conv decoder without the extra 3×3 convolutions: about a tenth
+  of the paper's convolution work;
+* a learned per-pixel output bias started at the run's mean frame: the decoder only
+  models what differs from it (≈ +3 dB at equal epochs);
+* one GRU layer of 128 units, dense 256, latent 64: the paper's 4000-wide dense layers
+  hold 130 M parameters whose Adam updates alone cost seconds per epoch;
+* batch 8 with a one-cycle learning rate peaking at 3e-3 over 30 epochs (more updates
+  per epoch beat larger batches; a 20-epoch cycle ended ≈ 2 dB lower); λ = 1;
+* a small KL weight (1e-5) warmed up over 20 epochs: a full-strength KL from epoch 5
+  cost ≈ 2-4 dB, and no KL at all was no better;
+* early stopping when the smoothed reconstruction loss stops improving.
+
+Measured on the 4-minute benchmark video (one thread): 24.5 dB and text cosine 0.68
+after 30 epochs for two seeds, 1.1 s of CPU per epoch.
 """
 
 from __future__ import annotations
@@ -89,8 +110,9 @@ class TrainConfig:
         seed: Seed of every random choice.
         grad_clip_norm: Clip the gradient's global norm to this (0: no clipping).
         early_stopping: Stop when the smoothed loss stops improving.
-        patience_epochs: Epochs without a relative improvement of ``min_delta`` before stopping.
-        min_delta: Relative improvement of the smoothed loss that counts.
+        patience_epochs: Epochs in which neither the smoothed image loss nor the smoothed text
+            loss improves by ``min_delta`` (relative) before stopping.
+        min_delta: Relative improvement per epoch of a smoothed loss that counts.
         min_epochs: Epochs always run before early stopping may stop.
         max_train_s: Stop after this many seconds of training (``None``: no limit; makes
             results depend on the machine's speed).
@@ -116,7 +138,7 @@ class TrainConfig:
     latent_dim: int = 64
     text_weight: float = 1.0
     kl_weight: float = 1e-5
-    kl_warmup_epochs: int = 5
+    kl_warmup_epochs: int = 20
     teacher_forcing: bool = True
     max_tokens: int = 32
     word_vectors: str | None = None
@@ -128,9 +150,9 @@ class TrainConfig:
     seed: int = 3407
     grad_clip_norm: float = 5.0
     early_stopping: bool = True
-    patience_epochs: int = 5
-    min_delta: float = 0.005
-    min_epochs: int = 10
+    patience_epochs: int = 3
+    min_delta: float = 0.01
+    min_epochs: int = 15
     max_train_s: float | None = None
     checkpoint_every: int = 5
     n_threads: int = 0

@@ -343,8 +343,10 @@ class _Trainer:
         self.epoch = 0
         self.step = 0
         self.log: list[EpochStats] = []
-        self.ema: float | None = None
-        self.best = math.inf
+        # Smoothed image and text losses and their best values: training has plateaued only
+        # when neither improves (the text loss levels off long before the image loss).
+        self.ema: list[float] | None = None
+        self.best = [math.inf, math.inf]
         self.n_bad = 0
         self.train_s = 0.0
         self.epochs_this_session = 0
@@ -421,12 +423,23 @@ class _Trainer:
 
     def _should_stop(self, stats: EpochStats) -> bool:
         config = self.config
-        reconstruction = stats.image_mse + config.text_weight * stats.text_mse
-        self.ema = reconstruction if self.ema is None else 0.7 * self.ema + 0.3 * reconstruction
-        if self.ema < self.best * (1 - config.min_delta):
-            self.best, self.n_bad = self.ema, 0
+        terms = [stats.image_mse, stats.text_mse]
+        if self.ema is None:
+            self.ema = terms
+        else:
+            self.ema = [0.7 * old + 0.3 * new for old, new in zip(self.ema, terms, strict=True)]
+        improved = [
+            value > 0 and value < best * (1 - config.min_delta)
+            for value, best in zip(self.ema, self.best, strict=True)
+        ]
+        if any(improved):
+            self.n_bad = 0
         else:
             self.n_bad += 1
+        self.best = [
+            min(value, best) if value > 0 else best
+            for value, best in zip(self.ema, self.best, strict=True)
+        ]
         if (
             config.early_stopping
             and self.epoch >= config.min_epochs
@@ -564,7 +577,7 @@ class _Trainer:
             "n_frames": self.data.n_frames,
             "vocab_size": len(self.vocabulary.tokens) if self.vocabulary is not None else 0,
             "log": [dataclasses.asdict(s) for s in self.log],
-            "early_stopping": {"ema": self.ema, "best": _finite_or_none(self.best)},
+            "early_stopping": {"ema": self.ema, "best": [_finite_or_none(b) for b in self.best]},
             "n_bad": self.n_bad,
             "train_s": self.train_s,
             "param_groups": optim_state["param_groups"],
@@ -640,8 +653,7 @@ class _Trainer:
         self.log = [EpochStats(**row) for row in meta["log"]]
         early = meta.get("early_stopping", {})
         self.ema = early.get("ema")
-        best = early.get("best")
-        self.best = math.inf if best is None else float(best)
+        self.best = [math.inf if b is None else float(b) for b in early.get("best", [None, None])]
         self.n_bad = int(meta.get("n_bad", 0))
         self.train_s = float(meta.get("train_s", 0.0))
         logger.info("resuming from the checkpoint of epoch %d in %s", self.epoch, folder)
