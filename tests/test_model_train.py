@@ -276,3 +276,11 @@ def test_early_stopping_stops_on_a_plateau(tmp_path: Path) -> None:
     assert result.stopped_early and result.record["stop_reason"] == "plateau"
     assert 3 <= result.epochs < 30
     assert len(_log(run)) == result.epochs
+
+
+def test_max_steps_shortens_the_epochs_of_long_runs(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", n_frames=8)
+    # 8 frames in batches of 4: 2 steps per epoch, so 6 steps allow 3 of the 10 epochs
+    result = train(run, tiny_config(epochs=10, max_steps=6), device="cpu")
+    assert result.epochs == 3 and result.record["epochs_planned"] == 3
+    assert not result.stopped_early

@@ -84,7 +84,7 @@ class TrainResult:
         psnr_db: Image PSNR of the reconstructions from μ (None without images).
         text_cosine: Mean cosine of predicted and true token vectors (None without text).
         epochs: Epochs trained.
-        stopped_early: Whether training stopped before ``config.epochs``.
+        stopped_early: Whether training stopped before its planned epochs.
         seconds: Seconds spent training (without loading and writing).
         skipped: True when the stage was already current and nothing ran.
         record: The stage's manifest record.
@@ -244,6 +244,7 @@ def _train_stage(
                 "text_cosine": evaluation.text_cosine,
                 "image_mse": evaluation.image_mse,
                 "epochs": trainer.epoch,
+                "epochs_planned": trainer.n_epochs,
                 "stopped_early": trainer.stopped_early,
                 "stop_reason": trainer.stop_reason,
                 "device": str(device),
@@ -340,6 +341,11 @@ class _Trainer:
         self.token_ids = data.token_ids.to(device)
         self.lengths = data.lengths
         self.n_batches = len(_batches(torch.arange(data.n_frames), config.batch_size))
+        # A longer video has more steps per epoch and needs fewer epochs: max_steps caps
+        # the planned epochs (and so the learning-rate cycle) by the number of updates.
+        self.n_epochs = config.epochs
+        if config.max_steps:
+            self.n_epochs = min(config.epochs, max(1, math.ceil(config.max_steps / self.n_batches)))
         self.epoch = 0
         self.step = 0
         self.log: list[EpochStats] = []
@@ -361,11 +367,15 @@ class _Trainer:
         config = self.config
         if config.lr_schedule == "constant":
             return config.lr
-        total = max(1, config.epochs * self.n_batches)
+        total = max(1, self.n_epochs * self.n_batches)
         warm = max(1, int(config.warmup_fraction * total))
         if step < warm:
             return config.lr * (0.04 + 0.96 * step / warm)
-        progress = min(1.0, (step - warm) / max(1, total - warm))
+        # Hold the peak, then decay along a cosine over the last ``decay_fraction`` of steps.
+        decay_start = total - max(1, int(config.decay_fraction * (total - warm)))
+        if step < decay_start:
+            return config.lr
+        progress = min(1.0, (step - decay_start) / max(1, total - decay_start))
         return config.lr * (0.001 + 0.999 * 0.5 * (1 + math.cos(math.pi * progress)))
 
     def beta_at(self, step: int) -> float:
@@ -379,12 +389,12 @@ class _Trainer:
 
     def fit(self, callback: EpochCallback | None) -> None:
         config = self.config
-        if self.epoch >= config.epochs:
+        if self.epoch >= self.n_epochs:
             return
         with _progress.new_progress() as progress:
-            task = progress.add_task("train", total=config.epochs, status="")
+            task = progress.add_task("train", total=self.n_epochs, status="")
             progress.update(task, completed=self.epoch)
-            while self.epoch < config.epochs:
+            while self.epoch < self.n_epochs:
                 stats = self._run_epoch()
                 self.log.append(stats)
                 self.epoch += 1
@@ -406,7 +416,7 @@ class _Trainer:
                     stats.seconds,
                 )
                 stop = self._should_stop(stats)
-                if self.epoch % config.checkpoint_every == 0 and self.epoch < config.epochs:
+                if self.epoch % config.checkpoint_every == 0 and self.epoch < self.n_epochs:
                     self.save_checkpoint()
                 if callback is not None and callback(stats):
                     self.stopped_early, self.stop_reason = True, "callback"
@@ -446,10 +456,10 @@ class _Trainer:
             and self.n_bad >= config.patience_epochs
         ):
             self.stopped_early, self.stop_reason = True, "plateau"
-            return self.epoch < config.epochs
+            return self.epoch < self.n_epochs
         if config.max_train_s is not None and self.train_s >= config.max_train_s:
             self.stopped_early, self.stop_reason = True, "time_budget"
-            return self.epoch < config.epochs
+            return self.epoch < self.n_epochs
         return False
 
     def _run_epoch(self) -> EpochStats:
