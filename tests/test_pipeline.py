@@ -40,6 +40,15 @@ SMALL_TRAIN = {
 CONFIG = {"train": SMALL_TRAIN, "themes": {"k_range": [3, 5], "n_bootstrap": 4}, "device": "cpu"}
 
 
+def _write_toml_config(path: Path, *theme_lines: str) -> Path:
+    """Write CONFIG as a TOML file, with extra lines in its [themes] section."""
+    lines = ['device = "cpu"', "[train]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in SMALL_TRAIN.items()]
+    lines += ["[themes]", "k_range = [3, 5]", "n_bootstrap = 4", *theme_lines]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def _summarize(video: SyntheticVideo, out: Path, config: dict[str, Any] = CONFIG) -> Result:
     return Summarizer.from_config(config).run(video.video_path, video.subtitles_path, out=out)
 
@@ -117,11 +126,7 @@ def test_cli_summarize_reads_a_config_file_and_flags_override_it(
 ) -> None:
     out = tmp_path / "run"
     subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
-    config = tmp_path / "settings.toml"
-    lines = ['device = "cpu"', "[train]"]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in SMALL_TRAIN.items()]
-    lines += ["[themes]", "k_range = [3, 5]", "n_bootstrap = 4", "k = 5"]
-    config.write_text("\n".join(lines) + "\n")
+    config = _write_toml_config(tmp_path / "settings.toml", "k = 5")
     argv = [
         "summarize",
         str(synthetic_video_en.video_path),
@@ -209,11 +214,7 @@ def test_a_second_process_on_the_same_run_refuses_cleanly(
 def test_killed_training_resumes_to_the_same_result(
     synthetic_video_en: SyntheticVideo, english_run: Result, tmp_path: Path
 ) -> None:
-    config = tmp_path / "settings.toml"
-    lines = ['device = "cpu"', "[train]"]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in SMALL_TRAIN.items()]
-    lines += ["[themes]", "k_range = [3, 5]", "n_bootstrap = 4"]
-    config.write_text("\n".join(lines) + "\n")
+    config = _write_toml_config(tmp_path / "settings.toml")
     out = tmp_path / "run"
     args = _cli(
         "summarize",
