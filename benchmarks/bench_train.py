@@ -14,7 +14,7 @@ cosine side by side, with the ratio of the totals. Targets on 2 CPU cores: ``fas
 Usage::
 
     python benchmarks/bench_train.py [--out bench-out] [--paper-epochs 2] [--threads 2]
-        [--videos 4min,13min] [--device cpu]
+        [--videos 4min,13min] [--device cpu] [--skip-paper] [--ablations image-only,...]
 """
 
 from __future__ import annotations
@@ -80,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", default="4min,13min")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-paper", action="store_true", help="only train the fast preset")
+    parser.add_argument(
+        "--ablations",
+        default="",
+        help="also train these ablations with the fast sizes, e.g. image-only,text-only,pure-cvae",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
@@ -112,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{name}] paper ({args.paper_epochs} epochs): {json.dumps(_summary(paper_record))}"
             )
         rows.append((name, fast_record, paper_record))
+        for ablation in filter(None, args.ablations.split(",")):
+            variant = dataclasses.replace(fast, ablation=ablation)
+            work = args.out / f"train-{name}-{ablation}"
+            record = train_copy(run_dir, work, variant, args.device)
+            print(f"[{name}] fast {ablation}: {json.dumps(_summary(record))}")
 
     print()
     print(

@@ -276,6 +276,8 @@ def test_early_stopping_stops_on_a_plateau(tmp_path: Path) -> None:
     assert result.stopped_early and result.record["stop_reason"] == "plateau"
     assert 3 <= result.epochs < 30
     assert len(_log(run)) == result.epochs
+    # a model that learned nothing is no better than the mean frame, and says so
+    assert any("no better than their mean frame" in w for w in result.record["warnings"])
 
 
 def test_max_steps_shortens_the_epochs_of_long_runs(tmp_path: Path) -> None:
@@ -284,3 +286,14 @@ def test_max_steps_shortens_the_epochs_of_long_runs(tmp_path: Path) -> None:
     result = train(run, tiny_config(epochs=10, max_steps=6), device="cpu")
     assert result.epochs == 3 and result.record["epochs_planned"] == 3
     assert not result.stopped_early
+
+
+def test_a_collapsed_posterior_is_warned_about(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", n_frames=8)
+    # a huge KL weight drives every posterior onto the prior
+    config = tiny_config(epochs=8, kl_weight=50.0, kl_warmup_epochs=0, lr=5e-3)
+    result = train(run, config, device="cpu")
+    assert any("posterior collapse" in w for w in result.record["warnings"])
+    healthy = make_run(tmp_path / "healthy", n_frames=8)
+    result = train(healthy, tiny_config(), device="cpu")
+    assert not any("posterior collapse" in w for w in result.record["warnings"])
