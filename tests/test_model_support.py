@@ -116,6 +116,7 @@ def tiny_config(**changes: object) -> TrainConfig:
         max_tokens=8,
         batch_size=4,
         epochs=4,
+        min_steps=0,
         early_stopping=False,
         kl_warmup_epochs=2,
         checkpoint_every=2,

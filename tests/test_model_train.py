@@ -297,3 +297,12 @@ def test_a_collapsed_posterior_is_warned_about(tmp_path: Path) -> None:
     healthy = make_run(tmp_path / "healthy", n_frames=8)
     result = train(healthy, tiny_config(), device="cpu")
     assert not any("posterior collapse" in w for w in result.record["warnings"])
+
+
+def test_step_bounds_adjust_the_planned_epochs_to_the_videos_length(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", n_frames=8)
+    # 8 frames in batches of 4 are 2 steps an epoch
+    short = train(run, tiny_config(epochs=2, min_steps=20), device="cpu")
+    assert short.epochs == 10 and short.record["epochs_planned"] == 10
+    capped = train(run, tiny_config(epochs=10, max_steps=6), device="cpu", force=True)
+    assert capped.epochs == 3

@@ -44,7 +44,7 @@ def summarize_command(
         None, "--asr-model", help="Local faster-whisper model folder."
     ),
     preset: str | None = typer.Option(None, "--preset", help="CRVAE preset: fast or paper [fast]."),
-    epochs: int | None = typer.Option(None, "--epochs", help="Maximum training epochs [preset's]."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Exact number of training epochs."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of training and clustering."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda or mps [auto]."),
     word_vectors: str | None = typer.Option(
@@ -89,7 +89,15 @@ def summarize_command(
             "subtitle_encoding": subtitle_encoding,
             "asr_model": asr_model,
         },
-        "train": {"preset": preset, "epochs": epochs, "seed": seed, "word_vectors": word_vectors},
+        "train": {
+            "preset": preset,
+            "epochs": epochs,
+            # epochs the user asked for are exact: no adjustment to the video's length
+            "min_steps": 0 if epochs is not None else None,
+            "max_steps": 0 if epochs is not None else None,
+            "seed": seed,
+            "word_vectors": word_vectors,
+        },
         "themes": {
             "k": k,
             "k_range": _parse_range(k_range) if k_range is not None else None,

@@ -18,7 +18,11 @@ def train_command(
     preset: str = typer.Option(
         "fast", "--preset", help="fast (default: CPU-friendly) or paper (the reference CRVAE)."
     ),
-    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs [preset's]."),
+    epochs: int | None = typer.Option(
+        None,
+        "--epochs",
+        help="Exact number of epochs [preset's, adjusted to the video's length].",
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Seed of every random choice."),
     device: str = typer.Option(
         "auto", "--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps."
@@ -63,6 +67,9 @@ def train_command(
         raise ConfigError(f"--epochs must be at least 1. Got {epochs} instead.")
     changes: dict[str, Any] = {
         "epochs": epochs,
+        # epochs the user asked for are exact: no adjustment to the video's length
+        "min_steps": 0 if epochs is not None else None,
+        "max_steps": 0 if epochs is not None else None,
         "seed": seed,
         "word_vectors": str(word_vectors) if word_vectors is not None else None,
         "ablation": ablation,
@@ -82,12 +89,12 @@ def train_command(
     result = train(run, config, resume=resume, force=force, device=device)
     record = result.record
     if result.skipped:
-        Console().print(f"train is up to date in {run} (use --force to train again)")
+        Console(soft_wrap=True).print(f"train is up to date in {run} (use --force to train again)")
         return
     psnr = "n/a" if result.psnr_db is None else f"{result.psnr_db:.2f} dB"
     cosine = "n/a" if result.text_cosine is None else f"{result.text_cosine:.3f}"
     stop = f", stopped early ({record.get('stop_reason')})" if result.stopped_early else ""
-    Console().print(
+    Console(soft_wrap=True).print(
         f"trained {result.epochs} epochs in {result.seconds:.1f} s on {record.get('device')}"
         f"{stop} · image PSNR {psnr} · text cosine {cosine} → {result.latents_path}"
     )

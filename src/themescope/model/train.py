@@ -375,11 +375,14 @@ class _Trainer:
         self.token_ids = data.token_ids.to(device)
         self.lengths = data.lengths
         self.n_batches = len(_batches(torch.arange(data.n_frames), config.batch_size))
-        # A longer video has more steps per epoch and needs fewer epochs: max_steps caps
-        # the planned epochs (and so the learning-rate cycle) by the number of updates.
+        # A longer video has more steps per epoch and needs fewer epochs, a shorter one more:
+        # min_steps and max_steps bound the planned epochs (and so the learning-rate cycle)
+        # by the number of updates.
         self.n_epochs = config.epochs
+        if config.min_steps:
+            self.n_epochs = max(self.n_epochs, math.ceil(config.min_steps / self.n_batches))
         if config.max_steps:
-            self.n_epochs = min(config.epochs, max(1, math.ceil(config.max_steps / self.n_batches)))
+            self.n_epochs = min(self.n_epochs, max(1, math.ceil(config.max_steps / self.n_batches)))
         self.epoch = 0
         self.step = 0
         self.log: list[EpochStats] = []
