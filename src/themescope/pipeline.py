@@ -176,14 +176,9 @@ class Summarizer:
                 f"unknown config section(s): {', '.join(unknown)}; "
                 f"expected {', '.join(CONFIG_SECTIONS + RUN_KEYS)}"
             )
-        train_values = dict(values.get("train", {}))
-        preset = train_values.pop("preset", train_values.pop("preset_name", "fast"))
-        train_config = TrainConfig.preset(str(preset))
-        if train_values:
-            train_config = TrainConfig.from_dict({**train_config.to_dict(), **train_values})
         return cls(
             ingest=IngestConfig.from_dict(dict(values.get("ingest", {}))),
-            train=train_config,
+            train=TrainConfig.from_dict(dict(values.get("train", {}))),
             themes=ThemesConfig.from_dict(dict(values.get("themes", {}))),
             device=str(values.get("device", "auto")),
         )

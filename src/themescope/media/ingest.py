@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from themescope import _progress
+from themescope._config import refuse_unknown_keys
 from themescope.errors import ConfigError, VideoOpenError
 from themescope.rundir import RunDirectory, StageWriter, fingerprint, sha256_file
 
@@ -91,10 +92,7 @@ class IngestConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> IngestConfig:
         """Build a config from a dict, refusing unknown keys."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown ingest option(s): {', '.join(unknown)}")
+        refuse_unknown_keys(cls, values, "ingest")
         return cls(**values)
 
 

@@ -38,6 +38,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from themescope._config import refuse_unknown_keys
 from themescope.errors import ConfigError
 
 PRESETS = ("fast", "paper")
@@ -238,13 +239,7 @@ class TrainConfig:
         values = dict(data)
         name = values.pop("preset", None)
         name = values.pop("preset_name", name) if name is None else name
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown train option(s): {', '.join(unknown)}; "
-                f"known options: preset, {', '.join(sorted(known))}"
-            )
+        refuse_unknown_keys(cls, values, "train", also=("preset",))
         base = cls.preset(str(name or "fast"))
         if "conv_channels" in values and values["conv_channels"] is not None:
             values["conv_channels"] = [int(c) for c in values["conv_channels"]]

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from themescope import _progress
+from themescope._config import refuse_unknown_keys
 from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
 from themescope.rundir import RunDirectory, StageWriter, fingerprint
 from themescope.themes.base import (
@@ -142,10 +143,7 @@ class ThemesConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ThemesConfig:
         """Build from a dict such as :meth:`to_dict` returns; unknown keys are an error."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown themes option(s): {', '.join(unknown)}")
+        refuse_unknown_keys(cls, data, "themes")
         values = dict(data)
         if "k_range" in values:
             values["k_range"] = tuple(values["k_range"])
