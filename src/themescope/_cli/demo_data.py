@@ -17,7 +17,7 @@ def demo_data_command(
     lang: Annotated[str, typer.Option("--lang", help="Subtitle language: en or zh.")] = "en",
     minutes: Annotated[
         float, typer.Option("--minutes", help="Length of the video in minutes.")
-    ] = 2.0,
+    ] = 4.0,
     themes: Annotated[int, typer.Option("--themes", help="Number of distinct themes (1-6).")] = 4,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
     width: Annotated[int, typer.Option("--width", help="Frame width in pixels (even).")] = 640,
