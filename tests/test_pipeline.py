@@ -239,3 +239,36 @@ def test_killed_training_resumes_to_the_same_result(
     resumed = np.load(out / "latents.npy")
     uninterrupted = np.load(english_run.run / "latents.npy")
     np.testing.assert_array_equal(resumed, uninterrupted)
+
+
+def test_a_checkpoint_that_no_longer_fits_is_not_resumed(
+    synthetic_video_en: SyntheticVideo,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+
+    from themescope.media.ingest import ingest
+
+    # an in-process CLI test may have pointed the logger at its own handler only
+    monkeypatch.setattr(logging.getLogger("themescope"), "propagate", True)
+    from themescope.model.config import TrainConfig
+    from themescope.model.train import CHECKPOINT_DIR, train
+
+    out = tmp_path / "run"
+    ingest(synthetic_video_en.video_path, out, subtitles=synthetic_video_en.subtitles_path)
+    interrupted = TrainConfig.from_dict({**SMALL_TRAIN, "latent_dim": 8})
+
+    def stop_after_two_epochs(stats: Any) -> bool:
+        if stats.epoch >= 2:
+            raise KeyboardInterrupt
+        return False
+
+    with pytest.raises(KeyboardInterrupt):
+        train(out, interrupted, device="cpu", callback=stop_after_two_epochs)
+    assert (out / CHECKPOINT_DIR).is_dir()
+    result = _summarize(synthetic_video_en, out)
+    assert result.stages["train"] == "ran"
+    assert np.load(out / "latents.npy").shape == (40, SMALL_TRAIN["latent_dim"])
+    assert any("not resuming: checkpoint" in r.getMessage() for r in caplog.records)

@@ -216,7 +216,6 @@ class Summarizer:
             ThemescopeError: Bad input at any stage (one clear message), or the run is locked.
         """
         from themescope.media.ingest import ingest
-        from themescope.model.train import train
         from themescope.report.render import render_report
         from themescope.themes.stage import build_themes
 
@@ -226,9 +225,7 @@ class Summarizer:
         with run.lock():
             ingested = ingest(video, run.path, subtitles=subtitles, config=self.ingest, force=force)
             stages["ingest"] = _status(ingested.skipped)
-            # An interrupted training left a checkpoint; resuming it gives the same result as
-            # an uninterrupted run with the same seed.
-            trained = train(run, self.train, resume=True, force=force, device=self.device)
+            trained = self._train(run, force)
             stages["train"] = _status(trained.skipped)
             themed = build_themes(
                 run,
@@ -244,6 +241,19 @@ class Summarizer:
             after = run.stage_record("report")
             stages["report"] = _status(before is not None and before == after)
         return Result.from_run(run, stages)
+
+    def _train(self, run: RunDirectory, force: bool) -> Any:
+        from themescope.errors import CheckpointError
+        from themescope.model.train import train
+
+        # An interrupted training left a checkpoint; resuming it gives the same result as an
+        # uninterrupted run with the same seed. A checkpoint that no longer fits (settings
+        # changed since, or damaged) is only a cache here: train from the start instead.
+        try:
+            return train(run, self.train, resume=True, force=force, device=self.device)
+        except CheckpointError as exc:
+            logger.warning("not resuming: %s; training from the start", exc)
+            return train(run, self.train, resume=False, force=force, device=self.device)
 
 
 def _status(skipped: bool) -> str:
