@@ -84,7 +84,7 @@ def test_every_ablation_has_the_right_shapes(ablation: str, style: str) -> None:
         assert out.image is None
     else:
         assert out.image is not None and out.image.shape == (3, 3, 24, 40)
-        assert float(out.image.min()) >= 0 and float(out.image.max()) <= 1
+        assert float(out.image.detach().min()) >= 0 and float(out.image.detach().max()) <= 1
     if ablation == "image-only":
         assert out.text is None
     else:
