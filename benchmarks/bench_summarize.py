@@ -24,32 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-VIDEOS = {
-    "4min": {"lang": "en", "duration_s": 240.0, "target_s": 45.0},
-    "13min": {"lang": "zh", "duration_s": 780.0, "target_s": 120.0},
-}
+from _videos import news_video
+
+TARGET_S = {"4min": 45.0, "13min": 120.0}
 STAGES = ("ingest", "train", "themes", "report")
-
-
-def generate(out: Path, name: str) -> tuple[Path, Path, Path]:
-    """Write the benchmark video once; return (video, subtitles, truth) paths."""
-    from themescope.synthetic import generate_news_video
-
-    spec = VIDEOS[name]
-    folder = out / f"summarize-video-{name}"
-    video = folder / f"news_{spec['lang']}.mp4"
-    if not video.is_file():
-        generate_news_video(
-            folder,
-            lang=str(spec["lang"]),
-            duration_s=float(spec["duration_s"]),
-            n_themes=4,
-            seed=0,
-            width=960,
-            height=540,
-            fps=10,
-        )
-    return video, video.with_suffix(".srt"), video.with_suffix(".truth.csv")
 
 
 def agreement(run: Path, truth_path: Path) -> float:
@@ -80,7 +58,7 @@ def main() -> None:
     header += f"{'k':>3}{'ARI':>7}{'PSNR dB':>9}"
     print(header)
     for name in args.videos.split(","):
-        video, subtitles, truth = generate(args.out, name)
+        video, subtitles, truth = news_video(args.out, name)
         run = args.out / f"summarize-run-{name}"
         command = ["themescope", "-q", "summarize", str(video), "--subtitles", str(subtitles)]
         command += ["--out", str(run), "--force"]
@@ -93,7 +71,7 @@ def main() -> None:
         stages = manifest["stages"]
         themes = json.loads((run / "themes.json").read_text())
         row = f"{name:<7}{stages['ingest']['n_frames']:>7}{statistics.median(walls):>9.1f}"
-        row += f"{VIDEOS[name]['target_s']:>8.0f}"
+        row += f"{TARGET_S[name]:>8.0f}"
         row += "".join(f"{stages[stage]['seconds']:>10.1f}" for stage in STAGES)
         row += f"{themes['k']:>3}{agreement(run, truth):>7.2f}{stages['train']['psnr_db']:>9.1f}"
         print(row, flush=True)

@@ -29,10 +29,8 @@ import sys
 import time
 from pathlib import Path
 
-VIDEOS = {
-    "4min": {"lang": "en", "duration_s": 240.0},
-    "13min": {"lang": "zh", "duration_s": 780.0},
-}
+from _videos import news_video
+
 TARGET_S = {"4min": 30.0, "13min": 75.0}
 TARGET_PSNR_DB = 22.0
 
@@ -41,24 +39,12 @@ def prepare(out: Path, name: str) -> Path:
     """Generate and ingest one video once; return its ingested run directory (cached)."""
     from themescope.media.ingest import ingest
     from themescope.rundir import RunDirectory
-    from themescope.synthetic import generate_news_video
 
-    spec = VIDEOS[name]
     run_dir = out / f"run-{name}"
     if RunDirectory(run_dir).stage_record("ingest") is not None:
         return run_dir
-    video_dir = out / f"video-{name}"
-    video = generate_news_video(
-        video_dir,
-        lang=str(spec["lang"]),
-        duration_s=float(spec["duration_s"]),
-        n_themes=4,
-        seed=0,
-        width=960,
-        height=540,
-        fps=10,
-    )
-    ingest(video.video_path, run_dir, subtitles=video.subtitles_path)
+    video, subtitles, _ = news_video(out, name)
+    ingest(video, run_dir, subtitles=subtitles)
     return run_dir
 
 
