@@ -49,6 +49,20 @@ def _write_toml_config(path: Path, *theme_lines: str) -> Path:
     return path
 
 
+def _summarize_args(video: SyntheticVideo, out: Path, config: Path) -> list[str]:
+    """The command line of summarize on ``video`` with a config file."""
+    return [
+        "summarize",
+        str(video.video_path),
+        "--subtitles",
+        str(video.subtitles_path),
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+    ]
+
+
 def _summarize(video: SyntheticVideo, out: Path, config: dict[str, Any] = CONFIG) -> Result:
     return Summarizer.from_config(config).run(video.video_path, video.subtitles_path, out=out)
 
@@ -127,18 +141,7 @@ def test_cli_summarize_reads_a_config_file_and_flags_override_it(
     out = tmp_path / "run"
     subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
     config = _write_toml_config(tmp_path / "settings.toml", "k = 5")
-    argv = [
-        "summarize",
-        str(synthetic_video_en.video_path),
-        "--subtitles",
-        str(synthetic_video_en.subtitles_path),
-        "--out",
-        str(out),
-        "--config",
-        str(config),
-        "--k",
-        "3",
-    ]
+    argv = [*_summarize_args(synthetic_video_en, out, config), "--k", "3"]
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 0
@@ -216,16 +219,7 @@ def test_killed_training_resumes_to_the_same_result(
 ) -> None:
     config = _write_toml_config(tmp_path / "settings.toml")
     out = tmp_path / "run"
-    args = _cli(
-        "summarize",
-        str(synthetic_video_en.video_path),
-        "--subtitles",
-        str(synthetic_video_en.subtitles_path),
-        "--out",
-        str(out),
-        "--config",
-        str(config),
-    )
+    args = _cli(*_summarize_args(synthetic_video_en, out, config))
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = out / ".train-checkpoint" / "state.json"
     deadline = time.monotonic() + 300
