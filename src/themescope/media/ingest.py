@@ -167,7 +167,7 @@ def ingest(
             )
         with run.stage("ingest", stage_fingerprint=stage_fp, config=config.to_dict()) as stage:
             stage.inputs.update(inputs)
-            result = _ingest_into(stage, video, subtitle_path, config)
+            result = _ingest_into(stage, video, info.duration_s, subtitle_path, config)
         logger.info(
             "ingested %d frames, text from %s, language %s → %s",
             result.n_frames,
@@ -179,13 +179,16 @@ def ingest(
 
 
 def _ingest_into(
-    stage: StageWriter, video: Path, subtitles: Path | None, config: IngestConfig
+    stage: StageWriter,
+    video: Path,
+    duration_s: float,
+    subtitles: Path | None,
+    config: IngestConfig,
 ) -> IngestResult:
     from themescope.media.align import align
-    from themescope.media.frames import probe_video
 
     # Text first: a broken subtitle file fails in milliseconds, before any decoding.
-    transcript = _read_text(stage, video, subtitles, config, probe_video(video).duration_s)
+    transcript = _read_text(stage, video, subtitles, config, duration_s)
     frames = _sample_frames(stage, video, config)
     info = frames["info"]
     cues = transcript.cues if transcript is not None else []
