@@ -100,15 +100,17 @@ def _open(driver: Any, path: Path) -> None:
 def _assert_offline_and_clean(driver: Any) -> None:
     """Every request was for the file itself or a data: URI; the console has no error.
 
-    Requests of Chromium's own pages (``chrome://`` documents such as the new-tab
-    page it may still be loading at start-up) are not the report's and are left out.
+    Requests of Chromium's own pages (``chrome://`` and ``chrome-untrusted://`` documents
+    such as the new-tab page it may still be loading at start-up) are not the report's and
+    are left out.
     """
     urls = []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         if message.get("method") == "Network.requestWillBeSent":
             params = message["params"]
-            if not str(params.get("documentURL", "")).startswith("chrome://"):
+            browser_own = ("chrome://", "chrome-untrusted://")
+            if not str(params.get("documentURL", "")).startswith(browser_own):
                 urls.append(params["request"]["url"])
     assert any(url.startswith("file://") for url in urls), "performance log saw no request"
     offending = [url for url in urls if not url.startswith(("file://", "data:"))]
