@@ -15,17 +15,17 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from themescope import _progress
-from themescope._config import refuse_unknown_keys
+from themescope._config import Settings, setting
 from themescope.errors import ConfigError, VideoOpenError
+from themescope.media.align import ALIGN_SCHEMES
 from themescope.rundir import RunDirectory, StageWriter, fingerprint, sha256_file
 
 logger = logging.getLogger("themescope")
@@ -36,64 +36,67 @@ JPEG_WORKERS = 2
 
 
 @dataclass(frozen=True)
-class IngestConfig:
-    """Settings of the ingest stage.
+class IngestConfig(Settings):
+    """Settings of the ingest stage (each field's range and help are declared beside it).
 
-    Attributes:
-        every_s: Seconds between sampled frames (the paper sampled every 2 s).
-        frame_height: Height in pixels of the stored JPEG frames (width keeps the aspect ratio);
-            360 leaves room for the model's 120×200 input and the report's thumbnails.
-        jpeg_quality: JPEG quality of the stored frames (1–95).
-        lang: Language of the text: "auto" detects it from the characters.
-        align: How text is given to frames: "window" (each frame takes the words spoken in
-            [t − every/2, t + every/2), none lost or counted twice) or "nearest" (the paper's).
-        subtitle_encoding: Encoding of the subtitle file; None detects it.
-        asr_model: Local faster-whisper model folder, used when no other text exists.
-        embedded_subtitles: Whether to read a subtitle stream from the container.
+    Example:
+        >>> IngestConfig(every_s=1.0).every_s
+        1.0
     """
 
-    every_s: float = 2.0
-    frame_height: int = 360
-    jpeg_quality: int = 90
-    lang: str = "auto"
-    align: str = "window"
-    subtitle_encoding: str | None = None
-    asr_model: str | None = None
-    embedded_subtitles: bool = True
+    section: ClassVar[str] = "ingest"
 
-    def __post_init__(self) -> None:
-        from themescope.media.align import ALIGN_SCHEMES
-
-        if not self.every_s > 0:
-            raise ConfigError(
-                f"--every must be a number of seconds > 0. Got {self.every_s} instead."
-            )
-        if not 32 <= self.frame_height <= 4320:
-            raise ConfigError(
-                f"--frame-height must be an int in [32, 4320]. Got {self.frame_height} instead."
-            )
-        if not 1 <= self.jpeg_quality <= 95:
-            raise ConfigError(
-                f"--jpeg-quality must be in [1, 95]. Got {self.jpeg_quality} instead."
-            )
-        if self.lang not in LANG_CHOICES:
-            raise ConfigError(
-                f"--lang must be one of {', '.join(LANG_CHOICES)}. Got {self.lang!r} instead."
-            )
-        if self.align not in ALIGN_SCHEMES:
-            raise ConfigError(
-                f"--align must be one of {', '.join(ALIGN_SCHEMES)}. Got {self.align!r} instead."
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the settings as a JSON-serialisable dict (as stored in the manifest)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> IngestConfig:
-        """Build a config from a dict, refusing unknown keys."""
-        refuse_unknown_keys(cls, values, "ingest")
-        return cls(**values)
+    every_s: float = setting(
+        2.0,
+        kind="float",
+        low=0,
+        low_open=True,
+        flag="--every",
+        help="Seconds between sampled frames (the paper sampled every 2 s).",
+    )
+    frame_height: int = setting(
+        360,
+        kind="int",
+        low=32,
+        high=4320,
+        help="Height in pixels of the stored JPEG frames (360 leaves room for the model's "
+        "120x200 input and the report's thumbnails).",
+    )
+    jpeg_quality: int = setting(
+        90, kind="int", low=1, high=95, help="JPEG quality of the stored frames."
+    )
+    lang: str = setting(
+        "auto",
+        kind="str",
+        choices=LANG_CHOICES,
+        flag="--lang",
+        help="Language of the text; auto detects it from the characters.",
+    )
+    align: str = setting(
+        "window",
+        kind="str",
+        choices=ALIGN_SCHEMES,
+        flag="--align",
+        help="How text is given to frames: window (the words spoken in [t - every/2, "
+        "t + every/2)) or nearest (the paper's).",
+    )
+    subtitle_encoding: str | None = setting(
+        None,
+        kind="str",
+        optional=True,
+        flag="--subtitle-encoding",
+        help="Encoding of the subtitle file; none detects it.",
+    )
+    asr_model: str | None = setting(
+        None,
+        kind="path",
+        optional=True,
+        flag="--asr-model",
+        help="Local faster-whisper model folder, used when no other text exists.",
+    )
+    embedded_subtitles: bool = setting(
+        True, kind="bool", help="Whether to read a subtitle stream from the container."
+    )
 
 
 @dataclass(frozen=True)
