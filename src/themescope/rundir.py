@@ -11,19 +11,21 @@ A run directory ``RUN/`` holds::
     themes.json        themes, phrases and evidence (themes)
     report.html        the self-contained report (report)
 
-Each stage writes its files into a private staging folder and moves them into
-place only when it has finished, then records itself in ``manifest.json``
-(itself replaced atomically). A stage that fails therefore leaves the previous
-complete state, never half-written files. A stage is *current* when its
-fingerprint (a hash of its config, its inputs and the fingerprints of the stages
-it reads) equals the recorded one; rerunning a current stage is a no-op.
+Every stage is a :class:`Stage` run by the one lifecycle :func:`run_stage`: it
+writes its files into a private staging folder and moves them into place only when
+it has finished, then records itself in ``manifest.json`` (replaced atomically). A
+stage is *current* when its fingerprint (a hash of its settings, its components'
+parameters, its inputs and the fingerprints of the stages it reads) equals the
+recorded one; rerunning a current stage is a no-op. Before a stage reruns, the files
+and records of every later stage are removed, so whatever fails, the directory
+always reads as one consistent run, never as a new ingest beside an old model.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
-import datetime as _dt
-import fcntl
+import errno
 import hashlib
 import json
 import logging
@@ -32,18 +34,29 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+import msgspec
 
 from themescope import __version__
 from themescope.errors import RunDirectoryError, RunLockedError, StageNotDoneError
+from themescope.manifest import (
+    RECORD_TYPES,
+    InputFile,
+    Manifest,
+    StageRecord,
+    encode_manifest,
+    now,
+    read_manifest,
+)
 
 logger = logging.getLogger("themescope")
 
-SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
-STAGES = ("ingest", "train", "themes", "report")
+STAGES = tuple(RECORD_TYPES)
 """The stages in pipeline order; rewriting one invalidates those after it."""
 
 _STAGING_PREFIX = ".staging-"
@@ -95,10 +108,36 @@ def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+# The files each stage owns in RUN (the contract above), and the columns it adds to
+# frames.parquet: when a stage reruns, those of every later stage are removed first.
+STAGE_FILES: dict[str, tuple[str, ...]] = {
+    "ingest": ("frames.parquet", "cues.parquet", "frames"),
+    "train": (
+        "latents.npy",
+        "model",
+        "train_log.csv",
+        "loss.png",
+        "reconstructions.png",
+        "text_reconstructions.txt",
+    ),
+    "themes": ("themes.json",),
+    "report": ("report.html",),
+}
+STAGE_COLUMNS: dict[str, tuple[str, ...]] = {"themes": ("theme", "caption")}
+
+
 class StageWriter:
     """Collects one stage's outputs in a staging folder and its record for the manifest.
 
-    Obtained from :meth:`RunDirectory.stage`; do not build it directly.
+    The runner (:func:`run_stage`) hands one to :meth:`Stage.run`; do not build it directly.
+
+    Attributes:
+        run: The run directory.
+        name: The stage's name.
+        staging: The private folder the stage writes into.
+        record: Stage-specific facts for its manifest record (see :mod:`themescope.manifest`).
+        warnings: Degraded results met so far.
+        inputs: Input files to record in the manifest (ingest).
     """
 
     def __init__(self, run: RunDirectory, name: str, staging: Path) -> None:
@@ -107,7 +146,7 @@ class StageWriter:
         self.staging = staging
         self.record: dict[str, Any] = {}
         self.warnings: list[str] = []
-        self.inputs: dict[str, Any] = {}
+        self.inputs: dict[str, InputFile] = {}
 
     def path(self, relative: str) -> Path:
         """Return where to write ``relative`` (e.g. ``"frames/000001.jpg"``) during the stage."""
@@ -121,6 +160,111 @@ class StageWriter:
         self.warnings.append(message)
 
 
+class Stage(abc.ABC):
+    """One step of the pipeline, run by :func:`run_stage`.
+
+    A stage declares its ``name`` and the stages it ``needs``; :meth:`check` resolves
+    and checks every setting and component cheaply (no model is loaded, nothing is
+    written), so a pipeline can refuse bad settings before its first stage starts;
+    :meth:`fingerprint_parts` says what its result depends on (its settings and its
+    components' :func:`~themescope.components.identity`); :meth:`run` writes its files
+    through the :class:`StageWriter`. The runner does the rest: lock, check the stages
+    it needs, skip when current, invalidate later stages, stage, commit, record.
+
+    Example:
+        >>> from themescope.report.render import ReportStage
+        >>> result = run_stage(RunDirectory("runs/us"), ReportStage())  # doctest: +SKIP
+        >>> result.status  # doctest: +SKIP
+        'skipped'
+    """
+
+    name: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ()
+
+    def check(self) -> None:  # noqa: B027 - most stages have nothing to resolve
+        """Resolve and check settings and components; raise a ThemescopeError if one is bad."""
+
+    def inputs(self) -> dict[str, InputFile]:
+        """Return the input files this stage reads from outside the run (ingest's video)."""
+        return {}
+
+    @abc.abstractmethod
+    def settings(self) -> dict[str, Any]:
+        """Return the stage's full settings, as recorded in the manifest's ``config``."""
+
+    @abc.abstractmethod
+    def fingerprint_parts(self) -> Any:
+        """Return what the stage's result depends on besides its inputs and upstream stages."""
+
+    @abc.abstractmethod
+    def run(self, run: RunDirectory, writer: StageWriter) -> None:
+        """Do the work, writing every output through ``writer``."""
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What :func:`run_stage` did.
+
+    Attributes:
+        run: The run directory.
+        name: The stage.
+        status: ``ran``, or ``skipped`` when it was already current.
+        record: Its manifest record (typed; see :mod:`themescope.manifest`).
+    """
+
+    run: RunDirectory
+    name: str
+    status: Literal["ran", "skipped"]
+    record: StageRecord
+
+    @property
+    def skipped(self) -> bool:
+        """Whether the stage was current and nothing was redone."""
+        return self.status == "skipped"
+
+
+def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = False) -> StageResult:
+    """Run ``stage`` in ``run`` unless it is current: the one stage lifecycle.
+
+    Locks the run; checks the stages it needs; computes its fingerprint (settings,
+    component identities, input hashes, upstream fingerprints); skips when the
+    recorded fingerprint is the same and its files are there (unless ``force``);
+    otherwise removes every later stage's files and records first, so the directory
+    always reads as one consistent run, then runs it into a staging folder and
+    commits it with its record.
+
+    Raises:
+        ThemescopeError: Bad settings, a missing upstream stage, or a failure of the stage.
+    """
+    run = run if isinstance(run, RunDirectory) else RunDirectory(run)
+    stage.check()
+    creates = not stage.needs
+    if not creates:
+        run.require_directory()
+    with run.lock(create=creates):
+        upstream = {name: run.require(name).fingerprint for name in stage.needs}
+        inputs = stage.inputs()
+        stage_fp = fingerprint(
+            stage.fingerprint_parts(), {k: v.sha256 for k, v in inputs.items()}, upstream
+        )
+        record = run.record(stage.name)
+        if (
+            not force
+            and record is not None
+            and record.fingerprint == stage_fp
+            and all((run / name).exists() for name in STAGE_FILES[stage.name])
+        ):
+            logger.info("%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path)
+            return StageResult(run, stage.name, "skipped", record)
+        run.invalidate_after(stage.name)
+        started = time.perf_counter()
+        with run.staging(stage.name) as writer:
+            writer.inputs.update(inputs)
+            stage.run(run, writer)
+            committed = run.commit(writer, stage.settings(), stage_fp, time.perf_counter() - started)
+        return StageResult(run, stage.name, "ran", committed)
+
+
 class RunDirectory:
     """A run directory: reads and writes the files of the contract above.
 
@@ -129,7 +273,7 @@ class RunDirectory:
 
     Example:
         >>> run = RunDirectory("runs/us-report")  # doctest: +SKIP
-        >>> run.require("ingest")["seconds"]  # doctest: +SKIP
+        >>> run.require("ingest").seconds  # doctest: +SKIP
         1.7
     """
 
@@ -151,23 +295,18 @@ class RunDirectory:
         """Whether this directory already is a themescope run (has a manifest)."""
         return self.manifest_path.is_file()
 
-    def read_manifest(self) -> dict[str, Any]:
-        """Return the manifest, or a fresh one when the run has none yet."""
-        if not self.exists():
-            return {
-                "schema_version": SCHEMA_VERSION,
-                "tool": "themescope",
-                "version": __version__,
-                "created": _now(),
-                "inputs": {},
-                "config": {},
-                "stages": {},
-            }
-        try:
-            manifest: dict[str, Any] = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise RunDirectoryError(f"{self.manifest_path} is unreadable ({exc})") from exc
-        return manifest
+    def read_manifest(self) -> Manifest:
+        """Return the manifest, or a fresh one when the run has none yet.
+
+        Raises:
+            RunDirectoryError: It is damaged or from a newer themescope.
+        """
+        return read_manifest(self.manifest_path) if self.exists() else Manifest()
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Replace ``manifest.json`` atomically."""
+        with atomic_path(self.manifest_path) as tmp:
+            tmp.write_bytes(encode_manifest(manifest))
 
     def check_usable(self, force: bool = False) -> None:
         """Refuse a path that is a file, or a non-empty directory that is not a run.
@@ -186,21 +325,24 @@ class RunDirectory:
                     "choose another --out or pass --force"
                 )
 
-    def stage_record(self, name: str) -> dict[str, Any] | None:
+    def record(self, name: str) -> StageRecord | None:
         """Return the manifest record of a finished stage, or None."""
-        record = self.read_manifest().get("stages", {}).get(name)
-        return record if record and record.get("done") else None
+        return self.read_manifest().record(name)
 
-    def is_current(self, name: str, stage_fingerprint: str) -> bool:
-        """Whether stage ``name`` finished with exactly this fingerprint."""
-        record = self.stage_record(name)
-        return record is not None and record.get("fingerprint") == stage_fingerprint
-
-    def require(self, name: str) -> dict[str, Any]:
-        """Return the record of stage ``name``, or explain which command to run first."""
+    def require_directory(self) -> None:
+        """Refuse a path that is not an existing themescope run (nothing is created)."""
         if not self.path.is_dir():
             raise RunDirectoryError(f"run directory {self.path} does not exist")
-        record = self.stage_record(name)
+        if not self.exists():
+            raise RunDirectoryError(
+                f"{self.path} is not a themescope run (no {MANIFEST_NAME}); "
+                "run `themescope ingest` or `themescope summarize` first"
+            )
+
+    def require(self, name: str) -> StageRecord:
+        """Return the record of stage ``name``, or explain which command to run first."""
+        self.require_directory()
+        record = self.record(name)
         if record is None:
             raise StageNotDoneError(
                 f"{self.path} has no finished {name} stage; run `themescope {name}` first"
@@ -208,14 +350,19 @@ class RunDirectory:
         return record
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self, *, create: bool = True) -> Iterator[None]:
         """Hold an exclusive lock on the run for this process, or refuse at once.
 
-        The lock is an ``flock`` on ``RUN/.lock``: the kernel releases it when the
-        process dies, so a killed run never leaves a stale lock behind. It is
-        re-entrant within one process, so a pipeline can hold it across stages that
-        each take it too.
+        The lock is a :mod:`filelock` lock on ``RUN/.lock`` (``flock`` on POSIX, ``msvcrt``
+        locking on Windows): the operating system releases it when the process dies, so a
+        killed run never leaves a stale lock behind. It is re-entrant within one process,
+        so a pipeline can hold it across stages that each take it too.
+
+        Args:
+            create: Create the directory when missing (only the first stage may).
         """
+        from filelock import FileLock, Timeout
+
         key = str(self.path.resolve())
         if key in _HELD_LOCKS:
             _HELD_LOCKS[key][1] += 1
@@ -225,89 +372,138 @@ class RunDirectory:
                 _HELD_LOCKS[key][1] -= 1
             return
         self.check_usable(force=True)
-        self.path.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path / LOCK_NAME, "a+")  # noqa: SIM115 - held for the whole block
+        if create:
+            self.create()
+        else:
+            self.require_directory()
+        lock = FileLock(self.path / LOCK_NAME, is_singleton=False)
+        owner = self.path / f"{LOCK_NAME}.owner"
         try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "unknown"
-                raise RunLockedError(
-                    f"{self.path} is in use by another themescope process (pid {holder}); "
-                    "wait for it to finish"
-                ) from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
-            _HELD_LOCKS[key] = [handle, 1]
+            lock.acquire(timeout=0)
+        except Timeout:
+            holder = _read_text(owner) or "unknown"
+            raise RunLockedError(
+                f"{self.path} is in use by another themescope process (pid {holder}); "
+                "wait for it to finish"
+            ) from None
+        try:
+            owner.write_text(str(os.getpid()), encoding="ascii")
+            _HELD_LOCKS[key] = [lock, 1]
             try:
                 yield
             finally:
                 del _HELD_LOCKS[key]
         finally:
-            handle.close()
+            lock.release()
+
+    def create(self) -> None:
+        """Create the run directory, or say in one line why it cannot be created."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirectoryError(
+                f"cannot create run directory {self.path}: {describe_os_error(exc)}"
+            ) from exc
+
+    def invalidate_after(self, name: str) -> None:
+        """Remove the records, files and frames.parquet columns of every stage after ``name``.
+
+        The records go first (atomically), so a process killed while files are being
+        removed leaves a run whose manifest already disowns them.
+        """
+        later = STAGES[STAGES.index(name) + 1 :]
+        manifest = self.read_manifest()
+        if self.exists() and any(manifest.record(stage) is not None for stage in later):
+            for stage in later:
+                setattr(manifest.stages, stage, None)
+                manifest.config.pop(stage, None)
+            self.write_manifest(manifest)
+        for stage in later:
+            for relative in STAGE_FILES[stage]:
+                _remove(self / relative)
+            columns = STAGE_COLUMNS.get(stage, ())
+            if columns:
+                self._drop_frame_columns(columns)
+
+    def _drop_frame_columns(self, columns: tuple[str, ...]) -> None:
+        import pyarrow.parquet as pq
+
+        path = self / "frames.parquet"
+        if not path.is_file():
+            return
+        table = pq.read_table(path)
+        stale = [c for c in columns if c in table.column_names]
+        if stale:
+            with atomic_path(path) as tmp:
+                pq.write_table(table.drop_columns(stale), tmp)
 
     @contextlib.contextmanager
-    def stage(
-        self,
-        name: str,
-        *,
-        stage_fingerprint: str,
-        config: Mapping[str, Any],
-    ) -> Iterator[StageWriter]:
-        """Run one stage transactionally.
-
-        Files written through :meth:`StageWriter.path` replace the run's files of
-        the same top-level name only when the block ends without an exception; the
-        manifest then records the stage as done, with its seconds, fingerprint,
-        config, inputs, warnings and ``writer.record``, and drops the records of
-        later stages, whose inputs have changed.
-        """
+    def staging(self, name: str) -> Iterator[StageWriter]:
+        """Yield a writer over a fresh staging folder, removed whatever happens."""
         if name not in STAGES:
             raise ValueError(f"unknown stage {name!r}")
-        self.path.mkdir(parents=True, exist_ok=True)
         staging = self.path / f"{_STAGING_PREFIX}{name}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        writer = StageWriter(self, name, staging)
-        started = time.perf_counter()
         try:
-            yield writer
-            self._commit(writer, config, stage_fingerprint, time.perf_counter() - started)
+            yield StageWriter(self, name, staging)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _commit(
-        self, writer: StageWriter, config: Mapping[str, Any], stage_fingerprint: str, seconds: float
-    ) -> None:
+    def commit(
+        self, writer: StageWriter, settings: Mapping[str, Any], stage_fp: str, seconds: float
+    ) -> StageRecord:
+        """Move a finished stage's files into place and record it; return its record."""
+        record = msgspec.convert(
+            {
+                "done": True,
+                "seconds": round(seconds, 3),
+                "fingerprint": stage_fp,
+                "finished": now(),
+                "warnings": writer.warnings,
+                **writer.record,
+            },
+            RECORD_TYPES[writer.name],
+        )
         manifest = self.read_manifest()
-        later = STAGES[STAGES.index(writer.name) + 1 :]
-        stages = manifest.setdefault("stages", {})
-        # Invalidate first: if we die while moving files, later stages are not trusted.
-        stages.pop(writer.name, None)
-        for stage in later:
-            stages.pop(stage, None)
-        write_json_atomic(self.manifest_path, manifest)
+        # Disown the old files first: if we die while moving, the stage is not trusted.
+        if manifest.record(writer.name) is not None:
+            setattr(manifest.stages, writer.name, None)
+            self.write_manifest(manifest)
         for entry in writer.staging.iterdir():
             target = self.path / entry.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
+            _remove(target)
             os.replace(entry, target)
-        manifest["version"] = __version__
-        manifest.setdefault("config", {})[writer.name] = dict(config)
-        manifest.setdefault("inputs", {}).update(writer.inputs)
-        stages[writer.name] = {
-            "done": True,
-            "seconds": round(seconds, 3),
-            "fingerprint": stage_fingerprint,
-            "finished": _now(),
-            "warnings": writer.warnings,
-            **writer.record,
-        }
-        write_json_atomic(self.manifest_path, manifest)
+        manifest.version = __version__
+        manifest.config[writer.name] = dict(settings)
+        manifest.inputs.update(writer.inputs)
+        setattr(manifest.stages, writer.name, record)
+        self.write_manifest(manifest)
+        return record
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+def describe_os_error(exc: OSError) -> str:
+    """Return a short reason for an OSError ("read-only file system", "disk full", ...)."""
+    short = {
+        errno.EROFS: "read-only file system",
+        errno.ENOSPC: "disk full",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+    }
+    return short.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""

@@ -17,18 +17,17 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from themescope import _progress
-from themescope._config import refuse_unknown_keys
+from themescope._config import Settings, setting
 from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
 from themescope.rundir import RunDirectory, StageWriter, fingerprint
 from themescope.themes.base import (
@@ -57,97 +56,97 @@ _CAPTIONERS = ("none", "blip")
 _TAGGERS = ("extractive", "llm")
 
 
-@dataclass
-class ThemesConfig:
-    """Options of the themes stage (the CLI flags of ``themescope themes``).
-
-    Attributes:
-        k: Fixed number of themes; None chooses it in ``k_range``.
-        k_range: Inclusive range (low, high) k is chosen from.
-        captioner: "none" or "blip".
-        captioner_model: Local folder (or cached id) of the BLIP model.
-        tagger: "extractive" or "llm".
-        llm_url: OpenAI-compatible server URL; None runs ``llm_model`` locally.
-        llm_model: Model name on the server, or local model folder.
-        tag_language: Language of LLM tags (e.g. "en"); None: the transcript's.
-        embedder: Phrase embedder folder; None: the bundled all-MiniLM-L6-v2.
-        seed: Seed of every random step.
-        n_init: K-means initialisations.
-        n_bootstrap: Bootstrap resamples per k for the stability score.
-        n_phrases: Phrases per theme.
-        time_weight: Weight of time as an extra clustering feature (0: off).
-        max_tsne_points: t-SNE is fitted on at most this many frames.
-        cluster_backend: "auto", "sklearn" or "faiss".
+@dataclass(frozen=True)
+class ThemesConfig(Settings):
+    """Options of the themes stage (each declared with its range and help).
 
     Example:
-        >>> ThemesConfig.from_dict({"k_range": [2, 4], "seed": 1}).k_range
+        >>> ThemesConfig.from_dict({"k_range": "2-4", "seed": 1}).k_range
         (2, 4)
     """
 
-    k: int | None = None
-    k_range: tuple[int, int] = (3, 5)
-    captioner: str = "none"
-    captioner_model: str | None = None
-    tagger: str = "extractive"
-    llm_url: str | None = None
-    llm_model: str | None = None
-    tag_language: str | None = None
-    embedder: str | None = None
-    seed: int = 0
-    n_init: int = 10
-    n_bootstrap: int = 10
-    n_phrases: int = 10
-    time_weight: float = 0.0
-    max_tsne_points: int = MAX_TSNE_POINTS
-    cluster_backend: str = "auto"
+    section: ClassVar[str] = "themes"
 
-    def __post_init__(self) -> None:
-        self.k_range = (int(self.k_range[0]), int(self.k_range[1]))
-        self.validate()
+    k: int | None = setting(
+        None,
+        kind="int",
+        low=1,
+        optional=True,
+        flag="--k",
+        help="Fixed number of themes; none chooses it in k_range.",
+    )
+    k_range: tuple[int, int] = setting(
+        (3, 5), kind="range", flag="--k-range", help="Inclusive range k is chosen from, e.g. 3-5."
+    )
+    captioner: str = setting(
+        "none", kind="str", choices=_CAPTIONERS, flag="--captioner", help="none or blip."
+    )
+    captioner_model: str | None = setting(
+        None,
+        kind="path",
+        optional=True,
+        flag="--captioner-model",
+        help="Local BLIP folder (or a model in the local Hugging Face cache).",
+    )
+    tagger: str = setting(
+        "extractive", kind="str", choices=_TAGGERS, flag="--tagger", help="extractive or llm."
+    )
+    llm_url: str | None = setting(
+        None,
+        kind="str",
+        optional=True,
+        flag="--llm-url",
+        help="OpenAI-compatible server URL; none runs llm_model locally.",
+    )
+    llm_model: str | None = setting(
+        None,
+        kind="str",
+        optional=True,
+        flag="--llm-model",
+        help="Model name on the server, or a local model folder.",
+    )
+    tag_language: str | None = setting(
+        None,
+        kind="str",
+        optional=True,
+        flag="--tag-language",
+        help="Language of LLM tags (e.g. en); none: the transcript's.",
+    )
+    embedder: str | None = setting(
+        None,
+        kind="path",
+        optional=True,
+        flag="--embedder",
+        help="Phrase embedder folder (sentence-transformers); none: the bundled default.",
+    )
+    seed: int = setting(0, kind="int", low=0, flag="--seed", help="Seed of every random step.")
+    n_init: int = setting(10, kind="int", low=1, help="K-means initialisations.")
+    n_bootstrap: int = setting(
+        10, kind="int", low=0, help="Bootstrap resamples per k for the stability score."
+    )
+    n_phrases: int = setting(10, kind="int", low=1, help="Phrases per theme.")
+    time_weight: float = setting(
+        0.0, kind="float", low=0, help="Weight of time as an extra clustering feature (0: off)."
+    )
+    max_tsne_points: int = setting(
+        MAX_TSNE_POINTS, kind="int", low=4, help="t-SNE is fitted on at most this many frames."
+    )
+    cluster_backend: str = setting(
+        "auto",
+        kind="str",
+        choices=("auto", "sklearn", "faiss"),
+        help="K-means implementation (auto: scikit-learn).",
+    )
 
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` when an option is out of range."""
-        lo, hi = self.k_range
-        if not 1 <= lo <= hi:
-            raise ConfigError(f"k range {lo}-{hi} must satisfy 1 <= low <= high")
-        if self.k is not None and self.k < 1:
-            raise ConfigError(f"k must be at least 1, got {self.k}")
-        if self.captioner not in _CAPTIONERS:
+    def _check(self) -> None:
+        if self.k is not None and self.k_range != _DEFAULT_K_RANGE:
             raise ConfigError(
-                f"unknown captioner {self.captioner!r}; choose one of: {', '.join(_CAPTIONERS)}"
-            )
-        if self.tagger not in _TAGGERS:
-            raise ConfigError(
-                f"unknown tagger {self.tagger!r}; choose one of: {', '.join(_TAGGERS)}"
-            )
-        if self.n_init < 1 or self.n_bootstrap < 0 or self.n_phrases < 1:
-            raise ConfigError(
-                f"n_init={self.n_init} must be >= 1, n_bootstrap={self.n_bootstrap} >= 0 "
-                f"and n_phrases={self.n_phrases} >= 1"
-            )
-        if self.time_weight < 0:
-            raise ConfigError(f"time_weight must be >= 0, got {self.time_weight}")
-        if self.max_tsne_points < 4:
-            raise ConfigError(f"max_tsne_points must be >= 4, got {self.max_tsne_points}")
-        if self.cluster_backend not in ("auto", "sklearn", "faiss"):
-            raise ConfigError(
-                f"unknown cluster backend {self.cluster_backend!r}; use auto, sklearn or faiss"
+                f"give --k or --k-range, not both (--k {self.k}, --k-range "
+                f"{self.k_range[0]}-{self.k_range[1]})"
             )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict (the manifest's config.themes)."""
-        data = dataclasses.asdict(self)
-        data["k_range"] = list(self.k_range)
-        return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ThemesConfig:
-        """Build from a dict such as :meth:`to_dict` returns; unknown keys are an error."""
-        refuse_unknown_keys(cls, data, "themes")
-        values = dict(data)
-        if "k_range" in values:
-            values["k_range"] = tuple(values["k_range"])
-        return cls(**values)
+_DEFAULT_K_RANGE = (3, 5)
 
 
 @dataclass

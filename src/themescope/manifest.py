@@ -1,0 +1,224 @@
+"""``RUN/manifest.json`` as typed classes, with one versioned reader and writer.
+
+The manifest says what a run directory holds: the tool's version, the inputs (path,
+size, SHA-256), every stage's settings and, per finished stage, a record of what it
+did. Records are :mod:`msgspec` structs, chosen over dataclasses because msgspec
+decodes *and validates* JSON into typed classes in one step (a wrong type names its
+path, ``$.stages.ingest.n_frames``), and generates the JSON Schema from the same
+classes (``docs/schemas/manifest.schema.json``), so the schema is never kept by hand.
+
+Fields a later version adds are optional with a default, so older manifests still read;
+unknown fields (from a newer minor version) are ignored on read.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from themescope import __version__
+from themescope.errors import RunDirectoryError
+
+MANIFEST_SCHEMA_VERSION = 1
+
+
+class InputFile(msgspec.Struct, kw_only=True):
+    """A file the run was made from."""
+
+    path: str
+    size: int
+    sha256: str
+    duration_s: float | None = None
+
+
+class VideoFacts(msgspec.Struct, kw_only=True):
+    """What the ingest stage measured of the video."""
+
+    duration_s: float
+    width: int
+    height: int
+    fps: float | None = None
+    rotation_deg: int = 0
+    codec: str | None = None
+
+
+class StageRecord(msgspec.Struct, kw_only=True):
+    """What every finished stage records.
+
+    Attributes:
+        done: Always true in a written record (a stage that did not finish has none).
+        seconds: Wall-clock seconds of the stage.
+        fingerprint: Hash of its settings, components and upstream fingerprints; the stage
+            is current when a rerun would compute the same.
+        finished: ISO time (UTC) it finished.
+        warnings: Every degraded result, in the order met.
+    """
+
+    done: bool = True
+    seconds: float = 0.0
+    fingerprint: str = ""
+    finished: str = ""
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+class IngestRecord(StageRecord, kw_only=True):
+    """The ingest stage's record: the video's facts and where the text came from."""
+
+    video: VideoFacts
+    n_frames: int
+    every_s: float
+    lang: str
+    text_source: str
+    encoding: str | None = None
+    n_cues: int = 0
+    n_cues_skipped: int = 0
+    n_cues_deduplicated: int = 0
+    text_coverage: float = 0.0
+    align: str = "window"
+    n_corrupt_packets: int = 0
+    stopped_at_s: float | None = None
+
+
+class TrainRecord(StageRecord, kw_only=True):
+    """The train stage's record: reconstruction quality and how training went."""
+
+    psnr_db: float | None = None
+    mean_frame_psnr_db: float | None = None
+    lr: float | None = None
+    text_cosine: float | None = None
+    image_mse: float | None = None
+    epochs: int = 0
+    epochs_planned: int = 0
+    stopped_early: bool = False
+    stop_reason: str | None = None
+    device: str = "cpu"
+    preset: str = "fast"
+    ablation: str = "full"
+    unknown_word_rate: float | None = None
+    n_params: int = 0
+    n_frames: int = 0
+    n_frames_with_text: int = 0
+    latent_dim: int = 0
+    train_seconds: float = 0.0
+    seconds_per_epoch: float = 0.0
+    load_seconds: float = 0.0
+    embeddings: dict[str, Any] | None = None
+
+
+class ThemesRecord(StageRecord, kw_only=True):
+    """The themes stage's record: k and why, the backends, timings."""
+
+    k: int
+    k_method: str
+    k_reason: str
+    k_range: list[int]
+    backends: dict[str, Any] = msgspec.field(default_factory=dict)
+    projection: str = "tsne"
+    n_frames: int = 0
+    n_unsupported_phrases: int = 0
+    timings: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+class ReportRecord(StageRecord, kw_only=True):
+    """The report stage's record: the size of the page."""
+
+    bytes: int = 0
+    n_themes: int = 0
+    n_frames: int = 0
+    n_thumbnails: int = 0
+
+
+class Stages(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The records of the finished stages, in pipeline order."""
+
+    ingest: IngestRecord | None = None
+    train: TrainRecord | None = None
+    themes: ThemesRecord | None = None
+    report: ReportRecord | None = None
+
+
+RECORD_TYPES: dict[str, type[StageRecord]] = {
+    "ingest": IngestRecord,
+    "train": TrainRecord,
+    "themes": ThemesRecord,
+    "report": ReportRecord,
+}
+"""The record class of each stage, in pipeline order."""
+
+
+class Manifest(msgspec.Struct, kw_only=True):
+    """The whole ``manifest.json``.
+
+    Attributes:
+        schema_version: Version of this layout.
+        tool: Always ``themescope``.
+        version: themescope version that last wrote the run.
+        created: ISO time (UTC) the run was created.
+        inputs: ``video`` and ``subtitles`` as read by ingest.
+        config: Each stage's full settings, by stage name (and ``device``).
+        stages: The records of the finished stages.
+    """
+
+    schema_version: int = MANIFEST_SCHEMA_VERSION
+    tool: str = "themescope"
+    version: str = __version__
+    created: str = msgspec.field(default_factory=lambda: now())
+    inputs: dict[str, InputFile] = msgspec.field(default_factory=dict)
+    config: dict[str, Any] = msgspec.field(default_factory=dict)
+    stages: Stages = msgspec.field(default_factory=Stages)
+
+    def record(self, name: str) -> StageRecord | None:
+        """Return the record of stage ``name``, or None when it has not finished."""
+        record: StageRecord | None = getattr(self.stages, name)
+        return record
+
+    def warnings(self) -> list[str]:
+        """Every warning of every finished stage, in pipeline order, without repeats."""
+        found = [w for name in RECORD_TYPES if (r := self.record(name)) for w in r.warnings]
+        return list(dict.fromkeys(found))
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read and validate ``manifest.json``.
+
+    Raises:
+        RunDirectoryError: The file is unreadable, damaged, or from a newer themescope.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RunDirectoryError(f"{path} is unreadable ({exc.strerror or exc})") from exc
+    try:
+        version = json.loads(raw).get("schema_version")
+    except (ValueError, AttributeError) as exc:
+        raise RunDirectoryError(f"{path} is damaged: not a JSON object") from exc
+    if isinstance(version, int) and version > MANIFEST_SCHEMA_VERSION:
+        raise RunDirectoryError(
+            f"{path} has schema_version {version}; this themescope ({__version__}) reads "
+            f"{MANIFEST_SCHEMA_VERSION}; upgrade themescope"
+        )
+    try:
+        return msgspec.json.decode(raw, type=Manifest)
+    except msgspec.ValidationError as exc:
+        raise RunDirectoryError(f"{path} is damaged: {exc}") from exc
+
+
+def encode_manifest(manifest: Manifest) -> bytes:
+    """Return the manifest as indented UTF-8 JSON."""
+    data = msgspec.to_builtins(manifest)
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def manifest_schema() -> dict[str, Any]:
+    """Return the JSON Schema of ``manifest.json``, generated from the classes."""
+    schema: dict[str, Any] = msgspec.json.schema(Manifest)
+    return schema
+
+
+def now() -> str:
+    """Return the current UTC time as an ISO string with seconds."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
