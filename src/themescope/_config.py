@@ -234,7 +234,7 @@ def _declaration(item: dataclasses.Field[Any]) -> Declaration:
 
 
 def _declaration_of(cls: type, name: str) -> Declaration:
-    return next(_declaration(f) for f in dataclasses.fields(cls) if f.name == name)  # type: ignore[arg-type]
+    return next(_declaration(f) for f in dataclasses.fields(cls) if f.name == name)
 
 
 def _show(value: Any) -> str:
@@ -271,10 +271,16 @@ def _coerce(where: str, declaration: Declaration, value: Any) -> Any:
             raise ConfigError(f"{where} must be true or false. Got {value!r} instead.")
     elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be an int{_bounds(declaration)}. Got {value!r} instead.")
+            raise ConfigError(
+                f"{where} must be an int{_bounds(declaration)}. Got {value!r} instead."
+            )
         _check_bounds(where, declaration, value, "an int")
     elif kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ConfigError(
                 f"{where} must be a number{_bounds(declaration)}. Got {value!r} instead."
             )
@@ -284,8 +290,10 @@ def _coerce(where: str, declaration: Declaration, value: Any) -> Any:
         if not isinstance(value, str):
             value = str(value) if kind == "path" and hasattr(value, "__fspath__") else value
         if not isinstance(value, str) or (kind == "path" and not value):
-            raise ConfigError(f"{where} must be a {'path' if kind == 'path' else 'string'}. "
-                              f"Got {value!r} instead.")
+            raise ConfigError(
+                f"{where} must be a {'path' if kind == 'path' else 'string'}. "
+                f"Got {value!r} instead."
+            )
     if declaration.choices is not None and value not in declaration.choices:
         raise ConfigError(
             f"{where} must be one of {', '.join(str(c) for c in declaration.choices)}. "
@@ -310,7 +318,9 @@ def _check_bounds(where: str, declaration: Declaration, value: float, what: str)
     too_low = low is not None and (value <= low if declaration.low_open else value < low)
     too_high = high is not None and value > high
     if too_low or too_high:
-        raise ConfigError(f"{where} must be {what}{_bounds(declaration)}. Got {_num(value)} instead.")
+        raise ConfigError(
+            f"{where} must be {what}{_bounds(declaration)}. Got {_num(value)} instead."
+        )
 
 
 def _num(value: float) -> str:

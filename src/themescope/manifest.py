@@ -121,6 +121,7 @@ class ThemesRecord(StageRecord, kw_only=True):
     n_frames: int = 0
     n_unsupported_phrases: int = 0
     timings: dict[str, float] = msgspec.field(default_factory=dict)
+    captioner_identity: dict[str, Any] | None = None
 
 
 class ReportRecord(StageRecord, kw_only=True):

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from themescope.errors import ConfigError
-from themescope.rundir import RunDirectory
+from themescope.rundir import RunDirectory, Stage, run_stage
 
 if TYPE_CHECKING:
     from themescope.media.ingest import IngestConfig
@@ -97,10 +97,7 @@ class Result:
         run = run if isinstance(run, RunDirectory) else RunDirectory(run)
         run.require("themes")
         data = json.loads((run / "themes.json").read_text(encoding="utf-8"))
-        manifest = run.read_manifest()
-        warnings = [
-            w for record in manifest.get("stages", {}).values() for w in record.get("warnings", [])
-        ]
+        warnings = run.read_manifest().warnings()
         themes = [
             ThemeSummary(
                 id=int(theme["id"]),
@@ -119,7 +116,7 @@ class Result:
             themes=themes,
             report_path=run / "report.html",
             stages=dict(stages or {}),
-            warnings=list(dict.fromkeys(warnings)),
+            warnings=warnings,
         )
 
 
@@ -183,18 +180,23 @@ class Summarizer:
             device=str(values.get("device", "auto")),
         )
 
-    def resolved_config(self) -> dict[str, Any]:
-        """Return the full settings of every stage, as stored in the manifest."""
-        from themescope.media.ingest import IngestConfig
-        from themescope.model.config import TrainConfig
-        from themescope.themes.stage import ThemesConfig
+    def stages(
+        self, video: str | Path, subtitles: str | Path | None, *, resume: bool = True
+    ) -> list[Stage]:
+        """Return the stages :meth:`run` runs, in order, built from this summarizer's parts."""
+        from themescope.media.ingest import IngestStage
+        from themescope.model.train import TrainStage
+        from themescope.report.render import ReportStage
+        from themescope.themes.stage import ThemesStage
 
-        return {
-            "ingest": (self.ingest or IngestConfig()).to_dict(),
-            "train": (self.train or TrainConfig.preset("fast")).to_dict(),
-            "themes": (self.themes or ThemesConfig()).to_dict(),
-            "device": self.device,
-        }
+        return [
+            IngestStage(video, subtitles, self.ingest),
+            TrainStage(self.train, device=self.device, resume=resume),
+            ThemesStage(
+                self.themes, captioner=self.captioner, tagger=self.tagger, embedder=self.embedder
+            ),
+            ReportStage(),
+        ]
 
     def run(
         self,
@@ -206,6 +208,9 @@ class Summarizer:
     ) -> Result:
         """Run every stage that is not already current and return the themes.
 
+        Every stage's settings and components are checked before the first stage
+        runs, so a bad model folder or device is refused in seconds, not after training.
+
         Args:
             video: The video file.
             subtitles: Subtitles or transcript; None uses an embedded stream or ASR.
@@ -215,49 +220,30 @@ class Summarizer:
         Raises:
             ThemescopeError: Bad input at any stage (one clear message), or the run is locked.
         """
-        from themescope.media.ingest import ingest
-        from themescope.report.render import render_report
-        from themescope.themes.stage import build_themes
+        from themescope.errors import CheckpointError
+        from themescope.model.train import TrainStage
 
         run = RunDirectory(out)
         run.check_usable(force=force)
-        stages: dict[str, str] = {}
+        stages = self.stages(video, subtitles)
+        for stage in stages:
+            stage.check()
+        statuses: dict[str, str] = {}
         with run.lock():
-            ingested = ingest(video, run.path, subtitles=subtitles, config=self.ingest, force=force)
-            stages["ingest"] = _status(ingested.skipped)
-            trained = self._train(run, force)
-            stages["train"] = _status(trained.skipped)
-            themed = build_themes(
-                run,
-                self.themes,
-                captioner=self.captioner,
-                tagger=self.tagger,
-                embedder=self.embedder,
-                force=force,
-            )
-            stages["themes"] = _status(themed.skipped)
-            before = run.stage_record("report")
-            render_report(run, force=force)
-            after = run.stage_record("report")
-            stages["report"] = _status(before is not None and before == after)
-        return Result.from_run(run, stages)
-
-    def _train(self, run: RunDirectory, force: bool) -> Any:
-        from themescope.errors import CheckpointError
-        from themescope.model.train import train
-
-        # An interrupted training left a checkpoint; resuming it gives the same result as an
-        # uninterrupted run with the same seed. A checkpoint that no longer fits (settings
-        # changed since, or damaged) is only a cache here: train from the start instead.
-        try:
-            return train(run, self.train, resume=True, force=force, device=self.device)
-        except CheckpointError as exc:
-            logger.warning("not resuming: %s; training from the start", exc)
-            return train(run, self.train, resume=False, force=force, device=self.device)
-
-
-def _status(skipped: bool) -> str:
-    return "skipped" if skipped else "ran"
+            for stage in stages:
+                try:
+                    result = run_stage(run, stage, force=force)
+                except CheckpointError as exc:
+                    if not isinstance(stage, TrainStage):
+                        raise
+                    # An interrupted training left a checkpoint; resuming it gives the same
+                    # result as an uninterrupted run. One that no longer fits (settings
+                    # changed since, or damaged) is only a cache here: start over instead.
+                    logger.warning("not resuming: %s; training from the start", exc)
+                    stage.resume = False
+                    result = run_stage(run, stage, force=force)
+                statuses[stage.name] = result.status
+        return Result.from_run(run, statuses)
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -273,7 +259,12 @@ def load_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from exc
     try:
         if path.suffix.lower() == ".toml":
             values: Any = tomllib.loads(text)
@@ -287,7 +278,9 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid: {exc}") from exc
     except Exception as exc:  # yaml.YAMLError has no common base with ValueError
         if type(exc).__module__.startswith("yaml"):
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+            raise ConfigError(
+                f"config file {path} is not valid YAML: {_yaml_problem(exc)}"
+            ) from exc
         raise
     if not isinstance(values, dict) or any(
         not isinstance(values[s], dict) for s in CONFIG_SECTIONS if s in values
@@ -309,3 +302,11 @@ def merge_config(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
         else:
             merged[key] = value
     return merged
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """One line for a YAML error: its problem and where (PyYAML's own text spans lines)."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{problem}{where}"

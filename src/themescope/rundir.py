@@ -254,14 +254,18 @@ def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = Fal
             and record.fingerprint == stage_fp
             and all((run / name).exists() for name in STAGE_FILES[stage.name])
         ):
-            logger.info("%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path)
+            logger.info(
+                "%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path
+            )
             return StageResult(run, stage.name, "skipped", record)
         run.invalidate_after(stage.name)
         started = time.perf_counter()
         with run.staging(stage.name) as writer:
             writer.inputs.update(inputs)
             stage.run(run, writer)
-            committed = run.commit(writer, stage.settings(), stage_fp, time.perf_counter() - started)
+            committed = run.commit(
+                writer, stage.settings(), stage_fp, time.perf_counter() - started
+            )
         return StageResult(run, stage.name, "ran", committed)
 
 

@@ -8,6 +8,9 @@ import typer
 from rich.console import Console
 
 from themescope._cli._app import app
+from themescope._cli._options import given, option
+from themescope.manifest import IngestRecord
+from themescope.media.config import IngestConfig
 
 
 @app.command("ingest")
@@ -21,44 +24,36 @@ def ingest_command(
         help="Subtitles (SRT, WebVTT, ASS/SSA), a YouTube transcript (JSON, or CSV with "
         "text,start,duration) or plain text with one segment per line.",
     ),
-    every: float = typer.Option(2.0, "--every", help="Seconds between sampled frames."),
-    lang: str = typer.Option("auto", "--lang", help="Language of the text: auto, en or zh."),
-    align: str = typer.Option(
-        "window",
-        "--align",
-        help="Text-to-frame alignment: window (default) or nearest (the paper's).",
-    ),
-    subtitle_encoding: str | None = typer.Option(
-        None, "--subtitle-encoding", help="Encoding of the subtitle file (detected when omitted)."
-    ),
-    asr_model: Path | None = typer.Option(
-        None, "--asr-model", help="Local faster-whisper model folder for speech recognition."
-    ),
-    frame_height: int = typer.Option(
-        360, "--frame-height", help="Height of stored frames in pixels."
-    ),
-    no_embedded: bool = typer.Option(
-        False, "--no-embedded-subtitles", help="Ignore subtitle streams inside the video."
-    ),
+    every: float | None = option(IngestConfig, "every_s"),
+    lang: str | None = option(IngestConfig, "lang"),
+    align: str | None = option(IngestConfig, "align"),
+    subtitle_encoding: str | None = option(IngestConfig, "subtitle_encoding"),
+    asr_model: str | None = option(IngestConfig, "asr_model"),
+    frame_height: int | None = option(IngestConfig, "frame_height"),
+    embedded_subtitles: bool | None = option(IngestConfig, "embedded_subtitles"),
     force: bool = typer.Option(
         False, "--force", help="Redo the stage, and accept an --out that holds other files."
     ),
 ) -> None:
     """Sample frames from VIDEO, align them with its words, and write the run directory."""
-    from themescope.media.ingest import IngestConfig, ingest
+    from themescope.media.ingest import ingest
 
-    config = IngestConfig(
-        every_s=every,
-        frame_height=frame_height,
-        lang=lang,
-        align=align,
-        subtitle_encoding=subtitle_encoding,
-        asr_model=str(asr_model) if asr_model is not None else None,
-        embedded_subtitles=not no_embedded,
+    config = IngestConfig.from_dict(
+        given(
+            every_s=every,
+            frame_height=frame_height,
+            lang=lang,
+            align=align,
+            subtitle_encoding=subtitle_encoding,
+            asr_model=asr_model,
+            embedded_subtitles=embedded_subtitles,
+        )
     )
     result = ingest(video, out, subtitles=subtitles, config=config, force=force)
+    record = result.record
+    assert isinstance(record, IngestRecord)
     verb = "already ingested" if result.skipped else "ingested"
     Console(soft_wrap=True).print(
-        f"{verb} {result.n_frames} frames · text: {result.text_source} · language: {result.lang} "
-        f"→ {result.run.path}"
+        f"{verb} {record.n_frames} frames · text: {record.text_source} · "
+        f"language: {record.lang} → {result.run.path}"
     )

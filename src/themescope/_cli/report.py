@@ -21,6 +21,7 @@ def report_command(
     """Write RUN/report.html: themes, phrases with evidence, timeline, map and training plots."""
     from themescope.report import render_report
 
-    path = render_report(run, force=force)
+    render_report(run, force=force)
+    path = Path(run) / "report.html"
     size_mb = path.stat().st_size / 1e6
     Console().print(f"report: {path} ({size_mb:.1f} MB, opens offline in any browser)")

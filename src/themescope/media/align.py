@@ -49,12 +49,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from themescope.errors import ConfigError
+from themescope.media.config import ALIGN_SCHEMES
 from themescope.media.language import contains_cjk, join_texts
 from themescope.media.transcripts import Cue
 
 logger = logging.getLogger("themescope")
 
-ALIGN_SCHEMES = ("window", "nearest")
 _WORD_RE = re.compile(r"\S+\s*")
 
 

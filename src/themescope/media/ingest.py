@@ -9,7 +9,7 @@ run goes on image-only and says so.
 Example:
     >>> from themescope.media.ingest import IngestConfig, ingest
     >>> result = ingest("news.mp4", "runs/news", subtitles="news.srt")  # doctest: +SKIP
-    >>> result.n_frames, result.lang  # doctest: +SKIP
+    >>> result.record.n_frames, result.record.lang  # doctest: +SKIP
     (120, 'en')
 """
 
@@ -18,104 +18,95 @@ from __future__ import annotations
 import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from themescope import _progress
-from themescope._config import Settings, setting
 from themescope.errors import ConfigError, VideoOpenError
-from themescope.media.align import ALIGN_SCHEMES
-from themescope.rundir import RunDirectory, StageWriter, fingerprint, sha256_file
+from themescope.manifest import InputFile
+from themescope.media.config import IngestConfig
+from themescope.rundir import (
+    RunDirectory,
+    Stage,
+    StageResult,
+    StageWriter,
+    run_stage,
+    sha256_file,
+)
 
 logger = logging.getLogger("themescope")
 
-LANG_CHOICES = ("auto", "en", "zh")
 JPEG_WORKERS = 2
 """JPEG encoding releases the GIL, so a small pool overlaps it with decoding."""
 
 
-@dataclass(frozen=True)
-class IngestConfig(Settings):
-    """Settings of the ingest stage (each field's range and help are declared beside it).
+class IngestStage(Stage):
+    """Sample frames from a video, read its text, align both (the first stage).
 
-    Example:
-        >>> IngestConfig(every_s=1.0).every_s
-        1.0
+    Args:
+        video: The video file.
+        subtitles: A subtitle / transcript file; None looks for embedded subtitles, then ASR.
+        config: Stage settings; defaults to :class:`IngestConfig()`.
     """
 
-    section: ClassVar[str] = "ingest"
+    name = "ingest"
 
-    every_s: float = setting(
-        2.0,
-        kind="float",
-        low=0,
-        low_open=True,
-        flag="--every",
-        help="Seconds between sampled frames (the paper sampled every 2 s).",
-    )
-    frame_height: int = setting(
-        360,
-        kind="int",
-        low=32,
-        high=4320,
-        help="Height in pixels of the stored JPEG frames (360 leaves room for the model's "
-        "120x200 input and the report's thumbnails).",
-    )
-    jpeg_quality: int = setting(
-        90, kind="int", low=1, high=95, help="JPEG quality of the stored frames."
-    )
-    lang: str = setting(
-        "auto",
-        kind="str",
-        choices=LANG_CHOICES,
-        flag="--lang",
-        help="Language of the text; auto detects it from the characters.",
-    )
-    align: str = setting(
-        "window",
-        kind="str",
-        choices=ALIGN_SCHEMES,
-        flag="--align",
-        help="How text is given to frames: window (the words spoken in [t - every/2, "
-        "t + every/2)) or nearest (the paper's).",
-    )
-    subtitle_encoding: str | None = setting(
-        None,
-        kind="str",
-        optional=True,
-        flag="--subtitle-encoding",
-        help="Encoding of the subtitle file; none detects it.",
-    )
-    asr_model: str | None = setting(
-        None,
-        kind="path",
-        optional=True,
-        flag="--asr-model",
-        help="Local faster-whisper model folder, used when no other text exists.",
-    )
-    embedded_subtitles: bool = setting(
-        True, kind="bool", help="Whether to read a subtitle stream from the container."
-    )
+    def __init__(
+        self,
+        video: str | Path,
+        subtitles: str | Path | None = None,
+        config: IngestConfig | None = None,
+    ) -> None:
+        self.video = Path(video)
+        self.subtitles = Path(subtitles) if subtitles is not None else None
+        self.config = config or IngestConfig()
+        self._info: Any = None
 
+    def check(self) -> None:
+        """Refuse a missing subtitle file, an unreadable video or an impossible interval."""
+        from themescope.media.frames import probe_video
 
-@dataclass(frozen=True)
-class IngestResult:
-    """What the ingest stage produced.
+        if self.subtitles is not None and not self.subtitles.is_file():
+            what = "is a directory" if self.subtitles.is_dir() else "does not exist"
+            raise VideoOpenError(f"subtitle file {self.subtitles} {what}")
+        if self.config.asr_model is not None:
+            from themescope.media.asr import check_model_dir
 
-    Attributes:
-        run: The run directory.
-        n_frames: Number of sampled frames.
-        lang: Language of the text ("und" when there is none).
-        text_source: Where the text came from ("srt", "embedded", "asr", "none", ...).
-        skipped: True when the stage was already current and nothing was redone.
-    """
+            check_model_dir(self.config.asr_model)
+        if self._info is None:
+            self._info = probe_video(self.video)
+        if self.config.every_s > self._info.duration_s:
+            raise ConfigError(
+                f"--every {self.config.every_s:g} s is longer than the video "
+                f"({self._info.duration_s:.1f} s); choose a shorter interval"
+            )
 
-    run: RunDirectory
-    n_frames: int
-    lang: str
-    text_source: str
-    skipped: bool
+    def inputs(self) -> dict[str, InputFile]:
+        """The video (with its duration) and the subtitle file, hashed."""
+        described = {"video": _describe_file(self.video, duration_s=self._info.duration_s)}
+        if self.subtitles is not None:
+            described["subtitles"] = _describe_file(self.subtitles)
+        return described
+
+    def settings(self) -> dict[str, Any]:
+        """The ingest settings."""
+        return self.config.to_dict()
+
+    def fingerprint_parts(self) -> Any:
+        """The settings (the inputs' hashes are added by the runner)."""
+        return self.config.fingerprinted()
+
+    def run(self, run: RunDirectory, writer: StageWriter) -> None:
+        """Read the text, sample the frames, align them and write the tables."""
+        _ingest_into(writer, self.video, self._info.duration_s, self.subtitles, self.config)
+        record = writer.record
+        logger.info(
+            "ingested %d frames, text from %s, language %s → %s",
+            record["n_frames"],
+            record["text_source"],
+            record["lang"],
+            run.path,
+        )
 
 
 def ingest(
@@ -125,7 +116,7 @@ def ingest(
     subtitles: str | Path | None = None,
     config: IngestConfig | None = None,
     force: bool = False,
-) -> IngestResult:
+) -> StageResult:
     """Sample frames from ``video``, read its text, align both, and write the run directory.
 
     Args:
@@ -136,49 +127,15 @@ def ingest(
         force: Redo the stage even if it is current, and accept an ``out`` holding other files.
 
     Returns:
-        What was produced; ``skipped`` tells whether the stage was already current.
+        The stage's result; ``result.record`` is the manifest's
+        :class:`~themescope.manifest.IngestRecord` (``n_frames``, ``lang``, ...).
 
     Raises:
         VideoOpenError, VideoDecodeError, SubtitleParseError, RunDirectoryError, ConfigError.
     """
-    from themescope.media.frames import probe_video
-
-    config = config or IngestConfig()
-    video = Path(video)
-    subtitle_path = Path(subtitles) if subtitles is not None else None
-    if subtitle_path is not None and not subtitle_path.is_file():
-        what = "is a directory" if subtitle_path.is_dir() else "does not exist"
-        raise VideoOpenError(f"subtitle file {subtitle_path} {what}")
-    info = probe_video(video)
-    if config.every_s > info.duration_s:
-        raise ConfigError(
-            f"--every {config.every_s:g} s is longer than the video ({info.duration_s:.1f} s); "
-            "choose a shorter interval"
-        )
     run = RunDirectory(out)
     run.check_usable(force=force)
-    with run.lock():
-        inputs: dict[str, Any] = {"video": _describe_file(video, duration_s=info.duration_s)}
-        if subtitle_path is not None:
-            inputs["subtitles"] = _describe_file(subtitle_path)
-        stage_fp = fingerprint(config.to_dict(), {k: v["sha256"] for k, v in inputs.items()})
-        record = run.stage_record("ingest")
-        if run.is_current("ingest", stage_fp) and not force and record is not None:
-            logger.info("ingest is up to date in %s; skipped (use --force to redo)", run.path)
-            return IngestResult(
-                run, record["n_frames"], record["lang"], record["text_source"], True
-            )
-        with run.stage("ingest", stage_fingerprint=stage_fp, config=config.to_dict()) as stage:
-            stage.inputs.update(inputs)
-            result = _ingest_into(stage, video, info.duration_s, subtitle_path, config)
-        logger.info(
-            "ingested %d frames, text from %s, language %s → %s",
-            result.n_frames,
-            result.text_source,
-            result.lang,
-            run.path,
-        )
-        return result
+    return run_stage(run, IngestStage(video, subtitles, config), force=force)
 
 
 def _ingest_into(
@@ -187,7 +144,7 @@ def _ingest_into(
     duration_s: float,
     subtitles: Path | None,
     config: IngestConfig,
-) -> IngestResult:
+) -> None:
     from themescope.media.align import align
 
     # Text first: a broken subtitle file fails in milliseconds, before any decoding.
@@ -229,7 +186,6 @@ def _ingest_into(
             "stopped_at_s": frames["stopped_at_s"],
         }
     )
-    return IngestResult(stage.run, n_frames, lang, text_source, False)
 
 
 def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dict[str, Any]:
@@ -346,12 +302,10 @@ def _write_tables(
     pq.write_table(cue_table, stage.path("cues.parquet"))
 
 
-def _describe_file(path: Path, duration_s: float | None = None) -> dict[str, Any]:
-    described: dict[str, Any] = {
-        "path": str(path.resolve()),
-        "size": path.stat().st_size,
-        "sha256": sha256_file(path),
-    }
-    if duration_s is not None:
-        described["duration_s"] = duration_s
-    return described
+def _describe_file(path: Path, duration_s: float | None = None) -> InputFile:
+    return InputFile(
+        path=str(path.resolve()),
+        size=path.stat().st_size,
+        sha256=sha256_file(path),
+        duration_s=duration_s,
+    )

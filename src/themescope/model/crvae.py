@@ -58,7 +58,6 @@ class CRVAE(nn.Module):
 
     def __init__(self, config: TrainConfig, token_vectors: torch.Tensor | None) -> None:
         super().__init__()
-        config.validate()
         if config.uses_text and token_vectors is None:
             raise ConfigError(f"the {config.ablation!r} ablation needs token vectors")
         if config.uses_text and not config.teacher_forcing and config.decoder_bidirectional:

@@ -33,12 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from markupsafe import Markup
 
 from themescope import __version__
-from themescope.errors import RunDirectoryError
+from themescope.errors import ConfigError, RunDirectoryError
 from themescope.report import plots
-from themescope.rundir import RunDirectory, fingerprint
+from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 
 logger = logging.getLogger("themescope")
 
@@ -273,7 +274,7 @@ def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _
     import pyarrow.parquet as pq
 
     run = RunDirectory(path)
-    manifest = run.read_manifest()
+    manifest = msgspec.to_builtins(run.read_manifest())
     themes_doc = _read_json(path / "themes.json", "run `themescope themes` first")
     if themes_doc.get("schema_version") != 1:
         raise RunDirectoryError(
@@ -844,17 +845,62 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
     return html, view
 
 
+class ReportStage(Stage):
+    """Write ``RUN/report.html`` (needs themes).
+
+    The report is current while the report code and templates and the themes are
+    unchanged; then it is skipped.
+
+    Args:
+        thumb_width_px: Width of the embedded frame thumbnails.
+    """
+
+    name = "report"
+    needs = ("themes",)
+
+    def __init__(self, thumb_width_px: int = THUMB_WIDTH_PX) -> None:
+        self.thumb_width_px = thumb_width_px
+
+    def check(self) -> None:
+        """Refuse thumbnails too small to see."""
+        if self.thumb_width_px < 16:
+            raise ConfigError(f"thumb_width_px must be at least 16; got {self.thumb_width_px}")
+
+    def settings(self) -> dict[str, Any]:
+        """The template version and the thumbnail width."""
+        return {"template_version": _template_version(), "thumb_width_px": self.thumb_width_px}
+
+    def fingerprint_parts(self) -> Any:
+        """The settings: a new template version rebuilds the report."""
+        return self.settings()
+
+    def run(self, run: RunDirectory, writer: StageWriter) -> None:
+        """Build the page and write it."""
+        html, view = build_report_html(run.path, thumb_width_px=self.thumb_width_px)
+        writer.path("report.html").write_text(html, encoding="utf-8")
+        if view.n_missing_images:
+            writer.warn(
+                f"{view.n_missing_images} of {len(view.frames)} frame images are missing "
+                f"or unreadable in {run.path}; the report leaves them out"
+            )
+        writer.record.update(
+            {
+                "bytes": len(html.encode("utf-8")),
+                "n_themes": len(view.themes),
+                "n_frames": len(view.frames),
+                "n_thumbnails": len(view.thumbs),
+            }
+        )
+        logger.info("report written to %s (%.1f MB)", run / "report.html", len(html.encode()) / 1e6)
+
+
 def render_report(
     run: RunDirectory | str | Path,
     *,
     force: bool = False,
     thumb_width_px: int = THUMB_WIDTH_PX,
-) -> Path:
+) -> StageResult:
     """Write ``RUN/report.html``: the report stage.
-
-    The stage needs the themes stage. It is skipped when ``report.html`` is
-    current (same report code and templates, same themes fingerprint) unless
-    ``force`` is given.
 
     Args:
         run: The run directory.
@@ -862,44 +908,10 @@ def render_report(
         thumb_width_px: Width of the embedded frame thumbnails.
 
     Returns:
-        The path of ``report.html``.
+        The stage's result; the page is ``RUN/report.html``.
 
     Raises:
         StageNotDoneError: The run has no finished themes stage.
         RunDirectoryError: A file of the run is missing or unreadable.
-
     """
-    run = run if isinstance(run, RunDirectory) else RunDirectory(run)
-    if thumb_width_px < 16:
-        from themescope.errors import ConfigError
-
-        raise ConfigError(f"thumb_width_px must be at least 16; got {thumb_width_px}")
-    if not run.path.is_dir():
-        # Checked before taking the lock, which would create the directory.
-        raise RunDirectoryError(f"run directory {run.path} does not exist")
-    with run.lock():
-        upstream = run.require("themes")
-        config = {"template_version": _template_version(), "thumb_width_px": thumb_width_px}
-        stage_fp = fingerprint(config, upstream.get("fingerprint"))
-        target = run / "report.html"
-        if run.is_current("report", stage_fp) and target.is_file() and not force:
-            logger.info("report is up to date in %s; skipped (use --force to redo)", run.path)
-            return target
-        with run.stage("report", stage_fingerprint=stage_fp, config=config) as stage:
-            html, view = build_report_html(run.path, thumb_width_px=thumb_width_px)
-            stage.path("report.html").write_text(html, encoding="utf-8")
-            if view.n_missing_images:
-                stage.warn(
-                    f"{view.n_missing_images} of {len(view.frames)} frame images are missing "
-                    f"or unreadable in {run.path}; the report leaves them out"
-                )
-            stage.record.update(
-                {
-                    "bytes": len(html.encode("utf-8")),
-                    "n_themes": len(view.themes),
-                    "n_frames": len(view.frames),
-                    "n_thumbnails": len(view.thumbs),
-                }
-            )
-        logger.info("report written to %s (%.1f MB)", target, len(html.encode()) / 1e6)
-    return target
+    return run_stage(run, ReportStage(thumb_width_px), force=force)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from themescope.components import Component
+
 
 @dataclass
 class Evidence:
@@ -89,7 +91,7 @@ class ThemePhrases:
     fallback_reason: str | None = None
 
 
-class Captioner(ABC):
+class Captioner(Component, ABC):
     """Turns frames into one caption each."""
 
     name: str = "captioner"
@@ -99,7 +101,7 @@ class Captioner(ABC):
         """Return one caption per image, in order."""
 
 
-class Tagger(ABC):
+class Tagger(Component, ABC):
     """Turns each theme's material into ranked phrases."""
 
     name: str = "tagger"
@@ -113,7 +115,7 @@ class Tagger(ABC):
         """
 
 
-class PhraseEmbedder(ABC):
+class PhraseEmbedder(Component, ABC):
     """Turns phrases into unit-length vectors."""
 
     name: str = "embedder"

@@ -90,6 +90,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from themescope import __version__
@@ -346,7 +347,7 @@ def load_run_themes(path: str | Path) -> RunThemes:
     if not run.exists():
         raise RunDirectoryError(f"{run.path} is not a themescope run (no manifest.json)")
     run.require("themes")
-    manifest = run.read_manifest()
+    manifest = msgspec.to_builtins(run.read_manifest())
     themes_path = run / "themes.json"
     try:
         document = json.loads(themes_path.read_text(encoding="utf-8"))

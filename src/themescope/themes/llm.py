@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from themescope.components import Component
 from themescope.errors import BackendError, ConfigError, ModelLoadError
 from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.captioners import resolve_local_model
@@ -96,7 +97,7 @@ class ChatError(Exception):
         self.fatal = fatal
 
 
-class ChatClient(ABC):
+class ChatClient(Component, ABC):
     """Sends chat messages to a model and returns the reply text.
 
     Attributes:
@@ -188,6 +189,20 @@ class HttpChatClient(ChatClient):
     def context_tokens(self) -> int:
         """Return the context size assumed for the model."""
         return self._context_tokens
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments (``context_tokens`` is kept privately)."""
+        return {
+            "url": self.url,
+            "model": self.model,
+            "timeout_s": self.timeout_s,
+            "max_retries": self.max_retries,
+            "backoff_s": self.backoff_s,
+            "context_tokens": self._context_tokens,
+            "chars_per_token": self.chars_per_token,
+            "api_key": self.api_key,
+            "temperature": self.temperature,
+        }
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Estimate prompt tokens: CJK characters one each, other text by ``chars_per_token``."""
@@ -321,6 +336,14 @@ class TransformersChatClient(ChatClient):
             configured, DEFAULT_LOCAL_CONTEXT_CAP
         )
         return self
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments (the model folder is kept as ``model``)."""
+        return {
+            "model_path": self.model,
+            "device": self.device,
+            "context_tokens": self.requested_context_tokens,
+        }
 
     def context_tokens(self) -> int:
         """Return the context used: the config's, capped, unless given."""

@@ -21,11 +21,10 @@ from typing import Any
 import numpy as np
 
 from themescope.themes.cluster import native_threads
+from themescope.themes.config import MAX_TSNE_POINTS
 
 logger = logging.getLogger("themescope")
 
-MAX_TSNE_POINTS = 2000
-"""Default largest number of points t-SNE is fitted on."""
 
 _PCA_DIMS = 50
 

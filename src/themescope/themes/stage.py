@@ -20,16 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
+import msgspec
 import numpy as np
 
 from themescope import _progress
-from themescope._config import Settings, setting
-from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
-from themescope.rundir import RunDirectory, StageWriter, fingerprint
+from themescope.components import identity
+from themescope.errors import RunDirectoryError, ThemescopeError
+from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 from themescope.themes.base import (
     Captioner,
     Phrase,
@@ -39,8 +39,9 @@ from themescope.themes.base import (
     ThemePhrases,
 )
 from themescope.themes.cluster import KSelection, select_k
+from themescope.themes.config import ThemesConfig
 from themescope.themes.evidence import attach_evidence
-from themescope.themes.projection import MAX_TSNE_POINTS, project_2d
+from themescope.themes.projection import project_2d
 from themescope.themes.text import normalize
 
 logger = logging.getLogger("themescope")
@@ -52,130 +53,65 @@ MAX_REPRESENTATIVE = 6
 CAPTION_BATCH = 16
 """Frames handed to the captioner per call (the progress bar advances per batch)."""
 
-_CAPTIONERS = ("none", "blip")
-_TAGGERS = ("extractive", "llm")
 
+class ThemesStage(Stage):
+    """Cluster the latents into explained themes (needs ingest and train).
 
-@dataclass(frozen=True)
-class ThemesConfig(Settings):
-    """Options of the themes stage (each declared with its range and help).
-
-    Example:
-        >>> ThemesConfig.from_dict({"k_range": "2-4", "seed": 1}).k_range
-        (2, 4)
+    Args:
+        config: Stage options (defaults: automatic k in 3–5, extractive tags).
+        captioner: A ready captioner; overrides ``config.captioner``.
+        tagger: A ready tagger; overrides ``config.tagger``.
+        embedder: A ready phrase embedder; overrides ``config.embedder``.
     """
 
-    section: ClassVar[str] = "themes"
+    name = "themes"
+    needs = ("ingest", "train")
 
-    k: int | None = setting(
-        None,
-        kind="int",
-        low=1,
-        optional=True,
-        flag="--k",
-        help="Fixed number of themes; none chooses it in k_range.",
-    )
-    k_range: tuple[int, int] = setting(
-        (3, 5), kind="range", flag="--k-range", help="Inclusive range k is chosen from, e.g. 3-5."
-    )
-    captioner: str = setting(
-        "none", kind="str", choices=_CAPTIONERS, flag="--captioner", help="none or blip."
-    )
-    captioner_model: str | None = setting(
-        None,
-        kind="path",
-        optional=True,
-        flag="--captioner-model",
-        help="Local BLIP folder (or a model in the local Hugging Face cache).",
-    )
-    tagger: str = setting(
-        "extractive", kind="str", choices=_TAGGERS, flag="--tagger", help="extractive or llm."
-    )
-    llm_url: str | None = setting(
-        None,
-        kind="str",
-        optional=True,
-        flag="--llm-url",
-        help="OpenAI-compatible server URL; none runs llm_model locally.",
-    )
-    llm_model: str | None = setting(
-        None,
-        kind="str",
-        optional=True,
-        flag="--llm-model",
-        help="Model name on the server, or a local model folder.",
-    )
-    tag_language: str | None = setting(
-        None,
-        kind="str",
-        optional=True,
-        flag="--tag-language",
-        help="Language of LLM tags (e.g. en); none: the transcript's.",
-    )
-    embedder: str | None = setting(
-        None,
-        kind="path",
-        optional=True,
-        flag="--embedder",
-        help="Phrase embedder folder (sentence-transformers); none: the bundled default.",
-    )
-    seed: int = setting(0, kind="int", low=0, flag="--seed", help="Seed of every random step.")
-    n_init: int = setting(10, kind="int", low=1, help="K-means initialisations.")
-    n_bootstrap: int = setting(
-        10, kind="int", low=0, help="Bootstrap resamples per k for the stability score."
-    )
-    n_phrases: int = setting(10, kind="int", low=1, help="Phrases per theme.")
-    time_weight: float = setting(
-        0.0, kind="float", low=0, help="Weight of time as an extra clustering feature (0: off)."
-    )
-    max_tsne_points: int = setting(
-        MAX_TSNE_POINTS, kind="int", low=4, help="t-SNE is fitted on at most this many frames."
-    )
-    cluster_backend: str = setting(
-        "auto",
-        kind="str",
-        choices=("auto", "sklearn", "faiss"),
-        help="K-means implementation (auto: scikit-learn).",
-    )
+    def __init__(
+        self,
+        config: ThemesConfig | None = None,
+        *,
+        captioner: Captioner | None = None,
+        tagger: Tagger | None = None,
+        embedder: PhraseEmbedder | None = None,
+    ) -> None:
+        self.config = config or ThemesConfig()
+        self.captioner = captioner
+        self.tagger = tagger
+        self.embedder = embedder
 
-    def _check(self) -> None:
-        if self.k is not None and self.k_range != _DEFAULT_K_RANGE:
-            raise ConfigError(
-                f"give --k or --k-range, not both (--k {self.k}, --k-range "
-                f"{self.k_range[0]}-{self.k_range[1]})"
-            )
+    def check(self) -> None:
+        """Build the components the config names (checking their model folders, loading none)."""
+        config = self.config
+        if self.embedder is None:
+            self.embedder = _load_embedder(config)
+        if self.captioner is None:
+            self.captioner = _load_captioner(config)
+        if self.tagger is None:
+            self.tagger = _load_tagger(config, self.embedder)
 
+    def settings(self) -> dict[str, Any]:
+        """The themes settings."""
+        return self.config.to_dict()
 
-_DEFAULT_K_RANGE = (3, 5)
+    def fingerprint_parts(self) -> Any:
+        """The settings and every component's class and parameters."""
+        return {
+            "config": self.config.fingerprinted(),
+            "captioner": identity(self.captioner),
+            "tagger": identity(self.tagger),
+            "embedder": identity(self.embedder),
+        }
 
-
-@dataclass
-class ThemesResult:
-    """What :func:`build_themes` produced.
-
-    Attributes:
-        run: The run directory.
-        data: The content of themes.json.
-        labels: Theme of each frame, shape (n_frames,).
-        skipped: True when the stage was already current and nothing was redone.
-        warnings: Degradations (lowered k, fallbacks, themes without text).
-    """
-
-    run: RunDirectory
-    data: dict[str, Any]
-    labels: np.ndarray
-    skipped: bool = False
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def k(self) -> int:
-        """Number of themes."""
-        return int(self.data["k"])
-
-    @property
-    def reason(self) -> str:
-        """Why this k."""
-        return str(self.data["k_selection"]["reason"])
+    def run(self, run: RunDirectory, writer: StageWriter) -> None:
+        """Cluster, describe and write themes.json and the frames' theme column."""
+        assert self.tagger is not None and self.embedder is not None  # set by check()
+        backends = _backends(self.config, self.captioner, self.tagger, self.embedder)
+        ingest = msgspec.to_builtins(run.require("ingest"))
+        _run_stage(
+            run, ingest, self.config, self.captioner, self.tagger, self.embedder, backends, writer
+        )
+        writer.record["captioner_identity"] = identity(self.captioner)
 
 
 def build_themes(
@@ -186,7 +122,7 @@ def build_themes(
     tagger: Tagger | None = None,
     embedder: PhraseEmbedder | None = None,
     force: bool = False,
-) -> ThemesResult:
+) -> StageResult:
     """Run the themes stage on a run directory that has finished ingest and train.
 
     Args:
@@ -198,41 +134,15 @@ def build_themes(
         force: Redo the stage even when it is current.
 
     Returns:
-        The themes, also written to ``RUN/themes.json``.
+        The stage's result; the themes are in ``RUN/themes.json`` and
+        ``result.record`` is the manifest's :class:`~themescope.manifest.ThemesRecord`.
 
     Raises:
         StageNotDoneError: ingest or train has not been run.
         ThemescopeError: Inconsistent run files, or a backend that cannot load.
     """
-    config = config or ThemesConfig()
-    run = run if isinstance(run, RunDirectory) else RunDirectory(run)
-    if not run.path.is_dir():  # checked before locking, which would create the folder
-        raise RunDirectoryError(f"run directory {run.path} does not exist")
-    with run.lock():
-        ingest = run.require("ingest")
-        train = run.require("train")
-        embedder = embedder or _load_embedder(config)
-        captioner = captioner if captioner is not None else _load_captioner(config)
-        tagger = tagger or _load_tagger(config, embedder)
-        backends = _backends(config, captioner, tagger, embedder)
-        config_dict = config.to_dict()
-        fp = fingerprint(config_dict, backends, train.get("fingerprint"), ingest.get("fingerprint"))
-        if run.is_current("themes", fp) and not force:
-            logger.info("themes is up to date in %s; skipped (use --force to redo)", run.path)
-            return _load_result(run)
-        with run.stage("themes", stage_fingerprint=fp, config=config_dict) as st:
-            data, labels = _run_stage(
-                run, ingest, config, captioner, tagger, embedder, backends, st
-            )
-            return ThemesResult(run, data, labels, skipped=False, warnings=list(st.warnings))
-
-
-def _load_result(run: RunDirectory) -> ThemesResult:
-    import pyarrow.parquet as pq
-
-    data = json.loads((run / "themes.json").read_text(encoding="utf-8"))
-    labels = pq.read_table(run / "frames.parquet", columns=["theme"]).column("theme").to_numpy()
-    return ThemesResult(run, data, labels, skipped=True, warnings=list(data.get("warnings", [])))
+    stage = ThemesStage(config, captioner=captioner, tagger=tagger, embedder=embedder)
+    return run_stage(run, stage, force=force)
 
 
 def _load_embedder(config: ThemesConfig) -> PhraseEmbedder:
@@ -346,7 +256,7 @@ def _run_stage(
     t0 = time.perf_counter()
     captions = [""] * n
     if captioner is not None:
-        reused = _previous_captions(run, table, backends["captioner"])
+        reused = _previous_captions(run, table, identity(captioner))
         if reused is not None:
             logger.info("reusing the %d captions of the previous themes run (same captioner)", n)
             captions = reused
@@ -680,7 +590,7 @@ def _find_clash(phrase_lists: list[list[Phrase]], stuck: set[int]) -> tuple[int,
 
 
 def _previous_captions(
-    run: RunDirectory, table: Any, captioner_record: dict[str, Any]
+    run: RunDirectory, table: Any, captioner_identity: dict[str, Any] | None
 ) -> list[str] | None:
     """Return the captions already in frames.parquet when the same captioner wrote them.
 
@@ -689,10 +599,10 @@ def _previous_captions(
     only while ingest is unchanged (rewriting ingest drops it), so the frames are
     the same ones.
     """
-    previous = run.stage_record("themes")
+    previous = run.record("themes")
     if previous is None or "caption" not in table.column_names:
         return None
-    if (previous.get("backends") or {}).get("captioner") != captioner_record:
+    if getattr(previous, "captioner_identity", None) != captioner_identity:
         return None
     captions = table.column("caption").to_pylist()
     if any(c is None for c in captions):

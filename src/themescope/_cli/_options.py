@@ -1,0 +1,63 @@
+"""Command-line options read from the settings' declarations, and config files merged with flags.
+
+A flag's help text and shown default come from the field's :func:`~themescope._config.setting`
+declaration, and every flag defaults to None ("not given"), so a config file's value
+wins over the declared default and a flag's over both: flag > ``--set`` > file > default.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from themescope._config import Settings
+from themescope.errors import ConfigError
+
+
+def option(config: type[Settings], name: str, *short: str) -> Any:
+    """Return the typer option for setting ``name`` of ``config`` (its declared flag and help)."""
+    declaration = config.declarations()[name]
+    if declaration.flag is None:
+        raise ValueError(f"{config.section}.{name} has no flag")
+    flag = declaration.flag
+    if declaration.kind == "bool":
+        flag = f"{flag}/--no-{flag.removeprefix('--')}"
+    return typer.Option(None, flag, *short, help=config.help(name), show_default=False)
+
+
+def given(**values: Any) -> dict[str, Any]:
+    """Return the flags that were given (not None), for a config section."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+CONFIG_FILE_HELP = "TOML or YAML file with [ingest], [train] and [themes] sections."
+SET_HELP = "Any other setting as section.key=value (a JSON value), e.g. train.lr=0.001."
+
+
+def merged_config(
+    config_file: Path | None, settings: list[str] | None, flags: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the config file's sections updated by ``--set`` values, then by the flags."""
+    from themescope.pipeline import load_config, merge_config
+
+    base = load_config(config_file) if config_file is not None else {}
+    for setting in settings or []:
+        section, key, value = parse_setting(setting)
+        base = merge_config(base, {section: {key: value}})
+    return merge_config(base, flags)
+
+
+def parse_setting(text: str) -> tuple[str, str, Any]:
+    """Read ``section.key=value``; the value is JSON when it parses, else a string."""
+    name, sep, raw = text.partition("=")
+    section, dot, key = name.partition(".")
+    if not sep or not dot or not key:
+        raise ConfigError(f"--set must look like section.key=value. Got {text!r} instead.")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return section, key, value

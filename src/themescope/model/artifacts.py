@@ -1,0 +1,155 @@
+"""What the train stage leaves for people and other tools: latents, model files, log, pictures.
+
+``latents.npy`` (μ per frame), ``model/`` (weights as safetensors, config, vocabulary
+and embeddings; never pickle), ``train_log.csv``, ``loss.png``, ``reconstructions.png``
+(originals above their reconstructions) and ``text_reconstructions.txt`` (predicted
+token vectors verbalised by nearest-neighbour lookup).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from themescope.model.config import TrainConfig
+from themescope.model.crvae import count_parameters
+from themescope.model.data import FrameData
+from themescope.model.text import Vocabulary
+from themescope.model.trainer import EpochStats, Evaluation, Trainer
+from themescope.rundir import RunDirectory, write_json_atomic
+
+LOG_COLUMNS = ("epoch", "loss", "image_mse", "text_mse", "kl", "beta", "lr", "seconds")
+N_SAMPLE_FRAMES = 8
+
+
+def write_outputs(
+    st: Any,
+    run: RunDirectory,
+    config: TrainConfig,
+    data: FrameData,
+    vocabulary: Vocabulary | None,
+    trainer: Trainer,
+    evaluation: Evaluation,
+) -> None:
+    """Write every artifact of a finished training into the stage's staging folder."""
+    from safetensors.torch import save_file
+
+    np.save(st.path("latents.npy"), evaluation.mu)
+    model_dir = st.path("model/weights.safetensors").parent
+    state = {k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()}
+    save_file(state, str(model_dir / "weights.safetensors"))
+    write_json_atomic(
+        model_dir / "config.json",
+        {
+            "schema_version": 1,
+            "config": config.to_dict(),
+            "n_params": count_parameters(trainer.model),
+            "embedding_dim": vocabulary.dim if vocabulary is not None else None,
+            "vocab_size": len(vocabulary.tokens) if vocabulary is not None else None,
+            "epochs": trainer.epoch,
+        },
+    )
+    if vocabulary is not None:
+        vocabulary.save(model_dir)
+    with open(st.path("train_log.csv"), "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LOG_COLUMNS)
+        for row in trainer.log:
+            writer.writerow([_csv_value(getattr(row, c)) for c in LOG_COLUMNS])
+    _plot_losses(trainer.log, st.path("loss.png"))
+    sample = _sample_frames(data.n_frames)
+    if data.images is not None and evaluation.recon_images is not None:
+        _save_reconstructions(
+            data.images.numpy()[sample],
+            evaluation.recon_images[sample],
+            st.path("reconstructions.png"),
+        )
+    _write_text_reconstructions(
+        st.path("text_reconstructions.txt"), data, vocabulary, evaluation, config
+    )
+
+
+def _sample_frames(n_frames: int, n_sample: int = N_SAMPLE_FRAMES) -> np.ndarray:
+    """A fixed, evenly spaced sample of frame ids."""
+    count = min(n_sample, n_frames)
+    return np.unique(np.linspace(0, n_frames - 1, count).round().astype(int))
+
+
+def _plot_losses(log: list[EpochStats], path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    epochs = [s.epoch for s in log]
+    for name in ("loss", "image_mse", "text_mse"):
+        values = [getattr(s, name) for s in log]
+        if any(v > 0 for v in values):
+            axes.plot(epochs, values, label=name)
+    axes.set_yscale("log")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("loss (log scale)")
+    axes.set_title("CRVAE training loss")
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+
+
+def _save_reconstructions(originals: np.ndarray, recons: np.ndarray, path: Path) -> None:
+    """Originals in the top row, their reconstructions from μ below."""
+    from PIL import Image
+
+    top = np.concatenate(list(originals.transpose(0, 2, 3, 1)), axis=1)
+    bottom = np.concatenate(list(recons.transpose(0, 2, 3, 1)), axis=1)
+    grid = np.concatenate([top, bottom], axis=0)
+    Image.fromarray((np.clip(grid, 0, 1) * 255).round().astype(np.uint8)).save(path)
+
+
+def _write_text_reconstructions(
+    path: Path,
+    data: FrameData,
+    vocabulary: Vocabulary | None,
+    evaluation: Evaluation,
+    config: TrainConfig,
+) -> None:
+    lines = [
+        "# Text reconstructed from each frame's latent mean, verbalised by nearest-neighbour",
+        "# lookup of every predicted vector in the vocabulary (teacher forcing: the decoder",
+        "# reads the true previous word).",
+        "",
+    ]
+    if vocabulary is None or evaluation.predicted_text is None:
+        lines.append("(no text model: the run has no text or the ablation uses none)")
+    else:
+        with_text = [i for i in range(data.n_frames) if int(data.lengths[i]) > 0]
+        chosen = [with_text[i] for i in _sample_frames(len(with_text), 10)] if with_text else []
+        for frame in chosen:
+            length = int(data.lengths[frame])
+            original = [vocabulary.tokens[i] for i in data.token_ids[frame, :length].tolist()]
+            predicted = vocabulary.nearest(evaluation.predicted_text[frame])
+            lines += [
+                f"frame {frame} ({data.time_s[frame]:.1f} s)",
+                f"  original:      {_join_tokens(original)}",
+                f"  reconstructed: {_join_tokens(predicted)}",
+                "",
+            ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _join_tokens(tokens: list[str]) -> str:
+    text = ""
+    for token in tokens:
+        if token.startswith("##"):
+            text += token[2:]
+        else:
+            text += (" " if text else "") + token
+    return text
+
+
+def _csv_value(value: float | int) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.6g}"

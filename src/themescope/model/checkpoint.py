@@ -1,0 +1,201 @@
+"""Resumable training checkpoints: the whole training state as safetensors + JSON (never pickle).
+
+While the train stage runs, ``RUN/.train-checkpoint/`` holds the latest checkpoint
+(replaced atomically); the stage removes it when it completes. A checkpoint is only
+restored into a run with the same frames (ingest fingerprint) and the same settings,
+except those of the ``resumable`` and ``runtime`` categories.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from themescope.errors import CheckpointError
+from themescope.model.config import TrainConfig
+from themescope.model.trainer import EpochStats
+from themescope.rundir import sha256_file, write_json_atomic
+
+if TYPE_CHECKING:
+    from themescope.model.trainer import Trainer
+
+logger = logging.getLogger("themescope")
+
+CHECKPOINT_DIR = ".train-checkpoint"
+CHECKPOINT_SCHEMA = 1
+RESUMABLE = frozenset(TrainConfig.names("resumable", "runtime"))
+"""Settings that may differ between an interrupted training and its resumption."""
+
+
+class TrainingCheckpoint:
+    """The checkpoint folder of one run's training.
+
+    Args:
+        folder: Where the checkpoint lives (``RUN/.train-checkpoint``).
+        ingest_fp: Fingerprint of the frames it was trained on.
+    """
+
+    def __init__(self, folder: Path, ingest_fp: str) -> None:
+        self.folder = folder
+        self.ingest_fp = ingest_fp
+
+    def exists(self) -> bool:
+        """Whether an interrupted training left a checkpoint here."""
+        return self.folder.exists()
+
+    def remove(self) -> None:
+        """Delete the checkpoint (the stage completed)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def save(self, trainer: Trainer) -> None:
+        """Write the full training state atomically (replacing the previous checkpoint)."""
+        from safetensors.torch import save_file
+
+        tensors: dict[str, torch.Tensor] = {
+            f"model/{k}": v.detach().cpu().contiguous()
+            for k, v in trainer.model.state_dict().items()
+        }
+        optim_state = trainer.optimizer.state_dict()
+        for index, state in optim_state["state"].items():
+            for key, value in state.items():
+                tensors[f"optim/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        tensors["rng/generator"] = trainer.generator.get_state()
+        meta = {
+            "schema_version": CHECKPOINT_SCHEMA,
+            "epoch": trainer.epoch,
+            "step": trainer.step,
+            "config": trainer.config.to_dict(),
+            "ingest_fingerprint": self.ingest_fp,
+            "n_frames": trainer.data.n_frames,
+            "vocab_size": len(trainer.vocabulary.tokens) if trainer.vocabulary is not None else 0,
+            "log": [dataclasses.asdict(s) for s in trainer.log],
+            "early_stopping": {
+                "ema": trainer.ema,
+                "best": [_finite_or_none(b) for b in trainer.best],
+            },
+            "n_bad": trainer.n_bad,
+            "train_s": trainer.train_s,
+            "param_groups": optim_state["param_groups"],
+        }
+        staging = self.folder.with_name(f"{CHECKPOINT_DIR}.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        save_file(tensors, str(staging / "state.safetensors"))
+        meta["sha256"] = sha256_file(staging / "state.safetensors")
+        write_json_atomic(staging / "state.json", meta)
+        old = self.folder.with_name(f"{CHECKPOINT_DIR}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.folder.exists():
+            os.replace(self.folder, old)
+        os.replace(staging, self.folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def restore(self, trainer: Trainer) -> None:
+        """Restore the state of the checkpoint, refusing a corrupt or incompatible one."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        folder = self.folder
+        meta_path = folder / "state.json"
+        weights_path = folder / "state.safetensors"
+        if not meta_path.is_file():
+            logger.info("no checkpoint in %s; training from the start", folder)
+            return
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if not isinstance(meta, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(
+                f"checkpoint {meta_path} is corrupt ({exc}); delete {folder} or drop --resume"
+            ) from exc
+        self._check_compatible(trainer, meta, folder)
+        if not weights_path.is_file() or sha256_file(weights_path) != meta.get("sha256"):
+            raise CheckpointError(
+                f"checkpoint {weights_path} is missing or corrupt (its sha256 does not match "
+                f"state.json); delete {folder} or drop --resume"
+            )
+        try:
+            tensors = load_file(str(weights_path))
+        except (OSError, SafetensorError) as exc:
+            raise CheckpointError(f"checkpoint {weights_path} is corrupt ({exc})") from exc
+        model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}
+        try:
+            trainer.model.load_state_dict(model_state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()
+            raise CheckpointError(
+                f"checkpoint in {folder} does not fit this model ({first[-1].strip()}); "
+                "drop --resume to start over"
+            ) from exc
+        if trainer.device.type == "cpu" and trainer.config.uses_images:
+            trainer.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        optim_state: dict[str, Any] = {"state": {}, "param_groups": meta["param_groups"]}
+        for key, value in tensors.items():
+            if key.startswith("optim/"):
+                _, index, name = key.split("/", 2)
+                optim_state["state"].setdefault(int(index), {})[name] = value
+        trainer.optimizer.load_state_dict(optim_state)
+        # Checkpoints hold contiguous tensors; the fused Adam kernel walks raw memory, so its
+        # moments must have the same strides as their (channels-last) parameters again.
+        for param, state in trainer.optimizer.state.items():
+            for name, value in state.items():
+                if isinstance(value, torch.Tensor) and value.shape == param.shape:
+                    state[name] = torch.empty_like(param).copy_(value)
+        trainer.generator.set_state(tensors["rng/generator"])
+        trainer.epoch = int(meta["epoch"])
+        trainer.step = int(meta["step"])
+        trainer.log = [EpochStats(**row) for row in meta["log"]]
+        early = meta.get("early_stopping", {})
+        trainer.ema = early.get("ema")
+        trainer.best = [
+            math.inf if b is None else float(b) for b in early.get("best", [None, None])
+        ]
+        trainer.n_bad = int(meta.get("n_bad", 0))
+        trainer.train_s = float(meta.get("train_s", 0.0))
+        logger.info("resuming from the checkpoint of epoch %d in %s", trainer.epoch, folder)
+
+    def _check_compatible(self, trainer: Trainer, meta: dict[str, Any], folder: Path) -> None:
+        if meta.get("schema_version") != CHECKPOINT_SCHEMA:
+            raise CheckpointError(
+                f"checkpoint in {folder} has schema version {meta.get('schema_version')!r}, "
+                f"this themescope writes {CHECKPOINT_SCHEMA}; drop --resume to start over"
+            )
+        if meta.get("ingest_fingerprint") != self.ingest_fp or meta.get("n_frames") != (
+            trainer.data.n_frames
+        ):
+            raise CheckpointError(
+                f"checkpoint in {folder} was trained on other frames (ingest fingerprint "
+                f"{meta.get('ingest_fingerprint')}, {meta.get('n_frames')} frames; this run has "
+                f"{self.ingest_fp}, {trainer.data.n_frames}); drop --resume to start over"
+            )
+        saved = meta.get("config", {})
+        current = trainer.config.to_dict()
+        differences = [
+            f"{name}={saved.get(name)!r} there, {current[name]!r} here"
+            for name in current
+            if name not in RESUMABLE and saved.get(name) != current[name]
+        ]
+        if differences:
+            raise CheckpointError(
+                f"checkpoint in {folder} was written with another configuration "
+                f"({'; '.join(differences[:3])}); use the same options or drop --resume"
+            )
+        vocab_size = len(trainer.vocabulary.tokens) if trainer.vocabulary is not None else 0
+        if meta.get("vocab_size") != vocab_size:
+            raise CheckpointError(
+                f"checkpoint in {folder} has a vocabulary of {meta.get('vocab_size')} tokens, "
+                f"this run {vocab_size}; drop --resume to start over"
+            )
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -1,0 +1,107 @@
+"""The themes stage's settings, declared once (kept apart from the stage so the CLI loads fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from themescope._config import Settings, setting
+from themescope.errors import ConfigError
+
+MAX_TSNE_POINTS = 2000
+"""Default largest number of points t-SNE is fitted on."""
+CAPTIONERS = ("none", "blip")
+TAGGERS = ("extractive", "llm")
+
+
+@dataclass(frozen=True)
+class ThemesConfig(Settings):
+    """Options of the themes stage (each declared with its range and help).
+
+    Example:
+        >>> ThemesConfig.from_dict({"k_range": "2-4", "seed": 1}).k_range
+        (2, 4)
+    """
+
+    section: ClassVar[str] = "themes"
+
+    k: int | None = setting(
+        None,
+        kind="int",
+        low=1,
+        optional=True,
+        flag="--k",
+        help="Fixed number of themes; none chooses it in k_range.",
+    )
+    k_range: tuple[int, int] = setting(
+        (3, 5), kind="range", flag="--k-range", help="Inclusive range k is chosen from, e.g. 3-5."
+    )
+    captioner: str = setting(
+        "none", kind="str", choices=CAPTIONERS, flag="--captioner", help="none or blip."
+    )
+    captioner_model: str | None = setting(
+        None,
+        kind="path",
+        optional=True,
+        flag="--captioner-model",
+        help="Local BLIP folder (or a model in the local Hugging Face cache).",
+    )
+    tagger: str = setting(
+        "extractive", kind="str", choices=TAGGERS, flag="--tagger", help="extractive or llm."
+    )
+    llm_url: str | None = setting(
+        None,
+        kind="str",
+        optional=True,
+        flag="--llm-url",
+        help="OpenAI-compatible server URL; none runs llm_model locally.",
+    )
+    llm_model: str | None = setting(
+        None,
+        kind="str",
+        optional=True,
+        flag="--llm-model",
+        help="Model name on the server, or a local model folder.",
+    )
+    tag_language: str | None = setting(
+        None,
+        kind="str",
+        optional=True,
+        flag="--tag-language",
+        help="Language of LLM tags (e.g. en); none: the transcript's.",
+    )
+    embedder: str | None = setting(
+        None,
+        kind="path",
+        optional=True,
+        flag="--embedder",
+        help="Phrase embedder folder (sentence-transformers); none: the bundled default.",
+    )
+    seed: int = setting(0, kind="int", low=0, flag="--seed", help="Seed of every random step.")
+    n_init: int = setting(10, kind="int", low=1, help="K-means initialisations.")
+    n_bootstrap: int = setting(
+        10, kind="int", low=0, help="Bootstrap resamples per k for the stability score."
+    )
+    n_phrases: int = setting(10, kind="int", low=1, help="Phrases per theme.")
+    time_weight: float = setting(
+        0.0, kind="float", low=0, help="Weight of time as an extra clustering feature (0: off)."
+    )
+    max_tsne_points: int = setting(
+        MAX_TSNE_POINTS, kind="int", low=4, help="t-SNE is fitted on at most this many frames."
+    )
+    cluster_backend: str = setting(
+        "auto",
+        kind="str",
+        choices=("auto", "sklearn", "faiss"),
+        help="K-means implementation (auto: scikit-learn).",
+    )
+
+    def _check(self) -> None:
+        if self.k is not None and self.k_range != _DEFAULT_K_RANGE:
+            raise ConfigError(
+                f"give --k or --k-range, not both (--k {self.k}, --k-range "
+                f"{self.k_range[0]}-{self.k_range[1]})"
+            )
+
+
+_DEFAULT_K_RANGE = (3, 5)
