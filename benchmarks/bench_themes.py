@@ -141,7 +141,7 @@ def bench_stage(sizes: list[int], dim: int, seed: int, embedder) -> list[dict]:
             t0 = time.perf_counter()
             result = build_themes(path, ThemesConfig(seed=seed), embedder=embedder)
             total = time.perf_counter() - t0
-            record = RunDirectory(path).stage_record("themes") or {}
+            record = RunDirectory(path).record("themes") or {}
             truth = (np.arange(n) // 6) % 4
             row = {
                 "n_frames": n,

@@ -41,7 +41,7 @@ def prepare(out: Path, name: str) -> Path:
     from themescope.rundir import RunDirectory
 
     run_dir = out / f"run-{name}"
-    if RunDirectory(run_dir).stage_record("ingest") is not None:
+    if RunDirectory(run_dir).record("ingest") is not None:
         return run_dir
     video, subtitles, _ = news_video(out, name)
     ingest(video, run_dir, subtitles=subtitles)
@@ -50,12 +50,14 @@ def prepare(out: Path, name: str) -> Path:
 
 def train_copy(source: Path, work: Path, config: object, device: str) -> dict:
     """Train on a private copy of the ingested run (the cached run stays ingest-only)."""
+    import msgspec
+
     from themescope.model.train import train
 
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(source, work, ignore=shutil.ignore_patterns(".lock", ".staging-*"))
     result = train(work, config, force=True, device=device)  # type: ignore[arg-type]
-    return result.record
+    return msgspec.to_builtins(result.record)
 
 
 def main(argv: list[str] | None = None) -> int:

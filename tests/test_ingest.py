@@ -199,8 +199,8 @@ def test_truncated_video_keeps_what_decodes_and_records_where_it_stopped(
 @pytest.mark.parametrize(
     "every,message",
     [
-        ("0", "--every must be a number of seconds > 0. Got 0.0 instead."),
-        ("-2", "--every must be a number of seconds > 0. Got -2.0 instead."),
+        ("0", "--every (ingest.every_s) must be a number > 0. Got 0 instead."),
+        ("-2", "--every (ingest.every_s) must be a number > 0. Got -2 instead."),
         ("60", "--every 60 s is longer than the video (12.0 s); choose a shorter interval"),
     ],
 )

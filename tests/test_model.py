@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +25,9 @@ from themescope.model.text import (
 
 
 def test_paper_preset_is_the_reference_architecture() -> None:
-    paper = TrainConfig.preset("paper").validate()
+    paper = TrainConfig.preset("paper")
     assert (paper.image_height, paper.image_width) == (120, 200)
-    assert paper.conv_channels == [32, 32, 32] and paper.encoder_style == "pool"
+    assert paper.conv_channels == (32, 32, 32) and paper.encoder_style == "pool"
     assert (paper.rnn_cell, paper.rnn_layers, paper.rnn_hidden) == ("lstm", 2, 512)
     assert paper.encoder_bidirectional and paper.decoder_bidirectional
     assert (paper.dense_units, paper.latent_dim) == (4000, 1000)
@@ -48,7 +47,7 @@ def test_paper_model_has_the_reference_feature_sizes() -> None:
 
 
 def test_config_round_trips_through_a_dict() -> None:
-    config = dataclasses.replace(TrainConfig.preset("paper"), epochs=7, seed=1)
+    config = TrainConfig.preset("paper").replace(epochs=7, seed=1)
     again = TrainConfig.from_dict(config.to_dict())
     assert again == config
     assert TrainConfig.from_dict({"preset": "paper", "epochs": 3}).dense_units == 4000
@@ -57,14 +56,44 @@ def test_config_round_trips_through_a_dict() -> None:
 def test_config_refuses_unknown_keys_and_bad_values() -> None:
     with pytest.raises(ConfigError, match="unknown train option"):
         TrainConfig.from_dict({"epochz": 3})
-    with pytest.raises(ConfigError, match=r"'epochs' option must be an int .* Got 0 instead"):
-        dataclasses.replace(TrainConfig(), epochs=0).validate()
+    with pytest.raises(
+        ConfigError, match=r"--epochs \(train.epochs\) must be an int >= 1. Got 0 instead"
+    ):
+        TrainConfig().replace(epochs=0)
     with pytest.raises(ConfigError, match="multiple of 8"):
-        dataclasses.replace(TrainConfig(), image_height=100).validate()
-    with pytest.raises(ConfigError, match="unknown preset"):
+        TrainConfig().replace(image_height=100)
+    with pytest.raises(ConfigError, match=r"--preset \(train.preset\) must be one of fast, paper"):
         TrainConfig.preset("slow")
-    with pytest.raises(ConfigError, match="'ablation' option must be one of"):
-        dataclasses.replace(TrainConfig(), ablation="audio").validate()
+    with pytest.raises(
+        ConfigError,
+        match=r"--ablation \(train.ablation\) must be one of full, image-only, text-only, "
+        r"pure-cvae. Got 'audio' instead.",
+    ):
+        TrainConfig().replace(ablation="audio")
+
+
+def test_epochs_mean_the_same_from_python_and_the_cli() -> None:
+    """An explicit epochs is exact; only the automatic number adapts to the video's length."""
+    fast = TrainConfig.preset("fast")
+    assert fast.epochs is None
+    assert fast.planned_epochs(n_batches=100) == 11  # 1100 steps at most
+    assert fast.planned_epochs(n_batches=5) == 90  # 450 steps at least
+    assert fast.replace(epochs=50).planned_epochs(n_batches=100) == 50
+    assert TrainConfig.from_dict({"epochs": 50}).planned_epochs(n_batches=5) == 50
+    assert TrainConfig.preset("paper").planned_epochs(n_batches=100) == 500
+
+
+def test_every_setting_is_declared_once_with_help_and_a_category() -> None:
+    from themescope.media.config import IngestConfig
+    from themescope.themes.config import ThemesConfig
+
+    for config in (IngestConfig, TrainConfig, ThemesConfig):
+        for name, declaration in config.declarations().items():
+            assert declaration.help.endswith(".") and declaration.category, name
+            assert "(default: " in config.help(name)
+    assert set(TrainConfig.names("runtime")) == {"preset_name", "checkpoint_every", "n_threads"}
+    assert "latent_dim" in TrainConfig.names("architecture")
+    assert "n_threads" not in TrainConfig().fingerprinted()
 
 
 # -- network shapes ---------------------------------------------------------------------------

@@ -14,8 +14,11 @@ import torch
 from test_model_support import make_run, tiny_config
 from themescope._cli import main
 from themescope.errors import CheckpointError, StageNotDoneError, TrainingError
-from themescope.model import train as train_module
-from themescope.model.train import CHECKPOINT_DIR, EpochStats, train
+from themescope.model import trainer as trainer_module
+from themescope.model.crvae import CRVAE
+from themescope.model.checkpoint import CHECKPOINT_DIR
+from themescope.model.train import train
+from themescope.model.trainer import EpochStats
 from themescope.rundir import RunDirectory
 
 
@@ -57,19 +60,19 @@ def test_train_writes_every_output_and_records_its_stats(tmp_path: Path) -> None
         "seconds",
     ]
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
-    record = RunDirectory(run.path).stage_record("train")
+    record = RunDirectory(run.path).record("train")
     assert record is not None
     for key in ("psnr_db", "text_cosine", "epochs", "stopped_early", "device", "preset"):
         assert key in record
     assert record["unknown_word_rate"] == 0.0 and record["n_params"] > 0
     assert record["device"] == "cpu" and record["epochs"] == 4
-    assert result.psnr_db == record["psnr_db"] and 0 < result.psnr_db < 60
-    assert -1 <= result.text_cosine <= 1
+    assert result.record.psnr_db == record["psnr_db"] and 0 < result.record.psnr_db < 60
+    assert -1 <= result.record.text_cosine <= 1
     assert "original:      the vaccine" in (run / "text_reconstructions.txt").read_text("utf-8")
     assert not (run / CHECKPOINT_DIR).exists()
     # a second call with the same config is a no-op
     again = train(run, tiny_config(), device="cpu")
-    assert again.skipped and again.psnr_db == result.psnr_db
+    assert again.skipped and again.record.psnr_db == result.record.psnr_db
 
 
 def _log(run: RunDirectory) -> list[dict[str, str]]:
@@ -109,9 +112,9 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path: Path) -
     with pytest.raises(KeyboardInterrupt):
         train(broken, config, device="cpu", callback=_Interrupt(3))
     assert (broken / CHECKPOINT_DIR / "state.safetensors").is_file()
-    assert RunDirectory(broken.path).stage_record("train") is None
+    assert RunDirectory(broken.path).record("train") is None
     result = train(broken, config, device="cpu", resume=True)
-    assert result.epochs == 5
+    assert result.record.epochs == 5
     np.testing.assert_array_equal(_latents(straight), _latents(broken))
     with open(broken / "train_log.csv", encoding="utf-8") as handle:
         assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2, 3, 4, 5]
@@ -151,14 +154,14 @@ def test_resume_refuses_a_corrupted_checkpoint(tmp_path: Path) -> None:
 
 def test_text_loss_ignores_frames_without_text() -> None:
     config = tiny_config()
-    model = train_module.CRVAE(config, torch.randn(12, 6))
+    model = CRVAE(config, torch.randn(12, 6))
     token_ids = torch.tensor([[3, 4], [0, 0]])
     lengths = torch.tensor([2, 0])
     out = model(torch.rand(2, 3, 24, 40), token_ids, lengths)
-    _, text_mse, _ = train_module._losses(model, out, None, token_ids, lengths)
+    _, text_mse, _ = trainer_module._losses(model, out, None, token_ids, lengths)
     assert out.text is not None
     out.text[1] = 1e6  # whatever is predicted for the empty frame must not count
-    _, again, _ = train_module._losses(model, out, None, token_ids, lengths)
+    _, again, _ = trainer_module._losses(model, out, None, token_ids, lengths)
     assert float(again) == pytest.approx(float(text_mse))
 
 
@@ -167,7 +170,7 @@ def test_frames_without_text_are_kept(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", n_frames=6, texts=texts)
     result = train(run, tiny_config(), device="cpu")
     assert _latents(run).shape[0] == 6
-    assert result.record["n_frames_with_text"] == 3
+    assert result.record.n_frames_with_text == 3
 
 
 def test_all_frames_without_text_train_the_image_only_model_with_a_warning(
@@ -175,8 +178,8 @@ def test_all_frames_without_text_train_the_image_only_model_with_a_warning(
 ) -> None:
     run = make_run(tmp_path / "run", n_frames=6, texts=[""] * 6)
     result = train(run, tiny_config(), device="cpu")
-    assert result.record["ablation"] == "image-only" and result.text_cosine is None
-    assert any("none of the 6 frames has text" in w for w in result.record["warnings"])
+    assert result.record.ablation == "image-only" and result.record.text_cosine is None
+    assert any("none of the 6 frames has text" in w for w in result.record.warnings)
     with pytest.raises(TrainingError, match="text-only model cannot train"):
         train(run, tiny_config(ablation="text-only"), device="cpu", force=True)
 
@@ -186,8 +189,8 @@ def test_ablations_train(tmp_path: Path, ablation: str) -> None:
     run = make_run(tmp_path / "run", n_frames=6)
     result = train(run, tiny_config(ablation=ablation, epochs=2), device="cpu")
     assert _latents(run).shape == (6, 6)
-    assert (result.psnr_db is None) == (ablation == "text-only")
-    assert (result.text_cosine is None) == (ablation == "image-only")
+    assert (result.record.psnr_db is None) == (ablation == "text-only")
+    assert (result.record.text_cosine is None) == (ablation == "image-only")
 
 
 def test_one_frame_is_refused_and_two_or_three_train_with_a_warning(tmp_path: Path) -> None:
@@ -199,7 +202,7 @@ def test_one_frame_is_refused_and_two_or_three_train_with_a_warning(tmp_path: Pa
         # batch_size 2 with 3 frames would leave a batch of one: it joins the previous batch
         result = train(run, tiny_config(batch_size=2), device="cpu")
         assert _latents(run).shape == (n_frames, 6)
-        assert any(f"only {n_frames} frames" in w for w in result.record["warnings"])
+        assert any(f"only {n_frames} frames" in w for w in result.record.warnings)
 
 
 def test_run_without_ingestion_is_refused(tmp_path: Path) -> None:
@@ -212,16 +215,16 @@ def test_nan_loss_stops_with_a_clear_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = make_run(tmp_path / "run", n_frames=6)
-    real = train_module._losses
+    real = trainer_module._losses
 
     def poisoned(*args: object) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         image, text, kl = real(*args)  # type: ignore[arg-type]
         return image * float("nan"), text, kl
 
-    monkeypatch.setattr(train_module, "_losses", poisoned)
+    monkeypatch.setattr(trainer_module, "_losses", poisoned)
     with pytest.raises(TrainingError, match="the loss became NaN at epoch 1, batch 1"):
         train(run, tiny_config(), device="cpu")
-    assert RunDirectory(run.path).stage_record("train") is None
+    assert RunDirectory(run.path).record("train") is None
 
 
 def test_word_vector_file_is_used_and_its_unknown_rate_recorded(tmp_path: Path) -> None:
@@ -229,8 +232,8 @@ def test_word_vector_file_is_used_and_its_unknown_rate_recorded(tmp_path: Path) 
     vectors.write_text("the 0.1 0.2 0.3 0.4\nvaccine 0.5 0.1 0.0 0.2\n", encoding="utf-8")
     run = make_run(tmp_path / "run", n_frames=4, texts=["the vaccine", "the xyzzy", "", "the"])
     result = train(run, tiny_config(word_vectors=str(vectors)), device="cpu")
-    assert result.record["unknown_word_rate"] == pytest.approx(1 / 5)
-    assert result.record["embeddings"]["dim"] == 4
+    assert result.record.unknown_word_rate == pytest.approx(1 / 5)
+    assert result.record.embeddings["dim"] == 4
     vocab = json.loads((run / "model" / "vocab.json").read_text("utf-8"))
     assert "xyzzy" in vocab["tokens"]
 
@@ -264,7 +267,7 @@ def test_cli_trains(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
 def test_trains_on_cuda(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", n_frames=6)
     result = train(run, tiny_config(epochs=2), device="cuda")
-    assert result.record["device"].startswith("cuda")
+    assert result.record.device.startswith("cuda")
     assert np.isfinite(_latents(run)).all()
 
 
@@ -273,19 +276,19 @@ def test_early_stopping_stops_on_a_plateau(tmp_path: Path) -> None:
     # a vanishing learning rate leaves both losses flat
     config = tiny_config(epochs=30, lr=1e-9, early_stopping=True, min_epochs=3, patience_epochs=2)
     result = train(run, config, device="cpu")
-    assert result.stopped_early and result.record["stop_reason"] == "plateau"
-    assert 3 <= result.epochs < 30
-    assert len(_log(run)) == result.epochs
+    assert result.record.stopped_early and result.record.stop_reason == "plateau"
+    assert 3 <= result.record.epochs < 30
+    assert len(_log(run)) == result.record.epochs
     # a model that learned nothing is no better than the mean frame, and says so
-    assert any("no better than their mean frame" in w for w in result.record["warnings"])
+    assert any("no better than their mean frame" in w for w in result.record.warnings)
 
 
 def test_max_steps_shortens_the_epochs_of_long_runs(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", n_frames=8)
     # 8 frames in batches of 4: 2 steps per epoch, so 6 steps allow 3 of the 10 epochs
     result = train(run, tiny_config(epochs=10, max_steps=6), device="cpu")
-    assert result.epochs == 3 and result.record["epochs_planned"] == 3
-    assert not result.stopped_early
+    assert result.record.epochs == 3 and result.record.epochs_planned == 3
+    assert not result.record.stopped_early
 
 
 def test_a_collapsed_posterior_is_warned_about(tmp_path: Path) -> None:
@@ -293,10 +296,10 @@ def test_a_collapsed_posterior_is_warned_about(tmp_path: Path) -> None:
     # a huge KL weight drives every posterior onto the prior
     config = tiny_config(epochs=8, kl_weight=50.0, kl_warmup_epochs=0, lr=5e-3)
     result = train(run, config, device="cpu")
-    assert any("posterior collapse" in w for w in result.record["warnings"])
+    assert any("posterior collapse" in w for w in result.record.warnings)
     healthy = make_run(tmp_path / "healthy", n_frames=8)
     result = train(healthy, tiny_config(), device="cpu")
-    assert not any("posterior collapse" in w for w in result.record["warnings"])
+    assert not any("posterior collapse" in w for w in result.record.warnings)
 
 
 def test_step_bounds_adjust_the_planned_epochs_to_the_videos_length(tmp_path: Path) -> None:

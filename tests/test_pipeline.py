@@ -33,7 +33,7 @@ SMALL_TRAIN = {
     "latent_dim": 16,
     "max_tokens": 16,
     "batch_size": 8,
-    "epochs": 100,
+    "auto_epochs": 100,
     "checkpoint_every": 2,
     "n_threads": 1,
 }
@@ -228,7 +228,7 @@ def test_killed_training_resumes_to_the_same_result(
     assert process.poll() is None, "training finished before it could be interrupted"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert RunDirectory(out).stage_record("train") is None
+    assert RunDirectory(out).record("train") is None
     subprocess.run(args, check=True, capture_output=True, timeout=300)
     resumed = np.load(out / "latents.npy")
     uninterrupted = np.load(english_run.run / "latents.npy")
@@ -248,7 +248,8 @@ def test_a_checkpoint_that_no_longer_fits_is_not_resumed(
     # an in-process CLI test may have pointed the logger at its own handler only
     monkeypatch.setattr(logging.getLogger("themescope"), "propagate", True)
     from themescope.model.config import TrainConfig
-    from themescope.model.train import CHECKPOINT_DIR, train
+    from themescope.model.checkpoint import CHECKPOINT_DIR
+    from themescope.model.train import train
 
     out = tmp_path / "run"
     ingest(synthetic_video_en.video_path, out, subtitles=synthetic_video_en.subtitles_path)

@@ -174,7 +174,7 @@ def test_json_for_script_cannot_close_its_block() -> None:
 
 def test_rebuild_is_a_no_op_when_current_and_redone_with_force(run_dir: Path) -> None:
     path = render_report(run_dir)
-    record = RunDirectory(run_dir).stage_record("report")
+    record = RunDirectory(run_dir).record("report")
     assert record is not None and record["n_themes"] == 3 and record["n_frames"] == 18
     os.utime(path, ns=(1_000_000_000, 1_000_000_000))
 
@@ -213,7 +213,7 @@ def test_missing_optional_files_are_reported_not_fatal(tmp_path: Path) -> None:
         "2 of 18 frame images are missing or unreadable",
     ):
         assert expected in html, expected
-    record = RunDirectory(run_dir).stage_record("report")
+    record = RunDirectory(run_dir).record("report")
     assert record is not None and record["n_thumbnails"] == 16
     assert any("2 of 18 frame images" in w for w in record["warnings"])
     # Without cues.parquet the transcript falls back to the frames' own text.

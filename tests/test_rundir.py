@@ -5,19 +5,71 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from themescope import _bundled
-from themescope.errors import ModelLoadError, RunDirectoryError, RunLockedError, StageNotDoneError
-from themescope.rundir import RunDirectory, atomic_path, fingerprint
+from themescope.errors import (
+    ModelLoadError,
+    RunDirectoryError,
+    RunLockedError,
+    StageNotDoneError,
+    TrainingError,
+)
+from themescope.manifest import IngestRecord, manifest_schema
+from themescope.rundir import (
+    STAGE_FILES,
+    STAGES,
+    RunDirectory,
+    Stage,
+    StageWriter,
+    atomic_path,
+    fingerprint,
+    run_stage,
+)
 
 
 def _write_stage(run: RunDirectory, name: str, content: str, fp: str = "fp") -> None:
     with run.stage(name, stage_fingerprint=fp, config={"content": content}) as stage:
         stage.path(f"{name}.txt").write_text(content)
         stage.path("sub/part.txt").write_text(content)
-        stage.record["n"] = len(content)
+        stage.record["n_frames"] = len(content)
+
+
+class _TextStage(Stage):
+    """A toy stage that writes one of the contract's files with a given text."""
+
+    def __init__(self, name: str, text: str, *, fail: bool = False) -> None:
+        self.name = name  # type: ignore[misc]
+        self.needs = STAGES[: STAGES.index(name)]  # type: ignore[misc]
+        self.text = text
+        self.fail = fail
+        self.runs = 0
+
+    def settings(self) -> dict[str, Any]:
+        return {"text": self.text}
+
+    def fingerprint_parts(self) -> Any:
+        return self.text
+
+    def run(self, run: RunDirectory, writer: StageWriter) -> None:
+        self.runs += 1
+        for relative in STAGE_FILES[self.name]:
+            target = writer.path(relative if "." in relative else f"{relative}/part.txt")
+            if target.suffix == ".parquet":
+                pq.write_table(pa.table({"frame_id": [0, 1]}), target)
+            else:
+                target.write_text(self.text)
+        if self.fail:
+            raise TrainingError(f"{self.name} failed")
+
+
+def _run_all(run: RunDirectory, text: str) -> None:
+    for name in STAGES:
+        run_stage(run, _TextStage(name, text))
 
 
 def test_a_finished_stage_moves_its_files_in_and_records_itself(tmp_path: Path) -> None:
@@ -26,9 +78,9 @@ def test_a_finished_stage_moves_its_files_in_and_records_itself(tmp_path: Path) 
     assert (run / "ingest.txt").read_text() == "hello"
     assert (run / "sub" / "part.txt").read_text() == "hello"
     record = run.require("ingest")
-    assert record["done"] and record["n"] == 5 and record["fingerprint"] == "fp"
-    assert run.read_manifest()["config"]["ingest"] == {"content": "hello"}
-    assert run.is_current("ingest", "fp") and not run.is_current("ingest", "other")
+    assert isinstance(record, IngestRecord)
+    assert record.done and record.n_frames == 5 and record.fingerprint == "fp"
+    assert run.read_manifest().config["ingest"] == {"content": "hello"}
     assert [p.name for p in run.path.iterdir() if p.name.startswith(".staging")] == []
 
 
@@ -44,13 +96,87 @@ def test_a_failing_stage_changes_nothing(tmp_path: Path) -> None:
     assert [p.name for p in run.path.iterdir() if p.name.startswith(".staging")] == []
 
 
+def test_a_current_stage_is_skipped_and_a_changed_one_reruns(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path / "run")
+    _run_all(run, "one")
+    again = _TextStage("ingest", "one")
+    assert run_stage(run, again).status == "skipped" and again.runs == 0
+    (run / "report.html").unlink()  # a deleted output is not current, whatever the manifest says
+    assert run_stage(run, _TextStage("report", "one")).status == "ran"
+    assert run_stage(run, again, force=True).status == "ran" and again.runs == 1
+
+
+def test_a_rerun_stage_removes_every_later_stage_before_it_starts(tmp_path: Path) -> None:
+    """Finding 1 of issue 8: a new ingest, then a failing train, must not leave old themes."""
+    run = RunDirectory(tmp_path / "run")
+    _run_all(run, "old")
+    pq.write_table(pa.table({"frame_id": [0, 1], "theme": [0, 1]}), run / "frames.parquet")
+    run_stage(run, _TextStage("ingest", "new"))
+    with pytest.raises(TrainingError, match="train failed"):
+        run_stage(run, _TextStage("train", "new", fail=True))
+    for relative in (*STAGE_FILES["train"], *STAGE_FILES["themes"], *STAGE_FILES["report"]):
+        assert not (run / relative).exists(), relative
+    manifest = run.read_manifest()
+    assert [name for name in STAGES if manifest.record(name)] == ["ingest"]
+    assert set(manifest.config) == {"ingest"}
+    with pytest.raises(StageNotDoneError, match="run `themescope train` first"):
+        run.require("train")
+
+
+def test_rewriting_a_stage_drops_the_columns_later_stages_added(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path / "run")
+    _run_all(run, "old")
+    pq.write_table(pa.table({"frame_id": [0, 1], "theme": [0, 1]}), run / "frames.parquet")
+    run_stage(run, _TextStage("train", "new"))
+    assert pq.read_table(run / "frames.parquet").column_names == ["frame_id"]
+
+
+def test_later_stages_refuse_a_folder_that_is_not_a_run_and_create_nothing(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "missing"
+    with pytest.raises(RunDirectoryError, match=r"run directory .*missing does not exist"):
+        run_stage(missing, _TextStage("train", "x"))
+    assert not missing.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(RunDirectoryError, match=r"empty is not a themescope run \(no manifest"):
+        run_stage(empty, _TextStage("themes", "x"))
+    assert list(empty.iterdir()) == []
+
+
+def test_a_run_directory_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(
+        RunDirectoryError,
+        match=r"cannot create run directory .*file/run: a part of the path is a file",
+    ):
+        run_stage(tmp_path / "file" / "run", _TextStage("ingest", "x"))
+
+
+def test_a_manifest_from_a_newer_themescope_is_refused(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path)
+    run.manifest_path.write_text(json.dumps({"schema_version": 9}))
+    with pytest.raises(RunDirectoryError, match=r"has schema_version 9; .* reads 1; upgrade"):
+        run.read_manifest()
+    run.manifest_path.write_text(json.dumps({"stages": {"ingest": {"n_frames": "many"}}}))
+    with pytest.raises(RunDirectoryError, match=r"is damaged: Expected `int`, got `str`"):
+        run.read_manifest()
+
+
+def test_the_manifest_schema_is_generated_from_the_classes() -> None:
+    schema = manifest_schema()
+    ingest = schema["$defs"]["IngestRecord"]["properties"]
+    assert {"n_frames", "lang", "text_source", "fingerprint", "warnings"} <= set(ingest)
+
+
 def test_rewriting_a_stage_invalidates_the_stages_after_it(tmp_path: Path) -> None:
     run = RunDirectory(tmp_path / "run")
     for name in ("ingest", "train", "themes"):
         _write_stage(run, name, name)
-    _write_stage(run, "train", "again", fp="new")
-    stages = run.read_manifest()["stages"]
-    assert set(stages) == {"ingest", "train"}
+    run_stage(run, _TextStage("train", "again"))
+    manifest = run.read_manifest()
+    assert [name for name in STAGES if manifest.record(name)] == ["ingest", "train"]
     with pytest.raises(
         StageNotDoneError, match="has no finished themes stage; run `themescope themes` first"
     ):
@@ -72,7 +198,7 @@ def test_a_file_is_not_a_run_directory(tmp_path: Path) -> None:
 def test_a_corrupt_manifest_is_reported(tmp_path: Path) -> None:
     run = RunDirectory(tmp_path)
     run.manifest_path.write_text("{not json")
-    with pytest.raises(RunDirectoryError, match=r"manifest\.json is unreadable"):
+    with pytest.raises(RunDirectoryError, match=r"manifest\.json is damaged: not a JSON object"):
         run.read_manifest()
 
 

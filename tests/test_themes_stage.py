@@ -13,7 +13,7 @@ from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
-from themescope.rundir import RunDirectory
+from themescope.rundir import RunDirectory, StageResult
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.embedders import load_embedder
 from themescope.themes.stage import (
@@ -47,6 +47,10 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def _themes_json(result: StageResult) -> dict:
+    return json.loads((result.run / "themes.json").read_text(encoding="utf-8"))
 
 
 def make_run(
@@ -108,7 +112,7 @@ def test_recovers_known_themes(tmp_path, embedder):
     truth = make_run(tmp_path / "run")
     result = build_themes(tmp_path / "run", ThemesConfig(seed=0), embedder=embedder)
     data = json.loads((tmp_path / "run" / "themes.json").read_text(encoding="utf-8"))
-    assert data == result.data
+    assert data == _themes_json(result)
     assert data["schema_version"] == 1
     assert data["k"] == 4
     assert data["k_selection"]["method"] == "auto"
@@ -139,7 +143,7 @@ def test_recovers_known_themes(tmp_path, embedder):
         reps = theme["representative_frames"]
         assert 1 <= len(reps) <= 6 and set(reps) <= set(frames)
     assert len(tops) == 4
-    record = RunDirectory(tmp_path / "run").stage_record("themes")
+    record = RunDirectory(tmp_path / "run").record("themes")
     assert record["k"] == 4 and record["k_method"] == "auto" and record["k_reason"]
 
 
@@ -148,15 +152,15 @@ def test_rerun_is_skipped_until_forced_or_changed(tmp_path, embedder):
     first = build_themes(tmp_path / "run", ThemesConfig(seed=0, n_bootstrap=2), embedder=embedder)
     assert not first.skipped
     again = build_themes(tmp_path / "run", ThemesConfig(seed=0, n_bootstrap=2), embedder=embedder)
-    assert again.skipped and again.data == first.data
+    assert again.skipped and _themes_json(again) == _themes_json(first)
     assert np.array_equal(again.labels, first.labels)
     forced = build_themes(
         tmp_path / "run", ThemesConfig(seed=0, n_bootstrap=2), embedder=embedder, force=True
     )
     assert not forced.skipped
     user = build_themes(tmp_path / "run", ThemesConfig(k=2, n_bootstrap=2), embedder=embedder)
-    assert not user.skipped and user.k == 2
-    assert user.data["k_selection"]["method"] == "user"
+    assert not user.skipped and user.record.k == 2
+    assert _themes_json(user)["k_selection"]["method"] == "user"
 
 
 def test_user_k_and_determinism(tmp_path, embedder):
@@ -173,22 +177,22 @@ def test_user_k_and_determinism(tmp_path, embedder):
 def test_fewer_frames_than_k(tmp_path, embedder):
     make_run(tmp_path / "run", n_themes=2, block=1, n_blocks=3)
     result = build_themes(tmp_path / "run", ThemesConfig(k=5), embedder=embedder)
-    assert result.k == 3
-    assert result.data["k_selection"]["method"] == "lowered"
-    assert any("k=5" in w for w in result.data["warnings"])
-    assert result.data["projection"]["method"] == "trivial"
-    record = RunDirectory(tmp_path / "run").stage_record("themes")
-    assert record["warnings"] == result.data["warnings"]
+    assert result.record.k == 3
+    assert _themes_json(result)["k_selection"]["method"] == "lowered"
+    assert any("k=5" in w for w in _themes_json(result)["warnings"])
+    assert _themes_json(result)["projection"]["method"] == "trivial"
+    record = RunDirectory(tmp_path / "run").record("themes")
+    assert record["warnings"] == _themes_json(result)["warnings"]
 
 
 @pytest.mark.parametrize("n_frames", [1, 2, 3])
 def test_tiny_runs_get_one_theme(tmp_path, embedder, n_frames):
     make_run(tmp_path / "run", n_themes=2, block=1, n_blocks=n_frames)
     result = build_themes(tmp_path / "run", ThemesConfig(), embedder=embedder)
-    assert result.k == 1
-    assert result.data["themes"][0]["frames"] == list(range(n_frames))
-    assert result.data["themes"][0]["share"] == pytest.approx(1.0)
-    assert result.data["warnings"]
+    assert result.record.k == 1
+    assert _themes_json(result)["themes"][0]["frames"] == list(range(n_frames))
+    assert _themes_json(result)["themes"][0]["share"] == pytest.approx(1.0)
+    assert _themes_json(result)["warnings"]
 
 
 def test_zero_frames_is_a_clear_error(tmp_path, embedder):
@@ -208,11 +212,11 @@ def test_requires_train(tmp_path, embedder):
 def test_theme_without_text_is_noted(tmp_path, embedder):
     make_run(tmp_path / "run", n_blocks=8, empty_text_theme=2)
     result = build_themes(tmp_path / "run", ThemesConfig(k=4, n_bootstrap=0), embedder=embedder)
-    empty = [t for t in result.data["themes"] if not t["phrases"]]
+    empty = [t for t in _themes_json(result)["themes"] if not t["phrases"]]
     assert len(empty) == 1
     assert "no transcript text" in empty[0]["phrases_note"]
     assert empty[0]["label"] == f"theme {empty[0]['id']}"
-    assert any("no transcript text" in w for w in result.data["warnings"])
+    assert any("no transcript text" in w for w in _themes_json(result)["warnings"])
 
 
 class ColourCaptioner(Captioner):
@@ -239,8 +243,8 @@ def test_captions_are_saved_and_used(tmp_path, embedder):
     table = pq.read_table(tmp_path / "run" / "frames.parquet")
     captions = table.column("caption").to_pylist()
     assert captions[0] == "a red screen" and captions[6] == "a green screen"
-    assert result.data["backends"]["captioner"]["name"] == "colour"
-    green = next(t for t in result.data["themes"] if truth[t["frames"][0]] == 1)
+    assert _themes_json(result)["backends"]["captioner"]["name"] == "colour"
+    green = next(t for t in _themes_json(result)["themes"] if truth[t["frames"][0]] == 1)
     assert green["phrases"] and green["phrases"][0]["text"] in {"green", "green screen"}
     assert green["phrases"][0]["evidence"]["captions"] == ["a green screen"]
     # another k reuses the captions instead of captioning again
@@ -248,7 +252,7 @@ def test_captions_are_saved_and_used(tmp_path, embedder):
     again = build_themes(
         tmp_path / "run", ThemesConfig(k=2, n_bootstrap=0), captioner=counting, embedder=embedder
     )
-    assert counting.n_images == 0 and again.k == 2
+    assert counting.n_images == 0 and again.record.k == 2
     assert (
         pq.read_table(tmp_path / "run" / "frames.parquet").column("caption").to_pylist() == captions
     )
@@ -291,7 +295,7 @@ def test_any_tagger_gets_evidence_and_distinct_tops(tmp_path, embedder):
     result = build_themes(
         tmp_path / "run", ThemesConfig(k=4, n_bootstrap=0), tagger=FixedTagger(), embedder=embedder
     )
-    themes = result.data["themes"]
+    themes = _themes_json(result)["themes"]
     tops = [t["phrases"][0]["text"] for t in themes]
     assert sorted(tops) == ["coach", "moon landing", "storm", "vaccine"]
     # the theme that keeps "vaccine" is the one whose frames talk about vaccines

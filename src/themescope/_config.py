@@ -230,7 +230,7 @@ def _declaration(item: dataclasses.Field[Any]) -> Declaration:
     declaration = item.metadata.get(_META_KEY)
     if declaration is None:  # a programming error, caught by the config tests
         raise TypeError(f"field {item.name} is not declared with setting()")
-    return declaration  # type: ignore[no-any-return]
+    return declaration
 
 
 def _declaration_of(cls: type, name: str) -> Declaration:

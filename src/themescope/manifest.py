@@ -7,8 +7,8 @@ decodes *and validates* JSON into typed classes in one step (a wrong type names 
 path, ``$.stages.ingest.n_frames``), and generates the JSON Schema from the same
 classes (``docs/schemas/manifest.schema.json``), so the schema is never kept by hand.
 
-Fields a later version adds are optional with a default, so older manifests still read;
-unknown fields (from a newer minor version) are ignored on read.
+Fields have defaults wherever an older or hand-made manifest may lack them, so such
+manifests still read; unknown fields (from a newer minor version) are ignored on read.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ class InputFile(msgspec.Struct, kw_only=True):
     """A file the run was made from."""
 
     path: str
-    size: int
-    sha256: str
+    size: int = 0
+    sha256: str = ""
     duration_s: float | None = None
 
 
@@ -39,8 +39,8 @@ class VideoFacts(msgspec.Struct, kw_only=True):
     """What the ingest stage measured of the video."""
 
     duration_s: float
-    width: int
-    height: int
+    width: int = 0
+    height: int = 0
     fps: float | None = None
     rotation_deg: int = 0
     codec: str | None = None
@@ -68,11 +68,11 @@ class StageRecord(msgspec.Struct, kw_only=True):
 class IngestRecord(StageRecord, kw_only=True):
     """The ingest stage's record: the video's facts and where the text came from."""
 
-    video: VideoFacts
-    n_frames: int
-    every_s: float
-    lang: str
-    text_source: str
+    video: VideoFacts | None = None
+    n_frames: int = 0
+    every_s: float = 2.0
+    lang: str = "und"
+    text_source: str = "none"
     encoding: str | None = None
     n_cues: int = 0
     n_cues_skipped: int = 0
@@ -112,10 +112,10 @@ class TrainRecord(StageRecord, kw_only=True):
 class ThemesRecord(StageRecord, kw_only=True):
     """The themes stage's record: k and why, the backends, timings."""
 
-    k: int
-    k_method: str
-    k_reason: str
-    k_range: list[int]
+    k: int = 0
+    k_method: str = ""
+    k_reason: str = ""
+    k_range: list[int] = msgspec.field(default_factory=list)
     backends: dict[str, Any] = msgspec.field(default_factory=dict)
     projection: str = "tsne"
     n_frames: int = 0

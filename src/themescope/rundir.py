@@ -259,14 +259,10 @@ def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = Fal
             )
             return StageResult(run, stage.name, "skipped", record)
         run.invalidate_after(stage.name)
-        started = time.perf_counter()
-        with run.staging(stage.name) as writer:
+        with run.stage(stage.name, stage_fingerprint=stage_fp, config=stage.settings()) as writer:
             writer.inputs.update(inputs)
             stage.run(run, writer)
-            committed = run.commit(
-                writer, stage.settings(), stage_fp, time.perf_counter() - started
-            )
-        return StageResult(run, stage.name, "ran", committed)
+        return StageResult(run, stage.name, "ran", run.require(stage.name))
 
 
 class RunDirectory:
@@ -442,22 +438,33 @@ class RunDirectory:
                 pq.write_table(table.drop_columns(stale), tmp)
 
     @contextlib.contextmanager
-    def staging(self, name: str) -> Iterator[StageWriter]:
-        """Yield a writer over a fresh staging folder, removed whatever happens."""
+    def stage(
+        self, name: str, *, stage_fingerprint: str, config: Mapping[str, Any]
+    ) -> Iterator[StageWriter]:
+        """Write one stage transactionally (the primitive :func:`run_stage` is built on).
+
+        Files written through :meth:`StageWriter.path` replace the run's files of the
+        same top-level name only when the block ends without an exception; the manifest
+        then records the stage with its seconds, fingerprint, settings, inputs, warnings
+        and ``writer.record``. The staging folder is removed whatever happens.
+        """
         if name not in STAGES:
             raise ValueError(f"unknown stage {name!r}")
+        self.create()
         staging = self.path / f"{_STAGING_PREFIX}{name}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
+        writer = StageWriter(self, name, staging)
+        started = time.perf_counter()
         try:
-            yield StageWriter(self, name, staging)
+            yield writer
+            self._commit(writer, config, stage_fingerprint, time.perf_counter() - started)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def commit(
+    def _commit(
         self, writer: StageWriter, settings: Mapping[str, Any], stage_fp: str, seconds: float
-    ) -> StageRecord:
-        """Move a finished stage's files into place and record it; return its record."""
+    ) -> None:
         record = msgspec.convert(
             {
                 "done": True,
@@ -483,7 +490,6 @@ class RunDirectory:
         manifest.inputs.update(writer.inputs)
         setattr(manifest.stages, writer.name, record)
         self.write_manifest(manifest)
-        return record
 
 
 def describe_os_error(exc: OSError) -> str:
