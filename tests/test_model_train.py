@@ -13,10 +13,11 @@ import torch
 
 from test_model_support import make_run, tiny_config
 from themescope._cli import main
-from themescope.errors import CheckpointError, StageNotDoneError, TrainingError
+from themescope.errors import CheckpointError, RunDirectoryError, TrainingError
+from themescope.manifest import TrainRecord
 from themescope.model import trainer as trainer_module
-from themescope.model.crvae import CRVAE
 from themescope.model.checkpoint import CHECKPOINT_DIR
+from themescope.model.crvae import CRVAE
 from themescope.model.train import train
 from themescope.model.trainer import EpochStats
 from themescope.rundir import RunDirectory
@@ -62,11 +63,10 @@ def test_train_writes_every_output_and_records_its_stats(tmp_path: Path) -> None
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
     record = RunDirectory(run.path).record("train")
     assert record is not None
-    for key in ("psnr_db", "text_cosine", "epochs", "stopped_early", "device", "preset"):
-        assert key in record
-    assert record["unknown_word_rate"] == 0.0 and record["n_params"] > 0
-    assert record["device"] == "cpu" and record["epochs"] == 4
-    assert result.record.psnr_db == record["psnr_db"] and 0 < result.record.psnr_db < 60
+    assert isinstance(record, TrainRecord) and record.preset == "fast"
+    assert record.unknown_word_rate == 0.0 and record.n_params > 0
+    assert record.device == "cpu" and record.epochs == 4 and not record.stopped_early
+    assert result.record.psnr_db == record.psnr_db and 0 < result.record.psnr_db < 60
     assert -1 <= result.record.text_cosine <= 1
     assert "original:      the vaccine" in (run / "text_reconstructions.txt").read_text("utf-8")
     assert not (run / CHECKPOINT_DIR).exists()
@@ -149,7 +149,7 @@ def test_resume_refuses_a_corrupted_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match=r"state\.json is corrupt"):
         train(run, tiny_config(checkpoint_every=1), device="cpu", resume=True)
     # without --resume the broken checkpoint is ignored and training starts over
-    assert train(run, tiny_config(checkpoint_every=1), device="cpu").epochs == 4
+    assert train(run, tiny_config(checkpoint_every=1), device="cpu").record.epochs == 4
 
 
 def test_text_loss_ignores_frames_without_text() -> None:
@@ -207,8 +207,9 @@ def test_one_frame_is_refused_and_two_or_three_train_with_a_warning(tmp_path: Pa
 
 def test_run_without_ingestion_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(StageNotDoneError, match="has no finished ingest stage"):
+    with pytest.raises(RunDirectoryError, match=r"empty is not a themescope run \(no manifest"):
         train(tmp_path / "empty", tiny_config(), device="cpu")
+    assert list((tmp_path / "empty").iterdir()) == []  # not even a lock file
 
 
 def test_nan_loss_stops_with_a_clear_message(
@@ -244,12 +245,13 @@ def test_cli_reports_bad_input_in_one_line(tmp_path: Path, capsys: pytest.Captur
         main(["train", str(tmp_path / "empty")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("themescope: error: ") and "run `themescope ingest` first" in err
+    assert err.startswith("themescope: error: ")
+    assert "run `themescope ingest` or `themescope summarize` first" in err
     assert len(err.splitlines()) == 1
     with pytest.raises(SystemExit) as exit_info:
         main(["train", str(tmp_path / "empty"), "--epochs", "0"])
     assert exit_info.value.code == 2
-    assert "--epochs must be at least 1. Got 0 instead." in capsys.readouterr().err
+    assert "--epochs (train.epochs) must be an int >= 1. Got 0 instead." in capsys.readouterr().err
 
 
 def test_cli_trains(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -286,7 +288,7 @@ def test_early_stopping_stops_on_a_plateau(tmp_path: Path) -> None:
 def test_max_steps_shortens_the_epochs_of_long_runs(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", n_frames=8)
     # 8 frames in batches of 4: 2 steps per epoch, so 6 steps allow 3 of the 10 epochs
-    result = train(run, tiny_config(epochs=10, max_steps=6), device="cpu")
+    result = train(run, tiny_config(epochs=None, auto_epochs=10, max_steps=6), device="cpu")
     assert result.record.epochs == 3 and result.record.epochs_planned == 3
     assert not result.record.stopped_early
 
@@ -305,7 +307,11 @@ def test_a_collapsed_posterior_is_warned_about(tmp_path: Path) -> None:
 def test_step_bounds_adjust_the_planned_epochs_to_the_videos_length(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", n_frames=8)
     # 8 frames in batches of 4 are 2 steps an epoch
-    short = train(run, tiny_config(epochs=2, min_steps=20), device="cpu")
-    assert short.epochs == 10 and short.record["epochs_planned"] == 10
-    capped = train(run, tiny_config(epochs=10, max_steps=6), device="cpu", force=True)
-    assert capped.epochs == 3
+    short = train(run, tiny_config(epochs=None, auto_epochs=2, min_steps=20), device="cpu")
+    assert short.record.epochs == 10 and short.record.epochs_planned == 10
+    capped = train(
+        run, tiny_config(epochs=None, auto_epochs=10, max_steps=6), device="cpu", force=True
+    )
+    assert capped.record.epochs == 3
+    exact = train(run, tiny_config(epochs=2, min_steps=20), device="cpu", force=True)
+    assert exact.record.epochs == 2

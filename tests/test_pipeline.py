@@ -247,8 +247,8 @@ def test_a_checkpoint_that_no_longer_fits_is_not_resumed(
 
     # an in-process CLI test may have pointed the logger at its own handler only
     monkeypatch.setattr(logging.getLogger("themescope"), "propagate", True)
-    from themescope.model.config import TrainConfig
     from themescope.model.checkpoint import CHECKPOINT_DIR
+    from themescope.model.config import TrainConfig
     from themescope.model.train import train
 
     out = tmp_path / "run"
