@@ -104,7 +104,7 @@ def run_dir(tmp_path: Path) -> Path:
 
 
 def test_report_is_self_contained_and_shows_every_part(run_dir: Path) -> None:
-    path = render_report(run_dir)
+    path = render_report(run_dir).run / "report.html"
     assert path == run_dir / "report.html"
     html = path.read_text(encoding="utf-8")
     page = _assert_self_contained_and_inert(html)
@@ -153,7 +153,7 @@ def test_report_is_self_contained_and_shows_every_part(run_dir: Path) -> None:
 
 
 def test_injected_markup_is_shown_as_text(run_dir: Path) -> None:
-    html = render_report(run_dir).read_text(encoding="utf-8")
+    html = (render_report(run_dir).run / "report.html").read_text(encoding="utf-8")
     for payload in (SCRIPT_PAYLOAD, IMG_PAYLOAD, ALERT_PAYLOAD):
         assert payload not in html
     assert "&lt;script&gt;window.__pwned=2&lt;/script&gt;" in html
@@ -173,12 +173,12 @@ def test_json_for_script_cannot_close_its_block() -> None:
 
 
 def test_rebuild_is_a_no_op_when_current_and_redone_with_force(run_dir: Path) -> None:
-    path = render_report(run_dir)
+    path = render_report(run_dir).run / "report.html"
     record = RunDirectory(run_dir).record("report")
-    assert record is not None and record["n_themes"] == 3 and record["n_frames"] == 18
+    assert record is not None and record.n_themes == 3 and record.n_frames == 18
     os.utime(path, ns=(1_000_000_000, 1_000_000_000))
 
-    assert render_report(run_dir) == path
+    assert render_report(run_dir).status == "skipped"
     assert path.stat().st_mtime_ns == 1_000_000_000, "a current report must not be rewritten"
 
     render_report(run_dir, force=True)
@@ -202,7 +202,7 @@ def test_missing_optional_files_are_reported_not_fatal(tmp_path: Path) -> None:
     (run_dir / "frames" / "000005.jpg").unlink()
     (run_dir / "frames" / "000006.jpg").write_bytes(b"not a jpeg")
 
-    html = render_report(run_dir).read_text(encoding="utf-8")
+    html = (render_report(run_dir).run / "report.html").read_text(encoding="utf-8")
     _assert_self_contained_and_inert(html)
     for expected in (
         "The training loss is not available",
@@ -214,8 +214,8 @@ def test_missing_optional_files_are_reported_not_fatal(tmp_path: Path) -> None:
     ):
         assert expected in html, expected
     record = RunDirectory(run_dir).record("report")
-    assert record is not None and record["n_thumbnails"] == 16
-    assert any("2 of 18 frame images" in w for w in record["warnings"])
+    assert record is not None and record.n_thumbnails == 16
+    assert any("2 of 18 frame images" in w for w in record.warnings)
     # Without cues.parquet the transcript falls back to the frames' own text.
     assert "nurses give the vaccine at the clinic part 0" in html
 
@@ -310,7 +310,7 @@ def test_long_videos_are_capped_to_keep_the_page_small(
     monkeypatch.setattr(render, "MAX_THUMBNAILS", 5)
     monkeypatch.setattr(render, "MAX_TIMELINE_SEGMENTS", 10)
     monkeypatch.setattr(render, "MAX_MAP_POINTS", 8)
-    html = render_report(run_dir).read_text(encoding="utf-8")
+    html = (render_report(run_dir).run / "report.html").read_text(encoding="utf-8")
     page = _assert_self_contained_and_inert(html)
     data = _data_block(page)
     themes = json.loads((run_dir / "themes.json").read_text(encoding="utf-8"))["themes"]

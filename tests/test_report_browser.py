@@ -84,7 +84,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     run_a = build_run(root, name="us-report")
     run_b = build_run(root, name="cn-report", lang="zh")
     out = build_compare(root, run_a, run_b)
-    return {"report": render_report(run_a), "compare": render_compare(out)}
+    return {"report": render_report(run_a).run / "report.html", "compare": render_compare(out)}
 
 
 def _open(driver: Any, path: Path) -> None:
