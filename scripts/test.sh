@@ -27,4 +27,7 @@ fi
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks
 mypy
-python -m pytest "$@"
+# faulthandler prints the Python stacks when a native library crashes during the run, instead
+# of a bare exit status 139 (a crash in C++ destructors after interpreter shutdown, like issue 8's
+# oneDNN one, is past its reach and still shows only the status).
+python -X faulthandler -m pytest "$@"

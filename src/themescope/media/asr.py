@@ -13,6 +13,14 @@ Audio is decoded with PyAV to 16 kHz mono float32 and handed to the model as an
 array, so any container PyAV reads works; cue times are measured from the video
 stream's first timestamp, like frame times.
 
+faster-whisper runs in a child process (:mod:`themescope.media._asr_worker`),
+never in the caller's: CTranslate2 and torch each bundle oneDNN with the same
+symbols, and a process that has multiplied matrices with both can crash at exit
+(exit status 139 after a successful run). A fresh ``python`` process rather than
+:mod:`multiprocessing` runs it, because the "spawn" start method imports the
+caller's ``__main__`` again in the child, which would load torch there too and
+fails outright in scripts without an ``if __name__ == "__main__"`` guard.
+
 Example:
     >>> t = transcribe("news.mp4", "models/faster-whisper-small", lang="zh")  # doctest: +SKIP
     >>> t.source, t.cues[0].text  # doctest: +SKIP
@@ -22,13 +30,29 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import json
 import logging
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from themescope import errors
 from themescope._progress import track
-from themescope.errors import ConfigError, ModelLoadError, VideoDecodeError, VideoOpenError
+from themescope.errors import (
+    BackendError,
+    ConfigError,
+    ModelLoadError,
+    ThemescopeError,
+    VideoDecodeError,
+    VideoOpenError,
+)
 from themescope.media.transcripts import Transcript, build_transcript
 
 logger = logging.getLogger("themescope")
@@ -39,6 +63,7 @@ SAMPLE_RATE_HZ = 16_000
 REQUIRED_MODEL_FILES = (("model.bin",), ("tokenizer.json",), ("vocabulary.json", "vocabulary.txt"))
 INSTALL_HINT = "pip install 'themescope[asr]'  (or: pip install faster-whisper)"
 DEVICES = ("auto", "cpu", "cuda")
+NOT_INSTALLED = f"speech recognition needs faster-whisper, which is not installed: {INSTALL_HINT}"
 
 
 def check_model_dir(model_path: str | Path) -> Path:
@@ -149,6 +174,9 @@ def transcribe(
 ) -> Transcript:
     """Recognise the speech of a video with a local faster-whisper model.
 
+    The recognition runs in a child process (see the module docstring); this
+    process never loads CTranslate2.
+
     Args:
         video_path: The video (or audio) file.
         model_path: A CTranslate2 Whisper model folder (see the module docstring).
@@ -168,7 +196,9 @@ def transcribe(
         ModelLoadError: faster-whisper is not installed, or the model folder is
             missing, incomplete or cannot be loaded.
         VideoOpenError, VideoDecodeError: The file cannot be read or has no audio.
-        ConfigError: ``device`` or ``beam_size`` is invalid.
+        ConfigError: ``device``, ``beam_size`` or the language is invalid.
+        BackendError: The worker process died (killed, or crashed) before it
+            finished.
 
     """
     if device not in DEVICES:
@@ -176,40 +206,111 @@ def transcribe(
     if beam_size < 1:
         raise ConfigError(f"beam_size must be at least 1, got {beam_size}")
     model_dir = check_model_dir(model_path)
-    try:
-        import ctranslate2
-        from faster_whisper import WhisperModel
-    except ImportError as ex:
-        raise ModelLoadError(
-            f"speech recognition needs faster-whisper, which is not installed: {INSTALL_HINT}"
-        ) from ex
-    samples, offset_s = load_audio(video_path)
-    try:
-        model = WhisperModel(
-            str(model_dir), device=device, compute_type=compute_type, local_files_only=True
-        )
-    except (RuntimeError, ValueError, OSError) as ex:
-        raise ModelLoadError(f"cannot load the Whisper model in {model_dir}: {ex}") from ex
-    language = None if lang in (None, "auto", "und") else lang
+    # find_spec looks without importing: importing faster-whisper here would load
+    # CTranslate2 into this process, which is what the worker exists to avoid.
+    if importlib.util.find_spec("faster_whisper") is None:
+        raise ModelLoadError(NOT_INSTALLED)
+    request = {
+        "video_path": str(video_path),
+        "model_dir": str(model_dir),
+        "lang": None if lang in (None, "auto", "und") else lang,
+        "device": device,
+        "compute_type": compute_type,
+        "beam_size": beam_size,
+        "temperature": temperature,
+        "seed": seed,
+        "log_level": logger.getEffectiveLevel(),
+    }
     logger.info("recognising speech in %s with %s on %s", video_path, model_dir, device)
-    ctranslate2.set_random_seed(seed)
-    try:
-        segments, info = model.transcribe(
-            samples, language=language, beam_size=beam_size, temperature=temperature
-        )
-        raw = [
-            (offset_s + float(seg.start), offset_s + float(seg.end), seg.text.strip())
-            for seg in track(segments, "Recognising speech")
-        ]
-    except ValueError as ex:  # faster-whisper rejects unknown language codes this way
-        raise ConfigError(f"speech recognition failed for language {lang!r}: {ex}") from ex
+    done: dict[str, Any] = {}
+    raw = list(track(_run_worker(request, done), "Recognising speech"))
     logger.info(
         "speech recognition: %d segment(s), language %s (p=%.2f)",
         len(raw),
-        info.language,
-        info.language_probability,
+        done["language"],
+        done["language_probability"],
     )
-    duration_s = offset_s + samples.size / SAMPLE_RATE_HZ
     return build_transcript(
-        raw, source="asr", duration_s=duration_s, label=f"speech recognition of {video_path}"
+        raw,
+        source="asr",
+        duration_s=done["duration_s"],
+        label=f"speech recognition of {video_path}",
     )
+
+
+def _worker_command() -> list[str]:
+    # Put this copy of themescope on the worker's path when a fresh interpreter
+    # would not find it (a notebook that appended ../src to sys.path, say), but
+    # leave the path alone otherwise: a site-packages folder in front of the
+    # standard library could shadow it.
+    package_root = str(Path(__file__).resolve().parents[2])
+    bootstrap = (
+        "import sys\n"
+        "if sys.argv[1] not in sys.path:\n"
+        "    sys.path.insert(0, sys.argv[1])\n"
+        "from themescope.media._asr_worker import main\n"
+        "main()\n"
+    )
+    return [sys.executable, "-X", "faulthandler", "-c", bootstrap, package_root]
+
+
+def _run_worker(
+    request: dict[str, Any], done: dict[str, Any]
+) -> Iterator[tuple[float, float, str]]:
+    """Run the worker on ``request``; yield its segments and fill ``done`` with its summary.
+
+    The worker's log records are logged here again. Whatever ends this
+    generator early (an error, Ctrl-C) kills the worker.
+    """
+    with subprocess.Popen(
+        _worker_command(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    ) as proc:
+        stdin, stdout = proc.stdin, proc.stdout
+        assert stdin is not None and stdout is not None  # both are PIPE
+        try:
+            # A worker that died at start closes the pipe; its exit status tells why.
+            with contextlib.suppress(BrokenPipeError):
+                stdin.write(json.dumps(request) + "\n")
+                stdin.flush()
+            for line in stdout:
+                message = json.loads(line)
+                if "segment" in message:
+                    start_s, end_s, text = message["segment"]
+                    yield float(start_s), float(end_s), str(text)
+                elif "log" in message:
+                    level, text = message["log"]
+                    logger.log(level, "%s", text)
+                elif "error" in message:
+                    raise _worker_error(message["error"])
+                else:
+                    done.update(message["done"])
+            returncode = proc.wait()
+        except BaseException:
+            proc.kill()
+            raise
+    if not done or returncode != 0:
+        raise BackendError(
+            f"speech recognition failed: its worker process {_how_it_ended(returncode)} "
+            "before it finished (see the messages above, if any)"
+        )
+
+
+def _worker_error(error: dict[str, Any]) -> Exception:
+    cls = getattr(errors, error["type"] or "", None)
+    if isinstance(cls, type) and issubclass(cls, ThemescopeError):
+        return cls(error["message"])
+    logger.debug("speech recognition worker traceback:\n%s", error.get("traceback", ""))
+    return RuntimeError(f"speech recognition worker failed: {error['message']}")
+
+
+def _how_it_ended(returncode: int) -> str:
+    if returncode >= 0:
+        return f"exited with status {returncode}"
+    try:
+        return f"was killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"was killed by signal {-returncode}"
