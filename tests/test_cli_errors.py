@@ -163,3 +163,16 @@ def test_ctrl_c_exits_130_and_says_a_rerun_resumes(
     assert err.splitlines() == [
         "themescope: interrupted; run the same command again to resume where it stopped"
     ]
+
+
+def test_every_below_the_frame_interval_is_refused_by_ingest(
+    synthetic_video_en: SyntheticVideo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = str(synthetic_video_en.video_path)
+    code, _, err = _run(capsys, "ingest", video, "--every", "0.05", "--out", str(tmp_path / "run"))
+    assert code == 2
+    assert err.splitlines() == [
+        "themescope: error: --every 0.05 s is shorter than the video's frame interval "
+        "(0.1 s at 10 fps) and would repeat frames; choose --every 0.1 or more"
+    ]
+    assert not (tmp_path / "run").exists()
