@@ -17,9 +17,11 @@ import pytest
 from themescope.errors import ConfigError, VideoDecodeError, VideoOpenError
 from themescope.media import frames as frames_mod
 from themescope.media.frames import (
+    MAX_SAMPLED_FRAMES,
     PyAVFrameSource,
     SampledFrame,
     VideoInfo,
+    check_sampling_plan,
     probe_video,
     sample_times,
 )
@@ -249,6 +251,62 @@ def test_every_longer_than_the_video_still_gives_the_first_frame(
 def test_every_must_be_positive(cfr_video: tuple[Path, np.ndarray], every_s: float) -> None:
     with pytest.raises(ConfigError, match="every_s must be a positive number of seconds"):
         PyAVFrameSource(cfr_video[0], every_s=every_s)
+
+
+def _info(duration_s: float, fps: float) -> VideoInfo:
+    return VideoInfo(Path("v.mp4"), duration_s, W, H, fps, 0, "h264", 0.0, False, 0)
+
+
+@pytest.mark.parametrize(
+    ("every_s", "fps", "message"),
+    [
+        (
+            0.05,
+            10.0,
+            "--every 0.05 s is shorter than the video's frame interval (0.1 s at 10 fps) "
+            "and would repeat frames; choose --every 0.1 or more",
+        ),
+        (
+            0.03,
+            29.97,
+            "--every 0.03 s is shorter than the video's frame interval (0.03337 s at 29.97 fps) "
+            "and would repeat frames; choose --every 0.0334 or more",
+        ),
+    ],
+)
+def test_every_below_the_frame_interval_is_refused(
+    every_s: float, fps: float, message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        check_sampling_plan(_info(60.0, fps), every_s)
+    assert str(error.value) == message
+    suggested = float(message.rsplit("--every ", 1)[1].split()[0])
+    check_sampling_plan(_info(60.0, fps), suggested)
+
+
+@pytest.mark.parametrize(("every_s", "fps"), [(0.1, 10.0), (0.033, 29.97), (0.001, 0.0)])
+def test_every_at_the_frame_interval_or_with_an_unknown_rate_is_accepted(
+    every_s: float, fps: float
+) -> None:
+    check_sampling_plan(_info(20.0, fps), every_s)
+
+
+def test_a_plan_over_the_frame_cap_is_refused_and_the_suggestion_fits() -> None:
+    thirty_hours = _info(30 * 3600.0, 25.0)
+    with pytest.raises(ConfigError) as error:
+        check_sampling_plan(thirty_hours, 2.0)
+    assert str(error.value) == (
+        "--every 2 s would sample 54,000 frames from 108000.0 s of video, more than the "
+        "50,000 a run can hold; choose --every 2.16 or more"
+    )
+    check_sampling_plan(thirty_hours, 2.16)
+    assert len(sample_times(thirty_hours.duration_s, 2.16)) <= MAX_SAMPLED_FRAMES
+
+
+def test_the_issues_every_0_001_is_refused_before_any_decoding() -> None:
+    # 60 s at an unknown frame rate: only the cap can stop 60,000 frames.
+    with pytest.raises(ConfigError, match="would sample 60,000 frames"):
+        check_sampling_plan(_info(60.0, 0.0), 0.001)
 
 
 def _corrupt_packets(src: Path, dst: Path, indices: list[int]) -> None:

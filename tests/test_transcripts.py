@@ -250,7 +250,10 @@ def test_content_wins_over_extension(tmp_path):
         (ZH_TW_SRT, "big5", "big5"),
         (ZH_SRT, "utf-16", "utf-16"),  # little-endian with BOM
         (ZH_SRT, "utf-16-be-bom", "utf-16"),
-        (ZH_SRT, "utf-16-le", "utf-16-le"),  # no BOM: charset-normalizer finds it
+        (ZH_SRT, "utf-16-le", "utf-16-le"),  # no BOM
+        (ZH_SRT, "utf-16-be", "utf-16-be"),
+        (SRT, "utf-16-le", "utf-16-le"),  # no BOM, and valid UTF-8 too (full of NULs)
+        (SRT, "utf-16-be", "utf-16-be"),
         (ZH_SRT, "utf-8-sig", "utf-8-sig"),
         (ZH_SRT, "utf-8", "utf-8"),
     ],
@@ -261,7 +264,7 @@ def test_encodings_detected(tmp_path, caplog, content, codec, expected_encoding)
     else:
         data = content.encode(codec)
     with caplog.at_level(logging.INFO, logger="themescope"):
-        t = read_transcript(write(tmp_path, "zh.srt", data), duration_s=None)
+        t = read_transcript(write(tmp_path, "sub.srt", data), duration_s=None)
     assert t.encoding == expected_encoding
     expected = read_transcript(write(tmp_path, "ref.srt", content), duration_s=None)
     assert texts(t) == texts(expected)
@@ -303,6 +306,32 @@ def test_encoding_override(tmp_path):
 
 
 # --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        SRT.encode("utf-32-le"),  # no BOM: NULs at both parities
+        SRT.encode("utf-16-le")[:-1],  # UTF-16 cut in the middle of a character
+        b"\x00" * 64,
+    ],
+    ids=["utf-32-le", "utf-16-le-cut", "zeros"],
+)
+def test_nul_bytes_that_are_not_utf16_name_the_encoding_option(tmp_path, data):
+    path = write(tmp_path, "odd.srt", data)
+    with pytest.raises(SubtitleParseError) as error:
+        read_transcript(path, duration_s=None)
+    assert str(error.value) == (
+        f"{path} holds NUL bytes: binary data, or UTF-16 text that could not be detected; "
+        "if it is text, give its encoding, e.g. --subtitle-encoding utf-16-le"
+    )
+
+
+def test_binary_zeros_at_one_parity_are_not_taken_for_utf16(tmp_path):
+    # Little-endian 16-bit samples of a quiet sound: NUL high bytes, unprintable low bytes.
+    samples = bytes(b for i in range(512) for b in (i % 7, 0))
+    with pytest.raises(SubtitleParseError, match="holds NUL bytes"):
+        read_transcript(write(tmp_path, "audio.srt", samples), duration_s=None)
 
 
 def test_missing_directory_and_binary(tmp_path):
@@ -542,6 +571,40 @@ def test_rolling_dedup_for_chinese_characters():
 )
 def test_clean_markup(raw, clean):
     assert clean_markup(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", "alert(1)"),
+        ("<scr<script>ipt>alert(1)</scr</script>ipt>", "alert(1)"),
+        ("&amp;lt;b&amp;gt;bold", "bold"),
+        ("&lt;scr<b>ipt&gt;x", "x"),
+        ("{{\\an8}\\an8}top", "top"),
+    ],
+)
+def test_clean_markup_leaves_no_markup_behind(raw, clean):
+    cleaned = clean_markup(raw)
+    assert cleaned == clean
+    assert clean_markup(cleaned) == cleaned
+
+
+def test_markup_nested_past_the_round_limit_loses_its_brackets():
+    raw = "<scr" * 40 + "<b>" + "ipt>" * 40 + "deep"
+    cleaned = clean_markup(raw)
+    assert "<" not in cleaned and ">" not in cleaned
+    assert cleaned.endswith("deep")
+    assert clean_markup(cleaned) == cleaned
+
+
+def test_escaped_and_nested_tags_never_reach_cue_text(tmp_path):
+    srt = (
+        "1\n00:00:01,000 --> 00:00:02,000\n&lt;script&gt;alert(1)&lt;/script&gt; hello\n\n"
+        "2\n00:00:02,000 --> 00:00:03,000\n<scr<script>ipt>alert(2)</scr</script>ipt> world\n"
+    )
+    t = read_transcript(write(tmp_path, "x.srt", srt), duration_s=None)
+    assert texts(t) == ["alert(1) hello", "alert(2) world"]
+    assert t.cues[0].text_raw == "&lt;script&gt;alert(1)&lt;/script&gt; hello"
 
 
 def test_sound_tag_only_cues_are_dropped_but_kept_in_raw_when_with_words(tmp_path):

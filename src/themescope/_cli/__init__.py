@@ -1,18 +1,23 @@
 """The ``themescope`` command line: a thin layer over the Python API.
 
 Each command lives in its own module and only parses options, calls the API
-and prints a summary. :func:`main` turns errors into exit statuses: a
-:class:`~themescope.errors.ThemescopeError` (bad input) is one line on stderr
-and status 2, anything else is an internal error with status 1.
+and prints a summary. :func:`main` turns what went wrong into an exit status:
+
+- 2, bad input: a usage mistake (click's own message, with its "Did you mean"),
+  a :class:`~themescope.errors.ThemescopeError`, or an :class:`OSError` while
+  working (read-only file system, disk full, permission denied), each one line on
+  stderr naming the path and the reason;
+- 130, interrupted (Ctrl-C): one line saying that rerunning resumes;
+- 1, anything else: a bug, reported as an internal error.
+
 """
 
-from __future__ import annotations
-
+import errno
 import logging
 import sys
 import traceback
 
-import click
+import typer.main
 
 from themescope._cli import compare as _compare  # noqa: F401 - registers the command
 from themescope._cli import demo_data as _demo_data  # noqa: F401 - registers the command
@@ -28,20 +33,36 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
 
+INTERRUPTED_MESSAGE = "interrupted; run the same command again to resume where it stopped"
+
+# Failures that only writing can meet, so the message can say "cannot write".
+_WRITE_ERRORS = {
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "disk full",
+    # EDQUOT is missing from Windows' errno table.
+    getattr(errno, "EDQUOT", errno.ENOSPC): "disk quota exceeded",
+}
+_SHORT_REASONS = {errno.EACCES: "permission denied", errno.EPERM: "permission denied"}
+
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with 0, 1 (internal error), 2 (bad input) or 130 (interrupted)."""
     try:
-        result = app(args=argv, prog_name="themescope", standalone_mode=False)
+        # Standalone mode lets click report usage mistakes itself (exit 2). The command is
+        # called directly rather than through ``app(...)``, which would also replace
+        # sys.excepthook for the whole process.
+        typer.main.get_command(app).main(args=argv, prog_name="themescope", standalone_mode=True)
+    except SystemExit as exc:
+        if _interrupted(exc):
+            _fail(INTERRUPTED_MESSAGE, EXIT_INTERRUPTED)
+        raise
+    except KeyboardInterrupt:
+        _fail(INTERRUPTED_MESSAGE, EXIT_INTERRUPTED)
     except ThemescopeError as exc:
         _fail(f"error: {exc}", EXIT_BAD_INPUT)
-    except click.exceptions.Abort:
-        _fail("interrupted", EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        _fail("interrupted", EXIT_INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except OSError as exc:
+        logging.getLogger("themescope").debug("OS error", exc_info=True)
+        _fail(f"error: {describe_os_error(exc)}", EXIT_BAD_INPUT)
     except Exception as exc:
         if verbose_enabled():
             traceback.print_exc()
@@ -50,7 +71,38 @@ def main(argv: list[str] | None = None) -> None:
             f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)",
             EXIT_INTERNAL,
         )
-    sys.exit(result if isinstance(result, int) else 0)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line naming the path and the reason, e.g. ``cannot write /x: read-only file system``.
+
+    Example:
+        >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "/runs/a"))
+        'cannot write /runs/a: disk full'
+
+    """
+    if exc.errno in _WRITE_ERRORS:
+        verb, reason = "cannot write", _WRITE_ERRORS[exc.errno]
+    else:
+        verb = "cannot access"
+        reason = _SHORT_REASONS.get(exc.errno or 0) or (exc.strerror or str(exc) or "unknown error")
+        reason = reason[:1].lower() + reason[1:]
+    if exc.filename is None:
+        return f"{verb}: {reason}" if exc.errno in _WRITE_ERRORS else reason
+    paths = " or ".join(str(path) for path in (exc.filename, exc.filename2) if path is not None)
+    return f"{verb} {paths}: {reason}"
+
+
+def _interrupted(exc: SystemExit) -> bool:
+    # typer turns Ctrl-C into ``raise Exit(130) from KeyboardInterrupt`` and, in standalone
+    # mode, that into sys.exit(130) while handling the Exit: the KeyboardInterrupt is the
+    # cause of the SystemExit's context (typer/core.py, _main).
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _fail(message: str, status: int) -> None:

@@ -14,6 +14,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts carry literal brackets ("[ingest] section", "[default: 2.0]") that rich
+    # markup would swallow as tags; click's plain formatter prints them as written.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

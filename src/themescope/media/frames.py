@@ -58,6 +58,18 @@ _TIME_TOLERANCE_S = 1e-4
 # closer targets are cheaper to reach by decoding forward.
 _SEEK_WITHOUT_INDEX_S = 4.0
 
+MAX_SAMPLED_FRAMES = 50_000
+"""Most frames one run may sample (:func:`check_sampling_plan` refuses more).
+
+Training holds every frame in memory as a float32 120×200 RGB image (288 KB), so
+50,000 frames take about 14 GB: as much as a workstation has. At the paper's one
+frame every 2 s it is almost 28 hours of video, more than a broadcast day.
+"""
+
+# Users type a frame interval rounded (0.033 s for 29.97 fps); within this share of
+# it, so few frames repeat that it is not worth refusing.
+_FRAME_INTERVAL_TOLERANCE = 0.02
+
 # How far before a target to seek again when a seek landed after it (estimated seeks
 # in MPEG-TS or raw streams can overshoot); doubled on each retry.
 _SEEK_BACKOFF_S = 2.0
@@ -276,6 +288,48 @@ def sample_times(duration_s: float, every_s: float) -> list[float]:
         times.append(k * every_s)
         k += 1
     return times
+
+
+def check_sampling_plan(info: VideoInfo, every_s: float) -> None:
+    """Refuse a sampling interval that would repeat frames or sample too many of them.
+
+    Args:
+        info: The probed video.
+        every_s: Seconds between sampled frames.
+
+    Raises:
+        ConfigError: ``every_s`` is shorter than the video's frame interval (``1 / fps``;
+            not checked when the frame rate is unknown), or the plan samples more than
+            :data:`MAX_SAMPLED_FRAMES` frames.
+
+    Example:
+        >>> check_sampling_plan(probe_video("news.mp4"), every_s=2.0)  # doctest: +SKIP
+
+    """
+    if info.fps > 0:
+        interval_s = 1.0 / info.fps
+        if every_s < interval_s * (1 - _FRAME_INTERVAL_TOLERANCE):
+            raise ConfigError(
+                f"--every {every_s:g} s is shorter than the video's frame interval "
+                f"({interval_s:.4g} s at {info.fps:g} fps) and would repeat frames; "
+                f"choose --every {_at_least(interval_s)} or more"
+            )
+    n_frames = math.floor(max(0.0, info.duration_s - _TIME_TOLERANCE_S) / every_s) + 1
+    if n_frames > MAX_SAMPLED_FRAMES:
+        raise ConfigError(
+            f"--every {every_s:g} s would sample {n_frames:,} frames from "
+            f"{info.duration_s:.1f} s of video, more than the {MAX_SAMPLED_FRAMES:,} "
+            f"a run can hold; choose --every {_at_least(info.duration_s / MAX_SAMPLED_FRAMES)} "
+            "or more"
+        )
+
+
+def _at_least(value: float) -> str:
+    """``value`` rounded up to three significant digits, for a message to suggest."""
+    shown = float(f"{value:.3g}")
+    if shown < value:
+        shown += 10.0 ** (math.floor(math.log10(value)) - 2)
+    return f"{shown:.3g}"
 
 
 class FrameSource(ABC):

@@ -64,7 +64,7 @@ class IngestStage(Stage):
 
     def check(self) -> None:
         """Refuse a missing subtitle file, an unreadable video or an impossible interval."""
-        from themescope.media.frames import probe_video
+        from themescope.media.frames import check_sampling_plan, probe_video
 
         if self.subtitles is not None and not self.subtitles.is_file():
             what = "is a directory" if self.subtitles.is_dir() else "does not exist"
@@ -80,6 +80,7 @@ class IngestStage(Stage):
                 f"--every {self.config.every_s:g} s is longer than the video "
                 f"({self._info.duration_s:.1f} s); choose a shorter interval"
             )
+        check_sampling_plan(self._info, self.config.every_s)
 
     def inputs(self) -> dict[str, InputFile]:
         """The video (with its duration) and the subtitle file, hashed."""

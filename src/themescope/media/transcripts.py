@@ -124,6 +124,15 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# UTF-16 without a byte-order mark is recognised by where its NUL bytes fall in the
+# first _UTF16_SNIFF_BYTES: at one parity in at least _UTF16_NUL_SHARE of the
+# characters (a few words of English among Chinese still count), at the other in at
+# most _UTF16_STRAY_NUL_SHARE (U+0100, U+0200 ... are rare), and the decoded text
+# must be _UTF16_PRINTABLE_SHARE printable.
+_UTF16_SNIFF_BYTES = 4096
+_UTF16_NUL_SHARE = 0.3
+_UTF16_STRAY_NUL_SHARE = 0.02
+_UTF16_PRINTABLE_SHARE = 0.95
 _EAST_ASIAN_CANDIDATES = ("gb18030", "big5", "cp949", "shift_jis", "euc_jp")
 _EAST_ASIAN_CODECS = frozenset(
     (*_EAST_ASIAN_CANDIDATES, "big5hkscs", "cp950", "euc_kr", "johab", "cp932", "iso2022_jp", "hz")
@@ -227,6 +236,10 @@ _SPEAKER_DASH_RE = re.compile(r"^\s*(?:>>+|--?|[–—])\s*")
 _SPEAKER_LABEL_RE = re.compile(r"^\s*[A-Z][A-Z0-9 .'’-]{1,30}:\s+")
 _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _WS_RE = re.compile(r"\s+")
+_MARKUP_CHARS_RE = re.compile(r"[<>{}]")
+# Rounds of tag and entity removal after which markup is taken to be hostile: real
+# subtitles need two (an escaped tag: unescape, then strip).
+_MAX_MARKUP_ROUNDS = 8
 
 
 def clean_markup(text: str) -> str:
@@ -241,17 +254,18 @@ def clean_markup(text: str) -> str:
     speaker markers (``>>``) and upper-case speaker labels (``JOHN:``).
     Whitespace is collapsed to single spaces.
 
+    Tags and entities are removed until none is left, so that neither an escaped
+    tag (``&lt;b&gt;``) nor a tag hidden inside another (``<scr<b>ipt>``) comes
+    out as a tag; the result is a fixed point (cleaning it again changes nothing).
+
     Example:
         >>> clean_markup(r"{\an8}<i>- Hello</i>\N- [Music] &amp; you")
         'Hello & you'
+        >>> clean_markup("&lt;scr<b>ipt&gt;alert(1)")
+        'alert(1)'
 
     """
-    text = _ASS_BLOCK_RE.sub("", text)
-    text = _ASS_BREAK_RE.sub("\n", text)
-    text = _VTT_TIMESTAMP_TAG_RE.sub("", text)
-    text = _HTML_TAG_RE.sub("", text)
-    text = html.unescape(text)
-    text = _INVISIBLE_RE.sub("", text)
+    text = _strip_tags_and_entities(text)
     text = _SOUND_TAG_RE.sub(" ", text)
     lines = []
     for line in text.splitlines():
@@ -259,6 +273,22 @@ def clean_markup(text: str) -> str:
         line = _SPEAKER_LABEL_RE.sub("", line)
         lines.append(line)
     return _WS_RE.sub(" ", " ".join(lines)).strip()
+
+
+def _strip_tags_and_entities(text: str) -> str:
+    for _ in range(_MAX_MARKUP_ROUNDS):
+        stripped = _ASS_BLOCK_RE.sub("", text)
+        stripped = _ASS_BREAK_RE.sub("\n", stripped)
+        stripped = _VTT_TIMESTAMP_TAG_RE.sub("", stripped)
+        stripped = _HTML_TAG_RE.sub("", stripped)
+        stripped = html.unescape(stripped)
+        stripped = _INVISIBLE_RE.sub("", stripped)
+        if stripped == text:
+            return text
+        text = stripped
+    # Nested deeper than any real subtitle: drop every angle bracket and brace left,
+    # which no entity can bring back, rather than loop once per level.
+    return _MARKUP_CHARS_RE.sub("", text)
 
 
 # --------------------------------------------------------------------------- encoding
@@ -286,6 +316,10 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
                 return data.decode(codec).removeprefix("\ufeff"), codec
             except UnicodeDecodeError:
                 break
+    # Before UTF-8: UTF-16 text in a Latin script is valid UTF-8 too, full of NULs.
+    sniffed = _utf16_without_bom(data)
+    if sniffed is not None:
+        return sniffed
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -303,6 +337,36 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
     if codec in _EAST_ASIAN_CODECS:
         codec = _best_east_asian(data, codec)
     return data.decode(codec, errors="replace").removeprefix("\ufeff"), codec
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """Return the text and codec of UTF-16 ``data`` without a byte-order mark, else None.
+
+    Text in a Latin script has a NUL as the high byte of nearly every character:
+    at odd offsets in little-endian, at even offsets in big-endian, and almost
+    never at the other parity. A decoding is accepted only if it is clean and
+    printable, so binary data full of zeros is not taken for text.
+    """
+    sample = data[:_UTF16_SNIFF_BYTES]
+    if len(sample) < 4 or len(data) % 2:
+        return None
+    n_pairs = len(sample) // 2
+    nul_even = sample[0::2].count(0) / n_pairs
+    nul_odd = sample[1::2].count(0) / n_pairs
+    if nul_odd >= _UTF16_NUL_SHARE and nul_even <= _UTF16_STRAY_NUL_SHARE:
+        codec = "utf-16-le"
+    elif nul_even >= _UTF16_NUL_SHARE and nul_odd <= _UTF16_STRAY_NUL_SHARE:
+        codec = "utf-16-be"
+    else:
+        return None
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+    n_printable = sum(char.isprintable() or char.isspace() for char in text[:_UTF16_SNIFF_BYTES])
+    if "\x00" in text or n_printable < _UTF16_PRINTABLE_SHARE * min(len(text), _UTF16_SNIFF_BYTES):
+        return None
+    return text, codec
 
 
 def _best_east_asian(data: bytes, guess: str) -> str:
@@ -893,7 +957,10 @@ def read_transcript(
     text, codec = _decode(data, path, encoding)
     logger.info("reading %s as %s text", path, codec)
     if "\x00" in text:
-        raise SubtitleParseError(f"{path} holds binary data (NUL bytes), not subtitles")
+        raise SubtitleParseError(
+            f"{path} holds NUL bytes: binary data, or UTF-16 text that could not be "
+            "detected; if it is text, give its encoding, e.g. --subtitle-encoding utf-16-le"
+        )
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     label = str(path)
     if not text.strip():

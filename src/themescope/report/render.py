@@ -39,6 +39,7 @@ from markupsafe import Markup
 from themescope import __version__
 from themescope.errors import ConfigError, RunDirectoryError
 from themescope.report import plots
+from themescope.report._limits import clip_text
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 
 logger = logging.getLogger("themescope")
@@ -320,8 +321,8 @@ def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _
                 time_s=time_s,
                 end_s=end_s,
                 image=str(row.get("image") or ""),
-                text=str(row.get("text") or ""),
-                caption=str(row.get("caption") or ""),
+                text=clip_text(str(row.get("text") or "")),
+                caption=clip_text(str(row.get("caption") or "")),
                 theme=theme_of.get(frame_id, int(fallback) if fallback is not None else -1),
             )
         )
@@ -414,7 +415,7 @@ def _read_cues(path: Path) -> list[tuple[float, str]] | None:
         logger.warning("cannot read %s (%s); the transcript uses the frames' text", path, exc)
         return None
     rows = [
-        (float(row["start_s"]), str(row["text"] or ""))
+        (float(row["start_s"]), clip_text(str(row["text"] or "")))
         for row in table.to_pylist()
         if row["start_s"] is not None
     ]

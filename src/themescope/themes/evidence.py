@@ -39,6 +39,16 @@ SEMANTIC_WEIGHT = 0.5
 MAX_QUOTES = 5
 """Quotes and captions kept per phrase (shortest first: easiest to read)."""
 
+MAX_QUOTE_CHARS = 300
+"""Longest quote or caption kept, in characters; a longer one becomes an excerpt
+around the phrase, with an ellipsis where it was cut. A frame's text is a few
+subtitle lines (about 100 characters every 2 s), but one huge cue would otherwise
+be copied whole into ``themes.json`` and the report for every phrase it backs."""
+
+# An excerpt's ends move back to a space when there is one this close, so that no
+# word is cut in half (text without spaces, such as Chinese, is cut anywhere).
+_WORD_SLACK_CHARS = 20
+
 MAX_SEMANTIC_TEXTS = 400
 """At most this many distinct texts of a theme are embedded for semantic support."""
 
@@ -85,16 +95,59 @@ def attach_evidence(
             support = SEMANTIC_WEIGHT * len(frames) / n_frames if n_frames else 0.0
         evidence = Evidence(
             frame_ids=frames,
-            quotes=_shortest_unique(quotes),
-            captions=_shortest_unique(captions),
+            quotes=_shortest_unique(quotes, phrase.text),
+            captions=_shortest_unique(captions, phrase.text),
             support=round(support, 4),
         )
         out.append(dataclasses.replace(phrase, evidence=evidence, supported=bool(frames)))
     return out
 
 
-def _shortest_unique(texts: list[str]) -> list[str]:
-    return sorted(dict.fromkeys(t.strip() for t in texts if t.strip()), key=len)[:MAX_QUOTES]
+def _shortest_unique(texts: list[str], phrase: str) -> list[str]:
+    excerpts = (excerpt(t.strip(), phrase) for t in texts if t.strip())
+    return sorted(dict.fromkeys(excerpts), key=len)[:MAX_QUOTES]
+
+
+def excerpt(text: str, phrase: str, max_chars: int = MAX_QUOTE_CHARS) -> str:
+    """Return ``text`` cut to at most ``max_chars`` characters around ``phrase``.
+
+    The window is centred on the first case-insensitive occurrence of the phrase
+    (or, failing that, of its longest word), else it is the start of the text;
+    ``…`` marks each end that was cut.
+
+    Example:
+        >>> excerpt("the new vaccine arrives today", "vaccine", max_chars=20)
+        '…new vaccine…'
+
+    """
+    if len(text) <= max_chars:
+        return text
+    budget = max_chars - 2  # room for an ellipsis at each end
+    at, length = _locate(text, phrase)
+    start = 0 if at < 0 else min(max(0, at + length // 2 - budget // 2), len(text) - budget)
+    end = start + budget
+    if start > 0:
+        space = text.find(" ", start, start + _WORD_SLACK_CHARS)
+        if 0 <= space < at:
+            start = space + 1
+    if end < len(text):
+        space = text.rfind(" ", max(start, end - _WORD_SLACK_CHARS), end)
+        if space >= max(at + length, start + 1):
+            end = space
+    head = "…" if start > 0 else ""
+    tail = "…" if end < len(text) else ""
+    return f"{head}{text[start:end].strip()}{tail}"
+
+
+def _locate(text: str, phrase: str) -> tuple[int, int]:
+    """Index and length of the phrase (else its longest word) in ``text``; (-1, 0) if absent."""
+    folded = text.casefold()
+    for needle in (phrase.strip(), max(phrase.split(), key=len, default="")):
+        if needle:
+            at = folded.find(needle.casefold())
+            if at >= 0:
+                return at, len(needle)
+    return -1, 0
 
 
 class _SemanticIndex:
