@@ -132,6 +132,75 @@ def test_a_changed_setting_reruns_that_stage_and_the_ones_after_it(
     assert manifest["config"]["themes"]["k"] == 3
 
 
+def test_bad_settings_are_refused_before_any_stage_reruns(
+    synthetic_video_en: SyntheticVideo,
+    english_run: Result,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 8, finding 1: a changed --every with --device cuda must not leave a mixed run."""
+    out = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
+    before = (out / "manifest.json").read_text()
+    config = _write_toml_config(tmp_path / "config.toml")
+    args = _summarize_args(synthetic_video_en, out, config)
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--every", "3", "--device", "cuda"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"themescope: error: --device cuda was asked for, but this torch "
+        f"({__import__('torch').__version__}) sees no CUDA GPU"
+    )
+    assert (out / "manifest.json").read_text() == before
+    for name in ("latents.npy", "model", "themes.json", "report.html"):
+        assert (out / name).exists(), name
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--embedder", "/no/such/embedder"], "/no/such/embedder"),
+        (["--word-vectors", "/no/such/vectors.txt"], "word-vector file /no/such/vectors.txt does"),
+        (["--tagger", "llm", "--llm-url", "ftp://x", "--llm-model", "m"], "--llm-url must start"),
+        (["--tagger", "llm"], "--tagger llm needs --llm-model"),
+    ],
+)
+def test_settings_of_later_stages_are_checked_before_ingest(
+    synthetic_video_en: SyntheticVideo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "run"
+    args = _summarize_args(synthetic_video_en, out, _write_toml_config(tmp_path / "c.toml"))
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, *flags])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("themescope: error: ") and message in err and "\n" not in err
+    assert not out.exists(), "nothing may be written before the settings are checked"
+
+
+def test_a_components_parameters_are_part_of_its_stage_fingerprint(
+    synthetic_video_en: SyntheticVideo, english_run: Result, tmp_path: Path
+) -> None:
+    """Issue 8, finding 4: a tagger with other parameters is not the default tagger."""
+    from themescope.themes.embedders import load_embedder
+    from themescope.themes.extractive import ExtractiveTagger
+
+    out = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
+    embedder = load_embedder(None)
+    summarizer = Summarizer.from_config(CONFIG)
+    summarizer.tagger = ExtractiveTagger(embedder, mmr_lambda=0.3)
+    result = summarizer.run(
+        synthetic_video_en.video_path, synthetic_video_en.subtitles_path, out=out
+    )
+    assert result.stages["themes"] == "ran" and result.stages["train"] == "skipped"
+
+
 def test_cli_summarize_reads_a_config_file_and_flags_override_it(
     synthetic_video_en: SyntheticVideo,
     english_run: Result,
