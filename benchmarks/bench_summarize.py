@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from _videos import news_video
+from themescope.documents import read_themes
 
 TARGET_S = {"4min": 45.0, "13min": 120.0}
 STAGES = ("ingest", "train", "themes", "report")
@@ -69,11 +70,11 @@ def main() -> None:
             walls.append(time.perf_counter() - started)
         manifest = json.loads((run / "manifest.json").read_text())
         stages = manifest["stages"]
-        themes = json.loads((run / "themes.json").read_text())
+        themes = read_themes(run / "themes.json")
         row = f"{name:<7}{stages['ingest']['n_frames']:>7}{statistics.median(walls):>9.1f}"
         row += f"{TARGET_S[name]:>8.0f}"
         row += "".join(f"{stages[stage]['seconds']:>10.1f}" for stage in STAGES)
-        row += f"{themes['k']:>3}{agreement(run, truth):>7.2f}{stages['train']['psnr_db']:>9.1f}"
+        row += f"{themes.k:>3}{agreement(run, truth):>7.2f}{stages['train']['psnr_db']:>9.1f}"
         print(row, flush=True)
 
 

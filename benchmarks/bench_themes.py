@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from themescope.documents import read_themes
 from themescope.rundir import RunDirectory
 from themescope.themes.cluster import FAISS_MIN_POINTS, faiss_available, free_cpus, native_threads
 from themescope.themes.embedders import load_embedder
@@ -141,6 +142,7 @@ def bench_stage(sizes: list[int], dim: int, seed: int, embedder) -> list[dict]:
             t0 = time.perf_counter()
             result = build_themes(path, ThemesConfig(seed=seed), embedder=embedder)
             total = time.perf_counter() - t0
+            document = read_themes(path / "themes.json")
             record = RunDirectory(path).record("themes") or {}
             truth = (np.arange(n) // 6) % 4
             row = {
@@ -148,10 +150,10 @@ def bench_stage(sizes: list[int], dim: int, seed: int, embedder) -> list[dict]:
                 "dim": dim,
                 "total_s": round(total, 2),
                 "load": round(os.getloadavg()[0], 1),
-                "k": result.k,
+                "k": document.k,
                 "ari": round(float(adjusted_rand_score(truth, result.labels)), 3),
-                "cluster_backend": result.data["backends"]["cluster"],
-                "projection": result.data["projection"]["method"],
+                "cluster_backend": document.backends.cluster,
+                "projection": document.projection.method,
                 **{k: round(v, 2) for k, v in record.get("timings", {}).items() if k != "total_s"},
             }
             rows.append(row)

@@ -60,6 +60,9 @@ def build_run(
 ) -> Path:
     """Write a complete run directory under ``root/name`` and return its path.
 
+    Without ``with_projection`` the projection has no points; without
+    ``with_k_selection`` the k-selection table is empty (as when k was lowered).
+
     Frame 1's text holds the script payload, frame 2's the image payload, frame 3's
     Chinese text; theme 2's phrases include an unsupported phrase and the payloads.
     """
@@ -314,28 +317,31 @@ def _themes_doc(themes_of: list[int], with_projection: bool, with_k_selection: b
         }
         for k in range(3, 6)
     ]
-    doc: dict[str, Any] = {
+    return {
         "schema_version": 1,
         "k": 3,
-        "backends": {
-            "captioner": {"name": "none", "model": None},
-            "tagger": {"name": "extractive"},
-            "embedder": {"name": "all-MiniLM-L6-v2", "path": "/bundled/minilm"},
-        },
-        "themes": themes,
-        "warnings": ["k lowered from 5 to 3: too few frames"],
-    }
-    if with_k_selection:
-        doc["k_selection"] = {
+        "k_selection": {
             "method": "auto",
             "range": [3, 5],
             "chosen": 3,
             "reason": "k=3 has the highest silhouette and bootstrap stability in 3–5.",
-            "table": table,
-        }
-    if with_projection:
-        doc["projection"] = {"method": "tsne", "perplexity": 5.0, "points": points}
-    return doc
+            "table": table if with_k_selection else [],
+        },
+        "backends": {
+            "captioner": {"name": "none", "model": None},
+            "tagger": {"name": "extractive"},
+            "embedder": {"name": "all-MiniLM-L6-v2", "path": "/bundled/minilm"},
+            "cluster": "sklearn",
+        },
+        "projection": {
+            "method": "tsne" if with_projection else "trivial",
+            "perplexity": 5.0 if with_projection else None,
+            "n_fitted": n_frames,
+            "points": points if with_projection else [],
+        },
+        "themes": themes,
+        "warnings": ["k lowered from 5 to 3: too few frames"],
+    }
 
 
 def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") -> Path:
@@ -347,7 +353,8 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
     out.mkdir(parents=True)
 
     def run_entry(run: Path, lang: str) -> dict[str, Any]:
-        themes = json.loads((run / "themes.json").read_text(encoding="utf-8"))["themes"]
+        document = json.loads((run / "themes.json").read_text(encoding="utf-8"))
+        themes = document["themes"]
         return {
             "path": str(run),
             "video": f"/data/{run.name}.mp4",
@@ -355,7 +362,7 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
             "k": len(themes),
             "n_frames": sum(t["n_frames"] for t in themes),
             "duration_s": sum(t["seconds"] for t in themes),
-            "backends": {"tagger": {"name": "extractive"}},
+            "backends": document["backends"],
             "themes": [
                 {
                     "id": t["id"],

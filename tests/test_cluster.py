@@ -152,4 +152,4 @@ def test_projection():
         small = project_2d(np.zeros((n, 4)), seed=0)
         assert small.method == "trivial" and small.points.shape == (n, 2)
     assert perplexity_for(4) < 4 and perplexity_for(10_000) == 30
-    assert len(p.to_dict()["points"]) == 96
+    assert len(p.to_record().points) == 96

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,9 +15,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from themescope._cli import main
+from themescope.documents import read_compare
 from themescope.errors import ModelLoadError, RunDirectoryError, StageNotDoneError
 from themescope.themes.base import PhraseEmbedder
-from themescope.themes.compare import compare_runs, visual_features
+from themescope.themes.compare import ComparisonResult, compare_runs, visual_features
 
 N_FRAMES_PER_THEME = 6
 
@@ -103,7 +105,12 @@ def make_run(
                 "spans": [],
                 "representative_frames": members[theme][:2],
                 "phrases": [
-                    {"text": text, "score": round(1 - i / 10, 2), "supported": True, "evidence": {}}
+                    {
+                        "text": text,
+                        "score": round(1 - i / 10, 2),
+                        "supported": True,
+                        "evidence": {"frame_ids": [], "quotes": [], "captions": [], "support": 0.0},
+                    }
                     for i, text in enumerate(phrases)
                 ],
                 "phrases_note": None,
@@ -134,13 +141,28 @@ def make_run(
     }
     if themes_done:
         stages["themes"] = {"done": True, "fingerprint": "th"}
+        n_frames = len(order)
         document = {
             "schema_version": 1,
             "k": len(themes),
+            "k_selection": {
+                "method": "user",
+                "range": [len(themes), len(themes)],
+                "chosen": len(themes),
+                "reason": "given",
+                "table": [],
+            },
             "backends": {
                 "captioner": {"name": "blip" if captions else "none", "model": None},
                 "tagger": tagger or {"name": "extractive"},
                 "embedder": {"name": "all-MiniLM-L6-v2", "path": None},
+                "cluster": "sklearn",
+            },
+            "projection": {
+                "method": "trivial",
+                "perplexity": None,
+                "n_fitted": n_frames,
+                "points": [[0.0, 0.0]] * n_frames,
             },
             "themes": theme_records,
             "warnings": [],
@@ -213,6 +235,12 @@ def runs(tmp_path: Path) -> Callable[..., tuple[Path, Path]]:
     return build
 
 
+def _data(result: ComparisonResult) -> dict[str, Any]:
+    """compare.json as plain JSON values, so the tests check the file's layout too."""
+    data: dict[str, Any] = json.loads(msgspec.json.encode(result.document))
+    return data
+
+
 def _pairs(data: dict[str, Any]) -> set[tuple[int, int]]:
     return {(m["a"], m["b"]) for m in data["matching"] if m["shared"]}
 
@@ -223,7 +251,7 @@ def test_cross_language_matches_by_look_and_refuses_text(
     run_a, run_b = runs("zh")
     result = compare_runs(run_a, run_b, tmp_path / "out")
     data = json.loads(result.path.read_text(encoding="utf-8"))
-    assert data == json.loads(json.dumps(result.data))
+    assert read_compare(result.path) == result.document
     assert data["schema_version"] == 1
     assert data["languages"] == {"a": "en", "b": "zh", "same": False}
     assert _pairs(data) == EXPECTED_PAIRS
@@ -269,7 +297,7 @@ def test_same_language_uses_text_and_difference_phrases(
     runs: Callable[..., tuple[Path, Path]], tmp_path: Path, embedder: PhraseEmbedder
 ) -> None:
     run_a, run_b = runs("en")
-    data = compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder).data
+    data = _data(compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder))
     assert data["text_comparable"] is True
     assert (
         data["text_comparable_reason"]
@@ -293,7 +321,7 @@ def test_same_language_uses_text_and_difference_phrases(
     assert similarities == sorted(similarities)  # least similar to the partner first
     assert all(value < 0.85 for value in similarities)
     # Comparing a run with itself: every phrase has its twin, so nothing differs.
-    itself = compare_runs(run_a, run_a, tmp_path / "self", embedder=embedder).data
+    itself = _data(compare_runs(run_a, run_a, tmp_path / "self", embedder=embedder))
     assert _pairs(itself) == {(0, 0), (1, 1), (2, 2)}
     assert all(s["difference_phrases"] == [] for s in itself["per_run"]["a"]["shared"])
     own_b = data["per_run"]["b"]["own"]
@@ -318,7 +346,7 @@ def test_captions_and_llm_tags_make_cross_language_runs_comparable(
         theme_backends=["llm-http", "llm-http", "extractive", "llm-http"],
         kwargs_a={"captions": captions, "tagger": llm, "theme_backends": ["llm-http"] * 3},
     )
-    data = compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder).data
+    data = _data(compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder))
     methods = {m["name"]: m for m in data["methods"]}
     assert methods["caption"]["used"] is True
     assert methods["text"]["used"] is True and methods["text"]["basis"] == "llm-tags"
@@ -337,7 +365,7 @@ def test_multilingual_flag_enables_phrases_across_languages(
     runs: Callable[..., tuple[Path, Path]], tmp_path: Path, embedder: PhraseEmbedder
 ) -> None:
     run_a, run_b = runs("zh")
-    data = compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder, multilingual=True).data
+    data = _data(compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder, multilingual=True))
     assert data["text_comparable"] is True
     assert data["text_comparable_reason"] == (
         "the runs' languages differ ('en' vs 'zh') but the embedder is multilingual "

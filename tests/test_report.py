@@ -209,7 +209,7 @@ def test_missing_optional_files_are_reported_not_fatal(tmp_path: Path) -> None:
         "Image reconstructions are not available",
         "Text reconstructions are not available",
         "The 2-D map is not available",
-        "How k was chosen is not available",
+        "The k-selection table is not available",
         "2 of 18 frame images are missing or unreadable",
     ):
         assert expected in html, expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,6 +13,7 @@ import pytest
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
+from themescope.documents import read_themes
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
 from themescope.rundir import RunDirectory, StageResult
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
@@ -117,6 +119,8 @@ def test_recovers_known_themes(tmp_path, embedder):
     result = build_themes(tmp_path / "run", ThemesConfig(seed=0), embedder=embedder)
     data = json.loads((tmp_path / "run" / "themes.json").read_text(encoding="utf-8"))
     assert data == _themes_json(result)
+    # The typed reader accepts what the stage wrote and loses no value.
+    assert json.loads(msgspec.json.encode(read_themes(tmp_path / "run" / "themes.json"))) == data
     assert data["schema_version"] == 1
     assert data["k"] == 4
     assert data["k_selection"]["method"] == "auto"

@@ -40,6 +40,10 @@ class RunLockedError(RunDirectoryError):
     """Another themescope process is working on the same run directory."""
 
 
+class DocumentError(RunDirectoryError):
+    """themes.json or compare.json is missing, damaged, or from a newer themescope."""
+
+
 class CheckpointError(ThemescopeError):
     """A checkpoint is corrupt or was written with an incompatible configuration."""
 

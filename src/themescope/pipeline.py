@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from themescope.documents import read_themes
 from themescope.errors import ConfigError
 from themescope.rundir import RunDirectory, Stage, run_stage
 
@@ -96,23 +96,23 @@ class Result:
         """Read the result of a finished run directory."""
         run = run if isinstance(run, RunDirectory) else RunDirectory(run)
         run.require("themes")
-        data = json.loads((run / "themes.json").read_text(encoding="utf-8"))
+        document = read_themes(run / "themes.json")
         warnings = run.read_manifest().warnings()
         themes = [
             ThemeSummary(
-                id=int(theme["id"]),
-                label=str(theme.get("label") or ""),
-                share=float(theme["share"]),
-                seconds=float(theme["seconds"]),
-                phrases=[phrase["text"] for phrase in theme["phrases"]],
-                frames=[int(i) for i in theme["frames"]],
+                id=theme.id,
+                label=theme.label,
+                share=theme.share,
+                seconds=theme.seconds,
+                phrases=[phrase.text for phrase in theme.phrases],
+                frames=theme.frames,
             )
-            for theme in data["themes"]
+            for theme in document.themes
         ]
         return cls(
             run=run,
-            k=int(data["k"]),
-            k_reason=str(data["k_selection"]["reason"]),
+            k=document.k,
+            k_reason=document.k_selection.reason,
             themes=themes,
             report_path=run / "report.html",
             stages=dict(stages or {}),

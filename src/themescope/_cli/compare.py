@@ -57,30 +57,28 @@ def compare_command(
         force=force,
     )
     page = render_compare(result.path.parent)
-    data = result.data
+    document = result.document
     console = Console(soft_wrap=True)
-    used = ", ".join(m["name"] for m in data["methods"] if m["used"])
-    languages = data["languages"]
-    console.print(
-        f"languages: {languages['a']} vs {languages['b']} · methods: {used}", markup=False
-    )
-    if not data["text_comparable"]:
+    used = ", ".join(m.name for m in document.methods if m.used)
+    languages = document.languages
+    console.print(f"languages: {languages.a} vs {languages.b} · methods: {used}", markup=False)
+    if not document.text_comparable:
         # The reason was logged as a warning; compare.json keeps it too.
         console.print("text: not compared (see text_comparable_reason in compare.json)")
-    themes_a = data["runs"]["a"]["themes"]
-    themes_b = data["runs"]["b"]["themes"]
+    themes_a = document.runs.a.themes
+    themes_b = document.runs.b.themes
     table = Table("A theme", "B theme", "score", "shared")
-    for match in data["matching"]:
+    for match in document.matching:
         table.add_row(
-            f"{match['a']}: {themes_a[match['a']]['label']}",
-            f"{match['b']}: {themes_b[match['b']]['label']}",
-            f"{match['score']:.2f}",
-            "yes" if match["shared"] else "no",
+            f"{match.a}: {themes_a[match.a].label}",
+            f"{match.b}: {themes_b[match.b].label}",
+            f"{match.score:.2f}",
+            "yes" if match.shared else "no",
         )
     console.print(table)
-    n_own_a = len(data["per_run"]["a"]["own"])
-    n_own_b = len(data["per_run"]["b"]["own"])
-    n_shared = sum(1 for m in data["matching"] if m["shared"])
+    n_own_a = len(document.per_run.a.own)
+    n_own_b = len(document.per_run.b.own)
+    n_shared = sum(1 for m in document.matching if m.shared)
     console.print(
         f"{n_shared} shared · {n_own_a} own to A · {n_own_b} own to B → {result.path}", markup=False
     )

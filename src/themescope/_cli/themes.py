@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -11,6 +10,7 @@ from rich.table import Table
 
 from themescope._cli._app import app
 from themescope._cli._options import given, option
+from themescope.documents import read_themes
 from themescope.themes.config import ThemesConfig
 
 
@@ -48,19 +48,19 @@ def themes_command(
     )
     result = build_themes(run, config, force=force)
     console = Console()
-    data = json.loads((Path(run) / "themes.json").read_text(encoding="utf-8"))
+    document = read_themes(Path(run) / "themes.json")
     verb = "already up to date:" if result.skipped else "found"
-    console.print(f"{verb} k={data['k']} themes ({data['k_selection']['method']}) in {run}")
-    console.print(data["k_selection"]["reason"], style="dim")
+    console.print(f"{verb} k={document.k} themes ({document.k_selection.method}) in {run}")
+    console.print(document.k_selection.reason, style="dim")
     table = Table(show_header=True, header_style="bold")
     for column in ("theme", "share", "frames", "phrases"):
         table.add_column(column)
-    for theme in data["themes"]:
+    for theme in document.themes:
         phrases = ", ".join(
-            p["text"] + ("" if p["supported"] else " (?)") for p in theme["phrases"][:5]
-        ) or (theme["phrases_note"] or "")
-        table.add_row(str(theme["id"]), f"{theme['share']:.0%}", str(theme["n_frames"]), phrases)
+            p.text + ("" if p.supported else " (?)") for p in theme.phrases[:5]
+        ) or (theme.phrases_note or "")
+        table.add_row(str(theme.id), f"{theme.share:.0%}", str(theme.n_frames), phrases)
     console.print(table)
-    for warning in data.get("warnings", []):
+    for warning in document.warnings:
         console.print(f"warning: {warning}", style="yellow")
     console.print(f"→ {Path(run) / 'themes.json'}")

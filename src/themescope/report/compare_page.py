@@ -19,14 +19,23 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from markupsafe import Markup
 
 from themescope import __version__
-from themescope.errors import RunDirectoryError
+from themescope.documents import (
+    CompareDocument,
+    CompareRun,
+    DifferencePhrase,
+    Matrices,
+    Pair,
+    PerRun,
+    read_compare,
+)
 from themescope.report import plots
 from themescope.report.render import (
     THUMB_WIDTH_PX,
@@ -35,7 +44,6 @@ from themescope.report.render import (
     _environment,
     _float,
     _image_data_uri,
-    _read_json,
     _setting,
 )
 from themescope.rundir import atomic_path
@@ -46,40 +54,13 @@ MAX_FRAMES_PER_THEME = 4
 MATRIX_ORDER = ("combined", "visual", "text", "caption")
 
 
-def _mappings(value: Any) -> list[Mapping[str, Any]]:
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [item for item in value if isinstance(item, Mapping)]
-    return []
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _locate_run(raw_path: Any, compare_dir: Path) -> Path | None:
+def _locate_run(raw_path: str, compare_dir: Path) -> Path | None:
     """Find a run named in compare.json: as written, or relative to the comparison folder."""
     if not raw_path:
         return None
-    path = Path(str(raw_path))
+    path = Path(raw_path)
     candidates = [path] if path.is_absolute() else [compare_dir / path, path]
     return next((c for c in candidates if (c / "themes.json").is_file()), None)
-
-
-def _frame_images(run_path: Path) -> dict[int, str]:
-    """Map frame ids to image paths from frames.parquet (for compare.json without image paths)."""
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(run_path / "frames.parquet", columns=["frame_id", "image"])
-    except Exception as exc:  # an optional lookup: a broken table only costs the thumbnails
-        logger.warning("cannot read %s (%s)", run_path / "frames.parquet", exc)
-        return {}
-    return {int(r["frame_id"]): str(r["image"]) for r in table.to_pylist() if r["image"]}
 
 
 def _thumbnail_inside(run_path: Path, relative: str, width_px: int) -> str | None:
@@ -91,58 +72,43 @@ def _thumbnail_inside(run_path: Path, relative: str, width_px: int) -> str | Non
     return _image_data_uri(target, width_px)
 
 
-def _side(key: str, info: Mapping[str, Any], compare_dir: Path, width_px: int) -> dict[str, Any]:
-    raw_path = info.get("path")
-    run_path = _locate_run(raw_path, compare_dir)
+def _side(key: str, info: CompareRun, compare_dir: Path, width_px: int) -> dict[str, Any]:
+    run_path = _locate_run(info.path, compare_dir)
     problem = None
     if run_path is None:
         problem = (
-            f"run {key.upper()} ({raw_path or 'no path given'}) not found; its frames are not shown"
+            f"run {key.upper()} ({info.path or 'no path given'}) not found; "
+            "its frames are not shown"
         )
-    images_by_id: dict[int, str] | None = None
     themes = []
-    for theme in _mappings(info.get("themes")):
-        theme_id = _int(theme.get("id"))
-        images = [str(i) for i in theme.get("representative_images") or []]
-        if not images and run_path is not None:
-            if images_by_id is None:
-                images_by_id = _frame_images(run_path)
-            ids = [_int(i) for i in theme.get("representative_frames") or []]
-            images = [images_by_id[i] for i in ids if i is not None and i in images_by_id]
+    for theme in info.themes:
         frames = []
         if run_path is not None:
-            for relative in images[:MAX_FRAMES_PER_THEME]:
+            for relative in theme.representative_images[:MAX_FRAMES_PER_THEME]:
                 uri = _thumbnail_inside(run_path, relative, width_px)
                 if uri is not None:
                     frames.append(uri)
-        phrases = []
-        for phrase in theme.get("phrases") or []:
-            if isinstance(phrase, Mapping):
-                phrases.append(str(phrase.get("text", "")))
-            elif phrase is not None:
-                phrases.append(str(phrase))
         themes.append(
             {
-                "id": theme_id if theme_id is not None else -1,
-                "label": str(theme.get("label") or f"theme {theme_id}"),
-                "share": _float(theme.get("share")),
-                "seconds": _float(theme.get("seconds")),
-                "n_frames": _int(theme.get("n_frames")),
-                "tagger": str(theme.get("tagger_backend") or ""),
-                "phrases": phrases[:10],
+                "id": theme.id,
+                "label": theme.label or f"theme {theme.id}",
+                "share": _float(theme.share),
+                "seconds": _float(theme.seconds),
+                "n_frames": theme.n_frames,
+                "tagger": theme.tagger_backend,
+                "phrases": [phrase.text for phrase in theme.phrases[:10]],
                 "frames": frames,
             }
         )
-    video = info.get("video")
-    name = Path(str(video)).name if video else Path(str(raw_path)).name if raw_path else key
+    name = Path(info.video).name if info.video else Path(info.path).name or key
     return {
         "key": key,
         "name": name,
-        "path": str(raw_path or "—"),
-        "lang": str(info.get("lang") or "—"),
-        "k": _int(info.get("k")),
-        "n_frames": _int(info.get("n_frames")),
-        "duration_s": _float(info.get("duration_s")),
+        "path": info.path or "—",
+        "lang": info.lang or "—",
+        "k": info.k,
+        "n_frames": info.n_frames,
+        "duration_s": _float(info.duration_s),
         "themes": themes,
         "labels": {t["id"]: t["label"] for t in themes},
         "problem": problem,
@@ -150,22 +116,15 @@ def _side(key: str, info: Mapping[str, Any], compare_dir: Path, width_px: int) -
 
 
 def _matrices(
-    raw: Any, sides: Mapping[str, Mapping[str, Any]], matched: set[tuple[int, int]]
+    matrices: Matrices, sides: Mapping[str, Mapping[str, Any]], matched: set[tuple[int, int]]
 ) -> list[dict[str, Any]]:
-    if not isinstance(raw, Mapping):
-        return []
     theme_a, theme_b = sides["a"]["themes"], sides["b"]["themes"]
-    names = [n for n in MATRIX_ORDER if n in raw] + sorted(set(raw) - set(MATRIX_ORDER))
     out = []
-    for name in names:
-        values = raw.get(name)
-        if not isinstance(values, Sequence) or isinstance(values, str) or not values:
+    for name in MATRIX_ORDER:
+        values: list[list[float | None]] | None = getattr(matrices, name)
+        if not values:
             continue
-        rows = [
-            [_float(cell) for cell in row]
-            for row in values
-            if isinstance(row, Sequence) and not isinstance(row, str)
-        ]
+        rows = [[_float(cell) for cell in row] for row in values]
         n_columns = max((len(row) for row in rows), default=0)
         # Cosines on one fixed scale (negative ones as white) so that colours mean the
         # same in every matrix and every comparison.
@@ -192,145 +151,113 @@ def _matrices(
             ]
             label = theme_a[i]["label"] if i < len(theme_a) else f"theme {i}"
             table.append({"id": a_id, "label": label, "cells": cells})
-        out.append({"name": str(name), "rows": table, "columns": columns})
+        out.append({"name": name, "rows": table, "columns": columns})
     return out
 
 
-def _differences(items: Any) -> list[dict[str, Any]]:
-    out = []
-    for item in items or []:
-        if isinstance(item, Mapping):
-            out.append(
-                {
-                    "text": str(item.get("text", "")),
-                    "similarity": _float(item.get("similarity_to_other")),
-                }
-            )
-        elif item is not None:
-            out.append({"text": str(item), "similarity": None})
-    return out
+def _differences(items: list[DifferencePhrase]) -> list[dict[str, Any]]:
+    return [{"text": item.text, "similarity": item.similarity_to_other} for item in items]
 
 
 def _groups(
-    per_run: Any, sides: Mapping[str, Mapping[str, Any]]
+    per_run: Pair[PerRun], sides: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for key, other in (("a", "b"), ("b", "a")):
-        source = per_run.get(key) if isinstance(per_run, Mapping) else None
-        source = source if isinstance(source, Mapping) else {}
+    for key, other, source in (("a", "b", per_run.a), ("b", "a", per_run.b)):
         labels, other_labels = sides[key]["labels"], sides[other]["labels"]
-        side: dict[str, list[dict[str, Any]]] = {"shared": [], "own": []}
-        for kind in ("shared", "own"):
-            for item in _mappings(source.get(kind)):
-                theme_id = _int(item.get("theme"))
-                if kind == "shared":
-                    partner = _int(item.get("with"))
-                    partner_label = item.get("with_label") or other_labels.get(partner)
-                    score = _float(item.get("score"))
-                else:
-                    best = item.get("best_match")
-                    best = best if isinstance(best, Mapping) else {}
-                    partner = _int(best.get("theme"))
-                    partner_label = other_labels.get(partner) if partner is not None else None
-                    score = _float(best.get("score"))
-                side[kind].append(
-                    {
-                        "id": theme_id,
-                        "label": str(
-                            item.get("label") or labels.get(theme_id, f"theme {theme_id}")
-                        ),
-                        "partner": partner,
-                        "partner_label": str(partner_label) if partner_label else None,
-                        "score": score,
-                        "basis": str(item.get("difference_basis") or ""),
-                        "difference": _differences(item.get("difference_phrases")),
-                    }
-                )
-        groups[key] = side
+        shared = [
+            {
+                "id": item.theme,
+                "label": item.label or labels.get(item.theme, f"theme {item.theme}"),
+                "partner": item.with_,
+                "partner_label": item.with_label or other_labels.get(item.with_),
+                "score": _float(item.score),
+                "basis": item.difference_basis,
+                "difference": _differences(item.difference_phrases),
+            }
+            for item in source.shared
+        ]
+        own = []
+        for item in source.own:
+            best = item.best_match
+            own.append(
+                {
+                    "id": item.theme,
+                    "label": item.label or labels.get(item.theme, f"theme {item.theme}"),
+                    "partner": best.theme if best else None,
+                    "partner_label": other_labels.get(best.theme) if best else None,
+                    "score": _float(best.score) if best else None,
+                    "basis": item.difference_basis,
+                    "difference": _differences(item.difference_phrases),
+                }
+            )
+        groups[key] = {"shared": shared, "own": own}
     return groups
 
 
-def _context(doc: Mapping[str, Any], compare_dir: Path, width_px: int) -> dict[str, Any]:
-    runs = doc.get("runs")
-    if not isinstance(runs, Mapping) or not all(isinstance(runs.get(k), Mapping) for k in "ab"):
-        raise RunDirectoryError(
-            f"{compare_dir / 'compare.json'} does not name the two runs it compares "
-            "(expected 'runs': {'a': ..., 'b': ...})"
-        )
-    sides = {key: _side(key, runs[key], compare_dir, width_px) for key in ("a", "b")}
-    matching = []
-    for item in _mappings(doc.get("matching")):
-        a, b = _int(item.get("a")), _int(item.get("b"))
-        scores = item.get("scores")
-        scores = scores if isinstance(scores, Mapping) else {}
-        matching.append(
-            {
-                "a": a,
-                "b": b,
-                "label_a": sides["a"]["labels"].get(a, "—"),
-                "label_b": sides["b"]["labels"].get(b, "—"),
-                "score": _float(item.get("score")),
-                "scores": [(str(k), _float(v)) for k, v in scores.items()],
-                "shared": item.get("shared"),
-            }
-        )
-    matched = {(m["a"], m["b"]) for m in matching if m["a"] is not None and m["b"] is not None}
-    methods = [
+def _context(doc: CompareDocument, compare_dir: Path, width_px: int) -> dict[str, Any]:
+    sides = {
+        "a": _side("a", doc.runs.a, compare_dir, width_px),
+        "b": _side("b", doc.runs.b, compare_dir, width_px),
+    }
+    matching = [
         {
-            "name": str(m.get("name", "")),
-            "used": bool(m.get("used")),
-            "basis": str(m.get("basis") or ""),
-            "reason": str(m.get("reason") or ""),
+            "a": m.a,
+            "b": m.b,
+            "label_a": sides["a"]["labels"].get(m.a, "—"),
+            "label_b": sides["b"]["labels"].get(m.b, "—"),
+            "score": _float(m.score),
+            "scores": list(msgspec.structs.asdict(m.scores).items()),
+            "shared": m.shared,
         }
-        for m in _mappings(doc.get("methods"))
+        for m in doc.matching
     ]
-    about = []
-    languages = doc.get("languages")
-    if isinstance(languages, Mapping):
-        about.append(("languages", f"A {languages.get('a', '—')} · B {languages.get('b', '—')}"))
-    embedder = doc.get("embedder")
-    if isinstance(embedder, Mapping):
-        multilingual = "multilingual" if embedder.get("multilingual") else "monolingual"
-        reason = embedder.get("multilingual_reason")
+    matched = {(m.a, m.b) for m in doc.matching}
+    methods = [
+        {"name": m.name, "used": m.used, "basis": m.basis or "", "reason": m.reason}
+        for m in doc.methods
+    ]
+    about = [("languages", f"A {doc.languages.a} · B {doc.languages.b}")]
+    embedder = doc.embedder
+    if embedder is not None:
+        multilingual = "multilingual" if embedder.multilingual else "monolingual"
+        reason = embedder.multilingual_reason
         about.append(
             (
                 "phrase embedder",
-                f"{embedder.get('name') or embedder.get('path') or '—'} ({multilingual})"
+                f"{embedder.name or embedder.path or '—'} ({multilingual})"
                 + (f": {reason}" if reason else ""),
             )
         )
-    space = doc.get("visual_space")
-    if isinstance(space, Mapping):
-        variance = _float(space.get("explained_variance"))
-        about.append(
-            (
-                "visual space",
-                f"{space.get('features') or '—'}; {space.get('n_components', '—')} components"
-                + (f", {variance * 100:.0f}% of the variance" if variance is not None else ""),
-            )
+    space = doc.visual_space
+    variance = _float(space.explained_variance)
+    about.append(
+        (
+            "visual space",
+            f"{space.features or '—'}; {space.n_components} components"
+            + (f", {variance * 100:.0f}% of the variance" if variance is not None else ""),
         )
-    if doc.get("threshold") is not None:
-        about.append(("shared from", _setting(doc.get("threshold"))))
-    warnings = [str(w) for w in doc.get("warnings") or []]
+    )
+    about.append(("shared from", _setting(doc.threshold)))
+    warnings = list(doc.warnings)
     warnings += [side["problem"] for side in sides.values() if side["problem"]]
-    comparable = doc.get("text_comparable")
     return {
         "sides": sides,
         "matching": matching,
-        "matrices": _matrices(doc.get("matrices"), sides, matched),
-        "groups": _groups(doc.get("per_run"), sides),
-        "text_comparable": comparable if isinstance(comparable, bool) else None,
-        "text_reason": doc.get("text_comparable_reason"),
+        "matrices": _matrices(doc.matrices, sides, matched),
+        "groups": _groups(doc.per_run, sides),
+        "text_comparable": doc.text_comparable,
+        "text_reason": doc.text_comparable_reason,
         "methods": methods,
         "about": about,
-        "created": doc.get("created"),
+        "created": doc.created,
         "warnings": warnings,
     }
 
 
 def build_compare_html(compare_dir: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> str:
     """Return the comparison page for ``compare_dir/compare.json`` (see :func:`render_compare`)."""
-    doc = _read_json(compare_dir / "compare.json", "run `themescope compare` first")
+    doc = read_compare(compare_dir / "compare.json")
     context = _context(doc, compare_dir, thumb_width_px)
     script = _asset("compare.js")
     html: str = (
@@ -359,7 +286,7 @@ def render_compare(compare_dir: str | Path, *, thumb_width_px: int = THUMB_WIDTH
         The path of ``compare.html`` (written atomically).
 
     Raises:
-        RunDirectoryError: ``compare.json`` is missing, unreadable or names no runs.
+        DocumentError: ``compare.json`` is missing, damaged, or from a newer themescope.
 
     """
     compare_dir = Path(compare_dir)

@@ -37,6 +37,13 @@ import msgspec
 from markupsafe import Markup
 
 from themescope import __version__
+from themescope.documents import (
+    BackendsRecord,
+    KSelectionRecord,
+    ThemeRecord,
+    ThemesDocument,
+    read_themes,
+)
 from themescope.errors import ConfigError, RunDirectoryError
 from themescope.report import plots
 from themescope.report._limits import clip_text
@@ -156,18 +163,6 @@ def _setting(value: Any) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunDirectoryError(f"{path} is missing; {what}") from None
-    except (OSError, ValueError) as exc:
-        raise RunDirectoryError(f"{path} is unreadable ({exc})") from exc
-    if not isinstance(data, dict):
-        raise RunDirectoryError(f"{path} does not hold a JSON object")
-    return data
-
-
 def _image_data_uri(path: Path, width_px: int) -> str | None:
     """Return a JPEG thumbnail of ``path`` as a data URI, or None if it cannot be read."""
     from PIL import Image, UnidentifiedImageError
@@ -242,7 +237,7 @@ class _RunView:
 
     path: Path
     manifest: dict[str, Any]
-    themes_doc: dict[str, Any]
+    themes_doc: ThemesDocument
     frames: list[_Frame]
     duration_s: float
     thumbs: dict[int, str] = field(default_factory=dict)
@@ -260,9 +255,8 @@ class _RunView:
         return record
 
     @property
-    def themes(self) -> list[dict[str, Any]]:
-        themes: list[dict[str, Any]] = self.themes_doc.get("themes") or []
-        return themes
+    def themes(self) -> list[ThemeRecord]:
+        return self.themes_doc.themes
 
     @property
     def title(self) -> str:
@@ -276,12 +270,7 @@ def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _
 
     run = RunDirectory(path)
     manifest = msgspec.to_builtins(run.read_manifest())
-    themes_doc = _read_json(path / "themes.json", "run `themescope themes` first")
-    if themes_doc.get("schema_version") != 1:
-        raise RunDirectoryError(
-            f"{path / 'themes.json'} has schema_version {themes_doc.get('schema_version')!r}; "
-            "this themescope reads version 1"
-        )
+    themes_doc = read_themes(path / "themes.json")
     frames_path = path / "frames.parquet"
     try:
         table = pq.read_table(frames_path)
@@ -297,9 +286,9 @@ def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _
         raise RunDirectoryError(f"{frames_path} lacks the columns {', '.join(sorted(missing))}")
     rows = table.to_pylist()
     theme_of: dict[int, int] = {}
-    for theme in themes_doc.get("themes") or []:
-        for frame_id in theme.get("frames") or []:
-            theme_of[int(frame_id)] = int(theme.get("id", -1))
+    for theme in themes_doc.themes:
+        for frame_id in theme.frames:
+            theme_of[frame_id] = theme.id
     rows.sort(key=lambda row: row["time_s"] if row["time_s"] is not None else 0.0)
     ingest = manifest.get("stages", {}).get("ingest") or {}
     every_s = _float(ingest.get("every_s")) or 2.0
@@ -342,16 +331,15 @@ def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _
     return view
 
 
-def _thumbnail_ids(themes_doc: Mapping[str, Any], frame_ids: list[int]) -> set[int]:
+def _thumbnail_ids(themes_doc: ThemesDocument, frame_ids: list[int]) -> set[int]:
     """Choose the frames that get a thumbnail: all, or (long videos) those shown first."""
     if len(frame_ids) <= MAX_THUMBNAILS:
         return set(frame_ids)
     wanted: set[int] = set()
-    for theme in themes_doc.get("themes") or []:
-        wanted.update(int(i) for i in (theme.get("representative_frames") or [])[:6])
-        for phrase in theme.get("phrases") or []:
-            evidence = phrase.get("evidence") or {}
-            wanted.update(int(i) for i in (evidence.get("frame_ids") or [])[:MAX_EVIDENCE_FRAMES])
+    for theme in themes_doc.themes:
+        wanted.update(theme.representative_frames[:MAX_REPRESENTATIVE_FRAMES])
+        for phrase in theme.phrases:
+            wanted.update(phrase.evidence.frame_ids[:MAX_EVIDENCE_FRAMES])
     room = max(MAX_THUMBNAILS - len(wanted), 0)
     step = len(frame_ids) / room if room else math.inf
     wanted.update(frame_ids[int(i * step)] for i in range(room) if int(i * step) < len(frame_ids))
@@ -477,15 +465,15 @@ _K_METRICS = (
 )
 
 
-def _k_charts(selection: Mapping[str, Any]) -> list[Markup]:
-    table = [row for row in selection.get("table") or [] if isinstance(row, Mapping)]
+def _k_charts(selection: KSelectionRecord) -> list[Markup]:
+    table = [msgspec.structs.asdict(row) for row in selection.table]
     if not table:
         return []
-    ks = [_float(row.get("k")) or math.nan for row in table]
-    chosen = _float(selection.get("chosen"))
+    ks = [float(row["k"]) for row in table]
+    chosen = float(selection.chosen)
     charts = [
         plots.line_chart(
-            [plots.Series(key, ks, [_float(row.get(key)) for row in table], plots.PALETTE[i])],
+            [plots.Series(key, ks, [_float(row[key]) for row in table], plots.PALETTE[i])],
             x_label="k",
             title=title,
             mark_x=chosen,
@@ -495,11 +483,11 @@ def _k_charts(selection: Mapping[str, Any]) -> list[Markup]:
         )
         for i, (key, title) in enumerate(_K_METRICS)
     ]
-    if any(_float(row.get("score")) is not None for row in table):
+    if any(_float(row["score"]) is not None for row in table):
         charts.insert(
             0,
             plots.line_chart(
-                [plots.Series("score", ks, [_float(r.get("score")) for r in table], "#333333")],
+                [plots.Series("score", ks, [_float(r["score"]) for r in table], "#333333")],
                 x_label="k",
                 title="combined score (the choice)",
                 mark_x=chosen,
@@ -514,13 +502,13 @@ def _k_charts(selection: Mapping[str, Any]) -> list[Markup]:
                 plots.Series(
                     "bootstrap",
                     ks,
-                    [_float(row.get("bootstrap_stability")) for row in table],
+                    [_float(row["bootstrap_stability"]) for row in table],
                     plots.PALETTE[3],
                 ),
                 plots.Series(
                     "large clusters",
                     ks,
-                    [_float(row.get("large_cluster_stability")) for row in table],
+                    [_float(row["large_cluster_stability"]) for row in table],
                     plots.PALETTE[4],
                 ),
             ],
@@ -545,49 +533,36 @@ _K_COLUMNS = (
 )
 
 
-def _k_table(selection: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """Rows of the k-selection table: the contract's columns, then any other numeric ones."""
-    rows = [row for row in selection.get("table") or [] if isinstance(row, Mapping)]
+def _k_table(selection: KSelectionRecord) -> tuple[list[str], list[dict[str, Any]]]:
+    """Rows of the k-selection table: the fixed columns, then the other metrics any row has."""
+    rows = [msgspec.structs.asdict(row) for row in selection.table]
     extra: list[str] = []
     for row in rows:
         for key, value in row.items():
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             if numeric and key not in _K_COLUMNS and key not in extra:
-                extra.append(str(key))
+                extra.append(key)
     table = [
-        {key: row.get(key) for key in _K_COLUMNS}
-        | {"sizes": list(row.get("sizes") or []), "extra": [row.get(key) for key in extra]}
+        {key: row[key] for key in _K_COLUMNS}
+        | {"sizes": row["sizes"], "extra": [row[key] for key in extra]}
         for row in rows
     ]
     return extra, table
 
 
-def _selection(selection: Mapping[str, Any]) -> dict[str, Any]:
-    if not selection:
-        return {}
-    return {
-        "chosen": selection.get("chosen"),
-        "method": selection.get("method"),
-        "range": list(selection.get("range") or []),
-        "reason": selection.get("reason"),
-    }
+def _backends(backends: BackendsRecord) -> list[dict[str, str]]:
+    rows = [
+        ("captioner", backends.captioner.name, backends.captioner.model),
+        ("cluster", backends.cluster, None),
+        ("embedder", backends.embedder.name, backends.embedder.path),
+        ("tagger", backends.tagger.name, backends.tagger.model),
+    ]
+    return [
+        {"kind": kind, "name": name or "—", "detail": detail or ""} for kind, name, detail in rows
+    ]
 
 
-def _backends(backends: Any) -> list[dict[str, str]]:
-    if not isinstance(backends, Mapping):
-        return []
-    out = []
-    for kind, info in sorted(backends.items()):
-        if isinstance(info, Mapping):
-            name = str(info.get("name") or "—")
-            detail = info.get("model") or info.get("path")
-        else:
-            name, detail = str(info), None
-        out.append({"kind": str(kind), "name": name, "detail": str(detail) if detail else ""})
-    return out
-
-
-def _warnings(manifest: Mapping[str, Any], themes_doc: Mapping[str, Any]) -> list[dict[str, str]]:
+def _warnings(manifest: Mapping[str, Any], themes_doc: ThemesDocument) -> list[dict[str, str]]:
     """Every stage's warnings (stage order), then those of themes.json not already listed."""
     seen: set[str] = set()
     found: list[dict[str, str]] = []
@@ -598,10 +573,10 @@ def _warnings(manifest: Mapping[str, Any], themes_doc: Mapping[str, Any]) -> lis
             if str(message) not in seen:
                 seen.add(str(message))
                 found.append({"stage": name, "message": str(message)})
-    for message in themes_doc.get("warnings") or []:
-        if str(message) not in seen:
-            seen.add(str(message))
-            found.append({"stage": "themes", "message": str(message)})
+    for message in themes_doc.warnings:
+        if message not in seen:
+            seen.add(message)
+            found.append({"stage": "themes", "message": message})
     return found
 
 
@@ -643,7 +618,7 @@ def _facts(view: _RunView) -> list[tuple[str, str]]:
                 f"unknown words {_pct(train.get('unknown_word_rate'), 1)}",
             )
         )
-    facts.append(("themes", str(view.themes_doc.get("k", len(view.themes)))))
+    facts.append(("themes", str(view.themes_doc.k)))
     return facts
 
 
@@ -673,52 +648,47 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
     by_id = {frame.frame_id: frame for frame in view.frames}
     cards = []
     for theme in view.themes:
-        theme_id = int(theme.get("id", -1))
         phrases: list[dict[str, Any]] = []
-        for phrase in theme.get("phrases") or []:
-            evidence = phrase.get("evidence") or {}
-            frame_ids = [int(i) for i in evidence.get("frame_ids") or []]
+        for phrase in theme.phrases:
+            evidence = phrase.evidence
             phrases.append(
                 {
-                    "text": str(phrase.get("text", "")),
-                    "score": _float(phrase.get("score")),
-                    "supported": bool(phrase.get("supported", True)),
+                    "text": phrase.text,
+                    "score": _float(phrase.score),
+                    "supported": phrase.supported,
                     "frames": [
                         {"id": i, "time_s": by_id[i].time_s if i in by_id else None}
-                        for i in frame_ids[:MAX_EVIDENCE_FRAMES]
+                        for i in evidence.frame_ids[:MAX_EVIDENCE_FRAMES]
                     ],
-                    "n_frames": len(frame_ids),
-                    "quotes": [str(q) for q in evidence.get("quotes") or []][:6],
-                    "captions": [str(c) for c in evidence.get("captions") or []][:6],
-                    "support": _float(evidence.get("support")),
+                    "n_frames": len(evidence.frame_ids),
+                    "quotes": evidence.quotes[:6],
+                    "captions": evidence.captions[:6],
+                    "support": _float(evidence.support),
                 }
             )
         max_score = max((p["score"] for p in phrases if p["score"] is not None), default=0.0)
         representative = [
             {
-                "id": int(i),
-                "src": view.thumbs.get(int(i)),
-                "time_s": by_id[int(i)].time_s if int(i) in by_id else None,
-                "text": by_id[int(i)].text if int(i) in by_id else "",
+                "id": i,
+                "src": view.thumbs.get(i),
+                "time_s": by_id[i].time_s if i in by_id else None,
+                "text": by_id[i].text if i in by_id else "",
             }
-            for i in (theme.get("representative_frames") or [])[:MAX_REPRESENTATIVE_FRAMES]
+            for i in theme.representative_frames[:MAX_REPRESENTATIVE_FRAMES]
         ]
         cards.append(
             {
-                "id": theme_id,
-                "label": str(theme.get("label") or f"theme {theme_id}"),
-                "share": _float(theme.get("share")),
-                "seconds": _float(theme.get("seconds")),
-                "n_frames": theme.get("n_frames", len(theme.get("frames") or [])),
-                "n_spans": len(theme.get("spans") or []),
+                "id": theme.id,
+                "label": theme.label or f"theme {theme.id}",
+                "share": _float(theme.share),
+                "seconds": _float(theme.seconds),
+                "n_frames": theme.n_frames,
+                "n_spans": len(theme.spans),
                 "phrases": phrases,
                 "max_score": max_score if max_score > 0 else 1.0,
-                "phrases_note": theme.get("phrases_note"),
+                "phrases_note": theme.phrases_note,
                 "representative": representative,
-                "tagger": {
-                    key: (theme.get("tagger") or {}).get(key)
-                    for key in ("backend", "model", "fallback_reason")
-                },
+                "tagger": theme.tagger,
             }
         )
     return cards
@@ -727,12 +697,7 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
 def _script_data(view: _RunView) -> dict[str, Any]:
     return {
         "themes": [
-            {
-                "id": int(t.get("id", -1)),
-                "label": str(t.get("label") or ""),
-                "color": plots.theme_color(int(t.get("id", -1))),
-            }
-            for t in view.themes
+            {"id": t.id, "label": t.label, "color": plots.theme_color(t.id)} for t in view.themes
         ],
         "frames": [
             {
@@ -758,8 +723,8 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
     """
     view = _load_run(path, thumb_width_px=thumb_width_px)
     spans = _spans(view)
-    projection = view.themes_doc.get("projection") or {}
-    points = projection.get("points") or []
+    projection = view.themes_doc.projection
+    points = projection.points
     map_svg = None
     notes = []
     if points and len(points) == len(view.frames):
@@ -791,7 +756,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
             f"page (at most {MAX_THUMBNAILS} are embedded, the representative and evidence "
             "frames first)."
         )
-    selection = view.themes_doc.get("k_selection") or {}
+    selection = view.themes_doc.k_selection
     log = _train_log(path / "train_log.csv")
     loss_png = None if log else _embed_picture(path / "loss.png")
     recon_text_path = path / "text_reconstructions.txt"
@@ -800,7 +765,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         recon_text = recon_text_path.read_text(encoding="utf-8", errors="replace")
         if len(recon_text) > MAX_TEXT_CHARS:
             recon_text = recon_text[:MAX_TEXT_CHARS] + "\n… (truncated)"
-    theme_labels = {int(t.get("id", -1)): str(t.get("label") or "") for t in view.themes}
+    theme_labels = {t.id: t.label for t in view.themes}
     warnings = _warnings(view.manifest, view.themes_doc)
     if view.n_missing_images:
         warnings.append(
@@ -819,7 +784,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "created": view.manifest.get("created"),
         "facts": _facts(view),
         "settings": _settings(view.manifest),
-        "backends": _backends(view.themes_doc.get("backends")),
+        "backends": _backends(view.themes_doc.backends),
         "warnings": warnings,
         "cards": _theme_cards(view),
         "theme_labels": theme_labels,
@@ -829,7 +794,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "spans": spans,
         "map_svg": map_svg,
         "projection": projection,
-        "selection": _selection(selection),
+        "selection": selection,
         "k_extra": [key.replace("_", " ") for key in _k_table(selection)[0]],
         "k_table": _k_table(selection)[1],
         "k_charts": _k_charts(selection),

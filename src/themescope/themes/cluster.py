@@ -45,8 +45,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import numpy as np
 
+from themescope.documents import KRow, KSelectionRecord
 from themescope.errors import ConfigError, ThemescopeError
 
 logger = logging.getLogger("themescope")
@@ -129,15 +131,15 @@ class KSelection:
     backend: str
     warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the ``k_selection`` object of themes.json."""
-        return {
-            "method": self.method,
-            "range": list(self.k_range),
-            "chosen": self.k,
-            "reason": self.reason,
-            "table": self.table,
-        }
+    def to_record(self) -> KSelectionRecord:
+        """Return the ``k_selection`` record of themes.json."""
+        return KSelectionRecord(
+            method=self.method,
+            range=self.k_range,
+            chosen=self.k,
+            reason=self.reason,
+            table=msgspec.convert(self.table, list[KRow]),
+        )
 
 
 SMALL_DATA_POINTS = 5000

@@ -24,45 +24,12 @@ matches themes one-to-one (Hungarian algorithm) and calls a matched pair
 ``combined`` is the mean of the methods used (entries a method could not score
 are left out of the mean).
 
-compare.json (``schema_version`` 1)::
-
-    {
-      "schema_version": 1, "tool": "themescope", "version": "0.1.0", "created": ISO-8601,
-      "runs": {"a": RUN, "b": RUN},
-      "languages": {"a": "en", "b": "zh", "same": false},
-      "embedder": {"name": "all-MiniLM-L6-v2", "path": "...", "multilingual": false,
-                   "multilingual_reason": "one sentence"} | null (when no text method ran),
-      "text_comparable": false,
-      "text_comparable_reason": "one sentence",
-      "methods": [{"name": "visual"|"text"|"caption", "used": bool, "basis": str|null,
-                   "reason": "one sentence"}],
-      "visual_space": {"features": "...", "n_components": 16, "explained_variance": 0.81,
-                       "n_frames": {"a": 120, "b": 95}, "n_missing_images": {"a": 0, "b": 0},
-                       "seed": 0},
-      "matrices": {"text": M|null, "caption": M|null, "visual": M|null, "combined": M},
-      "threshold": 0.5,
-      "matching": [{"a": 0, "b": 2, "score": 0.83, "shared": true,
-                    "scores": {"visual": 0.9, "text": null, "caption": null}}],
-      "per_run": {"a": PER_RUN, "b": PER_RUN},
-      "warnings": ["..."]
-    }
-
-    RUN = {"path": "absolute run path", "video": "path of the video" | null, "lang": "en", "k": 4,
-           "n_frames": 120, "duration_s": 240.0,
-           "backends": {...the run's themes.json backends...},
-           "themes": [{"id": 0, "label": "...", "share": 0.26, "seconds": 62.0,
-                       "n_frames": 31, "representative_frames": [ids],
-                       "representative_images": ["frames/000012.jpg", ...],
-                       "tagger_backend": "extractive",
-                       "phrases": [{"text": "...", "score": 0.8}]}]}
-    M = list of rows, one per theme of run A (in runs.a.themes order), one column per
-        theme of run B; cosine similarities in [-1, 1]; null where not comparable.
-    PER_RUN = {"shared": [{"theme": 0, "label": "...", "with": 2, "with_label": "...",
-                           "score": 0.83, "difference_basis": "text"|"own-ranking",
-                           "difference_phrases": [DIFF]}],
-               "own": [{"theme": 1, "label": "...", "best_match": {"theme": 0, "score": 0.1}
-                        | null, "difference_basis": ..., "difference_phrases": [DIFF]}]}
-    DIFF = {"text": "...", "score": 0.8, "similarity_to_other": 0.21 | null}
+``compare.json`` holds both runs' themes, their languages, which methods were
+used and why, the similarity matrices (rows are run A's themes), the
+one-to-one matching with scores, and per run the shared and own themes with the
+phrases that set them apart. Its schema is
+:class:`themescope.documents.CompareDocument`; ``docs/schemas/compare.schema.json``
+is generated from it.
 
 Difference phrases of a shared theme are its phrases least similar to any phrase
 of the matched theme; those of an own theme are its phrases least similar to any
@@ -74,7 +41,7 @@ embedder) they are the theme's own top phrases, and ``difference_basis`` is
 
 Example:
     >>> result = compare_runs("runs/us", "runs/cn", "runs/us-vs-cn")  # doctest: +SKIP
-    >>> [(m["a"], m["b"]) for m in result.data["matching"] if m["shared"]]  # doctest: +SKIP
+    >>> [(m.a, m.b) for m in result.document.matching if m.shared]  # doctest: +SKIP
     [(0, 1), (2, 0)]
 
 """
@@ -82,26 +49,49 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
 
 from themescope import __version__
 from themescope._progress import track
+from themescope.documents import (
+    COMPARE_SCHEMA_VERSION,
+    BackendsRecord,
+    BestMatch,
+    CompareDocument,
+    CompareEmbedder,
+    CompareRun,
+    CompareTheme,
+    DifferencePhrase,
+    Languages,
+    Match,
+    Matrices,
+    Matrix,
+    Method,
+    MethodScores,
+    OwnTheme,
+    Pair,
+    PerRun,
+    ScoredPhrase,
+    SharedTheme,
+    ThemeRecord,
+    VisualSpace,
+    read_themes,
+    write_compare,
+)
 from themescope.errors import ConfigError, RunDirectoryError
-from themescope.rundir import RunDirectory, write_json_atomic
+from themescope.rundir import RunDirectory
 from themescope.themes.base import PhraseEmbedder
 
 logger = logging.getLogger("themescope")
 
-SCHEMA_VERSION = 1
 COMPARE_NAME = "compare.json"
 OUTPUT_NAMES = frozenset({COMPARE_NAME, "compare.html"})
 """Files ``--out`` may already hold without --force (earlier comparisons)."""
@@ -140,8 +130,8 @@ class RunThemes:
 
     path: Path
     lang: str
-    themes: list[dict[str, Any]]
-    backends: dict[str, Any]
+    themes: list[ThemeRecord]
+    backends: BackendsRecord
     images: list[str]
     captions: list[str] | None
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -153,17 +143,17 @@ class ComparisonResult:
 
     Attributes:
         path: The compare.json file.
-        data: Its content (see the module docstring for the schema).
+        document: Its content.
 
     """
 
     path: Path
-    data: dict[str, Any]
+    document: CompareDocument
 
     @property
     def shared_pairs(self) -> list[tuple[int, int, float]]:
         """(theme of A, theme of B, combined score) of every shared pair."""
-        return [(m["a"], m["b"], m["score"]) for m in self.data["matching"] if m["shared"]]
+        return [(m.a, m.b, m.score) for m in self.document.matching if m.shared]
 
 
 def compare_runs(
@@ -216,7 +206,7 @@ def compare_runs(
 
     visual, visual_info = _visual_matrix(a, b, seed, warnings)
 
-    embedder_record: dict[str, Any] | None = None
+    embedder_record: CompareEmbedder | None = None
     loaded: PhraseEmbedder | None = None
     name, path = _embedder_identity(embedder)
     is_multi, multi_reason = _is_multilingual(name, path, multilingual)
@@ -229,12 +219,9 @@ def compare_runs(
         info = embedder_info(loaded)
         name, path = info["name"] or name, info["path"] or path
         is_multi, multi_reason = _is_multilingual(name, path, multilingual)
-        embedder_record = {
-            "name": name,
-            "path": path,
-            "multilingual": is_multi,
-            "multilingual_reason": multi_reason,
-        }
+        embedder_record = CompareEmbedder(
+            name=name, path=path, multilingual=is_multi, multilingual_reason=multi_reason
+        )
 
     text: np.ndarray | None = None
     phrase_vectors: dict[tuple[str, int], tuple[list[str], np.ndarray]] = {}
@@ -252,29 +239,24 @@ def compare_runs(
     )
 
     methods = [
-        {
-            "name": "visual",
-            "used": visual is not None,
-            "basis": "frames" if visual is not None else None,
-            "reason": (
+        Method(
+            name="visual",
+            used=visual is not None,
+            basis="frames" if visual is not None else None,
+            reason=(
                 "frames of both runs placed in one PCA space fitted on both; comparable "
                 "across languages"
                 if visual is not None
                 else "too few readable frames to build a visual space"
             ),
-        },
-        {
-            "name": "text",
-            "used": text is not None,
-            "basis": text_basis,
-            "reason": text_reason,
-        },
-        {
-            "name": "caption",
-            "used": caption is not None,
-            "basis": "captions" if caption is not None else None,
-            "reason": caption_reason,
-        },
+        ),
+        Method(name="text", used=text is not None, basis=text_basis, reason=text_reason),
+        Method(
+            name="caption",
+            used=caption is not None,
+            basis="captions" if caption is not None else None,
+            reason=caption_reason,
+        ),
     ]
     used = {"text": text, "caption": caption, "visual": visual}
     available = [m for m in used.values() if m is not None]
@@ -285,50 +267,50 @@ def compare_runs(
         )
     combined = _nanmean(available)
     matching = _match(combined, used, threshold)
-    per_run = {
-        "a": _per_run(a, b, "a", matching, combined, phrase_vectors),
-        "b": _per_run(b, a, "b", matching, combined, phrase_vectors),
-    }
+    per_run = Pair(
+        a=_per_run(a, b, "a", matching, combined, phrase_vectors),
+        b=_per_run(b, a, "b", matching, combined, phrase_vectors),
+    )
     if text_basis is None:
         warnings.append(f"text similarity not used: {text_reason}")
 
-    data: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "tool": "themescope",
-        "version": __version__,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "runs": {"a": _run_record(a), "b": _run_record(b)},
-        "languages": {"a": a.lang, "b": b.lang, "same": same_language},
-        "embedder": embedder_record,
-        "text_comparable": text is not None,
-        "text_comparable_reason": text_reason,
-        "methods": methods,
-        "visual_space": visual_info,
-        "matrices": {
-            "text": _matrix_json(text),
-            "caption": _matrix_json(caption),
-            "visual": _matrix_json(visual),
-            "combined": _matrix_json(combined),
-        },
-        "threshold": threshold,
-        "matching": matching,
-        "per_run": per_run,
-        "warnings": warnings,
-    }
+    document = CompareDocument(
+        schema_version=COMPARE_SCHEMA_VERSION,
+        tool="themescope",
+        version=__version__,
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        runs=Pair(a=_run_record(a), b=_run_record(b)),
+        languages=Languages(a=a.lang, b=b.lang, same=same_language),
+        embedder=embedder_record,
+        text_comparable=text is not None,
+        text_comparable_reason=text_reason,
+        methods=methods,
+        visual_space=visual_info,
+        matrices=Matrices(
+            text=None if text is None else _matrix_json(text),
+            caption=None if caption is None else _matrix_json(caption),
+            visual=None if visual is None else _matrix_json(visual),
+            combined=_matrix_json(combined),
+        ),
+        threshold=threshold,
+        matching=matching,
+        per_run=per_run,
+        warnings=warnings,
+    )
     for message in warnings:
         logger.warning(message)
     target = out / COMPARE_NAME
-    write_json_atomic(target, data)
-    n_shared = sum(1 for m in matching if m["shared"])
+    write_compare(target, document)
+    n_shared = sum(1 for m in matching if m.shared)
     logger.info(
         "compared %d and %d themes: %d shared (methods: %s) → %s",
         len(a.themes),
         len(b.themes),
         n_shared,
-        ", ".join(str(m["name"]) for m in methods if m["used"]),
+        ", ".join(m.name for m in methods if m.used),
         target,
     )
-    return ComparisonResult(path=target, data=data)
+    return ComparisonResult(path=target, document=document)
 
 
 def load_run_themes(path: str | Path) -> RunThemes:
@@ -349,11 +331,7 @@ def load_run_themes(path: str | Path) -> RunThemes:
     run.require("themes")
     manifest = msgspec.to_builtins(run.read_manifest())
     themes_path = run / "themes.json"
-    try:
-        document = json.loads(themes_path.read_text(encoding="utf-8"))
-        themes = list(document["themes"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise RunDirectoryError(f"{themes_path} is missing or unreadable ({exc})") from exc
+    document = read_themes(themes_path)
     frames_path = run / "frames.parquet"
     try:
         table = pq.read_table(frames_path)
@@ -369,19 +347,19 @@ def load_run_themes(path: str | Path) -> RunThemes:
     if "caption" in table.column_names:
         values = [str(x or "") for x in table.column("caption").to_pylist()]
         captions = values if any(v.strip() for v in values) else None
-    for theme in themes:
-        bad = [f for f in theme.get("frames", []) if not 0 <= int(f) < len(images)]
+    for theme in document.themes:
+        bad = [f for f in theme.frames if not 0 <= f < len(images)]
         if bad:
             raise RunDirectoryError(
-                f"{themes_path}: theme {theme.get('id')} lists frame {bad[0]} but "
+                f"{themes_path}: theme {theme.id} lists frame {bad[0]} but "
                 f"{frames_path} has {len(images)} frames"
             )
     lang = str(manifest.get("stages", {}).get("ingest", {}).get("lang") or "und")
     return RunThemes(
         path=run.path,
         lang=lang,
-        themes=themes,
-        backends=dict(document.get("backends") or {}),
+        themes=document.themes,
+        backends=document.backends,
         images=images,
         captions=captions,
         manifest=manifest,
@@ -428,12 +406,12 @@ _BLOCKS = (
 
 def _visual_matrix(
     a: RunThemes, b: RunThemes, seed: int, warnings: list[str]
-) -> tuple[np.ndarray | None, dict[str, Any]]:
+) -> tuple[np.ndarray | None, VisualSpace]:
     from PIL import Image, UnidentifiedImageError
 
     wanted = {
-        "a": sorted({int(f) for t in a.themes for f in t.get("frames", [])}),
-        "b": sorted({int(f) for t in b.themes for f in t.get("frames", [])}),
+        "a": sorted({f for t in a.themes for f in t.frames}),
+        "b": sorted({f for t in b.themes for f in t.frames}),
     }
     runs = {"a": a, "b": b}
     rows: list[np.ndarray] = []
@@ -457,15 +435,15 @@ def _visual_matrix(
                 f"{missing[key]} of {len(wanted[key])} frame images of run {key} "
                 f"({runs[key].path}) are missing or unreadable; left out of the visual space"
             )
-    info: dict[str, Any] = {
-        "features": VISUAL_FEATURES,
-        "n_components": 0,
-        "explained_variance": None,
-        "n_frames": {key: len(wanted[key]) - missing[key] for key in ("a", "b")},
-        "n_missing_images": missing,
-        "seed": seed,
-    }
-    if len(rows) < 3 or not info["n_frames"]["a"] or not info["n_frames"]["b"]:
+    info = VisualSpace(
+        features=VISUAL_FEATURES,
+        n_components=0,
+        explained_variance=None,
+        n_frames=Pair(a=len(wanted["a"]) - missing["a"], b=len(wanted["b"]) - missing["b"]),
+        n_missing_images=Pair(a=missing["a"], b=missing["b"]),
+        seed=seed,
+    )
+    if len(rows) < 3 or not info.n_frames.a or not info.n_frames.b:
         return None, info
     from sklearn.decomposition import PCA
 
@@ -475,7 +453,7 @@ def _visual_matrix(
     # are compared by how they differ within their own video. On synthetic news
     # videos drawn with different colours and layouts this widened the gap
     # between true and false theme pairs from 0.32 to 0.44 (cosine).
-    n_a = info["n_frames"]["a"]
+    n_a = info.n_frames.a
     for part in (slice(0, n_a), slice(n_a, None)):
         block = features[part]
         features[part] = (block - block.mean(axis=0)) / (block.std(axis=0) + 1e-6)
@@ -490,15 +468,13 @@ def _visual_matrix(
     pca = PCA(n_components=n_components, random_state=seed, svd_solver="auto")
     projected = pca.fit_transform(features)
     projected /= np.linalg.norm(projected, axis=1, keepdims=True) + 1e-12
-    info["n_components"] = n_components
-    info["explained_variance"] = round(float(pca.explained_variance_ratio_.sum()), 4)
+    info.n_components = n_components
+    info.explained_variance = round(float(pca.explained_variance_ratio_.sum()), 4)
 
     def centroids(key: str, run: RunThemes) -> list[np.ndarray | None]:
         out: list[np.ndarray | None] = []
         for theme in run.themes:
-            picks = [
-                index[(key, int(f))] for f in theme.get("frames", []) if (key, int(f)) in index
-            ]
+            picks = [index[(key, f)] for f in theme.frames if (key, f) in index]
             out.append(projected[picks].mean(axis=0) if picks else None)
         return out
 
@@ -519,13 +495,13 @@ def _cosine_matrix(
     return matrix
 
 
-def _theme_phrases(theme: dict[str, Any]) -> tuple[list[str], np.ndarray]:
+def _theme_phrases(theme: ThemeRecord) -> tuple[list[str], np.ndarray]:
     texts, scores = [], []
-    for phrase in theme.get("phrases") or []:
-        text = str(phrase.get("text", "")).strip()
+    for phrase in theme.phrases:
+        text = phrase.text.strip()
         if text:
             texts.append(text)
-            scores.append(float(phrase.get("score", 1.0) or 0.0))
+            scores.append(phrase.score)
     return texts, np.asarray(scores, dtype=np.float64)
 
 
@@ -536,9 +512,8 @@ def _text_matrix(
     means: dict[str, list[np.ndarray | None]] = {"a": [], "b": []}
     for key, run in (("a", a), ("b", b)):
         for position, theme in enumerate(run.themes):
-            backend = str((theme.get("tagger") or {}).get("backend") or "")
             texts, scores = _theme_phrases(theme)
-            if not texts or (llm_only and not backend.startswith("llm")):
+            if not texts or (llm_only and not theme.tagger.backend.startswith("llm")):
                 means[key].append(None)
                 continue
             embedded = np.asarray(embedder.embed(texts), dtype=np.float64)
@@ -557,9 +532,7 @@ def _caption_matrix(a: RunThemes, b: RunThemes, embedder: PhraseEmbedder) -> np.
         for theme in run.themes:
             captions = list(
                 dict.fromkeys(
-                    run.captions[int(f)].strip()
-                    for f in theme.get("frames", [])
-                    if run.captions[int(f)].strip()
+                    run.captions[f].strip() for f in theme.frames if run.captions[f].strip()
                 )
             )
             if len(captions) > MAX_CAPTIONS_PER_THEME:
@@ -582,7 +555,7 @@ def _nanmean(matrices: Sequence[np.ndarray]) -> np.ndarray:
 
 def _match(
     combined: np.ndarray, used: dict[str, np.ndarray | None], threshold: float
-) -> list[dict[str, Any]]:
+) -> list[Match]:
     from scipy.optimize import linear_sum_assignment
 
     if combined.size == 0:
@@ -596,81 +569,88 @@ def _match(
         if np.isnan(score):
             continue
         matching.append(
-            {
-                "a": i,
-                "b": j,
-                "score": round(float(score), 4),
-                "shared": bool(score >= threshold),
-                "scores": {
-                    name: _round(matrix[i, j]) if matrix is not None else None
-                    for name, matrix in used.items()
-                },
-            }
+            Match(
+                a=i,
+                b=j,
+                score=round(float(score), 4),
+                shared=bool(score >= threshold),
+                scores=MethodScores(
+                    **{
+                        name: _round(matrix[i, j]) if matrix is not None else None
+                        for name, matrix in used.items()
+                    }
+                ),
+            )
         )
-    return sorted(matching, key=lambda m: -m["score"])
+    return sorted(matching, key=lambda m: -m.score)
 
 
 def _per_run(
     run: RunThemes,
     other: RunThemes,
     key: str,
-    matching: list[dict[str, Any]],
+    matching: list[Match],
     combined: np.ndarray,
     vectors: dict[tuple[str, int], tuple[list[str], np.ndarray]],
-) -> dict[str, list[dict[str, Any]]]:
+) -> PerRun:
     other_key = "b" if key == "a" else "a"
-    partner = {m[key]: m for m in matching if m["shared"]}
+    # theme of this run -> (theme of the other run, combined score), for shared pairs
+    partner = {
+        (m.a if key == "a" else m.b): (m.b if key == "a" else m.a, m.score)
+        for m in matching
+        if m.shared
+    }
     scores = combined if key == "a" else combined.T
-    shared, own = [], []
+    result = PerRun(shared=[], own=[])
     other_all = [
         vectors[(other_key, j)][1] for j in range(len(other.themes)) if (other_key, j) in vectors
     ]
     for position, theme in enumerate(run.themes):
-        label = _label(theme, position)
+        label = _label(theme)
         mine = vectors.get((key, position))
         if position in partner:
-            j = partner[position][other_key]
+            j, score = partner[position]
             against = vectors.get((other_key, j))
             basis, phrases = _difference(theme, mine, [against[1]] if against else [])
-            shared.append(
-                {
-                    "theme": position,
-                    "label": label,
-                    "with": j,
-                    "with_label": _label(other.themes[j], j),
-                    "score": partner[position]["score"],
-                    "difference_basis": basis,
-                    "difference_phrases": phrases,
-                }
+            result.shared.append(
+                SharedTheme(
+                    theme=position,
+                    label=label,
+                    with_=j,
+                    with_label=_label(other.themes[j]),
+                    score=score,
+                    difference_basis=basis,
+                    difference_phrases=phrases,
+                )
             )
             continue
         row = scores[position] if scores.shape[1] else np.array([])
         best = None
         if row.size and not np.all(np.isnan(row)):
-            j = int(np.nanargmax(row))
-            best = {"theme": j, "score": round(float(row[j]), 4)}
+            best_j = int(np.nanargmax(row))
+            best = BestMatch(theme=best_j, score=round(float(row[best_j]), 4))
         basis, phrases = _difference(theme, mine, other_all)
-        own.append(
-            {
-                "theme": position,
-                "label": label,
-                "best_match": best,
-                "difference_basis": basis,
-                "difference_phrases": phrases,
-            }
+        result.own.append(
+            OwnTheme(
+                theme=position,
+                label=label,
+                best_match=best,
+                difference_basis=basis,
+                difference_phrases=phrases,
+            )
         )
-    return {"shared": shared, "own": own}
+    return result
 
 
 def _difference(
-    theme: dict[str, Any],
+    theme: ThemeRecord,
     mine: tuple[list[str], np.ndarray] | None,
     others: list[np.ndarray],
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[Literal["text", "own-ranking"], list[DifferencePhrase]]:
     texts, scores = _theme_phrases(theme)
     if mine is None or not others:
         picks = [
-            {"text": t, "score": round(float(s), 4), "similarity_to_other": None}
+            DifferencePhrase(text=t, score=round(float(s), 4), similarity_to_other=None)
             for t, s in list(zip(texts, scores, strict=True))[:N_DIFFERENCE_PHRASES]
         ]
         return "own-ranking", picks
@@ -684,11 +664,11 @@ def _difference(
         if closest[i] < SAME_PHRASE_SIMILARITY
     ][:N_DIFFERENCE_PHRASES]
     return "text", [
-        {
-            "text": own_texts[i],
-            "score": round(float(score_of.get(own_texts[i], 0.0)), 4),
-            "similarity_to_other": round(float(closest[i]), 4),
-        }
+        DifferencePhrase(
+            text=own_texts[i],
+            score=round(float(score_of.get(own_texts[i], 0.0)), 4),
+            similarity_to_other=round(float(closest[i]), 4),
+        )
         for i in order
     ]
 
@@ -709,9 +689,9 @@ def _text_basis(
             f"the runs' languages differ ({a.lang!r} vs {b.lang!r}) but the embedder is "
             f"multilingual ({multi_reason})",
         )
-    tag_a, tag_b = a.backends.get("tagger") or {}, b.backends.get("tagger") or {}
-    lang_a, lang_b = tag_a.get("language"), tag_b.get("language")
-    if tag_a.get("name") == "llm" and tag_b.get("name") == "llm" and lang_a and lang_a == lang_b:
+    tag_a, tag_b = a.backends.tagger, b.backends.tagger
+    lang_a = tag_a.language
+    if tag_a.name == "llm" and tag_b.name == "llm" and lang_a and lang_a == tag_b.language:
         return (
             "llm-tags",
             f"the runs' languages differ ({a.lang!r} vs {b.lang!r}) but both were tagged by an "
@@ -778,46 +758,44 @@ def _check_out_dir(out: Path, force: bool) -> None:
             )
 
 
-def _run_record(run: RunThemes) -> dict[str, Any]:
+def _run_record(run: RunThemes) -> CompareRun:
     inputs = run.manifest.get("inputs", {}) or {}
     video = (inputs.get("video") or {}).get("path")
     ingest = run.manifest.get("stages", {}).get("ingest", {}) or {}
     duration = (ingest.get("video") or {}).get("duration_s")
-    themes = []
-    for position, theme in enumerate(run.themes):
-        representative = [int(f) for f in theme.get("representative_frames", [])]
-        themes.append(
-            {
-                "id": int(theme.get("id", position)),
-                "label": _label(theme, position),
-                "share": theme.get("share"),
-                "seconds": theme.get("seconds"),
-                "n_frames": int(theme.get("n_frames", len(theme.get("frames", [])))),
-                "representative_frames": representative,
-                "representative_images": [
-                    run.images[f] for f in representative if 0 <= f < len(run.images)
-                ],
-                "tagger_backend": (theme.get("tagger") or {}).get("backend"),
-                "phrases": [
-                    {"text": t, "score": round(float(s), 4)}
-                    for t, s in zip(*_theme_phrases(theme), strict=True)
-                ],
-            }
+    themes = [
+        CompareTheme(
+            id=theme.id,
+            label=_label(theme),
+            share=theme.share,
+            seconds=theme.seconds,
+            n_frames=theme.n_frames,
+            representative_frames=theme.representative_frames,
+            representative_images=[
+                run.images[f] for f in theme.representative_frames if 0 <= f < len(run.images)
+            ],
+            tagger_backend=theme.tagger.backend,
+            phrases=[
+                ScoredPhrase(text=t, score=round(float(s), 4))
+                for t, s in zip(*_theme_phrases(theme), strict=True)
+            ],
         )
-    return {
-        "path": str(run.path.resolve()),
-        "video": video,
-        "lang": run.lang,
-        "k": len(run.themes),
-        "n_frames": len(run.images),
-        "duration_s": duration,
-        "backends": run.backends,
-        "themes": themes,
-    }
+        for theme in run.themes
+    ]
+    return CompareRun(
+        path=str(run.path.resolve()),
+        video=video,
+        lang=run.lang,
+        k=len(run.themes),
+        n_frames=len(run.images),
+        duration_s=duration,
+        backends=run.backends,
+        themes=themes,
+    )
 
 
-def _label(theme: dict[str, Any], position: int) -> str:
-    return str(theme.get("label") or f"theme {theme.get('id', position)}")
+def _label(theme: ThemeRecord) -> str:
+    return theme.label or f"theme {theme.id}"
 
 
 def _which(missing_a: bool, missing_b: bool) -> str:
@@ -830,7 +808,5 @@ def _round(value: float) -> float | None:
     return None if value is None or np.isnan(value) else round(float(value), 4)
 
 
-def _matrix_json(matrix: np.ndarray | None) -> list[list[float | None]] | None:
-    if matrix is None:
-        return None
+def _matrix_json(matrix: np.ndarray) -> Matrix:
     return [[_round(value) for value in row] for row in matrix.tolist()]

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from themescope.documents import ProjectionRecord
 from themescope.themes.cluster import native_threads
 from themescope.themes.config import MAX_TSNE_POINTS
 
@@ -45,14 +45,14 @@ class Projection:
     points: np.ndarray
     n_fitted: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the ``projection`` object of themes.json."""
-        return {
-            "method": self.method,
-            "perplexity": self.perplexity,
-            "n_fitted": self.n_fitted,
-            "points": [[round(float(a), 4), round(float(b), 4)] for a, b in self.points],
-        }
+    def to_record(self) -> ProjectionRecord:
+        """Return the ``projection`` record of themes.json."""
+        return ProjectionRecord(
+            method=self.method,
+            perplexity=self.perplexity,
+            n_fitted=self.n_fitted,
+            points=[(round(float(a), 4), round(float(b), 4)) for a, b in self.points],
+        )
 
 
 def perplexity_for(n: int) -> float:

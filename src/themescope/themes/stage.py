@@ -10,14 +10,16 @@ phrases distinct; write ``themes.json`` and ``frames.parquet`` with the
 stage is all-or-nothing.
 
 Example:
-    >>> result = build_themes("runs/us-report", ThemesConfig(k_range=(3, 5)))  # doctest: +SKIP
-    >>> result.k, result.data["themes"][0]["label"]  # doctest: +SKIP
+    >>> build_themes("runs/us-report", ThemesConfig(k_range=(3, 5))).status  # doctest: +SKIP
+    'ran'
+    >>> from themescope.documents import read_themes
+    >>> document = read_themes("runs/us-report/themes.json")  # doctest: +SKIP
+    >>> document.k, document.themes[0].label  # doctest: +SKIP
     (3, 'vaccination site')
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -28,6 +30,16 @@ import numpy as np
 
 from themescope import _progress
 from themescope.components import identity
+from themescope.documents import (
+    THEMES_SCHEMA_VERSION,
+    BackendsRecord,
+    EvidenceRecord,
+    PhraseRecord,
+    TaggerRecord,
+    ThemeRecord,
+    ThemesDocument,
+    write_themes,
+)
 from themescope.errors import RunDirectoryError, ThemescopeError
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 from themescope.themes.base import (
@@ -46,7 +58,6 @@ from themescope.themes.text import normalize
 
 logger = logging.getLogger("themescope")
 
-THEMES_SCHEMA_VERSION = 1
 MAX_REPRESENTATIVE = 6
 """Representative frames per theme."""
 
@@ -205,7 +216,7 @@ def _run_stage(
     embedder: PhraseEmbedder,
     backends: dict[str, Any],
     st: StageWriter,
-) -> tuple[dict[str, Any], np.ndarray]:
+) -> tuple[ThemesDocument, np.ndarray]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -317,19 +328,18 @@ def _run_stage(
                 st,
             )
         )
-    n_unsupported = sum(1 for theme in themes for p in theme["phrases"] if not p["supported"])
-    data: dict[str, Any] = {
-        "schema_version": THEMES_SCHEMA_VERSION,
-        "k": k,
-        "k_selection": selection.to_dict(),
-        "backends": {**backends, "cluster": selection.backend},
-        "projection": projection.to_dict(),
-        "themes": themes,
-        "warnings": list(st.warnings),
-    }
-    with open(st.path("themes.json"), "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
+    n_unsupported = sum(1 for theme in themes for p in theme.phrases if not p.supported)
+    backends_used = {**backends, "cluster": selection.backend}
+    document = ThemesDocument(
+        schema_version=THEMES_SCHEMA_VERSION,
+        k=k,
+        k_selection=selection.to_record(),
+        backends=msgspec.convert(backends_used, BackendsRecord),
+        projection=projection.to_record(),
+        themes=themes,
+        warnings=list(st.warnings),
+    )
+    write_themes(st.path("themes.json"), document)
 
     keep = [c for c in table.column_names if c not in ("theme", "caption")]
     out = table.select(keep).append_column("theme", pa.array(labels, type=pa.int64()))
@@ -344,7 +354,7 @@ def _run_stage(
             "k_method": selection.method,
             "k_reason": selection.reason,
             "k_range": list(selection.k_range),
-            "backends": data["backends"],
+            "backends": backends_used,
             "projection": projection.method,
             "n_frames": n,
             "n_unsupported_phrases": n_unsupported,
@@ -357,7 +367,7 @@ def _run_stage(
         k,
         n_unsupported,
     )
-    return data, labels
+    return document, labels
 
 
 def _first(values: list[Any]) -> Any:
@@ -439,7 +449,9 @@ def frame_durations_s(times_s: np.ndarray, ingest: dict[str, Any] | None = None)
     return durations
 
 
-def _spans(frame_ids: list[int], times_s: np.ndarray, durations: np.ndarray) -> list[list[float]]:
+def _spans(
+    frame_ids: list[int], times_s: np.ndarray, durations: np.ndarray
+) -> list[tuple[float, float]]:
     spans: list[list[float]] = []
     for i in frame_ids:
         start, end = float(times_s[i]), float(times_s[i] + durations[i])
@@ -447,7 +459,7 @@ def _spans(frame_ids: list[int], times_s: np.ndarray, durations: np.ndarray) -> 
             spans[-1][1], spans[-1][2] = end, i
         else:
             spans.append([start, end, i])
-    return [[round(s, 3), round(e, 3)] for s, e, _ in spans]
+    return [(round(s, 3), round(e, 3)) for s, e, _ in spans]
 
 
 def representative_frames(
@@ -488,7 +500,7 @@ def _theme_record(
     durations: np.ndarray,
     n_phrases: int,
     st: StageWriter,
-) -> dict[str, Any]:
+) -> ThemeRecord:
     frame_ids = material.frame_ids
     seconds = float(durations[frame_ids].sum())
     share = seconds / float(durations.sum())
@@ -506,41 +518,41 @@ def _theme_record(
         note = f"only {len(phrases)} phrases: not enough distinct text in this theme"
     if result.fallback_reason:
         st.warn(f"theme {t}: phrases from the {result.backend} fallback ({result.fallback_reason})")
-    return {
-        "id": t,
-        "label": phrases[0].text if phrases else f"theme {t}",
-        "frames": frame_ids,
-        "n_frames": len(frame_ids),
-        "share": round(share, 4),
-        "seconds": round(seconds, 3),
-        "spans": _spans(frame_ids, times_s, durations),
-        "representative_frames": representative_frames(
+    return ThemeRecord(
+        id=t,
+        label=phrases[0].text if phrases else f"theme {t}",
+        frames=frame_ids,
+        n_frames=len(frame_ids),
+        share=round(share, 4),
+        seconds=round(seconds, 3),
+        spans=_spans(frame_ids, times_s, durations),
+        representative_frames=representative_frames(
             frame_ids, features, centers[t], times_s, min_gap_s
         ),
-        "phrases": [_phrase_record(p) for p in phrases],
-        "phrases_note": note,
-        "tagger": {
-            "backend": result.backend,
-            "model": result.model,
-            "prompt": result.prompt,
-            "fallback_reason": result.fallback_reason,
-        },
-    }
+        phrases=[_phrase_record(p) for p in phrases],
+        phrases_note=note,
+        tagger=TaggerRecord(
+            backend=result.backend,
+            model=result.model,
+            prompt=result.prompt,
+            fallback_reason=result.fallback_reason,
+        ),
+    )
 
 
-def _phrase_record(phrase: Phrase) -> dict[str, Any]:
+def _phrase_record(phrase: Phrase) -> PhraseRecord:
     ev = phrase.evidence
-    return {
-        "text": phrase.text,
-        "score": round(float(phrase.score), 4),
-        "supported": bool(phrase.supported),
-        "evidence": {
-            "frame_ids": [int(i) for i in ev.frame_ids],
-            "quotes": list(ev.quotes),
-            "captions": list(ev.captions),
-            "support": round(float(ev.support), 4),
-        },
-    }
+    return PhraseRecord(
+        text=phrase.text,
+        score=round(float(phrase.score), 4),
+        supported=bool(phrase.supported),
+        evidence=EvidenceRecord(
+            frame_ids=[int(i) for i in ev.frame_ids],
+            quotes=list(ev.quotes),
+            captions=list(ev.captions),
+            support=round(float(ev.support), 4),
+        ),
+    )
 
 
 def distinct_top_phrases(phrase_lists: list[list[Phrase]]) -> list[str]:

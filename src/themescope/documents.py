@@ -1,0 +1,489 @@
+"""The JSON documents themescope writes, as typed classes: ``themes.json`` and ``compare.json``.
+
+Each document is a tree of :class:`msgspec.Struct` records. The classes are the
+single source of the schema: the writers build them, every reader gets them
+back from :func:`read_themes` / :func:`read_compare` (which validate types and
+required fields while decoding), and the JSON Schemas in ``docs/schemas/`` are
+generated from them (``python scripts/gen_schemas.py``; a test fails when the
+committed files differ).
+
+Versioning: every document carries ``schema_version``. A reader refuses a
+newer version with a line that says to upgrade themescope; a damaged file gives
+one line naming the file and the JSON path of what is wrong. A new field with a
+default (``gloss: str | None = None``) reads older files of the same version,
+and older themescopes ignore it, so adding an optional field needs no new
+version; removing or retyping a field does.
+
+Example:
+    >>> doc = read_themes("runs/us/themes.json")  # doctest: +SKIP
+    >>> doc.k, doc.themes[0].label, doc.themes[0].phrases[0].evidence.quotes[:1]  # doctest: +SKIP
+    (3, 'vaccination site', ['Nurses give the booster at the clinic.'])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+import msgspec
+from msgspec import Meta
+
+from themescope.errors import DocumentError
+from themescope.rundir import atomic_path
+
+THEMES_SCHEMA_VERSION = 1
+COMPARE_SCHEMA_VERSION = 1
+
+T = TypeVar("T")
+
+
+class Record(msgspec.Struct, kw_only=True):
+    """Base of every record.
+
+    Unknown keys are ignored on read, so an older reader accepts a newer optional
+    field. Each subclass repeats ``kw_only=True`` (msgspec does not inherit it),
+    so that fields keep the order of the file whatever their defaults.
+    """
+
+
+# --------------------------------------------------------------------------- themes.json
+
+
+class KRow(Record, kw_only=True):
+    """One k evaluated while choosing k (a row of ``k_selection.table``).
+
+    Metrics are None where they are not defined (a silhouette needs k >= 2, the
+    elbow needs k - 1 and k + 1, a user-given k has no score).
+    """
+
+    k: int
+    mean_dist_to_centroid: float | None = None
+    mean_centroid_dist: float | None = None
+    silhouette: float | None = None
+    bootstrap_stability: float | None = None
+    large_cluster_stability: Annotated[
+        float | None,
+        Meta(description="Share of the k clusters' frames that stay together at k + 1."),
+    ] = None
+    elbow: float | None = None
+    score: Annotated[float | None, Meta(description="Combined score the choice was made on.")] = (
+        None
+    )
+    sizes: Annotated[list[int], Meta(description="Cluster sizes, largest first.")]
+
+
+class KSelectionRecord(Record, kw_only=True):
+    """How k was chosen."""
+
+    method: Annotated[
+        str,
+        Meta(description="'auto', 'user' (k given), or 'lowered' (fewer frames than k asked for)."),
+    ]
+    range: Annotated[
+        tuple[int, int], Meta(description="The range searched, as asked for ([k, k] for a user k).")
+    ]
+    chosen: int
+    reason: Annotated[str, Meta(description="One sentence with the numbers behind the choice.")]
+    table: Annotated[
+        list[KRow],
+        Meta(description="One row per k evaluated; empty when there was nothing to choose."),
+    ]
+
+
+class CaptionerBackend(Record, kw_only=True):
+    """The captioner that described the frames ("none" without one)."""
+
+    name: str
+    model: str | None = None
+
+
+class TaggerBackend(Record, kw_only=True, omit_defaults=True):
+    """The tagger: its name, and for an LLM its client backend, model and tag language."""
+
+    name: str
+    backend: str | None = None
+    model: str | None = None
+    language: str | None = None
+
+
+class EmbedderBackend(Record, kw_only=True):
+    """The phrase embedder (its folder when known)."""
+
+    name: str
+    path: str | None = None
+
+
+class BackendsRecord(Record, kw_only=True):
+    """The components the themes stage used."""
+
+    captioner: CaptionerBackend
+    tagger: TaggerBackend
+    embedder: EmbedderBackend
+    cluster: Annotated[
+        str,
+        Meta(
+            description="K-means backend of the final clustering: 'sklearn', 'faiss' or 'trivial'."
+        ),
+    ]
+
+
+class ProjectionRecord(Record, kw_only=True):
+    """2-D coordinates of every frame, for the map."""
+
+    method: Annotated[str, Meta(description="'tsne', 'tsne-subsample' or 'trivial'.")]
+    perplexity: float | None
+    n_fitted: Annotated[int, Meta(description="How many points t-SNE was fitted on.")]
+    points: Annotated[list[tuple[float, float]], Meta(description="Row i is frame_id i.")]
+
+
+class EvidenceRecord(Record, kw_only=True):
+    """What in the theme's frames supports a phrase."""
+
+    frame_ids: list[int]
+    quotes: Annotated[
+        list[str], Meta(description="Transcript lines of those frames that contain the phrase.")
+    ]
+    captions: list[str]
+    support: Annotated[
+        float, Meta(description="Share of the theme's frames that support the phrase, in [0, 1].")
+    ]
+
+
+class PhraseRecord(Record, kw_only=True):
+    """One phrase describing a theme, with its evidence."""
+
+    text: str
+    score: float
+    supported: Annotated[
+        bool, Meta(description="False when nothing in the theme's frames supports the phrase.")
+    ]
+    evidence: EvidenceRecord
+
+
+class TaggerRecord(Record, kw_only=True):
+    """Which tagger described this theme (an LLM's fallback is recorded with its reason)."""
+
+    backend: str
+    model: str | None = None
+    prompt: str | None = None
+    fallback_reason: str | None = None
+
+
+class ThemeRecord(Record, kw_only=True):
+    """One theme: its frames, time, and the phrases that explain it."""
+
+    id: Annotated[int, Meta(description="0..k-1, largest theme first.")]
+    label: Annotated[str, Meta(description="The top phrase (or 'theme N' without phrases).")]
+    frames: list[int]
+    n_frames: int
+    share: Annotated[float, Meta(description="Share of the video's time, in [0, 1].")]
+    seconds: float
+    spans: Annotated[
+        list[tuple[float, float]],
+        Meta(description="(start_s, end_s) of each run of consecutive frames."),
+    ]
+    representative_frames: Annotated[
+        list[int],
+        Meta(description="Typical frames spread over the video, closest to the centroid first."),
+    ]
+    phrases: list[PhraseRecord]
+    phrases_note: Annotated[
+        str | None, Meta(description="Why there are fewer phrases than asked for, if there are.")
+    ] = None
+    tagger: TaggerRecord
+
+
+class ThemesDocument(Record, kw_only=True):
+    """``RUN/themes.json``: the themes of one run (written by the themes stage)."""
+
+    schema_version: int
+    k: int
+    k_selection: KSelectionRecord
+    backends: BackendsRecord
+    projection: ProjectionRecord
+    themes: list[ThemeRecord]
+    warnings: list[str]
+
+
+# --------------------------------------------------------------------------- compare.json
+
+
+class Pair(Record, Generic[T], kw_only=True):
+    """One value for run A and one for run B."""
+
+    a: T
+    b: T
+
+
+class Languages(Record, kw_only=True):
+    """The runs' languages."""
+
+    a: str
+    b: str
+    same: bool
+
+
+class CompareEmbedder(Record, kw_only=True):
+    """The phrase embedder of the text and caption methods."""
+
+    name: str
+    path: str | None = None
+    multilingual: bool
+    multilingual_reason: str
+
+
+class Method(Record, kw_only=True):
+    """One way of scoring theme pairs, and why it was or was not used."""
+
+    name: Literal["visual", "text", "caption"]
+    used: bool
+    basis: Annotated[
+        str | None,
+        Meta(description="'frames', 'phrases', 'llm-tags' or 'captions'; null when not used."),
+    ] = None
+    reason: str
+
+
+class VisualSpace(Record, kw_only=True):
+    """The shared PCA space the visual method compares frames in."""
+
+    features: str
+    n_components: int
+    explained_variance: float | None = None
+    n_frames: Pair[int]
+    n_missing_images: Pair[int]
+    seed: int
+
+
+# One row per theme of run A, one column per theme of run B; cosines, None where not scored.
+Matrix = list[list[float | None]]
+
+
+class Matrices(Record, kw_only=True):
+    """The similarity matrices; a method that did not run has None."""
+
+    text: Matrix | None = None
+    caption: Matrix | None = None
+    visual: Matrix | None = None
+    combined: Annotated[
+        Matrix, Meta(description="Mean of the methods used (entries no method scored are null).")
+    ]
+
+
+class MethodScores(Record, kw_only=True):
+    """One pair's score by each method (None: not scored)."""
+
+    text: float | None = None
+    caption: float | None = None
+    visual: float | None = None
+
+
+class Match(Record, kw_only=True):
+    """A one-to-one match of a theme of A with a theme of B."""
+
+    a: int
+    b: int
+    score: float
+    shared: Annotated[bool, Meta(description="The combined score reaches the threshold.")]
+    scores: MethodScores
+
+
+class ScoredPhrase(Record, kw_only=True):
+    """A phrase and its score."""
+
+    text: str
+    score: float
+
+
+class CompareTheme(Record, kw_only=True):
+    """A theme of a compared run, as the comparison page shows it."""
+
+    id: int
+    label: str
+    share: float
+    seconds: float
+    n_frames: int
+    representative_frames: list[int]
+    representative_images: Annotated[
+        list[str], Meta(description="Image paths relative to the run directory.")
+    ]
+    tagger_backend: str
+    phrases: list[ScoredPhrase]
+
+
+class CompareRun(Record, kw_only=True):
+    """One compared run."""
+
+    path: Annotated[str, Meta(description="Absolute path of the run directory.")]
+    video: str | None = None
+    lang: str
+    k: int
+    n_frames: int
+    duration_s: float | None = None
+    backends: BackendsRecord
+    themes: list[CompareTheme]
+
+
+class DifferencePhrase(Record, kw_only=True):
+    """A phrase that sets a theme apart from the other run."""
+
+    text: str
+    score: float
+    similarity_to_other: Annotated[
+        float | None,
+        Meta(description="Cosine to the closest phrase on the other side; null for 'own-ranking'."),
+    ] = None
+
+
+class SharedTheme(Record, kw_only=True):
+    """A theme matched with a theme of the other run."""
+
+    theme: int
+    label: str
+    with_: Annotated[int, Meta(description="The matched theme of the other run.")] = msgspec.field(
+        name="with"
+    )
+    with_label: str
+    score: float
+    difference_basis: Literal["text", "own-ranking"]
+    difference_phrases: list[DifferencePhrase]
+
+
+class BestMatch(Record, kw_only=True):
+    """The closest theme of the other run (below the threshold)."""
+
+    theme: int
+    score: float
+
+
+class OwnTheme(Record, kw_only=True):
+    """A theme with no counterpart in the other run."""
+
+    theme: int
+    label: str
+    best_match: BestMatch | None = None
+    difference_basis: Literal["text", "own-ranking"]
+    difference_phrases: list[DifferencePhrase]
+
+
+class PerRun(Record, kw_only=True):
+    """One run's shared and own themes."""
+
+    shared: list[SharedTheme]
+    own: list[OwnTheme]
+
+
+class CompareDocument(Record, kw_only=True):
+    """``compare.json``: the comparison of two runs' themes (written by ``themescope compare``)."""
+
+    schema_version: int
+    tool: str
+    version: str
+    created: Annotated[str, Meta(description="ISO-8601 time of writing.")]
+    runs: Pair[CompareRun]
+    languages: Languages
+    embedder: Annotated[
+        CompareEmbedder | None,
+        Meta(description="null when no text or caption method ran (no model was loaded)."),
+    ] = None
+    text_comparable: bool
+    text_comparable_reason: str
+    methods: list[Method]
+    visual_space: VisualSpace
+    matrices: Matrices
+    threshold: float
+    matching: Annotated[
+        list[Match], Meta(description="Matched pairs, highest combined score first.")
+    ]
+    per_run: Pair[PerRun]
+    warnings: list[str]
+
+
+# --------------------------------------------------------------------------- reading, writing
+
+
+class _Header(msgspec.Struct):
+    schema_version: int
+
+
+D = TypeVar("D", bound=Record)
+
+
+def read_themes(path: str | Path) -> ThemesDocument:
+    """Read and validate ``themes.json``.
+
+    Raises:
+        DocumentError: The file is missing, is not JSON, does not match the
+            schema, or was written by a newer themescope.
+    """
+    return _read(
+        Path(path),
+        ThemesDocument,
+        THEMES_SCHEMA_VERSION,
+        missing="run `themescope themes` first",
+        rewrite="rerun `themescope themes --force` to rewrite it",
+    )
+
+
+def write_themes(path: str | Path, document: ThemesDocument) -> None:
+    """Write ``themes.json`` atomically (indented UTF-8, non-ASCII kept)."""
+    _write(Path(path), document)
+
+
+def read_compare(path: str | Path) -> CompareDocument:
+    """Read and validate ``compare.json``.
+
+    Raises:
+        DocumentError: The file is missing, is not JSON, does not match the
+            schema, or was written by a newer themescope.
+    """
+    return _read(
+        Path(path),
+        CompareDocument,
+        COMPARE_SCHEMA_VERSION,
+        missing="run `themescope compare` first",
+        rewrite="rerun `themescope compare` to rewrite it",
+    )
+
+
+def write_compare(path: str | Path, document: CompareDocument) -> None:
+    """Write ``compare.json`` atomically (indented UTF-8, non-ASCII kept)."""
+    _write(Path(path), document)
+
+
+def json_schema(document_type: type[Record]) -> dict[str, Any]:
+    """Return the JSON Schema of a document class (what ``docs/schemas/`` holds)."""
+    schema: dict[str, Any] = msgspec.json.schema(document_type)
+    return schema
+
+
+def _read(path: Path, document_type: type[D], version: int, *, missing: str, rewrite: str) -> D:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DocumentError(f"{path} is missing; {missing}") from None
+    except OSError as exc:
+        raise DocumentError(f"{path} is unreadable ({exc.strerror or exc})") from exc
+    try:
+        found = msgspec.json.decode(raw, type=_Header).schema_version
+        if found > version:
+            raise DocumentError(
+                f"{path} has schema_version {found}; this themescope reads {version}; "
+                "upgrade themescope"
+            )
+        if found != version:
+            raise DocumentError(
+                f"{path} has schema_version {found}, which this themescope cannot read "
+                f"(it reads {version}); {rewrite}"
+            )
+        return msgspec.json.decode(raw, type=document_type)
+    except msgspec.ValidationError as exc:
+        raise DocumentError(f"{path} is damaged: {exc}; {rewrite}") from exc
+    except msgspec.DecodeError as exc:
+        raise DocumentError(f"{path} is unreadable ({exc}); {rewrite}") from exc
+
+
+def _write(path: Path, document: Record) -> None:
+    text = msgspec.json.format(msgspec.json.encode(document), indent=2)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(text + b"\n")
