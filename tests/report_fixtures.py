@@ -313,6 +313,8 @@ def _themes_doc(themes_of: list[int], with_projection: bool, with_k_selection: b
             "silhouette": 0.6 if k == 3 else 0.4,
             "bootstrap_stability": 0.9 if k == 3 else 0.7,
             "large_cluster_stability": 1.0,
+            "elbow": None,
+            "score": None,
             "sizes": [n_frames // k] * k,
         }
         for k in range(3, 6)

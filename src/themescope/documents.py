@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -451,10 +452,17 @@ def write_compare(path: str | Path, document: CompareDocument) -> None:
     _write(Path(path), document)
 
 
-def json_schema(document_type: type[Record]) -> dict[str, Any]:
-    """Return the JSON Schema of a document class (what ``docs/schemas/`` holds)."""
+SCHEMA_FILES: dict[str, type[Record]] = {
+    "themes.schema.json": ThemesDocument,
+    "compare.schema.json": CompareDocument,
+}
+"""The JSON Schema files in ``docs/schemas/`` and the class each is generated from."""
+
+
+def schema_text(document_type: type[Record]) -> str:
+    """Return the JSON Schema of a document class as the text of its file in ``docs/schemas/``."""
     schema: dict[str, Any] = msgspec.json.schema(document_type)
-    return schema
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
 def _read(path: Path, document_type: type[D], version: int, *, missing: str, rewrite: str) -> D:
@@ -478,9 +486,15 @@ def _read(path: Path, document_type: type[D], version: int, *, missing: str, rew
             )
         return msgspec.json.decode(raw, type=document_type)
     except msgspec.ValidationError as exc:
-        raise DocumentError(f"{path} is damaged: {exc}; {rewrite}") from exc
+        raise DocumentError(f"{path} is damaged: {_sentence(exc)}; {rewrite}") from exc
     except msgspec.DecodeError as exc:
-        raise DocumentError(f"{path} is unreadable ({exc}); {rewrite}") from exc
+        raise DocumentError(f"{path} is unreadable ({_sentence(exc)}); {rewrite}") from exc
+
+
+def _sentence(exc: Exception) -> str:
+    """Return msgspec's message to go inside ours ("expected `float`, got `str` at `$.k`")."""
+    text = str(exc).replace(" - at ", " at ")
+    return text[:1].lower() + text[1:]
 
 
 def _write(path: Path, document: Record) -> None:

@@ -1,0 +1,191 @@
+"""themes.json and compare.json: typed round trips, versions, damage, and the committed schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from report_fixtures import CHINESE_PHRASE, build_compare, build_run
+from themescope._cli import main
+from themescope.documents import (
+    SCHEMA_FILES,
+    CompareDocument,
+    ThemesDocument,
+    read_compare,
+    read_themes,
+    schema_text,
+    write_compare,
+    write_themes,
+)
+from themescope.errors import DocumentError
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return build_run(tmp_path, name="us")
+
+
+@pytest.fixture
+def compare_dir(tmp_path: Path, run_dir: Path) -> Path:
+    return build_compare(tmp_path, run_dir, build_run(tmp_path, name="cn", lang="zh"))
+
+
+def _edit(path: Path, change) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_themes_round_trip_keeps_every_value_and_writes_readable_utf8(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    document = read_themes(run_dir / "themes.json")
+    assert isinstance(document, ThemesDocument)
+    assert document.themes[0].phrases[1].text == CHINESE_PHRASE
+    assert document.themes[2].phrases[-1].supported is False
+    assert document.k_selection.table[0].sizes == [6, 6, 6]
+    target = tmp_path / "copy" / "themes.json"
+    write_themes(target, document)
+    assert read_themes(target) == document
+    text = target.read_text(encoding="utf-8")
+    assert CHINESE_PHRASE in text and text.endswith("}\n")
+    assert text.startswith('{\n  "schema_version": 1,\n  "k": 3,')
+    # The file holds the same JSON values the hand-built fixture wrote.
+    assert json.loads(text) == json.loads((run_dir / "themes.json").read_text(encoding="utf-8"))
+    assert sorted(p.name for p in target.parent.iterdir()) == ["themes.json"]  # no temp file left
+
+
+def test_compare_round_trip(compare_dir: Path, tmp_path: Path) -> None:
+    document = read_compare(compare_dir / "compare.json")
+    assert isinstance(document, CompareDocument)
+    assert document.per_run.a.shared[0].with_ == 0
+    assert document.per_run.b.own[0].best_match is None
+    assert document.matrices.text is None and document.matrices.combined[0][0] == 0.9
+    target = tmp_path / "copy" / "compare.json"
+    write_compare(target, document)
+    assert read_compare(target) == document
+    written = json.loads(target.read_text(encoding="utf-8"))
+    assert written == json.loads((compare_dir / "compare.json").read_text(encoding="utf-8"))
+    assert written["per_run"]["a"]["shared"][0]["with"] == 0  # the JSON key, not the attribute
+
+
+def test_an_unknown_optional_field_is_ignored_so_older_readers_accept_newer_files(
+    run_dir: Path,
+) -> None:
+    path = run_dir / "themes.json"
+    _edit(path, lambda data: data["themes"][0].update(people=["Dr. Dana"], gloss="vaccines"))
+    assert read_themes(path).themes[0].label == json.loads(path.read_text())["themes"][0]["label"]
+
+
+@pytest.mark.parametrize(
+    ("name", "reader"), [("themes.json", read_themes), ("compare.json", read_compare)]
+)
+def test_a_newer_schema_version_says_to_upgrade(
+    run_dir: Path, compare_dir: Path, name: str, reader
+) -> None:
+    path = (run_dir if name == "themes.json" else compare_dir) / name
+    _edit(path, lambda data: data.update(schema_version=7))
+    with pytest.raises(DocumentError) as info:
+        reader(path)
+    assert str(info.value) == (
+        f"{path} has schema_version 7; this themescope reads 1; upgrade themescope"
+    )
+
+
+def test_damaged_themes_json_names_the_file_and_the_fault(run_dir: Path) -> None:
+    path = run_dir / "themes.json"
+    rewrite = "rerun `themescope themes --force` to rewrite it"
+    original = path.read_text(encoding="utf-8")
+    cases = [
+        (
+            lambda data: data["themes"][0].update(share="a lot"),
+            f"{path} is damaged: expected `float`, got `str` at `$.themes[0].share`; {rewrite}",
+        ),
+        (
+            lambda data: data["themes"][1]["phrases"][0]["evidence"].pop("support"),
+            f"{path} is damaged: object missing required field `support` at "
+            f"`$.themes[1].phrases[0].evidence`; {rewrite}",
+        ),
+        (
+            lambda data: data.pop("k"),
+            f"{path} is damaged: object missing required field `k`; {rewrite}",
+        ),
+        (
+            lambda data: data.update(schema_version=0),
+            f"{path} has schema_version 0, which this themescope cannot read (it reads 1); "
+            f"{rewrite}",
+        ),
+    ]
+    for change, message in cases:
+        path.write_text(original, encoding="utf-8")
+        _edit(path, change)
+        with pytest.raises(DocumentError) as info:
+            read_themes(path)
+        assert str(info.value) == message
+    path.write_text('{"schema_version": 1, "k": 3', encoding="utf-8")
+    with pytest.raises(DocumentError) as info:
+        read_themes(path)
+    assert str(info.value) == f"{path} is unreadable (input data was truncated); {rewrite}"
+    path.unlink()
+    with pytest.raises(DocumentError) as info:
+        read_themes(path)
+    assert str(info.value) == f"{path} is missing; run `themescope themes` first"
+
+
+def test_damaged_compare_json_names_the_file_and_the_fault(compare_dir: Path) -> None:
+    path = compare_dir / "compare.json"
+    _edit(path, lambda data: data["matching"][0].update(shared="yes"))
+    with pytest.raises(DocumentError) as info:
+        read_compare(path)
+    assert str(info.value) == (
+        f"{path} is damaged: expected `bool`, got `str` at `$.matching[0].shared`; "
+        "rerun `themescope compare` to rewrite it"
+    )
+
+
+def test_cli_report_on_a_damaged_or_newer_themes_json_exits_2_with_one_line(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = run_dir / "themes.json"
+    original = path.read_text(encoding="utf-8")
+    _edit(path, lambda data: data.update(schema_version=2))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(run_dir)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"themescope: error: {path} has schema_version 2; this themescope reads 1; "
+        "upgrade themescope\n"
+    )
+    path.write_text(original, encoding="utf-8")
+    _edit(path, lambda data: data["themes"][2].update(frames=None))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(run_dir)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"themescope: error: {path} is damaged: expected `array`, got `null` at "
+        "`$.themes[2].frames`; rerun `themescope themes --force` to rewrite it\n"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMA_FILES))
+def test_committed_schema_is_generated_from_the_classes(name: str) -> None:
+    committed = SCHEMA_DIR / name
+    generated = schema_text(SCHEMA_FILES[name])
+    current = committed.read_text(encoding="utf-8") if committed.is_file() else None
+    assert current == generated, (
+        f"docs/schemas/{name} is out of date with themescope.documents; "
+        "regenerate it with `python scripts/gen_schemas.py` and commit it"
+    )
+
+
+def test_the_readme_example_of_themes_json_is_a_valid_document(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("`themes.json` (`schema_version` 1", 1)[1]
+    example = example.split("```json\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "themes.json"
+    path.write_text(example, encoding="utf-8")
+    assert read_themes(path).themes[0].phrases[0].evidence.support == 0.4
