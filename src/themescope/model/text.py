@@ -368,16 +368,6 @@ class Vocabulary:
             "known": [bool(k) for k in self.known],
         }
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any], vectors: np.ndarray) -> Vocabulary:
-        """Rebuild a vocabulary from ``vocab.json`` and its vectors."""
-        return cls(
-            tokens=list(data["tokens"]),
-            vectors=np.asarray(vectors, dtype=np.float32),
-            known=np.asarray(data["known"], dtype=bool),
-            source=dict(data.get("source", {})),
-        )
-
     def save(self, folder: Path) -> None:
         """Write ``vocab.json`` and ``embeddings.safetensors`` into ``folder``."""
         from safetensors.numpy import save_file
