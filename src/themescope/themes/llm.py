@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from themescope.components import Component
+from themescope.devices import resolve_device
 from themescope.errors import BackendError, ConfigError, ModelLoadError
 from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.captioners import resolve_local_model
@@ -280,7 +281,8 @@ class TransformersChatClient(ChatClient):
     Args:
         model_path: Folder saved with ``save_pretrained`` (model and tokenizer),
             or a model id already in the local Hugging Face cache.
-        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``...
+        device: One of :data:`themescope.devices.DEVICES`; ``"auto"`` takes CUDA, then
+            MPS, else the CPU.
         context_tokens: Context size to use; by default the model config's
             (``max_position_embeddings``, ``n_positions``...), capped at
             :data:`DEFAULT_LOCAL_CONTEXT_CAP`.
@@ -314,11 +316,9 @@ class TransformersChatClient(ChatClient):
         if self.model_ is not None:
             return self
         source = resolve_local_model(self.model, what="local LLM")
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        device = "cuda" if self.device == "auto" and torch.cuda.is_available() else self.device
-        device = "cpu" if device == "auto" else device
+        device = resolve_device(self.device)
         logger.info("loading local LLM from %s on %s", source, device)
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
@@ -329,7 +329,7 @@ class TransformersChatClient(ChatClient):
                 f"cannot load a causal language model from {source}: "
                 f"{first[0] if first else type(exc).__name__}"
             ) from exc
-        self.model_ = model.to(torch.device(device)).eval()
+        self.model_ = model.to(device).eval()
         self.tokenizer_ = tokenizer
         configured = _config_context(model.config) or DEFAULT_LOCAL_CONTEXT_CAP
         self.context_tokens_ = self.requested_context_tokens or min(
