@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from themescope.media.language import phrase_language
 from themescope.themes.base import Phrase, ThemeMaterial
 from themescope.themes.embedders import load_embedder
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.extractive import ExtractiveTagger
-from themescope.themes.text import candidate_phrases, contains_phrase, detect_language
+from themescope.themes.text import candidate_phrases, contains_phrase
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +59,8 @@ def test_chinese_candidates_are_jieba_words_and_phrases():
     phrases = candidate_phrases("我们今天接种了新冠疫苗，老年人也很安全。", "zh")
     assert "疫苗" in phrases and "新冠疫苗" in phrases and "老年人" in phrases
     assert not any(p in {"，", "。", "的", "了", "我们"} for p in phrases)
-    assert detect_language(["新冠疫苗", "接种"], "und") == "zh"
-    assert detect_language(["a vaccine"], "und") == "und"
+    assert phrase_language(["新冠疫苗", "接种"], "und") == "zh"
+    assert phrase_language(["a vaccine"], "und") == "und"
 
 
 def test_phrase_matching_is_token_level_for_english():

@@ -42,6 +42,26 @@ _CJK_RE = re.compile(f"[{_HAN}{_KANA}{_HANGUL}{_CJK_PUNCT}]")
 LANGUAGES = ("en", "zh", "ja", "ko", "und")
 
 
+def is_chinese(lang: str) -> bool:
+    """Whether ``lang`` (a code such as "zh", "zh-Hans", "cmn") is Chinese."""
+    return lang.lower().split("-")[0] in {"zh", "cmn", "yue", "chi", "zho"}
+
+
+def is_han(char: str) -> bool:
+    """Return True when ``char`` is a CJK ideograph (Chinese character, Japanese kanji)."""
+    return bool(_HAN_RE.fullmatch(char))
+
+
+def contains_han(text: str) -> bool:
+    """Return True when ``text`` holds at least one CJK ideograph."""
+    return _HAN_RE.search(text) is not None
+
+
+def count_cjk(text: str) -> int:
+    """Return how many characters of ``text`` are CJK script or CJK punctuation."""
+    return len(_CJK_RE.findall(text))
+
+
 def is_cjk(char: str) -> bool:
     """Return True when ``char`` is written without spaces around it (CJK script or punctuation)."""
     return bool(_CJK_RE.fullmatch(char))
@@ -111,3 +131,21 @@ def detect_language(texts: Iterable[str]) -> str:
     if n_kana >= 0.1 * (n_han + n_kana):
         return "ja"
     return "zh"
+
+
+def phrase_language(texts: Iterable[str], declared: str) -> str:
+    """Return the language to cut and match phrases of ``texts`` in: "zh" or ``declared``.
+
+    Ingest records what the transcript is written in, but a run may have been told
+    another language, or none ("und"); what is tokenized must follow what the text
+    is. Texts written in ideographs (Chinese, or Japanese, which jieba cuts far better
+    than a split at spaces) give "zh"; anything else keeps ``declared``.
+
+    Example:
+        >>> phrase_language(["新冠疫苗", "接种"], "und")
+        'zh'
+
+    """
+    if is_chinese(declared):
+        return declared
+    return "zh" if detect_language(texts) in ("zh", "ja") else declared

@@ -47,6 +47,7 @@ from typing import Any
 from themescope.components import Component
 from themescope.devices import resolve_device
 from themescope.errors import BackendError, ConfigError, ModelLoadError
+from themescope.media.language import contains_cjk, count_cjk
 from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.captioners import resolve_local_model
 
@@ -87,7 +88,6 @@ _CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
 _LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.):、]|[-*•·]|#)\s*(.+?)\s*$")
-_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 
 class ChatError(Exception):
@@ -210,7 +210,7 @@ class HttpChatClient(ChatClient):
         total = 0
         for message in messages:
             text = message["content"]
-            n_cjk = len(_CJK.findall(text))
+            n_cjk = count_cjk(text)
             total += 4 + n_cjk + math.ceil((len(text) - n_cjk) / self.chars_per_token)
         return total
 
@@ -559,7 +559,7 @@ class LLMTagger(Tagger):
         """Return the wanted language's name when the tags are in another script, else None."""
         if tags is None or not self.language:
             return None
-        n_cjk = sum(1 for tag in tags if _CJK.search(tag))
+        n_cjk = sum(1 for tag in tags if contains_cjk(tag))
         wants_cjk = self.language in _CJK_LANGUAGES
         if (wants_cjk and n_cjk * 2 < len(tags)) or (
             not wants_cjk and self.language in LANGUAGE_NAMES and n_cjk * 2 > len(tags)

@@ -22,6 +22,8 @@ import unicodedata
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from themescope.media.language import contains_han, is_chinese, is_han
+
 # Spoken-transcript fillers and very common verbs that carry no theme: automatic
 # transcripts are full of them and they would otherwise top every theme.
 _SPOKEN_EN = frozenset(
@@ -65,12 +67,6 @@ STOP_WORDS_ZH: frozenset[str] = frozenset(
 _WORD_EN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)*(?:-[a-z0-9]+)*")
 # Sentence and clause boundaries: n-grams never cross them.
 _BOUNDARY = re.compile(r"[.!?;:,\n\r\t\"“”()\[\]{}。！？；：，、…（）《》「」『』【】]+")
-_HAN = re.compile(r"[\u3400-\u9fff]")
-
-
-def is_chinese(lang: str) -> bool:
-    """Whether ``lang`` (a code such as "zh", "zh-Hans", "cmn") is Chinese."""
-    return lang.lower().split("-")[0] in {"zh", "cmn", "yue", "chi", "zho"}
 
 
 def normalize(text: str) -> str:
@@ -121,20 +117,6 @@ def tokenize(text: str, lang: str) -> list[str]:
     return tokenize_zh(text) if is_chinese(lang) else tokenize_en(text)
 
 
-def detect_language(texts: list[str], declared: str) -> str:
-    """Return "zh" when most non-empty texts hold Chinese characters, else ``declared``.
-
-    Ingest may record "und" for an unlabelled transcript; what is matched and
-    tokenized must follow what the text is.
-    """
-    if is_chinese(declared):
-        return declared
-    filled = [t for t in texts if t.strip()]
-    if filled and sum(1 for t in filled if _HAN.search(t)) * 2 > len(filled):
-        return "zh"
-    return declared
-
-
 def candidate_phrases(text: str, lang: str, max_words: int = 3) -> list[str]:
     """Return the candidate phrases of ``text``, in order of occurrence, repeats kept.
 
@@ -148,7 +130,7 @@ def candidate_phrases(text: str, lang: str, max_words: int = 3) -> list[str]:
         English 1–``max_words``-grams inside runs of non-stop words, or Chinese
         jieba words and two-word phrases without stop words.
     """
-    chinese = is_chinese(lang) or bool(_HAN.search(text))
+    chinese = is_chinese(lang) or contains_han(text)
     phrases: list[str] = []
     for clause in _BOUNDARY.split(normalize(text)):
         if not clause.strip():
@@ -159,7 +141,7 @@ def candidate_phrases(text: str, lang: str, max_words: int = 3) -> list[str]:
             for run in runs:
                 for i, word in enumerate(run):
                     # Single Han characters are mostly grammatical; keep them only inside phrases.
-                    if len(word) > 1 or not _HAN.match(word):
+                    if len(word) > 1 or not is_han(word):
                         phrases.append(word)
                     if i + 1 < len(run):
                         phrases.append(_join_zh(word, run[i + 1]))
