@@ -10,7 +10,7 @@ from themescope.themes.base import Phrase, ThemeMaterial
 from themescope.themes.embedders import load_embedder
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.extractive import ExtractiveTagger
-from themescope.themes.text import candidate_phrases, contains_phrase
+from themescope.themes.text import candidate_phrases, contains_phrase, distinct_top_phrases
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +227,35 @@ def test_many_frames_are_fast_enough(embedder):
     themes = [material(0, texts[:1500]), material(1, texts[1500:], first=1500)]
     results = ExtractiveTagger(embedder, seed=0).tag(themes)
     assert all(r.phrases for r in results)
+
+
+def test_distinct_top_phrases_moves_the_less_specific():
+    def phrase(text, support):
+        p = Phrase(text, 1.0)
+        p.evidence.support = support
+        return p
+
+    lists = [
+        [phrase("vaccine", 0.2), phrase("nurse", 0.1)],
+        [phrase("vaccine", 0.9), phrase("clinic", 0.5)],
+    ]
+    assert distinct_top_phrases(lists) == []
+    assert [p.text for p in lists[0]] == ["nurse", "vaccine"]
+    assert [p.text for p in lists[1]] == ["vaccine", "clinic"]
+    single = [[phrase("storm", 0.5)], [phrase("storm", 0.1)]]
+    assert "no other phrase" in distinct_top_phrases(single)[0]
+
+
+def test_distinct_top_phrases_without_evidence_keeps_the_earlier_theme():
+    lists = [
+        [Phrase("Vaccine", 1.0), Phrase("nurse", 0.9)],
+        [Phrase("vaccine", 1.0), Phrase("nurse", 0.9), Phrase("clinic", 0.8)],
+        [Phrase("nurse", 1.0), Phrase("storm", 0.9)],
+    ]
+    assert distinct_top_phrases(lists) == []
+    # the later theme gives way, and takes no phrase another theme leads with
+    assert [[p.text for p in phrases] for phrases in lists] == [
+        ["Vaccine", "nurse"],
+        ["clinic", "vaccine", "nurse"],
+        ["nurse", "storm"],
+    ]

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 from markupsafe import Markup
 
 from themescope import __version__
@@ -41,6 +42,7 @@ from themescope.errors import ConfigError, RunDirectoryError
 from themescope.report import plots
 from themescope.report._limits import clip_text
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
+from themescope.themes import timeline
 
 logger = logging.getLogger("themescope")
 
@@ -302,24 +304,22 @@ def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _
             theme_of[int(frame_id)] = int(theme.get("id", -1))
     rows.sort(key=lambda row: row["time_s"] if row["time_s"] is not None else 0.0)
     ingest = manifest.get("stages", {}).get("ingest") or {}
-    every_s = _float(ingest.get("every_s")) or 2.0
     duration_s = _float((ingest.get("video") or {}).get("duration_s")) or _float(
         manifest.get("inputs", {}).get("video", {}).get("duration_s")
     )
+    times_s = np.array([float(row["time_s"] or 0.0) for row in rows])
+    durations_s = timeline.frame_durations_s(
+        times_s, every_s=_float(ingest.get("every_s")), duration_s=duration_s
+    )
     frames: list[_Frame] = []
-    for i, row in enumerate(rows):
-        time_s = float(row["time_s"] or 0.0)
-        next_s = rows[i + 1]["time_s"] if i + 1 < len(rows) else None
-        end_s = float(next_s) if next_s is not None else time_s + every_s
-        if duration_s is not None and next_s is None:
-            end_s = max(min(end_s, duration_s), time_s)
+    for row, time_s, seconds in zip(rows, times_s.tolist(), durations_s.tolist(), strict=True):
         frame_id = int(row["frame_id"])
         fallback = row.get("theme")
         frames.append(
             _Frame(
                 frame_id=frame_id,
                 time_s=time_s,
-                end_s=end_s,
+                end_s=time_s + seconds,
                 image=str(row.get("image") or ""),
                 text=clip_text(str(row.get("text") or "")),
                 caption=clip_text(str(row.get("caption") or "")),
@@ -375,16 +375,18 @@ def _spans(view: _RunView) -> list[_Span]:
     line of the transcript appears exactly once; without the cues file, the
     frames' aligned texts are used (consecutive repeats dropped).
     """
+    times_s = np.array([frame.time_s for frame in view.frames])
+    durations_s = np.array([frame.end_s - frame.time_s for frame in view.frames])
     spans: list[_Span] = []
-    for frame in view.frames:
-        if spans and spans[-1].theme == frame.theme:
-            spans[-1].end_s = frame.end_s
-            spans[-1].frame_ids.append(frame.frame_id)
-        else:
-            spans.append(
-                _Span(len(spans), frame.time_s, frame.end_s, frame.theme, [frame.frame_id], [])
-            )
-        frame.span = spans[-1].index
+    for index, run in enumerate(
+        timeline.spans([frame.theme for frame in view.frames], times_s, durations_s)
+    ):
+        members = view.frames[run.first : run.stop]
+        spans.append(
+            _Span(index, run.start_s, run.end_s, run.label, [f.frame_id for f in members], [])
+        )
+        for frame in members:
+            frame.span = index
     cues = _read_cues(view.path / "cues.parquet")
     if cues is not None and spans:
         starts = [span.start_s for span in spans]

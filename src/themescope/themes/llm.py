@@ -50,6 +50,7 @@ from themescope.errors import BackendError, ConfigError, ModelLoadError
 from themescope.media.language import contains_cjk, count_cjk
 from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.captioners import resolve_local_model
+from themescope.themes.text import distinct_top_phrases
 
 logger = logging.getLogger("themescope")
 
@@ -491,7 +492,12 @@ class LLMTagger(Tagger):
         if failures:
             self._fill_from_fallback(themes, n_phrases, results, failures)
         final = [result for result in results if result is not None]
-        _distinct_top_phrases(final)
+        # Scores stay with the ranks: a promoted phrase takes the top score.
+        scores = [[phrase.score for phrase in result.phrases] for result in final]
+        distinct_top_phrases([result.phrases for result in final])
+        for result, ranked in zip(final, scores, strict=True):
+            for phrase, score in zip(result.phrases, ranked, strict=True):
+                phrase.score = score
         return final
 
     def _fill_from_fallback(
@@ -803,29 +809,6 @@ def _ranked(tags: Sequence[str]) -> list[Phrase]:
     """Scores by rank: 1.0 for the first tag down to 1/n for the last."""
     n_tags = len(tags)
     return [Phrase(text=tag, score=round(1.0 - rank / n_tags, 4)) for rank, tag in enumerate(tags)]
-
-
-def _distinct_top_phrases(results: Sequence[ThemePhrases]) -> None:
-    """Promote another phrase where a theme's top phrase repeats an earlier theme's."""
-    used: set[str] = set()
-    for result in results:
-        if not result.phrases:
-            continue
-        position = next(
-            (i for i, phrase in enumerate(result.phrases) if phrase.text.casefold() not in used),
-            None,
-        )
-        if position:
-            phrases = [
-                result.phrases[position],
-                *result.phrases[:position],
-                *result.phrases[position + 1 :],
-            ]
-            scores = [phrase.score for phrase in result.phrases]
-            for phrase, score in zip(phrases, scores, strict=True):
-                phrase.score = score
-            result.phrases = phrases
-        used.add(result.phrases[0].text.casefold())
 
 
 def _unique_lines(lines: Sequence[str], max_chars: int) -> list[str]:

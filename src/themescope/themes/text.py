@@ -1,4 +1,4 @@
-"""Tokenizing for phrases: candidate n-grams, stop words and phrase matching.
+"""Tokenizing for phrases: candidate n-grams, stop words, phrase matching, distinct tops.
 
 English is lower-cased and split into word tokens; candidates are 1–3-grams
 taken inside runs of non-stop words (so "the vaccine is safe" gives "vaccine"
@@ -6,7 +6,8 @@ and "safe", never "vaccine safe" across a removed word). Chinese is cut with
 jieba, punctuation dropped; candidates are jieba words and phrases of two
 adjacent words. The same tokenizing decides whether a phrase occurs in a frame's
 text (token level for English, substring for Chinese), so the evidence of a
-phrase agrees with where it was found.
+phrase agrees with where it was found. :func:`distinct_top_phrases` keeps two
+themes from leading with the same phrase, for every tagger.
 
 Example:
     >>> candidate_phrases("The new vaccine is safe and effective.", "en")
@@ -19,10 +20,14 @@ import functools
 import logging
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from themescope.media.language import contains_han, is_chinese, is_han
+
+if TYPE_CHECKING:
+    from themescope.themes.base import Phrase
 
 # Spoken-transcript fillers and very common verbs that carry no theme: automatic
 # transcripts are full of them and they would otherwise top every theme.
@@ -203,3 +208,62 @@ def contains_phrase(text: str, phrase: str, lang: str) -> bool:
     """
     key = phrase_key(phrase, lang)
     return bool(key.strip()) and key in match_key(text, lang)
+
+
+def distinct_top_phrases(phrase_lists: list[list[Phrase]]) -> list[str]:
+    """Reorder phrase lists in place so that no two themes share their top phrase.
+
+    When two themes lead with the same phrase, the theme where it has less
+    support (a smaller share of its frames; the later theme on a tie) takes as
+    its top its next phrase that no other theme leads with; the shared phrase
+    stays in its list, second. Before evidence is attached every support is 0, so
+    the earlier theme keeps the phrase. Phrases are the same when their
+    :func:`normalize` forms are.
+
+    Args:
+        phrase_lists: Each theme's ranked phrases, best first; reordered in place.
+
+    Returns:
+        A message for each clash that cannot be resolved (no such next phrase).
+
+    Example:
+        >>> from themescope.themes.base import Phrase
+        >>> lists = [[Phrase("Vaccine", 1.0)], [Phrase("vaccine", 1.0), Phrase("clinic", 0.5)]]
+        >>> distinct_top_phrases(lists), [p.text for p in lists[1]]
+        ([], ['clinic', 'vaccine'])
+
+    """
+    unresolved: list[str] = []
+    stuck: set[int] = set()
+    while (clash := _find_clash(phrase_lists, stuck)) is not None:
+        a, b = clash
+        sa, sb = phrase_lists[a][0].evidence.support, phrase_lists[b][0].evidence.support
+        loser = b if sb <= sa else a
+        tops = {_top_key(p[0].text) for t, p in enumerate(phrase_lists) if p and t != loser}
+        phrases = phrase_lists[loser]
+        j = next((j for j in range(1, len(phrases)) if _top_key(phrases[j].text) not in tops), None)
+        if j is None:
+            stuck.add(loser)
+            unresolved.append(
+                f"themes {a} and {b} both lead with {phrases[0].text!r}: theme {loser} has no "
+                "other phrase that no theme leads with"
+            )
+            continue
+        phrases.insert(0, phrases.pop(j))
+    return unresolved
+
+
+def _top_key(text: str) -> str:
+    return normalize(text).strip()
+
+
+def _find_clash(phrase_lists: list[list[Phrase]], stuck: set[int]) -> tuple[int, int] | None:
+    seen: dict[str, int] = {}
+    for t, phrases in enumerate(phrase_lists):
+        if not phrases:
+            continue
+        key = _top_key(phrases[0].text)
+        if key in seen and t not in stuck and seen[key] not in stuck:
+            return seen[key], t
+        seen.setdefault(key, t)
+    return None
