@@ -28,15 +28,15 @@ from markupsafe import Markup
 from themescope import __version__
 from themescope.errors import RunDirectoryError
 from themescope.report import plots
-from themescope.report.render import (
+from themescope.report._common import (
     THUMB_WIDTH_PX,
-    _asset,
-    _csp,
-    _environment,
-    _float,
-    _image_data_uri,
-    _read_json,
-    _setting,
+    content_security_policy,
+    finite_float,
+    fmt_setting,
+    jinja_environment,
+    read_asset,
+    read_json_object,
+    thumbnail_data_uri,
 )
 from themescope.rundir import atomic_path
 
@@ -88,7 +88,7 @@ def _thumbnail_inside(run_path: Path, relative: str, width_px: int) -> str | Non
     if not target.is_relative_to(run_path.resolve()):
         logger.warning("compare.json names an image outside its run: %s", relative)
         return None
-    return _image_data_uri(target, width_px)
+    return thumbnail_data_uri(target, width_px)
 
 
 def _side(key: str, info: Mapping[str, Any], compare_dir: Path, width_px: int) -> dict[str, Any]:
@@ -125,8 +125,8 @@ def _side(key: str, info: Mapping[str, Any], compare_dir: Path, width_px: int) -
             {
                 "id": theme_id if theme_id is not None else -1,
                 "label": str(theme.get("label") or f"theme {theme_id}"),
-                "share": _float(theme.get("share")),
-                "seconds": _float(theme.get("seconds")),
+                "share": finite_float(theme.get("share")),
+                "seconds": finite_float(theme.get("seconds")),
                 "n_frames": _int(theme.get("n_frames")),
                 "tagger": str(theme.get("tagger_backend") or ""),
                 "phrases": phrases[:10],
@@ -142,7 +142,7 @@ def _side(key: str, info: Mapping[str, Any], compare_dir: Path, width_px: int) -
         "lang": str(info.get("lang") or "—"),
         "k": _int(info.get("k")),
         "n_frames": _int(info.get("n_frames")),
-        "duration_s": _float(info.get("duration_s")),
+        "duration_s": finite_float(info.get("duration_s")),
         "themes": themes,
         "labels": {t["id"]: t["label"] for t in themes},
         "problem": problem,
@@ -162,7 +162,7 @@ def _matrices(
         if not isinstance(values, Sequence) or isinstance(values, str) or not values:
             continue
         rows = [
-            [_float(cell) for cell in row]
+            [finite_float(cell) for cell in row]
             for row in values
             if isinstance(row, Sequence) and not isinstance(row, str)
         ]
@@ -203,7 +203,7 @@ def _differences(items: Any) -> list[dict[str, Any]]:
             out.append(
                 {
                     "text": str(item.get("text", "")),
-                    "similarity": _float(item.get("similarity_to_other")),
+                    "similarity": finite_float(item.get("similarity_to_other")),
                 }
             )
         elif item is not None:
@@ -226,13 +226,13 @@ def _groups(
                 if kind == "shared":
                     partner = _int(item.get("with"))
                     partner_label = item.get("with_label") or other_labels.get(partner)
-                    score = _float(item.get("score"))
+                    score = finite_float(item.get("score"))
                 else:
                     best = item.get("best_match")
                     best = best if isinstance(best, Mapping) else {}
                     partner = _int(best.get("theme"))
                     partner_label = other_labels.get(partner) if partner is not None else None
-                    score = _float(best.get("score"))
+                    score = finite_float(best.get("score"))
                 side[kind].append(
                     {
                         "id": theme_id,
@@ -269,8 +269,8 @@ def _context(doc: Mapping[str, Any], compare_dir: Path, width_px: int) -> dict[s
                 "b": b,
                 "label_a": sides["a"]["labels"].get(a, "—"),
                 "label_b": sides["b"]["labels"].get(b, "—"),
-                "score": _float(item.get("score")),
-                "scores": [(str(k), _float(v)) for k, v in scores.items()],
+                "score": finite_float(item.get("score")),
+                "scores": [(str(k), finite_float(v)) for k, v in scores.items()],
                 "shared": item.get("shared"),
             }
         )
@@ -301,7 +301,7 @@ def _context(doc: Mapping[str, Any], compare_dir: Path, width_px: int) -> dict[s
         )
     space = doc.get("visual_space")
     if isinstance(space, Mapping):
-        variance = _float(space.get("explained_variance"))
+        variance = finite_float(space.get("explained_variance"))
         about.append(
             (
                 "visual space",
@@ -310,7 +310,7 @@ def _context(doc: Mapping[str, Any], compare_dir: Path, width_px: int) -> dict[s
             )
         )
     if doc.get("threshold") is not None:
-        about.append(("shared from", _setting(doc.get("threshold"))))
+        about.append(("shared from", fmt_setting(doc.get("threshold"))))
     warnings = [str(w) for w in doc.get("warnings") or []]
     warnings += [side["problem"] for side in sides.values() if side["problem"]]
     comparable = doc.get("text_comparable")
@@ -330,19 +330,19 @@ def _context(doc: Mapping[str, Any], compare_dir: Path, width_px: int) -> dict[s
 
 def build_compare_html(compare_dir: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> str:
     """Return the comparison page for ``compare_dir/compare.json`` (see :func:`render_compare`)."""
-    doc = _read_json(compare_dir / "compare.json", "run `themescope compare` first")
+    doc = read_json_object(compare_dir / "compare.json", "run `themescope compare` first")
     context = _context(doc, compare_dir, thumb_width_px)
-    script = _asset("compare.js")
+    script = read_asset("compare.js")
     html: str = (
-        _environment()
+        jinja_environment()
         .get_template("compare.html.j2")
         .render(
             **context,
             tool_version=__version__,
             generated=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            css=Markup(_asset("report.css")),
+            css=Markup(read_asset("report.css")),
             script=Markup(script),
-            csp=_csp(script),
+            csp=content_security_policy(script),
         )
     )
     return html
