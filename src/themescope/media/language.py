@@ -20,8 +20,11 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from collections.abc import Iterable
+from typing import Any
 
 #: Average length of a Chinese word in characters (jieba segmentation of news text
 #: gives about 1.5); used to weigh ideographs against Latin words in mixed text.
@@ -38,8 +41,6 @@ _KANA_RE = re.compile(f"[{_KANA}]")
 _HANGUL_RE = re.compile(f"[{_HANGUL}]")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _CJK_RE = re.compile(f"[{_HAN}{_KANA}{_HANGUL}{_CJK_PUNCT}]")
-
-LANGUAGES = ("en", "zh", "ja", "ko", "und")
 
 
 def is_chinese(lang: str) -> bool:
@@ -70,6 +71,33 @@ def is_cjk(char: str) -> bool:
 def contains_cjk(text: str) -> bool:
     """Return True when ``text`` holds at least one CJK character."""
     return _CJK_RE.search(text) is not None
+
+
+def jieba_words(text: str) -> list[str]:
+    """Return jieba's cut of ``text``: its words, spaces and punctuation, in order.
+
+    Example:
+        >>> jieba_words("疫苗接种")
+        ['疫苗', '接种']
+
+    """
+    words: list[str] = _jieba().lcut(text)
+    return words
+
+
+@functools.cache
+def _jieba() -> Any:
+    import jieba
+
+    # jieba announces loading its dictionary on its own stderr logger. Load it once
+    # here with that logger raised, rather than silencing jieba for the whole process.
+    level = jieba.default_logger.level
+    jieba.default_logger.setLevel(logging.WARNING)
+    try:
+        jieba.initialize()
+    finally:
+        jieba.default_logger.setLevel(level)
+    return jieba
 
 
 def join_texts(parts: Iterable[str]) -> str:

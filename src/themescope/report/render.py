@@ -163,7 +163,7 @@ class _RunView:
         return Path(str(video)).name if video else self.path.name
 
 
-def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _RunView:
+def _load_run(path: Path, *, thumb_width_px: int) -> _RunView:
     """Read a run's manifest, themes.json and frames.parquet, and make the thumbnails."""
     import pyarrow.parquet as pq
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from PIL import Image
 
+from themescope._offline import offline_hub
 from themescope._progress import track
 from themescope.devices import resolve_device
 from themescope.errors import ConfigError, ModelLoadError
@@ -72,7 +73,6 @@ class BlipCaptioner(Captioner):
         self.batch_size = batch_size
         self.model_: Any = None
         self.processor_: Any = None
-        self.device_: str | None = None
 
     def _validate(self) -> None:
         if self.max_new_tokens < 1:
@@ -104,15 +104,16 @@ class BlipCaptioner(Captioner):
         device = resolve_device(self.device)
         logger.info("loading BLIP captioner from %s on %s", source, device)
         try:
-            processor = BlipProcessor.from_pretrained(source, local_files_only=True)
-            model = BlipForConditionalGeneration.from_pretrained(source, local_files_only=True)
+            with offline_hub():
+                processor = BlipProcessor.from_pretrained(source, local_files_only=True)
+                model = BlipForConditionalGeneration.from_pretrained(source, local_files_only=True)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(
                 f"cannot load a BLIP captioning model from {source}: {_first_line(exc)}"
             ) from exc
         loaded: Any = model
         self.model_ = loaded.to(device).eval()
-        self.processor_, self.device_ = processor, str(device)
+        self.processor_ = processor
         return self
 
     def generation_kwargs(self) -> dict[str, Any]:

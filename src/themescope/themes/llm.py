@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from themescope._offline import offline_hub
 from themescope.components import Component
 from themescope.devices import resolve_device
 from themescope.errors import BackendError, ConfigError, ModelLoadError
@@ -322,8 +323,9 @@ class TransformersChatClient(ChatClient):
         device = resolve_device(self.device)
         logger.info("loading local LLM from %s on %s", source, device)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-            model: Any = AutoModelForCausalLM.from_pretrained(source, local_files_only=True)
+            with offline_hub():
+                tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+                model: Any = AutoModelForCausalLM.from_pretrained(source, local_files_only=True)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             first = str(exc).strip().splitlines()
             raise ModelLoadError(

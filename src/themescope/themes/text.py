@@ -16,15 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import logging
 import re
 import unicodedata
 from typing import TYPE_CHECKING
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from themescope.media.language import contains_han, is_chinese, is_han
+from themescope.media.language import contains_han, is_chinese, is_han, jieba_words
 
 if TYPE_CHECKING:
     from themescope.themes.base import Phrase
@@ -95,19 +93,9 @@ def tokenize_en(text: str) -> list[str]:
     return _WORD_EN.findall(normalize(text))
 
 
-@functools.cache
-def _jieba() -> object:
-    import jieba
-
-    # jieba announces its dictionary loading on its own logger at INFO level.
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
-
-
 def tokenize_zh(text: str) -> list[str]:
     """Return the jieba words of Chinese text, punctuation and spaces dropped."""
-    jieba = _jieba()
-    words = jieba.lcut(normalize(text))  # type: ignore[attr-defined]
+    words = jieba_words(normalize(text))
     return [
         w for w in (w.strip() for w in words) if w and not _BOUNDARY.fullmatch(w) and _is_word(w)
     ]
