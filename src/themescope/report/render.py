@@ -694,7 +694,6 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         )
     selection = view.themes_doc.get("k_selection") or {}
     log = _train_log(path / "train_log.csv")
-    loss_png = None if log else _embed_picture(path / "loss.png")
     recon_text_path = path / "text_reconstructions.txt"
     recon_text = None
     if recon_text_path.is_file():
@@ -735,7 +734,6 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "k_table": _k_table(selection)[1],
         "k_charts": _k_charts(selection),
         "loss_charts": _loss_charts(log) if log else [],
-        "loss_png": loss_png,
         "recon_png": _embed_picture(path / "reconstructions.png"),
         "recon_text": recon_text,
         "data_json": json_for_script(_script_data(view)),
