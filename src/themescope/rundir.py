@@ -116,7 +116,6 @@ STAGE_FILES: dict[str, tuple[str, ...]] = {
         "latents.npy",
         "model",
         "train_log.csv",
-        "loss.png",
         "reconstructions.png",
         "text_reconstructions.txt",
     ),

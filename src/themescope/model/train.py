@@ -1,7 +1,7 @@
 """The train stage: fit the CRVAE on a run's frames and write the latent vector of each frame.
 
 Reads ``frames.parquet`` and ``frames/`` (ingest); writes ``latents.npy``, ``model/``,
-``train_log.csv``, ``loss.png``, ``reconstructions.png`` and
+``train_log.csv``, ``reconstructions.png`` and
 ``text_reconstructions.txt`` (:mod:`themescope.model.artifacts`), and records PSNR
 and text cosine in the manifest. The loop lives in :mod:`themescope.model.trainer`,
 resumable checkpoints in :mod:`themescope.model.checkpoint`.
