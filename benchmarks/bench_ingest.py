@@ -11,7 +11,7 @@ keyframe every 2 s and every 10 s, then times, on the same file in the same run:
 Each is run ``--repeats`` times (default 3) and the median is printed, with the ratio
 ffmpeg / themescope (above 1 means themescope is faster).
 
-Usage:
+Usage (imageio-ffmpeg comes with ``pip install -e ".[bench]"``):
     python benchmarks/bench_ingest.py [--out bench-out] [--repeats 3] [--minutes 3]
 """
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from themescope.media.language import phrase_language
 from themescope.themes.base import Phrase, ThemeMaterial
 from themescope.themes.embedders import load_embedder
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.extractive import ExtractiveTagger
-from themescope.themes.text import candidate_phrases, contains_phrase, detect_language
+from themescope.themes.text import candidate_phrases, contains_phrase, distinct_top_phrases
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +59,8 @@ def test_chinese_candidates_are_jieba_words_and_phrases():
     phrases = candidate_phrases("我们今天接种了新冠疫苗，老年人也很安全。", "zh")
     assert "疫苗" in phrases and "新冠疫苗" in phrases and "老年人" in phrases
     assert not any(p in {"，", "。", "的", "了", "我们"} for p in phrases)
-    assert detect_language(["新冠疫苗", "接种"], "und") == "zh"
-    assert detect_language(["a vaccine"], "und") == "und"
+    assert phrase_language(["新冠疫苗", "接种"], "und") == "zh"
+    assert phrase_language(["a vaccine"], "und") == "und"
 
 
 def test_phrase_matching_is_token_level_for_english():
@@ -226,3 +227,35 @@ def test_many_frames_are_fast_enough(embedder):
     themes = [material(0, texts[:1500]), material(1, texts[1500:], first=1500)]
     results = ExtractiveTagger(embedder, seed=0).tag(themes)
     assert all(r.phrases for r in results)
+
+
+def test_distinct_top_phrases_moves_the_less_specific():
+    def phrase(text, support):
+        p = Phrase(text, 1.0)
+        p.evidence.support = support
+        return p
+
+    lists = [
+        [phrase("vaccine", 0.2), phrase("nurse", 0.1)],
+        [phrase("vaccine", 0.9), phrase("clinic", 0.5)],
+    ]
+    assert distinct_top_phrases(lists) == []
+    assert [p.text for p in lists[0]] == ["nurse", "vaccine"]
+    assert [p.text for p in lists[1]] == ["vaccine", "clinic"]
+    single = [[phrase("storm", 0.5)], [phrase("storm", 0.1)]]
+    assert "no other phrase" in distinct_top_phrases(single)[0]
+
+
+def test_distinct_top_phrases_without_evidence_keeps_the_earlier_theme():
+    lists = [
+        [Phrase("Vaccine", 1.0), Phrase("nurse", 0.9)],
+        [Phrase("vaccine", 1.0), Phrase("nurse", 0.9), Phrase("clinic", 0.8)],
+        [Phrase("nurse", 1.0), Phrase("storm", 0.9)],
+    ]
+    assert distinct_top_phrases(lists) == []
+    # the later theme gives way, and takes no phrase another theme leads with
+    assert [[p.text for p in phrases] for phrases in lists] == [
+        ["Vaccine", "nurse"],
+        ["clinic", "vaccine", "nurse"],
+        ["nurse", "storm"],
+    ]

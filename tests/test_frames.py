@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import av
 import numpy as np
@@ -25,6 +26,7 @@ from themescope.media.frames import (
     probe_video,
     sample_times,
 )
+from themescope.media.transcripts import read_embedded_subtitles
 
 W, H = 320, 180
 N_BITS = 10
@@ -194,6 +196,67 @@ def test_non_zero_start_time_is_subtracted(tmp_path: Path, fmt: str | None, suff
     for f in frames:
         assert _read_index(f.image) == round(f.requested_s * 10)
         assert f.time_s == pytest.approx(f.requested_s, abs=1e-3)
+
+
+def _write_with_subtitles(path: Path, video_start_s: float, cues: list[tuple[float, str]]) -> Path:
+    """Indexed frames at 10 fps from ``video_start_s``, plus a SubRip stream of 1 s cues.
+
+    Cue times are absolute container timestamps, like the frames'.
+    """
+    time_base = Fraction(1, 1000)
+    with av.open(str(path), "w", format="matroska") as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+        video.codec_context.time_base = time_base
+        video.codec_context.options = {"preset": "ultrafast", "qp": "10"}
+        subtitles = container.add_stream("subrip")
+        subtitles.time_base = time_base
+        # FFmpeg's SubRip encoder refuses to open without a header, though Matroska ignores it.
+        subtitles.codec_context.subtitle_header = b"[Script Info]\nScriptType: v4.00+\n"
+        for start_s, text in cues:
+            packet = av.Packet(text.encode())
+            packet.stream = subtitles
+            packet.pts = packet.dts = round(start_s / time_base)
+            packet.duration = round(1.0 / time_base)
+            packet.time_base = time_base
+            container.mux(packet)
+        for i in range(100):
+            frame = av.VideoFrame.from_ndarray(_index_image(i), format="rgb24")
+            frame.pts = round((video_start_s + i / 10) / time_base)
+            frame.time_base = time_base
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+    return path
+
+
+def test_frames_and_embedded_subtitles_share_one_origin(tmp_path: Path) -> None:
+    # The video starts at 5 s; a cue before it makes the container start at 4.5 s. Both
+    # the frames and the cues must be measured from the video's first timestamp.
+    cues = [(4.5, "before the video"), (7.0, "frame 20"), (11.0, "frame 60")]
+    path = _write_with_subtitles(tmp_path / "offset.mkv", 5.0, cues)
+    with av.open(str(path)) as container:
+        assert container.start_time == 4_500_000
+        assert frames_mod.stream_start_s(container, container.streams.video[0]) == 5.0
+    frames, _ = _sample(path, every_s=2.0)
+    transcript = read_embedded_subtitles(path, duration_s=10.0)
+    assert transcript is not None
+    for cue in transcript.cues:
+        if cue.text.startswith("frame "):
+            frame = next(f for f in frames if f.requested_s == pytest.approx(cue.start_s))
+            assert _read_index(frame.image) == int(cue.text.split()[1])
+    assert {c.text: c.start_s for c in transcript.cues if c.text.startswith("frame")} == {
+        "frame 20": pytest.approx(2.0),
+        "frame 60": pytest.approx(6.0),
+    }
+
+
+def test_stream_start_falls_back_to_the_container() -> None:
+    stream = SimpleNamespace(start_time=None, time_base=Fraction(1, 90_000))
+    container = SimpleNamespace(start_time=1_400_000)
+    assert frames_mod.stream_start_s(container, stream) == pytest.approx(1.4)
+    assert frames_mod.stream_start_s(SimpleNamespace(start_time=None), stream) == 0.0
+    stream.start_time = 450_000
+    assert frames_mod.stream_start_s(container, stream) == pytest.approx(5.0)
 
 
 def test_mpegts_without_index_seeks_by_estimate_and_checks(tmp_path: Path) -> None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from themescope.media.language import contains_cjk, detect_language, is_cjk, join_texts
+from themescope.media.language import (
+    contains_cjk,
+    contains_han,
+    count_cjk,
+    detect_language,
+    is_chinese,
+    is_cjk,
+    is_han,
+    join_texts,
+    phrase_language,
+)
 
 
 @pytest.mark.parametrize(
@@ -50,3 +60,29 @@ def test_cjk_helpers():
     assert join_texts(["hello", "", "world"]) == "hello world"
     assert join_texts(["大家好，", "欢迎"]) == "大家好，欢迎"
     assert join_texts(["疫苗", "COVID"]) == "疫苗 COVID"
+
+
+def test_han_helpers_cover_the_extension_blocks():
+    # U+20BB7 (Extension B) and U+F900 (compatibility) are ideographs too.
+    assert is_han("中") and is_han("\U00020bb7") and is_han("\uf900")
+    assert not is_han("か") and not is_han("，") and not is_han("a")
+    assert contains_han("COVID-19疫苗") and not contains_han("こんにちは")
+    assert count_cjk("WHO表示，COVID") == 3
+    assert is_chinese("zh-Hans") and is_chinese("cmn") and not is_chinese("ja")
+
+
+@pytest.mark.parametrize(
+    ("texts", "declared", "expected"),
+    [
+        (["新冠疫苗", "接种"], "und", "zh"),
+        # a run told "en" whose text is Chinese is cut as Chinese
+        (["今天我们关注疫苗接种的最新进展。"], "en", "zh"),
+        # Japanese is cut by jieba, not at spaces
+        (["こんにちは、今日のニュースです。"], "ja", "zh"),
+        (["The minister, 王毅, said the plan is ready."], "und", "und"),
+        (["a vaccine"], "en", "en"),
+        (["a vaccine"], "zh-Hant", "zh-Hant"),
+    ],
+)
+def test_phrase_language(texts, declared, expected):
+    assert phrase_language(texts, declared) == expected

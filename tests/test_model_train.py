@@ -44,7 +44,7 @@ def test_train_writes_every_output_and_records_its_stats(tmp_path: Path) -> None
     result = train(run, tiny_config(), device="cpu")
     latents = _latents(run)
     assert latents.shape == (10, 6) and latents.dtype == np.float32
-    for name in ("loss.png", "reconstructions.png", "text_reconstructions.txt"):
+    for name in ("reconstructions.png", "text_reconstructions.txt"):
         assert (run / name).stat().st_size > 0
     for name in ("weights.safetensors", "config.json", "vocab.json", "embeddings.safetensors"):
         assert (run / "model" / name).is_file()

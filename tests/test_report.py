@@ -24,7 +24,7 @@ from report_fixtures import (
 from themescope._cli import main
 from themescope.errors import RunDirectoryError, StageNotDoneError
 from themescope.report import render_compare, render_report
-from themescope.report.render import json_for_script
+from themescope.report._common import json_for_script
 from themescope.rundir import RunDirectory, write_json_atomic
 
 

@@ -21,8 +21,6 @@ from themescope.themes.embedders import load_embedder
 from themescope.themes.stage import (
     ThemesConfig,
     build_themes,
-    distinct_top_phrases,
-    frame_durations_s,
     representative_frames,
 )
 
@@ -325,27 +323,8 @@ def test_any_tagger_gets_evidence_and_distinct_tops(tmp_path, embedder):
         assert moon["supported"] is False and moon["evidence"]["support"] == 0
 
 
-def test_distinct_top_phrases_moves_the_less_specific():
-    def phrase(text, support):
-        p = Phrase(text, 1.0)
-        p.evidence.support = support
-        return p
-
-    lists = [
-        [phrase("vaccine", 0.2), phrase("nurse", 0.1)],
-        [phrase("vaccine", 0.9), phrase("clinic", 0.5)],
-    ]
-    assert distinct_top_phrases(lists) == []
-    assert [p.text for p in lists[0]] == ["nurse", "vaccine"]
-    assert [p.text for p in lists[1]] == ["vaccine", "clinic"]
-    single = [[phrase("storm", 0.5)], [phrase("storm", 0.1)]]
-    assert "no other phrase" in distinct_top_phrases(single)[0]
-
-
-def test_durations_and_representatives():
+def test_representatives_are_typical_and_spread():
     times = np.array([0.0, 2.0, 4.0, 6.0, 8.0])
-    d = frame_durations_s(times, {"video": {"duration_s": 9.0}})
-    assert d.tolist() == [2.0, 2.0, 2.0, 2.0, 1.0]
     features = np.array([[0.0], [0.1], [0.2], [5.0], [0.05]])
     reps = representative_frames([0, 1, 2, 4], features, np.array([0.0]), times, min_gap_s=5.0)
     assert reps == [0, 4]

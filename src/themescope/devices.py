@@ -1,10 +1,13 @@
 """Where models run: one resolution of ``auto``, ``cpu``, ``cuda`` and ``mps`` for every stage.
 
-torch is imported inside the functions, so importing this module stays cheap.
+:func:`torch_threads` bounds torch's CPU threads for one call and gives the caller's
+setting back. torch is imported inside the functions, so importing this module stays cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from themescope.errors import ConfigError
@@ -44,3 +47,26 @@ def resolve_device(device: str) -> torch.device:
     if device == "mps" and not has_mps:
         raise ConfigError("--device mps was asked for, but MPS is not available here")
     return torch.device(device)
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads: int) -> Iterator[None]:
+    """Run the ``with`` block on ``n_threads`` torch CPU threads, then restore the previous count.
+
+    Args:
+        n_threads: Threads to use; 0 or less leaves torch's setting alone.
+
+    Example:
+        >>> with torch_threads(1):  # doctest: +SKIP
+        ...     model(batch)
+
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    if n_threads > 0:
+        torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -108,15 +108,16 @@ def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-# The files each stage owns in RUN (the contract above), and the columns it adds to
-# frames.parquet: when a stage reruns, those of every later stage are removed first.
+# The files each stage owns in RUN (the contract above; the first is always written, the
+# others may not be, e.g. no reconstructions.png without images), and the columns it adds
+# to frames.parquet: when a stage reruns, those of every later stage are removed first,
+# and its own old files that it does not write again go when it commits.
 STAGE_FILES: dict[str, tuple[str, ...]] = {
     "ingest": ("frames.parquet", "cues.parquet", "frames"),
     "train": (
         "latents.npy",
         "model",
         "train_log.csv",
-        "loss.png",
         "reconstructions.png",
         "text_reconstructions.txt",
     ),
@@ -252,7 +253,7 @@ def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = Fal
             not force
             and record is not None
             and record.fingerprint == stage_fp
-            and all((run / name).exists() for name in STAGE_FILES[stage.name])
+            and (run / STAGE_FILES[stage.name][0]).exists()
         ):
             logger.info(
                 "%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path
@@ -481,6 +482,10 @@ class RunDirectory:
         if manifest.record(writer.name) is not None:
             setattr(manifest.stages, writer.name, None)
             self.write_manifest(manifest)
+        written = {entry.name for entry in writer.staging.iterdir()}
+        for relative in STAGE_FILES[writer.name]:
+            if relative not in written:
+                _remove(self / relative)
         for entry in writer.staging.iterdir():
             target = self.path / entry.name
             _remove(target)

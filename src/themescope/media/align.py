@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 from themescope.errors import ConfigError
 from themescope.media.config import ALIGN_SCHEMES
-from themescope.media.language import contains_cjk, join_texts
+from themescope.media.language import contains_cjk, jieba_words, join_texts
 from themescope.media.transcripts import Cue
 
 logger = logging.getLogger("themescope")
@@ -90,13 +90,10 @@ def _pieces(text: str) -> list[str]:
     """Split ``text`` into word pieces that concatenate back to it exactly."""
     if not contains_cjk(text):
         return _WORD_RE.findall(text)
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)  # its dictionary loader logs at INFO to stderr
     pieces: list[str] = []
     for chunk in _WORD_RE.findall(text):
         # Latin words inside Chinese text ("COVID-19") stay whole, as jieba would cut them.
-        tokens = jieba.lcut(chunk) if contains_cjk(chunk) else [chunk]
+        tokens = jieba_words(chunk) if contains_cjk(chunk) else [chunk]
         for token in tokens:
             if pieces and _is_punct(token):
                 pieces[-1] += token  # punctuation and spaces stay with the word before

@@ -53,6 +53,7 @@ from themescope.errors import (
     VideoDecodeError,
     VideoOpenError,
 )
+from themescope.media.frames import stream_start_s
 from themescope.media.transcripts import Transcript, build_transcript
 
 logger = logging.getLogger("themescope")
@@ -127,11 +128,8 @@ def load_audio(video_path: str | Path) -> tuple[np.ndarray, float]:
                 f"{path} has no audio stream, so there is no speech to recognise"
             )
         stream = container.streams.audio[0]
-        video_start_s = 0.0
-        if container.streams.video:
-            video = container.streams.video[0]
-            if video.start_time is not None and video.time_base is not None:
-                video_start_s = float(video.start_time * video.time_base)
+        video = container.streams.video
+        video_start_s = stream_start_s(container, video[0]) if video else 0.0
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE_HZ)
         chunks: list[np.ndarray] = []
         first_s: float | None = None

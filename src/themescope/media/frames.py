@@ -153,7 +153,22 @@ def _open_container(path: Path) -> Any:
     return container
 
 
-def _stream_start_s(container: Any, stream: Any) -> float:
+def stream_start_s(container: Any, stream: Any) -> float:
+    """Return the first timestamp of a PyAV video ``stream``, in seconds: the origin of all times.
+
+    Frames, embedded subtitles and recognised speech are all measured from here, so
+    a file whose timestamps do not start at zero (MPEG-TS, cut files) never shifts
+    one against another. When the stream does not say where it starts, the
+    container's start time stands in for it.
+
+    Args:
+        container: An open PyAV input container.
+        stream: Its video stream.
+
+    Returns:
+        Seconds (0.0 when neither the stream nor the container knows).
+
+    """
     if stream.start_time is not None:
         return float(stream.start_time * stream.time_base)
     if container.start_time is not None:
@@ -208,7 +223,7 @@ def _first_frame_rotation(container: Any, stream: Any) -> int:
 
 
 def _describe(path: Path, container: Any, stream: Any) -> VideoInfo:
-    start_s = _stream_start_s(container, stream)
+    start_s = stream_start_s(container, stream)
     duration_s = _stream_duration_s(container, stream, start_s)
     if duration_s is None:
         raise VideoOpenError(

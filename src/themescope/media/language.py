@@ -20,8 +20,11 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from collections.abc import Iterable
+from typing import Any
 
 #: Average length of a Chinese word in characters (jieba segmentation of news text
 #: gives about 1.5); used to weigh ideographs against Latin words in mixed text.
@@ -39,7 +42,25 @@ _HANGUL_RE = re.compile(f"[{_HANGUL}]")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _CJK_RE = re.compile(f"[{_HAN}{_KANA}{_HANGUL}{_CJK_PUNCT}]")
 
-LANGUAGES = ("en", "zh", "ja", "ko", "und")
+
+def is_chinese(lang: str) -> bool:
+    """Whether ``lang`` (a code such as "zh", "zh-Hans", "cmn") is Chinese."""
+    return lang.lower().split("-")[0] in {"zh", "cmn", "yue", "chi", "zho"}
+
+
+def is_han(char: str) -> bool:
+    """Return True when ``char`` is a CJK ideograph (Chinese character, Japanese kanji)."""
+    return bool(_HAN_RE.fullmatch(char))
+
+
+def contains_han(text: str) -> bool:
+    """Return True when ``text`` holds at least one CJK ideograph."""
+    return _HAN_RE.search(text) is not None
+
+
+def count_cjk(text: str) -> int:
+    """Return how many characters of ``text`` are CJK script or CJK punctuation."""
+    return len(_CJK_RE.findall(text))
 
 
 def is_cjk(char: str) -> bool:
@@ -50,6 +71,33 @@ def is_cjk(char: str) -> bool:
 def contains_cjk(text: str) -> bool:
     """Return True when ``text`` holds at least one CJK character."""
     return _CJK_RE.search(text) is not None
+
+
+def jieba_words(text: str) -> list[str]:
+    """Return jieba's cut of ``text``: its words, spaces and punctuation, in order.
+
+    Example:
+        >>> jieba_words("疫苗接种")
+        ['疫苗', '接种']
+
+    """
+    words: list[str] = _jieba().lcut(text)
+    return words
+
+
+@functools.cache
+def _jieba() -> Any:
+    import jieba
+
+    # jieba announces loading its dictionary on its own stderr logger. Load it once
+    # here with that logger raised, rather than silencing jieba for the whole process.
+    level = jieba.default_logger.level
+    jieba.default_logger.setLevel(logging.WARNING)
+    try:
+        jieba.initialize()
+    finally:
+        jieba.default_logger.setLevel(level)
+    return jieba
 
 
 def join_texts(parts: Iterable[str]) -> str:
@@ -111,3 +159,21 @@ def detect_language(texts: Iterable[str]) -> str:
     if n_kana >= 0.1 * (n_han + n_kana):
         return "ja"
     return "zh"
+
+
+def phrase_language(texts: Iterable[str], declared: str) -> str:
+    """Return the language to cut and match phrases of ``texts`` in: "zh" or ``declared``.
+
+    Ingest records what the transcript is written in, but a run may have been told
+    another language, or none ("und"); what is tokenized must follow what the text
+    is. Texts written in ideographs (Chinese, or Japanese, which jieba cuts far better
+    than a split at spaces) give "zh"; anything else keeps ``declared``.
+
+    Example:
+        >>> phrase_language(["新冠疫苗", "接种"], "und")
+        'zh'
+
+    """
+    if is_chinese(declared):
+        return declared
+    return "zh" if detect_language(texts) in ("zh", "ja") else declared

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from themescope.errors import ConfigError, SubtitleParseError, VideoOpenError
+from themescope.media.frames import stream_start_s
 from themescope.media.language import is_cjk
 
 logger = logging.getLogger("themescope")
@@ -1054,11 +1055,8 @@ def read_embedded_subtitles(
             stream.metadata.get("language", "unknown"),
             path,
         )
-        video_start_s = 0.0
-        if container.streams.video:
-            video = container.streams.video[0]
-            if video.start_time is not None and video.time_base is not None:
-                video_start_s = float(video.start_time * video.time_base)
+        video = container.streams.video
+        video_start_s = stream_start_s(container, video[0]) if video else 0.0
         raw: list[tuple[float, float, str]] = []
         reasons: list[str] = []
         for packet in container.demux(stream):

@@ -1,9 +1,10 @@
 """What the train stage leaves for people and other tools: latents, model files, log, pictures.
 
 ``latents.npy`` (μ per frame), ``model/`` (weights as safetensors, config, vocabulary
-and embeddings; never pickle), ``train_log.csv``, ``loss.png``, ``reconstructions.png``
-(originals above their reconstructions) and ``text_reconstructions.txt`` (predicted
-token vectors verbalised by nearest-neighbour lookup).
+and embeddings; never pickle), ``train_log.csv`` (the report draws the loss curves
+from it), ``reconstructions.png`` (originals above their reconstructions) and
+``text_reconstructions.txt`` (predicted token vectors verbalised by nearest-neighbour
+lookup).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from themescope.model.config import TrainConfig
 from themescope.model.crvae import count_parameters
 from themescope.model.data import FrameData
 from themescope.model.text import Vocabulary
-from themescope.model.trainer import EpochStats, Evaluation, Trainer
+from themescope.model.trainer import Evaluation, Trainer
 from themescope.rundir import RunDirectory, write_json_atomic
 
 LOG_COLUMNS = ("epoch", "loss", "image_mse", "text_mse", "kl", "beta", "lr", "seconds")
@@ -59,7 +60,6 @@ def write_outputs(
         writer.writerow(LOG_COLUMNS)
         for row in trainer.log:
             writer.writerow([_csv_value(getattr(row, c)) for c in LOG_COLUMNS])
-    _plot_losses(trainer.log, st.path("loss.png"))
     sample = _sample_frames(data.n_frames)
     if data.images is not None and evaluation.recon_images is not None:
         _save_reconstructions(
@@ -76,28 +76,6 @@ def _sample_frames(n_frames: int, n_sample: int = N_SAMPLE_FRAMES) -> np.ndarray
     """A fixed, evenly spaced sample of frame ids."""
     count = min(n_sample, n_frames)
     return np.unique(np.linspace(0, n_frames - 1, count).round().astype(int))
-
-
-def _plot_losses(log: list[EpochStats], path: Path) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 4), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    epochs = [s.epoch for s in log]
-    for name in ("loss", "image_mse", "text_mse"):
-        values = [getattr(s, name) for s in log]
-        if any(v > 0 for v in values):
-            axes.plot(epochs, values, label=name)
-    axes.set_yscale("log")
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("loss (log scale)")
-    axes.set_title("CRVAE training loss")
-    axes.grid(True, alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path)
 
 
 def _save_reconstructions(originals: np.ndarray, recons: np.ndarray, path: Path) -> None:

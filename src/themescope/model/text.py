@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from themescope.errors import ModelLoadError
+from themescope.media.language import jieba_words
 
 logger = logging.getLogger("themescope")
 
@@ -161,10 +162,7 @@ class WordVectorFile:
         if not text.strip():
             return []
         if lang.startswith("zh"):
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            words = [w.strip() for w in jieba.lcut(text)]
+            words = [w.strip() for w in jieba_words(text)]
             return [w.lower() for w in words if w and not is_punctuation(w)]
         return _WORD_RE.findall(text.lower())
 
@@ -367,16 +365,6 @@ class Vocabulary:
             "tokens": self.tokens,
             "known": [bool(k) for k in self.known],
         }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], vectors: np.ndarray) -> Vocabulary:
-        """Rebuild a vocabulary from ``vocab.json`` and its vectors."""
-        return cls(
-            tokens=list(data["tokens"]),
-            vectors=np.asarray(vectors, dtype=np.float32),
-            known=np.asarray(data["known"], dtype=bool),
-            source=dict(data.get("source", {})),
-        )
 
     def save(self, folder: Path) -> None:
         """Write ``vocab.json`` and ``embeddings.safetensors`` into ``folder``."""

@@ -1,7 +1,7 @@
 """The train stage: fit the CRVAE on a run's frames and write the latent vector of each frame.
 
 Reads ``frames.parquet`` and ``frames/`` (ingest); writes ``latents.npy``, ``model/``,
-``train_log.csv``, ``loss.png``, ``reconstructions.png`` and
+``train_log.csv``, ``reconstructions.png`` and
 ``text_reconstructions.txt`` (:mod:`themescope.model.artifacts`), and records PSNR
 and text cosine in the manifest. The loop lives in :mod:`themescope.model.trainer`,
 resumable checkpoints in :mod:`themescope.model.checkpoint`.
@@ -9,15 +9,14 @@ resumable checkpoints in :mod:`themescope.model.checkpoint`.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from themescope.devices import resolve_device
+from themescope.devices import resolve_device, torch_threads
 from themescope.errors import ModelLoadError, TrainingError
 from themescope.model.config import TrainConfig
 from themescope.model.data import FrameData
@@ -80,7 +79,7 @@ class TrainStage(Stage):
 
         ingest_fp = run.require("ingest").fingerprint
         checkpoint = TrainingCheckpoint(run / CHECKPOINT_DIR, ingest_fp)
-        with _torch_threads(self.config.n_threads):
+        with torch_threads(self.config.n_threads):
             self._train(run, writer, checkpoint)
         checkpoint.remove()
 
@@ -262,19 +261,6 @@ def _mean_frame_psnr(data: FrameData) -> float | None:
         return None
     mse = float(((data.images - data.images.mean(dim=0)) ** 2).mean())
     return round(10 * math.log10(1.0 / max(mse, 1e-12)), 3)
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads: int) -> Iterator[None]:
-    import torch
-
-    previous = torch.get_num_threads()
-    if n_threads > 0:
-        torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _fmt(value: float | None) -> str:

@@ -37,14 +37,14 @@ from themescope.documents import (
     read_compare,
 )
 from themescope.report import plots
-from themescope.report.render import (
+from themescope.report._common import (
     THUMB_WIDTH_PX,
-    _asset,
-    _csp,
-    _environment,
-    _float,
-    _image_data_uri,
-    _setting,
+    content_security_policy,
+    finite_float,
+    fmt_setting,
+    jinja_environment,
+    read_asset,
+    thumbnail_data_uri,
 )
 from themescope.rundir import atomic_path
 
@@ -69,7 +69,7 @@ def _thumbnail_inside(run_path: Path, relative: str, width_px: int) -> str | Non
     if not target.is_relative_to(run_path.resolve()):
         logger.warning("compare.json names an image outside its run: %s", relative)
         return None
-    return _image_data_uri(target, width_px)
+    return thumbnail_data_uri(target, width_px)
 
 
 def _side(key: str, info: CompareRun, compare_dir: Path, width_px: int) -> dict[str, Any]:
@@ -92,8 +92,8 @@ def _side(key: str, info: CompareRun, compare_dir: Path, width_px: int) -> dict[
             {
                 "id": theme.id,
                 "label": theme.label or f"theme {theme.id}",
-                "share": _float(theme.share),
-                "seconds": _float(theme.seconds),
+                "share": finite_float(theme.share),
+                "seconds": finite_float(theme.seconds),
                 "n_frames": theme.n_frames,
                 "tagger": theme.tagger_backend,
                 "phrases": [phrase.text for phrase in theme.phrases[:10]],
@@ -108,7 +108,7 @@ def _side(key: str, info: CompareRun, compare_dir: Path, width_px: int) -> dict[
         "lang": info.lang or "—",
         "k": info.k,
         "n_frames": info.n_frames,
-        "duration_s": _float(info.duration_s),
+        "duration_s": finite_float(info.duration_s),
         "themes": themes,
         "labels": {t["id"]: t["label"] for t in themes},
         "problem": problem,
@@ -124,7 +124,7 @@ def _matrices(
         values: list[list[float | None]] | None = getattr(matrices, name)
         if not values:
             continue
-        rows = [[_float(cell) for cell in row] for row in values]
+        rows = [[finite_float(cell) for cell in row] for row in values]
         n_columns = max((len(row) for row in rows), default=0)
         # Cosines on one fixed scale (negative ones as white) so that colours mean the
         # same in every matrix and every comparison.
@@ -171,7 +171,7 @@ def _groups(
                 "label": item.label or labels.get(item.theme, f"theme {item.theme}"),
                 "partner": item.with_,
                 "partner_label": item.with_label or other_labels.get(item.with_),
-                "score": _float(item.score),
+                "score": finite_float(item.score),
                 "basis": item.difference_basis,
                 "difference": _differences(item.difference_phrases),
             }
@@ -186,7 +186,7 @@ def _groups(
                     "label": item.label or labels.get(item.theme, f"theme {item.theme}"),
                     "partner": best.theme if best else None,
                     "partner_label": other_labels.get(best.theme) if best else None,
-                    "score": _float(best.score) if best else None,
+                    "score": finite_float(best.score) if best else None,
                     "basis": item.difference_basis,
                     "difference": _differences(item.difference_phrases),
                 }
@@ -206,7 +206,7 @@ def _context(doc: CompareDocument, compare_dir: Path, width_px: int) -> dict[str
             "b": m.b,
             "label_a": sides["a"]["labels"].get(m.a, "—"),
             "label_b": sides["b"]["labels"].get(m.b, "—"),
-            "score": _float(m.score),
+            "score": finite_float(m.score),
             "scores": list(msgspec.structs.asdict(m.scores).items()),
             "shared": m.shared,
         }
@@ -230,7 +230,7 @@ def _context(doc: CompareDocument, compare_dir: Path, width_px: int) -> dict[str
             )
         )
     space = doc.visual_space
-    variance = _float(space.explained_variance)
+    variance = finite_float(space.explained_variance)
     about.append(
         (
             "visual space",
@@ -238,7 +238,7 @@ def _context(doc: CompareDocument, compare_dir: Path, width_px: int) -> dict[str
             + (f", {variance * 100:.0f}% of the variance" if variance is not None else ""),
         )
     )
-    about.append(("shared from", _setting(doc.threshold)))
+    about.append(("shared from", fmt_setting(doc.threshold)))
     warnings = list(doc.warnings)
     warnings += [side["problem"] for side in sides.values() if side["problem"]]
     return {
@@ -259,17 +259,17 @@ def build_compare_html(compare_dir: Path, *, thumb_width_px: int = THUMB_WIDTH_P
     """Return the comparison page for ``compare_dir/compare.json`` (see :func:`render_compare`)."""
     doc = read_compare(compare_dir / "compare.json")
     context = _context(doc, compare_dir, thumb_width_px)
-    script = _asset("compare.js")
+    script = read_asset("compare.js")
     html: str = (
-        _environment()
+        jinja_environment()
         .get_template("compare.html.j2")
         .render(
             **context,
             tool_version=__version__,
             generated=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            css=Markup(_asset("report.css")),
+            css=Markup(read_asset("report.css")),
             script=Markup(script),
-            csp=_csp(script),
+            csp=content_security_policy(script),
         )
     )
     return html

@@ -25,7 +25,6 @@ import csv
 import datetime as _dt
 import hashlib
 import io
-import json
 import logging
 import math
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 from markupsafe import Markup
 
 from themescope import __version__
@@ -46,15 +46,26 @@ from themescope.documents import (
 )
 from themescope.errors import ConfigError, RunDirectoryError
 from themescope.report import plots
+from themescope.report._common import (
+    TEMPLATE_DIR,
+    THUMB_WIDTH_PX,
+    clock,
+    content_security_policy,
+    finite_float,
+    fmt_num,
+    fmt_pct,
+    fmt_setting,
+    jinja_environment,
+    json_for_script,
+    read_asset,
+    thumbnail_data_uri,
+)
 from themescope.report._limits import clip_text
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
+from themescope.themes import timeline
 
 logger = logging.getLogger("themescope")
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
-THUMB_WIDTH_PX = 160
-"""Width of the embedded frame thumbnails; 160 px JPEGs keep a 400-frame report near 2 MB."""
-THUMB_JPEG_QUALITY = 72
 MAX_PNG_BYTES = 250_000
 """Larger PNGs (photographic reconstructions, say) are embedded as JPEG, ≤1200 px wide."""
 MAX_TEXT_CHARS = 20_000
@@ -84,105 +95,6 @@ def _template_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def json_for_script(data: Any) -> Markup:
-    r"""Serialise ``data`` for a ``<script type="application/json">`` block.
-
-    ``<``, ``>`` and ``&`` become ``\\u`` escapes, so no text (``</script>``,
-    ``<!--``) can end the block or open a new element; JSON.parse restores them.
-    """
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return Markup(text)
-
-
-def _csp(script: str) -> str:
-    """Content-Security-Policy: no network at all; only this page's own inline script runs."""
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
-    return (
-        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
-    )
-
-
-def _asset(name: str) -> str:
-    return (TEMPLATE_DIR / name).read_text(encoding="utf-8")
-
-
-def _environment() -> Any:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["clock"] = clock
-    env.filters["pct"] = _pct
-    env.filters["num"] = _num
-    env.filters["color"] = plots.theme_color
-    return env
-
-
-def clock(seconds: Any) -> str:
-    """Format seconds as ``m:ss`` (or ``h:mm:ss``); ``—`` when unknown."""
-    if not isinstance(seconds, int | float) or not math.isfinite(seconds):
-        return "—"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def _pct(value: Any, digits: int = 0) -> str:
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        return "—"
-    return f"{value * 100:.{digits}f}%"
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    if isinstance(value, bool) or value is None:
-        return "—" if value is None else str(value).lower()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if math.isfinite(value) else "—"
-    return str(value)
-
-
-def _setting(value: Any) -> str:
-    """Show a config value compactly (JSON for lists and dicts, at most 300 characters)."""
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, float):
-        text = _num(value, 6)
-    else:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _image_data_uri(path: Path, width_px: int) -> str | None:
-    """Return a JPEG thumbnail of ``path`` as a data URI, or None if it cannot be read."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            # draft() lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far faster for thumbnails.
-            image.draft("RGB", (width_px, max(1, width_px * image.height // max(image.width, 1))))
-            rgb = image.convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        logger.debug("cannot read %s: %s", path, exc)
-        return None
-    if rgb.width > width_px:
-        height_px = max(1, round(rgb.height * width_px / rgb.width))
-        rgb = rgb.resize((width_px, height_px), Image.Resampling.BILINEAR)
-    buffer = io.BytesIO()
-    rgb.save(buffer, format="JPEG", quality=THUMB_JPEG_QUALITY, optimize=True)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def _embed_picture(path: Path) -> str | None:
     """Return a picture (PNG plot, say) as a data URI; big ones are re-encoded smaller."""
     from PIL import Image, UnidentifiedImageError
@@ -206,14 +118,6 @@ def _embed_picture(path: Path) -> str | None:
     buffer = io.BytesIO()
     rgb.save(buffer, format="JPEG", quality=88)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 # --------------------------------------------------------------------------- run data
@@ -264,7 +168,7 @@ class _RunView:
         return Path(str(video)).name if video else self.path.name
 
 
-def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _RunView:
+def _load_run(path: Path, *, thumb_width_px: int) -> _RunView:
     """Read a run's manifest, themes.json and frames.parquet, and make the thumbnails."""
     import pyarrow.parquet as pq
 
@@ -291,24 +195,22 @@ def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _
             theme_of[frame_id] = theme.id
     rows.sort(key=lambda row: row["time_s"] if row["time_s"] is not None else 0.0)
     ingest = manifest.get("stages", {}).get("ingest") or {}
-    every_s = _float(ingest.get("every_s")) or 2.0
-    duration_s = _float((ingest.get("video") or {}).get("duration_s")) or _float(
+    duration_s = finite_float((ingest.get("video") or {}).get("duration_s")) or finite_float(
         manifest.get("inputs", {}).get("video", {}).get("duration_s")
     )
+    times_s = np.array([float(row["time_s"] or 0.0) for row in rows])
+    durations_s = timeline.frame_durations_s(
+        times_s, every_s=finite_float(ingest.get("every_s")), duration_s=duration_s
+    )
     frames: list[_Frame] = []
-    for i, row in enumerate(rows):
-        time_s = float(row["time_s"] or 0.0)
-        next_s = rows[i + 1]["time_s"] if i + 1 < len(rows) else None
-        end_s = float(next_s) if next_s is not None else time_s + every_s
-        if duration_s is not None and next_s is None:
-            end_s = max(min(end_s, duration_s), time_s)
+    for row, time_s, seconds in zip(rows, times_s.tolist(), durations_s.tolist(), strict=True):
         frame_id = int(row["frame_id"])
         fallback = row.get("theme")
         frames.append(
             _Frame(
                 frame_id=frame_id,
                 time_s=time_s,
-                end_s=end_s,
+                end_s=time_s + seconds,
                 image=str(row.get("image") or ""),
                 text=clip_text(str(row.get("text") or "")),
                 caption=clip_text(str(row.get("caption") or "")),
@@ -323,7 +225,7 @@ def _load_run(path: Path, *, thumb_width_px: int, need_themes: bool = True) -> _
         if frame.frame_id not in wanted:
             view.n_without_thumbnail += 1
             continue
-        uri = _image_data_uri(path / frame.image, thumb_width_px) if frame.image else None
+        uri = thumbnail_data_uri(path / frame.image, thumb_width_px) if frame.image else None
         if uri is None:
             view.n_missing_images += 1
         else:
@@ -363,16 +265,18 @@ def _spans(view: _RunView) -> list[_Span]:
     line of the transcript appears exactly once; without the cues file, the
     frames' aligned texts are used (consecutive repeats dropped).
     """
+    times_s = np.array([frame.time_s for frame in view.frames])
+    durations_s = np.array([frame.end_s - frame.time_s for frame in view.frames])
     spans: list[_Span] = []
-    for frame in view.frames:
-        if spans and spans[-1].theme == frame.theme:
-            spans[-1].end_s = frame.end_s
-            spans[-1].frame_ids.append(frame.frame_id)
-        else:
-            spans.append(
-                _Span(len(spans), frame.time_s, frame.end_s, frame.theme, [frame.frame_id], [])
-            )
-        frame.span = spans[-1].index
+    for index, run in enumerate(
+        timeline.spans([frame.theme for frame in view.frames], times_s, durations_s)
+    ):
+        members = view.frames[run.first : run.stop]
+        spans.append(
+            _Span(index, run.start_s, run.end_s, run.label, [f.frame_id for f in members], [])
+        )
+        for frame in members:
+            frame.span = index
     cues = _read_cues(view.path / "cues.parquet")
     if cues is not None and spans:
         starts = [span.start_s for span in spans]
@@ -422,7 +326,7 @@ def _train_log(path: Path) -> dict[str, list[float | None]] | None:
         return None
     if not rows or "epoch" not in rows[0]:
         return None
-    return {key: [_float(row.get(key)) for row in rows] for key in rows[0] if key}
+    return {key: [finite_float(row.get(key)) for row in rows] for key in rows[0] if key}
 
 
 def _loss_charts(log: Mapping[str, list[float | None]]) -> list[Markup]:
@@ -473,7 +377,7 @@ def _k_charts(selection: KSelectionRecord) -> list[Markup]:
     chosen = float(selection.chosen)
     charts = [
         plots.line_chart(
-            [plots.Series(key, ks, [_float(row[key]) for row in table], plots.PALETTE[i])],
+            [plots.Series(key, ks, [finite_float(row[key]) for row in table], plots.PALETTE[i])],
             x_label="k",
             title=title,
             mark_x=chosen,
@@ -483,11 +387,11 @@ def _k_charts(selection: KSelectionRecord) -> list[Markup]:
         )
         for i, (key, title) in enumerate(_K_METRICS)
     ]
-    if any(_float(row["score"]) is not None for row in table):
+    if any(finite_float(row["score"]) is not None for row in table):
         charts.insert(
             0,
             plots.line_chart(
-                [plots.Series("score", ks, [_float(r["score"]) for r in table], "#333333")],
+                [plots.Series("score", ks, [finite_float(r["score"]) for r in table], "#333333")],
                 x_label="k",
                 title="combined score (the choice)",
                 mark_x=chosen,
@@ -502,13 +406,13 @@ def _k_charts(selection: KSelectionRecord) -> list[Markup]:
                 plots.Series(
                     "bootstrap",
                     ks,
-                    [_float(row["bootstrap_stability"]) for row in table],
+                    [finite_float(row["bootstrap_stability"]) for row in table],
                     plots.PALETTE[3],
                 ),
                 plots.Series(
                     "large clusters",
                     ks,
-                    [_float(row["large_cluster_stability"]) for row in table],
+                    [finite_float(row["large_cluster_stability"]) for row in table],
                     plots.PALETTE[4],
                 ),
             ],
@@ -587,16 +491,16 @@ def _facts(view: _RunView) -> list[tuple[str, str]]:
     facts = [
         ("video", str((inputs.get("video") or {}).get("path") or "—")),
         ("duration", clock(view.duration_s) + f" ({view.duration_s:.1f} s)"),
-        ("frames", f"{len(view.frames)} (one every {_num(ingest.get('every_s'))} s)"),
+        ("frames", f"{len(view.frames)} (one every {fmt_num(ingest.get('every_s'))} s)"),
         (
             "picture",
             f"{video.get('width', '—')}×{video.get('height', '—')} · "
-            f"{_num(video.get('fps'))} fps · {video.get('codec') or '—'}",
+            f"{fmt_num(video.get('fps'))} fps · {video.get('codec') or '—'}",
         ),
         ("language", str(ingest.get("lang") or "—")),
         ("text source", str(ingest.get("text_source") or "—")),
-        ("text coverage", _pct(ingest.get("text_coverage")) + " of frames have text"),
-        ("transcript cues", _num(ingest.get("n_cues"))),
+        ("text coverage", fmt_pct(ingest.get("text_coverage")) + " of frames have text"),
+        ("transcript cues", fmt_num(ingest.get("n_cues"))),
     ]
     subtitles = inputs.get("subtitles")
     if isinstance(subtitles, Mapping) and subtitles.get("path"):
@@ -605,17 +509,17 @@ def _facts(view: _RunView) -> list[tuple[str, str]]:
         facts.append(
             (
                 "model",
-                f"{train.get('preset') or '—'} preset · {_num(train.get('epochs'))} epochs"
+                f"{train.get('preset') or '—'} preset · {fmt_num(train.get('epochs'))} epochs"
                 f"{' (stopped early)' if train.get('stopped_early') else ''} · "
-                f"{_num(train.get('n_params'))} parameters · {train.get('device') or '—'}",
+                f"{fmt_num(train.get('n_params'))} parameters · {train.get('device') or '—'}",
             )
         )
         facts.append(
             (
                 "reconstruction",
-                f"image PSNR {_num(train.get('psnr_db'))} dB · "
-                f"text cosine {_num(train.get('text_cosine'))} · "
-                f"unknown words {_pct(train.get('unknown_word_rate'), 1)}",
+                f"image PSNR {fmt_num(train.get('psnr_db'))} dB · "
+                f"text cosine {fmt_num(train.get('text_cosine'))} · "
+                f"unknown words {fmt_pct(train.get('unknown_word_rate'), 1)}",
             )
         )
     facts.append(("themes", str(view.themes_doc.k)))
@@ -628,9 +532,9 @@ def _settings(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for name, values in config.items():
         rows = (
-            [(str(key), _setting(value)) for key, value in values.items()]
+            [(str(key), fmt_setting(value)) for key, value in values.items()]
             if isinstance(values, Mapping)
-            else [("value", _setting(values))]
+            else [("value", fmt_setting(values))]
         )
         record = stages.get(name) or {}
         out.append(
@@ -654,7 +558,7 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
             phrases.append(
                 {
                     "text": phrase.text,
-                    "score": _float(phrase.score),
+                    "score": finite_float(phrase.score),
                     "supported": phrase.supported,
                     "frames": [
                         {"id": i, "time_s": by_id[i].time_s if i in by_id else None}
@@ -663,7 +567,7 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
                     "n_frames": len(evidence.frame_ids),
                     "quotes": evidence.quotes[:6],
                     "captions": evidence.captions[:6],
-                    "support": _float(evidence.support),
+                    "support": finite_float(evidence.support),
                 }
             )
         max_score = max((p["score"] for p in phrases if p["score"] is not None), default=0.0)
@@ -680,8 +584,8 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
             {
                 "id": theme.id,
                 "label": theme.label or f"theme {theme.id}",
-                "share": _float(theme.share),
-                "seconds": _float(theme.seconds),
+                "share": finite_float(theme.share),
+                "seconds": finite_float(theme.seconds),
                 "n_frames": theme.n_frames,
                 "n_spans": len(theme.spans),
                 "phrases": phrases,
@@ -702,8 +606,8 @@ def _script_data(view: _RunView) -> dict[str, Any]:
         "frames": [
             {
                 "id": f.frame_id,
-                "t0": round(_float(f.time_s) or 0.0, 3),
-                "t1": round(_float(f.end_s) or 0.0, 3),
+                "t0": round(finite_float(f.time_s) or 0.0, 3),
+                "t1": round(finite_float(f.end_s) or 0.0, 3),
                 "theme": f.theme,
                 "text": f.text,
                 "caption": f.caption,
@@ -758,7 +662,6 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         )
     selection = view.themes_doc.k_selection
     log = _train_log(path / "train_log.csv")
-    loss_png = None if log else _embed_picture(path / "loss.png")
     recon_text_path = path / "text_reconstructions.txt"
     recon_text = None
     if recon_text_path.is_file():
@@ -775,7 +678,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
                 "missing or unreadable; they are left out of the page",
             }
         )
-    script = _asset("report.js")
+    script = read_asset("report.js")
     context = {
         "title": view.title,
         "tool_version": __version__,
@@ -799,15 +702,14 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "k_table": _k_table(selection)[1],
         "k_charts": _k_charts(selection),
         "loss_charts": _loss_charts(log) if log else [],
-        "loss_png": loss_png,
         "recon_png": _embed_picture(path / "reconstructions.png"),
         "recon_text": recon_text,
         "data_json": json_for_script(_script_data(view)),
-        "css": Markup(_asset("report.css")),
+        "css": Markup(read_asset("report.css")),
         "script": Markup(script),
-        "csp": _csp(script),
+        "csp": content_security_policy(script),
     }
-    html = _environment().get_template("report.html.j2").render(**context)
+    html = jinja_environment().get_template("report.html.j2").render(**context)
     return html, view
 
 

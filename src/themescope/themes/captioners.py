@@ -18,7 +18,9 @@ from typing import Any
 
 from PIL import Image
 
+from themescope._offline import offline_hub
 from themescope._progress import track
+from themescope.devices import resolve_device
 from themescope.errors import ConfigError, ModelLoadError
 from themescope.themes.base import Captioner
 
@@ -36,7 +38,8 @@ class BlipCaptioner(Captioner):
     Args:
         model_path: A folder saved with ``save_pretrained`` (model and processor),
             or a Hugging Face model id that is already in the local cache.
-        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``...
+        device: One of :data:`themescope.devices.DEVICES`; ``"auto"`` takes CUDA, then
+            MPS, else the CPU.
         max_new_tokens: Longest caption, in tokens.
         repetition_penalty: Penalty (> 1) on tokens already generated.
         no_repeat_ngram_size: No n-gram of this size appears twice in a caption;
@@ -70,7 +73,6 @@ class BlipCaptioner(Captioner):
         self.batch_size = batch_size
         self.model_: Any = None
         self.processor_: Any = None
-        self.device_: str | None = None
 
     def _validate(self) -> None:
         if self.max_new_tokens < 1:
@@ -97,21 +99,21 @@ class BlipCaptioner(Captioner):
             return self
         self._validate()
         source = resolve_local_model(self.model_path, what="BLIP captioning model")
-        import torch
         from transformers import BlipForConditionalGeneration, BlipProcessor
 
-        device = _pick_device(self.device)
+        device = resolve_device(self.device)
         logger.info("loading BLIP captioner from %s on %s", source, device)
         try:
-            processor = BlipProcessor.from_pretrained(source, local_files_only=True)
-            model = BlipForConditionalGeneration.from_pretrained(source, local_files_only=True)
+            with offline_hub():
+                processor = BlipProcessor.from_pretrained(source, local_files_only=True)
+                model = BlipForConditionalGeneration.from_pretrained(source, local_files_only=True)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(
                 f"cannot load a BLIP captioning model from {source}: {_first_line(exc)}"
             ) from exc
         loaded: Any = model
-        self.model_ = loaded.to(torch.device(device)).eval()
-        self.processor_, self.device_ = processor, device
+        self.model_ = loaded.to(device).eval()
+        self.processor_ = processor
         return self
 
     def generation_kwargs(self) -> dict[str, Any]:
@@ -222,14 +224,6 @@ def resolve_local_model(model_path: str, *, what: str) -> str:
             "cache; themescope never downloads models, so save it to a folder and pass its path"
         )
     raise ModelLoadError(f"{what} path {path} does not exist")
-
-
-def _pick_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def _first_line(exc: BaseException) -> str:

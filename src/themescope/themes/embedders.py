@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from themescope._bundled import MINILM_NAME, minilm_path
+from themescope._offline import offline_hub
+from themescope.devices import torch_threads
 from themescope.errors import ModelLoadError
 from themescope.themes.base import PhraseEmbedder
 
@@ -87,10 +88,6 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
             return self
         folder = self.resolved_path()
         _check_model_folder(folder)
-        # Set before sentence-transformers/huggingface_hub read them; together
-        # with local_files_only no code path can reach the network.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -99,9 +96,10 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
         bars_were_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()
         try:
-            self._model = SentenceTransformer(
-                str(folder), device=self.device, local_files_only=True
-            )
+            with offline_hub():
+                self._model = SentenceTransformer(
+                    str(folder), device=self.device, local_files_only=True
+                )
         except (
             Exception
         ) as exc:  # many libraries, many exception types: report them all the same way
@@ -145,9 +143,7 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
         from themescope.themes.cluster import free_cpus
 
         # Never more torch threads than idle CPUs: busy threads make it several times slower.
-        before = torch.get_num_threads()
-        torch.set_num_threads(min(before, free_cpus()))
-        try:
+        with torch_threads(min(torch.get_num_threads(), free_cpus())):
             vectors = self._model.encode(
                 phrases,
                 batch_size=self.batch_size,
@@ -155,8 +151,6 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        finally:
-            torch.set_num_threads(before)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -23,8 +23,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from themescope.media.language import phrase_language
 from themescope.themes.base import Evidence, Phrase, PhraseEmbedder, ThemeMaterial
-from themescope.themes.text import detect_language, match_key, phrase_key
+from themescope.themes.text import match_key, phrase_key
 
 SEMANTIC_THRESHOLD = 0.6
 """Cosine from which a text counts as semantic support for a phrase.
@@ -69,7 +70,7 @@ def attach_evidence(
         semantic_threshold: Cosine from which a text counts as semantic support.
     """
     n_frames = len(material.frame_ids)
-    lang = detect_language(list(material.texts) + list(material.captions), material.lang)
+    lang = phrase_language(list(material.texts) + list(material.captions), material.lang)
     text_keys = [match_key(t, lang) if t else "" for t in material.texts]
     caption_keys = [match_key(c, lang) if c else "" for c in material.captions]
     semantic = _SemanticIndex(material, embedder) if embedder is not None else None

@@ -31,8 +31,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from themescope.media.language import phrase_language
 from themescope.themes.base import Phrase, PhraseEmbedder, Tagger, ThemeMaterial, ThemePhrases
-from themescope.themes.text import candidate_phrases, detect_language, phrase_key
+from themescope.themes.text import candidate_phrases, phrase_key
 
 logger = logging.getLogger("themescope")
 
@@ -97,7 +98,7 @@ class ExtractiveTagger(Tagger):
         return out
 
     def _candidate_counts(self, material: ThemeMaterial) -> Counter[str]:
-        lang = detect_language(list(material.texts) + list(material.captions), material.lang)
+        lang = phrase_language(list(material.texts) + list(material.captions), material.lang)
         docs = Counter(d for d in list(material.texts) + list(material.captions) if d.strip())
         counts: Counter[str] = Counter()
         # Consecutive frames often share one cue: tokenize each distinct text once.
@@ -125,7 +126,7 @@ class ExtractiveTagger(Tagger):
         cent = centrality / centrality.max() if centrality.max() > 0 else centrality
         relevance = CTFIDF_WEIGHT * spec + (1 - CTFIDF_WEIGHT) * cent
         order = np.argsort(-relevance, kind="stable")
-        lang = detect_language(list(material.texts) + list(material.captions), material.lang)
+        lang = phrase_language(list(material.texts) + list(material.captions), material.lang)
         keys = [phrase_key(p, lang) for p in pool]
         kept: list[int] = []
         for i in order:

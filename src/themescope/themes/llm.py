@@ -44,10 +44,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from themescope._offline import offline_hub
 from themescope.components import Component
+from themescope.devices import resolve_device
 from themescope.errors import BackendError, ConfigError, ModelLoadError
+from themescope.media.language import contains_cjk, count_cjk
 from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.captioners import resolve_local_model
+from themescope.themes.text import distinct_top_phrases
 
 logger = logging.getLogger("themescope")
 
@@ -86,7 +90,6 @@ _CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
 _LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.):、]|[-*•·]|#)\s*(.+?)\s*$")
-_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 
 class ChatError(Exception):
@@ -209,7 +212,7 @@ class HttpChatClient(ChatClient):
         total = 0
         for message in messages:
             text = message["content"]
-            n_cjk = len(_CJK.findall(text))
+            n_cjk = count_cjk(text)
             total += 4 + n_cjk + math.ceil((len(text) - n_cjk) / self.chars_per_token)
         return total
 
@@ -280,7 +283,8 @@ class TransformersChatClient(ChatClient):
     Args:
         model_path: Folder saved with ``save_pretrained`` (model and tokenizer),
             or a model id already in the local Hugging Face cache.
-        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``...
+        device: One of :data:`themescope.devices.DEVICES`; ``"auto"`` takes CUDA, then
+            MPS, else the CPU.
         context_tokens: Context size to use; by default the model config's
             (``max_position_embeddings``, ``n_positions``...), capped at
             :data:`DEFAULT_LOCAL_CONTEXT_CAP`.
@@ -314,22 +318,21 @@ class TransformersChatClient(ChatClient):
         if self.model_ is not None:
             return self
         source = resolve_local_model(self.model, what="local LLM")
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        device = "cuda" if self.device == "auto" and torch.cuda.is_available() else self.device
-        device = "cpu" if device == "auto" else device
+        device = resolve_device(self.device)
         logger.info("loading local LLM from %s on %s", source, device)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-            model: Any = AutoModelForCausalLM.from_pretrained(source, local_files_only=True)
+            with offline_hub():
+                tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+                model: Any = AutoModelForCausalLM.from_pretrained(source, local_files_only=True)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             first = str(exc).strip().splitlines()
             raise ModelLoadError(
                 f"cannot load a causal language model from {source}: "
                 f"{first[0] if first else type(exc).__name__}"
             ) from exc
-        self.model_ = model.to(torch.device(device)).eval()
+        self.model_ = model.to(device).eval()
         self.tokenizer_ = tokenizer
         configured = _config_context(model.config) or DEFAULT_LOCAL_CONTEXT_CAP
         self.context_tokens_ = self.requested_context_tokens or min(
@@ -491,7 +494,12 @@ class LLMTagger(Tagger):
         if failures:
             self._fill_from_fallback(themes, n_phrases, results, failures)
         final = [result for result in results if result is not None]
-        _distinct_top_phrases(final)
+        # Scores stay with the ranks: a promoted phrase takes the top score.
+        scores = [[phrase.score for phrase in result.phrases] for result in final]
+        distinct_top_phrases([result.phrases for result in final])
+        for result, ranked in zip(final, scores, strict=True):
+            for phrase, score in zip(result.phrases, ranked, strict=True):
+                phrase.score = score
         return final
 
     def _fill_from_fallback(
@@ -559,7 +567,7 @@ class LLMTagger(Tagger):
         """Return the wanted language's name when the tags are in another script, else None."""
         if tags is None or not self.language:
             return None
-        n_cjk = sum(1 for tag in tags if _CJK.search(tag))
+        n_cjk = sum(1 for tag in tags if contains_cjk(tag))
         wants_cjk = self.language in _CJK_LANGUAGES
         if (wants_cjk and n_cjk * 2 < len(tags)) or (
             not wants_cjk and self.language in LANGUAGE_NAMES and n_cjk * 2 > len(tags)
@@ -803,29 +811,6 @@ def _ranked(tags: Sequence[str]) -> list[Phrase]:
     """Scores by rank: 1.0 for the first tag down to 1/n for the last."""
     n_tags = len(tags)
     return [Phrase(text=tag, score=round(1.0 - rank / n_tags, 4)) for rank, tag in enumerate(tags)]
-
-
-def _distinct_top_phrases(results: Sequence[ThemePhrases]) -> None:
-    """Promote another phrase where a theme's top phrase repeats an earlier theme's."""
-    used: set[str] = set()
-    for result in results:
-        if not result.phrases:
-            continue
-        position = next(
-            (i for i, phrase in enumerate(result.phrases) if phrase.text.casefold() not in used),
-            None,
-        )
-        if position:
-            phrases = [
-                result.phrases[position],
-                *result.phrases[:position],
-                *result.phrases[position + 1 :],
-            ]
-            scores = [phrase.score for phrase in result.phrases]
-            for phrase, score in zip(phrases, scores, strict=True):
-                phrase.score = score
-            result.phrases = phrases
-        used.add(result.phrases[0].text.casefold())
 
 
 def _unique_lines(lines: Sequence[str], max_chars: int) -> list[str]:

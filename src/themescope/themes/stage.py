@@ -42,6 +42,7 @@ from themescope.documents import (
 )
 from themescope.errors import RunDirectoryError, ThemescopeError
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
+from themescope.themes import timeline
 from themescope.themes.base import (
     Captioner,
     Phrase,
@@ -54,7 +55,7 @@ from themescope.themes.cluster import KSelection, select_k
 from themescope.themes.config import ThemesConfig
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.projection import project_2d
-from themescope.themes.text import normalize
+from themescope.themes.text import distinct_top_phrases
 
 logger = logging.getLogger("themescope")
 
@@ -275,7 +276,11 @@ def _run_stage(
             captions = _caption(run, table, captioner)
     timings["caption_s"] = time.perf_counter() - t0
 
-    durations = frame_durations_s(times_s, ingest)
+    durations = timeline.frame_durations_s(
+        times_s,
+        every_s=ingest.get("every_s"),
+        duration_s=(ingest.get("video") or {}).get("duration_s"),
+    )
     k = int(labels.max()) + 1
     materials = [
         ThemeMaterial(
@@ -426,42 +431,6 @@ def _order_themes(selection: KSelection) -> tuple[np.ndarray, np.ndarray]:
     return mapping[labels], selection.centers[order]
 
 
-def frame_durations_s(times_s: np.ndarray, ingest: dict[str, Any] | None = None) -> np.ndarray:
-    """Return the seconds each frame stands for: from its time to the next frame's.
-
-    The last frame stands for one sampling interval (the median gap, or the
-    ingest's ``every_s``), cut at the end of the video when that is known. With
-    no usable times every frame counts the same.
-    """
-    n = len(times_s)
-    ingest = ingest or {}
-    gaps = np.clip(np.diff(times_s), 0.0, None)
-    positive = gaps[gaps > 0]
-    every_s = float(ingest.get("every_s") or (np.median(positive) if len(positive) else 1.0))
-    step = float(np.median(positive)) if len(positive) else every_s
-    last = step
-    duration = (ingest.get("video") or {}).get("duration_s")
-    if duration is not None and n and float(duration) > times_s[-1]:
-        last = min(step, float(duration) - float(times_s[-1]))
-    durations = np.append(gaps, last) if n else np.zeros(0)
-    if n and durations.sum() <= 0:
-        durations = np.ones(n)
-    return durations
-
-
-def _spans(
-    frame_ids: list[int], times_s: np.ndarray, durations: np.ndarray
-) -> list[tuple[float, float]]:
-    spans: list[list[float]] = []
-    for i in frame_ids:
-        start, end = float(times_s[i]), float(times_s[i] + durations[i])
-        if spans and i - 1 == spans[-1][2]:
-            spans[-1][1], spans[-1][2] = end, i
-        else:
-            spans.append([start, end, i])
-    return [(round(s, 3), round(e, 3)) for s, e, _ in spans]
-
-
 def representative_frames(
     frame_ids: list[int],
     features: np.ndarray,
@@ -525,7 +494,11 @@ def _theme_record(
         n_frames=len(frame_ids),
         share=round(share, 4),
         seconds=round(seconds, 3),
-        spans=_spans(frame_ids, times_s, durations),
+        spans=[
+            (round(span.start_s, 3), round(span.end_s, 3))
+            for span in timeline.spans(labels, times_s, durations)
+            if span.label == t
+        ],
         representative_frames=representative_frames(
             frame_ids, features, centers[t], times_s, min_gap_s
         ),
@@ -553,52 +526,6 @@ def _phrase_record(phrase: Phrase) -> PhraseRecord:
             support=round(float(ev.support), 4),
         ),
     )
-
-
-def distinct_top_phrases(phrase_lists: list[list[Phrase]]) -> list[str]:
-    """Reorder phrase lists in place so that no two themes share their top phrase.
-
-    When two themes lead with the same phrase, the theme where it has less
-    support (a smaller share of its frames; the later theme on a tie) takes as
-    its top its next phrase that no other theme leads with; the shared phrase
-    stays in its list, second. Returns a message for each clash that cannot be
-    resolved (no such next phrase).
-    """
-    unresolved: list[str] = []
-    stuck: set[int] = set()
-    while (clash := _find_clash(phrase_lists, stuck)) is not None:
-        a, b = clash
-        sa, sb = phrase_lists[a][0].evidence.support, phrase_lists[b][0].evidence.support
-        loser = b if sb <= sa else a
-        tops = {_key(p[0].text) for t, p in enumerate(phrase_lists) if p and t != loser}
-        phrases = phrase_lists[loser]
-        j = next((j for j in range(1, len(phrases)) if _key(phrases[j].text) not in tops), None)
-        if j is None:
-            stuck.add(loser)
-            unresolved.append(
-                f"themes {a} and {b} both lead with {phrases[0].text!r}: theme {loser} has no "
-                "other phrase "
-                "that no theme leads with"
-            )
-            continue
-        phrases.insert(0, phrases.pop(j))
-    return unresolved
-
-
-def _key(text: str) -> str:
-    return normalize(text).strip()
-
-
-def _find_clash(phrase_lists: list[list[Phrase]], stuck: set[int]) -> tuple[int, int] | None:
-    seen: dict[str, int] = {}
-    for t, phrases in enumerate(phrase_lists):
-        if not phrases:
-            continue
-        key = _key(phrases[0].text)
-        if key in seen and t not in stuck and seen[key] not in stuck:
-            return seen[key], t
-        seen.setdefault(key, t)
-    return None
 
 
 def _previous_captions(

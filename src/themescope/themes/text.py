@@ -1,4 +1,4 @@
-"""Tokenizing for phrases: candidate n-grams, stop words and phrase matching.
+"""Tokenizing for phrases: candidate n-grams, stop words, phrase matching, distinct tops.
 
 English is lower-cased and split into word tokens; candidates are 1–3-grams
 taken inside runs of non-stop words (so "the vaccine is safe" gives "vaccine"
@@ -6,7 +6,8 @@ and "safe", never "vaccine safe" across a removed word). Chinese is cut with
 jieba, punctuation dropped; candidates are jieba words and phrases of two
 adjacent words. The same tokenizing decides whether a phrase occurs in a frame's
 text (token level for English, substring for Chinese), so the evidence of a
-phrase agrees with where it was found.
+phrase agrees with where it was found. :func:`distinct_top_phrases` keeps two
+themes from leading with the same phrase, for every tagger.
 
 Example:
     >>> candidate_phrases("The new vaccine is safe and effective.", "en")
@@ -15,12 +16,16 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import logging
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from themescope.media.language import contains_han, is_chinese, is_han, jieba_words
+
+if TYPE_CHECKING:
+    from themescope.themes.base import Phrase
 
 # Spoken-transcript fillers and very common verbs that carry no theme: automatic
 # transcripts are full of them and they would otherwise top every theme.
@@ -65,12 +70,6 @@ STOP_WORDS_ZH: frozenset[str] = frozenset(
 _WORD_EN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)*(?:-[a-z0-9]+)*")
 # Sentence and clause boundaries: n-grams never cross them.
 _BOUNDARY = re.compile(r"[.!?;:,\n\r\t\"“”()\[\]{}。！？；：，、…（）《》「」『』【】]+")
-_HAN = re.compile(r"[\u3400-\u9fff]")
-
-
-def is_chinese(lang: str) -> bool:
-    """Whether ``lang`` (a code such as "zh", "zh-Hans", "cmn") is Chinese."""
-    return lang.lower().split("-")[0] in {"zh", "cmn", "yue", "chi", "zho"}
 
 
 def normalize(text: str) -> str:
@@ -94,19 +93,9 @@ def tokenize_en(text: str) -> list[str]:
     return _WORD_EN.findall(normalize(text))
 
 
-@functools.cache
-def _jieba() -> object:
-    import jieba
-
-    # jieba announces its dictionary loading on its own logger at INFO level.
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
-
-
 def tokenize_zh(text: str) -> list[str]:
     """Return the jieba words of Chinese text, punctuation and spaces dropped."""
-    jieba = _jieba()
-    words = jieba.lcut(normalize(text))  # type: ignore[attr-defined]
+    words = jieba_words(normalize(text))
     return [
         w for w in (w.strip() for w in words) if w and not _BOUNDARY.fullmatch(w) and _is_word(w)
     ]
@@ -119,20 +108,6 @@ def _is_word(token: str) -> bool:
 def tokenize(text: str, lang: str) -> list[str]:
     """Return the tokens of ``text`` in language ``lang`` (stop words kept)."""
     return tokenize_zh(text) if is_chinese(lang) else tokenize_en(text)
-
-
-def detect_language(texts: list[str], declared: str) -> str:
-    """Return "zh" when most non-empty texts hold Chinese characters, else ``declared``.
-
-    Ingest may record "und" for an unlabelled transcript; what is matched and
-    tokenized must follow what the text is.
-    """
-    if is_chinese(declared):
-        return declared
-    filled = [t for t in texts if t.strip()]
-    if filled and sum(1 for t in filled if _HAN.search(t)) * 2 > len(filled):
-        return "zh"
-    return declared
 
 
 def candidate_phrases(text: str, lang: str, max_words: int = 3) -> list[str]:
@@ -148,7 +123,7 @@ def candidate_phrases(text: str, lang: str, max_words: int = 3) -> list[str]:
         English 1–``max_words``-grams inside runs of non-stop words, or Chinese
         jieba words and two-word phrases without stop words.
     """
-    chinese = is_chinese(lang) or bool(_HAN.search(text))
+    chinese = is_chinese(lang) or contains_han(text)
     phrases: list[str] = []
     for clause in _BOUNDARY.split(normalize(text)):
         if not clause.strip():
@@ -159,7 +134,7 @@ def candidate_phrases(text: str, lang: str, max_words: int = 3) -> list[str]:
             for run in runs:
                 for i, word in enumerate(run):
                     # Single Han characters are mostly grammatical; keep them only inside phrases.
-                    if len(word) > 1 or not _HAN.match(word):
+                    if len(word) > 1 or not is_han(word):
                         phrases.append(word)
                     if i + 1 < len(run):
                         phrases.append(_join_zh(word, run[i + 1]))
@@ -221,3 +196,62 @@ def contains_phrase(text: str, phrase: str, lang: str) -> bool:
     """
     key = phrase_key(phrase, lang)
     return bool(key.strip()) and key in match_key(text, lang)
+
+
+def distinct_top_phrases(phrase_lists: list[list[Phrase]]) -> list[str]:
+    """Reorder phrase lists in place so that no two themes share their top phrase.
+
+    When two themes lead with the same phrase, the theme where it has less
+    support (a smaller share of its frames; the later theme on a tie) takes as
+    its top its next phrase that no other theme leads with; the shared phrase
+    stays in its list, second. Before evidence is attached every support is 0, so
+    the earlier theme keeps the phrase. Phrases are the same when their
+    :func:`normalize` forms are.
+
+    Args:
+        phrase_lists: Each theme's ranked phrases, best first; reordered in place.
+
+    Returns:
+        A message for each clash that cannot be resolved (no such next phrase).
+
+    Example:
+        >>> from themescope.themes.base import Phrase
+        >>> lists = [[Phrase("Vaccine", 1.0)], [Phrase("vaccine", 1.0), Phrase("clinic", 0.5)]]
+        >>> distinct_top_phrases(lists), [p.text for p in lists[1]]
+        ([], ['clinic', 'vaccine'])
+
+    """
+    unresolved: list[str] = []
+    stuck: set[int] = set()
+    while (clash := _find_clash(phrase_lists, stuck)) is not None:
+        a, b = clash
+        sa, sb = phrase_lists[a][0].evidence.support, phrase_lists[b][0].evidence.support
+        loser = b if sb <= sa else a
+        tops = {_top_key(p[0].text) for t, p in enumerate(phrase_lists) if p and t != loser}
+        phrases = phrase_lists[loser]
+        j = next((j for j in range(1, len(phrases)) if _top_key(phrases[j].text) not in tops), None)
+        if j is None:
+            stuck.add(loser)
+            unresolved.append(
+                f"themes {a} and {b} both lead with {phrases[0].text!r}: theme {loser} has no "
+                "other phrase that no theme leads with"
+            )
+            continue
+        phrases.insert(0, phrases.pop(j))
+    return unresolved
+
+
+def _top_key(text: str) -> str:
+    return normalize(text).strip()
+
+
+def _find_clash(phrase_lists: list[list[Phrase]], stuck: set[int]) -> tuple[int, int] | None:
+    seen: dict[str, int] = {}
+    for t, phrases in enumerate(phrase_lists):
+        if not phrases:
+            continue
+        key = _top_key(phrases[0].text)
+        if key in seen and t not in stuck and seen[key] not in stuck:
+            return seen[key], t
+        seen.setdefault(key, t)
+    return None
