@@ -45,6 +45,7 @@ from themescope.documents import (
     read_themes,
 )
 from themescope.errors import ConfigError, RunDirectoryError
+from themescope.manifest import IngestRecord, Manifest, TrainRecord
 from themescope.report import plots
 from themescope.report._common import (
     TEMPLATE_DIR,
@@ -61,7 +62,7 @@ from themescope.report._common import (
     thumbnail_data_uri,
 )
 from themescope.report._limits import clip_text
-from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
+from themescope.rundir import STAGES, RunDirectory, Stage, StageResult, StageWriter, run_stage
 from themescope.themes import timeline
 
 logger = logging.getLogger("themescope")
@@ -140,7 +141,7 @@ class _RunView:
     """Everything the templates read about one run, loaded once."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     themes_doc: ThemesDocument
     frames: list[_Frame]
     duration_s: float
@@ -149,14 +150,12 @@ class _RunView:
     n_without_thumbnail: int = 0
 
     @property
-    def ingest(self) -> dict[str, Any]:
-        record: dict[str, Any] = self.manifest.get("stages", {}).get("ingest") or {}
-        return record
+    def ingest(self) -> IngestRecord:
+        return self.manifest.stages.ingest or IngestRecord()
 
     @property
-    def train(self) -> dict[str, Any]:
-        record: dict[str, Any] = self.manifest.get("stages", {}).get("train") or {}
-        return record
+    def train(self) -> TrainRecord | None:
+        return self.manifest.stages.train
 
     @property
     def themes(self) -> list[ThemeRecord]:
@@ -164,8 +163,8 @@ class _RunView:
 
     @property
     def title(self) -> str:
-        video = self.manifest.get("inputs", {}).get("video", {}).get("path")
-        return Path(str(video)).name if video else self.path.name
+        video = self.manifest.inputs.get("video")
+        return Path(video.path).name if video else self.path.name
 
 
 def _load_run(path: Path, *, thumb_width_px: int) -> _RunView:
@@ -173,7 +172,7 @@ def _load_run(path: Path, *, thumb_width_px: int) -> _RunView:
     import pyarrow.parquet as pq
 
     run = RunDirectory(path)
-    manifest = msgspec.to_builtins(run.read_manifest())
+    manifest = run.read_manifest()
     themes_doc = read_themes(path / "themes.json")
     frames_path = path / "frames.parquet"
     try:
@@ -194,13 +193,14 @@ def _load_run(path: Path, *, thumb_width_px: int) -> _RunView:
         for frame_id in theme.frames:
             theme_of[frame_id] = theme.id
     rows.sort(key=lambda row: row["time_s"] if row["time_s"] is not None else 0.0)
-    ingest = manifest.get("stages", {}).get("ingest") or {}
-    duration_s = finite_float((ingest.get("video") or {}).get("duration_s")) or finite_float(
-        manifest.get("inputs", {}).get("video", {}).get("duration_s")
+    ingest = manifest.stages.ingest or IngestRecord()
+    video_input = manifest.inputs.get("video")
+    duration_s = finite_float(ingest.video.duration_s if ingest.video else None) or finite_float(
+        video_input.duration_s if video_input else None
     )
     times_s = np.array([float(row["time_s"] or 0.0) for row in rows])
     durations_s = timeline.frame_durations_s(
-        times_s, every_s=finite_float(ingest.get("every_s")), duration_s=duration_s
+        times_s, every_s=finite_float(ingest.every_s), duration_s=duration_s
     )
     frames: list[_Frame] = []
     for row, time_s, seconds in zip(rows, times_s.tolist(), durations_s.tolist(), strict=True):
@@ -466,17 +466,16 @@ def _backends(backends: BackendsRecord) -> list[dict[str, str]]:
     ]
 
 
-def _warnings(manifest: Mapping[str, Any], themes_doc: ThemesDocument) -> list[dict[str, str]]:
+def _warnings(manifest: Manifest, themes_doc: ThemesDocument) -> list[dict[str, str]]:
     """Every stage's warnings (stage order), then those of themes.json not already listed."""
     seen: set[str] = set()
     found: list[dict[str, str]] = []
-    stages = manifest.get("stages") or {}
-    order = ["ingest", "train", "themes", "report"]
-    for name in order + sorted(set(stages) - set(order)):
-        for message in (stages.get(name) or {}).get("warnings") or []:
-            if str(message) not in seen:
-                seen.add(str(message))
-                found.append({"stage": name, "message": str(message)})
+    for name in STAGES:
+        record = manifest.record(name)
+        for message in record.warnings if record else []:
+            if message not in seen:
+                seen.add(message)
+                found.append({"stage": name, "message": message})
     for message in themes_doc.warnings:
         if message not in seen:
             seen.add(message)
@@ -486,49 +485,49 @@ def _warnings(manifest: Mapping[str, Any], themes_doc: ThemesDocument) -> list[d
 
 def _facts(view: _RunView) -> list[tuple[str, str]]:
     ingest, train = view.ingest, view.train
-    video = ingest.get("video") or {}
-    inputs = view.manifest.get("inputs") or {}
+    video = ingest.video
+    inputs = view.manifest.inputs
+    video_input = inputs.get("video")
     facts = [
-        ("video", str((inputs.get("video") or {}).get("path") or "—")),
+        ("video", video_input.path if video_input else "—"),
         ("duration", clock(view.duration_s) + f" ({view.duration_s:.1f} s)"),
-        ("frames", f"{len(view.frames)} (one every {fmt_num(ingest.get('every_s'))} s)"),
+        ("frames", f"{len(view.frames)} (one every {fmt_num(ingest.every_s)} s)"),
         (
             "picture",
-            f"{video.get('width', '—')}×{video.get('height', '—')} · "
-            f"{fmt_num(video.get('fps'))} fps · {video.get('codec') or '—'}",
+            f"{video.width if video else '—'}×{video.height if video else '—'} · "
+            f"{fmt_num(video.fps if video else None)} fps · {(video and video.codec) or '—'}",
         ),
-        ("language", str(ingest.get("lang") or "—")),
-        ("text source", str(ingest.get("text_source") or "—")),
-        ("text coverage", fmt_pct(ingest.get("text_coverage")) + " of frames have text"),
-        ("transcript cues", fmt_num(ingest.get("n_cues"))),
+        ("language", ingest.lang or "—"),
+        ("text source", ingest.text_source or "—"),
+        ("text coverage", fmt_pct(ingest.text_coverage) + " of frames have text"),
+        ("transcript cues", fmt_num(ingest.n_cues)),
     ]
     subtitles = inputs.get("subtitles")
-    if isinstance(subtitles, Mapping) and subtitles.get("path"):
-        facts.append(("subtitles", str(subtitles["path"])))
-    if train:
+    if subtitles is not None and subtitles.path:
+        facts.append(("subtitles", subtitles.path))
+    if train is not None:
         facts.append(
             (
                 "model",
-                f"{train.get('preset') or '—'} preset · {fmt_num(train.get('epochs'))} epochs"
-                f"{' (stopped early)' if train.get('stopped_early') else ''} · "
-                f"{fmt_num(train.get('n_params'))} parameters · {train.get('device') or '—'}",
+                f"{train.preset or '—'} preset · {fmt_num(train.epochs)} epochs"
+                f"{' (stopped early)' if train.stopped_early else ''} · "
+                f"{fmt_num(train.n_params)} parameters · {train.device or '—'}",
             )
         )
         facts.append(
             (
                 "reconstruction",
-                f"image PSNR {fmt_num(train.get('psnr_db'))} dB · "
-                f"text cosine {fmt_num(train.get('text_cosine'))} · "
-                f"unknown words {fmt_pct(train.get('unknown_word_rate'), 1)}",
+                f"image PSNR {fmt_num(train.psnr_db)} dB · "
+                f"text cosine {fmt_num(train.text_cosine)} · "
+                f"unknown words {fmt_pct(train.unknown_word_rate, 1)}",
             )
         )
     facts.append(("themes", str(view.themes_doc.k)))
     return facts
 
 
-def _settings(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
-    config = manifest.get("config") or {}
-    stages = manifest.get("stages") or {}
+def _settings(manifest: Manifest) -> list[dict[str, Any]]:
+    config = manifest.config
     out = []
     for name, values in config.items():
         rows = (
@@ -536,13 +535,13 @@ def _settings(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
             if isinstance(values, Mapping)
             else [("value", fmt_setting(values))]
         )
-        record = stages.get(name) or {}
+        record = manifest.record(name) if name in STAGES else None
         out.append(
             {
                 "stage": str(name),
                 "rows": rows,
-                "seconds": record.get("seconds"),
-                "finished": record.get("finished"),
+                "seconds": record.seconds if record else None,
+                "finished": record.finished if record else None,
             }
         )
     return out
@@ -682,9 +681,9 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
     context = {
         "title": view.title,
         "tool_version": __version__,
-        "run_version": view.manifest.get("version"),
+        "run_version": view.manifest.version,
         "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "created": view.manifest.get("created"),
+        "created": view.manifest.created,
         "facts": _facts(view),
         "settings": _settings(view.manifest),
         "backends": _backends(view.themes_doc.backends),

@@ -56,7 +56,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import msgspec
 import numpy as np
 
 from themescope import __version__
@@ -87,6 +86,7 @@ from themescope.documents import (
     write_compare,
 )
 from themescope.errors import ConfigError, RunDirectoryError
+from themescope.manifest import Manifest
 from themescope.rundir import RunDirectory
 from themescope.themes.base import PhraseEmbedder
 
@@ -134,7 +134,7 @@ class RunThemes:
     backends: BackendsRecord
     images: list[str]
     captions: list[str] | None
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: Manifest = field(default_factory=Manifest)
 
 
 @dataclass
@@ -329,7 +329,7 @@ def load_run_themes(path: str | Path) -> RunThemes:
     if not run.exists():
         raise RunDirectoryError(f"{run.path} is not a themescope run (no manifest.json)")
     run.require("themes")
-    manifest = msgspec.to_builtins(run.read_manifest())
+    manifest = run.read_manifest()
     themes_path = run / "themes.json"
     document = read_themes(themes_path)
     frames_path = run / "frames.parquet"
@@ -354,7 +354,8 @@ def load_run_themes(path: str | Path) -> RunThemes:
                 f"{themes_path}: theme {theme.id} lists frame {bad[0]} but "
                 f"{frames_path} has {len(images)} frames"
             )
-    lang = str(manifest.get("stages", {}).get("ingest", {}).get("lang") or "und")
+    ingest = manifest.stages.ingest
+    lang = ingest.lang if ingest is not None and ingest.lang else "und"
     return RunThemes(
         path=run.path,
         lang=lang,
@@ -759,10 +760,10 @@ def _check_out_dir(out: Path, force: bool) -> None:
 
 
 def _run_record(run: RunThemes) -> CompareRun:
-    inputs = run.manifest.get("inputs", {}) or {}
-    video = (inputs.get("video") or {}).get("path")
-    ingest = run.manifest.get("stages", {}).get("ingest", {}) or {}
-    duration = (ingest.get("video") or {}).get("duration_s")
+    video_input = run.manifest.inputs.get("video")
+    video = video_input.path if video_input else None
+    ingest = run.manifest.stages.ingest
+    duration = ingest.video.duration_s if ingest is not None and ingest.video else None
     themes = [
         CompareTheme(
             id=theme.id,
