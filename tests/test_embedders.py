@@ -173,3 +173,39 @@ def test_broken_model_folder_is_a_load_error(tmp_path):
     (tmp_path / "config.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelLoadError, match="cannot load a sentence-transformers model"):
         SentenceTransformerEmbedder(tmp_path).embed(["x"])
+
+
+def test_multilingual_word_table_knows_every_word_in_one_space():
+    from themescope.model.text import embeddings_for, tokenize_frames
+
+    texts = ["老年人接种疫苗。", "Elderly people get the vaccine!", ""]
+    source = embeddings_for("multilingual")
+    tokenized = tokenize_frames(texts, ["zh", "en", "en"], source, max_tokens=32)
+    vocabulary = tokenized.vocabulary
+    assert tokenized.unknown_word_rate == 0.0  # the MiniLM table left most Chinese unknown
+    assert vocabulary.tokens[3:] == [
+        "elderly",
+        "get",
+        "people",
+        "the",
+        "vaccine",
+        "接种",
+        "疫苗",
+        "老年人",
+    ]
+    assert vocabulary.source == {
+        "name": "multilingual",
+        "embedder": "multilingual-e5-small",
+        "dim": 384,
+        "fallback_reason": None,
+    }
+    words = vocabulary.vectors[3:]
+    # scaled like the other sources, so the text weight keeps its meaning
+    assert np.allclose(np.sqrt((words**2).mean(axis=1)), 0.4, atol=1e-4)
+    # one space: the Chinese word's nearest English word is its translation
+    unit = words / np.linalg.norm(words, axis=1, keepdims=True)
+    english = vocabulary.tokens[3:8]
+    assert english[int((unit[:5] @ unit[6]).argmax())] == "vaccine"
+    # the same words give the same table in another run (deterministic, run-independent)
+    again = tokenize_frames(texts[::-1], ["en", "en", "zh"], embeddings_for("multilingual"), 32)
+    assert np.array_equal(again.vocabulary.vectors, vocabulary.vectors)
