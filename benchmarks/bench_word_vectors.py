@@ -12,8 +12,9 @@ Generates a 4-minute English and a 4-minute Chinese news-like video (cached unde
 Prints the unknown-word rate, PSNR, text cosine and the stage time of each, and how
 often a Chinese theme word's nearest English word (across the two runs' tables) is its
 translation: whether the two languages share one space. The train stage reads its
-source from ``embeddings_for(config.word_vectors)``; until the lead lets ``TrainConfig``
-accept ``"multilingual"``, this script patches ``embeddings_for`` in the train module.
+source from ``embeddings_for(config.word_vectors)``; until the train stage accepts
+``word_vectors="multilingual"`` (it checks the value is a file), this script leaves the
+config at its default and patches ``embeddings_for`` in the text module.
 
 Usage::
 
@@ -41,10 +42,11 @@ N_TRANSLATED = 16
 def prepare(out: Path, lang: str) -> Path:
     """Generate and ingest the 4-minute video in ``lang`` once; return its run directory."""
     from themescope.media.ingest import ingest
+    from themescope.rundir import RunDirectory
     from themescope.synthetic import generate_news_video
 
     run_dir = out / f"run-4min-{lang}-words"
-    if (run_dir / "frames.parquet").is_file():
+    if RunDirectory(run_dir).record("ingest") is not None:
         return run_dir
     folder = out / f"video-4min-{lang}"
     video = folder / f"news_{lang}.mp4"
@@ -91,20 +93,23 @@ def source(variant: str) -> Any:
 
 def train_variant(run_dir: Path, work: Path, variant: str, threads: int) -> dict:
     """Train the fast preset on a copy of the run with the variant's text source."""
-    import themescope.model.train as train_module
+    import msgspec
+
+    import themescope.model.text as text_module
     from themescope.model.config import TrainConfig
+    from themescope.model.train import train
 
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(run_dir, work, ignore=shutil.ignore_patterns(".lock", ".staging-*"))
     config = dataclasses.replace(TrainConfig.preset("fast"), n_threads=threads)
-    original = train_module.embeddings_for
-    train_module.embeddings_for = lambda _: source(variant)  # type: ignore[assignment]
+    original = text_module.embeddings_for
+    text_module.embeddings_for = lambda _: source(variant)  # type: ignore[assignment]
     try:
         started = time.perf_counter()
-        record = train_module.train(work, config, force=True, device="cpu").record
+        record = msgspec.to_builtins(train(work, config, force=True, device="cpu").record)
         record["wall_s"] = time.perf_counter() - started
     finally:
-        train_module.embeddings_for = original  # type: ignore[assignment]
+        text_module.embeddings_for = original  # type: ignore[assignment]
     return record
 
 
