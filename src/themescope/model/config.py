@@ -184,11 +184,12 @@ class TrainConfig(Settings):
     )
     word_vectors: str | None = setting(
         None,
-        kind="path",
+        kind="str",
         optional=True,
         category="architecture",
         flag="--word-vectors",
-        help="GloVe / word2vec text file; none uses the bundled MiniLM token embeddings.",
+        help="GloVe / word2vec text file, or multilingual (every word embedded once by the "
+        "multilingual phrase embedder); none uses the bundled MiniLM token embeddings.",
     )
     lr: float = setting(
         3e-3, kind="float", low=0, low_open=True, flag="--lr", help="Peak learning rate of Adam."

@@ -20,6 +20,7 @@ from themescope.devices import resolve_device, torch_threads
 from themescope.errors import ModelLoadError, TrainingError
 from themescope.model.config import TrainConfig
 from themescope.model.data import FrameData
+from themescope.model.text import MULTILINGUAL
 from themescope.model.trainer import EpochCallback
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 
@@ -59,10 +60,11 @@ class TrainStage(Stage):
     def check(self) -> None:
         """Resolve the device and check the word-vector file before any work."""
         resolve_device(self.device)
-        if self.config.word_vectors is not None and not Path(self.config.word_vectors).is_file():
+        vectors = self.config.word_vectors
+        if vectors not in (None, MULTILINGUAL) and not Path(str(vectors)).is_file():
             raise ModelLoadError(
-                f"word-vector file {self.config.word_vectors} does not exist "
-                "(--word-vectors takes a GloVe / word2vec text file)"
+                f"word-vector file {vectors} does not exist (--word-vectors takes a GloVe / "
+                f"word2vec text file, or {MULTILINGUAL!r} for the multilingual phrase embedder)"
             )
 
     def settings(self) -> dict[str, Any]:

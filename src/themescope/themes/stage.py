@@ -118,6 +118,8 @@ class ThemesStage(Stage):
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
         """Cluster, describe and write themes.json and the frames' theme column."""
         assert self.tagger is not None and self.embedder is not None  # set by check()
+        if self.embedder.fallback_reason:
+            writer.warn(self.embedder.fallback_reason)
         backends = _backends(self.config, self.captioner, self.tagger, self.embedder)
         ingest = msgspec.to_builtins(run.require("ingest"))
         _run_stage(
