@@ -173,7 +173,9 @@ def main() -> None:
     parser.add_argument("--input", choices=("zh", "en", "both"), default="both")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--date", default="20250809", help="Xinwen Lianbo episode")
-    parser.add_argument("--minutes", type=float, default=30.0, help="of the episode, from its start")
+    parser.add_argument(
+        "--minutes", type=float, default=30.0, help="of the episode, from its start"
+    )
     parser.add_argument("--segments", type=int, default=4)
     parser.add_argument("--main-src", type=Path, default=Path("/work/main/src"))
     args = parser.parse_args()
@@ -182,9 +184,16 @@ def main() -> None:
     embedder = load_embedder(None)
     if args.input in ("zh", "both"):
         themes = zh_segments(args.data, args.date, args.minutes, args.segments)
-        show(f"Xinwen Lianbo {args.date}, first {args.minutes:g} min", themes, args.main_src, embedder)
+        show(
+            f"Xinwen Lianbo {args.date}, first {args.minutes:g} min",
+            themes,
+            args.main_src,
+            embedder,
+        )
     if args.input in ("en", "both"):
-        show("CAIS broadcast captions (upper case)", en_segments(args.data), args.main_src, embedder)
+        show(
+            "CAIS broadcast captions (upper case)", en_segments(args.data), args.main_src, embedder
+        )
 
 
 if __name__ == "__main__":

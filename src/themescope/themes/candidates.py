@@ -10,9 +10,11 @@ English
     1–``max_words``-grams of lower-cased word tokens inside a clause that neither
     start nor end with a stop word or function word (scikit-learn's list plus
     spoken fillers, :data:`~themescope.themes.text.STOP_WORDS_EN`), hold no stop
-    word inside except "of" ("department of health"), and do not start with a
-    number. Plurals fold into one candidate ("booster shot", "booster shots"),
-    shown in its commonest form.
+    word inside except "of" ("department of health"), do not start with a
+    number, and end neither in an adverb, time word or predicative adjective
+    ("line today") nor in a word very common in general English (Zipf ≥
+    :data:`COMMON_LAST_ZIPF`: "booster shots help"). Plurals fold into one
+    candidate ("booster shot", "booster shots"), shown in its commonest form.
 
 Chinese
     jieba with part-of-speech (jieba.posseg). Particles, conjunctions, adverbs,
@@ -55,8 +57,16 @@ from themescope.themes.text import (
     tokenize_en,
 )
 
+ON_SCREEN_MENTIONS = 2
+"""How many mentions an on-screen headline counts as: it is written for the story,
+so a multi-word headline phrase counts as recurring."""
+
 Key = tuple[str, ...]
 """A candidate: its tokens (English ones plural-folded)."""
+
+COMMON_LAST_ZIPF = 5.6
+"""An English phrase of several words does not end in a word this common in general
+English: such a word is mostly a verb or adverb after the noun ("booster shots help")."""
 
 _INSIDE_EN = frozenset({"of"})
 # Adverbs, time words and predicative adjectives end no noun phrase ("line today").
@@ -78,6 +88,7 @@ _PREDICATE_FLAGS_ZH = frozenset({"v", "vd", "vg", "a", "ad", "ag", "i", "l", "z"
 # pronouns (r), numerals (m), measure words (q), modal particles (y),
 # interjections (e), onomatopoeia (o), punctuation (x, w), direction (f), time (t).
 _FUNCTION_FLAGS_ZH = frozenset("ucdrmqyeoxwft")
+_NUMERALS_ZH = frozenset("〇零一二两三四五六七八九十百千万亿几多半整每第")
 
 
 @dataclass
@@ -112,8 +123,8 @@ def theme_passages(material: ThemeMaterial) -> list[str]:
 
     Consecutive frames (ids one apart) hold consecutive pieces of the transcript,
     or the same cue repeated (the ``nearest`` alignment); joining them, repeats
-    dropped, restores the sentences. Each distinct caption of a run of frames and
-    each on-screen text counts once.
+    dropped, restores the sentences. Each distinct caption of a run of frames
+    counts once, each on-screen text :data:`ON_SCREEN_MENTIONS` times.
     """
     passages: list[str] = []
     parts: list[str] = []
@@ -135,7 +146,7 @@ def theme_passages(material: ThemeMaterial) -> list[str]:
             captions.append(caption)
         previous_id, previous_text, previous_caption = frame_id, text, caption
     passages.append(join_texts(parts))
-    on_screen = [text for text, _ in material.on_screen]
+    on_screen = [text for text, _ in material.on_screen for _ in range(ON_SCREEN_MENTIONS)]
     return [p for p in passages + captions + on_screen if p.strip()]
 
 
@@ -197,8 +208,12 @@ def _extract_en(text: str, out: ThemeCandidates, name_tokens: set[str], max_word
                 last = gram[-1]
                 if n > 1 and not (last in _INSIDE_EN or _edge_en(last, name_tokens)):
                     break  # a stop word or a name inside ends every longer gram too
-                if _edge_en(last, name_tokens) and (n == 1 or last not in _NOT_LAST_EN):
+                if _edge_en(last, name_tokens) and (n == 1 or _ends_np(last)):
                     out.add(tuple(fold_token(t) for t in gram), " ".join(gram))
+
+
+def _ends_np(token: str) -> bool:
+    return token not in _NOT_LAST_EN and zipf(token, "en") < COMMON_LAST_ZIPF
 
 
 def _edge_en(token: str, name_tokens: set[str]) -> bool:
@@ -216,12 +231,27 @@ def _extract_zh(
             if word and word not in names and _content_zh(word, flag):
                 run.append(_word_zh(word, flag, rare_zipf))
                 continue
+            if run and _suffix_zh(word, flag):
+                run.append(
+                    _Word(word, alone=False, opens=False, closes=True, head=True, preposition=True)
+                )
+                continue
             _compounds(run, out, max_words)
             run = []
 
 
 def _is_token(word: str) -> bool:
     return any(ch.isalnum() for ch in word)
+
+
+def _suffix_zh(word: str, flag: str) -> bool:
+    # jieba tags the noun suffix 点 of 接种点 (a vaccination site) as a numeral.
+    return (
+        len(word) == 1
+        and flag in {"m", "q"}
+        and word not in _NUMERALS_ZH
+        and word not in STOP_WORDS_ZH
+    )
 
 
 def _content_zh(word: str, flag: str) -> bool:
@@ -294,17 +324,20 @@ def keep_recurring(themes: Sequence[ThemeCandidates], min_count: int) -> None:
 def nested_counts(counts: Counter[Key]) -> dict[Key, float]:
     """C-value: a candidate's count, less what it owes to the longer candidates holding it.
 
-    ``c(a) = log2(1 + n_words) · (f(a) − mean f(b) over candidates b containing a)``
-    (Frantzi, Ananiadou & Mima 2000, with ``log2(1 + n)`` so single words count):
+    ``c(a) = log2(1 + n_words) · (f(a) − mean f(b) over candidates b holding a)``
+    (Frantzi, Ananiadou & Mima 2000, with ``log2(1 + n)`` so single words count),
+    where only holders said in most of a's occurrences (``f(b) > f(a) / 2``) count:
     when "booster" occurs mostly inside "booster shots", the phrase scores and its
-    part does not; a part that also occurs on its own keeps that share. Never negative.
+    part keeps only what it is said on its own; a longer phrase that holds a
+    part only now and then ("booster shots help") takes nothing from it and,
+    being rarer, ranks below it. Never negative.
     """
     holders: dict[Key, list[int]] = {}
     for key, count in counts.items():
         for n in range(1, len(key)):
             for i in range(len(key) - n + 1):
                 sub = key[i : i + n]
-                if sub in counts:
+                if sub in counts and count * 2 > counts[sub]:
                     holders.setdefault(sub, []).append(count)
     out: dict[Key, float] = {}
     for key, count in counts.items():
@@ -312,4 +345,3 @@ def nested_counts(counts: Counter[Key]) -> dict[Key, float]:
         base = count - (sum(owed) / len(owed) if owed else 0.0)
         out[key] = max(base, 0.0) * math.log2(1 + len(key))
     return out
-

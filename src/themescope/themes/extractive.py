@@ -18,12 +18,14 @@ centrality
     theme's texts.
 rarity
     How much more often the video says the phrase than general language does:
-    ``clip((zipf_run − zipf_bg) / keyness_cap, 0, 1)``, where ``zipf_run =
-    log10(10⁹ · count in the run / words in the run)`` and ``zipf_bg`` is the
-    phrase's Zipf frequency in wordfreq's lists (:mod:`themescope.themes.background`).
-    With the default cap of 3, a phrase said 1000 times more often than usual
-    counts fully, one said no more often than usual ("new", "help", "的话",
-    "是不是") scores 0 and never ranks, however frequent in the theme.
+    ``min(keyness / keyness_cap, 1)`` with ``keyness = zipf_run − zipf_bg``,
+    ``zipf_run = log10(10⁹ · count in the run / max(words in the run, 1000))``
+    and ``zipf_bg`` the phrase's Zipf frequency in wordfreq's lists
+    (:mod:`themescope.themes.background`); 0 when keyness is below
+    ``min_keyness``. With the defaults a phrase said 1000 times more often than
+    in general language counts fully and one said less than 10 times more often
+    ("new", "help", "far", "的话", "是不是") scores 0 and never ranks, however
+    frequent in the theme.
 
 Primes (') are divisions by the maximum in the theme. Near-duplicates (cosine
 above ``duplicate_cosine``, or one phrase containing the other, as whole words
@@ -68,6 +70,9 @@ logger = logging.getLogger("themescope")
 
 CTFIDF_WEIGHT = 0.6
 """Weight of specificity (c-TF-IDF) in the relevance; centrality gets the rest."""
+MIN_RUN_TOKENS = 1000
+"""A run's rates are taken over at least this many words: in a few sentences any
+word said twice would otherwise look a hundred times commoner than in general use."""
 
 
 class ExtractiveTagger(Tagger):
@@ -87,6 +92,7 @@ class ExtractiveTagger(Tagger):
         keyness_cap: Zipf units over general language at which rarity is full.
         rare_zipf: Zipf frequency below which a Chinese verb or adjective may
             stand alone as a phrase.
+        min_keyness: Zipf units over general language a phrase needs to rank at all.
         n_spare: Phrases ranked beyond ``n_phrases``, for :func:`~themescope.themes.facets.facets`.
 
     Example:
@@ -111,6 +117,7 @@ class ExtractiveTagger(Tagger):
         min_count: int = 2,
         keyness_cap: float = 3.0,
         rare_zipf: float = 4.5,
+        min_keyness: float = 1.0,
         n_spare: int = 5,
     ) -> None:
         self.embedder = embedder
@@ -124,6 +131,7 @@ class ExtractiveTagger(Tagger):
         self.min_count = min_count
         self.keyness_cap = keyness_cap
         self.rare_zipf = rare_zipf
+        self.min_keyness = min_keyness
         self.n_spare = n_spare
 
     def _embedder(self) -> PhraseEmbedder:
@@ -142,10 +150,12 @@ class ExtractiveTagger(Tagger):
         """
         langs = [_language(m) for m in themes]
         passages = [theme_passages(m) for m in themes]
-        names: set[str] = set()
-        for lang in set(langs):
+        found: set[str] = set()
+        for lang in sorted(set(langs)):
             texts = [p for ps, la in zip(passages, langs, strict=True) if la == lang for p in ps]
-            names.update(find_names(texts, lang))
+            found.update(find_names(texts, lang))
+        # "Dr. Jha" is the "Ashish Jha" introduced elsewhere: one person.
+        names = {n for n in found if not any(o.endswith(f" {n}") for o in found)}
         cands = [
             extract(
                 ps,
@@ -168,9 +178,7 @@ class ExtractiveTagger(Tagger):
             phrases = self._rank(material, lang, theme, ranked, rarity, n_ranked) if ranked else []
             if phrases:
                 present = {p.text for p in phrases}
-                phrases += [
-                    Phrase(text=text, score=0.0) for text in shared if text not in present
-                ]
+                phrases += [Phrase(text=text, score=0.0) for text in shared if text not in present]
             out.append(
                 ThemePhrases(
                     phrases=phrases,
@@ -210,7 +218,7 @@ class ExtractiveTagger(Tagger):
         total: Counter[Key] = Counter()
         for theme in cands:
             total.update(theme.counts)
-        n_tokens = max(sum(theme.n_tokens for theme in cands), 1)
+        n_tokens = max(sum(theme.n_tokens for theme in cands), MIN_RUN_TOKENS)
         background = next((lang for lang in langs if has_background(lang)), None)
         surfaces = {key: theme.surface(key) for theme in cands for key in theme.counts}
         out = {}
@@ -220,7 +228,7 @@ class ExtractiveTagger(Tagger):
                 continue
             zipf_run = math.log10(1e9 * count / n_tokens)
             keyness = zipf_run - zipf(surfaces[key], background)
-            out[key] = min(max(keyness / self.keyness_cap, 0.0), 1.0)
+            out[key] = 0.0 if keyness < self.min_keyness else min(keyness / self.keyness_cap, 1.0)
         return out
 
     def _rank(
@@ -282,7 +290,7 @@ def _inside(part: Key, whole: Key) -> bool:
 
 
 def _language(material: ThemeMaterial) -> str:
-    """The theme's language: Chinese when its text is; an unlabelled other text is read as English."""
+    """The theme's language: Chinese when its text is; other unlabelled text is English."""
     texts = list(material.texts) + list(material.captions) + [t for t, _ in material.on_screen]
     lang = phrase_language(texts, material.lang)
     if is_chinese(lang):

@@ -49,23 +49,34 @@ from themescope.themes.text import BOUNDARY, STOP_WORDS_EN, STOP_WORDS_ZH, norma
 RARE_ZIPF = 4.5
 """Below this Zipf frequency a word is rare enough in general English to be a surname."""
 
+_ABBREVIATED = r"dr|prof|sen|gov|rep|mr|mrs|ms|gen|sgt|det|lt|col|capt"
 _TITLES = (
-    r"dr|doctor|prof|professor|senator|sen|governor|gov|mayor|rep|representative|"
-    r"secretary|judge|mr|mrs|ms|president|reporter|correspondent|anchor|meteorologist|"
-    r"commissioner|chancellor|minister|general|officer|sergeant|detective|coach"
+    r"doctor|professor|senator|governor|mayor|representative|secretary|judge|president|"
+    r"reporter|correspondent|anchor|meteorologist|commissioner|chancellor|minister|"
+    r"officer|sergeant|detective|coach|" + _ABBREVIATED
 )
 _NETWORKS = r"cbs|nbc|abc|cnn|fox|cnbc|msnbc|pbs|bbc|ctv|cbc|npr|tsn|cgtn|cctv|global"
 _NAME_WORD = r"[A-Za-z][A-Za-z'’\-]+"
 # (pattern, strong): after a strong introducer any non-stop word is a name.
 _INTRODUCERS = (
-    (re.compile(rf"\b(?:{_TITLES})\.?\s+({_NAME_WORD}(?:\s+{_NAME_WORD})?)", re.I), True),
+    # Only an abbreviation takes a full stop: "the governor. Lawmakers" is no name.
+    (
+        re.compile(
+            rf"\b(?:(?:{_ABBREVIATED})\.|{_TITLES})[ \t]+({_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)",
+            re.I,
+        ),
+        True,
+    ),
     (re.compile(rf"\b(?:{_NETWORKS})['’]s\s+({_NAME_WORD}(?:\s+{_NAME_WORD})?)", re.I), True),
-    (re.compile(rf"\b(?:i['’]m|i am|my name is)\s+({_NAME_WORD}(?:\s+{_NAME_WORD})?)", re.I), False),
+    (
+        re.compile(rf"\b(?:i['’]m|i am|my name is)\s+({_NAME_WORD}(?:\s+{_NAME_WORD})?)", re.I),
+        False,
+    ),
     (re.compile(rf"\b({_NAME_WORD}\s+{_NAME_WORD}),?\s+report(?:s|ing)\b", re.I), False),
 )
 _TITLE_WORD = re.compile(rf"(?:{_TITLES})", re.I)
 _CAPITALISED = re.compile(r"\b([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)\b")
-_PLACE_WORDS = frozenset("the in at from to of for across near into".split())
+_PLACE_WORDS = frozenset(["the", "in", "at", "from", "to", "of", "for", "across", "near", "into"])
 _SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
 
 # The commonest Chinese surnames (over 85 % of the population); a name-tagged
@@ -162,7 +173,7 @@ def _capitalised_names(text: str) -> list[str]:
 
     tokens = text.split()
     for i, token in enumerate(tokens):
-        clean = token.strip(",;:.!?\"“”()")
+        clean = token.strip(',;:.!?"“”()')
         sentence_start = i == 0 or bool(_SENTENCE_END.search(tokens[i - 1]))
         after_place_word = i > 0 and tokens[i - 1].lower() in _PLACE_WORDS
         if (
