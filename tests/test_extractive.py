@@ -371,33 +371,56 @@ def test_many_frames_are_fast_enough(embedder):
     assert all(r.phrases for r in results)
 
 
-def test_distinct_top_phrases_moves_the_less_specific():
-    def phrase(text, support):
-        p = Phrase(text, 1.0)
-        p.evidence.support = support
-        return p
+def _supported(text, support, score=1.0):
+    p = Phrase(text, score)
+    p.evidence.support = support
+    return p
 
+
+def test_facets_settles_clashing_tops_by_support():
     lists = [
-        [phrase("vaccine", 0.2), phrase("nurse", 0.1)],
-        [phrase("vaccine", 0.9), phrase("clinic", 0.5)],
+        [_supported("vaccine", 0.2, 0.9), _supported("nurse", 0.1)],
+        [_supported("vaccine", 0.9, 0.1), _supported("clinic", 0.5)],
+        [_supported("storm", 0.5)],
     ]
-    assert distinct_top_phrases(lists) == []
-    assert [p.text for p in lists[0]] == ["nurse", "vaccine"]
-    assert [p.text for p in lists[1]] == ["vaccine", "clinic"]
-    single = [[phrase("storm", 0.5)], [phrase("storm", 0.1)]]
-    assert "no other phrase" in distinct_top_phrases(single)[0]
+    out = facets([ThemePhrases(phrases=p, backend="test") for p in lists], n_phrases=2)
+    assert out.unresolved == []
+    # support outweighs the tagger's score: the theme whose frames say it keeps it
+    assert [[p.text for p in t.phrases] for t in out.themes] == [
+        ["nurse", "vaccine"],
+        ["vaccine", "clinic"],
+        ["storm"],
+    ]
+    single = [[_supported("storm", 0.5)], [_supported("storm", 0.1)], [_supported("rain", 0.5)]]
+    out = facets([ThemePhrases(phrases=p, backend="test") for p in single])
+    assert out.unresolved == [
+        "themes 0 and 1 both lead with 'storm': theme 1 has no other phrase that no theme "
+        "leads with"
+    ]
 
 
-def test_distinct_top_phrases_without_evidence_keeps_the_earlier_theme():
+def test_facets_ties_keep_the_earlier_theme():
     lists = [
-        [Phrase("Vaccine", 1.0), Phrase("nurse", 0.9)],
+        [Phrase("Vaccine", 1.0), Phrase("syringe", 0.9)],
         [Phrase("vaccine", 1.0), Phrase("nurse", 0.9), Phrase("clinic", 0.8)],
         [Phrase("nurse", 1.0), Phrase("storm", 0.9)],
     ]
-    assert distinct_top_phrases(lists) == []
+    out = facets([ThemePhrases(phrases=p, backend="test") for p in lists])
+    assert out.common == [] and out.unresolved == []
     # the later theme gives way, and takes no phrase another theme leads with
-    assert [[p.text for p in phrases] for phrases in lists] == [
-        ["Vaccine", "nurse"],
+    assert [[p.text for p in t.phrases] for t in out.themes] == [
+        ["Vaccine", "syringe"],
         ["clinic", "vaccine", "nurse"],
         ["nurse", "storm"],
     ]
+
+
+def test_a_phrase_unsupported_somewhere_is_not_common():
+    # a careless LLM gives every theme the same tags; evidence found "moon landing" nowhere
+    def tags(moon_supported):
+        return [Phrase("election", 1.0), Phrase("moon landing", 0.5, supported=moon_supported)]
+
+    results = [ThemePhrases(phrases=tags(s), backend="test") for s in (True, False, True)]
+    out = facets(results)
+    assert [p.text for p in out.common] == ["election"]
+    assert [[p.text for p in t.phrases] for t in out.themes] == [["moon landing"]] * 3

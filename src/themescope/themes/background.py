@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import logging
 
-
 FLOOR_ZIPF = 1.0
 """Zipf frequency given to words wordfreq does not list."""
 

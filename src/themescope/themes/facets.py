@@ -7,15 +7,15 @@ tagger's ranked phrases for all themes and
 
 1. moves the phrases found in every theme (as a phrase of its list, or inside
    one: 新冠 is in a list holding 新冠疫苗) to a run-level ``common`` list, ordered
-   by their mean rank;
+   by their mean rank; a phrase whose evidence found nothing in a theme's own
+   material (``supported`` False: a careless LLM giving every theme the same
+   tags) does not count as found there;
 2. makes the top phrases distinct: where two themes lead with the same phrase,
-   the one where it scores lower leads with its next phrase that no other theme
-   leads with;
+   the one where it has less support (a smaller share of its frames; before
+   evidence is attached, the lower score; the later theme on a tie) leads with
+   its next phrase that no other theme leads with;
 3. cuts each list to ``n_phrases`` and gives each theme a ``label``
    (:func:`theme_label`).
-
-It replaces ``distinct_top_phrases`` of :mod:`themescope.themes.stage` and
-``_distinct_top_phrases`` of :mod:`themescope.themes.llm`.
 
 Example:
     >>> result = facets(tagger.tag(materials), n_phrases=10, materials=materials)  # doctest: +SKIP
@@ -29,8 +29,9 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from themescope.media.language import contains_han
 from themescope.themes.base import Phrase, ThemeMaterial, ThemePhrases
-from themescope.themes.text import contains_phrase, fold_token, normalize, tokenize_en
+from themescope.themes.text import contains_phrase, phrase_key
 
 MAX_LABEL_WORDS = 12
 """An on-screen text longer than this (in English words) is no title."""
@@ -121,35 +122,29 @@ def theme_label(
 def _short(title: str) -> bool:
     if not title:
         return False
-    if _has_han(title):
+    if contains_han(title):
         return len(title) <= MAX_LABEL_CHARS_ZH
     return len(title.split()) <= MAX_LABEL_WORDS
 
 
-def _has_han(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in text)
-
-
 def _lang(phrases: Sequence[Phrase]) -> str:
-    return "zh" if any(_has_han(p.text) for p in phrases) else "en"
+    return "zh" if any(contains_han(p.text) for p in phrases) else "en"
 
 
 def _key(text: str) -> str:
-    if _has_han(text):
-        return normalize(text).strip()
-    return " ".join(fold_token(t) for t in tokenize_en(text))
+    return phrase_key(text, "zh" if contains_han(text) else "en").strip()
 
 
 def _holds(phrases: Sequence[Phrase], key: str) -> int | None:
-    """Rank of the first phrase that is ``key`` or holds it, None when none does."""
+    """Rank of the first supported phrase that is ``key`` or holds it, None when none is."""
     for rank, phrase in enumerate(phrases):
-        if _within(key, _key(phrase.text)):
+        if phrase.supported and _within(key, _key(phrase.text)):
             return rank
     return None
 
 
 def _within(part: str, whole: str) -> bool:
-    return part in whole if _has_han(part) else f" {part} " in f" {whole} "
+    return part in whole if contains_han(part) else f" {part} " in f" {whole} "
 
 
 def _common(lists: list[list[Phrase]]) -> list[Phrase]:
@@ -177,7 +172,7 @@ def _distinct_tops(lists: list[list[Phrase]]) -> list[str]:
     stuck: set[int] = set()
     while (clash := _find_clash(lists, stuck)) is not None:
         a, b = clash
-        loser = b if lists[b][0].score <= lists[a][0].score else a
+        loser = b if _strength(lists[b][0]) <= _strength(lists[a][0]) else a
         tops = {_key(p[0].text) for t, p in enumerate(lists) if p and t != loser}
         phrases = lists[loser]
         j = next((j for j in range(1, len(phrases)) if _key(phrases[j].text) not in tops), None)
@@ -190,6 +185,10 @@ def _distinct_tops(lists: list[list[Phrase]]) -> list[str]:
             continue
         phrases.insert(0, phrases.pop(j))
     return unresolved
+
+
+def _strength(phrase: Phrase) -> tuple[float, float]:
+    return phrase.evidence.support, phrase.score
 
 
 def _find_clash(lists: list[list[Phrase]], stuck: set[int]) -> tuple[int, int] | None:

@@ -17,14 +17,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import TYPE_CHECKING
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from themescope.media.language import is_chinese, jieba_tagged, jieba_words
-
-if TYPE_CHECKING:
-    from themescope.themes.base import Phrase
 
 # Spoken-transcript fillers and very common verbs that carry no theme: automatic
 # transcripts are full of them and they would otherwise top every theme.
@@ -148,62 +144,3 @@ def contains_phrase(text: str, phrase: str, lang: str) -> bool:
     """
     key = phrase_key(phrase, lang)
     return bool(key.strip()) and key in match_key(text, lang)
-
-
-def distinct_top_phrases(phrase_lists: list[list[Phrase]]) -> list[str]:
-    """Reorder phrase lists in place so that no two themes share their top phrase.
-
-    When two themes lead with the same phrase, the theme where it has less
-    support (a smaller share of its frames; the later theme on a tie) takes as
-    its top its next phrase that no other theme leads with; the shared phrase
-    stays in its list, second. Before evidence is attached every support is 0, so
-    the earlier theme keeps the phrase. Phrases are the same when their
-    :func:`normalize` forms are.
-
-    Args:
-        phrase_lists: Each theme's ranked phrases, best first; reordered in place.
-
-    Returns:
-        A message for each clash that cannot be resolved (no such next phrase).
-
-    Example:
-        >>> from themescope.themes.base import Phrase
-        >>> lists = [[Phrase("Vaccine", 1.0)], [Phrase("vaccine", 1.0), Phrase("clinic", 0.5)]]
-        >>> distinct_top_phrases(lists), [p.text for p in lists[1]]
-        ([], ['clinic', 'vaccine'])
-
-    """
-    unresolved: list[str] = []
-    stuck: set[int] = set()
-    while (clash := _find_clash(phrase_lists, stuck)) is not None:
-        a, b = clash
-        sa, sb = phrase_lists[a][0].evidence.support, phrase_lists[b][0].evidence.support
-        loser = b if sb <= sa else a
-        tops = {_top_key(p[0].text) for t, p in enumerate(phrase_lists) if p and t != loser}
-        phrases = phrase_lists[loser]
-        j = next((j for j in range(1, len(phrases)) if _top_key(phrases[j].text) not in tops), None)
-        if j is None:
-            stuck.add(loser)
-            unresolved.append(
-                f"themes {a} and {b} both lead with {phrases[0].text!r}: theme {loser} has no "
-                "other phrase that no theme leads with"
-            )
-            continue
-        phrases.insert(0, phrases.pop(j))
-    return unresolved
-
-
-def _top_key(text: str) -> str:
-    return normalize(text).strip()
-
-
-def _find_clash(phrase_lists: list[list[Phrase]], stuck: set[int]) -> tuple[int, int] | None:
-    seen: dict[str, int] = {}
-    for t, phrases in enumerate(phrase_lists):
-        if not phrases:
-            continue
-        key = _top_key(phrases[0].text)
-        if key in seen and t not in stuck and seen[key] not in stuck:
-            return seen[key], t
-        seen.setdefault(key, t)
-    return None
