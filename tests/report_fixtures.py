@@ -37,6 +37,12 @@ _THEME_PHRASES = (
     ("studio anchor", "anchor", "studio", "tonight", "news desk", "headline"),
     ("expert interview", "expert", "data", "explains", "interview", "chart"),
 )
+THEME_LABELS = (None, "TONIGHT AT THE NEWS DESK", "Expert explains the data")
+"""Each theme's label where it is not its top phrase (as an on-screen headline would be)."""
+THEME_PEOPLE = ((), ("dana kessler", "王华庆"), (IMG_PAYLOAD,))
+"""The people of each theme (a name in each script, and a payload)."""
+COMMON_PHRASES = ("vaccination drive", ALERT_PAYLOAD)
+"""The phrases common to every theme (what the whole video is about)."""
 _THEME_COLOURS = ((200, 40, 40), (40, 160, 60), (40, 60, 200))
 
 
@@ -281,7 +287,7 @@ def _themes_doc(themes_of: list[int], with_projection: bool, with_k_selection: b
         themes.append(
             {
                 "id": theme_id,
-                "label": phrases[0]["text"],
+                "label": THEME_LABELS[theme_id] or phrases[0]["text"],
                 "frames": frames,
                 "n_frames": len(frames),
                 "share": len(frames) / n_frames,
@@ -294,6 +300,7 @@ def _themes_doc(themes_of: list[int], with_projection: bool, with_k_selection: b
                     if len(phrases) < 10
                     else None
                 ),
+                "people": list(THEME_PEOPLE[theme_id]),
                 "tagger": {
                     "backend": "extractive",
                     "model": None,
@@ -342,6 +349,20 @@ def _themes_doc(themes_of: list[int], with_projection: bool, with_k_selection: b
             "points": points if with_projection else [],
         },
         "themes": themes,
+        "common": [
+            {
+                "text": text,
+                "score": 0.9,
+                "supported": True,
+                "evidence": {
+                    "frame_ids": [0, 8],
+                    "quotes": [f"the {text} goes on"],
+                    "captions": [],
+                    "support": 0.4,
+                },
+            }
+            for text in COMMON_PHRASES
+        ],
         "warnings": ["k lowered from 5 to 3: too few frames"],
     }
 

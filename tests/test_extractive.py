@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 
 from themescope.media.language import phrase_language
-from themescope.themes.base import Phrase, ThemeMaterial
+from themescope.themes.base import Phrase, ThemeMaterial, ThemePhrases
+from themescope.themes.candidates import extract, nested_counts
 from themescope.themes.embedders import load_embedder
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.extractive import ExtractiveTagger
-from themescope.themes.text import candidate_phrases, contains_phrase, distinct_top_phrases
+from themescope.themes.facets import facets, theme_label
+from themescope.themes.people import find_names
+from themescope.themes.text import contains_phrase
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +49,160 @@ POLITICS = [
 ]
 
 
+def candidates(text, lang="en", names=()):
+    return {
+        " ".join(k) if lang == "en" else "".join(k)
+        for k in extract([text], lang, set(names)).counts
+    }
+
+
 def test_english_candidates_skip_stop_words_and_clauses():
-    phrases = candidate_phrases("Uh, the new vaccine is safe, and the booster dose works.", "en")
+    phrases = candidates("Uh, the new vaccine is safe, and the booster dose works.")
     assert "new vaccine" in phrases and "booster dose" in phrases
     assert all(word not in {"the", "is", "and", "uh"} for p in phrases for word in p.split())
     assert "vaccine safe" not in phrases  # never across a removed stop word
     assert "safe booster" not in phrases  # never across a comma
-    assert "bill" in candidate_phrases("The bill passed", "en")  # a content word in sklearn's list
+    assert "bill" in candidates("The bill passed")  # a content word in sklearn's list
+    assert "department of health" in candidates("The department of health said so.")
+    assert "line today" not in candidates("The line today is long.")  # no NP ends in "today"
 
 
-def test_chinese_candidates_are_jieba_words_and_phrases():
-    phrases = candidate_phrases("我们今天接种了新冠疫苗，老年人也很安全。", "zh")
+def test_phrases_split_over_frames_are_found_whole(embedder):
+    # the window alignment gives each frame a piece of a cue
+    texts = ["People want booster", "shots now.", "Booster", "shots are free."]
+    result = ExtractiveTagger(embedder, seed=0).tag(
+        [material(0, texts), material(1, POLITICS, first=10)]
+    )
+    assert result[0].phrases[0].text == "booster shots"
+
+
+def test_a_recurring_unit_beats_its_parts():
+    counts = extract(
+        ["Booster shots now. Booster shots later. A booster, then booster shots."], "en", set()
+    ).counts
+    scores = nested_counts(counts)
+    assert scores[("booster", "shot")] > scores[("booster",)] > 0
+    assert scores[("shot",)] == 0  # said only inside "booster shots"
+
+
+def test_chinese_candidates_are_jieba_words_and_compounds():
+    phrases = candidates("我们今天接种了新冠疫苗，老年人也很安全。", "zh")
     assert "疫苗" in phrases and "新冠疫苗" in phrases and "老年人" in phrases
     assert not any(p in {"，", "。", "的", "了", "我们"} for p in phrases)
     assert phrase_language(["新冠疫苗", "接种"], "und") == "zh"
     assert phrase_language(["a vaccine"], "und") == "und"
+
+
+def test_chinese_compounds_kept_and_fillers_dropped():
+    phrases = candidates("接种加强针的话，是不是会出现不良反应？另外，加快建设产业集群。", "zh")
+    assert {"加强针", "不良反应", "产业集群"} <= phrases
+    assert not phrases & {"的话", "是不是", "另外", "出现", "加快建设"}
+
+
+FILLER_EN = [
+    "The new booster shots are good, far better, and they help.",
+    "Indoor masking is new again, and booster shots help a lot, so far so good.",
+    "Good news: indoor masking and booster shots help, doctors say, the new rules far from over.",
+    "New booster shots help; good indoor masking helps too.",
+]
+
+
+def test_common_words_never_rank_however_frequent(embedder):
+    results = ExtractiveTagger(embedder, seed=0).tag(
+        [material(0, FILLER_EN), material(1, POLITICS, first=10)]
+    )
+    texts = [p.text for p in results[0].phrases]
+    assert texts[:2] == ["booster shots", "indoor masking"] or texts[:2] == [
+        "indoor masking",
+        "booster shots",
+    ]
+    assert not {"new", "good", "far", "help", "news"} & {w for t in texts for w in t.split()}
+
+
+def test_chinese_fillers_never_rank(embedder):
+    a = ["老年人接种加强针的话，是不是会出现不良反应？", "另外，加强针出现不良反应的话怎么办？"] * 2
+    b = ["国会今天讨论了新的法案，是不是？", "另外，参议员的话，反对这个法案。"] * 2
+    results = ExtractiveTagger(embedder, seed=0).tag(
+        [material(0, a, lang="zh"), material(1, b, lang="zh", first=10)]
+    )
+    texts = [p.text for r in results for p in r.phrases]
+    assert "加强针" in texts and "不良反应" in texts
+    assert not set(texts) & {"的话", "是不是", "另外", "出现"}
+
+
+def test_names_go_to_people_not_phrases(embedder):
+    vaccine = [
+        *VACCINE,
+        "I'm Dana Kessler. Dr. Ashish Jha says the booster works.",
+        "CBS's Jan Crawford reports from the clinic, Dr. Jha said.",
+    ]
+    results = ExtractiveTagger(embedder, seed=0).tag(
+        [material(0, vaccine), material(1, POLITICS, first=20)]
+    )
+    assert set(results[0].people) == {"dana kessler", "ashish jha", "jan crawford"}
+    words = {w for p in results[0].phrases for w in p.text.split()}
+    assert not words & {"dana", "kessler", "ashish", "jha", "jan", "crawford"}
+    assert results[1].people == []
+
+
+def test_people_in_upper_case_captions_and_chinese():
+    assert set(find_names(["DR. DANA SMITH SAYS SO. I'M GLAD. I'M GLENN HEALY."], "en")) == {
+        "dana smith",
+        "glenn healy",
+    }
+    # in mixed case a capitalised name with a rare surname counts; places do not
+    assert set(find_names(["Today Dana Bash met voters in New York and Los Angeles."], "en")) == {
+        "dana bash"
+    }
+    names = find_names(["国家卫健委专家王华庆介绍，习近平总书记强调。绿水青山就是金山银山。"], "zh")
+    assert set(names) == {"王华庆", "习近平"}
+
+
+def test_facets_common_phrases_and_distinct_tops(embedder):
+    shared = "老年人接种新冠疫苗。"
+    themes = [
+        material(0, [shared, "加强针很安全。", "接种加强针。", shared], lang="zh"),
+        material(1, [shared, "不良反应很少。", "出现不良反应。", shared], lang="zh", first=10),
+        material(2, [shared, "接种点排起长队。", "社区接种点。", shared], lang="zh", first=20),
+    ]
+    result = facets(ExtractiveTagger(embedder, seed=0).tag(themes, 5), 5, themes)
+    common = [p.text for p in result.common]
+    assert "老年人" in common or any("老年人" in c for c in common)
+    tops = [t.phrases[0].text for t in result.themes]
+    assert len(set(tops)) == 3 and not set(tops) & set(common)
+    assert all(len(t.phrases) <= 5 for t in result.themes)
+    assert [t.label for t in result.themes] == tops
+
+
+def test_facets_promotes_the_weaker_clashing_top():
+    lists = [
+        [Phrase("vaccine", 0.9), Phrase("nurse", 0.5)],
+        [Phrase("vaccine", 0.4), Phrase("senator", 0.3)],
+        [Phrase("storm", 0.8), Phrase("rain", 0.2)],
+    ]
+    results = [ThemePhrases(phrases=p, backend="test") for p in lists]
+    out = facets(results, n_phrases=2)
+    assert out.common == []
+    assert [t.phrases[0].text for t in out.themes] == ["vaccine", "senator", "storm"]
+    assert [p.text for p in results[1].phrases] == ["vaccine", "senator"]  # input unchanged
+
+
+def test_label_prefers_a_matching_on_screen_headline():
+    phrases = [Phrase("booster shots", 1.0), Phrase("omicron", 0.8)]
+    screen = [("CBS NEWS", 40), ("SUMMER COVID SURGE", 5), ("BOOSTER SHOTS FOR ALL?", 3)]
+    assert theme_label(phrases, screen) == "BOOSTER SHOTS FOR ALL?"
+    assert theme_label(phrases, [("CBS NEWS", 40)]) == "Booster shots"
+    assert theme_label([], []) is None
+
+
+def test_on_screen_text_gives_candidates(embedder):
+    themes = [
+        ThemeMaterial(0, [0, 1], ["", ""], ["", ""], "en", on_screen=[("OMICRON SUBVARIANT", 2)]),
+        material(1, POLITICS, first=5),
+    ]
+    result = ExtractiveTagger(embedder, seed=0).tag(themes)
+    assert result[0].phrases[0].text == "omicron subvariant"
+    assert result[0].label == "OMICRON SUBVARIANT"
 
 
 def test_phrase_matching_is_token_level_for_english():
@@ -102,7 +244,7 @@ def test_top_phrases_come_from_the_right_theme(embedder):
         (results[1], politics_words, vaccine_words),
     ):
         assert result.backend == "extractive"
-        assert len(result.phrases) == 10
+        assert len(result.phrases) >= 10  # n_phrases plus spares for facets()
         texts = [p.text for p in result.phrases]
         assert set(texts[0].split()) <= own
         assert sum(1 for t in texts[:5] if set(t.split()) & own) >= 4
@@ -137,7 +279,7 @@ def test_scarce_text_gives_fewer_phrases_and_no_text_none(embedder):
     )
     assert 0 < len(results[0].phrases) < 10
     assert results[1].phrases == []
-    assert len(results[2].phrases) == 10
+    assert len(results[2].phrases) >= 10
 
 
 def test_captions_provide_text(embedder):
@@ -229,33 +371,56 @@ def test_many_frames_are_fast_enough(embedder):
     assert all(r.phrases for r in results)
 
 
-def test_distinct_top_phrases_moves_the_less_specific():
-    def phrase(text, support):
-        p = Phrase(text, 1.0)
-        p.evidence.support = support
-        return p
+def _supported(text, support, score=1.0):
+    p = Phrase(text, score)
+    p.evidence.support = support
+    return p
 
+
+def test_facets_settles_clashing_tops_by_support():
     lists = [
-        [phrase("vaccine", 0.2), phrase("nurse", 0.1)],
-        [phrase("vaccine", 0.9), phrase("clinic", 0.5)],
+        [_supported("vaccine", 0.2, 0.9), _supported("nurse", 0.1)],
+        [_supported("vaccine", 0.9, 0.1), _supported("clinic", 0.5)],
+        [_supported("storm", 0.5)],
     ]
-    assert distinct_top_phrases(lists) == []
-    assert [p.text for p in lists[0]] == ["nurse", "vaccine"]
-    assert [p.text for p in lists[1]] == ["vaccine", "clinic"]
-    single = [[phrase("storm", 0.5)], [phrase("storm", 0.1)]]
-    assert "no other phrase" in distinct_top_phrases(single)[0]
+    out = facets([ThemePhrases(phrases=p, backend="test") for p in lists], n_phrases=2)
+    assert out.unresolved == []
+    # support outweighs the tagger's score: the theme whose frames say it keeps it
+    assert [[p.text for p in t.phrases] for t in out.themes] == [
+        ["nurse", "vaccine"],
+        ["vaccine", "clinic"],
+        ["storm"],
+    ]
+    single = [[_supported("storm", 0.5)], [_supported("storm", 0.1)], [_supported("rain", 0.5)]]
+    out = facets([ThemePhrases(phrases=p, backend="test") for p in single])
+    assert out.unresolved == [
+        "themes 0 and 1 both lead with 'storm': theme 1 has no other phrase that no theme "
+        "leads with"
+    ]
 
 
-def test_distinct_top_phrases_without_evidence_keeps_the_earlier_theme():
+def test_facets_ties_keep_the_earlier_theme():
     lists = [
-        [Phrase("Vaccine", 1.0), Phrase("nurse", 0.9)],
+        [Phrase("Vaccine", 1.0), Phrase("syringe", 0.9)],
         [Phrase("vaccine", 1.0), Phrase("nurse", 0.9), Phrase("clinic", 0.8)],
         [Phrase("nurse", 1.0), Phrase("storm", 0.9)],
     ]
-    assert distinct_top_phrases(lists) == []
+    out = facets([ThemePhrases(phrases=p, backend="test") for p in lists])
+    assert out.common == [] and out.unresolved == []
     # the later theme gives way, and takes no phrase another theme leads with
-    assert [[p.text for p in phrases] for phrases in lists] == [
-        ["Vaccine", "nurse"],
+    assert [[p.text for p in t.phrases] for t in out.themes] == [
+        ["Vaccine", "syringe"],
         ["clinic", "vaccine", "nurse"],
         ["nurse", "storm"],
     ]
+
+
+def test_a_phrase_unsupported_somewhere_is_not_common():
+    # a careless LLM gives every theme the same tags; evidence found "moon landing" nowhere
+    def tags(moon_supported):
+        return [Phrase("election", 1.0), Phrase("moon landing", 0.5, supported=moon_supported)]
+
+    results = [ThemePhrases(phrases=tags(s), backend="test") for s in (True, False, True)]
+    out = facets(results)
+    assert [p.text for p in out.common] == ["election"]
+    assert [[p.text for p in t.phrases] for t in out.themes] == [["moon landing"]] * 3

@@ -117,6 +117,17 @@ def test_report_is_self_contained_and_shows_every_part(run_dir: Path) -> None:
         assert card.count('class="phrase-btn"') == len(theme["phrases"])
         assert f"{theme['share'] * 100:.0f}%" in card
         assert "only " in card and "phrases: not enough distinct text" in card  # phrases_note
+    # Each card is titled by its label and names its people; the run's common phrases lead.
+    for theme_id, label in ((1, "TONIGHT AT THE NEWS DESK"), (2, "Expert explains the data")):
+        card = html.split(f'id="theme-{theme_id}"')[1].split("</article>")[0]
+        assert f"</span>{label}</h3>" in card
+    people = html.split('id="theme-1"')[1].split("</article>")[0]
+    assert '<p class="people">People: Dana Kessler, 王华庆</p>' in people
+    assert "People:" not in html.split('id="theme-0"')[1].split("</article>")[0]
+    about = html.split('id="common"')[1].split("</p>")[0]
+    assert "What the whole video is about:" in about
+    assert '<span class="common-phrase">vaccination drive</span>' in about
+    assert html.index('id="common"') < html.index('id="theme-0"')
     unsupported = html.split('id="theme-2"')[1].split("</article>")[0]
     assert "hallucinated moon landing" in unsupported and "unsupported</span>" in unsupported
 
@@ -163,6 +174,11 @@ def test_injected_markup_is_shown_as_text(run_dir: Path) -> None:
     # The phrase that is a payload still has its evidence, escaped.
     card = html.split('id="theme-0"')[1].split("</article>")[0]
     assert "&#34;&gt;&lt;img src=x onerror=&#34;window.__pwned=1&#34;&gt;" in card
+    # So are a name and a common phrase that are payloads.
+    about = html.split('id="common"')[1].split("</p>")[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in about
+    people = html.split('id="theme-2"')[1].split("</article>")[0].split('class="people">')[1]
+    assert people.lower().startswith("people: &#34;&gt;&lt;img src=x onerror=")
 
 
 def test_json_for_script_cannot_close_its_block() -> None:

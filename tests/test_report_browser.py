@@ -178,6 +178,12 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
     # The injected label is visible literally, as text.
     label = driver.find_element(By.CSS_SELECTOR, "#theme-0 .label")
     assert label.text.strip() == SCRIPT_PAYLOAD
+    # What the whole video is about, and each theme's people, are visible text too.
+    about = driver.find_element(By.ID, "common")
+    assert _nonzero(about) and about.text.startswith("What the whole video is about: ")
+    assert "<script>alert(1)</script>" in about.text
+    people = driver.find_element(By.CSS_SELECTOR, "#theme-1 .people")
+    assert _nonzero(people) and people.text == "People: Dana Kessler, 王华庆"
     representative = driver.find_elements(By.CSS_SELECTOR, "#theme-0 .frames img")
     assert representative and all(_image_loaded(driver, img) for img in representative)
 

@@ -142,8 +142,10 @@ def test_recovers_known_themes(tmp_path, embedder):
             assert phrase["supported"]
             assert set(phrase["evidence"]["frame_ids"]) <= set(frames)
             assert phrase["evidence"]["support"] > 0
-        tops.add(theme["phrases"][0]["text"])
-        assert theme["label"] == theme["phrases"][0]["text"]
+        top = theme["phrases"][0]["text"]
+        tops.add(top)
+        assert theme["label"] == top[:1].upper() + top[1:]  # no on-screen headline: the top
+        assert theme["people"] == []
         # frames of a theme come in blocks of 6 consecutive frames (12 s each)
         assert all(end - start == pytest.approx(12.0, abs=0.05) for start, end in theme["spans"])
         reps = theme["representative_frames"]

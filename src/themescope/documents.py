@@ -174,7 +174,15 @@ class ThemeRecord(Record, kw_only=True):
     """One theme: its frames, time, and the phrases that explain it."""
 
     id: Annotated[int, Meta(description="0..k-1, largest theme first.")]
-    label: Annotated[str, Meta(description="The top phrase (or 'theme N' without phrases).")]
+    label: Annotated[
+        str,
+        Meta(
+            description=(
+                "A short title: the on-screen headline that holds the theme's best phrases, "
+                "else its top phrase ('theme N' without phrases)."
+            )
+        ),
+    ]
     frames: list[int]
     n_frames: int
     share: Annotated[float, Meta(description="Share of the video's time, in [0, 1].")]
@@ -187,10 +195,22 @@ class ThemeRecord(Record, kw_only=True):
         list[int],
         Meta(description="Typical frames spread over the video, closest to the centroid first."),
     ]
-    phrases: list[PhraseRecord]
+    phrases: Annotated[
+        list[PhraseRecord],
+        Meta(description="What sets this theme apart, best first (no phrase of `common`)."),
+    ]
     phrases_note: Annotated[
         str | None, Meta(description="Why there are fewer phrases than asked for, if there are.")
     ] = None
+    people: Annotated[
+        list[str],
+        Meta(
+            description=(
+                "People named in the theme (presenters, reporters, experts), most mentioned "
+                "first; kept apart from the phrases, which say what the theme is about."
+            )
+        ),
+    ] = []
     tagger: TaggerRecord
 
 
@@ -203,6 +223,15 @@ class ThemesDocument(Record, kw_only=True):
     backends: BackendsRecord
     projection: ProjectionRecord
     themes: list[ThemeRecord]
+    common: Annotated[
+        list[PhraseRecord],
+        Meta(
+            description=(
+                "What the whole video is about: phrases said in every theme, best first, "
+                "with evidence from all frames."
+            )
+        ),
+    ] = []
     warnings: list[str]
 
 

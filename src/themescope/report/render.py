@@ -590,6 +590,8 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
                 "phrases": phrases,
                 "max_score": max_score if max_score > 0 else 1.0,
                 "phrases_note": theme.phrases_note,
+                # Names are recorded lower-cased (matched case-insensitively); a title reads them.
+                "people": [name.title() for name in theme.people],
                 "representative": representative,
                 "tagger": theme.tagger,
             }
@@ -689,6 +691,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "backends": _backends(view.themes_doc.backends),
         "warnings": warnings,
         "cards": _theme_cards(view),
+        "common": [phrase.text for phrase in view.themes_doc.common],
         "theme_labels": theme_labels,
         "timeline_svg": plots.timeline(segments, view.duration_s),
         "notes": notes,

@@ -63,6 +63,9 @@ class ThemeMaterial:
         texts: The aligned transcript text of each frame (may be empty strings).
         captions: The caption of each frame ("" when no captioner ran).
         lang: Language of the run's text ("en", "zh" or "und").
+        on_screen: Headlines and captions shown on screen in the theme's frames
+            (boilerplate such as logos and clocks left out), each with the number
+            of frames that show it; candidates for phrases and for the label.
     """
 
     theme_id: int
@@ -70,6 +73,7 @@ class ThemeMaterial:
     texts: list[str]
     captions: list[str]
     lang: str
+    on_screen: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +86,9 @@ class ThemePhrases:
         model: Model name or path, when a model produced them.
         prompt: The prompt sent, for LLM backends.
         fallback_reason: Why a fallback backend produced them instead, if it did.
+        people: People named in the theme (presenters, reporters, experts), most
+            mentioned first; recorded apart so that they are not its subject.
+        label: A short title for the theme (set by :func:`~themescope.themes.facets.facets`).
     """
 
     phrases: list[Phrase]
@@ -89,6 +96,8 @@ class ThemePhrases:
     model: str | None = None
     prompt: str | None = None
     fallback_reason: str | None = None
+    people: list[str] = field(default_factory=list)
+    label: str | None = None
 
 
 class Captioner(Component, ABC):

@@ -1,20 +1,40 @@
 """The default, offline tagger: phrases taken from each theme's own words.
 
-For every theme, candidate phrases (English 1–3-grams without stop words,
-Chinese jieba words and two-word phrases; see :mod:`themescope.themes.text`)
-are drawn from its transcript text and captions and ranked by
+For every theme, candidate phrases (English noun-phrase-like n-grams, Chinese
+jieba nouns and compounds; see :mod:`themescope.themes.candidates`) are drawn
+from its transcript text, captions and on-screen text, and ranked by
 
-    relevance = 0.6 · c-TF-IDF' + 0.4 · centrality'
+    relevance = rarity · (0.6 · c-TF-IDF' + 0.4 · centrality')
 
-where c-TF-IDF is the class-based TF-IDF of BERTopic (the phrase's frequency
-in this theme, L1-normalised, times ``log(1 + A / f)`` with A the average
-number of phrase occurrences per theme and f the phrase's frequency in all
-themes: high for phrases specific to this theme) and centrality is the cosine
-between the phrase's embedding and the mean embedding of the theme's texts; each
-is divided by its maximum in the theme. Near-duplicates (cosine above
-``duplicate_cosine``, or one phrase containing the other, as whole words with
-plurals folded) keep only the best,
-and maximal marginal relevance picks the final, diverse phrases.
+c-TF-IDF
+    BERTopic's class-based TF-IDF on C-value counts: the phrase's count in this
+    theme less what it owes to longer candidates holding it, times
+    ``log2(1 + n_words)`` (so "booster shots" beats "booster" when it is said as
+    a unit), L1-normalised, times ``log(1 + A / f)`` with A the average count per
+    theme and f the phrase's count in all themes: high for phrases specific to
+    this theme.
+centrality
+    The cosine between the phrase's embedding and the mean embedding of the
+    theme's texts.
+rarity
+    How much more often the video says the phrase than general language does:
+    ``min(keyness / keyness_cap, 1)`` with ``keyness = zipf_run − zipf_bg``,
+    ``zipf_run = log10(10⁹ · count in the run / max(words in the run, 1000))``
+    and ``zipf_bg`` the phrase's Zipf frequency in wordfreq's lists
+    (:mod:`themescope.themes.background`); 0 when keyness is below
+    ``min_keyness``. With the defaults a phrase said 1000 times more often than
+    in general language counts fully and one said less than 10 times more often
+    ("new", "help", "far", "的话", "是不是") scores 0 and never ranks, however
+    frequent in the theme.
+
+Primes (') are divisions by the maximum in the theme. Near-duplicates (cosine
+above ``duplicate_cosine``, or one phrase containing the other, as whole words
+with plurals folded) keep only the best, and maximal marginal relevance picks
+the final, diverse phrases. People's names found in the run
+(:mod:`themescope.themes.people`) are no candidates; they are returned as each
+theme's ``people``. Each theme gets ``n_phrases + n_spare`` phrases so that
+:func:`themescope.themes.facets.facets` can set aside the phrases common to all
+themes and still leave ``n_phrases``.
 
 Example:
     >>> tagger = ExtractiveTagger(load_embedder(None), seed=0)  # doctest: +SKIP
@@ -31,32 +51,54 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from themescope.media.language import phrase_language
+from themescope.media.language import is_chinese, phrase_language
+from themescope.themes.background import has_background, zipf
 from themescope.themes.base import Phrase, PhraseEmbedder, Tagger, ThemeMaterial, ThemePhrases
-from themescope.themes.text import candidate_phrases, phrase_key
+from themescope.themes.candidates import (
+    Key,
+    ThemeCandidates,
+    extract,
+    keep_recurring,
+    nested_counts,
+    theme_passages,
+)
+from themescope.themes.facets import theme_label
+from themescope.themes.people import find_names
+from themescope.themes.text import phrase_key
 
 logger = logging.getLogger("themescope")
 
 CTFIDF_WEIGHT = 0.6
 """Weight of specificity (c-TF-IDF) in the relevance; centrality gets the rest."""
+MIN_RUN_TOKENS = 1000
+"""A run's rates are taken over at least this many words: in a few sentences any
+word said twice would otherwise look a hundred times commoner than in general use."""
 
 
 class ExtractiveTagger(Tagger):
-    """Ranks each theme's own n-grams by specificity and centrality, then diversifies them.
+    """Ranks each theme's own phrases by specificity, rarity and centrality, then diversifies.
 
     Args:
         embedder: Phrase embedder for centrality, merging and MMR; None loads the
             bundled all-MiniLM-L6-v2 on first use.
         seed: Seed of the sample of texts used for a large theme's centroid.
-        max_candidates: Candidates (best by c-TF-IDF) embedded per theme.
+        max_candidates: Candidates (best by c-TF-IDF times rarity) embedded per theme.
         duplicate_cosine: Cosine above which two phrases are near-duplicates.
         mmr_lambda: Relevance/diversity trade-off of MMR (1 = relevance only).
         max_centroid_texts: Texts embedded per theme for its centroid.
+        max_words: Longest English candidate, in words.
+        max_words_zh: Longest Chinese compound, in jieba words.
+        min_count: Occurrences in the run a multi-word candidate needs.
+        keyness_cap: Zipf units over general language at which rarity is full.
+        rare_zipf: Zipf frequency below which a Chinese verb or adjective may
+            stand alone as a phrase.
+        min_keyness: Zipf units over general language a phrase needs to rank at all.
+        n_spare: Phrases ranked beyond ``n_phrases``, for :func:`~themescope.themes.facets.facets`.
 
     Example:
         >>> tagger = ExtractiveTagger(seed=0)  # doctest: +SKIP
         >>> [p.text for p in tagger.tag([material_a, material_b])[0].phrases][:3]  # doctest: +SKIP
-        ['vaccination site', 'nurse', 'first dose']
+        ['booster shots', 'pharmacy', 'first dose']
     """
 
     name = "extractive"
@@ -70,6 +112,13 @@ class ExtractiveTagger(Tagger):
         duplicate_cosine: float = 0.85,
         mmr_lambda: float = 0.7,
         max_centroid_texts: int = 64,
+        max_words: int = 4,
+        max_words_zh: int = 3,
+        min_count: int = 2,
+        keyness_cap: float = 3.0,
+        rare_zipf: float = 4.5,
+        min_keyness: float = 1.0,
+        n_spare: int = 5,
     ) -> None:
         self.embedder = embedder
         self.seed = seed
@@ -77,6 +126,13 @@ class ExtractiveTagger(Tagger):
         self.duplicate_cosine = duplicate_cosine
         self.mmr_lambda = mmr_lambda
         self.max_centroid_texts = max_centroid_texts
+        self.max_words = max_words
+        self.max_words_zh = max_words_zh
+        self.min_count = min_count
+        self.keyness_cap = keyness_cap
+        self.rare_zipf = rare_zipf
+        self.min_keyness = min_keyness
+        self.n_spare = n_spare
 
     def _embedder(self) -> PhraseEmbedder:
         if self.embedder is None:
@@ -86,51 +142,122 @@ class ExtractiveTagger(Tagger):
         return self.embedder
 
     def tag(self, themes: Sequence[ThemeMaterial], n_phrases: int = 10) -> list[ThemePhrases]:
-        """Return up to ``n_phrases`` phrases per theme, best first (fewer when text is scarce)."""
-        counts = [self._candidate_counts(material) for material in themes]
-        scores = _ctfidf(counts)
-        out = []
-        for material, theme_counts, theme_scores in zip(themes, counts, scores, strict=True):
-            phrases = (
-                self._rank(material, theme_counts, theme_scores, n_phrases) if theme_counts else []
+        """Return up to ``n_phrases + n_spare`` phrases per theme, best first, and its people.
+
+        Fewer phrases when text is scarce. Each result's ``label`` is its best
+        phrase or matching on-screen headline; :func:`~themescope.themes.facets.facets`
+        settles the final lists and labels over all themes.
+        """
+        langs = [_language(m) for m in themes]
+        passages = [theme_passages(m) for m in themes]
+        found: set[str] = set()
+        for lang in sorted(set(langs)):
+            texts = [p for ps, la in zip(passages, langs, strict=True) if la == lang for p in ps]
+            found.update(find_names(texts, lang))
+        # "Dr. Jha" is the "Ashish Jha" introduced elsewhere: one person.
+        names = {n for n in found if not any(o.endswith(f" {n}") for o in found)}
+        cands = [
+            extract(
+                ps,
+                lang,
+                names,
+                max_words=self.max_words,
+                max_words_zh=self.max_words_zh,
+                rare_zipf=self.rare_zipf,
             )
-            out.append(ThemePhrases(phrases=phrases, backend="extractive"))
+            for ps, lang in zip(passages, langs, strict=True)
+        ]
+        keep_recurring(cands, self.min_count)
+        rarity = self._rarity(cands, langs)
+        scores = _ctfidf([nested_counts(c.counts) for c in cands])
+        shared = self._shared(cands, rarity)
+        out = []
+        n_ranked = n_phrases + self.n_spare
+        for material, lang, theme, theme_scores in zip(themes, langs, cands, scores, strict=True):
+            ranked = {k: v * rarity[k] for k, v in theme_scores.items() if v * rarity[k] > 0}
+            phrases = self._rank(material, lang, theme, ranked, rarity, n_ranked) if ranked else []
+            if phrases:
+                present = {p.text for p in phrases}
+                phrases += [Phrase(text=text, score=0.0) for text in shared if text not in present]
+            out.append(
+                ThemePhrases(
+                    phrases=phrases,
+                    backend="extractive",
+                    people=[name for name, _ in theme.people.most_common()],
+                    label=theme_label(phrases, material.on_screen, lang),
+                )
+            )
         return out
 
-    def _candidate_counts(self, material: ThemeMaterial) -> Counter[str]:
-        lang = phrase_language(list(material.texts) + list(material.captions), material.lang)
-        docs = Counter(d for d in list(material.texts) + list(material.captions) if d.strip())
-        counts: Counter[str] = Counter()
-        # Consecutive frames often share one cue: tokenize each distinct text once.
-        for doc, times in docs.items():
-            for phrase in candidate_phrases(doc, lang):
-                counts[phrase] += times
-        return counts
+    def _shared(self, cands: list[ThemeCandidates], rarity: dict[Key, float]) -> list[str]:
+        """Up to ``n_spare`` phrases every theme says often, rarest in general language first.
+
+        They are appended to every theme's list (score 0) so that
+        :func:`~themescope.themes.facets.facets` finds them common to all themes
+        even where ranking left them out as too general for any one theme.
+        """
+        filled = [c for c in cands if c.counts]
+        if len(filled) < 2:
+            return []
+        keys = set.intersection(*(set(c.counts) for c in filled))
+        share = {
+            k: rarity[k] * min(c.counts[k] / max(c.n_tokens, 1) for c in filled)
+            for k in keys
+            if rarity[k] > 0
+        }
+        chosen: list[Key] = []
+        for key in sorted(share, key=lambda k: (-share[k], k)):
+            if not any(_inside(key, other) or _inside(other, key) for other in chosen):
+                chosen.append(key)
+            if len(chosen) == self.n_spare:
+                break
+        return [filled[0].surface(k) for k in chosen]
+
+    def _rarity(self, cands: list[ThemeCandidates], langs: list[str]) -> dict[Key, float]:
+        """Rarity of every candidate over the run (see the module docstring)."""
+        total: Counter[Key] = Counter()
+        for theme in cands:
+            total.update(theme.counts)
+        n_tokens = max(sum(theme.n_tokens for theme in cands), MIN_RUN_TOKENS)
+        background = next((lang for lang in langs if has_background(lang)), None)
+        surfaces = {key: theme.surface(key) for theme in cands for key in theme.counts}
+        out = {}
+        for key, count in total.items():
+            if background is None:
+                out[key] = 1.0
+                continue
+            zipf_run = math.log10(1e9 * count / n_tokens)
+            keyness = zipf_run - zipf(surfaces[key], background)
+            out[key] = 0.0 if keyness < self.min_keyness else min(keyness / self.keyness_cap, 1.0)
+        return out
 
     def _rank(
         self,
         material: ThemeMaterial,
-        counts: Counter[str],
-        ctfidf: dict[str, float],
+        lang: str,
+        theme: ThemeCandidates,
+        ranked: dict[Key, float],
+        rarity: dict[Key, float],
         n_phrases: int,
     ) -> list[Phrase]:
-        pool = sorted(ctfidf, key=lambda p: (-ctfidf[p], p))[: self.max_candidates]
+        keys = sorted(ranked, key=lambda k: (-ranked[k], k))[: self.max_candidates]
+        pool = [theme.surface(k) for k in keys]
         embedder = self._embedder()
         vectors = embedder.embed(pool)
         centroid = self._centroid(material, embedder)
         centrality = (
             np.clip(vectors @ centroid, 0.0, None) if centroid is not None else np.zeros(len(pool))
         )
-        spec = np.array([ctfidf[p] for p in pool])
+        spec = np.array([ranked[k] / rarity[k] for k in keys])
         spec = spec / spec.max() if spec.max() > 0 else spec
         cent = centrality / centrality.max() if centrality.max() > 0 else centrality
-        relevance = CTFIDF_WEIGHT * spec + (1 - CTFIDF_WEIGHT) * cent
+        weight = np.array([rarity[k] for k in keys])
+        relevance = weight * (CTFIDF_WEIGHT * spec + (1 - CTFIDF_WEIGHT) * cent)
         order = np.argsort(-relevance, kind="stable")
-        lang = phrase_language(list(material.texts) + list(material.captions), material.lang)
-        keys = [phrase_key(p, lang) for p in pool]
+        match = [phrase_key(p, lang) for p in pool]
         kept: list[int] = []
         for i in order:
-            if any(keys[i] in keys[j] or keys[j] in keys[i] for j in kept):
+            if any(match[i] in match[j] or match[j] in match[i] for j in kept):
                 continue
             if kept and float((vectors[kept] @ vectors[i]).max()) > self.duplicate_cosine:
                 continue
@@ -157,19 +284,36 @@ class ExtractiveTagger(Tagger):
         return mean / norm if norm > 0 else None
 
 
-def _ctfidf(counts: list[Counter[str]]) -> list[dict[str, float]]:
+def _inside(part: Key, whole: Key) -> bool:
+    n = len(part)
+    return any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
+
+
+def _language(material: ThemeMaterial) -> str:
+    """The theme's language: Chinese when its text is; other unlabelled text is English."""
+    texts = list(material.texts) + list(material.captions) + [t for t, _ in material.on_screen]
+    lang = phrase_language(texts, material.lang)
+    if is_chinese(lang):
+        return "zh"
+    return lang if has_background(lang) else "en"
+
+
+def _ctfidf(counts: list[dict[Key, float]]) -> list[dict[Key, float]]:
     """Class-based TF-IDF of every phrase in every theme (BERTopic's formula)."""
     totals = [sum(c.values()) for c in counts]
     filled = [t for t in totals if t > 0]
     if not filled:
         return [{} for _ in counts]
     average = sum(filled) / len(filled)
-    overall: Counter[str] = Counter()
+    overall: dict[Key, float] = {}
     for c in counts:
-        overall.update(c)
+        for p, n in c.items():
+            overall[p] = overall.get(p, 0.0) + n
     out = []
     for c, total in zip(counts, totals, strict=True):
-        out.append({p: (n / total) * math.log(1 + average / overall[p]) for p, n in c.items()})
+        out.append(
+            {p: (n / total) * math.log(1 + average / overall[p]) for p, n in c.items() if n > 0}
+        )
     return out
 
 

@@ -51,7 +51,6 @@ from themescope.errors import BackendError, ConfigError, ModelLoadError
 from themescope.media.language import contains_cjk, count_cjk
 from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.captioners import resolve_local_model
-from themescope.themes.text import distinct_top_phrases
 
 logger = logging.getLogger("themescope")
 
@@ -493,14 +492,7 @@ class LLMTagger(Tagger):
             )
         if failures:
             self._fill_from_fallback(themes, n_phrases, results, failures)
-        final = [result for result in results if result is not None]
-        # Scores stay with the ranks: a promoted phrase takes the top score.
-        scores = [[phrase.score for phrase in result.phrases] for result in final]
-        distinct_top_phrases([result.phrases for result in final])
-        for result, ranked in zip(final, scores, strict=True):
-            for phrase, score in zip(result.phrases, ranked, strict=True):
-                phrase.score = score
-        return final
+        return [result for result in results if result is not None]
 
     def _fill_from_fallback(
         self,

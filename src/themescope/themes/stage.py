@@ -4,8 +4,10 @@ Steps, each logged: read the latents and frames; choose k and cluster
 (:mod:`themescope.themes.cluster`); project to 2-D
 (:mod:`themescope.themes.projection`); caption the frames when a captioner is
 given; tag every theme (any :class:`~themescope.themes.base.Tagger`); attach
-evidence to every phrase (:mod:`themescope.themes.evidence`); make the top
-phrases distinct; write ``themes.json`` and ``frames.parquet`` with the
+evidence to every phrase (:mod:`themescope.themes.evidence`); settle the themes
+as facets of one story (:func:`~themescope.themes.facets.facets`: phrases said in
+every theme go to the run's ``common``, top phrases distinct, a label and the
+people per theme); write ``themes.json`` and ``frames.parquet`` with the
 ``theme`` (and ``caption``) column through the run's staging folder, so the
 stage is all-or-nothing.
 
@@ -20,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -54,8 +57,8 @@ from themescope.themes.base import (
 from themescope.themes.cluster import KSelection, select_k
 from themescope.themes.config import ThemesConfig
 from themescope.themes.evidence import attach_evidence
+from themescope.themes.facets import facets
 from themescope.themes.projection import project_2d
-from themescope.themes.text import distinct_top_phrases
 
 logger = logging.getLogger("themescope")
 
@@ -305,27 +308,27 @@ def _run_stage(
     timings["tag_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    phrase_lists = [
-        attach_evidence(result.phrases[: config.n_phrases], material, embedder)
+    # Evidence first, so that facets() counts a phrase as said in a theme only where
+    # the theme's own material backs it, and settles clashing tops by support.
+    checked = [
+        dataclasses.replace(result, phrases=attach_evidence(result.phrases, material, embedder))
         for result, material in _progress.track(
             list(zip(tagged, materials, strict=True)), "evidence", total=k
         )
     ]
-    unresolved = distinct_top_phrases(phrase_lists)
-    for message in unresolved:
+    settled = facets(checked, config.n_phrases, materials)
+    for message in settled.unresolved:
         st.warn(message)
+    common = attach_evidence(settled.common, _whole_video(materials), embedder)
     timings["evidence_s"] = time.perf_counter() - t0
 
     themes = []
-    for t, (material, result, phrases) in enumerate(
-        zip(materials, tagged, phrase_lists, strict=True)
-    ):
+    for t, (material, result) in enumerate(zip(materials, settled.themes, strict=True)):
         themes.append(
             _theme_record(
                 t,
                 material,
                 result,
-                phrases,
                 labels,
                 centers,
                 selection.features,
@@ -344,6 +347,7 @@ def _run_stage(
         backends=msgspec.convert(backends_used, BackendsRecord),
         projection=projection.to_record(),
         themes=themes,
+        common=[_phrase_record(p) for p in common],
         warnings=list(st.warnings),
     )
     write_themes(st.path("themes.json"), document)
@@ -375,6 +379,18 @@ def _run_stage(
         n_unsupported,
     )
     return document, labels
+
+
+def _whole_video(materials: list[ThemeMaterial]) -> ThemeMaterial:
+    """All themes' material as one, for the evidence of the phrases common to every theme."""
+    return ThemeMaterial(
+        theme_id=-1,
+        frame_ids=[i for m in materials for i in m.frame_ids],
+        texts=[x for m in materials for x in m.texts],
+        captions=[c for m in materials for c in m.captions],
+        lang=materials[0].lang,
+        on_screen=[s for m in materials for s in m.on_screen],
+    )
 
 
 def _first(values: list[Any]) -> Any:
@@ -463,7 +479,6 @@ def _theme_record(
     t: int,
     material: ThemeMaterial,
     result: ThemePhrases,
-    phrases: list[Phrase],
     labels: np.ndarray,
     centers: np.ndarray,
     features: np.ndarray,
@@ -473,6 +488,7 @@ def _theme_record(
     st: StageWriter,
 ) -> ThemeRecord:
     frame_ids = material.frame_ids
+    phrases = result.phrases
     seconds = float(durations[frame_ids].sum())
     share = seconds / float(durations.sum())
     step = float(np.median(durations)) if len(durations) else 1.0
@@ -491,7 +507,8 @@ def _theme_record(
         st.warn(f"theme {t}: phrases from the {result.backend} fallback ({result.fallback_reason})")
     return ThemeRecord(
         id=t,
-        label=phrases[0].text if phrases else f"theme {t}",
+        label=result.label or f"theme {t}",
+        people=list(result.people),
         frames=frame_ids,
         n_frames=len(frame_ids),
         share=round(share, 4),

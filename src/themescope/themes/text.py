@@ -1,31 +1,26 @@
-"""Tokenizing for phrases: candidate n-grams, stop words, phrase matching, distinct tops.
+"""Tokenizing for phrases: stop words, clause boundaries and phrase matching.
 
-English is lower-cased and split into word tokens; candidates are 1–3-grams
-taken inside runs of non-stop words (so "the vaccine is safe" gives "vaccine"
-and "safe", never "vaccine safe" across a removed word). Chinese is cut with
-jieba, punctuation dropped; candidates are jieba words and phrases of two
-adjacent words. The same tokenizing decides whether a phrase occurs in a frame's
-text (token level for English, substring for Chinese), so the evidence of a
-phrase agrees with where it was found. :func:`distinct_top_phrases` keeps two
-themes from leading with the same phrase, for every tagger.
+English is lower-cased and split into word tokens; Chinese is cut with jieba
+(optionally with part-of-speech flags), punctuation dropped. Candidate phrases
+are built from these tokens in :mod:`themescope.themes.candidates`. The same
+tokenizing decides whether a phrase occurs in a frame's text (token level for
+English, substring for Chinese), so the evidence of a phrase agrees with where
+it was found.
 
 Example:
-    >>> candidate_phrases("The new vaccine is safe and effective.", "en")
-    ['new', 'new vaccine', 'vaccine', 'safe', 'effective']
+    >>> tokenize("The new vaccine is safe.", "en")
+    ['the', 'new', 'vaccine', 'is', 'safe']
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from typing import TYPE_CHECKING
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from themescope.media.language import contains_han, is_chinese, is_han, jieba_words
-
-if TYPE_CHECKING:
-    from themescope.themes.base import Phrase
+from themescope.media.language import is_chinese, jieba_tagged, jieba_words
 
 # Spoken-transcript fillers and very common verbs that carry no theme: automatic
 # transcripts are full of them and they would otherwise top every theme.
@@ -62,14 +57,14 @@ STOP_WORDS_ZH: frozenset[str] = frozenset(
     也是 只是 只 才 再 更 最 比 跟 给 里 得 地 过 来 下 没 能 应该 需要
     一些 一下 一样 一种 一直 这么 那么 多 大 小 些 每 各 该 此 即 则 却 啦
     哎 诶 然后 现在 今天 时候 非常 特别 大家 进行 通过 其中 其他 以后 之后
-    之前 目前 当然
+    之前 目前 当然 按照 根据 关于 对于 随着 作为 由于 为了 除了 以来 同时 可能 一定
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 """Chinese stop words: function words and fillers common in speech."""
 
 _WORD_EN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)*(?:-[a-z0-9]+)*")
-# Sentence and clause boundaries: n-grams never cross them.
-_BOUNDARY = re.compile(r"[.!?;:,\n\r\t\"“”()\[\]{}。！？；：，、…（）《》「」『』【】]+")
+# Sentence and clause boundaries: phrases never cross them.
+BOUNDARY = re.compile(r"[.!?;:,\n\r\t\"“”()\[\]{}。！？；：，、…（）《》「」『』【】]+")
 
 
 def normalize(text: str) -> str:
@@ -77,7 +72,8 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def _norm_token(token: str) -> str:
+def fold_token(token: str) -> str:
+    """Return an English token with plural and possessive folded ("vaccines" -> "vaccine")."""
     # A light plural/possessive fold so that "vaccines" supports "vaccine";
     # anything heavier (stemming) would merge unrelated words.
     token = token.replace("’", "'")
@@ -97,7 +93,7 @@ def tokenize_zh(text: str) -> list[str]:
     """Return the jieba words of Chinese text, punctuation and spaces dropped."""
     words = jieba_words(normalize(text))
     return [
-        w for w in (w.strip() for w in words) if w and not _BOUNDARY.fullmatch(w) and _is_word(w)
+        w for w in (w.strip() for w in words) if w and not BOUNDARY.fullmatch(w) and _is_word(w)
     ]
 
 
@@ -105,69 +101,21 @@ def _is_word(token: str) -> bool:
     return any(ch.isalnum() for ch in token)
 
 
+@functools.lru_cache(maxsize=65536)
+def posseg_zh(text: str) -> tuple[tuple[str, str], ...]:
+    """Return the jieba words of Chinese text with their part-of-speech flags.
+
+    Flags follow jieba's (ICTCLAS) set: "n" noun, "nr" person, "ns" place, "nt"
+    organisation, "v" verb, "vn" verb used as a noun, "u" particle, "x" punctuation, ...
+    Cached: names and candidates are read from the same clauses, and tagging is
+    the slow part (jieba's HMM runs in Python).
+    """
+    return tuple((word, flag) for word, flag in jieba_tagged(normalize(text)) if word.strip())
+
+
 def tokenize(text: str, lang: str) -> list[str]:
     """Return the tokens of ``text`` in language ``lang`` (stop words kept)."""
     return tokenize_zh(text) if is_chinese(lang) else tokenize_en(text)
-
-
-def candidate_phrases(text: str, lang: str, max_words: int = 3) -> list[str]:
-    """Return the candidate phrases of ``text``, in order of occurrence, repeats kept.
-
-    Args:
-        text: A transcript line or caption.
-        lang: The run's language ("en", "zh", ...); Chinese characters in the
-            text select jieba whatever ``lang`` says.
-        max_words: Longest n-gram for English (Chinese phrases are at most two words).
-
-    Returns:
-        English 1–``max_words``-grams inside runs of non-stop words, or Chinese
-        jieba words and two-word phrases without stop words.
-    """
-    chinese = is_chinese(lang) or contains_han(text)
-    phrases: list[str] = []
-    for clause in _BOUNDARY.split(normalize(text)):
-        if not clause.strip():
-            continue
-        if chinese:
-            tokens = tokenize_zh(clause)
-            runs = _runs(tokens, STOP_WORDS_ZH | STOP_WORDS_EN, min_chars=1)
-            for run in runs:
-                for i, word in enumerate(run):
-                    # Single Han characters are mostly grammatical; keep them only inside phrases.
-                    if len(word) > 1 or not is_han(word):
-                        phrases.append(word)
-                    if i + 1 < len(run):
-                        phrases.append(_join_zh(word, run[i + 1]))
-        else:
-            runs = _runs(tokenize_en(clause), STOP_WORDS_EN, min_chars=2)
-            for run in runs:
-                for i in range(len(run)):
-                    for n in range(1, max_words + 1):
-                        if i + n <= len(run):
-                            phrases.append(" ".join(run[i : i + n]))
-    return phrases
-
-
-def _join_zh(left: str, right: str) -> str:
-    # Two Latin words inside Chinese text keep their space.
-    if left[-1].isascii() and right[0].isascii():
-        return f"{left} {right}"
-    return left + right
-
-
-def _runs(tokens: list[str], stop: frozenset[str], min_chars: int) -> list[list[str]]:
-    runs: list[list[str]] = []
-    current: list[str] = []
-    for token in tokens:
-        if token in stop or len(token) < min_chars or (token.isdigit() and len(token) < 2):
-            if current:
-                runs.append(current)
-            current = []
-        else:
-            current.append(token)
-    if current:
-        runs.append(current)
-    return runs
 
 
 def match_key(text: str, lang: str) -> str:
@@ -178,14 +126,14 @@ def match_key(text: str, lang: str) -> str:
     """
     if is_chinese(lang):
         return normalize(text)
-    return " " + " ".join(_norm_token(t) for t in tokenize_en(text)) + " "
+    return " " + " ".join(fold_token(t) for t in tokenize_en(text)) + " "
 
 
 def phrase_key(phrase: str, lang: str) -> str:
     """Return the form of ``phrase`` to look for in a :func:`match_key`."""
     if is_chinese(lang):
         return normalize(phrase).strip()
-    tokens = [_norm_token(t) for t in tokenize_en(phrase)]
+    tokens = [fold_token(t) for t in tokenize_en(phrase)]
     return " " + " ".join(tokens) + " " if tokens else ""
 
 
@@ -196,62 +144,3 @@ def contains_phrase(text: str, phrase: str, lang: str) -> bool:
     """
     key = phrase_key(phrase, lang)
     return bool(key.strip()) and key in match_key(text, lang)
-
-
-def distinct_top_phrases(phrase_lists: list[list[Phrase]]) -> list[str]:
-    """Reorder phrase lists in place so that no two themes share their top phrase.
-
-    When two themes lead with the same phrase, the theme where it has less
-    support (a smaller share of its frames; the later theme on a tie) takes as
-    its top its next phrase that no other theme leads with; the shared phrase
-    stays in its list, second. Before evidence is attached every support is 0, so
-    the earlier theme keeps the phrase. Phrases are the same when their
-    :func:`normalize` forms are.
-
-    Args:
-        phrase_lists: Each theme's ranked phrases, best first; reordered in place.
-
-    Returns:
-        A message for each clash that cannot be resolved (no such next phrase).
-
-    Example:
-        >>> from themescope.themes.base import Phrase
-        >>> lists = [[Phrase("Vaccine", 1.0)], [Phrase("vaccine", 1.0), Phrase("clinic", 0.5)]]
-        >>> distinct_top_phrases(lists), [p.text for p in lists[1]]
-        ([], ['clinic', 'vaccine'])
-
-    """
-    unresolved: list[str] = []
-    stuck: set[int] = set()
-    while (clash := _find_clash(phrase_lists, stuck)) is not None:
-        a, b = clash
-        sa, sb = phrase_lists[a][0].evidence.support, phrase_lists[b][0].evidence.support
-        loser = b if sb <= sa else a
-        tops = {_top_key(p[0].text) for t, p in enumerate(phrase_lists) if p and t != loser}
-        phrases = phrase_lists[loser]
-        j = next((j for j in range(1, len(phrases)) if _top_key(phrases[j].text) not in tops), None)
-        if j is None:
-            stuck.add(loser)
-            unresolved.append(
-                f"themes {a} and {b} both lead with {phrases[0].text!r}: theme {loser} has no "
-                "other phrase that no theme leads with"
-            )
-            continue
-        phrases.insert(0, phrases.pop(j))
-    return unresolved
-
-
-def _top_key(text: str) -> str:
-    return normalize(text).strip()
-
-
-def _find_clash(phrase_lists: list[list[Phrase]], stuck: set[int]) -> tuple[int, int] | None:
-    seen: dict[str, int] = {}
-    for t, phrases in enumerate(phrase_lists):
-        if not phrases:
-            continue
-        key = _top_key(phrases[0].text)
-        if key in seen and t not in stuck and seen[key] not in stuck:
-            return seen[key], t
-        seen.setdefault(key, t)
-    return None

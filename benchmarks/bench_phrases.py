@@ -1,0 +1,200 @@
+"""Benchmark of theme phrases on real transcripts: before and after, side by side.
+
+Run from the repository root (needs ``../shared/data``, see its README)::
+
+    python benchmarks/bench_phrases.py                   # both inputs
+    python benchmarks/bench_phrases.py --input zh --segments 4 --minutes 12
+
+Each transcript is cut into contiguous segments that stand in for themes (one
+cue = one frame); the tagger sees them as a run's themes. Inputs:
+
+zh
+    A Xinwen Lianbo evening news transcript (Chinese speech recognition), the
+    first ``--minutes`` of it cut into ``--segments`` equal segments.
+en
+    The verbatim closed captions (upper case) of the 11 Canadian broadcast clips,
+    grouped by programme (weather, sports, talk show): three segments.
+
+For every segment it prints the top five phrases of
+
+- ``c-TF-IDF``: BERTopic's default representation, plain c-TF-IDF of unigrams
+  (stop words removed), which is what the issue measured as "today";
+- ``main``: the extractive tagger of the main checkout (``--main-src``), run in a
+  subprocess, when that checkout is there;
+- ``new``: this checkout's tagger followed by ``facets`` (label, people, common).
+
+and the run-level common phrases, with the taggers' times and the machine load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from themescope.media.transcripts import read_transcript
+from themescope.themes.base import ThemeMaterial
+from themescope.themes.embedders import load_embedder
+from themescope.themes.extractive import ExtractiveTagger
+from themescope.themes.facets import facets
+from themescope.themes.text import STOP_WORDS_EN, STOP_WORDS_ZH, is_chinese, tokenize
+
+DATA = Path(__file__).resolve().parents[1].parent.parent / "shared" / "data"
+PROGRAMMES = ("weather", "sports", "social")
+
+_MAIN_SCRIPT = """
+import json, sys
+from themescope.themes.base import ThemeMaterial
+from themescope.themes.embedders import load_embedder
+from themescope.themes.extractive import ExtractiveTagger
+themes = [ThemeMaterial(**t) for t in json.load(sys.stdin)]
+out = ExtractiveTagger(load_embedder(None), seed=0).tag(themes, n_phrases=5)
+print(json.dumps([[p.text for p in r.phrases[:5]] for r in out], ensure_ascii=False))
+"""
+
+
+def zh_segments(data: Path, date: str, minutes: float, n: int) -> list[ThemeMaterial]:
+    """The first ``minutes`` of one Xinwen Lianbo transcript, cut into ``n`` segments."""
+    cues = read_transcript(data / "xinwen-lianbo-zh-en" / f"{date}.zh.srt", duration_s=None).cues
+    cues = [c for c in cues if c.start_s < minutes * 60]
+    return _materials([[c.text for c in part] for part in _split(cues, n)], "zh")
+
+
+def en_segments(data: Path) -> list[ThemeMaterial]:
+    """The CAIS clips' verbatim captions, one segment per programme type."""
+    parts: list[list[str]] = []
+    for programme in PROGRAMMES:
+        texts: list[str] = []
+        for vtt in sorted((data / "cais-tv-en").glob(f"*_{programme}_0.vtt")):
+            texts.extend(c.text for c in read_transcript(vtt, duration_s=None).cues)
+        parts.append(texts)
+    return _materials(parts, "en")
+
+
+def _split(items: list, n: int) -> list[list]:
+    size = math.ceil(len(items) / n)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _materials(parts: list[list[str]], lang: str) -> list[ThemeMaterial]:
+    out, first = [], 0
+    for t, texts in enumerate(parts):
+        ids = list(range(first, first + len(texts)))
+        out.append(ThemeMaterial(t, ids, texts, [""] * len(texts), lang))
+        first += len(texts) + 1  # a gap: segments are not one passage
+    return out
+
+
+def baseline(themes: list[ThemeMaterial]) -> list[list[str]]:
+    """BERTopic's default: c-TF-IDF of single words, stop words removed."""
+    counts = []
+    for m in themes:
+        stop = STOP_WORDS_ZH if is_chinese(m.lang) else STOP_WORDS_EN
+        words = [w for text in m.texts for w in tokenize(text, m.lang)]
+        counts.append(Counter(w for w in words if w not in stop and len(w) > 1))
+    average = sum(sum(c.values()) for c in counts) / len(counts)
+    overall: Counter[str] = Counter()
+    for c in counts:
+        overall.update(c)
+    out = []
+    for c in counts:
+        total = sum(c.values())
+        score = {w: n / total * math.log(1 + average / overall[w]) for w, n in c.items()}
+        out.append(sorted(score, key=lambda w: (-score[w], w))[:5])
+    return out
+
+
+def main_tagger(themes: list[ThemeMaterial], src: Path) -> tuple[list[list[str]] | None, float]:
+    """The main checkout's extractive tagger, in a subprocess (None when it is not there)."""
+    if not (src / "themescope").is_dir():
+        return None, 0.0
+    payload = json.dumps(
+        [
+            {
+                "theme_id": m.theme_id,
+                "frame_ids": m.frame_ids,
+                "texts": m.texts,
+                "captions": m.captions,
+                "lang": m.lang,
+            }
+            for m in themes
+        ],
+        ensure_ascii=False,
+    )
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _MAIN_SCRIPT],
+        input=payload,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+
+
+def show(name: str, themes: list[ThemeMaterial], main_src: Path, embedder: object) -> None:
+    """Print one input's table."""
+    before = baseline(themes)
+    old, old_s = main_tagger(themes, main_src)
+    tagger = ExtractiveTagger(embedder, seed=0)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    result = facets(tagger.tag(themes, n_phrases=5), n_phrases=5, materials=themes)
+    new_s = time.perf_counter() - started
+    n_cues = sum(len(m.texts) for m in themes)
+    print(f"\n## {name}: {len(themes)} segments, {n_cues} cues")
+    for t, theme in enumerate(result.themes):
+        print(f"\nsegment {t} ({len(themes[t].texts)} cues)")
+        print(f"  c-TF-IDF : {' · '.join(before[t])}")
+        if old is not None:
+            print(f"  main     : {' · '.join(old[t])}")
+        print(f"  new      : [{theme.label}] {' · '.join(p.text for p in theme.phrases)}")
+        print(f"  people   : {', '.join(theme.people[:6]) or '-'}")
+    print(f"\ncommon: {' · '.join(p.text for p in result.common) or '-'}")
+    for message in result.unresolved:
+        print(f"unresolved: {message}")
+    load = os.getloadavg()
+    timing = f"tagger time: new {new_s:.2f} s (in process, embedder loaded)"
+    if old is not None:
+        timing += f"; main {old_s:.2f} s (subprocess, including start-up and model load)"
+    print(f"{timing}; load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+def main() -> None:
+    """Parse arguments and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", choices=("zh", "en", "both"), default="both")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--date", default="20250809", help="Xinwen Lianbo episode")
+    parser.add_argument(
+        "--minutes", type=float, default=30.0, help="of the episode, from its start"
+    )
+    parser.add_argument("--segments", type=int, default=4)
+    parser.add_argument("--main-src", type=Path, default=Path("/work/main/src"))
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        sys.exit(f"bench_phrases: {args.data} is missing (the shared real material)")
+    embedder = load_embedder(None)
+    if args.input in ("zh", "both"):
+        themes = zh_segments(args.data, args.date, args.minutes, args.segments)
+        show(
+            f"Xinwen Lianbo {args.date}, first {args.minutes:g} min",
+            themes,
+            args.main_src,
+            embedder,
+        )
+    if args.input in ("en", "both"):
+        show(
+            "CAIS broadcast captions (upper case)", en_segments(args.data), args.main_src, embedder
+        )
+
+
+if __name__ == "__main__":
+    main()
