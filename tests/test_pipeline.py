@@ -98,7 +98,9 @@ def test_each_theme_is_described_by_its_own_vocabulary(
     for theme in english_run.themes:
         majority = int(np.bincount(true[found == theme.id]).argmax())
         vocabulary = {w.lower() for w in synthetic_video_en.theme_words[majority]}
-        assert len(theme.phrases) == 10
+        # A theme with little text (the shortest here has 28 words) gets fewer phrases
+        # rather than words common in general English.
+        assert 5 <= len(theme.phrases) <= 10
         top = theme.phrases[:5]
         on_topic = [p for p in top if set(p.lower().split()) & vocabulary]
         assert len(on_topic) >= 4, (theme.id, majority, top)
