@@ -23,6 +23,7 @@ from test_report_browser import (  # noqa: F401 - driver is a fixture
     driver,
 )
 from themescope import Summarizer
+from themescope.documents import read_themes
 from themescope.report import render_compare
 from themescope.synthetic import SyntheticVideo
 from themescope.themes.compare import compare_runs
@@ -100,6 +101,12 @@ def test_real_chinese_report_and_comparison_render(
     _open(driver, pages["report_zh"])
     cards = driver.find_elements(By.CSS_SELECTOR, "article.theme-card")
     assert len(cards) == pages["runs"]["zh"].k
+    # every Chinese phrase the dictionary knows carries its English gloss, in the file and page
+    document = read_themes(pages["runs"]["zh"].themes_path)
+    glossed = [p for theme in document.themes for p in theme.phrases if p.gloss]
+    assert len(glossed) >= len(document.themes) and all(p.gloss.isascii() for p in glossed)
+    shown = [g.text for g in driver.find_elements(By.CSS_SELECTOR, ".phrase-text + .gloss")]
+    assert f"({glossed[0].gloss})" in shown
     _assert_injection_inert(driver)
     _assert_offline_and_clean(driver)
 

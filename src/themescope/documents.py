@@ -159,6 +159,10 @@ class PhraseRecord(Record, kw_only=True):
         bool, Meta(description="False when nothing in the theme's frames supports the phrase.")
     ]
     evidence: EvidenceRecord
+    gloss: Annotated[
+        str | None,
+        Meta(description="English gloss of a non-English phrase (CC-CEDICT); null if none."),
+    ] = None
 
 
 class TaggerRecord(Record, kw_only=True):
@@ -212,6 +216,9 @@ class ThemeRecord(Record, kw_only=True):
         ),
     ] = []
     tagger: TaggerRecord
+    label_gloss: Annotated[
+        str | None, Meta(description="English gloss of a non-English label; null if none.")
+    ] = None
 
 
 class ThemesDocument(Record, kw_only=True):

@@ -53,6 +53,7 @@ def summarize_command(
     llm_model: str | None = option(ThemesConfig, "llm_model"),
     tag_language: str | None = option(ThemesConfig, "tag_language"),
     embedder: str | None = option(ThemesConfig, "embedder"),
+    gloss_language: str | None = option(ThemesConfig, "gloss_language"),
     settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     force: bool = typer.Option(
         False, "--force", help="Redo every stage; accept an --out holding other files."
@@ -80,6 +81,7 @@ def summarize_command(
             llm_model=llm_model,
             tag_language=tag_language,
             embedder=embedder,
+            gloss_language=gloss_language,
             seed=seed,
         ),
         **given(device=device),

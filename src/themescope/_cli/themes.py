@@ -26,6 +26,7 @@ def themes_command(
     llm_model: str | None = option(ThemesConfig, "llm_model"),
     tag_language: str | None = option(ThemesConfig, "tag_language"),
     embedder: str | None = option(ThemesConfig, "embedder"),
+    gloss_language: str | None = option(ThemesConfig, "gloss_language"),
     seed: int | None = option(ThemesConfig, "seed"),
     force: bool = typer.Option(False, "--force", help="Redo the stage even when it is up to date."),
 ) -> None:
@@ -43,6 +44,7 @@ def themes_command(
             llm_model=llm_model,
             tag_language=tag_language,
             embedder=embedder,
+            gloss_language=gloss_language,
             seed=seed,
         )
     )

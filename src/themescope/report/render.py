@@ -557,6 +557,7 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
             phrases.append(
                 {
                     "text": phrase.text,
+                    "gloss": phrase.gloss,
                     "score": finite_float(phrase.score),
                     "supported": phrase.supported,
                     "frames": [
@@ -583,6 +584,7 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
             {
                 "id": theme.id,
                 "label": theme.label or f"theme {theme.id}",
+                "label_gloss": theme.label_gloss,
                 "share": finite_float(theme.share),
                 "seconds": finite_float(theme.seconds),
                 "n_frames": theme.n_frames,
@@ -691,7 +693,10 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "backends": _backends(view.themes_doc.backends),
         "warnings": warnings,
         "cards": _theme_cards(view),
-        "common": [phrase.text for phrase in view.themes_doc.common],
+        "common": [
+            f"{phrase.text} ({phrase.gloss})" if phrase.gloss else phrase.text
+            for phrase in view.themes_doc.common
+        ],
         "theme_labels": theme_labels,
         "timeline_svg": plots.timeline(segments, view.duration_s),
         "notes": notes,

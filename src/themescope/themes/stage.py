@@ -58,6 +58,7 @@ from themescope.themes.cluster import KSelection, select_k
 from themescope.themes.config import ThemesConfig
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.facets import facets
+from themescope.themes.gloss import Glosser, make_glosser
 from themescope.themes.projection import project_2d
 
 logger = logging.getLogger("themescope")
@@ -89,11 +90,14 @@ class ThemesStage(Stage):
         captioner: Captioner | None = None,
         tagger: Tagger | None = None,
         embedder: PhraseEmbedder | None = None,
+        glosser: Glosser | None = None,
     ) -> None:
+        """Store the settings and components (``glosser``: overrides the config's language)."""
         self.config = config or ThemesConfig()
         self.captioner = captioner
         self.tagger = tagger
         self.embedder = embedder
+        self.glosser = glosser
 
     def check(self) -> None:
         """Build the components the config names (checking their model folders, loading none)."""
@@ -104,6 +108,8 @@ class ThemesStage(Stage):
             self.captioner = _load_captioner(config)
         if self.tagger is None:
             self.tagger = _load_tagger(config, self.embedder)
+        if self.glosser is None:
+            self.glosser = make_glosser(config.gloss_language)
 
     def settings(self) -> dict[str, Any]:
         """The themes settings."""
@@ -116,6 +122,7 @@ class ThemesStage(Stage):
             "captioner": identity(self.captioner),
             "tagger": identity(self.tagger),
             "embedder": identity(self.embedder),
+            "glosser": identity(self.glosser),
         }
 
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
@@ -126,7 +133,15 @@ class ThemesStage(Stage):
         backends = _backends(self.config, self.captioner, self.tagger, self.embedder)
         ingest = msgspec.to_builtins(run.require("ingest"))
         _run_stage(
-            run, ingest, self.config, self.captioner, self.tagger, self.embedder, backends, writer
+            run,
+            ingest,
+            self.config,
+            self.captioner,
+            self.tagger,
+            self.embedder,
+            backends,
+            writer,
+            self.glosser,
         )
         writer.record["captioner_identity"] = identity(self.captioner)
 
@@ -222,6 +237,7 @@ def _run_stage(
     embedder: PhraseEmbedder,
     backends: dict[str, Any],
     st: StageWriter,
+    glosser: Glosser | None = None,
 ) -> tuple[ThemesDocument, np.ndarray]:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -350,6 +366,8 @@ def _run_stage(
         common=[_phrase_record(p) for p in common],
         warnings=list(st.warnings),
     )
+    if glosser is not None:
+        _add_glosses(document, glosser)
     write_themes(st.path("themes.json"), document)
 
     keep = [c for c in table.column_names if c not in ("theme", "caption")]
@@ -530,6 +548,16 @@ def _theme_record(
             fallback_reason=result.fallback_reason,
         ),
     )
+
+
+def _add_glosses(document: ThemesDocument, glosser: Glosser) -> None:
+    """Give every non-English phrase and label its English gloss (a word it lacks: none)."""
+    for theme in document.themes:
+        theme.label_gloss = glosser.gloss(theme.label)
+        for phrase in theme.phrases:
+            phrase.gloss = glosser.gloss(phrase.text)
+    for phrase in document.common:
+        phrase.gloss = glosser.gloss(phrase.text)
 
 
 def _phrase_record(phrase: Phrase) -> PhraseRecord:
