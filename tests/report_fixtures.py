@@ -215,7 +215,8 @@ def build_run(
 
     if themes_done:
         write_json_atomic(
-            run / "themes.json", _themes_doc(themes_of, with_projection, with_k_selection)
+            run / "themes.json",
+            _complete(_themes_doc(themes_of, with_projection, with_k_selection)),
         )
     return run
 
@@ -494,3 +495,19 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
     }
     (out / "compare.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return out
+
+
+def _complete(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as the stage writes it: every optional field present, the gloss of the
+    Chinese phrase filled in as the glosser gives it."""
+    import msgspec
+
+    from themescope.documents import ThemesDocument
+
+    typed = msgspec.convert(document, ThemesDocument)
+    for theme in typed.themes:
+        for phrase in theme.phrases:
+            if phrase.text == CHINESE_PHRASE:
+                phrase.gloss = "vaccination"
+    complete: dict[str, Any] = msgspec.to_builtins(typed)
+    return complete
