@@ -89,6 +89,10 @@ MODEL_FILES = {
 MIN_FRAME_PX = 16
 """Frames with a side shorter than this cannot hold legible text and are not read."""
 
+MIN_LINE_CHARS = 2
+"""Lines with fewer letters or digits are dropped: on real footage a lone character is
+nearly always a misread edge (a map marker read as "I" or "0"), never a headline."""
+
 THUMBNAIL_SCALE = 4
 PIXEL_CHANGE_LEVEL = 16
 CHANGED_PIXEL_SHARE = 0.002
@@ -465,7 +469,9 @@ class OnScreenTextReader(Component):
         shown = [
             (TextLine(known.text, box, known.confidence), known)
             for box, known in zip(boxes, read, strict=True)
-            if known is not None and known.text and known.confidence >= self.min_confidence
+            if known is not None
+            and known.confidence >= self.min_confidence
+            and sum(ch.isalnum() for ch in known.text) >= MIN_LINE_CHARS
         ]
         lines = tuple(_reading_order([line for line, _ in shown]))
         state.previous = _Detected(thumbnail, lines, [known for _, known in shown])
