@@ -22,7 +22,7 @@ from themescope.media.ocr import (
     TextLine,
     add_ocr_columns,
     bundled_model_dir,
-    resolve_ocr,
+    resolve_reader,
 )
 from themescope.synthetic import SyntheticVideo, find_cjk_font, generate_news_video
 
@@ -224,12 +224,12 @@ def test_parameters_and_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "The 'det_max_side' parameter of OnScreenTextReader must be an int in the range "
         "[64, 4096]. Got 10 instead."
     )
-    assert resolve_ocr("auto") is True and resolve_ocr("off") is False
+    assert resolve_reader("auto", reader) is reader and resolve_reader("off", reader) is None
     with pytest.raises(ConfigError) as caught:
-        resolve_ocr("on")
+        resolve_reader("on")
     assert str(caught.value) == "--ocr must be one of auto, off. Got 'on' instead."
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
-    assert ocr.ocr_available() is False and resolve_ocr("auto") is False
+    assert ocr.ocr_available() is False and resolve_reader("auto") is None
 
 
 def _line(text: str, box: tuple[float, float, float, float]) -> TextLine:

@@ -68,11 +68,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("themescope")
 
-OCR_CHOICES = ("auto", "off")
-"""Values of ``--ocr``: "auto" reads on-screen text when rapidocr is installed."""
-
 PACKAGE = "rapidocr==3.10.0"
 """The pinned OCR package whose bundled models the reader uses (named in repair hints)."""
+
+NOT_INSTALLED = f"on-screen text not read: rapidocr is not installed (pip install {PACKAGE})"
+"""The warning a run records when ``--ocr auto`` finds no OCR package."""
 
 MODEL_FILES = {
     "det": (
@@ -215,15 +215,31 @@ def ocr_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("rapidocr", "onnxruntime"))
 
 
-def resolve_ocr(mode: str) -> bool:
-    """Return whether to read on-screen text for ``--ocr MODE``.
+def resolve_reader(
+    mode: str, reader: OnScreenTextReader | None = None
+) -> OnScreenTextReader | None:
+    """Return the loaded reader that ``--ocr MODE`` asks for, or None when no text is read.
+
+    ``"off"`` reads nothing. ``"auto"`` uses ``reader`` (by default an
+    :class:`OnScreenTextReader` with its defaults, when rapidocr is installed, else
+    None). The reader is loaded here, so a broken install fails before any frame is sampled.
 
     Raises:
-        ConfigError: ``mode`` is not one of :data:`OCR_CHOICES`.
+        ConfigError: ``mode`` is not one of :data:`~themescope.media.config.OCR_MODES`.
+        ModelLoadError: A model file is missing or corrupt, or ``reader`` was given but
+            rapidocr is not installed.
     """
-    if mode not in OCR_CHOICES:
-        raise ConfigError(f"--ocr must be one of {', '.join(OCR_CHOICES)}. Got {mode!r} instead.")
-    return mode == "auto" and ocr_available()
+    from themescope.media.config import OCR_MODES
+
+    if mode not in OCR_MODES:
+        raise ConfigError(f"--ocr must be one of {', '.join(OCR_MODES)}. Got {mode!r} instead.")
+    if mode == "off":
+        return None
+    if reader is None:
+        if not ocr_available():
+            return None
+        reader = OnScreenTextReader()
+    return reader.load()
 
 
 def bundled_model_dir() -> Path:
