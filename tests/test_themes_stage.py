@@ -389,3 +389,37 @@ def test_cli_themes_bad_input(tmp_path, capsys, args, message):
 def test_cli_themes_needs_train(tmp_path, capsys):
     assert _cli(["themes", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def _add_on_screen_text(path: Path) -> list[str]:
+    """Give a run's frames.parquet the OCR columns ingest writes; return the texts."""
+    from themescope.media.ocr import ocr_schema_fields
+
+    table = pq.read_table(path / "frames.parquet")
+    texts = [f"HEADLINE {i // 6}" for i in range(table.num_rows)]
+    lines = [[{"text": t, "box": [8.0, 140.0, 120.0, 160.0], "confidence": 0.9}] for t in texts]
+    text_field, lines_field = ocr_schema_fields()
+    table = table.append_column(text_field, pa.array(texts, text_field.type))
+    table = table.append_column(lines_field, pa.array(lines, lines_field.type))
+    pq.write_table(table, path / "frames.parquet")
+    return texts
+
+
+def test_runs_with_and_without_on_screen_text_go_through_themes_report_compare(tmp_path, embedder):
+    from themescope.report.render import render_report
+    from themescope.themes.compare import compare_runs
+
+    # Run "old" was ingested before OCR existed (no ocr_* columns); run "new" has them.
+    runs = {"old": tmp_path / "old", "new": tmp_path / "new"}
+    for seed, (name, path) in enumerate(runs.items()):
+        make_run(path, n_themes=3, n_blocks=6, images=True, seed=seed)
+        texts = _add_on_screen_text(path) if name == "new" else None
+        build_themes(path, ThemesConfig(k=3, n_bootstrap=0), embedder=embedder)
+        table = pq.read_table(path / "frames.parquet")
+        # The themes stage rewrites frames.parquet: ingest's columns, OCR ones included, stay.
+        assert ("ocr_text" in table.column_names) is (texts is not None)
+        if texts is not None:
+            assert table.column("ocr_text").to_pylist() == texts
+        assert render_report(path).status == "ran"
+    result = compare_runs(runs["old"], runs["new"], tmp_path / "compare", embedder=embedder)
+    assert result.path.is_file() and result.document.matching
