@@ -453,6 +453,16 @@ def test_ocr_auto_without_rapidocr_goes_on_and_says_so(
     )
 
 
+def test_an_unknown_ocr_mode_is_one_line_exit_2(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    code, _, err = _run_cli(["ingest", str(clip), "--out", str(run), "--ocr", "on"], capsys)
+    assert code == 2
+    assert _one_error_line(err) == "--ocr (ingest.ocr) must be one of auto, off. Got 'on' instead."
+    assert not run.exists()
+
+
 def test_a_corrupt_ocr_model_is_refused_before_any_frame_is_sampled(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
