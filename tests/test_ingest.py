@@ -11,9 +11,13 @@ import pytest
 
 from test_frames import _audio_only, _write_indexed
 from themescope._cli import main
+from themescope.manifest import OcrRecord
 from themescope.media import ingest as ingest_module
+from themescope.media import ocr as ocr_module
+from themescope.media.config import IngestConfig
+from themescope.media.ocr import OnScreenTextReader
 from themescope.rundir import RunDirectory
-from themescope.synthetic import SyntheticVideo
+from themescope.synthetic import SyntheticVideo, generate_news_video
 
 
 def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -370,3 +374,117 @@ def test_run_directory_lock_refuses_a_second_writer(clip: Path, tmp_path: Path) 
         )
     assert done.returncode == 2
     assert "is in use by another themescope process" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory: pytest.TempPathFactory) -> SyntheticVideo:
+    """30 s of generated news: stories of 6–10 s, each under its own headline, one bug."""
+    pytest.importorskip("rapidocr")
+    out = tmp_path_factory.mktemp("news")
+    return generate_news_video(
+        out,
+        lang="en",
+        seed=4,
+        duration_s=30.0,
+        n_themes=3,
+        width=320,
+        height=180,
+        fps=5,
+        segment_s=(6, 10),
+        preset="ultrafast",
+    )
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+def test_ingest_reads_headlines_and_records_the_channel_bug_as_boilerplate(
+    news: SyntheticVideo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    args = ["ingest", str(news.video_path), "--subtitles", str(news.subtitles_path)]
+    assert _run_cli([*args, "--out", str(run)], capsys)[0] == 0
+    frames = _frames(run)
+    assert len(frames["ocr_text"]) == len(frames["time_s"]) == 15
+    for time_s, text, lines in zip(
+        frames["time_s"], frames["ocr_text"], frames["ocr_lines"], strict=True
+    ):
+        headline = next(h for start, end, h in news.headlines if start <= time_s < end)
+        assert _squash(text) == _squash(headline), time_s
+        # The bug stays among the frame's lines, out of its text.
+        assert _squash(news.channel_bug) in [_squash(line["text"]) for line in lines]
+    record = _record(run)
+    assert set(record["ocr"]) == set(OcrRecord.__struct_fields__)
+    bugs = record["ocr"]["boilerplate"]
+    assert [_squash(b["text"]) for b in bugs] == [_squash(news.channel_bug)]
+    assert bugs[0]["n_frames"] == 15 and record["ocr"]["n_frames_with_text"] == 15
+    assert record["ocr"]["seconds"] > 0 and not record["warnings"]
+    assert json.loads((run / "manifest.json").read_text())["config"]["ingest"]["ocr"] == "auto"
+
+
+def test_ocr_off_reads_nothing_and_a_changed_reader_reruns_ingest(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("rapidocr")
+    run = tmp_path / "run"
+    assert _run_cli(["ingest", str(clip), "--out", str(run), "--ocr", "off"], capsys)[0] == 0
+    assert "ocr_text" not in _frames(run) and "ocr_lines" not in _frames(run)
+    assert _record(run)["ocr"] is None
+    assert not any("on-screen" in w for w in _record(run)["warnings"])
+    first = ingest_module.ingest(clip, run, config=IngestConfig(ocr="auto"))
+    assert first.status == "ran" and "ocr_text" in _frames(run)
+    same = ingest_module.ingest(clip, run, config=IngestConfig(ocr="auto"))
+    assert same.skipped
+    other = OnScreenTextReader(min_confidence=0.9)
+    assert ingest_module.ingest(clip, run, ocr_reader=other).status == "ran"
+
+
+def test_ocr_auto_without_rapidocr_goes_on_and_says_so(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocr_module, "ocr_available", lambda: False)
+    run = tmp_path / "run"
+    assert _run_cli(["ingest", str(clip), "--out", str(run)], capsys)[0] == 0
+    assert "ocr_text" not in _frames(run) and _record(run)["ocr"] is None
+    assert (
+        "on-screen text not read: rapidocr is not installed (pip install rapidocr==3.10.0)"
+        in _record(run)["warnings"]
+    )
+
+
+def test_an_unknown_ocr_mode_is_one_line_exit_2(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    code, _, err = _run_cli(["ingest", str(clip), "--out", str(run), "--ocr", "on"], capsys)
+    assert code == 2
+    assert _one_error_line(err) == "--ocr (ingest.ocr) must be one of auto, off. Got 'on' instead."
+    assert not run.exists()
+
+
+def test_a_corrupt_ocr_model_is_refused_before_any_frame_is_sampled(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("rapidocr")
+    models = tmp_path / "models"
+    models.mkdir()
+    for name, _ in ocr_module.MODEL_FILES.values():
+        (models / name).symlink_to(ocr_module.bundled_model_dir() / name)
+    det = models / ocr_module.MODEL_FILES["det"][0]
+    det.unlink()
+    det.write_bytes(b"truncated download")
+    monkeypatch.setattr(ocr_module, "bundled_model_dir", lambda: models)
+
+    def no_sampling(*args: object) -> None:
+        raise AssertionError("frames were sampled before the OCR models were checked")
+
+    monkeypatch.setattr(ingest_module, "_sample_frames", no_sampling)
+    run = tmp_path / "run"
+    code, _, err = _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
+    assert code == 2
+    assert _one_error_line(err) == (
+        f"OCR model file {det} is corrupt (checksum mismatch); "
+        "reinstall the rapidocr package: pip install --force-reinstall rapidocr==3.10.0"
+    )
+    assert not run.exists()

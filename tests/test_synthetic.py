@@ -13,7 +13,7 @@ import pytest
 
 from themescope.errors import ConfigError
 from themescope.media.frames import PyAVFrameSource, probe_video
-from themescope.synthetic import SyntheticVideo, generate_news_video, read_truth
+from themescope.synthetic import SyntheticVideo, generate_news_video, read_headlines, read_truth
 
 SMALL = {"duration_s": 24.0, "n_themes": 3, "width": 160, "height": 90, "segment_s": (4, 8)}
 
@@ -177,3 +177,30 @@ def test_demo_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         main(["demo-data", "--out", str(tmp_path), "--themes", "9"])
     assert exit_info.value.code == 2
     assert "n_themes must be between 1 and 6; got 9" in capsys.readouterr().err
+
+
+def test_headlines_follow_the_stories_and_the_bug_stays(synthetic_video_zh: SyntheticVideo) -> None:
+    video = synthetic_video_zh
+    truth = read_truth(video.truth_path)
+    per_second = read_headlines(video.truth_path)
+    assert len(per_second) == len(truth)
+    assert [(a, b) for a, b, _ in video.headlines] == [(a, b) for a, b, _ in _segments(truth)]
+    for (start, end, text), (_, _, theme) in zip(video.headlines, _segments(truth), strict=True):
+        assert set(per_second[start:end]) == {text}
+        # Written in the video's language, from the words of the story's theme.
+        assert re.fullmatch(r"[\u4e00-\u9fff]+", text), text
+        assert sum(text.count(w) for w in video.theme_words[theme]) >= 3
+    assert all(a[2] != b[2] for a, b in itertools.pairwise(video.headlines))
+    assert video.channel_bug == "新闻台"
+
+
+def test_without_a_cjk_font_chinese_headlines_fall_back_to_english(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("themescope.synthetic.find_cjk_font", lambda: None)
+    video = generate_news_video(tmp_path, lang="zh", seed=2, preset="ultrafast", **SMALL)  # type: ignore[arg-type]
+    assert "no CJK font found (install fonts-noto-cjk)" in caplog.text
+    assert video.channel_bug == "TS NEWS"
+    assert all(re.fullmatch(r"[A-Z ]+", text) for _, _, text in video.headlines)
+    # The subtitles stay Chinese.
+    assert re.search(r"[\u4e00-\u9fff]", video.subtitles_path.read_text(encoding="utf-8"))

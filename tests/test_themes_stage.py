@@ -389,3 +389,60 @@ def test_cli_themes_bad_input(tmp_path, capsys, args, message):
 def test_cli_themes_needs_train(tmp_path, capsys):
     assert _cli(["themes", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+class OnScreenRecorder(FixedTagger):
+    """Keeps the on-screen text each theme's material carried."""
+
+    def tag(self, themes: list[ThemeMaterial], n_phrases: int = 10) -> list[ThemePhrases]:
+        self.on_screen = {m.theme_id: (m.frame_ids, m.on_screen) for m in themes}
+        return super().tag(themes, n_phrases)
+
+
+def _add_on_screen_text(path: Path) -> list[str]:
+    """Give a run's frames.parquet the OCR columns ingest writes; return the texts."""
+    from themescope.media.ocr import ocr_schema_fields
+
+    table = pq.read_table(path / "frames.parquet")
+    # Two lines in frame order; frames without on-screen text have "".
+    texts = [f"HEADLINE {i // 6}\nBREAKING" if i % 6 else "" for i in range(table.num_rows)]
+    box = [8.0, 140.0, 120.0, 160.0]
+    lines = [
+        [{"text": line, "box": box, "confidence": 0.9} for line in t.split("\n") if line]
+        for t in texts
+    ]
+    text_field, lines_field = ocr_schema_fields()
+    table = table.append_column(text_field, pa.array(texts, text_field.type))
+    table = table.append_column(lines_field, pa.array(lines, lines_field.type))
+    pq.write_table(table, path / "frames.parquet")
+    return texts
+
+
+def test_runs_with_and_without_on_screen_text_go_through_themes_report_compare(tmp_path, embedder):
+    from themescope.report.render import render_report
+    from themescope.themes.compare import compare_runs
+
+    # Run "old" was ingested before OCR existed (no ocr_* columns); run "new" has them.
+    runs = {"old": tmp_path / "old", "new": tmp_path / "new"}
+    for seed, (name, path) in enumerate(runs.items()):
+        make_run(path, n_themes=3, n_blocks=6, images=True, seed=seed)
+        texts = _add_on_screen_text(path) if name == "new" else None
+        tagger = OnScreenRecorder()
+        build_themes(path, ThemesConfig(k=3, n_bootstrap=0), tagger=tagger, embedder=embedder)
+        table = pq.read_table(path / "frames.parquet")
+        # The themes stage rewrites frames.parquet: ingest's columns, OCR ones included, stay.
+        assert ("ocr_text" in table.column_names) is (texts is not None)
+        for frame_ids, on_screen in tagger.on_screen.values():
+            if texts is None:
+                assert on_screen == []
+                continue
+            shown = [texts[i] for i in frame_ids if texts[i]]
+            # Each line with the number of the theme's frames showing it, most shown first.
+            assert on_screen[0] == ("BREAKING", len(shown))
+            assert sum(n for line, n in on_screen[1:]) == len(shown)
+            assert {line for line, _ in on_screen[1:]} == {s.split("\n")[0] for s in shown}
+        if texts is not None:
+            assert table.column("ocr_text").to_pylist() == texts
+        assert render_report(path).status == "ran"
+    result = compare_runs(runs["old"], runs["new"], tmp_path / "compare", embedder=embedder)
+    assert result.path.is_file() and result.document.matching

@@ -46,6 +46,39 @@ class VideoFacts(msgspec.Struct, kw_only=True):
     codec: str | None = None
 
 
+class BoilerplateRecord(msgspec.Struct, kw_only=True):
+    """Text on screen for most of the video (a channel bug, a programme logo, a clock)."""
+
+    text: str
+    box: list[float] = msgspec.field(default_factory=list)
+    n_frames: int = 0
+    share: float = 0.0
+
+
+class OcrRecord(msgspec.Struct, kw_only=True):
+    """What reading the on-screen text did (see :class:`themescope.media.ocr.OnScreenText`).
+
+    Attributes:
+        n_frames_ocred: Frames the text detector ran on.
+        n_frames_reused: Frames that looked unchanged and reused the previous frame's lines.
+        n_frames_too_small: Frames too small to hold legible text.
+        n_lines_recognized: Text boxes the recogniser read.
+        n_lines_reused: Text boxes that reused a line read before (same place, same pixels).
+        n_frames_with_text: Frames with on-screen text besides the boilerplate.
+        boilerplate: Text on screen for most of the video, left out of ``ocr_text``.
+        seconds: Wall time of the reading, model loading included.
+    """
+
+    n_frames_ocred: int = 0
+    n_frames_reused: int = 0
+    n_frames_too_small: int = 0
+    n_lines_recognized: int = 0
+    n_lines_reused: int = 0
+    n_frames_with_text: int = 0
+    boilerplate: list[BoilerplateRecord] = msgspec.field(default_factory=list)
+    seconds: float = 0.0
+
+
 class StageRecord(msgspec.Struct, kw_only=True):
     """What every finished stage records.
 
@@ -66,7 +99,10 @@ class StageRecord(msgspec.Struct, kw_only=True):
 
 
 class IngestRecord(StageRecord, kw_only=True):
-    """The ingest stage's record: the video's facts and where the text came from."""
+    """The ingest stage's record: the video's facts, where the text came from, what was on screen.
+
+    ``ocr`` is None when on-screen text was not read (``--ocr off``, or no OCR package).
+    """
 
     video: VideoFacts | None = None
     n_frames: int = 0
@@ -81,6 +117,7 @@ class IngestRecord(StageRecord, kw_only=True):
     align: str = "window"
     n_corrupt_packets: int = 0
     stopped_at_s: float | None = None
+    ocr: OcrRecord | None = None
 
 
 class TrainRecord(StageRecord, kw_only=True):

@@ -11,6 +11,14 @@ of one theme are alike without being identical. Every theme also has its own
 vocabulary in English and Chinese; subtitle cues of 2–4 s carry sentences of
 8–15 words drawn from the theme's words and common filler words.
 
+On screen, every segment (story) shows a headline made of its theme's words in a
+lower-third band, and a channel bug ("TS NEWS", or "新闻台" in Chinese) stays in the
+top-right corner for the whole video, as in broadcast news, so that on-screen text
+reading can be tested end to end. Chinese is drawn with a CJK font found on the system
+(:func:`find_cjk_font`, e.g. Noto Sans CJK from the fonts-noto-cjk package); without
+one the headlines fall back to English words, with a warning. The truth CSV gives the
+headline shown during every second.
+
 Everything is deterministic for a seed.
 
 Example:
@@ -33,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from themescope import _progress
 from themescope.errors import ConfigError
@@ -101,12 +109,14 @@ class SyntheticVideo:
     Attributes:
         video_path: The H.264 MP4 (no audio).
         subtitles_path: SRT subtitles (UTF-8).
-        truth_path: CSV with columns ``second,theme``: the theme shown during
-            ``[second, second + 1)`` for every second of the video.
+        truth_path: CSV with columns ``second,theme,headline``: the theme and the
+            on-screen headline shown during ``[second, second + 1)`` for every second.
         n_themes: Number of themes.
         lang: ``"en"`` or ``"zh"``.
         duration_s: Duration of the video in seconds.
         theme_words: The vocabulary of each theme (theme id -> words in ``lang``).
+        channel_bug: The text of the channel bug shown in a corner of every frame.
+        headlines: The ``(start_s, end_s, headline)`` of every segment, in order.
 
     """
 
@@ -117,6 +127,8 @@ class SyntheticVideo:
     lang: str
     duration_s: float
     theme_words: dict[int, list[str]]
+    channel_bug: str
+    headlines: tuple[tuple[int, int, str], ...]
 
 
 @dataclass(frozen=True)
@@ -396,6 +408,138 @@ _SCENES: tuple[Callable[[np.random.Generator, int, int], _Scene], ...] = (
 )
 
 
+# -- on-screen text ------------------------------------------------------------------------
+
+CHANNEL_BUG = {"en": "TS NEWS", "zh": "新闻台"}
+"""The channel bug of each language: on screen for the whole video, in the top-right corner."""
+
+# (background, text) colours of the headline band and of the channel bug.
+_BAND = ((16, 32, 84), (250, 250, 250))
+_BUG = ((190, 24, 36), (250, 250, 250))
+
+_CJK_FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+_LATIN_FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
+)
+# Index of the Simplified Chinese face inside the Noto Sans CJK collection (JP, KR, SC, TC, HK);
+# the other collections above hold one face or put Simplified Chinese first.
+_NOTO_CJK_SC_INDEX = 2
+
+
+def find_cjk_font() -> Path | None:
+    """Return a font file on this system that draws Chinese, or None when there is none.
+
+    Looks at the usual places of Noto Sans CJK (Debian/Ubuntu ``fonts-noto-cjk``,
+    Fedora, Arch), WenQuanYi Micro Hei, and the system fonts of macOS and Windows.
+    """
+    for candidate in _CJK_FONT_CANDIDATES:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    if path is None:
+        return ImageFont.load_default(size)
+    index = _NOTO_CJK_SC_INDEX if path.name.startswith("NotoSansCJK") else 0
+    return ImageFont.truetype(str(path), size, index=index)
+
+
+def _text_fonts(lang: str) -> tuple[Path | None, bool]:
+    """(font file for on-screen text, whether it draws Chinese)."""
+    cjk = find_cjk_font()
+    if cjk is not None:
+        return cjk, True
+    if lang == "zh":
+        logger.warning(
+            "no CJK font found (install fonts-noto-cjk); the synthetic video's on-screen "
+            "headlines and channel bug are drawn in English"
+        )
+    latin = next((Path(p) for p in _LATIN_FONT_CANDIDATES if Path(p).is_file()), None)
+    return latin, False
+
+
+def _headline(rng: np.random.Generator, theme: int, lang: str) -> str:
+    words = [str(w) for w in rng.choice(_theme_words(theme, lang), size=3, replace=False)]
+    return " ".join(words).upper() if lang == "en" else "".join(words)
+
+
+def _plan_headlines(
+    rng: np.random.Generator, segments: list[tuple[int, int, int]], lang: str
+) -> list[str]:
+    """One headline per segment (story) from its theme's words; neighbours never repeat one."""
+    headlines: list[str] = []
+    for _, _, theme in segments:
+        headline = _headline(rng, theme, lang)
+        while headlines and headline == headlines[-1]:
+            headline = _headline(rng, theme, lang)
+        headlines.append(headline)
+    return headlines
+
+
+def _even(value: float) -> int:
+    return 2 * round(value / 2)
+
+
+def _caption_box(
+    text: str,
+    font_path: Path | None,
+    size: int,
+    box: tuple[int, int],
+    colours: tuple[tuple[int, int, int], tuple[int, int, int]],
+) -> np.ndarray:
+    """An opaque (h, w, 3) box with ``text`` left-aligned, shrunk until it fits."""
+    width, height = box
+    font = _font(font_path, size)
+    pad = max(1, height // 4)
+    while size > 6 and font.getlength(text) > width - 2 * pad:
+        size -= 1
+        font = _font(font_path, size)
+    img = Image.new("RGB", (width, height), colours[0])
+    ImageDraw.Draw(img).text((pad, height // 2), text, font=font, fill=colours[1], anchor="lm")
+    return np.asarray(img)
+
+
+@dataclass(frozen=True)
+class _Overlay:
+    """A graphic pasted over the scene at a fixed place of the frame (no camera pan)."""
+
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray]  # Y (h, w), U and V (h/2, w/2)
+    x: int
+    y: int
+
+
+def _to_overlay(rgb: np.ndarray, x: int, y: int) -> _Overlay:
+    y_plane, u, v = _rgb_to_yuv(rgb)
+    return _Overlay((y_plane, u[::2, ::2].copy(), v[::2, ::2].copy()), x, y)
+
+
+def _lower_third(text: str, font_path: Path | None, w: int, h: int) -> _Overlay:
+    # The band is a fixed size and colour for every story, so that only the words
+    # differ between stories and the themes' looks stay as distinct as without it.
+    x, y = _even(w * 0.04), _even(h * 0.74)
+    box_w, box_h = max(2, _even(w - 2 * x)), max(2, _even(h * 0.1))
+    rgb = _caption_box(text, font_path, max(6, round(box_h * 0.62)), (box_w, box_h), _BAND)
+    return _to_overlay(rgb, x, y)
+
+
+def _channel_bug(text: str, font_path: Path | None, w: int, h: int) -> _Overlay:
+    box_w, box_h = max(2, _even(w * 0.16)), max(2, _even(h * 0.08))
+    x, y = _even(w * 0.96 - box_w), _even(h * 0.04)
+    rgb = _caption_box(text, font_path, max(6, round(box_h * 0.6)), (box_w, box_h), _BUG)
+    return _to_overlay(rgb, x, y)
+
+
 # -- composition ---------------------------------------------------------------------------
 
 
@@ -505,6 +649,14 @@ def _paste_plane(plane: np.ndarray, src: np.ndarray, mask: np.ndarray, x: int, y
     )
 
 
+def _paste_overlay(planes: tuple[np.ndarray, np.ndarray, np.ndarray], overlay: _Overlay) -> None:
+    for c, src in enumerate(overlay.planes):
+        scale = 1 if c == 0 else 2
+        x, y = overlay.x // scale, overlay.y // scale
+        target = planes[c][y : y + src.shape[0], x : x + src.shape[1]]
+        target[...] = src[: target.shape[0], : target.shape[1]]
+
+
 def _validate(
     lang: str,
     duration_s: float,
@@ -608,6 +760,13 @@ def generate_news_video(
         scene_rng.integers(-noise, noise + 1, (height, width)).astype(np.int8).view(np.uint8)
         for _ in range(5 if noise > 0 else 0)
     ]
+    # Headlines come from their own random stream, so that scenes and subtitles stay as
+    # they were before the video had on-screen text.
+    font_path, draws_cjk = _text_fonts(lang)
+    text_lang = lang if draws_cjk else "en"
+    headlines = _plan_headlines(np.random.default_rng([seed, 2]), segments, text_lang)
+    bug = _channel_bug(CHANNEL_BUG[text_lang], font_path, width, height)
+    bands = [_lower_third(text, font_path, width, height) for text in headlines]
 
     n_frames = n_seconds * fps
     gop = max(1, round(keyframe_every_s * fps))
@@ -671,6 +830,8 @@ def generate_news_video(
                 _paste_plane(out_planes[0], sprite_planes[0], mask, x, y)
                 _paste_plane(out_planes[1], sprite_planes[1], mask_half, x // 2, y // 2)
                 _paste_plane(out_planes[2], sprite_planes[2], mask_half, x // 2, y // 2)
+            for overlay in (bands[segment_index], bug):
+                _paste_overlay(out_planes, overlay)
             frame = av.VideoFrame.from_ndarray(
                 buffer.reshape(height * 3 // 2, width), format="yuv420p"
             )
@@ -682,10 +843,10 @@ def generate_news_video(
     _write_srt(srt_path, cues)
     with truth_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["second", "theme"])
-        for seg_start, seg_end, theme in segments:
+        writer.writerow(["second", "theme", "headline"])
+        for (seg_start, seg_end, theme), headline in zip(segments, headlines, strict=True):
             for second in range(seg_start, seg_end):
-                writer.writerow([second, theme])
+                writer.writerow([second, theme, headline])
     return SyntheticVideo(
         video_path=video_path,
         subtitles_path=srt_path,
@@ -694,7 +855,24 @@ def generate_news_video(
         lang=lang,
         duration_s=float(n_seconds),
         theme_words={k: _theme_words(k, lang) for k in range(n_themes)},
+        channel_bug=CHANNEL_BUG[text_lang],
+        headlines=tuple(
+            (start, end, text) for (start, end, _), text in zip(segments, headlines, strict=True)
+        ),
     )
+
+
+def read_headlines(path: str | os.PathLike[str]) -> list[str]:
+    """Read the on-screen headline of every second from a ``truth.csv``, in order of seconds.
+
+    Example:
+        >>> read_headlines("demo/news_en.truth.csv")[10]  # doctest: +SKIP
+        'MARKET STOCKS INFLATION'
+
+    """
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        rows = sorted((int(r["second"]), r["headline"]) for r in csv.DictReader(fh))
+    return [headline for _, headline in rows]
 
 
 def read_truth(path: str | os.PathLike[str]) -> np.ndarray:

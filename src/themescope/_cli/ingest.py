@@ -29,6 +29,7 @@ def ingest_command(
     align: str | None = option(IngestConfig, "align"),
     subtitle_encoding: str | None = option(IngestConfig, "subtitle_encoding"),
     asr_model: str | None = option(IngestConfig, "asr_model"),
+    ocr: str | None = option(IngestConfig, "ocr"),
     frame_height: int | None = option(IngestConfig, "frame_height"),
     embedded_subtitles: bool | None = option(IngestConfig, "embedded_subtitles"),
     force: bool = typer.Option(
@@ -46,6 +47,7 @@ def ingest_command(
             align=align,
             subtitle_encoding=subtitle_encoding,
             asr_model=asr_model,
+            ocr=ocr,
             embedded_subtitles=embedded_subtitles,
         )
     )

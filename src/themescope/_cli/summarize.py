@@ -33,6 +33,7 @@ def summarize_command(
     align: str | None = option(IngestConfig, "align"),
     subtitle_encoding: str | None = option(IngestConfig, "subtitle_encoding"),
     asr_model: str | None = option(IngestConfig, "asr_model"),
+    ocr: str | None = option(IngestConfig, "ocr"),
     preset: str | None = typer.Option(
         None, "--preset", help="CRVAE preset: fast or paper (default: fast)."
     ),
@@ -69,6 +70,7 @@ def summarize_command(
             align=align,
             subtitle_encoding=subtitle_encoding,
             asr_model=asr_model,
+            ocr=ocr,
         ),
         "train": given(preset=preset, epochs=epochs, seed=seed, word_vectors=word_vectors),
         "themes": given(

@@ -9,6 +9,7 @@ from themescope._config import Settings, setting
 
 LANG_CHOICES = ("auto", "en", "zh")
 ALIGN_SCHEMES = ("window", "nearest")
+OCR_MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,14 @@ class IngestConfig(Settings):
         flag="--embedded-subtitles",
         help="Whether to read a subtitle stream from the container.",
     )
+    ocr: str = setting(
+        "auto",
+        kind="str",
+        choices=OCR_MODES,
+        flag="--ocr",
+        help="Read on-screen text (headlines, name straps) from the frames: auto when the "
+        "rapidocr package is installed, off never.",
+    )
 
 
-__all__ = ["ALIGN_SCHEMES", "LANG_CHOICES", "IngestConfig"]
+__all__ = ["ALIGN_SCHEMES", "LANG_CHOICES", "OCR_MODES", "IngestConfig"]

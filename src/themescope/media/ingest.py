@@ -19,9 +19,10 @@ import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from themescope import _progress
+from themescope.components import identity
 from themescope.errors import ConfigError, VideoOpenError
 from themescope.manifest import InputFile
 from themescope.media.config import IngestConfig
@@ -33,6 +34,9 @@ from themescope.rundir import (
     run_stage,
     sha256_file,
 )
+
+if TYPE_CHECKING:
+    from themescope.media.ocr import OnScreenText, OnScreenTextReader
 
 logger = logging.getLogger("themescope")
 
@@ -47,6 +51,9 @@ class IngestStage(Stage):
         video: The video file.
         subtitles: A subtitle / transcript file; None looks for embedded subtitles, then ASR.
         config: Stage settings; defaults to :class:`IngestConfig()`.
+        ocr_reader: The on-screen text reader to use when ``config.ocr`` is "auto";
+            None uses :class:`~themescope.media.ocr.OnScreenTextReader` with its
+            defaults when rapidocr is installed.
     """
 
     name = "ingest"
@@ -56,14 +63,22 @@ class IngestStage(Stage):
         video: str | Path,
         subtitles: str | Path | None = None,
         config: IngestConfig | None = None,
+        *,
+        ocr_reader: OnScreenTextReader | None = None,
     ) -> None:
         self.video = Path(video)
         self.subtitles = Path(subtitles) if subtitles is not None else None
         self.config = config or IngestConfig()
+        self.ocr_reader = ocr_reader
         self._info: Any = None
+        self._reader: OnScreenTextReader | None = None
+        self._reader_resolved = False
 
     def check(self) -> None:
-        """Refuse a missing subtitle file, an unreadable video or an impossible interval."""
+        """Refuse a missing subtitle file, an unreadable video, an impossible interval, bad OCR.
+
+        The OCR models are loaded here, so a broken install fails before any frame is sampled.
+        """
         from themescope.media.frames import check_sampling_plan, probe_video
 
         if self.subtitles is not None and not self.subtitles.is_file():
@@ -81,6 +96,11 @@ class IngestStage(Stage):
                 f"({self._info.duration_s:.1f} s); choose a shorter interval"
             )
         check_sampling_plan(self._info, self.config.every_s)
+        if not self._reader_resolved:
+            from themescope.media.ocr import resolve_reader
+
+            self._reader = resolve_reader(self.config.ocr, self.ocr_reader)
+            self._reader_resolved = True
 
     def inputs(self) -> dict[str, InputFile]:
         """The video (with its duration) and the subtitle file, hashed."""
@@ -94,12 +114,18 @@ class IngestStage(Stage):
         return self.config.to_dict()
 
     def fingerprint_parts(self) -> Any:
-        """The settings (the inputs' hashes are added by the runner)."""
-        return self.config.fingerprinted()
+        """The settings and the OCR reader (the inputs' hashes are added by the runner)."""
+        return {"settings": self.config.fingerprinted(), "ocr_reader": identity(self._reader)}
 
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
-        """Read the text, sample the frames, align them and write the tables."""
-        _ingest_into(writer, self.video, self._info.duration_s, self.subtitles, self.config)
+        """Read the text, sample the frames, read what is on screen, align, write the tables."""
+        if self.config.ocr == "auto" and self._reader is None:
+            from themescope.media.ocr import NOT_INSTALLED
+
+            writer.warn(NOT_INSTALLED)
+        _ingest_into(
+            writer, self.video, self._info.duration_s, self.subtitles, self.config, self._reader
+        )
         record = writer.record
         logger.info(
             "ingested %d frames, text from %s, language %s → %s",
@@ -116,6 +142,7 @@ def ingest(
     *,
     subtitles: str | Path | None = None,
     config: IngestConfig | None = None,
+    ocr_reader: OnScreenTextReader | None = None,
     force: bool = False,
 ) -> StageResult:
     """Sample frames from ``video``, read its text, align both, and write the run directory.
@@ -125,6 +152,7 @@ def ingest(
         out: The run directory to write (created if needed).
         subtitles: A subtitle / transcript file; None looks for embedded subtitles, then ASR.
         config: Stage settings; defaults to :class:`IngestConfig()`.
+        ocr_reader: The on-screen text reader (see :class:`IngestStage`).
         force: Redo the stage even if it is current, and accept an ``out`` holding other files.
 
     Returns:
@@ -132,11 +160,13 @@ def ingest(
         :class:`~themescope.manifest.IngestRecord` (``n_frames``, ``lang``, ...).
 
     Raises:
-        VideoOpenError, VideoDecodeError, SubtitleParseError, RunDirectoryError, ConfigError.
+        VideoOpenError, VideoDecodeError, SubtitleParseError, RunDirectoryError, ConfigError,
+        ModelLoadError (broken OCR models).
     """
     run = RunDirectory(out)
     run.check_usable(force=force)
-    return run_stage(run, IngestStage(video, subtitles, config), force=force)
+    stage = IngestStage(video, subtitles, config, ocr_reader=ocr_reader)
+    return run_stage(run, stage, force=force)
 
 
 def _ingest_into(
@@ -145,6 +175,7 @@ def _ingest_into(
     duration_s: float,
     subtitles: Path | None,
     config: IngestConfig,
+    reader: OnScreenTextReader | None,
 ) -> None:
     from themescope.media.align import align
 
@@ -161,7 +192,12 @@ def _ingest_into(
     aligned = align(frames["time_s"], cues, every_s=config.every_s, scheme=config.align)
     lang = _choose_language(config.lang, [cue.text for cue in cues])
     n_frames = len(frames["time_s"])
-    _write_tables(stage, frames, aligned, cues, lang)
+    on_screen = None
+    if reader is not None:
+        # From the stored JPEGs: boxes are in their pixels, and no frame is held in memory.
+        paths = [stage.path(name) for name in frames["image"]]
+        on_screen = reader.read(paths, frames["time_s"])
+    _write_tables(stage, frames, aligned, cues, lang, on_screen)
     n_with_text = sum(1 for item in aligned if item.text.strip())
     stage.record.update(
         {
@@ -185,6 +221,7 @@ def _ingest_into(
             "align": config.align,
             "n_corrupt_packets": frames["n_corrupt_packets"],
             "stopped_at_s": frames["stopped_at_s"],
+            "ocr": on_screen.to_record() if on_screen is not None else None,
         }
     )
 
@@ -272,7 +309,12 @@ def _choose_language(requested: str, texts: list[str]) -> str:
 
 
 def _write_tables(
-    stage: StageWriter, frames: dict[str, Any], aligned: list[Any], cues: list[Any], lang: str
+    stage: StageWriter,
+    frames: dict[str, Any],
+    aligned: list[Any],
+    cues: list[Any],
+    lang: str,
+    on_screen: OnScreenText | None,
 ) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -290,6 +332,10 @@ def _write_tables(
             "lang": pa.array([lang] * n_frames, pa.string()),
         }
     )
+    if on_screen is not None:
+        from themescope.media.ocr import add_ocr_columns
+
+        frame_table = add_ocr_columns(frame_table, on_screen)
     cue_table = pa.table(
         {
             "cue_id": pa.array(range(len(cues)), pa.int64()),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,12 @@ def _run_stage(
     n = table.num_rows
     times_s = np.asarray(table.column("time_s").to_numpy(zero_copy_only=False), dtype=np.float64)
     texts = [t or "" for t in table.column("text").to_pylist()]
+    # Runs ingested before on-screen text was read (or with --ocr off) have no ocr_text.
+    ocr_texts = (
+        [t or "" for t in table.column("ocr_text").to_pylist()]
+        if "ocr_text" in table.column_names
+        else [""] * table.num_rows
+    )
     lang = str(ingest.get("lang") or _first(table.column("lang").to_pylist()) or "und")
     timings["read_s"] = time.perf_counter() - started
     logger.info("themes: %d frames, %d-d latents, language %s", n, latents.shape[1], lang)
@@ -310,6 +317,7 @@ def _run_stage(
             texts=[texts[i] for i in np.flatnonzero(labels == t)],
             captions=[captions[i] for i in np.flatnonzero(labels == t)],
             lang=lang,
+            on_screen=_on_screen([ocr_texts[i] for i in np.flatnonzero(labels == t)]),
         )
         for t in range(k)
     ]
@@ -409,6 +417,17 @@ def _whole_video(materials: list[ThemeMaterial]) -> ThemeMaterial:
         lang=materials[0].lang,
         on_screen=[s for m in materials for s in m.on_screen],
     )
+
+
+def _on_screen(ocr_texts: list[str]) -> list[tuple[str, int]]:
+    """Each on-screen line of a theme's frames with how many frames show it, most shown first."""
+    counts: Counter[str] = Counter()
+    for text in ocr_texts:
+        # Each line once per frame, in reading order, so ties keep their first appearance.
+        counts.update(
+            list(dict.fromkeys(line.strip() for line in text.split("\n") if line.strip()))
+        )
+    return counts.most_common()
 
 
 def _first(values: list[Any]) -> Any:
