@@ -11,8 +11,8 @@ import pytest
 
 from report_fixtures import build_run
 from themescope._cli import main
+from themescope._limits import MAX_SHOWN_TEXT_CHARS, clip_text
 from themescope.report import render_report
-from themescope.report._limits import MAX_SHOWN_TEXT_CHARS, clip_text
 from themescope.synthetic import SyntheticVideo
 from themescope.themes.base import Phrase, ThemeMaterial
 from themescope.themes.evidence import MAX_QUOTE_CHARS, MAX_QUOTES, attach_evidence, excerpt

@@ -37,6 +37,7 @@ import numpy as np
 from markupsafe import Markup
 
 from themescope import __version__
+from themescope._limits import clip_text
 from themescope.documents import (
     BackendsRecord,
     KSelectionRecord,
@@ -61,7 +62,6 @@ from themescope.report._common import (
     read_asset,
     thumbnail_data_uri,
 )
-from themescope.report._limits import clip_text
 from themescope.rundir import STAGES, RunDirectory, Stage, StageResult, StageWriter, run_stage
 from themescope.themes import timeline
 

@@ -1,9 +1,9 @@
-"""Bounds on the text a report page shows for one frame, caption or subtitle cue.
+"""Bounds on the text one frame, caption or subtitle cue brings into later work and pages.
 
-The run keeps every word (``frames.parquet``, ``cues.parquet``); the page shows a
-frame's text in its timeline tooltip, beside each representative frame and in
-the transcript, so a single huge cue (a whole book pasted into one subtitle)
-would otherwise be copied into the page once per frame it covers.
+The run keeps every word (``frames.parquet``, ``cues.parquet``); the themes stage
+reads and the report page shows at most :data:`MAX_SHOWN_TEXT_CHARS` of a frame's
+text, so a single huge cue (a whole book pasted into one subtitle) neither makes
+phrase extraction run for minutes nor is copied into the page once per frame it covers.
 """
 
 from __future__ import annotations
