@@ -225,7 +225,8 @@ class Summarizer:
 
         run = RunDirectory(out)
         run.check_usable(force=force)
-        stages = self.stages(video, subtitles)
+        # --force redoes training from the start: a checkpoint is a cache of the old plan.
+        stages = self.stages(video, subtitles, resume=not force)
         for stage in stages:
             stage.check()
         statuses: dict[str, str] = {}

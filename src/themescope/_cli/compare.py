@@ -21,8 +21,8 @@ def compare_command(
         str | None,
         typer.Option(
             "--embedder",
-            help="Phrase embedder: the bundled all-MiniLM-L6-v2 (default) or a local "
-            "sentence-transformers folder; a multilingual one compares phrases across languages.",
+            help="Phrase embedder: multilingual-e5-small (default: compares phrases across "
+            "languages), minilm (English only), or a local sentence-transformers folder.",
         ),
     ] = None,
     multilingual: Annotated[

@@ -194,10 +194,11 @@ def compare_runs(
     out = Path(out_dir)
     _check_out_dir(out, force)
     a, b = load_run_themes(run_a), load_run_themes(run_b)
-    if isinstance(embedder, str):
+    if embedder is None or isinstance(embedder, str):
         from themescope.themes.embedders import load_embedder
 
-        # Check the folder now, even if no text method ends up needing the model.
+        # Check the folder now, even if no text method ends up needing the model; the
+        # default is the multilingual embedder, so text is compared across languages.
         embedder = load_embedder(embedder, load=False)
     warnings: list[str] = []
     same_language = a.lang == b.lang
