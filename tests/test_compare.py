@@ -246,11 +246,23 @@ def _pairs(data: dict[str, Any]) -> set[tuple[int, int]]:
     return {(m["a"], m["b"]) for m in data["matching"] if m["shared"]}
 
 
+def test_cross_language_text_is_compared_by_the_default_multilingual_embedder(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path
+) -> None:
+    run_a, run_b = runs("zh")
+    data = compare_runs(run_a, run_b, tmp_path / "out").document
+    assert data.text_comparable is True and data.matrices.text is not None
+    assert data.embedder is not None and data.embedder.name == "multilingual-e5-small"
+    assert {(a, b) for a, b, _ in compare_runs(run_a, run_b, tmp_path / "again").shared_pairs} == (
+        EXPECTED_PAIRS
+    )
+
+
 def test_cross_language_matches_by_look_and_refuses_text(
     runs: Callable[..., tuple[Path, Path]], tmp_path: Path
 ) -> None:
     run_a, run_b = runs("zh")
-    result = compare_runs(run_a, run_b, tmp_path / "out")
+    result = compare_runs(run_a, run_b, tmp_path / "out", embedder="minilm")
     data = json.loads(result.path.read_text(encoding="utf-8"))
     assert read_compare(result.path) == result.document
     assert data["schema_version"] == 1
