@@ -42,7 +42,7 @@ def test_a_mistyped_command_is_a_usage_error_with_a_suggestion(
         (("summarize", "--bogus-flag", "x"), "Error: No such option: --bogus-flag"),
         (
             ("summarize", "v.mp4", "--ou", "x"),
-            "Error: No such option: --ou (Possible options: --out)",
+            "Error: No such option: --ou (Possible options: --ocr, --out)",
         ),
         (("summarize",), "Error: Missing argument 'video'."),
         (

@@ -23,3 +23,21 @@ def clip_text(text: str, max_chars: int = MAX_SHOWN_TEXT_CHARS) -> str:
     if len(text) <= max_chars:
         return text
     return text[: max_chars - 1].rstrip() + "…"
+
+
+def clip_middle(text: str, max_chars: int = MAX_SHOWN_TEXT_CHARS) -> str:
+    """Return ``text`` cut to at most ``max_chars`` characters by dropping its middle.
+
+    A frame's text joins the cues of its window in time order, so a huge cue that
+    covers the frame comes first and the frame's own short cues last: keeping both
+    ends keeps the words that are the frame's own.
+
+    Example:
+        >>> clip_middle("one two three four", max_chars=12)
+        'one … four'
+
+    """
+    if len(text) <= max_chars:
+        return text
+    half = (max_chars - 3) // 2
+    return f"{text[:half].rstrip()} … {text[-half:].lstrip()}"

@@ -33,7 +33,7 @@ import msgspec
 import numpy as np
 
 from themescope import _progress
-from themescope._limits import clip_text
+from themescope._limits import clip_middle
 from themescope.components import identity
 from themescope.documents import (
     THEMES_SCHEMA_VERSION,
@@ -249,7 +249,7 @@ def _run_stage(
     table, latents = _read_inputs(run)
     n = table.num_rows
     times_s = np.asarray(table.column("time_s").to_numpy(zero_copy_only=False), dtype=np.float64)
-    texts = [clip_text(t or "") for t in table.column("text").to_pylist()]
+    texts = [clip_middle(t or "") for t in table.column("text").to_pylist()]
     # Runs ingested before on-screen text was read (or with --ocr off) have no ocr_text.
     ocr_texts = (
         [t or "" for t in table.column("ocr_text").to_pylist()]
