@@ -56,7 +56,11 @@ def main() -> None:
                     lambda d: d.execute_script("return document.readyState") == "complete"
                 )
                 height = browser.execute_script("return document.documentElement.scrollHeight")
-                browser.set_window_size(WIDTH_PX, min(int(height), args.max_height))
+                wanted = min(int(height), args.max_height)
+                browser.set_window_size(WIDTH_PX, wanted)
+                # The window's height includes the browser's frame; grow it by that much.
+                inner = browser.execute_script("return window.innerHeight")
+                browser.set_window_size(WIDTH_PX, 2 * wanted - int(inner))
                 target = args.out / f"{page.parent.parent.name}-{page.parent.name}-{page.stem}.png"
                 browser.save_screenshot(str(target))
                 print(f"{target} (page height {height} px)")
