@@ -68,6 +68,52 @@ def summarize(video: Path, srt: Path, run: Path, epochs: int | None) -> float:
     return time.perf_counter() - started
 
 
+def frame_agreement(runs: dict[str, Path]) -> float:
+    """ARI between the two runs' themes of the same frames (the video is shared)."""
+    import pyarrow.parquet as pq
+    from sklearn.metrics import adjusted_rand_score
+
+    zh, en = (pq.read_table(runs[x] / "frames.parquet", columns=["theme"]) for x in ("zh", "en"))
+    return float(adjusted_rand_score(zh["theme"].to_pylist(), en["theme"].to_pylist()))
+
+
+def compare_run(
+    runs: dict[str, Path], out: Path, embedder: str | None, themes: dict[str, dict]
+) -> None:
+    """Run ``themescope compare`` (optionally with ``--embedder``) and print its matching."""
+    import numpy as np
+
+    command = ["themescope", "-q", "compare", str(runs["zh"]), str(runs["en"])]
+    command += ["--out", str(out), "--force"]
+    if embedder is not None:
+        command += ["--embedder", embedder]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    compare = json.loads((out / "compare.json").read_text())
+    print(f"\n== {out} (embedder {embedder or 'default'}): {time.perf_counter() - started:.1f} s")
+    for m in compare["methods"]:
+        print(f"  {m['name']} used={m['used']}: {m['reason']}")
+    print(f"{'zh':>3}{'en':>4}{'shared':>8}{'combined':>10}{'text':>7}{'visual':>8}")
+    for m in compare["matching"]:
+        s = m["scores"]
+        cells = [f"{s[x]:.2f}" if s.get(x) is not None else "-" for x in ("text", "visual")]
+        row = f"{m['a']:>3}{m['b']:>4}{m['shared']!s:>8}{m['score']:>10.2f}"
+        print(row + f"{cells[0]:>7}{cells[1]:>8}")
+    n_shared = sum(bool(m["shared"]) for m in compare["matching"])
+    k_zh, k_en = themes["zh"]["k"], themes["en"]["k"]
+    verdict = "theme for theme" if n_shared == k_zh == k_en else "NOT theme for theme"
+    print(f"shared {n_shared} of k_zh={k_zh}, k_en={k_en}: {verdict}")
+    text = compare["matrices"].get("text")
+    if text is not None:
+        values = np.asarray(text["values"] if isinstance(text, dict) else text, dtype=float)
+        pairs = {(m["a"], m["b"]) for m in compare["matching"]}
+        best = {(i, int(j)) for i, j in enumerate(values.argmax(axis=1))}
+        print(f"text alone picks the matched partner for {len(best & pairs)} of {len(pairs)}")
+        print("text matrix (rows zh, columns en):")
+        for row_values in values:
+            print("  " + " ".join(f"{v:.2f}" for v in row_values))
+
+
 def _phrase(p: dict) -> str:
     return f"{p['text']} ({p['gloss']})" if p.get("gloss") else p["text"]
 
@@ -87,6 +133,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
     # Training dominates on a busy 2-core machine; fewer epochs keep the check short.
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--reuse", action="store_true", help="reuse finished runs")
     args = parser.parse_args()
     duration_s = round(args.minutes * 60)
 
@@ -103,44 +150,21 @@ def main() -> None:
         print(f"{lang}: {n} cues in the first {duration_s} s")
 
     runs = {lang: folder / f"run-{lang}" for lang in ("zh", "en")}
-    walls = {lang: summarize(video, srts[lang], runs[lang], args.epochs) for lang in ("zh", "en")}
-    compare_dir = folder / "compare"
-    command = ["themescope", "-q", "compare", str(runs["zh"]), str(runs["en"])]
-    command += ["--out", str(compare_dir), "--force"]
-    started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    compare_s = time.perf_counter() - started
-
+    walls = {
+        lang: 0.0
+        if args.reuse and (runs[lang] / "themes.json").is_file()
+        else summarize(video, srts[lang], runs[lang], args.epochs)
+        for lang in ("zh", "en")
+    }
     themes = {lang: json.loads((runs[lang] / "themes.json").read_text()) for lang in runs}
     print(f"\n{'run':<4}{'k':>3}{'summarize s':>13}")
     for lang in ("zh", "en"):
         print(f"{lang:<4}{themes[lang]['k']:>3}{walls[lang]:>13.1f}")
-    print(f"compare {compare_s:.1f} s; load {os.getloadavg()[0]:.2f}")
-
-    compare = json.loads(next(compare_dir.glob("compare.json")).read_text())
-    print(
-        "\ncompare methods: "
-        + "; ".join(
-            f"{m['name']} used={m['used']} ({m['reason']})" for m in compare.get("methods", [])
-        )
-    )
-    matches = compare.get("matching", compare.get("matches", []))
-    print(f"\n{'zh':>3}{'en':>4}{'shared':>8}{'combined':>10}{'text':>7}{'visual':>8}")
-    for m in matches:
-        s = m.get("scores", {})
-        cells = [f"{s[x]:.2f}" if s.get(x) is not None else "-" for x in ("text", "visual")]
-        row = f"{m['a']:>3}{m['b']:>4}{m['shared']!s:>8}{m['score']:>10.2f}"
-        print(row + f"{cells[0]:>7}{cells[1]:>8}")
-    n_shared = sum(bool(m["shared"]) for m in matches)
-    one_to_one = n_shared == themes["zh"]["k"] == themes["en"]["k"]
-    print(
-        f"shared {n_shared} of k_zh={themes['zh']['k']}, k_en={themes['en']['k']}: "
-        + ("theme for theme (check holds)" if one_to_one else "NOT theme for theme (check fails)")
-    )
-    for key in ("shared", "own"):
-        if key in compare:
-            print(f"{key}: {json.dumps(compare[key], ensure_ascii=False)[:600]}")
-
+    print(f"ARI of the zh and en runs' frame themes: {frame_agreement(runs):.2f}")
+    # The default compare, then the multilingual embedder, whose text scores say whether
+    # the matching rests on meaning or only on the (here identical) pictures.
+    for name, embedder in (("compare", None), ("compare-multilingual", "multilingual")):
+        compare_run(runs, folder / name, embedder, themes)
     for lang in ("zh", "en"):
         print(f"\n-- {lang} run")
         for theme in themes[lang]["themes"]:
@@ -153,7 +177,7 @@ def main() -> None:
         for warning in themes[lang].get("warnings", []):
             print(f"warning: {warning}")
     print(f"\nreports: {runs['zh'] / 'report.html'} {runs['en'] / 'report.html'}")
-    print(f"compare: {compare_dir}")
+    print(f"compares: {folder / 'compare'} {folder / 'compare-multilingual'}")
 
 
 if __name__ == "__main__":
