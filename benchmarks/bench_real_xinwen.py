@@ -1,0 +1,184 @@
+"""Benchmark on real bilingual news text: do the Chinese and English runs share every theme?
+
+Cuts the first ``--minutes`` of one Xinwen Lianbo transcript
+(``../shared/data/xinwen-lianbo-zh-en/<date>.zh.srt``) and its English translation
+(``<date>.en.srt``, the same timings) over one generated 640×360 video of the same
+duration (``themescope.synthetic``; its visual segments do not follow the stories,
+so the two runs differ only in their text), runs ``themescope summarize`` on each,
+then ``themescope compare RUN_ZH RUN_EN``, and prints k of each run, the matching
+(shared or own, with the scores), and each run's labels and top phrases with glosses.
+
+The check of issue 9: the Chinese and English runs of the same content must come out
+as shared theme for theme.
+
+Usage::
+
+    python benchmarks/bench_real_xinwen.py [--date 20250809] [--minutes 10] [--epochs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SRT_TIME = re.compile(r"(\d+):(\d+):(\d+)[,.](\d+)\s*-->\s*(\d+):(\d+):(\d+)[,.](\d+)")
+
+
+def _seconds(h: str, m: str, s: str, ms: str) -> float:
+    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 10 ** len(ms)
+
+
+def _srt_time(t: float) -> str:
+    ms = round(t * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def cut_srt(source: Path, target: Path, duration_s: float) -> int:
+    """Copy the cues of ``source`` that start before ``duration_s``; return how many."""
+    blocks = []
+    for block in re.split(r"\n\s*\n", source.read_text(encoding="utf-8-sig")):
+        lines = block.strip().splitlines()
+        for i, line in enumerate(lines):
+            match = SRT_TIME.search(line)
+            if match:
+                g = match.groups()
+                start, end = _seconds(*g[:4]), min(_seconds(*g[4:]), duration_s)
+                text = "\n".join(lines[i + 1 :]).strip()
+                if start < end and text:
+                    blocks.append(f"{_srt_time(start)} --> {_srt_time(end)}\n{text}\n")
+                break
+    target.write_text("\n".join(f"{i}\n{b}" for i, b in enumerate(blocks, 1)), encoding="utf-8")
+    return len(blocks)
+
+
+def summarize(video: Path, srt: Path, run: Path, epochs: int | None) -> float:
+    """Run ``themescope summarize`` (default settings unless ``epochs``); return its wall time."""
+    command = ["themescope", "-q", "summarize", str(video), "--subtitles", str(srt)]
+    command += ["--out", str(run), "--force"]
+    if epochs is not None:
+        command += ["--epochs", str(epochs)]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def frame_agreement(runs: dict[str, Path]) -> float:
+    """ARI between the two runs' themes of the same frames (the video is shared)."""
+    import pyarrow.parquet as pq
+    from sklearn.metrics import adjusted_rand_score
+
+    zh, en = (pq.read_table(runs[x] / "frames.parquet", columns=["theme"]) for x in ("zh", "en"))
+    return float(adjusted_rand_score(zh["theme"].to_pylist(), en["theme"].to_pylist()))
+
+
+def compare_run(
+    runs: dict[str, Path], out: Path, embedder: str | None, themes: dict[str, dict]
+) -> None:
+    """Run ``themescope compare`` (optionally with ``--embedder``) and print its matching."""
+    import numpy as np
+
+    command = ["themescope", "-q", "compare", str(runs["zh"]), str(runs["en"])]
+    command += ["--out", str(out), "--force"]
+    if embedder is not None:
+        command += ["--embedder", embedder]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    compare = json.loads((out / "compare.json").read_text())
+    print(f"\n== {out} (embedder {embedder or 'default'}): {time.perf_counter() - started:.1f} s")
+    for m in compare["methods"]:
+        print(f"  {m['name']} used={m['used']}: {m['reason']}")
+    print(f"{'zh':>3}{'en':>4}{'shared':>8}{'combined':>10}{'text':>7}{'visual':>8}")
+    for m in compare["matching"]:
+        s = m["scores"]
+        cells = [f"{s[x]:.2f}" if s.get(x) is not None else "-" for x in ("text", "visual")]
+        row = f"{m['a']:>3}{m['b']:>4}{m['shared']!s:>8}{m['score']:>10.2f}"
+        print(row + f"{cells[0]:>7}{cells[1]:>8}")
+    n_shared = sum(bool(m["shared"]) for m in compare["matching"])
+    k_zh, k_en = themes["zh"]["k"], themes["en"]["k"]
+    verdict = "theme for theme" if n_shared == k_zh == k_en else "NOT theme for theme"
+    print(f"shared {n_shared} of k_zh={k_zh}, k_en={k_en}: {verdict}")
+    text = compare["matrices"].get("text")
+    if text is not None:
+        values = np.asarray(text["values"] if isinstance(text, dict) else text, dtype=float)
+        pairs = {(m["a"], m["b"]) for m in compare["matching"]}
+        best = {(i, int(j)) for i, j in enumerate(values.argmax(axis=1))}
+        print(f"text alone picks the matched partner for {len(best & pairs)} of {len(pairs)}")
+        print("text matrix (rows zh, columns en):")
+        for row_values in values:
+            print("  " + " ".join(f"{v:.2f}" for v in row_values))
+
+
+def _phrase(p: dict) -> str:
+    return f"{p['text']} ({p['gloss']})" if p.get("gloss") else p["text"]
+
+
+def _label(theme: dict) -> str:
+    gloss = theme.get("label_gloss")
+    return theme["label"] + (f" ({gloss})" if gloss else "")
+
+
+def main() -> None:
+    from themescope.synthetic import generate_news_video
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/xinwen-lianbo-zh-en"))
+    parser.add_argument("--date", default="20250809")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=Path("bench-out"))
+    # Training dominates on a busy 2-core machine; fewer epochs keep the check short.
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--reuse", action="store_true", help="reuse finished runs")
+    args = parser.parse_args()
+    duration_s = round(args.minutes * 60)
+
+    print(f"machine: {os.cpu_count()} CPU cores; load {os.getloadavg()[0]:.2f} (1 min) at start")
+    folder = args.out / f"real-xinwen-{args.date}-{duration_s}s"
+    folder.mkdir(parents=True, exist_ok=True)
+    video = folder / "video.mp4"
+    if not video.is_file():
+        generate_news_video(folder, lang="en", duration_s=duration_s, seed=0, name="video")
+    srts = {}
+    for lang in ("zh", "en"):
+        srts[lang] = folder / f"{args.date}.{lang}.srt"
+        n = cut_srt(args.data / f"{args.date}.{lang}.srt", srts[lang], duration_s)
+        print(f"{lang}: {n} cues in the first {duration_s} s")
+
+    runs = {lang: folder / f"run-{lang}" for lang in ("zh", "en")}
+    walls = {
+        lang: 0.0
+        if args.reuse and (runs[lang] / "themes.json").is_file()
+        else summarize(video, srts[lang], runs[lang], args.epochs)
+        for lang in ("zh", "en")
+    }
+    themes = {lang: json.loads((runs[lang] / "themes.json").read_text()) for lang in runs}
+    print(f"\n{'run':<4}{'k':>3}{'summarize s':>13}")
+    for lang in ("zh", "en"):
+        print(f"{lang:<4}{themes[lang]['k']:>3}{walls[lang]:>13.1f}")
+    print(f"ARI of the zh and en runs' frame themes: {frame_agreement(runs):.2f}")
+    # The default compare, then the multilingual embedder, whose text scores say whether
+    # the matching rests on meaning or only on the (here identical) pictures.
+    for name, embedder in (("compare", None), ("compare-multilingual", "multilingual")):
+        compare_run(runs, folder / name, embedder, themes)
+    for lang in ("zh", "en"):
+        print(f"\n-- {lang} run")
+        for theme in themes[lang]["themes"]:
+            print(f"theme {theme['id']} ({theme['n_frames']} frames): {_label(theme)!r}")
+            print("  " + " · ".join(_phrase(p) for p in theme["phrases"][:5]))
+            if theme.get("people"):
+                print("  people: " + ", ".join(theme["people"]))
+        common = themes[lang].get("common", [])
+        print("common: " + (" · ".join(_phrase(p) for p in common) or "-"))
+        for warning in themes[lang].get("warnings", []):
+            print(f"warning: {warning}")
+    print(f"\nreports: {runs['zh'] / 'report.html'} {runs['en'] / 'report.html'}")
+    print(f"compares: {folder / 'compare'} {folder / 'compare-multilingual'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
