@@ -105,7 +105,7 @@ def test_real_chinese_report_and_comparison_render(
     document = read_themes(pages["runs"]["zh"].themes_path)
     glossed = [p for theme in document.themes for p in theme.phrases if p.gloss]
     assert len(glossed) >= len(document.themes) and all(p.gloss.isascii() for p in glossed)
-    shown = [g.text for g in driver.find_elements(By.CSS_SELECTOR, ".phrase-text + .gloss")]
+    shown = [g.text for g in driver.find_elements(By.CSS_SELECTOR, ".phrase-text .gloss")]
     assert f"({glossed[0].gloss})" in shown
     _assert_injection_inert(driver)
     _assert_offline_and_clean(driver)
