@@ -240,8 +240,10 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
 
     # Chinese is drawn with a CJK font (no empty boxes).
     fonts = _fonts_used(driver, "#theme-0 ol.phrases li:nth-child(2) .phrase-text")
-    assert any("CJK" in f["familyName"] or "Han" in f["familyName"] for f in fonts), fonts
-    assert sum(f["glyphCount"] for f in fonts) == len(CHINESE_PHRASE)
+    cjk = [f for f in fonts if "CJK" in f["familyName"] or "Han" in f["familyName"]]
+    assert cjk, fonts
+    # every Chinese character is drawn by the CJK font (the English gloss beside it may not be)
+    assert sum(f["glyphCount"] for f in cjk) >= len(CHINESE_PHRASE)
 
     # Charts of the k choice and the training loss are drawn.
     charts = driver.find_elements(By.CSS_SELECTOR, "#k-section svg.chart, #training svg.chart")
