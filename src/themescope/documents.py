@@ -34,6 +34,7 @@ from themescope.rundir import atomic_path
 
 THEMES_SCHEMA_VERSION = 1
 COMPARE_SCHEMA_VERSION = 1
+STUDY_SCHEMA_VERSION = 1
 
 T = TypeVar("T")
 
@@ -439,6 +440,119 @@ class CompareDocument(Record, kw_only=True):
 # --------------------------------------------------------------------------- reading, writing
 
 
+# --------------------------------------------------------------------------- study (corpus)
+
+
+class StudyVideoRecord(Record, kw_only=True):
+    """One video of a study: where it came from and what its ingest did."""
+
+    id: Annotated[str, Meta(description="Its folder under videos/ and its name in every table.")]
+    group: str
+    video: str
+    subtitles: str | None = None
+    lang: Annotated[str | None, Meta(description="As given, or as ingest detected it.")] = None
+    metadata: Annotated[
+        dict[str, str], Meta(description="Every other column of the corpus manifest.")
+    ] = {}
+    row: Annotated[int, Meta(description="Its row in the corpus manifest (1-based).")] = 0
+    status: Literal["done", "failed"]
+    error: Annotated[str | None, Meta(description="Why it failed, in one line.")] = None
+    n_frames: int = 0
+    duration_s: float | None = None
+    warnings: list[str] = []
+
+
+class StudyVideosDocument(Record, kw_only=True):
+    """``STUDY/videos.json``: every video of the study and how its ingest went."""
+
+    schema_version: int
+    source: Annotated[str, Meta(description="The corpus manifest or folder.")]
+    videos: list[StudyVideoRecord]
+
+
+class ShareRecord(Record, kw_only=True):
+    """A group's share of a theme with its bootstrap interval (over videos)."""
+
+    share: Annotated[float, Meta(description="Share of the group's airtime, in [0, 1].")]
+    low: Annotated[float | None, Meta(description="Null when the group has one video.")] = None
+    high: float | None = None
+
+
+class GroupPhraseRecord(Record, kw_only=True):
+    """A phrase one group says in a theme more than the other groups."""
+
+    text: str
+    z: Annotated[float, Meta(description="Weighted log-odds z-score against the other groups.")]
+    count: Annotated[int, Meta(description="Times the group says it in the theme.")]
+    gloss: str | None = None
+
+
+class StudyThemeRecord(ThemeRecord, kw_only=True):
+    """A theme of a study: a single run's theme plus each group's share and phrases.
+
+    ``frames`` and ``representative_frames`` are rows of ``STUDY/frames.parquet``;
+    ``share`` and ``seconds`` are over the whole study; ``spans`` is empty (each
+    video's timeline is in the document's ``videos``).
+    """
+
+    group_shares: dict[str, ShareRecord]
+    group_phrases: Annotated[
+        dict[str, list[GroupPhraseRecord]],
+        Meta(description="Per group, the phrases it says in this theme more than the others."),
+    ]
+    group_p_value: Annotated[
+        float | None,
+        Meta(description="Do the groups' shares of this theme differ? Corrected p-value."),
+    ] = None
+    n_videos: Annotated[int, Meta(description="Videos with airtime in this theme.")] = 0
+
+
+class GroupRecord(Record, kw_only=True):
+    """One group of a study."""
+
+    name: str
+    n_videos: int
+    seconds: float
+    langs: list[str]
+
+
+class GroupTestRecord(Record, kw_only=True):
+    """Whether the groups' theme distributions differ."""
+
+    method: str
+    statistic: float
+    p_value: float
+    n_permutations: int
+    correction: Annotated[
+        str, Meta(description="How the per-theme p-values are corrected for many themes.")
+    ] = ""
+
+
+class VideoTimelineRecord(Record, kw_only=True):
+    """One video's themes over time."""
+
+    id: str
+    group: str
+    seconds: float
+    shares: Annotated[list[float], Meta(description="Share of the video's time per theme.")]
+    spans: Annotated[
+        list[tuple[float, float, int]], Meta(description="(start_s, end_s, theme) in order.")
+    ]
+
+
+class StudyThemesDocument(ThemesDocument, kw_only=True):
+    """``STUDY/themes.json``: the study's themes, groups side by side."""
+
+    themes: list[StudyThemeRecord]  # type: ignore[assignment]
+    groups: list[GroupRecord]
+    group_test: Annotated[
+        GroupTestRecord | None, Meta(description="Null with fewer than two groups.")
+    ] = None
+    confidence_level: float = 0.95
+    n_bootstrap: int = 0
+    videos: list[VideoTimelineRecord] = []
+
+
 class _Header(msgspec.Struct):
     schema_version: int
 
@@ -488,9 +602,46 @@ def write_compare(path: str | Path, document: CompareDocument) -> None:
     _write(Path(path), document)
 
 
+def read_study_themes(path: str | Path) -> StudyThemesDocument:
+    """Read and validate a study's ``themes.json``.
+
+    Raises:
+        DocumentError: Missing, not JSON, not matching the schema, or from a newer themescope.
+    """
+    return _read(
+        Path(path),
+        StudyThemesDocument,
+        STUDY_SCHEMA_VERSION,
+        missing="run `themescope corpus` first",
+        rewrite="rerun `themescope corpus --force` to rewrite it",
+    )
+
+
+def read_study_videos(path: str | Path) -> StudyVideosDocument:
+    """Read and validate a study's ``videos.json``.
+
+    Raises:
+        DocumentError: Missing, not JSON, not matching the schema, or from a newer themescope.
+    """
+    return _read(
+        Path(path),
+        StudyVideosDocument,
+        STUDY_SCHEMA_VERSION,
+        missing="run `themescope corpus` first",
+        rewrite="rerun `themescope corpus --force` to rewrite it",
+    )
+
+
+def write_study(path: str | Path, document: StudyThemesDocument | StudyVideosDocument) -> None:
+    """Write a study document atomically (indented UTF-8, non-ASCII kept)."""
+    _write(Path(path), document)
+
+
 SCHEMA_FILES: dict[str, type[Record]] = {
     "themes.schema.json": ThemesDocument,
     "compare.schema.json": CompareDocument,
+    "study-themes.schema.json": StudyThemesDocument,
+    "study-videos.schema.json": StudyVideosDocument,
 }
 """The JSON Schema files in ``docs/schemas/`` and the class each is generated from."""
 

@@ -138,6 +138,7 @@ class TrainRecord(StageRecord, kw_only=True):
     unknown_word_rate: float | None = None
     n_params: int = 0
     n_frames: int = 0
+    n_frames_trained: int = 0
     n_frames_with_text: int = 0
     latent_dim: int = 0
     train_seconds: float = 0.0

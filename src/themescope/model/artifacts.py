@@ -34,11 +34,16 @@ def write_outputs(
     vocabulary: Vocabulary | None,
     trainer: Trainer,
     evaluation: Evaluation,
+    latents: np.ndarray,
 ) -> None:
-    """Write every artifact of a finished training into the stage's staging folder."""
+    """Write every artifact of a finished training into the stage's staging folder.
+
+    ``latents`` holds μ of every frame of the run; ``evaluation`` measured the frames
+    trained on (all of them unless training took a sample).
+    """
     from safetensors.torch import save_file
 
-    np.save(st.path("latents.npy"), evaluation.mu)
+    np.save(st.path("latents.npy"), latents)
     model_dir = st.path("model/weights.safetensors").parent
     state = {k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()}
     save_file(state, str(model_dir / "weights.safetensors"))

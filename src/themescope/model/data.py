@@ -1,13 +1,17 @@
-"""Load a run's frames into in-memory tensors for training.
+"""Load a run's frames into in-memory tensors for training, and stream them for encoding.
 
-The whole data set is small (a few hundred frames at 120×200), so it is decoded
-once into one float tensor; batches are slices of it, with no per-batch decoding.
+A video's frames are few (a few hundred at 120×200), so they are decoded once into
+one float tensor and batches are slices of it, with no per-batch decoding. A corpus
+of many videos is not: training then takes a seeded sample of at most
+``max_train_frames`` frames (:func:`training_sample`), and every frame is encoded in
+batches decoded from disk (:func:`stream_batches`), so memory holds the sample and
+the latents, never every image of the study.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +34,18 @@ class FrameData:
     """A run's frames as tensors.
 
     Attributes:
-        frame_ids: int64 array (n_frames,), 0..n-1 in time order.
+        frame_ids: int64 array (n_frames,): the loaded frames' ids, a sorted subset of
+            0..n_total-1 when training takes a sample.
         time_s: float64 array (n_frames,).
         texts: The aligned text of each frame ("" when none).
         images: float32 tensor (n_frames, 3, H, W) in [0, 1]; None when unused.
         token_ids: int64 tensor (n_frames, max_len), right-padded with ``<PAD>``.
         lengths: int64 tensor (n_frames,), tokens per frame (0: no text).
-        text: The tokenization with its vocabulary; None when text is unused.
+        text: The tokenization of EVERY frame of the run with its vocabulary; None when
+            text is unused.
+        n_total: Frames in the run (``n_frames`` when all are loaded).
+        image_paths: Every frame's image, relative to ``root``.
+        root: The run directory.
     """
 
     frame_ids: np.ndarray
@@ -46,6 +55,14 @@ class FrameData:
     token_ids: torch.Tensor
     lengths: torch.Tensor
     text: TokenizedText | None
+    n_total: int
+    image_paths: list[str]
+    root: Path
+
+    @property
+    def sampled(self) -> bool:
+        """Whether training sees a sample of the frames rather than all of them."""
+        return self.n_frames < self.n_total
 
     @property
     def n_frames(self) -> int:
@@ -129,6 +146,14 @@ def pad_token_ids(token_ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, tor
     return padded, lengths
 
 
+def training_sample(n_frames: int, max_frames: int, seed: int) -> np.ndarray:
+    """Return the sorted frame indices training uses: all, or a seeded sample of ``max_frames``."""
+    if n_frames <= max_frames:
+        return np.arange(n_frames)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_frames, size=max_frames, replace=False))
+
+
 def load_frame_data(
     run: RunDirectory,
     config: TrainConfig,
@@ -136,34 +161,72 @@ def load_frame_data(
     *,
     n_threads: int = 2,
 ) -> FrameData:
-    """Load everything training needs from ``run``.
+    """Load what training needs from ``run``: the sample's images, every frame's tokens.
 
     Args:
         run: A run directory whose ingest stage is done.
-        config: Gives the image size, token limit and ablation.
+        config: Gives the image size, token limit, ablation and ``max_train_frames``.
         embeddings: Token embedding source; None when the ablation uses no text.
         n_threads: Threads for JPEG decoding.
     """
     columns = read_frame_table(run)
+    n_total = len(columns["frame_id"])
+    rows = training_sample(n_total, config.max_train_frames, config.seed)
     texts = [t or "" for t in columns["text"]]
     images = None
     if config.uses_images:
         images = load_images(
-            run.path, columns["image"], config.image_height, config.image_width, n_threads
+            run.path,
+            [columns["image"][i] for i in rows],
+            config.image_height,
+            config.image_width,
+            n_threads,
         )
     text = None
     if config.uses_text and embeddings is not None:
+        # The vocabulary comes from every frame, so frames outside the sample encode too.
         langs = [lang or "en" for lang in columns["lang"]]
         text = tokenize_frames(texts, langs, embeddings, config.max_tokens)
-        token_ids, lengths = pad_token_ids(text.token_ids)
+        token_ids, lengths = pad_token_ids([text.token_ids[i] for i in rows])
     else:
-        token_ids, lengths = pad_token_ids([[] for _ in texts])
+        token_ids, lengths = pad_token_ids([[] for _ in rows])
     return FrameData(
-        frame_ids=np.asarray(columns["frame_id"], dtype=np.int64),
-        time_s=np.asarray(columns["time_s"], dtype=np.float64),
-        texts=texts,
+        frame_ids=np.asarray(columns["frame_id"], dtype=np.int64)[rows],
+        time_s=np.asarray(columns["time_s"], dtype=np.float64)[rows],
+        texts=[texts[i] for i in rows],
         images=images,
         token_ids=token_ids,
         lengths=lengths,
         text=text,
+        n_total=n_total,
+        image_paths=list(columns["image"]),
+        root=run.path,
     )
+
+
+Batch = tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]
+
+
+def stream_batches(
+    data: FrameData, config: TrainConfig, *, batch_frames: int = 256, n_threads: int = 2
+) -> Iterator[Batch]:
+    """Yield every frame of the run in order as (images, token ids, lengths), decoded per batch.
+
+    Images are None when the ablation uses none; tokens are all-padding when it uses no text.
+    """
+    for start in range(0, data.n_total, batch_frames):
+        rows = range(start, min(start + batch_frames, data.n_total))
+        images = None
+        if config.uses_images:
+            images = load_images(
+                data.root,
+                [data.image_paths[i] for i in rows],
+                config.image_height,
+                config.image_width,
+                n_threads,
+            )
+        if data.text is not None:
+            token_ids, lengths = pad_token_ids([data.text.token_ids[i] for i in rows])
+        else:
+            token_ids, lengths = pad_token_ids([[] for _ in rows])
+        yield images, token_ids, lengths

@@ -90,7 +90,7 @@ class TrainStage(Stage):
 
         from themescope.model.artifacts import write_outputs
         from themescope.model.crvae import count_parameters
-        from themescope.model.data import load_frame_data
+        from themescope.model.data import load_frame_data, stream_batches
         from themescope.model.text import embeddings_for
         from themescope.model.trainer import Trainer
 
@@ -140,6 +140,18 @@ class TrainStage(Stage):
                 "(lower kl_weight or lengthen kl_warmup_epochs)"
             )
         evaluation = trainer.evaluate()
+        latents = evaluation.mu
+        if data.sampled:
+            st_started = time.perf_counter()
+            latents = trainer.encode(
+                stream_batches(data, config, n_threads=max(1, torch.get_num_threads()))
+            )
+            logger.info(
+                "trained on %d of %d frames; encoded all in %.1f s",
+                data.n_frames,
+                data.n_total,
+                time.perf_counter() - st_started,
+            )
         baseline = _mean_frame_psnr(data)
         psnr = evaluation.psnr_db
         if psnr is not None and baseline is not None and psnr < baseline + 1.0:
@@ -148,7 +160,7 @@ class TrainStage(Stage):
                 f"({psnr:.1f} dB against {baseline:.1f} dB): training failed to learn; "
                 f"retrain with a lower --lr (now {config.lr:g}) or more epochs"
             )
-        write_outputs(st, run, config, data, vocabulary, trainer, evaluation)
+        write_outputs(st, run, config, data, vocabulary, trainer, evaluation, latents)
         st.record.update(
             {
                 "psnr_db": evaluation.psnr_db,
@@ -165,7 +177,8 @@ class TrainStage(Stage):
                 "ablation": config.ablation,
                 "unknown_word_rate": data.text.unknown_word_rate if data.text else None,
                 "n_params": count_parameters(trainer.model),
-                "n_frames": data.n_frames,
+                "n_frames": data.n_total,
+                "n_frames_trained": data.n_frames,
                 "n_frames_with_text": data.n_with_text,
                 "latent_dim": config.latent_dim,
                 "train_seconds": round(trainer.train_s, 3),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from themescope import _progress
 from themescope.errors import TrainingError
 from themescope.model.config import TrainConfig
 from themescope.model.crvae import CRVAE
-from themescope.model.data import FrameData
+from themescope.model.data import Batch, FrameData
 from themescope.model.text import Vocabulary
 
 if TYPE_CHECKING:
@@ -277,6 +277,30 @@ class Trainer:
         return images, token_ids, lengths.to(self.device)
 
     # -- evaluation -------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def encode(self, batches: Iterable[Batch]) -> np.ndarray:
+        """Return μ (float32, one row per frame) of every frame the batches hold, in order.
+
+        Used for the frames outside the training sample; μ of a frame does not depend on
+        the batch it is in (eval mode, packed sequences), so it equals :meth:`evaluate`'s.
+        """
+        model = self.model
+        model.eval()
+        mus = []
+        for images, token_ids, lengths in batches:
+            if images is not None:
+                images = images.to(self.device)
+                if self.device.type == "cpu":
+                    images = images.contiguous(memory_format=torch.channels_last)
+            ids = text_lengths = None
+            if self.config.uses_text:
+                width = max(1, int(lengths.max()) if len(lengths) else 1)
+                ids = token_ids[:, :width].to(self.device)
+                text_lengths = lengths.to(self.device)
+            mu, _ = model.encode(images, ids, text_lengths)
+            mus.append(mu.float().cpu())
+        return torch.cat(mus).numpy().astype(np.float32)
 
     @torch.inference_mode()
     def evaluate(self, batch_size: int = 64) -> Evaluation:

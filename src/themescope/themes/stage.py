@@ -61,7 +61,7 @@ from themescope.themes.config import ThemesConfig
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.facets import facets
 from themescope.themes.gloss import Glosser, make_glosser
-from themescope.themes.projection import project_2d
+from themescope.themes.projection import Projection, project_2d
 
 logger = logging.getLogger("themescope")
 
@@ -132,7 +132,7 @@ class ThemesStage(Stage):
         assert self.tagger is not None and self.embedder is not None  # set by check()
         if self.embedder.fallback_reason:
             writer.warn(self.embedder.fallback_reason)
-        backends = _backends(self.config, self.captioner, self.tagger, self.embedder)
+        backends = backends_record(self.config, self.captioner, self.tagger, self.embedder)
         ingest = msgspec.to_builtins(run.require("ingest"))
         _run_stage(
             run,
@@ -210,7 +210,7 @@ def _load_tagger(config: ThemesConfig, embedder: PhraseEmbedder) -> Tagger:
     )
 
 
-def _backends(
+def backends_record(
     config: ThemesConfig, captioner: Captioner | None, tagger: Tagger, embedder: PhraseEmbedder
 ) -> dict[str, Any]:
     from themescope.themes.embedders import embedder_info
@@ -246,7 +246,7 @@ def _run_stage(
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    table, latents = _read_inputs(run)
+    table, latents = read_inputs(run)
     n = table.num_rows
     times_s = np.asarray(table.column("time_s").to_numpy(zero_copy_only=False), dtype=np.float64)
     texts = [clip_middle(t or "") for t in table.column("text").to_pylist()]
@@ -261,48 +261,13 @@ def _run_stage(
     logger.info("themes: %d frames, %d-d latents, language %s", n, latents.shape[1], lang)
 
     t0 = time.perf_counter()
-    selection = select_k(
-        latents,
-        k=config.k,
-        k_range=config.k_range,
-        seed=config.seed,
-        n_init=config.n_init,
-        n_bootstrap=config.n_bootstrap,
-        times_s=times_s,
-        time_weight=config.time_weight,
-        backend=config.cluster_backend,
-    )
-    for message in selection.warnings:
-        st.warnings.append(message)  # select_k has logged them already
-    labels, centers = _order_themes(selection)
-    timings["cluster_s"] = time.perf_counter() - t0
-    logger.info(
-        "clustered into k=%d themes (%s, %s backend): %s",
-        selection.k,
-        selection.method,
-        selection.backend,
-        selection.reason,
-    )
+    clustering = cluster_frames(latents, times_s, config, st)
+    selection, labels, centers = clustering.selection, clustering.labels, clustering.centers
+    timings["cluster_s"] = clustering.cluster_s
+    timings["projection_s"] = time.perf_counter() - t0 - clustering.cluster_s
 
     t0 = time.perf_counter()
-    projection = project_2d(selection.features, seed=config.seed, max_points=config.max_tsne_points)
-    timings["projection_s"] = time.perf_counter() - t0
-    logger.info(
-        "2-D projection: %s (perplexity %s) in %.1f s",
-        projection.method,
-        projection.perplexity,
-        timings["projection_s"],
-    )
-
-    t0 = time.perf_counter()
-    captions = [""] * n
-    if captioner is not None:
-        reused = _previous_captions(run, table, identity(captioner))
-        if reused is not None:
-            logger.info("reusing the %d captions of the previous themes run (same captioner)", n)
-            captions = reused
-        else:
-            captions = _caption(run, table, captioner)
+    captions = caption_frames(run, table, captioner)
     timings["caption_s"] = time.perf_counter() - t0
 
     durations = timeline.frame_durations_s(
@@ -318,37 +283,17 @@ def _run_stage(
             texts=[texts[i] for i in np.flatnonzero(labels == t)],
             captions=[captions[i] for i in np.flatnonzero(labels == t)],
             lang=lang,
-            on_screen=_on_screen([ocr_texts[i] for i in np.flatnonzero(labels == t)]),
+            on_screen=on_screen_lines([ocr_texts[i] for i in np.flatnonzero(labels == t)]),
         )
         for t in range(k)
     ]
 
     t0 = time.perf_counter()
-    logger.info("tagging %d themes with the %s tagger", k, tagger.name)
-    tagged = tagger.tag(materials, n_phrases=config.n_phrases)
-    if len(tagged) != k:
-        raise ThemescopeError(
-            f"tagger {tagger.name!r} returned {len(tagged)} results for {k} themes"
-        )
+    described, common = describe_themes(materials, tagger, embedder, config.n_phrases, st)
     timings["tag_s"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    # Evidence first, so that facets() counts a phrase as said in a theme only where
-    # the theme's own material backs it, and settles clashing tops by support.
-    checked = [
-        dataclasses.replace(result, phrases=attach_evidence(result.phrases, material, embedder))
-        for result, material in _progress.track(
-            list(zip(tagged, materials, strict=True)), "evidence", total=k
-        )
-    ]
-    settled = facets(checked, config.n_phrases, materials)
-    for message in settled.unresolved:
-        st.warn(message)
-    common = attach_evidence(settled.common, _whole_video(materials), embedder)
-    timings["evidence_s"] = time.perf_counter() - t0
-
     themes = []
-    for t, (material, result) in enumerate(zip(materials, settled.themes, strict=True)):
+    for t, (material, result) in enumerate(zip(materials, described, strict=True)):
         themes.append(
             _theme_record(
                 t,
@@ -370,13 +315,13 @@ def _run_stage(
         k=k,
         k_selection=selection.to_record(),
         backends=msgspec.convert(backends_used, BackendsRecord),
-        projection=projection.to_record(),
+        projection=clustering.projection.to_record(),
         themes=themes,
-        common=[_phrase_record(p) for p in common],
+        common=[phrase_record(p) for p in common],
         warnings=list(st.warnings),
     )
     if glosser is not None:
-        _add_glosses(document, glosser)
+        add_glosses(document, glosser)
     write_themes(st.path("themes.json"), document)
 
     keep = [c for c in table.column_names if c not in ("theme", "caption")]
@@ -393,7 +338,7 @@ def _run_stage(
             "k_reason": selection.reason,
             "k_range": list(selection.k_range),
             "backends": backends_used,
-            "projection": projection.method,
+            "projection": clustering.projection.method,
             "n_frames": n,
             "n_unsupported_phrases": n_unsupported,
             "timings": {name: round(value, 3) for name, value in timings.items()},
@@ -408,6 +353,104 @@ def _run_stage(
     return document, labels
 
 
+@dataclasses.dataclass(frozen=True)
+class Clustering:
+    """The frames' themes: the k selection, labels and centres largest theme first, the 2-D map."""
+
+    selection: KSelection
+    labels: np.ndarray
+    centers: np.ndarray
+    projection: Projection
+    cluster_s: float
+
+
+def cluster_frames(
+    latents: np.ndarray, times_s: np.ndarray | None, config: ThemesConfig, st: StageWriter
+) -> Clustering:
+    """Choose k, cluster the latents (themes numbered largest first) and project them to 2-D.
+
+    ``times_s`` is None where frames come from several videos: time is then no feature.
+    """
+    t0 = time.perf_counter()
+    selection = select_k(
+        latents,
+        k=config.k,
+        k_range=config.k_range,
+        seed=config.seed,
+        n_init=config.n_init,
+        n_bootstrap=config.n_bootstrap,
+        times_s=times_s,
+        time_weight=config.time_weight if times_s is not None else 0.0,
+        backend=config.cluster_backend,
+    )
+    for message in selection.warnings:
+        st.warnings.append(message)  # select_k has logged them already
+    labels, centers = _order_themes(selection)
+    cluster_s = time.perf_counter() - t0
+    logger.info(
+        "clustered into k=%d themes (%s, %s backend): %s",
+        selection.k,
+        selection.method,
+        selection.backend,
+        selection.reason,
+    )
+    t0 = time.perf_counter()
+    projection = project_2d(selection.features, seed=config.seed, max_points=config.max_tsne_points)
+    logger.info(
+        "2-D projection: %s (perplexity %s) in %.1f s",
+        projection.method,
+        projection.perplexity,
+        time.perf_counter() - t0,
+    )
+    return Clustering(selection, labels, centers, projection, cluster_s)
+
+
+def caption_frames(run: RunDirectory, table: Any, captioner: Captioner | None) -> list[str]:
+    """Caption every frame ("" without a captioner), reusing the last run's same captions."""
+    n = table.num_rows
+    if captioner is None:
+        return [""] * n
+    reused = _previous_captions(run, table, identity(captioner))
+    if reused is not None:
+        logger.info("reusing the %d captions of the previous themes run (same captioner)", n)
+        return reused
+    return _caption(run, table, captioner)
+
+
+def describe_themes(
+    materials: list[ThemeMaterial],
+    tagger: Tagger,
+    embedder: PhraseEmbedder,
+    n_phrases: int,
+    st: StageWriter,
+) -> tuple[list[ThemePhrases], list[Phrase]]:
+    """Tag every theme, back each phrase with evidence, and settle the themes as facets.
+
+    Returns each theme's phrases (label and people included) and the phrases common to
+    every theme, with evidence from all of them.
+    """
+    k = len(materials)
+    logger.info("tagging %d themes with the %s tagger", k, tagger.name)
+    tagged = tagger.tag(materials, n_phrases=n_phrases)
+    if len(tagged) != k:
+        raise ThemescopeError(
+            f"tagger {tagger.name!r} returned {len(tagged)} results for {k} themes"
+        )
+    # Evidence first, so that facets() counts a phrase as said in a theme only where
+    # the theme's own material backs it, and settles clashing tops by support.
+    checked = [
+        dataclasses.replace(result, phrases=attach_evidence(result.phrases, material, embedder))
+        for result, material in _progress.track(
+            list(zip(tagged, materials, strict=True)), "evidence", total=k
+        )
+    ]
+    settled = facets(checked, n_phrases, materials)
+    for message in settled.unresolved:
+        st.warn(message)
+    common = attach_evidence(settled.common, _whole_video(materials), embedder)
+    return list(settled.themes), common
+
+
 def _whole_video(materials: list[ThemeMaterial]) -> ThemeMaterial:
     """All themes' material as one, for the evidence of the phrases common to every theme."""
     return ThemeMaterial(
@@ -420,7 +463,7 @@ def _whole_video(materials: list[ThemeMaterial]) -> ThemeMaterial:
     )
 
 
-def _on_screen(ocr_texts: list[str]) -> list[tuple[str, int]]:
+def on_screen_lines(ocr_texts: list[str]) -> list[tuple[str, int]]:
     """Each on-screen line of a theme's frames with how many frames show it, most shown first."""
     counts: Counter[str] = Counter()
     for text in ocr_texts:
@@ -435,7 +478,7 @@ def _first(values: list[Any]) -> Any:
     return next((v for v in values if v), None)
 
 
-def _read_inputs(run: RunDirectory) -> tuple[Any, np.ndarray]:
+def read_inputs(run: RunDirectory) -> tuple[Any, np.ndarray]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -526,27 +569,13 @@ def _theme_record(
     st: StageWriter,
 ) -> ThemeRecord:
     frame_ids = material.frame_ids
-    phrases = result.phrases
     seconds = float(durations[frame_ids].sum())
     share = seconds / float(durations.sum())
     step = float(np.median(durations)) if len(durations) else 1.0
     # Two sampling intervals, or a twelfth of the theme's time: up to 6 picks spread over it.
     min_gap_s = max(2 * step, seconds / (2 * MAX_REPRESENTATIVE))
-    has_text = any(x.strip() for x in material.texts) or any(c.strip() for c in material.captions)
-    note = None
-    if not has_text:
-        note = "no transcript text or captions in this theme, so no phrases"
-        st.warn(
-            f"theme {t} ({len(frame_ids)} frames) has no transcript text or captions: no phrases"
-        )
-    elif len(phrases) < n_phrases:
-        note = f"only {len(phrases)} phrases: not enough distinct text in this theme"
-    if result.fallback_reason:
-        st.warn(f"theme {t}: phrases from the {result.backend} fallback ({result.fallback_reason})")
     return ThemeRecord(
-        id=t,
-        label=result.label or f"theme {t}",
-        people=list(result.people),
+        **theme_description(t, material, result, n_phrases, st),
         frames=frame_ids,
         n_frames=len(frame_ids),
         share=round(share, 4),
@@ -559,18 +588,42 @@ def _theme_record(
         representative_frames=representative_frames(
             frame_ids, features, centers[t], times_s, min_gap_s
         ),
-        phrases=[_phrase_record(p) for p in phrases],
-        phrases_note=note,
-        tagger=TaggerRecord(
+    )
+
+
+def theme_description(
+    t: int, material: ThemeMaterial, result: ThemePhrases, n_phrases: int, st: StageWriter
+) -> dict[str, Any]:
+    """The fields of a theme's record that describe it: label, people, phrases and their note."""
+    phrases = result.phrases
+    has_text = any(x.strip() for x in material.texts) or any(c.strip() for c in material.captions)
+    note = None
+    if not has_text:
+        note = "no transcript text or captions in this theme, so no phrases"
+        st.warn(
+            f"theme {t} ({len(material.frame_ids)} frames) has no transcript text or captions: "
+            "no phrases"
+        )
+    elif len(phrases) < n_phrases:
+        note = f"only {len(phrases)} phrases: not enough distinct text in this theme"
+    if result.fallback_reason:
+        st.warn(f"theme {t}: phrases from the {result.backend} fallback ({result.fallback_reason})")
+    return {
+        "id": t,
+        "label": result.label or f"theme {t}",
+        "people": list(result.people),
+        "phrases": [phrase_record(p) for p in phrases],
+        "phrases_note": note,
+        "tagger": TaggerRecord(
             backend=result.backend,
             model=result.model,
             prompt=result.prompt,
             fallback_reason=result.fallback_reason,
         ),
-    )
+    }
 
 
-def _add_glosses(document: ThemesDocument, glosser: Glosser) -> None:
+def add_glosses(document: ThemesDocument, glosser: Glosser) -> None:
     """Give every non-English phrase and label its English gloss (a word it lacks: none)."""
     for theme in document.themes:
         theme.label_gloss = glosser.gloss(theme.label)
@@ -580,7 +633,7 @@ def _add_glosses(document: ThemesDocument, glosser: Glosser) -> None:
         phrase.gloss = glosser.gloss(phrase.text)
 
 
-def _phrase_record(phrase: Phrase) -> PhraseRecord:
+def phrase_record(phrase: Phrase) -> PhraseRecord:
     ev = phrase.evidence
     return PhraseRecord(
         text=phrase.text,

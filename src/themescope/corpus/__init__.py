@@ -1,0 +1,1 @@
+"""Corpus mode: many videos in groups → one theme space and the groups side by side."""

@@ -1,0 +1,269 @@
+"""The study's ingest stage: every video into its own run directory, then one frame table.
+
+Each video is ingested by :func:`ingest_video`, an independent task that any
+:class:`~themescope.corpus.executors.Executor` runs (a local process pool or Ray),
+into ``STUDY/videos/<id>/`` with the single-video contract, so a video already done
+is skipped and a failed one is recorded with its error while the others go on.
+The stage then writes ``STUDY/videos.json`` (every video and how it went) and
+``STUDY/frames.parquet``: one row per frame of every ingested video, with its
+``video``, ``group``, the ``seconds`` of airtime it stands for, and its image path
+relative to the study, which the train and themes stages read like a run's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from themescope.corpus.executors import Executor, TaskFailure
+from themescope.corpus.spec import CorpusSpec, CorpusVideo
+from themescope.documents import (
+    STUDY_SCHEMA_VERSION,
+    StudyVideoRecord,
+    StudyVideosDocument,
+    write_study,
+)
+from themescope.errors import ThemescopeError
+from themescope.media.config import IngestConfig
+from themescope.rundir import RunDirectory, Stage, StageWriter
+
+logger = logging.getLogger("themescope")
+
+VIDEOS_DIR = "videos"
+
+FRAME_COLUMNS = ("time_s", "image", "text", "lang", "ocr_text")
+"""Columns copied from each video's frames.parquet (``ocr_text`` may be missing: --ocr off)."""
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """What one worker needs to ingest one video (plain values: it travels to other machines).
+
+    Attributes:
+        video: The video file.
+        subtitles: Its subtitle file, or None.
+        out: Its run directory.
+        ingest: The ingest settings (``IngestConfig.to_dict()``).
+        force: Redo it even when current.
+    """
+
+    video: str
+    subtitles: str | None
+    out: str
+    ingest: dict[str, Any]
+    force: bool = False
+
+
+def ingest_video(task: VideoTask) -> dict[str, Any]:
+    """Ingest one video into its run directory (skipped when current); return its facts.
+
+    Runs in a worker process or a Ray task; raises on failure, which the executor
+    reports for this video alone.
+    """
+    from themescope.media.ingest import IngestStage
+    from themescope.rundir import run_stage
+
+    stage = IngestStage(task.video, task.subtitles, IngestConfig.from_dict(task.ingest))
+    result = run_stage(RunDirectory(task.out), stage, force=task.force)
+    record = result.record
+    return {
+        "status": result.status,
+        "fingerprint": record.fingerprint,
+        "n_frames": getattr(record, "n_frames", 0),
+        "lang": getattr(record, "lang", None),
+        "duration_s": getattr(getattr(record, "video", None), "duration_s", None),
+        "warnings": list(record.warnings),
+    }
+
+
+class StudyIngestStage(Stage):
+    """Ingest every video of a corpus with an executor and gather their frames.
+
+    Args:
+        spec: The corpus.
+        config: Ingest settings shared by every video (a row's ``lang`` overrides ``lang``).
+        executor: Runs the per-video tasks.
+        force: Redo every video.
+    """
+
+    name = "ingest"
+
+    def __init__(
+        self, spec: CorpusSpec, config: IngestConfig, executor: Executor, *, force: bool = False
+    ) -> None:
+        self.spec = spec
+        self.config = config
+        self.executor = executor
+        self.force = force
+
+    def check(self) -> None:
+        """Check the executor and the ingest components before any video is read."""
+        self.executor.check()
+        if self.config.asr_model is not None:
+            from themescope.media.asr import check_model_dir
+
+            check_model_dir(self.config.asr_model)
+        from themescope.media.ocr import resolve_reader
+
+        resolve_reader(self.config.ocr, None)
+
+    def settings(self) -> dict[str, Any]:
+        """The ingest settings and the executor."""
+        return {**self.config.to_dict(), "executor": self.executor.name}
+
+    def fingerprint_parts(self) -> Any:
+        """The settings and every row (its files by path, size and modification time).
+
+        The per-video run directories hash their files and skip what is current, so the
+        study only needs to notice that a row or a file changed.
+        """
+        return {
+            "settings": self.config.fingerprinted(),
+            "videos": [_row_identity(video) for video in self.spec.videos],
+        }
+
+    def run(self, run: RunDirectory, writer: StageWriter) -> None:
+        """Ingest every video (skipping current ones), record each, gather the frames."""
+        videos = list(self.spec.videos)
+        tasks = [self._task(run, video) for video in videos]
+        outcomes: dict[int, dict[str, Any] | TaskFailure] = {}
+        logger.info(
+            "ingesting %d videos with the %s executor (%d workers)",
+            len(videos),
+            self.executor.name,
+            self.executor.n_workers,
+        )
+        for index, outcome in self.executor.map(ingest_video, tasks):
+            outcomes[index] = outcome
+            video = videos[index]
+            if isinstance(outcome, TaskFailure):
+                writer.warn(f"video {video.id} (row {video.row}) failed: {outcome.message}")
+            else:
+                logger.info("video %s: ingest %s", video.id, outcome["status"])
+        records = [_video_record(run, video, outcomes[i]) for i, video in enumerate(videos)]
+        done = [r for r in records if r.status == "done"]
+        if not done:
+            raise ThemescopeError(
+                f"none of the {len(records)} videos could be ingested; the first error: "
+                f"{records[0].error}"
+            )
+        for group, members in self.spec.groups().items():
+            if not any(r.group == group for r in done):
+                writer.warn(f"group {group!r} has no ingested video: it is left out of the study")
+            elif len(members) != sum(r.group == group for r in done):
+                n_done = sum(r.group == group for r in done)
+                writer.warn(f"group {group!r}: {n_done} of {len(members)} videos ingested")
+        write_study(
+            writer.path("videos.json"),
+            StudyVideosDocument(
+                schema_version=STUDY_SCHEMA_VERSION, source=str(self.spec.source), videos=records
+            ),
+        )
+        n_frames = _write_frame_table(run, done, writer.path("frames.parquet"))
+        langs = sorted({r.lang for r in done if r.lang})
+        writer.record.update(
+            {
+                "n_frames": n_frames,
+                "lang": langs[0] if len(langs) == 1 else "mul",
+                "every_s": self.config.every_s,
+                "text_source": "corpus",
+            }
+        )
+
+    def _task(self, run: RunDirectory, video: CorpusVideo) -> VideoTask:
+        config = self.config if video.lang is None else self.config.replace(lang=video.lang)
+        return VideoTask(
+            video=str(video.video),
+            subtitles=None if video.subtitles is None else str(video.subtitles),
+            out=str(run / VIDEOS_DIR / video.id),
+            ingest=config.to_dict(),
+            force=self.force,
+        )
+
+
+def _row_identity(video: CorpusVideo) -> dict[str, Any]:
+    def file(path: Path | None) -> list[Any] | None:
+        if path is None:
+            return None
+        try:
+            stat = path.stat()
+        except OSError:
+            return [str(path)]
+        return [str(path), stat.st_size, stat.st_mtime_ns]
+
+    return {
+        "id": video.id,
+        "group": video.group,
+        "lang": video.lang,
+        "video": file(video.video),
+        "subtitles": file(video.subtitles),
+    }
+
+
+def _video_record(
+    run: RunDirectory, video: CorpusVideo, outcome: dict[str, Any] | TaskFailure
+) -> StudyVideoRecord:
+    common: dict[str, Any] = {
+        "id": video.id,
+        "group": video.group,
+        "video": str(video.video),
+        "subtitles": None if video.subtitles is None else str(video.subtitles),
+        "metadata": dict(video.metadata),
+        "row": video.row,
+    }
+    if isinstance(outcome, TaskFailure):
+        return StudyVideoRecord(**common, lang=video.lang, status="failed", error=outcome.message)
+    return StudyVideoRecord(
+        **common,
+        lang=video.lang or outcome.get("lang"),
+        status="done",
+        n_frames=int(outcome["n_frames"]),
+        duration_s=outcome.get("duration_s"),
+        warnings=list(outcome.get("warnings", [])),
+    )
+
+
+def _write_frame_table(run: RunDirectory, done: list[StudyVideoRecord], path: Path) -> int:
+    """Write every ingested frame as one table; return the number of frames."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from themescope.themes.timeline import frame_durations_s
+
+    parts = []
+    for record in done:
+        video_run = RunDirectory(run / VIDEOS_DIR / record.id)
+        table = pq.read_table(video_run / "frames.parquet").sort_by("frame_id")
+        ingest = video_run.require("ingest")
+        times = np.asarray(table.column("time_s").to_numpy(zero_copy_only=False), dtype=np.float64)
+        seconds = frame_durations_s(
+            times,
+            every_s=getattr(ingest, "every_s", None),
+            duration_s=record.duration_s,
+        )
+        n = table.num_rows
+        columns = {
+            "video": pa.array([record.id] * n, pa.string()),
+            "group": pa.array([record.group] * n, pa.string()),
+            "video_frame_id": table.column("frame_id").cast(pa.int64()),
+            "seconds": pa.array(seconds, pa.float64()),
+        }
+        for name in FRAME_COLUMNS:
+            if name == "image":
+                prefix = f"{VIDEOS_DIR}/{record.id}/"
+                columns[name] = pa.array(
+                    [prefix + p for p in table.column("image").to_pylist()], pa.string()
+                )
+            elif name in table.column_names:
+                columns[name] = table.column(name).cast(pa.string())
+            else:
+                columns[name] = pa.array([""] * n, pa.string())
+        parts.append(pa.table(columns))
+    frames = pa.concat_tables(parts)
+    frames = frames.add_column(0, "frame_id", pa.array(np.arange(frames.num_rows), pa.int64()))
+    pq.write_table(frames, path)
+    return int(frames.num_rows)

@@ -1,0 +1,370 @@
+"""The study's themes stage: one clustering of every frame, groups side by side.
+
+Clusters the latents of every video's frames in one space (time is no feature:
+frames come from different videos), describes each theme as a single run does
+(label, phrases with evidence, people, on-screen text, glosses) with material
+drawn from every video in it, then measures the groups (:mod:`themescope.corpus.stats`):
+each group's share of each theme with a bootstrap interval over videos, a
+permutation test over videos of whether the groups' theme distributions differ,
+and the phrases each group says in a theme more than the others. Writes
+``STUDY/themes.json`` (:class:`~themescope.documents.StudyThemesDocument`) and the
+``theme`` column of ``STUDY/frames.parquet``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from themescope.components import identity
+from themescope.corpus import stats
+from themescope.documents import (
+    STUDY_SCHEMA_VERSION,
+    BackendsRecord,
+    GroupPhraseRecord,
+    GroupRecord,
+    GroupTestRecord,
+    ShareRecord,
+    StudyThemeRecord,
+    StudyThemesDocument,
+    VideoTimelineRecord,
+    write_study,
+)
+from themescope.errors import RunDirectoryError
+from themescope.rundir import RunDirectory, Stage, StageWriter
+from themescope.themes import timeline
+from themescope.themes.base import Captioner, PhraseEmbedder, Tagger, ThemeMaterial
+from themescope.themes.config import ThemesConfig
+from themescope.themes.gloss import Glosser
+from themescope.themes.stage import (
+    ThemesStage,
+    add_glosses,
+    backends_record,
+    caption_frames,
+    cluster_frames,
+    describe_themes,
+    on_screen_lines,
+    phrase_record,
+    read_inputs,
+    representative_frames,
+    theme_description,
+)
+
+logger = logging.getLogger("themescope")
+
+STUDY_COLUMNS = ("video", "group", "seconds")
+
+N_GROUP_PHRASES = 8
+
+
+class StudyThemesStage(Stage):
+    """Cluster a study's frames into themes and compare its groups.
+
+    Args:
+        config: Clustering and description settings (the study's default k range is wider).
+        captioner: A captioner instance instead of the one ``config`` names.
+        tagger: A tagger instance instead of the one ``config`` names.
+        embedder: A phrase embedder instance instead of the one ``config`` names.
+        n_bootstrap: Resamples of videos for each share's interval.
+        n_permutations: Permutations of the videos' groups for the difference test.
+        level: Confidence level of the intervals.
+    """
+
+    name = "themes"
+    needs = ("train",)
+
+    def __init__(
+        self,
+        config: ThemesConfig,
+        *,
+        captioner: Captioner | None = None,
+        tagger: Tagger | None = None,
+        embedder: PhraseEmbedder | None = None,
+        n_bootstrap: int = 1000,
+        n_permutations: int = 1000,
+        level: float = 0.95,
+    ) -> None:
+        # The single-run stage resolves, checks and fingerprints the same components.
+        self.describer = ThemesStage(config, captioner=captioner, tagger=tagger, embedder=embedder)
+        self.config = config
+        self.n_bootstrap = n_bootstrap
+        self.n_permutations = n_permutations
+        self.level = level
+
+    def check(self) -> None:
+        """Resolve and check the components."""
+        self.describer.check()
+
+    def settings(self) -> dict[str, Any]:
+        """The themes settings and the statistics'."""
+        return {**self.describer.settings(), **self._statistics()}
+
+    def fingerprint_parts(self) -> Any:
+        """The components' identities and the statistics' settings."""
+        return {"describe": self.describer.fingerprint_parts(), "statistics": self._statistics()}
+
+    def _statistics(self) -> dict[str, Any]:
+        return {
+            "n_bootstrap": self.n_bootstrap,
+            "n_permutations": self.n_permutations,
+            "level": self.level,
+        }
+
+    def run(self, run: RunDirectory, writer: StageWriter) -> None:
+        """Cluster, describe, measure the groups; write themes.json and the theme column."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        describer = self.describer
+        assert describer.tagger is not None and describer.embedder is not None  # by check()
+        if describer.embedder.fallback_reason:
+            writer.warn(describer.embedder.fallback_reason)
+        config = self.config
+        started = time.perf_counter()
+        table, latents = read_inputs(run)
+        missing = [c for c in STUDY_COLUMNS if c not in table.column_names]
+        if missing:
+            raise RunDirectoryError(
+                f"{run / 'frames.parquet'} lacks column(s) {', '.join(missing)}: it is not a "
+                "study's; rerun `themescope corpus`"
+            )
+        videos = [str(v) for v in table.column("video").to_pylist()]
+        groups = [str(g) for g in table.column("group").to_pylist()]
+        seconds = np.asarray(table.column("seconds").to_numpy(zero_copy_only=False), float)
+        times_s = np.asarray(table.column("time_s").to_numpy(zero_copy_only=False), float)
+        texts = [t or "" for t in table.column("text").to_pylist()]
+        langs = [lang or "und" for lang in table.column("lang").to_pylist()]
+        ocr_texts = [t or "" for t in table.column("ocr_text").to_pylist()]
+        video_group = dict(zip(videos, groups, strict=True))
+
+        clustering = cluster_frames(latents, None, config, writer)
+        labels = clustering.labels
+        k = int(labels.max()) + 1
+        captions = caption_frames(run, table, describer.captioner)
+        members = [np.flatnonzero(labels == t) for t in range(k)]
+        materials = [
+            ThemeMaterial(
+                theme_id=t,
+                frame_ids=[int(i) for i in rows],
+                texts=[texts[i] for i in rows],
+                captions=[captions[i] for i in rows],
+                lang=_majority([langs[i] for i in rows]),
+                on_screen=on_screen_lines([ocr_texts[i] for i in rows]),
+            )
+            for t, rows in enumerate(members)
+        ]
+        described, common = describe_themes(
+            materials, describer.tagger, describer.embedder, config.n_phrases, writer
+        )
+
+        shares = stats.group_shares(
+            videos,
+            labels,
+            seconds,
+            video_group,
+            k,
+            n_bootstrap=self.n_bootstrap,
+            level=self.level,
+            seed=config.seed,
+        )
+        for message in shares.warnings:
+            writer.warn(message)
+        test = _difference_test(videos, labels, seconds, video_group, k, config.seed, self, writer)
+        phrases_by_group = [
+            stats.group_phrases(
+                _texts_by_group(rows, groups, texts), n=N_GROUP_PHRASES, seed=config.seed
+            )
+            for rows in members
+        ]
+        # Frames of different videos are never "close in time": representative frames spread.
+        video_index = {v: i for i, v in enumerate(dict.fromkeys(videos))}
+        apart_s = np.array([video_index[v] for v in videos], float) * 1e9 + times_s
+        step = float(np.median(seconds)) if len(seconds) else 1.0
+        total = float(seconds.sum())
+        themes = []
+        for t, (material, result, rows) in enumerate(
+            zip(materials, described, members, strict=True)
+        ):
+            theme_seconds = float(seconds[rows].sum())
+            themes.append(
+                StudyThemeRecord(
+                    **theme_description(t, material, result, config.n_phrases, writer),
+                    frames=material.frame_ids,
+                    n_frames=len(rows),
+                    share=round(theme_seconds / total, 4) if total else 0.0,
+                    seconds=round(theme_seconds, 3),
+                    spans=[],
+                    representative_frames=representative_frames(
+                        material.frame_ids,
+                        clustering.selection.features,
+                        clustering.centers[t],
+                        apart_s,
+                        2 * step,
+                    ),
+                    group_shares={
+                        group: ShareRecord(
+                            share=round(interval.share, 4),
+                            low=None if interval.low is None else round(interval.low, 4),
+                            high=None if interval.high is None else round(interval.high, 4),
+                        )
+                        for group, intervals in shares.shares.items()
+                        for interval in [intervals[t]]
+                    },
+                    group_phrases={
+                        group: [
+                            GroupPhraseRecord(text=text, z=round(float(z), 3), count=int(count))
+                            for text, z, count in found
+                        ]
+                        for group, found in phrases_by_group[t].items()
+                    },
+                    group_p_value=None if test is None else round(test.theme_p_values[t], 4),
+                    n_videos=len({videos[i] for i in rows}),
+                )
+            )
+        document = StudyThemesDocument(
+            schema_version=STUDY_SCHEMA_VERSION,
+            k=k,
+            k_selection=clustering.selection.to_record(),
+            backends=msgspec.convert(
+                {
+                    **backends_record(
+                        config, describer.captioner, describer.tagger, describer.embedder
+                    ),
+                    "cluster": clustering.selection.backend,
+                },
+                BackendsRecord,
+            ),
+            projection=clustering.projection.to_record(),
+            themes=themes,
+            common=[phrase_record(p) for p in common],
+            warnings=[],
+            groups=_groups(videos, groups, seconds, langs),
+            group_test=None
+            if test is None
+            else GroupTestRecord(
+                method=test.method,
+                statistic=round(float(test.statistic), 6),
+                p_value=round(float(test.p_value), 4),
+                n_permutations=test.n_permutations,
+                correction=test.correction,
+            ),
+            confidence_level=self.level,
+            n_bootstrap=self.n_bootstrap,
+            videos=_timelines(videos, groups, labels, times_s, seconds, k),
+        )
+        if describer.glosser is not None:
+            _add_study_glosses(document, describer.glosser)
+        document.warnings = list(writer.warnings)
+        write_study(writer.path("themes.json"), document)
+        keep = [c for c in table.column_names if c not in ("theme", "caption")]
+        out = table.select(keep).append_column("theme", pa.array(labels, type=pa.int64()))
+        if describer.captioner is not None:
+            out = out.append_column("caption", pa.array(captions, type=pa.string()))
+        pq.write_table(out, writer.path("frames.parquet"))
+        writer.record.update(
+            {
+                "k": k,
+                "k_method": clustering.selection.method,
+                "k_reason": clustering.selection.reason,
+                "k_range": list(clustering.selection.k_range),
+                "backends": msgspec.to_builtins(document.backends),
+                "projection": clustering.projection.method,
+                "n_frames": len(labels),
+                "n_unsupported_phrases": sum(
+                    1 for theme in themes for p in theme.phrases if not p.supported
+                ),
+                "timings": {"total_s": round(time.perf_counter() - started, 3)},
+                "captioner_identity": identity(describer.captioner),
+            }
+        )
+
+
+def _difference_test(
+    videos: list[str],
+    labels: np.ndarray,
+    seconds: np.ndarray,
+    video_group: dict[str, str],
+    k: int,
+    seed: int,
+    stage: StudyThemesStage,
+    writer: StageWriter,
+) -> stats.GroupTest | None:
+    if len(set(video_group.values())) < 2:
+        writer.warn("the study has one group: there is nothing to compare groups with")
+        return None
+    test = stats.group_difference_test(
+        videos, labels, seconds, video_group, k, n_permutations=stage.n_permutations, seed=seed
+    )
+    for message in test.warnings:
+        writer.warn(message)
+    return test
+
+
+def _majority(values: list[str]) -> str:
+    return Counter(values).most_common(1)[0][0] if values else "und"
+
+
+def _texts_by_group(rows: np.ndarray, groups: list[str], texts: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for i in rows:
+        if texts[i]:
+            found.setdefault(groups[i], []).append(texts[i])
+    return found
+
+
+def _groups(
+    videos: list[str], groups: list[str], seconds: np.ndarray, langs: list[str]
+) -> list[GroupRecord]:
+    records = []
+    for group in dict.fromkeys(groups):
+        rows = [i for i, g in enumerate(groups) if g == group]
+        records.append(
+            GroupRecord(
+                name=group,
+                n_videos=len({videos[i] for i in rows}),
+                seconds=round(float(seconds[rows].sum()), 3),
+                langs=sorted({langs[i] for i in rows if langs[i] != "und"}),
+            )
+        )
+    return records
+
+
+def _timelines(
+    videos: list[str],
+    groups: list[str],
+    labels: np.ndarray,
+    times_s: np.ndarray,
+    seconds: np.ndarray,
+    k: int,
+) -> list[VideoTimelineRecord]:
+    records = []
+    for video in dict.fromkeys(videos):
+        rows = np.array([i for i, v in enumerate(videos) if v == video])
+        total = float(seconds[rows].sum())
+        per_theme = np.bincount(labels[rows], weights=seconds[rows], minlength=k)
+        records.append(
+            VideoTimelineRecord(
+                id=video,
+                group=groups[int(rows[0])],
+                seconds=round(total, 3),
+                shares=[round(float(x / total), 4) if total else 0.0 for x in per_theme],
+                spans=[
+                    (round(span.start_s, 3), round(span.end_s, 3), span.label)
+                    for span in timeline.spans(labels[rows], times_s[rows], seconds[rows])
+                ],
+            )
+        )
+    return records
+
+
+def _add_study_glosses(document: StudyThemesDocument, glosser: Glosser) -> None:
+    add_glosses(document, glosser)
+    for theme in document.themes:
+        for phrases in theme.group_phrases.values():
+            for phrase in phrases:
+                phrase.gloss = glosser.gloss(phrase.text)
