@@ -315,3 +315,26 @@ def test_step_bounds_adjust_the_planned_epochs_to_the_videos_length(tmp_path: Pa
     assert capped.record.epochs == 3
     exact = train(run, tiny_config(epochs=2, min_steps=20), device="cpu", force=True)
     assert exact.record.epochs == 2
+
+
+def test_a_frame_sample_trains_and_every_frame_is_encoded_from_disk(tmp_path: Path) -> None:
+    from themescope.model.data import load_frame_data, stream_batches
+    from themescope.model.text import embeddings_for
+    from themescope.model.trainer import Trainer
+
+    run = make_run(tmp_path / "run", n_frames=14)
+    config = tiny_config(max_train_frames=6)
+    result = train(run, config, device="cpu")
+    latents = _latents(run)
+    assert latents.shape == (14, 6) and np.isfinite(latents).all()
+    assert result.record.n_frames == 14 and result.record.n_frames_trained == 6
+    # frames outside the sample encode exactly as the sample's own evaluation does
+    data = load_frame_data(RunDirectory(run.path), config, embeddings_for(config.word_vectors))
+    assert data.sampled and data.n_frames == 6 and len(set(data.frame_ids.tolist())) == 6
+    trainer = Trainer(config, data, data.text.vocabulary, torch.device("cpu"))
+    streamed = trainer.encode(stream_batches(data, config, batch_frames=4))
+    assert streamed.shape == (14, 6)
+    np.testing.assert_allclose(streamed[data.frame_ids], trainer.evaluate().mu, atol=1e-5)
+    # the same seed picks the same sample
+    again = load_frame_data(RunDirectory(run.path), config, embeddings_for(config.word_vectors))
+    np.testing.assert_array_equal(again.frame_ids, data.frame_ids)

@@ -1,0 +1,105 @@
+"""``themescope corpus``: many videos in groups → one theme space and the study report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from themescope._cli._app import app
+from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
+from themescope.media.config import IngestConfig
+from themescope.model.config import TrainConfig
+from themescope.themes.config import ThemesConfig
+
+
+@app.command("corpus")
+def corpus_command(
+    corpus: Path = typer.Argument(
+        ...,
+        help="Corpus manifest (CSV, TOML or YAML: video, subtitles, group, lang, any metadata) "
+        "or a folder of group folders holding videos with same-stem subtitle files.",
+    ),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Study directory to write (resumed if it exists)."
+    ),
+    config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_FILE_HELP),
+    executor: str = typer.Option(
+        "local", "--executor", help="local (a process pool) or ray (pip install themescope[ray])."
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Parallel ingest workers (default: the machine's cores)."
+    ),
+    ray_address: str | None = typer.Option(
+        None,
+        "--ray-address",
+        help="An existing Ray cluster: auto, host:port or ray://host:port (default: a local "
+        "Ray). Every worker must reach the videos and the study directory.",
+    ),
+    every: float | None = option(IngestConfig, "every_s"),
+    ocr: str | None = option(IngestConfig, "ocr"),
+    epochs: int | None = option(TrainConfig, "epochs"),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seed of training, clustering and the statistics."
+    ),
+    device: str | None = typer.Option(
+        None, "--device", help="auto, cpu, cuda or mps (default: auto)."
+    ),
+    word_vectors: str | None = option(TrainConfig, "word_vectors"),
+    k: int | None = option(ThemesConfig, "k"),
+    k_range: str | None = option(ThemesConfig, "k_range"),
+    embedder: str | None = option(ThemesConfig, "embedder"),
+    gloss_language: str | None = option(ThemesConfig, "gloss_language"),
+    settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Redo every stage and every video; accept an --out holding other files.",
+    ),
+) -> None:
+    """Study CORPUS: one theme space for all its videos, each group's share of every theme."""
+    from themescope.corpus.study import Study
+
+    flags: dict[str, Any] = {
+        "ingest": given(every_s=every, ocr=ocr),
+        "train": given(epochs=epochs, seed=seed, word_vectors=word_vectors),
+        "themes": given(
+            k=k, k_range=k_range, embedder=embedder, gloss_language=gloss_language, seed=seed
+        ),
+        **given(device=device),
+    }
+    study = Study.from_config(
+        merged_config(config_file, settings, flags),
+        executor=executor,
+        workers=workers,
+        ray_address=ray_address,
+    )
+    result = study.run(corpus, out=out, force=force)
+    _print_summary(result)
+
+
+def _print_summary(result: Any) -> None:
+    console = Console(soft_wrap=True)
+    done = ", ".join(f"{stage} {status}" for stage, status in result.stages.items())
+    console.print(f"[bold]{result.k} themes[/bold] ({done})")
+    for theme in result.themes:
+        shares = "  ".join(
+            f"{group} {share.share:5.1%}" for group, share in theme.group_shares.items()
+        )
+        differs = ""
+        if theme.group_p_value is not None and theme.group_p_value < 0.05:
+            differs = f"  groups differ (p = {theme.group_p_value:.3f})"
+        console.print(
+            f"  theme {theme.id}  {theme.label}  |  {shares}{differs}",
+            markup=False,
+            highlight=False,
+        )
+    if result.p_value is not None:
+        console.print(f"groups' theme distributions differ: p = {result.p_value:.3f}")
+    for video, error in result.failed:
+        console.print(f"failed: {video}: {error}", markup=False, highlight=False)
+    if result.warnings:
+        console.print(f"{len(result.warnings)} warning(s) recorded in the manifest and the report")
+    console.print(f"report: {result.report_path}", markup=False, highlight=False)
