@@ -1,0 +1,1 @@
+"""corpus: many videos from several groups in one theme space."""
