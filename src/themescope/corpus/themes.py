@@ -39,6 +39,7 @@ from themescope.errors import RunDirectoryError
 from themescope.rundir import RunDirectory, Stage, StageWriter
 from themescope.themes import timeline
 from themescope.themes.base import Captioner, PhraseEmbedder, Tagger, ThemeMaterial
+from themescope.themes.candidates import theme_passages
 from themescope.themes.config import ThemesConfig
 from themescope.themes.gloss import Glosser
 from themescope.themes.stage import (
@@ -176,10 +177,7 @@ class StudyThemesStage(Stage):
             writer.warn(message)
         test = _difference_test(videos, labels, seconds, video_group, k, config.seed, self, writer)
         phrases_by_group = [
-            stats.group_phrases(
-                _texts_by_group(rows, groups, texts), n=N_GROUP_PHRASES, seed=config.seed
-            )
-            for rows in members
+            _group_phrases(rows, groups, texts, captions, ocr_texts, langs) for rows in members
         ]
         # Frames of different videos are never "close in time": representative frames spread.
         video_index = {v: i for i, v in enumerate(dict.fromkeys(videos))}
@@ -222,7 +220,7 @@ class StudyThemesStage(Stage):
                         ]
                         for group, found in phrases_by_group[t].items()
                     },
-                    group_p_value=None if test is None else round(test.theme_p_values[t], 4),
+                    group_p_value=_theme_p_value(test, t),
                     n_videos=len({videos[i] for i in rows}),
                 )
             )
@@ -297,24 +295,51 @@ def _difference_test(
     if len(set(video_group.values())) < 2:
         writer.warn("the study has one group: there is nothing to compare groups with")
         return None
-    test = stats.group_difference_test(
-        videos, labels, seconds, video_group, k, n_permutations=stage.n_permutations, seed=seed
-    )
+    try:
+        test = stats.group_difference_test(
+            videos, labels, seconds, video_group, k, n_permutations=stage.n_permutations, seed=seed
+        )
+    except stats.TooFewGroupsError as exc:
+        writer.warn(str(exc))
+        return None
     for message in test.warnings:
         writer.warn(message)
     return test
+
+
+def _theme_p_value(test: stats.GroupTest | None, theme: int) -> float | None:
+    return None if test is None else round(float(test.theme_p_values_adjusted[theme]), 4)
 
 
 def _majority(values: list[str]) -> str:
     return Counter(values).most_common(1)[0][0] if values else "und"
 
 
-def _texts_by_group(rows: np.ndarray, groups: list[str], texts: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for i in rows:
-        if texts[i]:
-            found.setdefault(groups[i], []).append(texts[i])
-    return found
+def _group_phrases(
+    rows: np.ndarray,
+    groups: list[str],
+    texts: list[str],
+    captions: list[str],
+    ocr_texts: list[str],
+    langs: list[str],
+) -> dict[str, list[tuple[str, float, int]]]:
+    """The phrases each group says in one theme more than the others (their passages)."""
+    passages: dict[str, list[str]] = {}
+    lang_by_group: dict[str, str] = {}
+    for group in dict.fromkeys(groups[i] for i in rows):
+        mine = [int(i) for i in rows if groups[i] == group]
+        material = ThemeMaterial(
+            theme_id=-1,
+            frame_ids=mine,
+            texts=[texts[i] for i in mine],
+            captions=[captions[i] for i in mine],
+            lang=_majority([langs[i] for i in mine]),
+            on_screen=on_screen_lines([ocr_texts[i] for i in mine]),
+        )
+        # Consecutive frames repeat a cue: passages count each sentence once.
+        passages[group] = theme_passages(material)
+        lang_by_group[group] = material.lang
+    return stats.group_phrases(passages, lang_by_group, n=N_GROUP_PHRASES)
 
 
 def _groups(
