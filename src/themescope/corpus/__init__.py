@@ -1,0 +1,1 @@
+"""Corpus studies: many videos from several groups in one theme space."""
