@@ -177,3 +177,24 @@ def test_bad_mixture_of_one_video(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="mixture shares must be >= 0 and not all 0"):
         generate_news_video(tmp_path, n_themes=2, mixture=(0, 0))
 
+
+def test_demo_data_corpus_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from themescope._cli import main
+
+    args = ["demo-data", "--out", str(tmp_path), "--corpus", "--per-group", "1"]
+    args += ["--minutes", "0.2", "--width", "32", "--height", "18", "--fps", "1"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0
+    assert "wrote 2 videos of 12 s in groups A (en), B (zh)" in capsys.readouterr().out
+    assert len(read_corpus(tmp_path / "corpus.csv").videos) == 2
+    assert set(read_group_shares(tmp_path / "truth_shares.csv")) == {"A", "B"}
+
+    for extra, message in [
+        (["--corpus", "--lang", "zh"], "--lang and --themes do not apply to --corpus"),
+        (["--per-group", "2"], "--per-group applies only with --corpus"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["demo-data", "--out", str(tmp_path / "x"), *extra])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
