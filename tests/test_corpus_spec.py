@@ -125,13 +125,15 @@ def test_yaml_manifest(media: Path, under_key: bool) -> None:
   subtitles: us/fox_01.srt
   group: US
   date: 2020-01-01
-- {video: cn/xwlb_01.mp4, group: 1, lang: cmn}
+- {video: cn/xwlb_01.mp4, group: NO, lang: cmn, episode: 012, note: ~}
 """
     text = "videos:\n" + entries.replace("\n", "\n  ") if under_key else entries
     spec = read_corpus(_write(media / "corpus.yaml", text))
     fox, xwlb = spec.videos
-    assert fox.metadata == {"date": "2020-01-01"}
-    assert (xwlb.group, xwlb.lang, xwlb.row) == ("1", "zh", 2)
+    assert fox.metadata == {"date": "2020-01-01", "episode": "", "note": ""}
+    # Values stay as written: no country code turns into a boolean, no number loses a digit.
+    assert (xwlb.group, xwlb.lang, xwlb.row) == ("NO", "zh", 2)
+    assert xwlb.metadata == {"date": "", "episode": "012", "note": ""}
 
 
 def test_folder(media: Path) -> None:

@@ -104,6 +104,8 @@ N_QUOTED = 3
 #: suffix stay well under the 255 bytes a file name may take.
 MAX_ID_PART_BYTES = 60
 
+# What YAML writes for no value, which its base loader leaves as text.
+_YAML_NULLS = ("~", "null", "Null", "NULL")
 _ALIASES = {"subtitle": "subtitles", "language": "lang"}
 _MANIFEST_SUFFIXES = (".csv", ".tsv", ".toml", ".yaml", ".yml")
 # A language code as BCP 47 or ISO 639 writes it: "en", "zho", "zh-Hans-CN", "en_US".
@@ -357,7 +359,10 @@ def _yaml_rows(source: Path, text: str) -> list[_Row]:
     import yaml
 
     try:
-        document = yaml.safe_load(text)
+        # Every scalar as written (the base loader, as safe as safe_load, builds only
+        # strings, lists and dicts): metadata is text, and a country code such as NO must
+        # not turn into false, nor an episode 012 into 10.
+        document = yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         mark = getattr(exc, "problem_mark", None)
@@ -370,7 +375,11 @@ def _yaml_rows(source: Path, text: str) -> list[_Row]:
             f"corpus manifest {source} must be a list of videos (mappings with video, "
             "group, ...), or that list under 'videos:'"
         )
-    return _entry_rows(source, document, "mapping")
+    rows = _entry_rows(source, document, "mapping")
+    return [
+        (number, {key: None if value in _YAML_NULLS else value for key, value in raw.items()})
+        for number, raw in rows
+    ]
 
 
 def _entry_rows(source: Path, entries: list[Any], kind: str) -> list[_Row]:
@@ -421,7 +430,7 @@ def _as_text(value: Any) -> str | None:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else "false"  # as TOML and YAML write it
+        return "true" if value else "false"  # as TOML writes it
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, int | float):
