@@ -19,6 +19,13 @@ reading can be tested end to end. Chinese is drawn with a CJK font found on the 
 one the headlines fall back to English words, with a warning. The truth CSV gives the
 headline shown during every second.
 
+A ``mixture`` gives each theme its share of the airtime instead: the plan meets it to
+the nearest second, and neighbouring segments still differ wherever the shares allow.
+:func:`generate_corpus` writes a corpus of several groups (countries, channels) whose
+mixtures differ in a known way, by default group A (English) with half its airtime on
+the economy and group B (Chinese) with a twentieth, both with 30 % on health, together
+with a ``corpus.csv`` manifest and each group's true share of every theme.
+
 Everything is deterministic for a seed.
 
 Example:
@@ -26,6 +33,9 @@ Example:
     >>> truth = read_truth(video.truth_path)  # doctest: +SKIP
     >>> truth[:3]  # theme of seconds 0, 1, 2  # doctest: +SKIP
     array([2, 2, 2])
+    >>> corpus = generate_corpus("study-data", n_per_group=6)  # doctest: +SKIP
+    >>> corpus.shares["A"][1], corpus.shares["B"][1]  # economy, from the truth  # doctest: +SKIP
+    (0.5, 0.05)
 
 """
 
@@ -35,7 +45,8 @@ import csv
 import logging
 import math
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -563,6 +574,111 @@ def _plan_segments(
     return segments
 
 
+def _apportion(shares: np.ndarray, total: int) -> np.ndarray:
+    """Whole seconds per theme that add up to ``total``, nearest to ``shares`` of it.
+
+    Largest remainder: every theme gets the floor of its exact seconds, and the seconds
+    left over go to the largest fractions (ties to the lower theme id).
+    """
+    exact = shares / shares.sum() * total
+    seconds = np.floor(exact).astype(np.int64)
+    order = np.argsort(-(exact - seconds), kind="stable")
+    seconds[order[: total - int(seconds.sum())]] += 1
+    return seconds
+
+
+def _n_pieces(rng: np.random.Generator, seconds: int, segment_s: tuple[int, int]) -> int:
+    """How many segments ``seconds`` of one theme are cut into, near the mean length."""
+    if seconds == 0:
+        return 0
+    low, high = segment_s
+    fewest, most = math.ceil(seconds / high), max(1, seconds // low)
+    return int(np.clip(round(seconds / rng.uniform(low, high)), fewest, max(fewest, most)))
+
+
+def _cut(
+    rng: np.random.Generator, seconds: int, n_pieces: int, segment_s: tuple[int, int]
+) -> list[int]:
+    """Random lengths of ``n_pieces`` segments adding up to ``seconds``, within ``segment_s``.
+
+    When no such split exists (too few seconds for the shortest segment, or too many
+    for the longest), the pieces are as equal as whole seconds allow.
+    """
+    low, high = segment_s
+    if not n_pieces * low <= seconds <= n_pieces * high:
+        base, extra = divmod(seconds, n_pieces)
+        return [base + (i < extra) for i in range(n_pieces)]
+    lengths = np.full(n_pieces, low, dtype=np.int64)
+    spare = seconds - n_pieces * low
+    while spare > 0:
+        room = high - lengths
+        add = np.minimum(rng.multinomial(spare, room / room.sum()), room)
+        lengths += add
+        spare -= int(add.sum())
+    return [int(n) for n in lengths]
+
+
+def _can_follow(counts: np.ndarray, theme: int) -> bool:
+    """Whether, after one segment of ``theme``, the rest can be ordered with neighbours apart.
+
+    ``counts`` are the segments of each theme left after that one. With ``n`` left, the
+    most common theme may fill at most every other place; and the next segment may not
+    be ``theme``, so ``theme`` itself may fill at most half of them.
+    """
+    n_left = int(counts.sum())
+    most = int(counts.max()) if n_left else 0
+    return most <= n_left - most + 1 and 2 * int(counts[theme]) <= n_left
+
+
+def _plan_mixture(
+    rng: np.random.Generator, n_seconds: int, mixture: np.ndarray, segment_s: tuple[int, int]
+) -> list[tuple[int, int, int]]:
+    """Cut the video into (start_s, end_s, theme) segments whose airtime follows ``mixture``.
+
+    Each theme gets its share of the seconds to the nearest second, in segments of
+    ``segment_s``; the segments are then drawn in random order (a theme more likely the
+    more of its segments are left) so that neighbours differ wherever the mixture allows.
+    """
+    seconds = _apportion(mixture, n_seconds)
+    counts = np.array([_n_pieces(rng, int(s), segment_s) for s in seconds], dtype=np.int64)
+    # A dominant theme in fewer, longer segments, so that the others can separate them.
+    top = int(counts.argmax())
+    counts[top] = max(
+        min(counts[top], int(counts.sum() - counts[top]) + 1),
+        math.ceil(int(seconds[top]) / segment_s[1]),
+    )
+    pieces = [_cut(rng, int(s), int(n), segment_s) for s, n in zip(seconds, counts, strict=True)]
+    segments: list[tuple[int, int, int]] = []
+    start, previous = 0, -1
+    while counts.sum():
+        themes = [k for k in range(len(counts)) if counts[k] and k != previous]
+        fits = []
+        for k in themes:
+            counts[k] -= 1
+            if _can_follow(counts, k):
+                fits.append(k)
+            counts[k] += 1
+        # Where no order keeps neighbours apart, a theme follows itself (a second story).
+        choices = np.array(fits or themes or [previous])
+        theme = int(rng.choice(choices, p=counts[choices] / counts[choices].sum()))
+        counts[theme] -= 1
+        length = pieces[theme].pop()
+        segments.append((start, start + length, theme))
+        start, previous = start + length, theme
+    return segments
+
+
+def theme_shares(truth: np.ndarray, n_themes: int) -> np.ndarray:
+    """Share of airtime in each theme: array of shape (n_themes,) from a per-second truth.
+
+    Example:
+        >>> theme_shares(np.array([1, 1, 0, 1]), 3).tolist()
+        [0.25, 0.75, 0.0]
+
+    """
+    return np.bincount(truth, minlength=n_themes)[:n_themes] / max(1, truth.size)
+
+
 def _sentence(rng: np.random.Generator, theme: int, lang: str) -> str:
     n_words = int(rng.integers(8, 16))
     theme_words = _theme_words(theme, lang)
@@ -666,6 +782,7 @@ def _validate(
     fps: float,
     keyframe_every_s: float,
     segment_s: tuple[int, int],
+    mixture: Sequence[float] | None,
 ) -> None:
     if lang not in ("en", "zh"):
         raise ConfigError(f"lang must be 'en' or 'zh'; got {lang!r}")
@@ -681,6 +798,16 @@ def _validate(
         raise ConfigError(f"keyframe_every_s must be positive; got {keyframe_every_s}")
     if not 1 <= segment_s[0] <= segment_s[1]:
         raise ConfigError(f"segment_s must be (min, max) with 1 <= min <= max; got {segment_s}")
+    if mixture is not None:
+        shares = np.asarray(mixture, dtype=np.float64)
+        if shares.shape != (n_themes,):
+            raise ConfigError(
+                f"mixture must give one share per theme ({n_themes}); got {len(shares)}"
+            )
+        if not (np.all(np.isfinite(shares)) and np.all(shares >= 0) and shares.sum() > 0):
+            raise ConfigError(
+                f"mixture shares must be >= 0 and not all 0; got {[float(x) for x in shares]}"
+            )
 
 
 def generate_news_video(
@@ -698,6 +825,7 @@ def generate_news_video(
     noise: int = 3,
     preset: str = "veryfast",
     name: str | None = None,
+    mixture: Sequence[float] | None = None,
 ) -> SyntheticVideo:
     """Write a synthetic news video with ``n_themes`` known themes, its subtitles and truth.
 
@@ -715,6 +843,9 @@ def generate_news_video(
         noise: Amplitude of the per-pixel noise (0 for none).
         preset: libx264 preset (``"ultrafast"`` writes fastest, larger files).
         name: Base name of the files; defaults to ``news_<lang>``.
+        mixture: Share of airtime of each theme (``n_themes`` values >= 0, scaled to add
+            up to 1), met to the nearest second; themes of share 0 do not appear. By
+            default segments take turns so that every theme appears about equally.
 
     Returns:
         The paths written and the themes' vocabularies.
@@ -730,7 +861,7 @@ def generate_news_video(
     """
     import av
 
-    _validate(lang, duration_s, n_themes, width, height, fps, keyframe_every_s, segment_s)
+    _validate(lang, duration_s, n_themes, width, height, fps, keyframe_every_s, segment_s, mixture)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = name or f"news_{lang}"
@@ -741,7 +872,10 @@ def generate_news_video(
     )
     rng = np.random.default_rng(seed)
     n_seconds = math.floor(duration_s)
-    segments = _plan_segments(rng, n_seconds, n_themes, segment_s)
+    if mixture is None:
+        segments = _plan_segments(rng, n_seconds, n_themes, segment_s)
+    else:
+        segments = _plan_mixture(rng, n_seconds, np.asarray(mixture, np.float64), segment_s)
     cues = _plan_cues(rng, segments, lang)
     scene_rng = np.random.default_rng([seed, 1])
     # Scenes are drawn larger than the frame and the camera pans slowly across them,
@@ -891,3 +1025,292 @@ def read_truth(path: str | os.PathLike[str]) -> np.ndarray:
             raise ValueError(f"{path}: second {second} outside 0..{len(rows) - 1}")
         truth[second] = theme
     return truth
+
+
+# -- corpora of several groups ---------------------------------------------------------------
+
+THEME_TOPICS = ("politics", "economy", "weather", "health", "city", "international")
+"""What each theme id is about (its words), as :func:`generate_corpus` names the themes."""
+
+#: How closely a corpus video's mixture follows its group's: the concentration of the
+#: Dirichlet distribution it is drawn from (a share of 0.5 varies by about 5 points,
+#: one of 0.05 by about 2).
+VIDEO_MIXTURE_CONCENTRATION = 100.0
+
+# Arguments of generate_news_video that generate_corpus sets for every video itself.
+_CORPUS_SETS = ("lang", "n_themes", "seed", "mixture", "name")
+
+
+@dataclass(frozen=True)
+class SyntheticGroup:
+    """A group of a synthetic corpus (a country, a channel) and how it divides its airtime.
+
+    Attributes:
+        name: The group's name, also its folder (letters, digits, ``_``, ``-``, ``.``).
+        lang: Language of its videos' subtitles, ``"en"`` or ``"zh"``.
+        mixture: Target share of airtime of each theme id (adds up to 1).
+
+    Example:
+        >>> SyntheticGroup("C", "en", (0.5, 0.5)).mixture
+        (0.5, 0.5)
+
+    """
+
+    name: str
+    lang: str
+    mixture: tuple[float, ...]
+
+
+DEFAULT_GROUPS = (
+    # Group A spends half its airtime on the economy, group B a twentieth; both give
+    # health 30 % and spread the rest evenly over the four other themes.
+    SyntheticGroup("A", "en", (0.05, 0.50, 0.05, 0.30, 0.05, 0.05)),
+    SyntheticGroup("B", "zh", (0.1625, 0.05, 0.1625, 0.30, 0.1625, 0.1625)),
+)
+"""The groups :func:`generate_corpus` writes by default: a known difference in economy
+(theme 1: 50 % against 5 %) and none in health (theme 3: 30 % in both), in two languages."""
+
+
+@dataclass(frozen=True)
+class SyntheticCorpusVideo:
+    """One video of a synthetic corpus.
+
+    Attributes:
+        group: Its group's name.
+        video: The files written and their vocabularies.
+        seed: The seed it was generated with (also in the manifest's ``seed`` column).
+        mixture: The target share of each theme for this video (its group's, varied).
+        shares: The share of each theme in the video, from its truth.
+
+    """
+
+    group: str
+    video: SyntheticVideo
+    seed: int
+    mixture: tuple[float, ...]
+    shares: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SyntheticCorpus:
+    """What :func:`generate_corpus` wrote.
+
+    Attributes:
+        manifest_path: ``corpus.csv``: columns ``video,subtitles,group,lang,seed,truth``
+            (paths relative to its folder), one row per video, as
+            :func:`themescope.corpus.spec.read_corpus` reads it.
+        shares_path: ``truth_shares.csv``: columns ``group,theme,name,share,target``, the
+            airtime share of every theme in every group, from the videos' truth, and the
+            group's target.
+        videos: Every video, group by group.
+        groups: The groups asked for.
+        shares: Each group's true airtime share of each theme id (from the truth; shares
+            of one group add up to 1).
+        theme_names: What each theme id is about (:data:`THEME_TOPICS`).
+
+    """
+
+    manifest_path: Path
+    shares_path: Path
+    videos: tuple[SyntheticCorpusVideo, ...]
+    groups: tuple[SyntheticGroup, ...]
+    shares: dict[str, tuple[float, ...]]
+    theme_names: tuple[str, ...]
+
+
+def _validate_groups(groups: Sequence[SyntheticGroup], n_per_group: int, kwargs: dict) -> None:
+    if not groups:
+        raise ConfigError("groups must name at least one group")
+    if n_per_group < 1:
+        raise ConfigError(f"n_per_group must be at least 1; got {n_per_group}")
+    taken = sorted(set(_CORPUS_SETS) & set(kwargs))
+    if taken:
+        raise ConfigError(
+            f"generate_corpus sets {', '.join(_CORPUS_SETS)} of every video itself; "
+            f"got {', '.join(taken)}"
+        )
+    seen: dict[str, str] = {}
+    for group in groups:
+        if not re.fullmatch(r"\w[\w.-]*", group.name):
+            raise ConfigError(
+                f"group name {group.name!r} must be letters, digits, '_', '-' or '.' "
+                "(it names a folder)"
+            )
+        # Some file systems ignore case: two such groups would share one folder.
+        key = group.name.casefold()
+        if key in seen:
+            raise ConfigError(f"groups {seen[key]!r} and {group.name!r} have the same name")
+        seen[key] = group.name
+        if len(group.mixture) != len(groups[0].mixture):
+            raise ConfigError(
+                f"every group's mixture must have as many themes as the first "
+                f"({len(groups[0].mixture)}); group {group.name!r} has {len(group.mixture)}"
+            )
+
+
+def _video_mixtures(rng: np.random.Generator, target: np.ndarray, n_videos: int) -> np.ndarray:
+    """Mixtures of shape (n_videos, n_themes) around ``target`` whose mean is ``target``.
+
+    Each is drawn from a Dirichlet distribution about ``target``; the draws are then
+    moved so that their mean is ``target`` exactly (shrunk, if need be, so that no share
+    falls below 0), which keeps the group's airtime on target however few videos it has.
+    """
+    target = target / target.sum()
+    present = target > 0
+    draws = np.zeros((n_videos, target.size))
+    draws[:, present] = rng.dirichlet(target[present] * VIDEO_MIXTURE_CONCENTRATION, n_videos)
+    deviation = draws - draws.mean(axis=0)
+    # The longest step from the target towards the draws that keeps every share >= 0.
+    room = np.divide(target, -deviation, out=np.full_like(deviation, np.inf), where=deviation < 0)
+    scale = min(1.0, float(room.min()))
+    return np.clip(target + scale * deviation, 0.0, None)
+
+
+def generate_corpus(
+    out_dir: str | os.PathLike[str],
+    *,
+    groups: Sequence[SyntheticGroup] | None = None,
+    n_per_group: int = 6,
+    duration_s: float = 240.0,
+    seed: int = 0,
+    **video_kwargs: Any,
+) -> SyntheticCorpus:
+    """Write a corpus of synthetic news videos whose theme mixture differs by group.
+
+    Every group gets ``n_per_group`` videos in its language under ``out_dir/<group>/``
+    (``news_01.mp4`` with ``.srt`` and ``.truth.csv``, as :func:`generate_news_video`
+    writes them). Each video's mixture varies around its group's (see
+    :data:`VIDEO_MIXTURE_CONCENTRATION`) while the group's mean stays on target; the
+    shares reported are those of the truth, which meet the target to within the rounding
+    to whole seconds. ``out_dir/corpus.csv`` lists the videos and
+    ``out_dir/truth_shares.csv`` gives each group's airtime share of each theme.
+
+    Args:
+        out_dir: Folder to write into (created if missing).
+        groups: The groups; :data:`DEFAULT_GROUPS` (A: English, economy 50 %; B: Chinese,
+            economy 5 %; health 30 % in both) by default.
+        n_per_group: Videos per group.
+        duration_s: Length of every video in seconds.
+        seed: Seed of every random choice (each video's seed is derived from it).
+        **video_kwargs: Passed on to :func:`generate_news_video` (``width``, ``fps``,
+            ``segment_s``, ``preset``...); not ``lang``, ``n_themes``, ``seed``, ``mixture``
+            or ``name``, which the corpus sets.
+
+    Returns:
+        The paths written, every video, and each group's true shares.
+
+    Raises:
+        ConfigError: An argument is out of range.
+
+    Example:
+        >>> corpus = generate_corpus("corpus", n_per_group=2, duration_s=60)  # doctest: +SKIP
+        >>> round(corpus.shares["A"][1], 2)  # economy in group A  # doctest: +SKIP
+        0.5
+
+    """
+    groups = tuple(DEFAULT_GROUPS if groups is None else groups)
+    _validate_groups(groups, n_per_group, video_kwargs)
+    n_themes = len(groups[0].mixture)
+    for group in groups:
+        # Every argument is checked before the first video is written.
+        _validate(
+            group.lang,
+            duration_s,
+            n_themes,
+            video_kwargs.get("width", 640),
+            video_kwargs.get("height", 360),
+            video_kwargs.get("fps", 10),
+            video_kwargs.get("keyframe_every_s", 2.0),
+            video_kwargs.get("segment_s", (10, 30)),
+            group.mixture,
+        )
+    out = Path(out_dir)
+    videos: list[SyntheticCorpusVideo] = []
+    for g, group in enumerate(groups):
+        mixtures = _video_mixtures(
+            np.random.default_rng([seed, 3, g]), np.asarray(group.mixture, np.float64), n_per_group
+        )
+        for i, mixture in enumerate(mixtures):
+            video_seed = int(np.random.SeedSequence([seed, g, i]).generate_state(1)[0])
+            video = generate_news_video(
+                out / group.name,
+                lang=group.lang,
+                duration_s=duration_s,
+                n_themes=n_themes,
+                seed=video_seed,
+                name=f"news_{i + 1:02d}",
+                mixture=[float(x) for x in mixture],
+                **video_kwargs,
+            )
+            video_shares = theme_shares(read_truth(video.truth_path), n_themes)
+            videos.append(
+                SyntheticCorpusVideo(
+                    group=group.name,
+                    video=video,
+                    seed=video_seed,
+                    mixture=tuple(float(x) for x in mixture),
+                    shares=tuple(float(x) for x in video_shares),
+                )
+            )
+    manifest_path = out / "corpus.csv"
+    with manifest_path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["video", "subtitles", "group", "lang", "seed", "truth"])
+        for member in videos:
+            v = member.video
+            writer.writerow(
+                [
+                    v.video_path.relative_to(out).as_posix(),
+                    v.subtitles_path.relative_to(out).as_posix(),
+                    member.group,
+                    v.lang,
+                    member.seed,
+                    v.truth_path.relative_to(out).as_posix(),
+                ]
+            )
+    # Videos of one corpus are equally long, so a group's airtime share is the mean of
+    # its videos' shares.
+    shares = {
+        group.name: tuple(
+            float(x) for x in np.mean([m.shares for m in videos if m.group == group.name], axis=0)
+        )
+        for group in groups
+    }
+    theme_names = THEME_TOPICS[:n_themes]
+    shares_path = out / "truth_shares.csv"
+    with shares_path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["group", "theme", "name", "share", "target"])
+        for group in groups:
+            target = np.asarray(group.mixture) / sum(group.mixture)
+            for k, name in enumerate(theme_names):
+                writer.writerow(
+                    [group.name, k, name, f"{shares[group.name][k]:.6f}", f"{target[k]:.6f}"]
+                )
+    return SyntheticCorpus(
+        manifest_path=manifest_path,
+        shares_path=shares_path,
+        videos=tuple(videos),
+        groups=groups,
+        shares=shares,
+        theme_names=theme_names,
+    )
+
+
+def read_group_shares(path: str | os.PathLike[str]) -> dict[str, tuple[float, ...]]:
+    """Read ``truth_shares.csv``: each group's true airtime share of each theme id.
+
+    Example:
+        >>> read_group_shares("corpus/truth_shares.csv")["B"][1]  # doctest: +SKIP
+        0.05
+
+    """
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        rows = [(r["group"], int(r["theme"]), float(r["share"])) for r in csv.DictReader(fh)]
+    shares: dict[str, dict[int, float]] = {}
+    for group, theme, share in rows:
+        shares.setdefault(group, {})[theme] = share
+    return {
+        group: tuple(by_theme[k] for k in range(len(by_theme)))
+        for group, by_theme in shares.items()
+    }
