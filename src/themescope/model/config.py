@@ -243,12 +243,13 @@ class TrainConfig(Settings):
         help="With automatic epochs, more epochs when they would give fewer steps (0: none).",
     )
     max_train_frames: int = setting(
-        6000,
+        2000,
         kind="int",
         low=2,
         help="Train on a seeded sample of at most this many frames, then encode every frame "
         "in batches read from disk, so a corpus of many videos is never held in memory "
-        "(6000 frames at 120x200 take about 1.7 GB as float32).",
+        "(2000 frames at 120x200 take 0.6 GB as float32; at most max_steps x batch_size "
+        "frames are seen in training anyway).",
     )
     seed: int = setting(3407, kind="int", low=0, flag="--seed", help="Seed of every random choice.")
     grad_clip_norm: float = setting(
