@@ -1,10 +1,11 @@
-r"""What the run report and the comparison page share: templates, escaping, formats, images.
+r"""What the pages share: templates, escaping, formats, images, and the run facts they show.
 
-Both pages are rendered from the same templates folder with the same Jinja
-environment (autoescaping on), the same Content-Security-Policy and the same
-thumbnail encoding; :mod:`themescope.report.render` and
-:mod:`themescope.report.compare_page` import these and nothing private of each
-other.
+The run report, the comparison page and the study report are rendered from the
+same templates folder with the same Jinja environment (autoescaping on), the same
+Content-Security-Policy and the same thumbnail encoding, and show a run's
+warnings, settings, backends and choice of k the same way;
+:mod:`themescope.report.render`, :mod:`themescope.report.compare_page` and
+:mod:`themescope.report.study_page` import these and nothing private of each other.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ import io
 import json
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from markupsafe import Markup
 
+from themescope.documents import BackendsRecord, KSelectionRecord, ThemesDocument
 from themescope.errors import RunDirectoryError
+from themescope.manifest import Manifest, TrainRecord
 from themescope.report import plots
+from themescope.rundir import STAGES
 
 logger = logging.getLogger("themescope")
 
@@ -43,12 +49,19 @@ def json_for_script(data: Any) -> Markup:
     return Markup(text)
 
 
-def content_security_policy(script: str) -> str:
-    """Content-Security-Policy: no network at all; only this page's own inline script runs."""
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+def content_security_policy(script: str | None) -> str:
+    """Content-Security-Policy: no network at all; only this page's own inline script runs.
+
+    Args:
+        script: The page's one inline script; None for a page without script (none runs).
+    """
+    allowed = "'none'"
+    if script is not None:
+        digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+        allowed = f"'sha256-{digest}'"
     return (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+        f"script-src {allowed}; base-uri 'none'; form-action 'none'"
     )
 
 
@@ -156,6 +169,19 @@ def thumbnail_data_uri(path: Path, width_px: int) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def thumbnail_inside(root: Path, relative: str, width_px: int) -> str | None:
+    """Thumbnail of an image named relative to ``root``; paths that leave ``root`` are refused.
+
+    The paths come from files a user may have edited or received (compare.json,
+    frames.parquet), so a page never embeds a file from elsewhere on the disk.
+    """
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root.resolve()):
+        logger.warning("%s names an image outside it: %s; not shown", root, relative)
+        return None
+    return thumbnail_data_uri(target, width_px)
+
+
 def finite_float(value: Any) -> float | None:
     """Return ``value`` as a finite float, or None when it is not one."""
     try:
@@ -165,10 +191,188 @@ def finite_float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+# --------------------------------------------------------------------------- run facts
+
+
+_K_METRICS = (
+    ("mean_dist_to_centroid", "mean distance to centroid (elbow)"),
+    ("mean_centroid_dist", "mean distance between centroids"),
+    ("silhouette", "silhouette"),
+)
+
+
+def _k_charts(selection: KSelectionRecord) -> list[Markup]:
+    """The small charts of the k choice: its combined score, each metric, the stability."""
+    table = [msgspec.structs.asdict(row) for row in selection.table]
+    if not table:
+        return []
+    ks = [float(row["k"]) for row in table]
+    chosen = float(selection.chosen)
+    charts = [
+        plots.line_chart(
+            [plots.Series(key, ks, [finite_float(row[key]) for row in table], plots.PALETTE[i])],
+            x_label="k",
+            title=title,
+            mark_x=chosen,
+            integer_x=True,
+            width_px=260,
+            height_px=180,
+        )
+        for i, (key, title) in enumerate(_K_METRICS)
+    ]
+    if any(finite_float(row["score"]) is not None for row in table):
+        charts.insert(
+            0,
+            plots.line_chart(
+                [plots.Series("score", ks, [finite_float(r["score"]) for r in table], "#333333")],
+                x_label="k",
+                title="combined score (the choice)",
+                mark_x=chosen,
+                integer_x=True,
+                width_px=260,
+                height_px=180,
+            ),
+        )
+    charts.append(
+        plots.line_chart(
+            [
+                plots.Series(
+                    "bootstrap",
+                    ks,
+                    [finite_float(row["bootstrap_stability"]) for row in table],
+                    plots.PALETTE[3],
+                ),
+                plots.Series(
+                    "large clusters",
+                    ks,
+                    [finite_float(row["large_cluster_stability"]) for row in table],
+                    plots.PALETTE[4],
+                ),
+            ],
+            x_label="k",
+            title="stability",
+            mark_x=chosen,
+            integer_x=True,
+            width_px=260,
+            height_px=180,
+        )
+    )
+    return charts
+
+
+_K_COLUMNS = (
+    "k",
+    "mean_dist_to_centroid",
+    "mean_centroid_dist",
+    "silhouette",
+    "bootstrap_stability",
+    "large_cluster_stability",
+)
+
+
+def _k_table(selection: KSelectionRecord) -> tuple[list[str], list[dict[str, Any]]]:
+    """Rows of the k-selection table: the fixed columns, then the other metrics any row has."""
+    rows = [msgspec.structs.asdict(row) for row in selection.table]
+    extra: list[str] = []
+    for row in rows:
+        for key, value in row.items():
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if numeric and key not in _K_COLUMNS and key not in extra:
+                extra.append(key)
+    table = [
+        {key: row[key] for key in _K_COLUMNS}
+        | {"sizes": row["sizes"], "extra": [row[key] for key in extra]}
+        for row in rows
+    ]
+    return extra, table
+
+
+def backend_rows(backends: BackendsRecord) -> list[dict[str, str]]:
+    """The components of the themes stage as rows of kind, name and detail."""
+    rows = [
+        ("captioner", backends.captioner.name, backends.captioner.model),
+        ("cluster", backends.cluster, None),
+        ("embedder", backends.embedder.name, backends.embedder.path),
+        ("tagger", backends.tagger.name, backends.tagger.model),
+    ]
+    return [
+        {"kind": kind, "name": name or "—", "detail": detail or ""} for kind, name, detail in rows
+    ]
+
+
+def stage_warnings(manifest: Manifest, themes_doc: ThemesDocument) -> list[dict[str, str]]:
+    """Every stage's warnings (stage order), then those of themes.json not already listed."""
+    seen: set[str] = set()
+    found: list[dict[str, str]] = []
+    for name in STAGES:
+        record = manifest.record(name)
+        for message in record.warnings if record else []:
+            if message not in seen:
+                seen.add(message)
+                found.append({"stage": name, "message": message})
+    for message in themes_doc.warnings:
+        if message not in seen:
+            seen.add(message)
+            found.append({"stage": "themes", "message": message})
+    return found
+
+
+def stage_settings(manifest: Manifest) -> list[dict[str, Any]]:
+    """Each stage's settings as rows for the settings tables, with its time."""
+    config = manifest.config
+    out = []
+    for name, values in config.items():
+        rows = (
+            [(str(key), fmt_setting(value)) for key, value in values.items()]
+            if isinstance(values, Mapping)
+            else [("value", fmt_setting(values))]
+        )
+        record = manifest.record(name) if name in STAGES else None
+        out.append(
+            {
+                "stage": str(name),
+                "rows": rows,
+                "seconds": record.seconds if record else None,
+                "finished": record.finished if record else None,
+            }
+        )
+    return out
+
+
+def k_selection_context(selection: KSelectionRecord) -> dict[str, Any]:
+    """What the ``_k_selection.html.j2`` section needs: the choice, its table and charts."""
+    extra, table = _k_table(selection)
+    return {
+        "selection": selection,
+        "k_extra": [key.replace("_", " ") for key in extra],
+        "k_table": table,
+        "k_charts": _k_charts(selection),
+    }
+
+
+def model_facts(train: TrainRecord) -> list[tuple[str, str]]:
+    """The trained model in two facts: what it is and how well it reconstructs."""
+    return [
+        (
+            "model",
+            f"{train.preset or '—'} preset · {fmt_num(train.epochs)} epochs"
+            f"{' (stopped early)' if train.stopped_early else ''} · "
+            f"{fmt_num(train.n_params)} parameters · {train.device or '—'}",
+        ),
+        (
+            "reconstruction",
+            f"image PSNR {fmt_num(train.psnr_db)} dB · "
+            f"text cosine {fmt_num(train.text_cosine)} · "
+            f"unknown words {fmt_pct(train.unknown_word_rate, 1)}",
+        ),
+    ]
+
+
 __all__ = [
     "TEMPLATE_DIR",
     "THUMB_JPEG_QUALITY",
     "THUMB_WIDTH_PX",
+    "backend_rows",
     "clock",
     "content_security_policy",
     "finite_float",
@@ -177,7 +381,12 @@ __all__ = [
     "fmt_setting",
     "jinja_environment",
     "json_for_script",
+    "k_selection_context",
+    "model_facts",
     "read_asset",
     "read_json_object",
+    "stage_settings",
+    "stage_warnings",
     "thumbnail_data_uri",
+    "thumbnail_inside",
 ]

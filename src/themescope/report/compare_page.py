@@ -44,7 +44,7 @@ from themescope.report._common import (
     fmt_setting,
     jinja_environment,
     read_asset,
-    thumbnail_data_uri,
+    thumbnail_inside,
 )
 from themescope.rundir import atomic_path
 
@@ -63,15 +63,6 @@ def _locate_run(raw_path: str, compare_dir: Path) -> Path | None:
     return next((c for c in candidates if (c / "themes.json").is_file()), None)
 
 
-def _thumbnail_inside(run_path: Path, relative: str, width_px: int) -> str | None:
-    """Thumbnail of an image of the run; paths that leave the run directory are refused."""
-    target = (run_path / relative).resolve()
-    if not target.is_relative_to(run_path.resolve()):
-        logger.warning("compare.json names an image outside its run: %s", relative)
-        return None
-    return thumbnail_data_uri(target, width_px)
-
-
 def _side(key: str, info: CompareRun, compare_dir: Path, width_px: int) -> dict[str, Any]:
     run_path = _locate_run(info.path, compare_dir)
     problem = None
@@ -85,7 +76,7 @@ def _side(key: str, info: CompareRun, compare_dir: Path, width_px: int) -> dict[
         frames = []
         if run_path is not None:
             for relative in theme.representative_images[:MAX_FRAMES_PER_THEME]:
-                uri = _thumbnail_inside(run_path, relative, width_px)
+                uri = thumbnail_inside(run_path, relative, width_px)
                 if uri is not None:
                     frames.append(uri)
         themes.append(

@@ -32,8 +32,11 @@ PALETTE = (
     "#ff9da7",
     "#9c755f",
     "#bab0ac",
+    "#1b4f72",
+    "#8cd17d",
 )
-"""Categorical colours (Tableau 10), one per theme id, repeated beyond ten."""
+"""Categorical colours: Tableau 10 and two more, so that a study's themes (k up to 12 by
+default) each have their own; repeated beyond twelve."""
 
 
 def theme_color(theme_id: int) -> str:
@@ -308,47 +311,69 @@ class Segment:
         start_s: Start time in seconds.
         end_s: End time in seconds.
         theme: Theme id (-1 for none).
-        frame_id: The frame the segment shows (its first frame for merged segments).
-        index: Position of the segment in the transcript table.
+        frame_id: The frame the segment shows (its first frame for merged segments);
+            -1 for none (a study's timelines, whose script-free page shows no frame).
+        index: Position of the segment in the transcript table; -1 for none.
+        title: Text shown when the pointer rests on the segment (none when empty).
 
     """
 
     start_s: float
     end_s: float
     theme: int
-    frame_id: int
-    index: int
+    frame_id: int = -1
+    index: int = -1
+    title: str = ""
 
 
 def timeline(
-    segments: Sequence[Segment], duration_s: float, *, width: int = 1000, height: int = 36
+    segments: Sequence[Segment],
+    duration_s: float,
+    *,
+    width: int = 1000,
+    height: int = 36,
+    svg_id: str | None = "timeline",
+    css_class: str = "timeline",
+    label: str = "timeline coloured by theme",
 ) -> Markup:
     """Return the timeline strip as SVG: one rectangle per segment, coloured by theme.
 
-    The SVG stretches to the page's width (``preserveAspectRatio="none"``); each
-    rectangle carries ``data-seg`` for the page's script.
+    The SVG stretches to its box's width (``preserveAspectRatio="none"``); each
+    rectangle carries ``data-theme``, and ``data-seg`` and ``data-frame`` for the
+    run report's script when the segment has them.
 
     Args:
         segments: Segments in time order.
         duration_s: The video's duration (the strip's full width).
         width: ViewBox width.
         height: ViewBox height.
+        svg_id: The element's id (None: no id, for a page with many strips).
+        css_class: The element's class.
+        label: Its accessible name.
 
     """
     total = max(duration_s, max((s.end_s for s in segments), default=0.0), 1e-9)
+    id_attribute = f'id="{escape(svg_id)}" ' if svg_id else ""
     parts = [
-        f'<svg id="timeline" class="timeline" '
+        f'<svg {id_attribute}class="{escape(css_class)}" '
         f'viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" '
-        'aria-label="timeline coloured by theme">'
+        f'aria-label="{escape(label)}">'
         f'<rect x="0" y="0" width="{width}" height="{height}" class="timeline-bg"/>'
     ]
     for seg in segments:
         x = seg.start_s / total * width
         w = max((seg.end_s - seg.start_s) / total * width, 0.5)
-        parts.append(
+        data = f'data-theme="{seg.theme}"'
+        if seg.index >= 0:
+            data += f' data-seg="{seg.index}"'
+        if seg.frame_id >= 0:
+            data += f' data-frame="{seg.frame_id}"'
+        head = (
             f'<rect class="seg" x="{x:.2f}" y="0" width="{w:.2f}" height="{height}" '
-            f'fill="{theme_color(seg.theme)}" data-seg="{seg.index}" '
-            f'data-frame="{seg.frame_id}" data-theme="{seg.theme}"/>'
+            f'fill="{theme_color(seg.theme)}" {data}'
+        )
+        parts.append(
+            f"{head}><title>{escape(seg.title)}</title></rect>" if seg.title else head + "/>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))

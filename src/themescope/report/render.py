@@ -32,15 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 from markupsafe import Markup
 
 from themescope import __version__
 from themescope._limits import clip_text
 from themescope.documents import (
-    BackendsRecord,
-    KSelectionRecord,
     ThemeRecord,
     ThemesDocument,
     read_themes,
@@ -51,18 +48,22 @@ from themescope.report import plots
 from themescope.report._common import (
     TEMPLATE_DIR,
     THUMB_WIDTH_PX,
+    backend_rows,
     clock,
     content_security_policy,
     finite_float,
     fmt_num,
     fmt_pct,
-    fmt_setting,
     jinja_environment,
     json_for_script,
+    k_selection_context,
+    model_facts,
     read_asset,
+    stage_settings,
+    stage_warnings,
     thumbnail_data_uri,
 )
-from themescope.rundir import STAGES, RunDirectory, Stage, StageResult, StageWriter, run_stage
+from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 from themescope.themes import timeline
 
 logger = logging.getLogger("themescope")
@@ -362,127 +363,6 @@ def _loss_charts(log: Mapping[str, list[float | None]]) -> list[Markup]:
     return charts
 
 
-_K_METRICS = (
-    ("mean_dist_to_centroid", "mean distance to centroid (elbow)"),
-    ("mean_centroid_dist", "mean distance between centroids"),
-    ("silhouette", "silhouette"),
-)
-
-
-def _k_charts(selection: KSelectionRecord) -> list[Markup]:
-    table = [msgspec.structs.asdict(row) for row in selection.table]
-    if not table:
-        return []
-    ks = [float(row["k"]) for row in table]
-    chosen = float(selection.chosen)
-    charts = [
-        plots.line_chart(
-            [plots.Series(key, ks, [finite_float(row[key]) for row in table], plots.PALETTE[i])],
-            x_label="k",
-            title=title,
-            mark_x=chosen,
-            integer_x=True,
-            width_px=260,
-            height_px=180,
-        )
-        for i, (key, title) in enumerate(_K_METRICS)
-    ]
-    if any(finite_float(row["score"]) is not None for row in table):
-        charts.insert(
-            0,
-            plots.line_chart(
-                [plots.Series("score", ks, [finite_float(r["score"]) for r in table], "#333333")],
-                x_label="k",
-                title="combined score (the choice)",
-                mark_x=chosen,
-                integer_x=True,
-                width_px=260,
-                height_px=180,
-            ),
-        )
-    charts.append(
-        plots.line_chart(
-            [
-                plots.Series(
-                    "bootstrap",
-                    ks,
-                    [finite_float(row["bootstrap_stability"]) for row in table],
-                    plots.PALETTE[3],
-                ),
-                plots.Series(
-                    "large clusters",
-                    ks,
-                    [finite_float(row["large_cluster_stability"]) for row in table],
-                    plots.PALETTE[4],
-                ),
-            ],
-            x_label="k",
-            title="stability",
-            mark_x=chosen,
-            integer_x=True,
-            width_px=260,
-            height_px=180,
-        )
-    )
-    return charts
-
-
-_K_COLUMNS = (
-    "k",
-    "mean_dist_to_centroid",
-    "mean_centroid_dist",
-    "silhouette",
-    "bootstrap_stability",
-    "large_cluster_stability",
-)
-
-
-def _k_table(selection: KSelectionRecord) -> tuple[list[str], list[dict[str, Any]]]:
-    """Rows of the k-selection table: the fixed columns, then the other metrics any row has."""
-    rows = [msgspec.structs.asdict(row) for row in selection.table]
-    extra: list[str] = []
-    for row in rows:
-        for key, value in row.items():
-            numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            if numeric and key not in _K_COLUMNS and key not in extra:
-                extra.append(key)
-    table = [
-        {key: row[key] for key in _K_COLUMNS}
-        | {"sizes": row["sizes"], "extra": [row[key] for key in extra]}
-        for row in rows
-    ]
-    return extra, table
-
-
-def _backends(backends: BackendsRecord) -> list[dict[str, str]]:
-    rows = [
-        ("captioner", backends.captioner.name, backends.captioner.model),
-        ("cluster", backends.cluster, None),
-        ("embedder", backends.embedder.name, backends.embedder.path),
-        ("tagger", backends.tagger.name, backends.tagger.model),
-    ]
-    return [
-        {"kind": kind, "name": name or "—", "detail": detail or ""} for kind, name, detail in rows
-    ]
-
-
-def _warnings(manifest: Manifest, themes_doc: ThemesDocument) -> list[dict[str, str]]:
-    """Every stage's warnings (stage order), then those of themes.json not already listed."""
-    seen: set[str] = set()
-    found: list[dict[str, str]] = []
-    for name in STAGES:
-        record = manifest.record(name)
-        for message in record.warnings if record else []:
-            if message not in seen:
-                seen.add(message)
-                found.append({"stage": name, "message": message})
-    for message in themes_doc.warnings:
-        if message not in seen:
-            seen.add(message)
-            found.append({"stage": "themes", "message": message})
-    return found
-
-
 def _facts(view: _RunView) -> list[tuple[str, str]]:
     ingest, train = view.ingest, view.train
     video = ingest.video
@@ -506,45 +386,9 @@ def _facts(view: _RunView) -> list[tuple[str, str]]:
     if subtitles is not None and subtitles.path:
         facts.append(("subtitles", subtitles.path))
     if train is not None:
-        facts.append(
-            (
-                "model",
-                f"{train.preset or '—'} preset · {fmt_num(train.epochs)} epochs"
-                f"{' (stopped early)' if train.stopped_early else ''} · "
-                f"{fmt_num(train.n_params)} parameters · {train.device or '—'}",
-            )
-        )
-        facts.append(
-            (
-                "reconstruction",
-                f"image PSNR {fmt_num(train.psnr_db)} dB · "
-                f"text cosine {fmt_num(train.text_cosine)} · "
-                f"unknown words {fmt_pct(train.unknown_word_rate, 1)}",
-            )
-        )
+        facts.extend(model_facts(train))
     facts.append(("themes", str(view.themes_doc.k)))
     return facts
-
-
-def _settings(manifest: Manifest) -> list[dict[str, Any]]:
-    config = manifest.config
-    out = []
-    for name, values in config.items():
-        rows = (
-            [(str(key), fmt_setting(value)) for key, value in values.items()]
-            if isinstance(values, Mapping)
-            else [("value", fmt_setting(values))]
-        )
-        record = manifest.record(name) if name in STAGES else None
-        out.append(
-            {
-                "stage": str(name),
-                "rows": rows,
-                "seconds": record.seconds if record else None,
-                "finished": record.finished if record else None,
-            }
-        )
-    return out
 
 
 def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
@@ -663,7 +507,6 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
             f"page (at most {MAX_THUMBNAILS} are embedded, the representative and evidence "
             "frames first)."
         )
-    selection = view.themes_doc.k_selection
     log = _train_log(path / "train_log.csv")
     recon_text_path = path / "text_reconstructions.txt"
     recon_text = None
@@ -672,7 +515,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         if len(recon_text) > MAX_TEXT_CHARS:
             recon_text = recon_text[:MAX_TEXT_CHARS] + "\n… (truncated)"
     theme_labels = {t.id: t.label for t in view.themes}
-    warnings = _warnings(view.manifest, view.themes_doc)
+    warnings = stage_warnings(view.manifest, view.themes_doc)
     if view.n_missing_images:
         warnings.append(
             {
@@ -689,8 +532,8 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "created": view.manifest.created,
         "facts": _facts(view),
-        "settings": _settings(view.manifest),
-        "backends": _backends(view.themes_doc.backends),
+        "settings": stage_settings(view.manifest),
+        "backends": backend_rows(view.themes_doc.backends),
         "warnings": warnings,
         "cards": _theme_cards(view),
         "common": [
@@ -704,10 +547,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "spans": spans,
         "map_svg": map_svg,
         "projection": projection,
-        "selection": selection,
-        "k_extra": [key.replace("_", " ") for key in _k_table(selection)[0]],
-        "k_table": _k_table(selection)[1],
-        "k_charts": _k_charts(selection),
+        **k_selection_context(view.themes_doc.k_selection),
         "loss_charts": _loss_charts(log) if log else [],
         "recon_png": _embed_picture(path / "reconstructions.png"),
         "recon_text": recon_text,
@@ -720,11 +560,30 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
     return html, view
 
 
+@dataclass(frozen=True)
+class BuiltPage:
+    """A report page and the counts its stage records.
+
+    Attributes:
+        html: The page.
+        n_themes: Themes shown.
+        n_frames: Frames of the run (or study).
+        n_thumbnails: Frame thumbnails embedded.
+        warnings: What the page had to leave out, for the stage's record.
+    """
+
+    html: str
+    n_themes: int
+    n_frames: int
+    n_thumbnails: int
+    warnings: list[str] = field(default_factory=list)
+
+
 class ReportStage(Stage):
     """Write ``RUN/report.html`` (needs themes).
 
     The report is current while the report code and templates and the themes are
-    unchanged; then it is skipped.
+    unchanged; then it is skipped. A subclass changes the page by overriding :meth:`build`.
 
     Args:
         thumb_width_px: Width of the embedded frame thumbnails.
@@ -749,24 +608,33 @@ class ReportStage(Stage):
         """The settings: a new template version rebuilds the report."""
         return self.settings()
 
+    def build(self, path: Path) -> BuiltPage:
+        """Return the report page of the run at ``path``."""
+        html, view = build_report_html(path, thumb_width_px=self.thumb_width_px)
+        warnings = []
+        if view.n_missing_images:
+            warnings.append(
+                f"{view.n_missing_images} of {len(view.frames)} frame images are missing "
+                f"or unreadable in {path}; the report leaves them out"
+            )
+        return BuiltPage(html, len(view.themes), len(view.frames), len(view.thumbs), warnings)
+
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
         """Build the page and write it."""
-        html, view = build_report_html(run.path, thumb_width_px=self.thumb_width_px)
-        writer.path("report.html").write_text(html, encoding="utf-8")
-        if view.n_missing_images:
-            writer.warn(
-                f"{view.n_missing_images} of {len(view.frames)} frame images are missing "
-                f"or unreadable in {run.path}; the report leaves them out"
-            )
+        page = self.build(run.path)
+        writer.path("report.html").write_text(page.html, encoding="utf-8")
+        for message in page.warnings:
+            writer.warn(message)
+        n_bytes = len(page.html.encode("utf-8"))
         writer.record.update(
             {
-                "bytes": len(html.encode("utf-8")),
-                "n_themes": len(view.themes),
-                "n_frames": len(view.frames),
-                "n_thumbnails": len(view.thumbs),
+                "bytes": n_bytes,
+                "n_themes": page.n_themes,
+                "n_frames": page.n_frames,
+                "n_thumbnails": page.n_thumbnails,
             }
         )
-        logger.info("report written to %s (%.1f MB)", run / "report.html", len(html.encode()) / 1e6)
+        logger.info("report written to %s (%.1f MB)", run / "report.html", n_bytes / 1e6)
 
 
 def render_report(
