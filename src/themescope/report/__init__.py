@@ -1,10 +1,10 @@
-"""The report stage: ``RUN/report.html`` and a comparison's ``compare.html``.
+"""The report stage: ``RUN/report.html``, a study's ``STUDY/report.html``, ``compare.html``.
 
-Both are single self-contained HTML files (thumbnails, charts and script inlined;
+Each is a single self-contained HTML file (thumbnails, charts and script inlined;
 no network access allowed by their Content-Security-Policy).
 
 Example:
-    >>> from themescope.report import render_compare, render_report
+    >>> from themescope.report import render_compare, render_report, render_study_report
     >>> render_report("runs/us")  # doctest: +SKIP
     PosixPath('runs/us/report.html')
 
@@ -12,5 +12,6 @@ Example:
 
 from themescope.report.compare_page import render_compare
 from themescope.report.render import render_report
+from themescope.report.study_page import render_study_report
 
-__all__ = ["render_compare", "render_report"]
+__all__ = ["render_compare", "render_report", "render_study_report"]

@@ -1,0 +1,626 @@
+r"""Render a study's ``report.html``: the groups side by side, for a media researcher.
+
+The page reads the study directory (:mod:`themescope.corpus.study`): ``manifest.json``,
+``themes.json`` (:class:`~themescope.documents.StudyThemesDocument`), ``videos.json``
+and ``frames.parquet`` with the frame images under ``videos/``. It shows, in order:
+
+- every warning of the study (its stages', its documents', each video's) and the
+  videos that could not be ingested, with their errors;
+- the method in a few sentences: the videos of each group, the frames, the model,
+  how k was chosen, the bootstrap over videos and the permutation test, with what
+  its p-value means in words;
+- the theme × group share table as a heat map, each share with its interval, each
+  theme with its corrected p-value, and each group's mix of themes as a bar;
+- one card per theme: its phrases, people and on-screen text, and for each group
+  its example frames and the phrases it says more than the others;
+- each video's timeline, grouped by group, on one time scale.
+
+Like the run report it is one self-contained file: thumbnails are small JPEG
+``data:`` URIs, the charts inline SVG, text escaped by Jinja, and its
+Content-Security-Policy forbids every request. It needs no script. Its size is
+bounded whatever the study's: at most :data:`MAX_FRAMES_PER_THEME` thumbnails per
+theme (at least one per group), and one rectangle per theme span of each video.
+
+Example:
+    >>> from themescope.report.study_page import render_study_report
+    >>> render_study_report("study").status  # doctest: +SKIP
+    'ran'
+
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup
+
+from themescope import __version__
+from themescope._limits import clip_text
+from themescope.documents import (
+    StudyThemeRecord,
+    StudyThemesDocument,
+    StudyVideoRecord,
+    StudyVideosDocument,
+    read_study_themes,
+    read_study_videos,
+)
+from themescope.errors import RunDirectoryError
+from themescope.manifest import IngestRecord, Manifest, TrainRecord
+from themescope.report import plots
+from themescope.report._common import (
+    THUMB_WIDTH_PX,
+    backend_rows,
+    clock,
+    content_security_policy,
+    fmt_pct,
+    jinja_environment,
+    k_selection_context,
+    model_facts,
+    read_asset,
+    stage_settings,
+    stage_warnings,
+    thumbnail_inside,
+)
+from themescope.report.render import BuiltPage, ReportStage
+from themescope.rundir import RunDirectory, StageResult, run_stage
+
+logger = logging.getLogger("themescope")
+
+MAX_FRAMES_PER_GROUP = 4
+"""Example frames of one group in one theme card."""
+MAX_FRAMES_PER_THEME = 24
+"""Example frames of all groups in one theme card; each group still gets one, so a study
+of many groups shows one frame per group."""
+MAX_PHRASES = 10
+MAX_GROUP_PHRASES = 8
+MAX_ON_SCREEN_LINES = 6
+MAX_CAPTION_CHARS = 300
+"""Longest frame text kept as a thumbnail's tooltip."""
+MAX_TITLE_CHARS = 80
+"""Longest theme label in a timeline segment's tooltip."""
+MAX_METADATA_CHARS = 120
+"""Longest metadata value (a URL, a programme title) shown beside a video."""
+
+FRAME_COLUMNS = ("frame_id", "video", "group", "time_s", "image")
+"""Columns of ``STUDY/frames.parquet`` the page cannot do without."""
+
+
+# --------------------------------------------------------------------------- study data
+
+
+@dataclass
+class _Frames:
+    """The study's frames, row i being frame_id i; text is read only for the frames shown."""
+
+    table: Any
+    video: list[str]
+    group: list[str]
+    time_s: np.ndarray
+    image: list[str]
+
+    def texts(self, frame_ids: Sequence[int], column: str) -> list[str]:
+        """The ``column`` text of these frames ("" where the column is missing)."""
+        if column not in self.table.column_names or not frame_ids:
+            return ["" for _ in frame_ids]
+        values = self.table.column(column).take(list(frame_ids)).to_pylist()
+        return [str(value or "") for value in values]
+
+
+@dataclass
+class _StudyView:
+    """Everything the page reads about a study, loaded once."""
+
+    path: Path
+    manifest: Manifest
+    document: StudyThemesDocument
+    videos: StudyVideosDocument
+    frames: _Frames
+    thumb_width_px: int
+    thumbs: dict[int, str] = field(default_factory=dict)
+    n_missing_images: int = 0
+
+    @property
+    def alpha(self) -> float:
+        """The level below which a p-value counts as a difference: that of the intervals."""
+        return round(1.0 - self.document.confidence_level, 6)
+
+    def differs(self, p_value: float | None) -> bool:
+        """Whether a p-value says the groups differ."""
+        return p_value is not None and p_value < self.alpha
+
+    def thumbnail(self, frame_id: int) -> str | None:
+        """The frame's thumbnail (made once; None when its image cannot be read)."""
+        if frame_id not in self.thumbs:
+            relative = self.frames.image[frame_id]
+            uri = thumbnail_inside(self.path, relative, self.thumb_width_px) if relative else None
+            if uri is None:
+                self.n_missing_images += 1
+                return None
+            self.thumbs[frame_id] = uri
+        return self.thumbs[frame_id]
+
+
+def _read_frames(path: Path) -> _Frames:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise RunDirectoryError(f"{path} is missing; rerun `themescope corpus`") from None
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise RunDirectoryError(f"{path} is unreadable ({exc})") from exc
+    missing = [c for c in FRAME_COLUMNS if c not in table.column_names]
+    if missing:
+        raise RunDirectoryError(f"{path} lacks the column(s) {', '.join(missing)}")
+    table = table.sort_by("frame_id")
+    ids = np.asarray(table.column("frame_id").to_numpy(zero_copy_only=False))
+    if not np.array_equal(ids, np.arange(table.num_rows)):
+        raise RunDirectoryError(f"{path}: frame_id must be 0..{table.num_rows - 1} without gaps")
+    return _Frames(
+        table=table,
+        video=[str(v) for v in table.column("video").to_pylist()],
+        group=[str(g) for g in table.column("group").to_pylist()],
+        time_s=np.nan_to_num(
+            np.asarray(table.column("time_s").to_numpy(zero_copy_only=False), dtype=float)
+        ),
+        image=[str(i or "") for i in table.column("image").to_pylist()],
+    )
+
+
+def _load_study(path: Path, thumb_width_px: int) -> _StudyView:
+    study = RunDirectory(path)
+    return _StudyView(
+        path=path,
+        manifest=study.read_manifest(),
+        document=read_study_themes(path / "themes.json"),
+        videos=read_study_videos(path / "videos.json"),
+        frames=_read_frames(path / "frames.parquet"),
+        thumb_width_px=thumb_width_px,
+    )
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def _p_text(p_value: float | None) -> str:
+    """A p-value as a researcher reads it: three decimals, ``< 0.001`` below that."""
+    if p_value is None or not math.isfinite(p_value):
+        return "—"
+    return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
+def _interval_text(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "no interval (one video)"
+    return f"{low * 100:.1f}–{high * 100:.1f}%"
+
+
+def _label(theme: StudyThemeRecord) -> str:
+    return theme.label or f"theme {theme.id}"
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _warnings(view: _StudyView) -> list[dict[str, str]]:
+    """The stages' and themes.json's warnings, then each video's own (tagged with its id)."""
+    found = stage_warnings(view.manifest, view.document)
+    seen = {w["message"] for w in found}
+    for video in view.videos.videos:
+        for message in video.warnings:
+            if message not in seen:
+                seen.add(message)
+                found.append({"stage": video.id, "message": message})
+    return found
+
+
+def _method(view: _StudyView) -> dict[str, Any]:
+    """The facts the method section states in words."""
+    document, manifest = view.document, view.manifest
+    ingest = manifest.stages.ingest or IngestRecord()
+    train: TrainRecord | None = manifest.stages.train
+    train_config = manifest.config.get("train", {})
+    test = document.group_test
+    verdict = None
+    if test is not None:
+        verdict = {
+            "p_text": _p_text(test.p_value),
+            "differs": view.differs(test.p_value),
+            "chance": fmt_pct(test.p_value, 1 if test.p_value >= 0.001 else 2),
+        }
+    done = [v for v in view.videos.videos if v.status == "done"]
+    return {
+        "groups": [
+            {
+                "name": g.name,
+                "n_videos": g.n_videos,
+                "seconds": g.seconds,
+                "langs": ", ".join(g.langs) or "—",
+            }
+            for g in document.groups
+        ],
+        "n_videos": len(done),
+        "n_failed": len(view.videos.videos) - len(done),
+        "n_frames": len(view.frames.video),
+        "every_s": ingest.every_s,
+        "seconds": sum(g.seconds for g in document.groups),
+        "train": train,
+        "model_facts": model_facts(train) if train is not None else [],
+        "word_vectors": train_config.get("word_vectors")
+        if isinstance(train_config, Mapping)
+        else None,
+        "backends": document.backends,
+        "test": test,
+        "verdict": verdict,
+        "alpha": view.alpha,
+        "level": document.confidence_level,
+        "n_bootstrap": document.n_bootstrap,
+    }
+
+
+def _heat_map(view: _StudyView) -> dict[str, Any]:
+    """Rows of the theme × group table, coloured on one scale from 0 to the largest share."""
+    document = view.document
+    groups = [g.name for g in document.groups]
+    largest = max((s.share for t in document.themes for s in t.group_shares.values()), default=0.0)
+    # A round top (40 %, not 37 %) so that the legend reads at a glance.
+    high = min(max(math.ceil(largest * 10) / 10, 0.1), 1.0)
+    rows = []
+    for theme in document.themes:
+        cells = []
+        for group in groups:
+            share = theme.group_shares.get(group)
+            value = share.share if share is not None else None
+            cells.append(
+                {
+                    "group": group,
+                    "share": value,
+                    "interval": _interval_text(share.low, share.high) if share else "",
+                    "bg": plots.heat_color(value, 0.0, high),
+                    "fg": plots.heat_text_color(value, 0.0, high),
+                }
+            )
+        rows.append(
+            {
+                "id": theme.id,
+                "label": _label(theme),
+                "label_gloss": theme.label_gloss,
+                "share": theme.share,
+                "n_videos": theme.n_videos,
+                "p_text": _p_text(theme.group_p_value),
+                "differs": view.differs(theme.group_p_value),
+                "cells": cells,
+            }
+        )
+    return {
+        "groups": groups,
+        "rows": rows,
+        "legend": {
+            "low": plots.heat_color(0.0, 0.0, high),
+            "high": plots.heat_color(high, 0.0, high),
+            "ticks": [fmt_pct(high * i / 4) for i in range(5)],
+        },
+    }
+
+
+def _group_mixes(view: _StudyView) -> list[dict[str, Any]]:
+    """Each group's airtime as one bar split by theme (its shares sum to 1)."""
+    mixes = []
+    for group in view.document.groups:
+        segments, start = [], 0.0
+        for theme in view.document.themes:
+            share = theme.group_shares.get(group.name)
+            if share is None or share.share <= 0:
+                continue
+            title = f"{clip_text(_label(theme), MAX_TITLE_CHARS)}: {fmt_pct(share.share, 1)}"
+            segments.append(plots.Segment(start, start + share.share, theme.id, title=title))
+            start += share.share
+        svg = plots.timeline(
+            segments,
+            1.0,
+            height=20,
+            svg_id=None,
+            css_class="mix-bar",
+            label=f"airtime of {group.name} by theme",
+        )
+        mixes.append({"name": group.name, "svg": svg})
+    return mixes
+
+
+def _examples(representative: list[int], by_video: dict[str, list[int]], n_max: int) -> list[int]:
+    """Up to ``n_max`` frames of one group in a theme, typical and from as many videos as can be.
+
+    The theme's representative frames of the group come first (closest to the theme's
+    centre), then, in turns over the group's videos (most frames in the theme first),
+    frames spread over each video's time in the theme.
+    """
+    picks = list(representative[:n_max])
+    queues = [
+        _spread(frames, n_max)
+        for frames in sorted(by_video.values(), key=len, reverse=True)  # stable: first seen
+    ]
+    for turn in range(n_max):
+        for queue in queues:
+            if len(picks) >= n_max:
+                return picks
+            if turn < len(queue) and queue[turn] not in picks:
+                picks.append(queue[turn])
+    return picks
+
+
+def _spread(items: list[int], n_max: int) -> list[int]:
+    """Up to ``n_max`` of ``items`` evenly spaced over them, the middle one first."""
+    size = len(items)
+    positions = (
+        list(range(size))
+        if size <= n_max
+        else [(2 * j + 1) * size // (2 * n_max) for j in range(n_max)]
+    )
+    return [items[i] for i in sorted(positions, key=lambda i: abs(i - (size - 1) / 2))]
+
+
+def _theme_cards(view: _StudyView) -> list[dict[str, Any]]:
+    from themescope.themes.stage import on_screen_lines
+
+    frames, document = view.frames, view.document
+    groups = [g.name for g in document.groups]
+    n_group_videos = {g.name: g.n_videos for g in document.groups}
+    per_group = max(1, min(MAX_FRAMES_PER_GROUP, MAX_FRAMES_PER_THEME // max(len(groups), 1)))
+    cards = []
+    for theme in document.themes:
+        members = [f for f in theme.frames if 0 <= f < len(frames.video)]
+        member_set = set(members)
+        by_group: dict[str, dict[str, list[int]]] = {}
+        for frame_id in sorted(members, key=lambda f: (frames.video[f], frames.time_s[f])):
+            videos = by_group.setdefault(frames.group[frame_id], {})
+            videos.setdefault(frames.video[frame_id], []).append(frame_id)
+        columns = []
+        for group in groups:
+            by_video = by_group.get(group, {})
+            representative = [
+                f
+                for f in theme.representative_frames
+                if f in member_set and frames.group[f] == group
+            ]
+            picks = _examples(representative, by_video, per_group)
+            texts = frames.texts(picks, "text")
+            share = theme.group_shares.get(group)
+            columns.append(
+                {
+                    "name": group,
+                    "share": share.share if share else None,
+                    "interval": _interval_text(share.low, share.high) if share else "",
+                    "n_videos": len(by_video),
+                    "n_group_videos": n_group_videos.get(group, 0),
+                    "frames": [
+                        {
+                            "src": view.thumbnail(f),
+                            "video": frames.video[f],
+                            "time_s": float(frames.time_s[f]),
+                            "text": clip_text(text, MAX_CAPTION_CHARS),
+                        }
+                        for f, text in zip(picks, texts, strict=True)
+                    ],
+                    "phrases": theme.group_phrases.get(group, [])[:MAX_GROUP_PHRASES],
+                }
+            )
+        cards.append(
+            {
+                "id": theme.id,
+                "label": _label(theme),
+                "label_gloss": theme.label_gloss,
+                "share": theme.share,
+                "seconds": theme.seconds,
+                "n_frames": theme.n_frames,
+                "n_videos": theme.n_videos,
+                "p_text": _p_text(theme.group_p_value),
+                "differs": view.differs(theme.group_p_value),
+                "people": [name.title() for name in theme.people],
+                "phrases": theme.phrases[:MAX_PHRASES],
+                "phrases_note": theme.phrases_note,
+                "tagger": theme.tagger,
+                "on_screen": on_screen_lines(frames.texts(members, "ocr_text"))[
+                    :MAX_ON_SCREEN_LINES
+                ],
+                "groups": columns,
+            }
+        )
+    return cards
+
+
+def _metadata_text(video: StudyVideoRecord) -> str:
+    parts = [
+        f"{key} {clip_text(value, MAX_METADATA_CHARS)}"
+        for key, value in video.metadata.items()
+        if value
+    ]
+    return " · ".join(parts)
+
+
+def _timelines(view: _StudyView) -> dict[str, Any]:
+    """Each video's themes over time, grouped by group, on one time scale."""
+    document = view.document
+    labels = {t.id: clip_text(_label(t), MAX_TITLE_CHARS) for t in document.themes}
+    timelines = {record.id: record for record in document.videos}
+    records = {video.id: video for video in view.videos.videos}
+    durations = {}
+    for video_id, timeline in timelines.items():
+        end_s = max((span[1] for span in timeline.spans), default=0.0)
+        facts = records.get(video_id)
+        duration_s = facts.duration_s if facts is not None else None
+        durations[video_id] = max(timeline.seconds, end_s, duration_s or 0.0)
+    longest_s = max(durations.values(), default=0.0) or 1.0
+    order = [g.name for g in document.groups]
+    order += [v.group for v in view.videos.videos if v.group not in order]
+    groups = []
+    for group in dict.fromkeys(order):
+        rows = []
+        members = [v for v in view.videos.videos if v.group == group]
+        members += [
+            StudyVideoRecord(id=r.id, group=r.group, video=r.id, status="done")
+            for r in document.videos
+            if r.group == group and r.id not in records
+        ]
+        for video in members:
+            record = timelines.get(video.id)
+            row: dict[str, Any] = {
+                "id": video.id,
+                "meta": _metadata_text(video),
+                "error": video.error if video.status == "failed" else None,
+                "svg": None,
+            }
+            if record is not None:
+                duration_s = durations[video.id]
+                segments = [
+                    plots.Segment(
+                        start_s,
+                        end_s,
+                        theme,
+                        title=f"{clock(start_s)}–{clock(end_s)} · {labels.get(theme, 'no theme')}",
+                    )
+                    for start_s, end_s, theme in record.spans
+                ]
+                row.update(
+                    {
+                        "duration_s": duration_s,
+                        "width_pct": round(max(100 * duration_s / longest_s, 2.0), 2),
+                        "svg": plots.timeline(
+                            segments,
+                            duration_s,
+                            height=20,
+                            svg_id=None,
+                            css_class="timeline video-timeline",
+                            label=f"timeline of {video.id}",
+                        ),
+                    }
+                )
+            rows.append(row)
+        info = next((g for g in document.groups if g.name == group), None)
+        groups.append(
+            {
+                "name": group,
+                "n_videos": len(rows),
+                "n_failed": sum(1 for row in rows if row["error"] is not None),
+                "langs": ", ".join(info.langs) if info else "",
+                "videos": rows,
+            }
+        )
+    return {"groups": groups, "longest_s": longest_s}
+
+
+def _failed(view: _StudyView) -> list[dict[str, Any]]:
+    return [
+        {"id": v.id, "group": v.group, "row": v.row, "video": v.video, "error": v.error or "—"}
+        for v in view.videos.videos
+        if v.status == "failed"
+    ]
+
+
+def build_study_report_html(
+    path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX
+) -> tuple[str, _StudyView]:
+    """Return the report page of the study at ``path`` and the data it was built from.
+
+    This reads the study without taking its lock or recording a stage;
+    :class:`StudyReportStage` is the stage that writes ``report.html``.
+
+    Raises:
+        DocumentError: themes.json or videos.json is missing, damaged or too new.
+        RunDirectoryError: manifest.json or frames.parquet is missing or unreadable.
+    """
+    view = _load_study(path, thumb_width_px)
+    document = view.document
+    cards = _theme_cards(view)  # makes the thumbnails: missing images are known after it
+    warnings = _warnings(view)
+    if view.n_missing_images:
+        warnings.append(
+            {
+                "stage": "report",
+                "message": f"{view.n_missing_images} example frame images are missing or "
+                "unreadable; they are left out of the page",
+            }
+        )
+    source = Path(view.videos.source).name if view.videos.source else ""
+    context = {
+        "title": path.resolve().name,
+        "source": source,
+        "tool_version": __version__,
+        "run_version": view.manifest.version,
+        "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "created": view.manifest.created,
+        "k": document.k,
+        "warnings": warnings,
+        "failed": _failed(view),
+        "method": _method(view),
+        "heat": _heat_map(view),
+        "mixes": _group_mixes(view),
+        "cards": cards,
+        "timelines": _timelines(view),
+        "theme_labels": [(t.id, _label(t), t.label_gloss) for t in document.themes],
+        "common": document.common,
+        "settings": stage_settings(view.manifest),
+        "backends": backend_rows(document.backends),
+        **k_selection_context(document.k_selection),
+        "css": Markup(read_asset("report.css")),
+        "csp": content_security_policy(None),
+    }
+    html: str = jinja_environment().get_template("study.html.j2").render(**context)
+    return html, view
+
+
+class StudyReportStage(ReportStage):
+    """Write ``STUDY/report.html`` (needs the study's themes).
+
+    The same stage as a run's report (current while the report code, templates and
+    themes are unchanged), with the study's page.
+
+    Args:
+        thumb_width_px: Width of the embedded frame thumbnails.
+
+    Example:
+        >>> run_stage(RunDirectory("study"), StudyReportStage())  # doctest: +SKIP
+    """
+
+    def build(self, path: Path) -> BuiltPage:
+        """Return the report page of the study at ``path``."""
+        html, view = build_study_report_html(path, thumb_width_px=self.thumb_width_px)
+        warnings = []
+        if view.n_missing_images:
+            warnings.append(
+                f"{view.n_missing_images} example frame images are missing or unreadable in "
+                f"{path}; the report leaves them out"
+            )
+        return BuiltPage(
+            html, len(view.document.themes), len(view.frames.video), len(view.thumbs), warnings
+        )
+
+
+def render_study_report(
+    study: RunDirectory | str | Path,
+    *,
+    force: bool = False,
+    thumb_width_px: int = THUMB_WIDTH_PX,
+) -> StageResult:
+    """Write ``STUDY/report.html``: the study's report stage.
+
+    Args:
+        study: The study directory.
+        force: Rebuild even when the report is current.
+        thumb_width_px: Width of the embedded frame thumbnails.
+
+    Raises:
+        StageNotDoneError: The study has no finished themes stage.
+        DocumentError: themes.json or videos.json is missing, damaged or too new.
+        RunDirectoryError: A file of the study is missing or unreadable.
+    """
+    return run_stage(study, StudyReportStage(thumb_width_px), force=force)
+
+
+__all__ = ["StudyReportStage", "build_study_report_html", "render_study_report"]

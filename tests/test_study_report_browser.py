@@ -1,0 +1,75 @@
+"""The study report in a real browser (Debian's headless Chromium; see test_report_browser.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from study_fixtures import CHINESE_LABEL, GROUP_PHRASE_ZH, build_study
+from test_report_browser import (  # noqa: F401 - driver is a fixture
+    _assert_injection_inert,
+    _assert_offline_and_clean,
+    _fonts_used,
+    _image_loaded,
+    _nonzero,
+    _open,
+    _screenshot,
+    driver,
+)
+from themescope.documents import read_study_themes
+from themescope.report.study_page import render_study_report
+
+pytestmark = pytest.mark.browser
+
+
+def _cjk_glyphs(browser: Any, selector: str) -> int:
+    fonts = _fonts_used(browser, selector)
+    return sum(
+        f["glyphCount"] for f in fonts if "CJK" in f["familyName"] or "Han" in f["familyName"]
+    )
+
+
+def test_study_report_draws_the_heat_map_timelines_and_chinese(
+    driver: Any,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    study = build_study(tmp_path)
+    render_study_report(study)
+    document = read_study_themes(study / "themes.json")
+    _open(driver, study / "report.html")
+
+    table = driver.find_element(By.ID, "share-table")
+    assert _nonzero(table) and table.size["width"] > 400
+    cells = driver.find_elements(By.CSS_SELECTOR, "#share-table td.cell")
+    assert len(cells) == document.k * len(document.groups)
+    assert all(_nonzero(cell) for cell in cells)
+    backgrounds = {cell.value_of_css_property("background-color") for cell in cells}
+    assert "rgba(0, 0, 0, 0)" not in backgrounds and len(backgrounds) > 3
+    legend = driver.find_element(By.CSS_SELECTOR, "#heat-legend .gradient")
+    assert _nonzero(legend) and legend.size["width"] > 100
+
+    timelines = driver.find_elements(By.CSS_SELECTOR, "svg.video-timeline")
+    assert len(timelines) == len(document.videos)
+    assert all(_nonzero(t) and t.size["width"] > 300 for t in timelines)
+    segments = driver.find_elements(By.CSS_SELECTOR, "svg.video-timeline rect.seg")
+    assert len(segments) == sum(len(v.spans) for v in document.videos)
+    assert all(s.size["width"] > 0 for s in segments)
+    mixes = driver.find_elements(By.CSS_SELECTOR, "svg.mix-bar")
+    assert len(mixes) == len(document.groups) and all(_nonzero(m) for m in mixes)
+
+    frames = driver.find_elements(By.CSS_SELECTOR, "#theme-0 .group-col img")
+    assert frames and all(_image_loaded(driver, img) for img in frames)
+
+    # Chinese is drawn with a CJK font: a theme label and a group's distinctive phrase.
+    assert _cjk_glyphs(driver, "#theme-1 h3.label") >= len(CHINESE_LABEL)
+    assert _cjk_glyphs(driver, '#theme-1 .group-col[data-group="CN"] .phrase-text') >= len(
+        GROUP_PHRASE_ZH
+    )
+
+    _assert_injection_inert(driver)
+    _assert_offline_and_clean(driver)
+    _screenshot(driver, "study-report.png")
