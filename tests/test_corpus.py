@@ -1,0 +1,225 @@
+"""Corpus mode end to end on a tiny generated two-group corpus: outputs, resume, failures, CLI."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from test_model_support import tiny_config
+from themescope._cli import main
+from themescope.corpus.study import Study
+from themescope.documents import read_study_themes, read_study_videos
+from themescope.errors import ConfigError, RunLockedError
+from themescope.media.config import IngestConfig
+from themescope.model.text import MULTILINGUAL
+from themescope.rundir import RunDirectory
+from themescope.synthetic import SyntheticCorpus, generate_corpus
+from themescope.themes.config import ThemesConfig
+
+TINY_VIDEO = {"width": 160, "height": 90, "fps": 5, "segment_s": (4, 8), "preset": "ultrafast"}
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> SyntheticCorpus:
+    """Two groups (A English, B Chinese) of two 24 s videos each."""
+    out = tmp_path_factory.mktemp("corpus")
+    return generate_corpus(out, n_per_group=2, duration_s=24.0, seed=3, **TINY_VIDEO)  # type: ignore[arg-type]
+
+
+def tiny_study(**options: object) -> Study:
+    return Study(
+        ingest=IngestConfig(ocr="off"),
+        train=tiny_config(word_vectors=MULTILINGUAL),
+        themes=ThemesConfig(k_range=(2, 4), n_bootstrap=0),
+        n_bootstrap=200,
+        n_permutations=200,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def done_study(tiny_corpus: SyntheticCorpus, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("study") / "study"
+    tiny_study(workers=2).run(tiny_corpus.manifest_path, out=out)
+    return out
+
+
+def test_a_study_writes_one_table_one_model_and_themes_with_group_shares(
+    done_study: Path, tiny_corpus: SyntheticCorpus
+) -> None:
+    for name in (
+        "manifest.json",
+        "videos.json",
+        "frames.parquet",
+        "latents.npy",
+        "themes.json",
+        "report.html",
+    ):
+        assert (done_study / name).is_file(), name
+    videos = read_study_videos(done_study / "videos.json").videos
+    assert [v.status for v in videos] == ["done"] * 4
+    assert [v.group for v in videos] == ["A", "A", "B", "B"]
+    assert {v.lang for v in videos} == {"en", "zh"}
+    assert all((done_study / "videos" / v.id / "manifest.json").is_file() for v in videos)
+
+    frames = pq.read_table(done_study / "frames.parquet").to_pydict()
+    for column in ("frame_id", "video", "group", "time_s", "seconds", "theme", "text", "ocr_text"):
+        assert column in frames, column
+    n = len(frames["frame_id"])
+    assert frames["frame_id"] == list(range(n))
+    assert np.load(done_study / "latents.npy").shape[0] == n
+    # every frame's image is a file of its video's run directory
+    assert all((done_study / image).is_file() for image in frames["image"])
+    # 24 s per video: the frames of a video stand for its whole length
+    seconds_by_video: dict[str, float] = {}
+    for video, seconds in zip(frames["video"], frames["seconds"], strict=True):
+        seconds_by_video[video] = seconds_by_video.get(video, 0.0) + seconds
+    assert all(abs(total - 24.0) < 2.1 for total in seconds_by_video.values())
+
+    document = read_study_themes(done_study / "themes.json")
+    assert [g.name for g in document.groups] == ["A", "B"]
+    assert [g.n_videos for g in document.groups] == [2, 2]
+    for group in ("A", "B"):
+        assert sum(t.group_shares[group].share for t in document.themes) == pytest.approx(1, 1e-3)
+    assert document.group_test is not None and 0 < document.group_test.p_value <= 1
+    assert "permutation" in document.group_test.method
+    # two videos per group: few assignments, which the study says
+    assert any("assignments" in w for w in document.warnings)
+    assert [v.id for v in document.videos] == [v.id for v in videos]
+    for timeline in document.videos:
+        assert sum(timeline.shares) == pytest.approx(1, abs=1e-3)
+        assert timeline.spans[0][0] == 0.0
+    assert all(t.n_videos >= 1 for t in document.themes)
+    # a theme's frames are rows of the study's table and its examples come from them
+    for theme in document.themes:
+        assert all(frames["theme"][i] == theme.id for i in theme.frames)
+        assert set(theme.representative_frames) <= set(theme.frames)
+
+
+def test_a_rerun_skips_every_stage_and_every_video(
+    done_study: Path, tiny_corpus: SyntheticCorpus
+) -> None:
+    before = {p: p.stat().st_mtime_ns for p in (done_study / "videos").glob("*/frames.parquet")}
+    result = tiny_study(workers=2).run(tiny_corpus.manifest_path, out=done_study)
+    assert set(result.stages.values()) == {"skipped"}
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_a_video_that_fails_is_reported_and_the_others_go_on(
+    tiny_corpus: SyntheticCorpus, tmp_path: Path
+) -> None:
+    folder = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus.manifest_path.parent, folder)
+    broken = folder / "B" / "news_02.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000)  # not a decodable video
+    out = tmp_path / "study"
+    result = tiny_study(workers=2).run(folder / "corpus.csv", out=out)
+    assert [video for video, _ in result.failed] == ["b__news_02"]
+    assert result.failed[0][1] and "\n" not in result.failed[0][1]
+    assert any("b__news_02" in w and "failed" in w for w in result.warnings)
+    frames = pq.read_table(out / "frames.parquet", columns=["video"]).to_pydict()
+    assert sorted(set(frames["video"])) == ["a__news_01", "a__news_02", "b__news_01"]
+    # a group with one video left: its shares have no interval, and the study says so
+    document = read_study_themes(out / "themes.json")
+    assert all(t.group_shares["B"].low is None for t in document.themes)
+    assert any("one video" in w for w in document.warnings)
+
+    # mended, the rerun ingests only that video and redoes the study
+    shutil.copy(tiny_corpus.manifest_path.parent / "B" / "news_02.mp4", broken)
+    done_frames = out / "videos" / "a__news_01" / "frames.parquet"
+    before = done_frames.stat().st_mtime_ns
+    result = tiny_study(workers=2).run(folder / "corpus.csv", out=out)
+    assert result.failed == [] and result.stages["ingest"] == "ran"
+    assert done_frames.stat().st_mtime_ns == before
+
+
+def test_a_study_killed_during_ingest_resumes_without_redoing_done_videos(
+    done_study: Path, tiny_corpus: SyntheticCorpus, tmp_path: Path
+) -> None:
+    out = tmp_path / "study"
+    shutil.copytree(done_study, out)
+    # what a kill during the first ingest leaves: finished videos, a manifest without records
+    for name in ("videos.json", "frames.parquet", "latents.npy", "themes.json", "report.html"):
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "model", ignore_errors=True)
+    shutil.rmtree(out / "videos" / "b__news_02")
+    (out / "manifest.json").write_text("{}", encoding="utf-8")
+    kept = out / "videos" / "a__news_01" / "frames.parquet"
+    before = kept.stat().st_mtime_ns
+    result = tiny_study(workers=2).run(tiny_corpus.manifest_path, out=out)
+    assert result.stages["ingest"] == "ran" and result.failed == []
+    assert kept.stat().st_mtime_ns == before
+    np.testing.assert_array_equal(np.load(out / "latents.npy"), np.load(done_study / "latents.npy"))
+
+
+def test_a_study_in_use_is_refused(done_study: Path, tiny_corpus: SyntheticCorpus) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom themescope.rundir import RunDirectory\n"
+            "with RunDirectory(sys.argv[1]).lock():\n    print('held', flush=True)\n"
+            "    time.sleep(30)\n",
+            str(done_study),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLockedError, match="in use by another themescope process"):
+            tiny_study(workers=1).run(tiny_corpus.manifest_path, out=done_study)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_bad_settings_are_refused_before_any_work(
+    tiny_corpus: SyntheticCorpus, tmp_path: Path
+) -> None:
+    out = tmp_path / "study"
+    with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
+        Study(ray_address="localhost:1")
+    with pytest.raises(ConfigError, match="--executor must be one of local, ray"):
+        Study(executor="dask")
+    with pytest.raises(ConfigError, match="--workers"):
+        Study(workers=0)
+    missing = tmp_path / "corpus.csv"
+    rows = list(csv.reader(tiny_corpus.manifest_path.open(encoding="utf-8")))
+    rows[1][0] = "A/nowhere.mp4"
+    with missing.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    with pytest.raises(ConfigError, match="nowhere.mp4"):
+        tiny_study().run(missing, out=out)
+    assert not out.exists()
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 1), capsys.readouterr().err
+
+
+def test_cli_reports_bad_input_in_one_line_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, err = _cli(capsys, "corpus", str(tmp_path / "none.csv"), "--out", str(tmp_path / "s"))
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "none.csv" in err
+    status, err = _cli(
+        capsys,
+        "corpus",
+        str(tmp_path / "none.csv"),
+        "--out",
+        str(tmp_path / "s"),
+        "--ray-address",
+        "x",
+    )
+    assert status == 2 and "--ray-address needs --executor ray" in err
