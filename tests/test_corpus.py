@@ -19,7 +19,6 @@ from themescope.documents import read_study_themes, read_study_videos
 from themescope.errors import ConfigError, RunLockedError
 from themescope.media.config import IngestConfig
 from themescope.model.text import MULTILINGUAL
-from themescope.rundir import RunDirectory
 from themescope.synthetic import SyntheticCorpus, generate_corpus
 from themescope.themes.config import ThemesConfig
 
@@ -196,7 +195,7 @@ def test_bad_settings_are_refused_before_any_work(
     rows[1][0] = "A/nowhere.mp4"
     with missing.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
-    with pytest.raises(ConfigError, match="nowhere.mp4"):
+    with pytest.raises(ConfigError, match=r"nowhere\.mp4"):
         tiny_study().run(missing, out=out)
     assert not out.exists()
 
