@@ -222,3 +222,14 @@ def test_cli_reports_bad_input_in_one_line_with_exit_2(
         "x",
     )
     assert status == 2 and "--ray-address needs --executor ray" in err
+
+
+def test_the_report_command_rebuilds_a_studys_page(
+    done_study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = tmp_path / "study"
+    shutil.copytree(done_study, study)
+    (study / "report.html").unlink()
+    status, _ = _cli(capsys, "report", str(study), "--force")
+    assert status == 0
+    assert "group" in (study / "report.html").read_text(encoding="utf-8").lower()

@@ -13,15 +13,20 @@ from themescope._cli._app import app
 
 @app.command("report")
 def report_command(
-    run: Annotated[Path, typer.Argument(help="The run directory (after `themescope themes`).")],
+    run: Annotated[
+        Path,
+        typer.Argument(help="The run directory (after `themescope themes`), or a study directory."),
+    ],
     force: Annotated[
         bool, typer.Option("--force", help="Rebuild even when the report is current.")
     ] = False,
 ) -> None:
     """Write RUN/report.html: themes, phrases with evidence, timeline, map and training plots."""
-    from themescope.report import render_report
+    from themescope.report import render_report, render_study_report
 
-    render_report(run, force=force)
+    # A study directory is told apart by its list of videos.
+    render = render_study_report if (Path(run) / "videos.json").is_file() else render_report
+    render(run, force=force)
     path = Path(run) / "report.html"
     size_mb = path.stat().st_size / 1e6
     Console().print(f"report: {path} ({size_mb:.1f} MB, opens offline in any browser)")

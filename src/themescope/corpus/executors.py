@@ -533,7 +533,7 @@ class RayExecutor(Executor):
         except ray.exceptions.WorkerCrashedError as err:
             return TaskFailure(f"worker process died ({_line(str(err))})")
         except ray.exceptions.RayError as err:  # out of memory, node lost, cancelled, ...
-            return _failure(err)
+            return TaskFailure(f"{type(err).__name__}: {_line(str(err))}", str(err))
 
 
 def _call(fn: Callable[[Any], Any], item: Any) -> Any:

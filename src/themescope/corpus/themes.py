@@ -103,7 +103,7 @@ class StudyThemesStage(Stage):
 
     def settings(self) -> dict[str, Any]:
         """The themes settings and the statistics'."""
-        return {**self.describer.settings(), **self._statistics()}
+        return {**self.describer.settings(), "statistics": self._statistics()}
 
     def fingerprint_parts(self) -> Any:
         """The components' identities and the statistics' settings."""
