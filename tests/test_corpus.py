@@ -233,3 +233,33 @@ def test_the_report_command_rebuilds_a_studys_page(
     status, _ = _cli(capsys, "report", str(study), "--force")
     assert status == 0
     assert "group" in (study / "report.html").read_text(encoding="utf-8").lower()
+
+
+def test_a_single_videos_run_directory_is_not_taken_for_a_study(
+    tiny_corpus: SyntheticCorpus, tmp_path: Path
+) -> None:
+    from themescope.errors import RunDirectoryError
+    from themescope.media.ingest import ingest
+
+    video = tiny_corpus.videos[0].video
+    run = tmp_path / "run"
+    ingest(video.video_path, run, subtitles=video.subtitles_path, config=IngestConfig(ocr="off"))
+    before = (run / "manifest.json").read_bytes()
+    with pytest.raises(RunDirectoryError, match="not a study"):
+        tiny_study().run(tiny_corpus.manifest_path, out=run)
+    assert (run / "manifest.json").read_bytes() == before
+
+
+def test_a_study_from_a_newer_themescope_is_refused_in_one_line(
+    done_study: Path, tiny_corpus: SyntheticCorpus, tmp_path: Path
+) -> None:
+    from themescope.errors import DocumentError
+
+    study = tmp_path / "study"
+    shutil.copytree(done_study, study)
+    path = study / "themes.json"
+    path.write_text(
+        path.read_text("utf-8").replace('"schema_version": 1', '"schema_version": 9', 1)
+    )
+    with pytest.raises(DocumentError, match=r"schema_version 9.*upgrade themescope"):
+        tiny_study().run(tiny_corpus.manifest_path, out=study)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from themescope.documents import read_study_themes, read_study_videos
-from themescope.errors import ConfigError
+from themescope.errors import ConfigError, RunDirectoryError
 from themescope.manifest import Manifest
 from themescope.rundir import RunDirectory, Stage, run_stage
 
@@ -288,10 +288,16 @@ class Study:
                     study.write_manifest(Manifest())
                 retry = False
                 if study.record("ingest") is not None:
+                    if not (study / "videos.json").is_file():
+                        raise RunDirectoryError(
+                            f"{study.path} is a single video's run directory, not a study; "
+                            "choose another --out"
+                        )
                     try:
                         previous = read_study_videos(study / "videos.json")
                         retry = any(v.status == "failed" for v in previous.videos)
                     except DocumentError:
+                        # Damaged, or from another themescope: the ingest stage rewrites it.
                         retry = True
                 for stage in stages:
                     # Failed videos are retried (the done ones are skipped by their own runs).
