@@ -1,0 +1,1 @@
+"""A corpus study: many videos, one model and one theme space, groups side by side."""
