@@ -508,10 +508,12 @@ class RayExecutor(Executor):
                 ray.shutdown()
             if address is None:
                 raise ConfigError(f"cannot start a local Ray instance: {_one_line(exc)}") from exc
-            raise ConfigError(
-                f"cannot connect to the Ray cluster at {address}: {_one_line(exc)} (a cluster "
-                "with token authentication needs RAY_AUTH_MODE=token and its token here)"
-            ) from exc
+            message = f"cannot connect to the Ray cluster at {address}: {_one_line(exc)}"
+            if "auth" in f"{exc} {exc.__cause__}".lower():
+                message += (
+                    " (its token authentication needs RAY_AUTH_MODE=token and the token here)"
+                )
+            raise ConfigError(message) from exc
         self._environ_before = {
             key: before.get(key)
             for key in set(before) | set(os.environ)
