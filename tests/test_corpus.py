@@ -188,7 +188,7 @@ def test_bad_settings_are_refused_before_any_work(
         Study(ray_address="localhost:1")
     with pytest.raises(ConfigError, match="--executor must be one of local, ray"):
         Study(executor="dask")
-    with pytest.raises(ConfigError, match="--workers"):
+    with pytest.raises(ConfigError, match="--workers must be at least 1"):
         Study(workers=0)
     missing = tmp_path / "corpus.csv"
     rows = list(csv.reader(tiny_corpus.manifest_path.open(encoding="utf-8")))

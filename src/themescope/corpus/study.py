@@ -54,8 +54,6 @@ logger = logging.getLogger("themescope")
 STUDY_K_RANGE = (4, 12)
 """A study's default k range: a corpus holds more themes than one video."""
 
-EXECUTORS = ("local", "ray")
-
 
 @dataclass
 class StudyTheme:
@@ -166,19 +164,14 @@ class Study:
         n_bootstrap: int = 1000,
         n_permutations: int = 1000,
     ) -> None:
+        from themescope.corpus.executors import load_executor
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
         from themescope.model.text import MULTILINGUAL
         from themescope.themes.config import ThemesConfig
 
-        if executor not in EXECUTORS:
-            raise ConfigError(
-                f"--executor must be one of {', '.join(EXECUTORS)}. Got {executor!r} instead."
-            )
-        if ray_address is not None and executor != "ray":
-            raise ConfigError("--ray-address needs --executor ray")
-        if workers is not None and workers < 1:
-            raise ConfigError(f"--workers must be an integer >= 1. Got {workers} instead.")
+        # Refuses a bad executor, worker count or address now; nothing starts yet.
+        load_executor(executor, workers=workers, address=ray_address)
         for name, value in (("n_bootstrap", n_bootstrap), ("n_permutations", n_permutations)):
             if value < 100:
                 raise ConfigError(f"{name} must be an integer >= 100. Got {value} instead.")

@@ -213,6 +213,7 @@ def _load_tagger(config: ThemesConfig, embedder: PhraseEmbedder) -> Tagger:
 def backends_record(
     config: ThemesConfig, captioner: Captioner | None, tagger: Tagger, embedder: PhraseEmbedder
 ) -> dict[str, Any]:
+    """What themes.json records of the captioner, tagger and embedder that made the themes."""
     from themescope.themes.embedders import embedder_info
 
     captioner_model = getattr(captioner, "model_path", None) if captioner is not None else None
@@ -479,6 +480,7 @@ def _first(values: list[Any]) -> Any:
 
 
 def read_inputs(run: RunDirectory) -> tuple[Any, np.ndarray]:
+    """Read and check frames.parquet (sorted by frame_id) and latents.npy, row for row."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -634,6 +636,7 @@ def add_glosses(document: ThemesDocument, glosser: Glosser) -> None:
 
 
 def phrase_record(phrase: Phrase) -> PhraseRecord:
+    """A phrase and its evidence as themes.json records them."""
     ev = phrase.evidence
     return PhraseRecord(
         text=phrase.text,
