@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from themescope.themes.timeline import Span, frame_durations_s, spans
+from themescope.themes.timeline import Span, frame_durations_s, smooth_within, spans
 
 
 def test_durations_end_at_the_video_end() -> None:
@@ -29,3 +29,11 @@ def test_spans_merge_consecutive_frames_of_one_label() -> None:
     ]
     assert spans(np.array([1, 1, 1]), times[:3], durations[:3]) == [Span(1, 0, 3, 0.0, 6.0)]
     assert spans([], np.zeros(0), np.zeros(0)) == []
+
+
+def test_smoothing_averages_neighbours_within_each_sequence_only() -> None:
+    values = np.array([[0.0], [3.0], [6.0], [100.0], [200.0]], dtype=np.float32)
+    smoothed = smooth_within(values, ["a", "a", "a", "b", "b"], 1)
+    np.testing.assert_allclose(smoothed[:, 0], [1.5, 3.0, 4.5, 150.0, 150.0])
+    assert smoothed.dtype == np.float32
+    assert smooth_within(values, ["a"] * 5, 0) is values

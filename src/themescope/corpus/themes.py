@@ -143,7 +143,8 @@ class StudyThemesStage(Stage):
         ocr_texts = [t or "" for t in table.column("ocr_text").to_pylist()]
         video_group = dict(zip(videos, groups, strict=True))
 
-        clustering = cluster_frames(latents, None, config, writer)
+        features = timeline.smooth_within(latents, videos, config.smooth_frames)
+        clustering = cluster_frames(features, None, config, writer)
         labels = clustering.labels
         k = int(labels.max()) + 1
         captions = caption_frames(run, table, describer.captioner)

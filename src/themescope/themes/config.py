@@ -94,6 +94,14 @@ class ThemesConfig(Settings):
     time_weight: float = setting(
         0.0, kind="float", low=0, help="Weight of time as an extra clustering feature (0: off)."
     )
+    smooth_frames: int = setting(
+        0,
+        kind="int",
+        low=0,
+        help="Before clustering, average each frame's latent with this many neighbouring "
+        "frames on each side of the same video (0: off; a study uses 1: a story outlasts a "
+        "sampling interval, and frames of many videos share no time axis for time_weight).",
+    )
     max_tsne_points: int = setting(
         MAX_TSNE_POINTS, kind="int", low=4, help="t-SNE is fitted on at most this many frames."
     )

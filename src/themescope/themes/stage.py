@@ -262,7 +262,8 @@ def _run_stage(
     logger.info("themes: %d frames, %d-d latents, language %s", n, latents.shape[1], lang)
 
     t0 = time.perf_counter()
-    clustering = cluster_frames(latents, times_s, config, st)
+    features = timeline.smooth_within(latents, np.zeros(n, dtype=int), config.smooth_frames)
+    clustering = cluster_frames(features, times_s, config, st)
     selection, labels, centers = clustering.selection, clustering.labels, clustering.centers
     timings["cluster_s"] = clustering.cluster_s
     timings["projection_s"] = time.perf_counter() - t0 - clustering.cluster_s

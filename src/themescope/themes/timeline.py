@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -100,3 +101,25 @@ def spans(
 
 
 __all__ = ["Span", "frame_durations_s", "spans"]
+
+
+def smooth_within(values: np.ndarray, sequence: Sequence[Any], n_neighbours: int) -> np.ndarray:
+    """Average each row with up to ``n_neighbours`` rows on each side of the same sequence.
+
+    Rows are in time order within each sequence (a video); a sequence's first and last
+    rows average over the neighbours they have. ``n_neighbours`` 0 returns ``values``.
+    """
+    if n_neighbours <= 0 or len(values) == 0:
+        return values
+    keys = np.asarray(sequence)
+    out = np.empty_like(values, dtype=np.float64)
+    for key in dict.fromkeys(keys.tolist()):
+        rows = np.flatnonzero(keys == key)
+        block = values[rows].astype(np.float64)
+        # A running sum makes every window's mean one subtraction.
+        padded = np.vstack([np.zeros((1, block.shape[1])), np.cumsum(block, axis=0)])
+        index = np.arange(len(rows))
+        low = np.maximum(index - n_neighbours, 0)
+        high = np.minimum(index + n_neighbours + 1, len(rows))
+        out[rows] = (padded[high] - padded[low]) / (high - low)[:, None]
+    return out.astype(values.dtype)
