@@ -214,3 +214,25 @@ def test_multilingual_word_table_knows_every_word_in_one_space():
     # the same words give the same table in another run (deterministic, run-independent)
     again = tokenize_frames(texts[::-1], ["en", "en", "zh"], embeddings_for("multilingual"), 32)
     assert np.array_equal(again.vocabulary.vectors, vocabulary.vectors)
+
+
+def test_multilingual_word_vectors_group_words_by_topic_not_by_language() -> None:
+    from themescope.model.text import PhraseEmbedderWords
+
+    words = PhraseEmbedderWords()
+    health_en, health_zh = (
+        ["vaccine", "hospital", "doctors", "patients"],
+        ["疫苗", "医院", "医生", "病人"],
+    )
+    market_en = ["market", "stocks", "inflation", "prices"]
+    table, known = words.vectors(health_en + health_zh + market_en)
+    assert known.all() and table.shape == (12, 384)
+    mean = [table[i : i + 4].mean(axis=0) for i in (0, 4, 8)]
+
+    def cosine(a: np.ndarray, b: np.ndarray) -> float:
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    # the same topic in Chinese is nearer than another topic in English
+    assert cosine(mean[0], mean[1]) > cosine(mean[0], mean[2]) + 0.2
+    # a word's vector does not depend on the other words of the run
+    np.testing.assert_allclose(words.vectors(["vaccine"])[0][0], table[0], atol=1e-5)
