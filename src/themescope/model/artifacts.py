@@ -65,11 +65,11 @@ def write_outputs(
         writer.writerow(LOG_COLUMNS)
         for row in trainer.log:
             writer.writerow([_csv_value(getattr(row, c)) for c in LOG_COLUMNS])
-    sample = _sample_frames(data.n_frames)
     if data.images is not None and evaluation.recon_images is not None:
+        # evaluate(keep=reconstruction_sample(...)) kept only these frames' reconstructions.
         _save_reconstructions(
-            data.images.numpy()[sample],
-            evaluation.recon_images[sample],
+            data.images.numpy()[reconstruction_sample(data.n_frames)],
+            evaluation.recon_images,
             st.path("reconstructions.png"),
         )
     _write_text_reconstructions(
@@ -77,8 +77,8 @@ def write_outputs(
     )
 
 
-def _sample_frames(n_frames: int, n_sample: int = N_SAMPLE_FRAMES) -> np.ndarray:
-    """A fixed, evenly spaced sample of frame ids."""
+def reconstruction_sample(n_frames: int, n_sample: int = N_SAMPLE_FRAMES) -> np.ndarray:
+    """The frames shown in reconstructions.png: a fixed, evenly spaced sample of frame ids."""
     count = min(n_sample, n_frames)
     return np.unique(np.linspace(0, n_frames - 1, count).round().astype(int))
 
@@ -110,7 +110,8 @@ def _write_text_reconstructions(
         lines.append("(no text model: the run has no text or the ablation uses none)")
     else:
         with_text = [i for i in range(data.n_frames) if int(data.lengths[i]) > 0]
-        chosen = [with_text[i] for i in _sample_frames(len(with_text), 10)] if with_text else []
+        picks = reconstruction_sample(len(with_text), 10) if with_text else []
+        chosen = [with_text[i] for i in picks]
         for frame in chosen:
             length = int(data.lengths[frame])
             original = [vocabulary.tokens[i] for i in data.token_ids[frame, :length].tolist()]

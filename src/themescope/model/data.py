@@ -132,7 +132,9 @@ def load_images(
     with ThreadPoolExecutor(max_workers=max(1, n_threads)) as pool:
         arrays = list(pool.map(load, relative_paths))
     stacked = np.stack(arrays) if arrays else np.zeros((0, height, width, 3), np.uint8)
-    return torch.from_numpy(stacked).permute(0, 3, 1, 2).float().div_(255.0).contiguous()
+    # Channels-last is the decoded layout and what training on a CPU wants: no second copy.
+    images = torch.from_numpy(stacked).permute(0, 3, 1, 2).float().div_(255.0)
+    return images.contiguous(memory_format=torch.channels_last)
 
 
 def pad_token_ids(token_ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -88,7 +88,7 @@ class TrainStage(Stage):
     def _train(self, run: RunDirectory, st: StageWriter, checkpoint: Any) -> None:
         import torch
 
-        from themescope.model.artifacts import write_outputs
+        from themescope.model.artifacts import reconstruction_sample, write_outputs
         from themescope.model.crvae import count_parameters
         from themescope.model.data import load_frame_data, stream_batches
         from themescope.model.text import embeddings_for
@@ -139,7 +139,7 @@ class TrainStage(Stage):
                 "latent dimension; the latents may carry little information "
                 "(lower kl_weight or lengthen kl_warmup_epochs)"
             )
-        evaluation = trainer.evaluate()
+        evaluation = trainer.evaluate(keep=reconstruction_sample(data.n_frames))
         latents = evaluation.mu
         if data.sampled:
             st_started = time.perf_counter()
@@ -274,7 +274,10 @@ def _mean_frame_psnr(data: FrameData) -> float | None:
     """PSNR of predicting every frame by the run's mean frame (what a useless model does)."""
     if data.images is None:
         return None
-    mse = float(((data.images - data.images.mean(dim=0)) ** 2).mean())
+    mean = data.images.mean(dim=0)
+    # In slices: the whole difference would be one more copy of every image.
+    squared = sum(float(((chunk - mean) ** 2).sum()) for chunk in data.images.split(256))
+    mse = squared / max(1, data.images.numel())
     return round(10 * math.log10(1.0 / max(mse, 1e-12)), 3)
 
 

@@ -60,6 +60,7 @@ class Evaluation:
     image_mse: float | None
     text_cosine: float | None
     recon_images: np.ndarray | None
+    """Reconstructed images of the frames ``evaluate(keep=...)`` kept, in frame order."""
     predicted_text: list[np.ndarray] | None
 
 
@@ -303,8 +304,15 @@ class Trainer:
         return torch.cat(mus).numpy().astype(np.float32)
 
     @torch.inference_mode()
-    def evaluate(self, batch_size: int = 64) -> Evaluation:
-        """Encode every frame to μ, decode μ, and measure the reconstructions."""
+    def evaluate(self, batch_size: int = 64, keep: np.ndarray | None = None) -> Evaluation:
+        """Encode every frame to μ, decode μ, and measure the reconstructions.
+
+        Args:
+            batch_size: Frames per forward pass.
+            keep: The frames whose reconstructed images to return (the report shows a few);
+                None keeps all. Only these are held, so memory does not grow with the frames.
+        """
+        kept = set(range(self.data.n_frames) if keep is None else np.asarray(keep).tolist())
         model = self.model
         model.eval()
         mus, recons, texts = [], [], []
@@ -320,7 +328,9 @@ class Trainer:
             if out.image is not None and images is not None:
                 squared_error += float(((out.image - images) ** 2).sum())
                 n_pixels += images.numel()
-                recons.append(out.image.float().cpu())
+                rows = [i for i, frame in enumerate(index.tolist()) if frame in kept]
+                if rows:
+                    recons.append(out.image[rows].float().cpu())
             if out.text is not None and token_ids is not None and lengths is not None:
                 true = model.embed(token_ids)
                 mask = _token_mask(token_ids, lengths) & (true.norm(dim=2) > 0)
