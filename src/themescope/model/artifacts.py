@@ -110,7 +110,7 @@ def _write_text_reconstructions(
         lines.append("(no text model: the run has no text or the ablation uses none)")
     else:
         with_text = [i for i in range(data.n_frames) if int(data.lengths[i]) > 0]
-        picks = reconstruction_sample(len(with_text), 10) if with_text else []
+        picks = reconstruction_sample(len(with_text), 10) if with_text else np.zeros(0, int)
         chosen = [with_text[i] for i in picks]
         for frame in chosen:
             length = int(data.lengths[frame])
