@@ -29,7 +29,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import msgspec
 from msgspec import Meta
 
-from themescope.errors import DocumentError
+from themescope._versioned import read_versioned
 from themescope.rundir import atomic_path
 
 THEMES_SCHEMA_VERSION = 1
@@ -439,13 +439,6 @@ class CompareDocument(Record, kw_only=True):
 # --------------------------------------------------------------------------- reading, writing
 
 
-class _Header(msgspec.Struct):
-    schema_version: int
-
-
-D = TypeVar("D", bound=Record)
-
-
 def read_themes(path: str | Path) -> ThemesDocument:
     """Read and validate ``themes.json``.
 
@@ -453,7 +446,7 @@ def read_themes(path: str | Path) -> ThemesDocument:
         DocumentError: The file is missing, is not JSON, does not match the
             schema, or was written by a newer themescope.
     """
-    return _read(
+    return read_versioned(
         Path(path),
         ThemesDocument,
         THEMES_SCHEMA_VERSION,
@@ -474,7 +467,7 @@ def read_compare(path: str | Path) -> CompareDocument:
         DocumentError: The file is missing, is not JSON, does not match the
             schema, or was written by a newer themescope.
     """
-    return _read(
+    return read_versioned(
         Path(path),
         CompareDocument,
         COMPARE_SCHEMA_VERSION,
@@ -499,38 +492,6 @@ def schema_text(document_type: type[Record]) -> str:
     """Return the JSON Schema of a document class as the text of its file in ``docs/schemas/``."""
     schema: dict[str, Any] = msgspec.json.schema(document_type)
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-
-
-def _read(path: Path, document_type: type[D], version: int, *, missing: str, rewrite: str) -> D:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DocumentError(f"{path} is missing; {missing}") from None
-    except OSError as exc:
-        raise DocumentError(f"{path} is unreadable ({exc.strerror or exc})") from exc
-    try:
-        found = msgspec.json.decode(raw, type=_Header).schema_version
-        if found > version:
-            raise DocumentError(
-                f"{path} has schema_version {found}; this themescope reads {version}; "
-                "upgrade themescope"
-            )
-        if found != version:
-            raise DocumentError(
-                f"{path} has schema_version {found}, which this themescope cannot read "
-                f"(it reads {version}); {rewrite}"
-            )
-        return msgspec.json.decode(raw, type=document_type)
-    except msgspec.ValidationError as exc:
-        raise DocumentError(f"{path} is damaged: {_sentence(exc)}; {rewrite}") from exc
-    except msgspec.DecodeError as exc:
-        raise DocumentError(f"{path} is unreadable ({_sentence(exc)}); {rewrite}") from exc
-
-
-def _sentence(exc: Exception) -> str:
-    """Return msgspec's message to go inside ours ("expected `float`, got `str` at `$.k`")."""
-    text = str(exc).replace(" - at ", " at ")
-    return text[:1].lower() + text[1:]
 
 
 def _write(path: Path, document: Record) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from themescope import __version__
-from themescope.errors import RunDirectoryError
+from themescope._versioned import read_versioned
 
 MANIFEST_SCHEMA_VERSION = 1
 
@@ -221,28 +221,19 @@ class Manifest(msgspec.Struct, kw_only=True):
 
 
 def read_manifest(path: Path) -> Manifest:
-    """Read and validate ``manifest.json``.
+    """Read and validate ``manifest.json`` (hand-made ones without ``schema_version`` too).
 
     Raises:
-        RunDirectoryError: The file is unreadable, damaged, or from a newer themescope.
+        DocumentError: A :class:`RunDirectoryError`: the file is missing, unreadable,
+            damaged, or from a newer themescope.
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RunDirectoryError(f"{path} is unreadable ({exc.strerror or exc})") from exc
-    try:
-        version = json.loads(raw).get("schema_version")
-    except (ValueError, AttributeError) as exc:
-        raise RunDirectoryError(f"{path} is damaged: not a JSON object") from exc
-    if isinstance(version, int) and version > MANIFEST_SCHEMA_VERSION:
-        raise RunDirectoryError(
-            f"{path} has schema_version {version}; this themescope ({__version__}) reads "
-            f"{MANIFEST_SCHEMA_VERSION}; upgrade themescope"
-        )
-    try:
-        return msgspec.json.decode(raw, type=Manifest)
-    except msgspec.ValidationError as exc:
-        raise RunDirectoryError(f"{path} is damaged: {exc}") from exc
+    return read_versioned(
+        path,
+        Manifest,
+        MANIFEST_SCHEMA_VERSION,
+        missing="run `themescope ingest` or `themescope summarize` first",
+        rewrite="delete it and rerun `themescope summarize --force` to rebuild the run",
+    )
 
 
 def encode_manifest(manifest: Manifest) -> bytes:
