@@ -189,7 +189,15 @@ class ThemeRecord(Record, kw_only=True):
     ]
     frames: list[int]
     n_frames: int
-    share: Annotated[float, Meta(description="Share of the video's time, in [0, 1].")]
+    share: Annotated[
+        float,
+        Meta(
+            description=(
+                "Share of the video's time, in [0, 1]. Black or blank frames are in no theme, "
+                "so the themes' shares add up to 1 minus `blank.share`."
+            )
+        ),
+    ]
     seconds: float
     spans: Annotated[
         list[tuple[float, float]],
@@ -221,6 +229,21 @@ class ThemeRecord(Record, kw_only=True):
     ] = None
 
 
+class BlankRecord(Record, kw_only=True):
+    """The black or blank frames of the run: left out of clustering, in no theme."""
+
+    frames: Annotated[list[int], Meta(description="Their frame ids (theme -1 in frames.parquet).")]
+    n_frames: int
+    share: Annotated[
+        float, Meta(description="Share of the video's time they stand for, in [0, 1].")
+    ]
+    seconds: float
+    spans: Annotated[
+        list[tuple[float, float]],
+        Meta(description="(start_s, end_s) of each run of consecutive blank frames."),
+    ]
+
+
 class ThemesDocument(Record, kw_only=True):
     """``RUN/themes.json``: the themes of one run (written by the themes stage)."""
 
@@ -239,6 +262,15 @@ class ThemesDocument(Record, kw_only=True):
             )
         ),
     ] = []
+    blank: Annotated[
+        BlankRecord | None,
+        Meta(
+            description=(
+                "The black or blank frames (n_frames 0 when there are none); null for a run "
+                "ingested before they were detected."
+            )
+        ),
+    ] = None
     warnings: list[str]
 
 

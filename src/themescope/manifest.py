@@ -101,11 +101,14 @@ class StageRecord(msgspec.Struct, kw_only=True):
 class IngestRecord(StageRecord, kw_only=True):
     """The ingest stage's record: the video's facts, where the text came from, what was on screen.
 
-    ``ocr`` is None when on-screen text was not read (``--ocr off``, or no OCR package).
+    ``n_frames_blank`` counts the sampled frames that are black or one flat colour
+    (:mod:`themescope.media.blank`); ``ocr`` is None when on-screen text was not
+    read (``--ocr off``, or no OCR package).
     """
 
     video: VideoFacts | None = None
     n_frames: int = 0
+    n_frames_blank: int = 0
     every_s: float = 2.0
     lang: str = "und"
     text_source: str = "none"
@@ -156,6 +159,7 @@ class ThemesRecord(StageRecord, kw_only=True):
     backends: dict[str, Any] = msgspec.field(default_factory=dict)
     projection: str = "tsne"
     n_frames: int = 0
+    n_frames_blank: int = 0
     n_unsupported_phrases: int = 0
     timings: dict[str, float] = msgspec.field(default_factory=dict)
     captioner_identity: dict[str, Any] | None = None

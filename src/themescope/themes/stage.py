@@ -38,6 +38,7 @@ from themescope.components import identity
 from themescope.documents import (
     THEMES_SCHEMA_VERSION,
     BackendsRecord,
+    BlankRecord,
     EvidenceRecord,
     PhraseRecord,
     TaggerRecord,
@@ -56,7 +57,7 @@ from themescope.themes.base import (
     ThemeMaterial,
     ThemePhrases,
 )
-from themescope.themes.cluster import KSelection, select_k
+from themescope.themes.cluster import KSelection, scale_features, select_k
 from themescope.themes.config import ThemesConfig
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.facets import facets
@@ -257,24 +258,47 @@ def _run_stage(
         else [""] * table.num_rows
     )
     lang = str(ingest.get("lang") or _first(table.column("lang").to_pylist()) or "und")
+    # Black and blank frames look alike whatever the programme: they would form a theme
+    # of their own. Runs ingested before they were detected have no column: none then.
+    blank = (
+        np.asarray(table.column("blank").fill_null(False).to_numpy(zero_copy_only=False), bool)
+        if "blank" in table.column_names
+        else np.zeros(n, dtype=bool)
+    )
+    content = np.flatnonzero(~blank)
+    if len(content) == 0:
+        raise ThemescopeError(
+            f"all {n} frames of {run.path} are black or blank: there is nothing to find themes in"
+        )
     timings["read_s"] = time.perf_counter() - started
-    logger.info("themes: %d frames, %d-d latents, language %s", n, latents.shape[1], lang)
+    logger.info(
+        "themes: %d frames (%d black or blank, left out), %d-d latents, language %s",
+        n,
+        n - len(content),
+        latents.shape[1],
+        lang,
+    )
 
     t0 = time.perf_counter()
     selection = select_k(
-        latents,
+        latents[content],
         k=config.k,
         k_range=config.k_range,
         seed=config.seed,
         n_init=config.n_init,
         n_bootstrap=config.n_bootstrap,
-        times_s=times_s,
+        times_s=times_s[content],
         time_weight=config.time_weight,
         backend=config.cluster_backend,
     )
     for message in selection.warnings:
         st.warnings.append(message)  # select_k has logged them already
-    labels, centers = _order_themes(selection)
+    content_labels, centers = _order_themes(selection)
+    # Frame-indexed from here on: a blank frame has theme -1 and no features of its own.
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[content] = content_labels
+    features = np.zeros((n, selection.features.shape[1]), dtype=selection.features.dtype)
+    features[content] = selection.features
     timings["cluster_s"] = time.perf_counter() - t0
     logger.info(
         "clustered into k=%d themes (%s, %s backend): %s",
@@ -285,7 +309,12 @@ def _run_stage(
     )
 
     t0 = time.perf_counter()
-    projection = project_2d(selection.features, seed=config.seed, max_points=config.max_tsne_points)
+    # Every frame is on the map (blank ones too, drawn apart), scaled as the clustering was.
+    projection = project_2d(
+        scale_features(latents, times_s, config.time_weight) if len(content) < n else features,
+        seed=config.seed,
+        max_points=config.max_tsne_points,
+    )
     timings["projection_s"] = time.perf_counter() - t0
     logger.info(
         "2-D projection: %s (perplexity %s) in %.1f s",
@@ -310,7 +339,7 @@ def _run_stage(
         every_s=ingest.get("every_s"),
         duration_s=(ingest.get("video") or {}).get("duration_s"),
     )
-    k = int(labels.max()) + 1
+    k = int(content_labels.max()) + 1
     materials = [
         ThemeMaterial(
             theme_id=t,
@@ -356,7 +385,7 @@ def _run_stage(
                 result,
                 labels,
                 centers,
-                selection.features,
+                features,
                 times_s,
                 durations,
                 config.n_phrases,
@@ -373,6 +402,9 @@ def _run_stage(
         projection=projection.to_record(),
         themes=themes,
         common=[_phrase_record(p) for p in common],
+        blank=_blank_record(blank, labels, times_s, durations)
+        if "blank" in table.column_names
+        else None,
         warnings=list(st.warnings),
     )
     if glosser is not None:
@@ -395,6 +427,7 @@ def _run_stage(
             "backends": backends_used,
             "projection": projection.method,
             "n_frames": n,
+            "n_frames_blank": int(blank.sum()),
             "n_unsupported_phrases": n_unsupported,
             "timings": {name: round(value, 3) for name, value in timings.items()},
         }
@@ -406,6 +439,24 @@ def _run_stage(
         n_unsupported,
     )
     return document, labels
+
+
+def _blank_record(
+    blank: np.ndarray, labels: np.ndarray, times_s: np.ndarray, durations: np.ndarray
+) -> BlankRecord:
+    """The black and blank frames: no theme's, their time a share of the video of its own."""
+    seconds = float(durations[blank].sum())
+    return BlankRecord(
+        frames=[int(i) for i in np.flatnonzero(blank)],
+        n_frames=int(blank.sum()),
+        share=round(seconds / float(durations.sum()), 4),
+        seconds=round(seconds, 3),
+        spans=[
+            (round(span.start_s, 3), round(span.end_s, 3))
+            for span in timeline.spans(labels, times_s, durations)
+            if span.label == -1
+        ],
+    )
 
 
 def _whole_video(materials: list[ThemeMaterial]) -> ThemeMaterial:
