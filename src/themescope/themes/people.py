@@ -32,7 +32,8 @@ English: introducers, in any case
     "..., Global News" (a sign-off), "... is in for ..." (a presenter standing
     in), "here / joined / talking with ...", and the vocative after an
     answering interjection ("yeah, Glenn, ..."). In mixed-case text their words
-    must be capitalised. In upper-case text, where case tells nothing, a name
+    must be capitalised, and the last one not written in lower case elsewhere in
+    the run ("This is Breaking News"). In upper-case text, where case tells nothing, a name
     is read as two words, a given name and a surname ("I'M CURIOUS" is no
     name, "I'M GLENN HEALY" is; a vocative closed by commas needs one word),
     none of them an inflected English word (an English word plus -ly, -ed or
@@ -52,11 +53,11 @@ English, mixed case only: capitalised sequences
     sequence after "the", "in", "at", ... (which introduce places and
     organisations) or after a capitalised function word inside a sentence
     (title case: "Resistance Against Japanese Aggression"), or the run itself
-    writes one of its words in lower case:
-    a person's name is capitalised wherever it occurs, so "Ecological
-    Civilization" in a text that also says "ecological civilization
-    construction" is a title-cased term, not a person. A sequence opening a
-    sentence loses its first word (capitalised by position only).
+    writes one of its words in lower case: a person's name is capitalised
+    wherever it occurs, so "Ecological Civilization" in a text that also says
+    "ecological civilization construction" is a title-cased term, not a
+    person. A sequence opening a sentence loses its first word (capitalised by
+    position only).
 
 Places and organisations, any case and any route
     A name never ends in the head word of a place, organisation, event or
