@@ -1,7 +1,9 @@
 """The themes stage: cluster the latents into explained themes and write themes.json.
 
-Steps, each logged: read the latents and frames; choose k and cluster
-(:mod:`themescope.themes.cluster`); project to 2-D
+Steps, each logged: read the latents and frames; choose k and cluster the frames
+that are not black or blank (:mod:`themescope.media.blank`; those get theme -1 and
+the document's ``blank`` record, and a theme's share stays a share of the whole
+video's time) (:mod:`themescope.themes.cluster`); project every frame to 2-D
 (:mod:`themescope.themes.projection`); caption the frames when a captioner is
 given; tag every theme (any :class:`~themescope.themes.base.Tagger`); attach
 evidence to every phrase (:mod:`themescope.themes.evidence`); settle the themes
@@ -309,9 +311,10 @@ def _run_stage(
     )
 
     t0 = time.perf_counter()
-    # Every frame is on the map (blank ones too, drawn apart), scaled as the clustering was.
+    # Every frame is on the map, blank ones too (grey, apart from the rest); with none,
+    # these are the features that were clustered.
     projection = project_2d(
-        scale_features(latents, times_s, config.time_weight) if len(content) < n else features,
+        scale_features(latents, times_s, config.time_weight),
         seed=config.seed,
         max_points=config.max_tsne_points,
     )
