@@ -4,6 +4,7 @@ Run from the repository root (needs ``../shared/data``, see its README)::
 
     python benchmarks/bench_phrases.py                   # both inputs
     python benchmarks/bench_phrases.py --input zh --segments 4 --minutes 12
+    python benchmarks/bench_phrases.py --input names     # people's names, main and this checkout
 
 Each transcript is cut into contiguous segments that stand in for themes (one
 cue = one frame); the tagger sees them as a run's themes. Inputs:
@@ -24,6 +25,13 @@ For every segment it prints the top five phrases of
 - ``new``: this checkout's tagger followed by ``facets`` (label, people, common).
 
 and the run-level common phrases, with the taggers' times and the machine load.
+
+``--input names`` (also part of ``all``) measures people's names instead: the names
+:func:`~themescope.themes.people.find_names` finds in the CAIS captions (each clip one
+passage) and in the English translations of two Xinwen Lianbo episodes (each one
+run; the 20250811 "English" file is in Polish and is left out), from the main
+checkout and from this one, checked against the people named in them
+(:data:`PEOPLE`, read by hand): names found, people missed, and false names.
 """
 
 from __future__ import annotations
@@ -38,11 +46,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from themescope.media.language import join_texts
 from themescope.media.transcripts import read_transcript
 from themescope.themes.base import ThemeMaterial
 from themescope.themes.embedders import load_embedder
 from themescope.themes.extractive import ExtractiveTagger
 from themescope.themes.facets import facets
+from themescope.themes.people import find_names
 from themescope.themes.text import STOP_WORDS_EN, STOP_WORDS_ZH, is_chinese, tokenize
 
 DATA = Path(__file__).resolve().parents[1].parent.parent / "shared" / "data"
@@ -57,6 +67,70 @@ themes = [ThemeMaterial(**t) for t in json.load(sys.stdin)]
 out = ExtractiveTagger(load_embedder(None), seed=0).tag(themes, n_phrases=5)
 print(json.dumps([[p.text for p in r.phrases[:5]] for r in out], ensure_ascii=False))
 """
+
+
+PEOPLE = {
+    "cais": {"randy lennox", "denise andreacchi", "paul", "ken", "glenn", "walt grealis"},
+    "20250809": {
+        "xi jinping", "li qiang", "zhang guoqing", "putin", "trump", "zelenskyy",
+        "viktor orbán", "lula", "bolsonaro", "gavin newsom", "abbas", "nabil abu rudeineh",
+        "ushakov", "ngozi okonjo-iweala", "dianji diexina", "dengzeng dexi", "zuo quan",
+        "li tianyou", "antónio guterres", "ahmed aboul gheit",
+    },
+    "20250810": {"xi jinping", "zhang zhemin", "kara sin"},
+}  # fmt: skip
+"""The people named in each input, read by hand (CAIS: all of them; Xinwen: every person
+either checkout found, so "missed" there counts only those)."""
+
+_NAMES_SCRIPT = """
+import json, sys
+from themescope.themes.people import find_names
+runs = json.load(sys.stdin)
+print(json.dumps({k: sorted(find_names(v, "en")) for k, v in runs.items()}, ensure_ascii=False))
+"""
+
+
+def name_runs(data: Path) -> dict[str, list[str]]:
+    """The passages of each input of the names table (see the module docstring)."""
+    runs: dict[str, list[str]] = {"cais": []}
+    for vtt in sorted((data / "cais-tv-en").glob("*_0.vtt")):
+        runs["cais"].append(join_texts(c.text for c in read_transcript(vtt, duration_s=None).cues))
+    for date in ("20250809", "20250810"):
+        srt = data / "xinwen-lianbo-zh-en" / f"{date}.en.srt"
+        runs[date] = [join_texts(c.text for c in read_transcript(srt, duration_s=None).cues)]
+    return runs
+
+
+def show_names(data: Path, main_src: Path) -> None:
+    """Print names found, people missed and false names, main checkout beside this one."""
+    runs = name_runs(data)
+    found = {"new": {k: sorted(find_names(v, "en")) for k, v in runs.items()}}
+    if (main_src / "themescope").is_dir():
+        done = subprocess.run(
+            [sys.executable, "-c", _NAMES_SCRIPT],
+            input=json.dumps(runs, ensure_ascii=False),
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(main_src)},
+            check=True,
+        )
+        found["main"] = json.loads(done.stdout.strip().splitlines()[-1])
+    print("\n## People's names (find_names)")
+    print(f"\n{'input':<10}{'checkout':<10}{'people':>7}{'found':>7}{'missed':>8}{'false':>7}")
+    for key, people in PEOPLE.items():
+        for checkout in ("main", "new"):
+            if checkout not in found:
+                continue
+            names = set(found[checkout][key])
+            right, wrong = names & people, names - people
+            row = f"{key:<10}{checkout:<10}{len(people):>7}{len(right):>7}"
+            print(f"{row}{len(people - right):>8}{len(wrong):>7}")
+    for key, people in PEOPLE.items():
+        for checkout in ("main", "new"):
+            if checkout in found:
+                names = set(found[checkout][key])
+                print(f"\n{key} {checkout} false: {', '.join(sorted(names - people)) or '-'}")
+                print(f"{key} {checkout} missed: {', '.join(sorted(people - names)) or '-'}")
 
 
 def zh_segments(data: Path, date: str, minutes: float, n: int) -> list[ThemeMaterial]:
@@ -170,7 +244,7 @@ def show(name: str, themes: list[ThemeMaterial], main_src: Path, embedder: objec
 def main() -> None:
     """Parse arguments and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", choices=("zh", "en", "both"), default="both")
+    parser.add_argument("--input", choices=("zh", "en", "names", "both", "all"), default="both")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--date", default="20250809", help="Xinwen Lianbo episode")
     parser.add_argument(
@@ -181,8 +255,12 @@ def main() -> None:
     args = parser.parse_args()
     if not args.data.is_dir():
         sys.exit(f"bench_phrases: {args.data} is missing (the shared real material)")
+    if args.input in ("names", "all"):
+        show_names(args.data, args.main_src)
+    if args.input == "names":
+        return
     embedder = load_embedder(None)
-    if args.input in ("zh", "both"):
+    if args.input in ("zh", "both", "all"):
         themes = zh_segments(args.data, args.date, args.minutes, args.segments)
         show(
             f"Xinwen Lianbo {args.date}, first {args.minutes:g} min",
@@ -190,7 +268,7 @@ def main() -> None:
             args.main_src,
             embedder,
         )
-    if args.input in ("en", "both"):
+    if args.input in ("en", "both", "all"):
         show(
             "CAIS broadcast captions (upper case)", en_segments(args.data), args.main_src, embedder
         )

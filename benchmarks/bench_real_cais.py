@@ -7,7 +7,10 @@ writes the truth (programme type and clip of every second), runs
 ``themescope summarize`` with the default settings, and prints:
 
 - NMI and ARI of the themes against the programme type, beside K-means on raw pixels
-  (16×9 RGB thumbnails of the same frames, PCA to 20 dimensions, the same k, seed 0);
+  (16×9 RGB thumbnails of the same frames, PCA to 20 dimensions, the same k, seed 0), on
+  all frames (the run's black or blank frames, theme -1, count as one group of their own)
+  and on the frames that are not black (pixels clustered on those frames only, too);
+- how much of the transcript falls on black frames (words that are in no theme);
 - each theme's label, top five phrases, people and on-screen text, the run's common
   phrases, and the total time.
 
@@ -240,31 +243,50 @@ def main() -> None:
     pixels = pixel_kmeans(thumbs, k)
     # The clips open and end on black (captions go on): those frames show no programme.
     shown = thumbs.mean(axis=1) >= DARK
+    pixels_shown = np.full(len(shown), -1)
+    pixels_shown[shown] = pixel_kmeans(thumbs[shown], k)
 
     print(
-        f"\n{'clustering':<34}{'k':>3}{'frames':>10}"
+        f"\n{'clustering':<40}{'k':>3}{'frames':>10}"
         f"{'NMI type':>10}{'ARI type':>10}{'NMI clip':>10}"
     )
-    rows = (("themescope themes", found), ("K-means raw pixels (16x9, PCA20)", pixels))
-    for subset, mask in (("all", np.ones_like(shown)), ("not black", shown)):
-        for name, labels in rows:
-            kind, clips, found_k = programme[seconds][mask], clip[seconds][mask], labels[mask]
-            row = f"{name:<34}{k:>3}{subset:>10}"
-            row += f"{normalized_mutual_info_score(kind, found_k):>10.2f}"
-            row += f"{adjusted_rand_score(kind, found_k):>10.2f}"
-            row += f"{normalized_mutual_info_score(clips, found_k):>10.2f}"
-            print(row)
-    print(f"black frames (mean RGB < {DARK}): {int((~shown).sum())} of {len(shown)}")
+    rows = [
+        ("all", "themescope themes (blank = -1)", found),
+        ("all", "K-means raw pixels (16x9, PCA20)", pixels),
+        ("not black", "themescope themes", found),
+        ("not black", "K-means raw pixels, all frames", pixels),
+        ("not black", "K-means raw pixels, not-black frames", pixels_shown),
+    ]
+    for subset, name, labels in rows:
+        mask = np.ones_like(shown) if subset == "all" else shown
+        kind, clips, found_k = programme[seconds][mask], clip[seconds][mask], labels[mask]
+        row = f"{name:<40}{k:>3}{subset:>10}"
+        row += f"{normalized_mutual_info_score(kind, found_k):>10.2f}"
+        row += f"{adjusted_rand_score(kind, found_k):>10.2f}"
+        row += f"{normalized_mutual_info_score(clips, found_k):>10.2f}"
+        print(row)
+    blank = themes.get("blank")
+    print(
+        f"black frames (mean RGB < {DARK}): {int((~shown).sum())} of {len(shown)}; "
+        f"the run's blank frames: {blank['n_frames'] if blank else 'not detected (older run)'}"
+    )
+    texts = [t or "" for t in frames["text"]]
+    n_words = sum(len(t.split()) for t in texts)
+    on_black = sum(len(t.split()) for t, s in zip(texts, shown, strict=True) if not s)
+    print(f"transcript words on black frames (in no theme): {on_black} of {n_words}")
     print("baseline in issue 9: themes NMI 0.30, raw pixels 0.36")
 
     print(f"\n{'theme':<6}{'frames':>7}  programme mix; black frames")
-    for theme in themes["themes"]:
-        ids = np.asarray(theme["frames"], dtype=int)
+    groups = [(str(t["id"]), t["frames"]) for t in themes["themes"]]
+    if blank:
+        groups.append(("blank", blank["frames"]))
+    for name, ids_list in groups:
+        ids = np.asarray(ids_list, dtype=int)
         kinds, counts = np.unique(programme[seconds[ids]], return_counts=True)
         order = np.argsort(-counts)
         mix = ", ".join(f"{kinds[i]} {counts[i]}" for i in order)
         n_black = int((~shown[ids]).sum())
-        print(f"{theme['id']:<6}{len(ids):>7}  {mix}; black {n_black}")
+        print(f"{name:<6}{len(ids):>7}  {mix}; black {n_black}")
 
     for theme in themes["themes"]:
         label = theme["label"] + (f" ({theme['label_gloss']})" if theme.get("label_gloss") else "")
@@ -272,7 +294,7 @@ def main() -> None:
         print("  phrases:   " + " · ".join(_phrase(p) for p in theme["phrases"][:5]))
         print("  people:    " + (", ".join(theme.get("people", [])) or "-"))
         screen = _on_screen(theme, frames)
-        print("  on screen: " + (" | ".join(screen) if screen else "-"))
+        print("  on screen: " + (" | ".join(" / ".join(q.split("\n")) for q in screen) or "-"))
     print("\ncommon:    " + (" · ".join(_phrase(p) for p in themes.get("common", [])) or "-"))
     print("ocr in frames.parquet: " + ("yes" if "ocr_text" in columns else "no (no ocr_text)"))
     for warning in themes.get("warnings", []):

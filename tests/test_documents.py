@@ -20,6 +20,7 @@ from themescope.documents import (
     write_themes,
 )
 from themescope.errors import DocumentError
+from themescope.manifest import read_manifest
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 
@@ -82,12 +83,18 @@ def test_an_unknown_optional_field_is_ignored_so_older_readers_accept_newer_file
 
 
 @pytest.mark.parametrize(
-    ("name", "reader"), [("themes.json", read_themes), ("compare.json", read_compare)]
+    ("name", "reader"),
+    [
+        ("themes.json", read_themes),
+        ("compare.json", read_compare),
+        ("manifest.json", read_manifest),
+    ],
 )
 def test_a_newer_schema_version_says_to_upgrade(
     run_dir: Path, compare_dir: Path, name: str, reader
 ) -> None:
-    path = (run_dir if name == "themes.json" else compare_dir) / name
+    # One reader for every versioned file: the manifest speaks as the documents do.
+    path = (compare_dir if name == "compare.json" else run_dir) / name
     _edit(path, lambda data: data.update(schema_version=7))
     with pytest.raises(DocumentError) as info:
         reader(path)
@@ -130,6 +137,18 @@ def test_damaged_themes_json_names_the_file_and_the_fault(run_dir: Path) -> None
     with pytest.raises(DocumentError) as info:
         read_themes(path)
     assert str(info.value) == f"{path} is unreadable (input data was truncated); {rewrite}"
+    path.write_text("{k: 3}", encoding="utf-8")
+    with pytest.raises(DocumentError) as info:
+        read_themes(path)
+    assert str(info.value) == (
+        f"{path} is unreadable (JSON is malformed: object keys must be strings (byte 1)); {rewrite}"
+    )
+    path.write_text('{"k": 3}', encoding="utf-8")
+    with pytest.raises(DocumentError) as info:
+        read_themes(path)
+    assert str(info.value) == (
+        f"{path} is damaged: object missing required field `schema_version`; {rewrite}"
+    )
     path.unlink()
     with pytest.raises(DocumentError) as info:
         read_themes(path)

@@ -145,6 +145,27 @@ def test_names_go_to_people_not_phrases(embedder):
     assert results[1].people == []
 
 
+def test_an_introduction_cut_between_two_themes_still_names_the_person(embedder):
+    # Broadcast captions run on over frame boundaries: "... HIS" ends a frame of one theme
+    # and "NAME IS RANDY LENNOX." opens the next frame, which belongs to another theme.
+    social = [
+        "OUR PRESIDENT OF BROADCASTING AND CONTENT FOR BELL MEDIA, HIS",
+        "THE JUNO AWARDS GALA IS THIS WEEK. THE JUNO AWARDS GALA HONOURS MUSIC.",
+    ]
+    sports = [
+        "NAME IS RANDY LENNOX. HE IS A LEGEND IN THE MUSIC INDUSTRY.",
+        "LENNOX WILL BE HONOURED. THE HOCKEY PLAYER SCORED GOALS FOR THE MAPLE LEAFS.",
+    ]
+    themes = [
+        ThemeMaterial(0, [0, 2], social, ["", ""], "en"),
+        ThemeMaterial(1, [1, 3], sports, ["", ""], "en"),
+    ]
+    results = ExtractiveTagger(embedder, seed=0).tag(themes)
+    assert results[1].people == ["randy lennox"]
+    words = {w for r in results for p in r.phrases for w in p.text.split()}
+    assert not words & {"randy", "lennox"}
+
+
 def test_people_in_upper_case_captions_and_chinese():
     assert set(find_names(["DR. DANA SMITH SAYS SO. I'M GLAD. I'M GLENN HEALY."], "en")) == {
         "dana smith",

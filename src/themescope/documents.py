@@ -29,7 +29,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import msgspec
 from msgspec import Meta
 
-from themescope.errors import DocumentError
+from themescope._versioned import read_versioned
 from themescope.rundir import atomic_path
 
 THEMES_SCHEMA_VERSION = 1
@@ -190,7 +190,15 @@ class ThemeRecord(Record, kw_only=True):
     ]
     frames: list[int]
     n_frames: int
-    share: Annotated[float, Meta(description="Share of the video's time, in [0, 1].")]
+    share: Annotated[
+        float,
+        Meta(
+            description=(
+                "Share of the video's time, in [0, 1]. Black or blank frames are in no theme, "
+                "so the themes' shares add up to 1 minus `blank.share`."
+            )
+        ),
+    ]
     seconds: float
     spans: Annotated[
         list[tuple[float, float]],
@@ -222,6 +230,21 @@ class ThemeRecord(Record, kw_only=True):
     ] = None
 
 
+class BlankRecord(Record, kw_only=True):
+    """The black or blank frames of the run: left out of clustering, in no theme."""
+
+    frames: Annotated[list[int], Meta(description="Their frame ids (theme -1 in frames.parquet).")]
+    n_frames: int
+    share: Annotated[
+        float, Meta(description="Share of the video's time they stand for, in [0, 1].")
+    ]
+    seconds: float
+    spans: Annotated[
+        list[tuple[float, float]],
+        Meta(description="(start_s, end_s) of each run of consecutive blank frames."),
+    ]
+
+
 class ThemesDocument(Record, kw_only=True):
     """``RUN/themes.json``: the themes of one run (written by the themes stage)."""
 
@@ -240,6 +263,15 @@ class ThemesDocument(Record, kw_only=True):
             )
         ),
     ] = []
+    blank: Annotated[
+        BlankRecord | None,
+        Meta(
+            description=(
+                "The black or blank frames (n_frames 0 when there are none); null for a run "
+                "ingested before they were detected."
+            )
+        ),
+    ] = None
     warnings: list[str]
 
 
@@ -567,7 +599,7 @@ def read_themes(path: str | Path) -> ThemesDocument:
         DocumentError: The file is missing, is not JSON, does not match the
             schema, or was written by a newer themescope.
     """
-    return _read(
+    return read_versioned(
         Path(path),
         ThemesDocument,
         THEMES_SCHEMA_VERSION,
@@ -588,7 +620,7 @@ def read_compare(path: str | Path) -> CompareDocument:
         DocumentError: The file is missing, is not JSON, does not match the
             schema, or was written by a newer themescope.
     """
-    return _read(
+    return read_versioned(
         Path(path),
         CompareDocument,
         COMPARE_SCHEMA_VERSION,
@@ -608,7 +640,7 @@ def read_study_themes(path: str | Path) -> StudyThemesDocument:
     Raises:
         DocumentError: Missing, not JSON, not matching the schema, or from a newer themescope.
     """
-    return _read(
+    return read_versioned(
         Path(path),
         StudyThemesDocument,
         STUDY_SCHEMA_VERSION,
@@ -623,7 +655,7 @@ def read_study_videos(path: str | Path) -> StudyVideosDocument:
     Raises:
         DocumentError: Missing, not JSON, not matching the schema, or from a newer themescope.
     """
-    return _read(
+    return read_versioned(
         Path(path),
         StudyVideosDocument,
         STUDY_SCHEMA_VERSION,
@@ -650,38 +682,6 @@ def schema_text(document_type: type[Record]) -> str:
     """Return the JSON Schema of a document class as the text of its file in ``docs/schemas/``."""
     schema: dict[str, Any] = msgspec.json.schema(document_type)
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-
-
-def _read(path: Path, document_type: type[D], version: int, *, missing: str, rewrite: str) -> D:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DocumentError(f"{path} is missing; {missing}") from None
-    except OSError as exc:
-        raise DocumentError(f"{path} is unreadable ({exc.strerror or exc})") from exc
-    try:
-        found = msgspec.json.decode(raw, type=_Header).schema_version
-        if found > version:
-            raise DocumentError(
-                f"{path} has schema_version {found}; this themescope reads {version}; "
-                "upgrade themescope"
-            )
-        if found != version:
-            raise DocumentError(
-                f"{path} has schema_version {found}, which this themescope cannot read "
-                f"(it reads {version}); {rewrite}"
-            )
-        return msgspec.json.decode(raw, type=document_type)
-    except msgspec.ValidationError as exc:
-        raise DocumentError(f"{path} is damaged: {_sentence(exc)}; {rewrite}") from exc
-    except msgspec.DecodeError as exc:
-        raise DocumentError(f"{path} is unreadable ({_sentence(exc)}); {rewrite}") from exc
-
-
-def _sentence(exc: Exception) -> str:
-    """Return msgspec's message to go inside ours ("expected `float`, got `str` at `$.k`")."""
-    text = str(exc).replace(" - at ", " at ")
-    return text[:1].lower() + text[1:]
 
 
 def _write(path: Path, document: Record) -> None:

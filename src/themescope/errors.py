@@ -41,7 +41,7 @@ class RunLockedError(RunDirectoryError):
 
 
 class DocumentError(RunDirectoryError):
-    """themes.json or compare.json is missing, damaged, or from a newer themescope."""
+    """manifest.json, themes.json or compare.json is missing, damaged, or from another version."""
 
 
 class CheckpointError(ThemescopeError):

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from themescope import __version__
-from themescope.errors import RunDirectoryError
+from themescope._versioned import read_versioned
 
 MANIFEST_SCHEMA_VERSION = 1
 
@@ -101,11 +101,14 @@ class StageRecord(msgspec.Struct, kw_only=True):
 class IngestRecord(StageRecord, kw_only=True):
     """The ingest stage's record: the video's facts, where the text came from, what was on screen.
 
-    ``ocr`` is None when on-screen text was not read (``--ocr off``, or no OCR package).
+    ``n_frames_blank`` counts the sampled frames that are black or one flat colour
+    (:mod:`themescope.media.blank`); ``ocr`` is None when on-screen text was not
+    read (``--ocr off``, or no OCR package).
     """
 
     video: VideoFacts | None = None
     n_frames: int = 0
+    n_frames_blank: int = 0
     every_s: float = 2.0
     lang: str = "und"
     text_source: str = "none"
@@ -157,6 +160,7 @@ class ThemesRecord(StageRecord, kw_only=True):
     backends: dict[str, Any] = msgspec.field(default_factory=dict)
     projection: str = "tsne"
     n_frames: int = 0
+    n_frames_blank: int = 0
     n_unsupported_phrases: int = 0
     timings: dict[str, float] = msgspec.field(default_factory=dict)
     captioner_identity: dict[str, Any] | None = None
@@ -222,28 +226,19 @@ class Manifest(msgspec.Struct, kw_only=True):
 
 
 def read_manifest(path: Path) -> Manifest:
-    """Read and validate ``manifest.json``.
+    """Read and validate ``manifest.json`` (hand-made ones without ``schema_version`` too).
 
     Raises:
-        RunDirectoryError: The file is unreadable, damaged, or from a newer themescope.
+        DocumentError: A :class:`RunDirectoryError`: the file is missing, unreadable,
+            damaged, or from a newer themescope.
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RunDirectoryError(f"{path} is unreadable ({exc.strerror or exc})") from exc
-    try:
-        version = json.loads(raw).get("schema_version")
-    except (ValueError, AttributeError) as exc:
-        raise RunDirectoryError(f"{path} is damaged: not a JSON object") from exc
-    if isinstance(version, int) and version > MANIFEST_SCHEMA_VERSION:
-        raise RunDirectoryError(
-            f"{path} has schema_version {version}; this themescope ({__version__}) reads "
-            f"{MANIFEST_SCHEMA_VERSION}; upgrade themescope"
-        )
-    try:
-        return msgspec.json.decode(raw, type=Manifest)
-    except msgspec.ValidationError as exc:
-        raise RunDirectoryError(f"{path} is damaged: {exc}") from exc
+    return read_versioned(
+        path,
+        Manifest,
+        MANIFEST_SCHEMA_VERSION,
+        missing="run `themescope ingest` or `themescope summarize` first",
+        rewrite="delete it and rerun `themescope summarize --force` to rebuild the run",
+    )
 
 
 def encode_manifest(manifest: Manifest) -> bytes:

@@ -300,7 +300,7 @@ class RunDirectory:
         """Return the manifest, or a fresh one when the run has none yet.
 
         Raises:
-            RunDirectoryError: It is damaged or from a newer themescope.
+            DocumentError: It is damaged or from another version (a RunDirectoryError).
         """
         return read_manifest(self.manifest_path) if self.exists() else Manifest()
 

@@ -121,7 +121,8 @@ class SyntheticVideo:
         video_path: The H.264 MP4 (no audio).
         subtitles_path: SRT subtitles (UTF-8).
         truth_path: CSV with columns ``second,theme,headline``: the theme and the
-            on-screen headline shown during ``[second, second + 1)`` for every second.
+            on-screen headline shown during ``[second, second + 1)`` for every second
+            (theme -1 and no headline in a black opening).
         n_themes: Number of themes.
         lang: ``"en"`` or ``"zh"``.
         duration_s: Duration of the video in seconds.
@@ -826,6 +827,7 @@ def generate_news_video(
     preset: str = "veryfast",
     name: str | None = None,
     mixture: Sequence[float] | None = None,
+    black_opening_s: int = 0,
 ) -> SyntheticVideo:
     """Write a synthetic news video with ``n_themes`` known themes, its subtitles and truth.
 
@@ -846,6 +848,9 @@ def generate_news_video(
         mixture: Share of airtime of each theme (``n_themes`` values >= 0, scaled to add
             up to 1), met to the nearest second; themes of share 0 do not appear. By
             default segments take turns so that every theme appears about equally.
+        black_opening_s: Whole seconds of black (no text, no subtitles) before the first
+            segment, as broadcast clips open; theme -1 in the truth. 0 leaves every
+            other output as it was.
 
     Returns:
         The paths written and the themes' vocabularies.
@@ -862,6 +867,11 @@ def generate_news_video(
     import av
 
     _validate(lang, duration_s, n_themes, width, height, fps, keyframe_every_s, segment_s, mixture)
+    if not 0 <= black_opening_s <= math.floor(duration_s) - 1:
+        raise ConfigError(
+            f"black_opening_s must be between 0 and {math.floor(duration_s) - 1} (the video "
+            f"needs a second of programme); got {black_opening_s}"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = name or f"news_{lang}"
@@ -872,10 +882,12 @@ def generate_news_video(
     )
     rng = np.random.default_rng(seed)
     n_seconds = math.floor(duration_s)
+    programme_s = n_seconds - black_opening_s
     if mixture is None:
-        segments = _plan_segments(rng, n_seconds, n_themes, segment_s)
+        planned = _plan_segments(rng, programme_s, n_themes, segment_s)
     else:
-        segments = _plan_mixture(rng, n_seconds, np.asarray(mixture, np.float64), segment_s)
+        planned = _plan_mixture(rng, programme_s, np.asarray(mixture, np.float64), segment_s)
+    segments = [(start + black_opening_s, end + black_opening_s, t) for start, end, t in planned]
     cues = _plan_cues(rng, segments, lang)
     scene_rng = np.random.default_rng([seed, 1])
     # Scenes are drawn larger than the frame and the camera pans slowly across them,
@@ -937,6 +949,11 @@ def generate_news_video(
         )
         for i in _progress.track(range(n_frames), "encoding synthetic video", n_frames):
             t = i / fps
+            if t < black_opening_s:
+                # Video black: luma 16, neutral chroma (decodes to RGB 0).
+                buffer[:n_luma], buffer[n_luma:] = 16, 128
+                _mux_i420(container, stream, buffer, width, height, i)
+                continue
             while segments[segment_index][1] <= t:
                 segment_index += 1
             seg_start, _, _ = segments[segment_index]
@@ -966,11 +983,7 @@ def generate_news_video(
                 _paste_plane(out_planes[2], sprite_planes[2], mask_half, x // 2, y // 2)
             for overlay in (bands[segment_index], bug):
                 _paste_overlay(out_planes, overlay)
-            frame = av.VideoFrame.from_ndarray(
-                buffer.reshape(height * 3 // 2, width), format="yuv420p"
-            )
-            frame.pts = i
-            container.mux(stream.encode(frame))
+            _mux_i420(container, stream, buffer, width, height, i)
         container.mux(stream.encode(None))
     os.replace(tmp_video, video_path)
 
@@ -978,6 +991,8 @@ def generate_news_video(
     with truth_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["second", "theme", "headline"])
+        for second in range(black_opening_s):
+            writer.writerow([second, -1, ""])
         for (seg_start, seg_end, theme), headline in zip(segments, headlines, strict=True):
             for second in range(seg_start, seg_end):
                 writer.writerow([second, theme, headline])
@@ -994,6 +1009,17 @@ def generate_news_video(
             (start, end, text) for (start, end, _), text in zip(segments, headlines, strict=True)
         ),
     )
+
+
+def _mux_i420(
+    container: Any, stream: Any, buffer: np.ndarray, width: int, height: int, i: int
+) -> None:
+    """Encode one I420 frame (Y, then U, then V in ``buffer``) as frame ``i``."""
+    import av
+
+    frame = av.VideoFrame.from_ndarray(buffer.reshape(height * 3 // 2, width), format="yuv420p")
+    frame.pts = i
+    container.mux(stream.encode(frame))
 
 
 def read_headlines(path: str | os.PathLike[str]) -> list[str]:

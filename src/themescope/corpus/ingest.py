@@ -35,8 +35,9 @@ logger = logging.getLogger("themescope")
 
 VIDEOS_DIR = "videos"
 
-FRAME_COLUMNS = ("time_s", "image", "text", "lang", "ocr_text")
-"""Columns copied from each video's frames.parquet (``ocr_text`` may be missing: --ocr off)."""
+FRAME_COLUMNS = ("time_s", "image", "text", "lang", "ocr_text", "blank")
+"""Columns copied from each video's frames.parquet (``ocr_text`` is missing with --ocr off,
+``blank`` in runs ingested before black frames were detected)."""
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,11 @@ def _write_frame_table(run: RunDirectory, done: list[StudyVideoRecord], path: Pa
                 prefix = f"{VIDEOS_DIR}/{record.id}/"
                 columns[name] = pa.array(
                     [prefix + p for p in table.column("image").to_pylist()], pa.string()
+                )
+            elif name == "blank":
+                blank = table.column(name) if name in table.column_names else None
+                columns[name] = (
+                    pa.array([False] * n, pa.bool_()) if blank is None else blank.fill_null(False)
                 )
             elif name in table.column_names:
                 columns[name] = table.column(name).cast(pa.string())

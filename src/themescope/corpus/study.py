@@ -274,7 +274,7 @@ class Study:
             ThemescopeError: Bad input (one clear message), or the study is in use.
         """
         from themescope.corpus.spec import read_corpus
-        from themescope.documents import DocumentError
+        from themescope.errors import DocumentError
 
         spec = read_corpus(corpus)
         for message in spec.warnings:

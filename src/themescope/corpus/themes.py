@@ -35,7 +35,7 @@ from themescope.documents import (
     VideoTimelineRecord,
     write_study,
 )
-from themescope.errors import RunDirectoryError
+from themescope.errors import RunDirectoryError, ThemescopeError
 from themescope.rundir import RunDirectory, Stage, StageWriter
 from themescope.themes import timeline
 from themescope.themes.base import Captioner, PhraseEmbedder, Tagger, ThemeMaterial
@@ -142,9 +142,26 @@ class StudyThemesStage(Stage):
         langs = [lang or "und" for lang in table.column("lang").to_pylist()]
         ocr_texts = [t or "" for t in table.column("ocr_text").to_pylist()]
         video_group = dict(zip(videos, groups, strict=True))
+        # Black and blank frames would form a theme of their own whatever the programme:
+        # they get theme -1 and are left out of the shares, as in a single run.
+        blank = (
+            np.asarray(table.column("blank").fill_null(False).to_numpy(zero_copy_only=False), bool)
+            if "blank" in table.column_names  # studies gathered before blank frames were marked
+            else np.zeros(len(videos), dtype=bool)
+        )
+        content = np.flatnonzero(~blank)
+        if len(content) == 0:
+            raise ThemescopeError(
+                f"all {len(blank)} frames of the study are black or blank: nothing to cluster"
+            )
+        if blank.any():
+            writer.warn(
+                f"{int(blank.sum())} of {len(blank)} frames are black or blank: they belong to "
+                "no theme and the groups' shares are of the rest of their airtime"
+            )
 
-        features = timeline.smooth_within(latents, videos, config.smooth_frames)
-        clustering = cluster_frames(features, None, config, writer)
+        smoothed = timeline.smooth_within(latents, videos, config.smooth_frames)
+        clustering = cluster_frames(smoothed, None, config, writer, content=content)
         labels = clustering.labels
         k = int(labels.max()) + 1
         captions = caption_frames(run, table, describer.captioner)
@@ -164,10 +181,12 @@ class StudyThemesStage(Stage):
             materials, describer.tagger, describer.embedder, config.n_phrases, writer
         )
 
+        on = content
+        on_videos = [videos[i] for i in on]
         shares = stats.group_shares(
-            videos,
-            labels,
-            seconds,
+            on_videos,
+            labels[on],
+            seconds[on],
             video_group,
             k,
             n_bootstrap=self.n_bootstrap,
@@ -176,7 +195,16 @@ class StudyThemesStage(Stage):
         )
         for message in shares.warnings:
             writer.warn(message)
-        test = _difference_test(videos, labels, seconds, video_group, k, config.seed, self, writer)
+        test = _difference_test(
+            [videos[i] for i in on],
+            labels[on],
+            seconds[on],
+            video_group,
+            k,
+            config.seed,
+            self,
+            writer,
+        )
         phrases_by_group = [
             _group_phrases(rows, groups, texts, captions, ocr_texts, langs) for rows in members
         ]
@@ -184,7 +212,7 @@ class StudyThemesStage(Stage):
         video_index = {v: i for i, v in enumerate(dict.fromkeys(videos))}
         apart_s = np.array([video_index[v] for v in videos], float) * 1e9 + times_s
         step = float(np.median(seconds)) if len(seconds) else 1.0
-        total = float(seconds.sum())
+        total = float(seconds[on].sum())
         themes = []
         for t, (material, result, rows) in enumerate(
             zip(materials, described, members, strict=True)
@@ -200,7 +228,7 @@ class StudyThemesStage(Stage):
                     spans=[],
                     representative_frames=representative_frames(
                         material.frame_ids,
-                        clustering.selection.features,
+                        clustering.features,
                         clustering.centers[t],
                         apart_s,
                         2 * step,
@@ -371,13 +399,14 @@ def _timelines(
     records = []
     for video in dict.fromkeys(videos):
         rows = np.array([i for i, v in enumerate(videos) if v == video])
-        total = float(seconds[rows].sum())
-        per_theme = np.bincount(labels[rows], weights=seconds[rows], minlength=k)
+        themed = rows[labels[rows] >= 0]
+        total = float(seconds[themed].sum())
+        per_theme = np.bincount(labels[themed], weights=seconds[themed], minlength=k)
         records.append(
             VideoTimelineRecord(
                 id=video,
                 group=groups[int(rows[0])],
-                seconds=round(total, 3),
+                seconds=round(float(seconds[rows].sum()), 3),
                 shares=[round(float(x / total), 4) if total else 0.0 for x in per_theme],
                 spans=[
                     (round(span.start_s, 3), round(span.end_s, 3), span.label)

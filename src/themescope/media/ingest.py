@@ -178,6 +178,7 @@ def _ingest_into(
     reader: OnScreenTextReader | None,
 ) -> None:
     from themescope.media.align import align
+    from themescope.media.blank import blank_warning
 
     # Text first: a broken subtitle file fails in milliseconds, before any decoding.
     transcript = _read_text(stage, video, subtitles, config, duration_s)
@@ -190,6 +191,9 @@ def _ingest_into(
             "no text found (no subtitles, no embedded stream, no ASR): the run is image-only"
         )
     aligned = align(frames["time_s"], cues, every_s=config.every_s, scheme=config.align)
+    blank_message = blank_warning(frames["time_s"], frames["blank"], config.every_s)
+    if blank_message is not None:
+        stage.warn(blank_message)
     lang = _choose_language(config.lang, [cue.text for cue in cues])
     n_frames = len(frames["time_s"])
     on_screen = None
@@ -210,6 +214,7 @@ def _ingest_into(
                 "codec": info.codec,
             },
             "n_frames": n_frames,
+            "n_frames_blank": sum(frames["blank"]),
             "every_s": config.every_s,
             "lang": lang,
             "text_source": text_source,
@@ -229,11 +234,13 @@ def _ingest_into(
 def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dict[str, Any]:
     from PIL import Image
 
+    from themescope.media.blank import is_blank
     from themescope.media.frames import PyAVFrameSource
 
     requested: list[float] = []
     times: list[float] = []
     images: list[str] = []
+    blank: list[bool] = []
 
     def save(array: Any, target: Path) -> None:
         Image.fromarray(array).save(target, format="JPEG", quality=config.jpeg_quality)
@@ -251,6 +258,7 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dic
             requested.append(frame.requested_s)
             times.append(frame.time_s)
             images.append(name)
+            blank.append(is_blank(frame.image))
         for job in pending:
             job.result()
         n_corrupt = source.n_corrupt_packets
@@ -267,6 +275,7 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dic
         "requested_s": requested,
         "time_s": times,
         "image": images,
+        "blank": blank,
         "n_corrupt_packets": n_corrupt,
         "stopped_at_s": stopped_at_s,
     }
@@ -326,6 +335,7 @@ def _write_tables(
             "requested_s": pa.array(frames["requested_s"], pa.float64()),
             "time_s": pa.array(frames["time_s"], pa.float64()),
             "image": pa.array(frames["image"], pa.string()),
+            "blank": pa.array(frames["blank"], pa.bool_()),
             "text": pa.array([item.text for item in aligned], pa.string()),
             "text_raw": pa.array([item.text_raw for item in aligned], pa.string()),
             "cue_ids": pa.array([list(item.cue_ids) for item in aligned], pa.list_(pa.int64())),

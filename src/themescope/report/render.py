@@ -81,6 +81,8 @@ MAX_TIMELINE_SEGMENTS = 3000
 """Above this many frames the timeline draws one segment per theme span instead of per frame."""
 MAX_MAP_POINTS = 5000
 """Above this many frames the map draws an even sample of them."""
+BLANK_LABEL = "black or blank (no theme)"
+"""How the page names frames that are black or one flat colour (theme -1)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -161,6 +163,11 @@ class _RunView:
     @property
     def themes(self) -> list[ThemeRecord]:
         return self.themes_doc.themes
+
+    @property
+    def n_blank(self) -> int:
+        blank = self.themes_doc.blank
+        return blank.n_frames if blank is not None else 0
 
     @property
     def title(self) -> str:
@@ -371,7 +378,11 @@ def _facts(view: _RunView) -> list[tuple[str, str]]:
     facts = [
         ("video", video_input.path if video_input else "—"),
         ("duration", clock(view.duration_s) + f" ({view.duration_s:.1f} s)"),
-        ("frames", f"{len(view.frames)} (one every {fmt_num(ingest.every_s)} s)"),
+        (
+            "frames",
+            f"{len(view.frames)} (one every {fmt_num(ingest.every_s)} s)"
+            + (f"; {view.n_blank} black or blank, in no theme" if view.n_blank else ""),
+        ),
         (
             "picture",
             f"{video.width if video else '—'}×{video.height if video else '—'} · "
@@ -446,10 +457,11 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
 
 
 def _script_data(view: _RunView) -> dict[str, Any]:
+    themes = [{"id": t.id, "label": t.label, "color": plots.theme_color(t.id)} for t in view.themes]
+    if view.n_blank:
+        themes.append({"id": -1, "label": BLANK_LABEL, "color": plots.theme_color(-1)})
     return {
-        "themes": [
-            {"id": t.id, "label": t.label, "color": plots.theme_color(t.id)} for t in view.themes
-        ],
+        "themes": themes,
         "frames": [
             {
                 "id": f.frame_id,
@@ -515,6 +527,8 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         if len(recon_text) > MAX_TEXT_CHARS:
             recon_text = recon_text[:MAX_TEXT_CHARS] + "\n… (truncated)"
     theme_labels = {t.id: t.label for t in view.themes}
+    if view.n_blank:
+        theme_labels[-1] = BLANK_LABEL
     warnings = stage_warnings(view.manifest, view.themes_doc)
     if view.n_missing_images:
         warnings.append(
@@ -541,6 +555,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
             for phrase in view.themes_doc.common
         ],
         "theme_labels": theme_labels,
+        "blank": view.themes_doc.blank if view.n_blank else None,
         "timeline_svg": plots.timeline(segments, view.duration_s),
         "notes": notes,
         "duration_s": view.duration_s,

@@ -30,9 +30,9 @@ rarity
 Primes (') are divisions by the maximum in the theme. Near-duplicates (cosine
 above ``duplicate_cosine``, or one phrase containing the other, as whole words
 with plurals folded) keep only the best, and maximal marginal relevance picks
-the final, diverse phrases. People's names found in the run
-(:mod:`themescope.themes.people`) are no candidates; they are returned as each
-theme's ``people``. Each theme gets ``n_phrases + n_spare`` phrases so that
+the final, diverse phrases. People's names found in the run's text in time
+order (:mod:`themescope.themes.people`) are no candidates; they are returned as
+each theme's ``people``. Each theme gets ``n_phrases + n_spare`` phrases so that
 :func:`themescope.themes.facets.facets` can set aside the phrases common to all
 themes and still leave ``n_phrases``.
 
@@ -152,8 +152,10 @@ class ExtractiveTagger(Tagger):
         passages = [theme_passages(m) for m in themes]
         found: set[str] = set()
         for lang in sorted(set(langs)):
-            texts = [p for ps, la in zip(passages, langs, strict=True) if la == lang for p in ps]
-            found.update(find_names(texts, lang))
+            # Names over the run's text in time order: an introduction cut between two
+            # themes' frames ("... HIS" | "NAME IS RANDY LENNOX") is read whole.
+            merged = _in_time_order([m for m, la in zip(themes, langs, strict=True) if la == lang])
+            found.update(find_names(theme_passages(merged), lang))
         # "Dr. Jha" is the "Ashish Jha" introduced elsewhere: one person.
         names = {n for n in found if not any(o.endswith(f" {n}") for o in found)}
         cands = [
@@ -282,6 +284,23 @@ class ExtractiveTagger(Tagger):
         mean = embedder.embed(docs).mean(axis=0)
         norm = float(np.linalg.norm(mean))
         return mean / norm if norm > 0 else None
+
+
+def _in_time_order(themes: Sequence[ThemeMaterial]) -> ThemeMaterial:
+    """All the themes' frames as one material, in frame order."""
+    rows = sorted(
+        (frame_id, text, caption)
+        for m in themes
+        for frame_id, text, caption in zip(m.frame_ids, m.texts, m.captions, strict=True)
+    )
+    return ThemeMaterial(
+        theme_id=-1,
+        frame_ids=[row[0] for row in rows],
+        texts=[row[1] for row in rows],
+        captions=[row[2] for row in rows],
+        lang=themes[0].lang,
+        on_screen=[line for m in themes for line in m.on_screen],
+    )
 
 
 def _inside(part: Key, whole: Key) -> bool:

@@ -2,7 +2,9 @@
 
 A theme's subject is what is said, not who says it: presenters, reporters and
 experts are recorded as the theme's ``people`` and their names never become
-candidate phrases. Found by:
+candidate phrases. Every word of a name is dropped from the run's candidates,
+so a place or a concept taken for a name costs the run its subject: where the
+evidence is thin, a word stays a phrase. Found by:
 
 Chinese
     jieba's part-of-speech tags for person names on a word of 2–4 characters
@@ -13,28 +15,65 @@ Chinese
     (记者, 专家, 总统: "专家王华庆") or right before a role or a verb of speech
     (介绍, 表示: "王华庆介绍"). A name found so anywhere in the run counts everywhere.
 
-English, any case
-    Name introducers: a title ("Dr. Dana Smith", "reporter Dana Smith"), a
-    network's possessive ("CBS's Dana Smith"), "I'm Dana", "my name is Dana",
-    "Dana Smith reports". After a title any one or two words that are not stop
-    words are taken; after the weaker introducers ("I'm", "... reports") a word
-    must also be rare in general English (Zipf below :data:`RARE_ZIPF`, so "I'm
-    glad" is not a name) or capitalised in mixed-case text.
+English: introducers, in any case
+    A name is looked for where a sentence leaves a slot for one, with patterns
+    matched case-insensitively, so that broadcast captions written ALL IN
+    CAPITALS are read as well as mixed-case text.
 
-English, mixed case only
-    Two or three capitalised words inside a sentence (not its first word, not after
-    "the", "in", "at", ... which introduce places and organisations) whose last
-    word, the surname, is rare in general English: "Dana Bash" is a person, "New
-    York" ("york" is common) and "Los Angeles" are not.
+    *Strong* slots hold a name whatever its words: after a title ("Dr. Dana
+    Smith", "reporter Dana Smith", "Premier Li Qiang"), "my / his / her name
+    is ...", and thanks closed by punctuation ("thank you, Paul."). One to
+    three words that are neither stop words nor terms of address ("thanks,
+    guys") are taken.
 
-Transcripts written ALL IN CAPITALS (broadcast closed captions are) carry no
-case information, so only the introducers find names there; a name never
-introduced stays a candidate phrase, and its rarity in general language may
-then rank it.
+    *Weak* slots often hold something else ("I'm glad", "this is breaking
+    news", "with scattered flurries"): "I'm / I am / this is ...", a network's
+    possessive ("CBS's ...", "Global News' ..."), "... reports / reporting",
+    "..., Global News" (a sign-off), "... is in for ..." (a presenter standing
+    in), "here / joined / talking with ...", and the vocative after an
+    answering interjection ("yeah, Glenn, ..."). In mixed-case text their words
+    must be capitalised, and the last one not written in lower case elsewhere in
+    the run ("This is Breaking News"). In upper-case text, where case tells nothing, a name
+    is read as two words, a given name and a surname ("I'M CURIOUS" is no
+    name, "I'M GLENN HEALY" is; a vocative closed by commas needs one word),
+    none of them an inflected English word (an English word plus -ly, -ed or
+    -ing: "honestly", "thrilled", "looking"), a place head or modifier, and
+    one of them rare in general English (Zipf below :data:`RARE_ZIPF`): "I'M
+    DANA SMITH" is a name, "I'M PRETTY SURE" is not. "This is ..." introduces
+    things as often as people ("THIS IS HOCKEY NIGHT"), so there the surname
+    itself must be rare.
+
+English, mixed case only: capitalised sequences
+    A sequence of capitalised words (not English compounds such as
+    "British-made") is cut into parts after titles (dropped), after the head
+    words of places and organisations (:data:`NAME_HEADS`) and after
+    possessives: "the State Council Zhang Guoqing" gives "State Council" and
+    "Zhang Guoqing". A part of two or three words whose last word, the
+    surname, is rare in general English is a name, unless it opens the
+    sequence after "the", "in", "at", ... (which introduce places and
+    organisations) or after a capitalised function word inside a sentence
+    (title case: "Resistance Against Japanese Aggression"), or the run itself
+    writes one of its words in lower case: a person's name is capitalised
+    wherever it occurs, so "Ecological Civilization" in a text that also says
+    "ecological civilization construction" is a title-cased term, not a
+    person. A sequence opening a sentence loses its first word (capitalised by
+    position only).
+
+Places and organisations, any case and any route
+    A name never ends in the head word of a place, organisation, event or
+    document (:data:`NAME_HEADS`: "Zhejiang Province", "Gaza Strip", "York
+    Region", "Juno Week") nor starts with a compass or place modifier
+    ("Northern", "Inner", "New"): such a "name" is dropped.
+
+Transcripts written ALL IN CAPITALS carry no case information, so only the
+introducers find names there; a name never introduced stays a candidate
+phrase, and its rarity in general language may then rank it.
 
 Example:
     >>> sorted(find_names(["Dr. Dana Smith says boosters help."], "en"))
     ['dana smith']
+    >>> sorted(find_names(["THANK YOU, PAUL. HIS NAME IS RANDY LENNOX."], "en"))
+    ['paul', 'randy lennox']
 """
 
 from __future__ import annotations
@@ -42,42 +81,123 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from themescope.themes.background import zipf
 from themescope.themes.text import BOUNDARY, STOP_WORDS_EN, STOP_WORDS_ZH, normalize, posseg_zh
 
 RARE_ZIPF = 4.5
 """Below this Zipf frequency a word is rare enough in general English to be a surname."""
+INFLECTED_STEM_ZIPF = 3.0
+"""A word ending in -ly, -ed or -ing whose stem is this common is an inflected English word."""
+
+NAME_HEADS = frozenset(
+    """
+    province provinces prefecture county counties district region regions township village
+    villages city town state country island islands peninsula coast gulf strip sea ocean river
+    delta valley basin plain plains plateau desert mountain mountains mount forest garden
+    gardens square avenue road highway expressway railway railroad bridge tunnel canal dam
+    port harbour harbor airport station terminal corridor zone area base falls springs beach
+    mausoleum palace museum tower centre center stadium arena hospital school college
+    university academy institute library ministry department bureau office agency
+    administration authority commission committee council congress parliament assembly senate
+    party government army navy forces police company corporation group bank fund association
+    federation union league club network media news channel week festival games cup
+    championship olympics award awards prize conference summit forum expo exhibition war act
+    regulation regulations guidelines plan strategy initiative programme program project
+    campaign
+    """.split()  # noqa: SIM905 - a word list reads best as words
+)
+"""Head words of places, organisations, events and documents: a name never ends in one.
+
+Words that are also common surnames (Hall, Hill, Park, Lake, Law, Day, Temple,
+Court, Bay, Street) are left out; the capitalised-sequence rule rejects them by
+their frequency in general English, and a title before them ("Dr. Hall") still
+makes a name."""
+
+_PLACE_MODIFIERS = frozenset(
+    """
+    north south east west northern southern eastern western northeast northwest southeast
+    southwest central upper lower inner outer greater new
+    """.split()  # noqa: SIM905 - a word list reads best as words
+)
+# Terms of address fill a vocative slot as names do ("thanks, guys").
+_ADDRESS = frozenset(
+    """
+    sir madam maam ma'am guys folks everyone everybody friends friend team buddy pal dude
+    man bud kids ladies gentlemen gents doc boss
+    """.split()  # noqa: SIM905 - a word list reads best as words
+)
 
 _ABBREVIATED = r"dr|prof|sen|gov|rep|mr|mrs|ms|gen|sgt|det|lt|col|capt"
 _TITLES = (
     r"doctor|professor|senator|governor|mayor|representative|secretary|judge|president|"
-    r"reporter|correspondent|anchor|meteorologist|commissioner|chancellor|minister|"
-    r"officer|sergeant|detective|coach|" + _ABBREVIATED
+    r"premier|chancellor|minister|ambassador|envoy|comrade|chairman|chairwoman|spokesperson|"
+    r"spokesman|spokeswoman|aide|director-general|secretary-general|reporter|correspondent|"
+    r"anchor|meteorologist|commissioner|villager|officer|sergeant|detective|coach|" + _ABBREVIATED
 )
-_NETWORKS = r"cbs|nbc|abc|cnn|fox|cnbc|msnbc|pbs|bbc|ctv|cbc|npr|tsn|cgtn|cctv|global"
-_NAME_WORD = r"[A-Za-z][A-Za-z'’\-]+"
-# (pattern, strong): after a strong introducer any non-stop word is a name.
-_INTRODUCERS = (
+# A capitalised sequence is also cut after these, which are titles only when capitalised.
+_SEQUENCE_TITLES = re.compile(rf"(?:{_TITLES}|general|vice|deputy|director|chief)", re.I)
+_NETWORKS = r"cbs|nbc|abc|cnn|fox|cnbc|msnbc|pbs|bbc|ctv|cbc|npr|tsn|cgtn|cctv|global|citynews|cp24"
+_WORD = r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"
+_NAME = rf"(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})"
+_END = r"(?=\s*(?:[.,!?;:]|$))"
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A place in a sentence that introduces a name (see the module docstring)."""
+
+    pattern: re.Pattern[str]
+    strong: bool
+    before: bool = False
+    """The name comes before the introducer ("Dana Smith reports")."""
+    min_words_caps: int = 2
+    """Words a weak slot's name needs in upper-case text."""
+    rare_surname: bool = False
+    """In upper-case text the last word must be rare: the slot holds things as often as people."""
+
+
+def _slot(
+    pattern: str,
+    strong: bool,
+    *,
+    before: bool = False,
+    min_words_caps: int = 2,
+    rare_surname: bool = False,
+) -> _Slot:
+    return _Slot(re.compile(pattern, re.I), strong, before, min_words_caps, rare_surname)
+
+
+_SLOTS = (
     # Only an abbreviation takes a full stop: "the governor. Lawmakers" is no name.
-    (
-        re.compile(
-            rf"\b(?:(?:{_ABBREVIATED})\.|{_TITLES})[ \t]+({_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)",
-            re.I,
-        ),
+    _slot(rf"\b(?:(?:{_ABBREVIATED})\.|(?:{_TITLES})\b)[ \t]+{_NAME}", True),
+    _slot(rf"\b(?:my|his|her|their|your)\s+name(?:\s+is|['’]s)\s+{_NAME}", True),
+    _slot(
+        rf"\b(?:thank\s+you|thanks)(?:\s+(?:so|very)\s+much)?\s*,?\s+{_NAME}{_END}",
         True,
     ),
-    (re.compile(rf"\b(?:{_NETWORKS})['’]s\s+({_NAME_WORD}(?:\s+{_NAME_WORD})?)", re.I), True),
-    (
-        re.compile(rf"\b(?:i['’]m|i am|my name is)\s+({_NAME_WORD}(?:\s+{_NAME_WORD})?)", re.I),
+    _slot(rf"\b(?:i['’]m|i\s+am)\s+{_NAME}", False),
+    _slot(rf"\bthis\s+is\s+{_NAME}", False, rare_surname=True),
+    _slot(rf"\b(?:{_NETWORKS})(?:\s+news)?['’]s?\s+{_NAME}", False),
+    _slot(rf"\b{_NAME},?\s+report(?:s|ing)\b", False, before=True),
+    _slot(rf"\b{_NAME},\s+(?:{_NETWORKS})(?:\s+news)?{_END}", False, before=True),
+    _slot(rf"\b{_NAME}\s+(?:is|are)\s+(?:filling\s+)?in\s+for\b", False, before=True),
+    _slot(
+        r"\b(?:here|joined|joining\s+(?:us|me)|joins\s+(?:us|me)|sat\s+down|spoke|speaking|"
+        rf"talked|talking|chatted|chatting)\s+with\s+{_NAME}",
         False,
     ),
-    (re.compile(rf"\b({_NAME_WORD}\s+{_NAME_WORD}),?\s+report(?:s|ing)\b", re.I), False),
+    _slot(
+        rf"\b(?:yeah|yes|well|okay|ok|right|no)\s*,\s*(?P<name>{_WORD})\s*,",
+        False,
+        min_words_caps=1,
+    ),
 )
-_TITLE_WORD = re.compile(rf"(?:{_TITLES})", re.I)
-_CAPITALISED = re.compile(r"\b([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)\b")
 _PLACE_WORDS = frozenset(["the", "in", "at", "from", "to", "of", "for", "across", "near", "into"])
 _SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
+_PUNCTUATION = ',;:.!?"“”()[]'
+_POSSESSIVE = re.compile(r"['’]s$", re.I)
 
 # The commonest Chinese surnames (over 85 % of the population); a name-tagged
 # word starting otherwise is more often an organisation or a mis-tag.
@@ -108,10 +228,15 @@ def find_names(texts: Iterable[str], lang: str) -> Counter[str]:
     Returns:
         Names, lower-cased for English, counted over ``texts``.
     """
+    texts = list(texts)
     names: Counter[str] = Counter()
-    chinese = normalize(lang).split("-")[0] in {"zh", "cmn", "yue", "chi", "zho"}
+    if normalize(lang).split("-")[0] in {"zh", "cmn", "yue", "chi", "zho"}:
+        for text in texts:
+            names.update(_names_zh(text))
+        return names
+    lower = _lower_case_words(texts)
     for text in texts:
-        names.update(_names_zh(text) if chinese else _names_en(text))
+        names.update(name for name in _names_en(text, lower) if not _place_like(name.split()))
     return names
 
 
@@ -132,59 +257,160 @@ def _names_zh(text: str) -> list[str]:
     return found
 
 
-def _names_en(text: str) -> list[str]:
-    text = normalize(text) if text.isupper() else text
+def _lower_case_words(texts: Sequence[str]) -> frozenset[str]:
+    """The words the run writes in lower case: common words, never part of a name."""
+    return frozenset(word for text in texts for word in re.findall(_WORD, text) if word.islower())
+
+
+def _names_en(text: str, lower: frozenset[str]) -> list[str]:
     mixed = any(c.islower() for c in text) and any(c.isupper() for c in text)
     found: list[str] = []
-    for pattern, strong in _INTRODUCERS:
-        for match in pattern.finditer(text):
-            words = _name_words(match.group(1).split(), strong, mixed)
-            if words:
-                found.append(" ".join(words).lower())
+    for slot in _SLOTS:
+        for match in slot.pattern.finditer(text):
+            words = _slot_words(match.group("name").split(), slot, mixed)
+            # A capitalised word in a weak slot is no name where the run writes it in lower
+            # case too ("This is Breaking News"); a strong slot's words are a name anyway.
+            if words and not (mixed and not slot.strong and words[-1] in lower):
+                found.append(" ".join(words))
     if mixed:
-        found.extend(_capitalised_names(text))
+        found.extend(_capitalised_names(text, lower))
     return found
 
 
-def _name_words(words: Sequence[str], strong: bool, mixed: bool) -> list[str]:
+def _slot_words(words: Sequence[str], slot: _Slot, mixed: bool) -> list[str]:
+    """The name in a slot's words: those that may be a name, read away from the introducer."""
     kept: list[str] = []
-    for word in words:
-        lower = word.lower().strip("'’")
-        if lower in STOP_WORDS_EN or lower in STOP_WORDS_ZH:
+    for word in reversed(words) if slot.before else words:
+        possessive = bool(_POSSESSIVE.search(word))
+        if possessive and slot.before and kept:
+            break  # "CBS's Jan Crawford reports": the possessive is not the name's
+        bare = _POSSESSIVE.sub("", word)
+        if not _may_be_name(bare, slot, mixed):
             break
-        if mixed and not word[0].isupper():
-            break
-        if not strong and not (mixed or zipf(lower, "en") < RARE_ZIPF):
-            break
-        kept.append(lower)
-    return kept
+        kept.append(bare.lower())
+        if possessive:
+            break  # nothing of a name follows its possessive
+    if slot.before:
+        kept.reverse()
+    while kept and _SEQUENCE_TITLES.fullmatch(kept[0]):
+        del kept[0]  # "thank you, Dr. Smith"
+    if mixed:
+        return kept
+    # Upper case: read as a given name and a surname ("MIKE ARSENAULT REPORTS").
+    kept = kept[-2:] if slot.before else kept[:2]
+    if slot.strong:
+        return kept
+    # Common words ("I'M PRETTY SURE") are no name; a common surname ("DANA SMITH") is.
+    rare = [zipf(word, "en") < RARE_ZIPF for word in kept]
+    enough = len(kept) >= slot.min_words_caps
+    return kept if enough and (rare[-1] if slot.rare_surname else any(rare)) else []
 
 
-def _capitalised_names(text: str) -> list[str]:
+def _may_be_name(word: str, slot: _Slot, mixed: bool) -> bool:
+    lower = word.lower()
+    if lower in STOP_WORDS_EN or lower in STOP_WORDS_ZH or lower in _ADDRESS:
+        return False
+    if mixed:
+        return word[0].isupper()
+    if slot.strong:
+        return True
+    return not _inflected(lower) and lower not in NAME_HEADS and lower not in _PLACE_MODIFIERS
+
+
+def _inflected(word: str) -> bool:
+    """Whether ``word`` is an English word plus -ly, -ed or -ing ("honestly", "worried")."""
+    for suffix in ("ly", "ed", "ing"):
+        stem = word[: -len(suffix)]
+        if not word.endswith(suffix) or len(stem) < 3:
+            continue
+        stems = {stem}
+        if suffix != "ly":
+            stems.add(stem + "e")  # "excited", "having"
+        if stem.endswith("i"):
+            stems.add(stem[:-1] + "y")  # "worried", "happily"
+        if stem[-1] == stem[-2]:
+            stems.add(stem[:-1])  # "stopped", "running"
+        if any(zipf(s, "en") >= INFLECTED_STEM_ZIPF for s in stems):
+            return True
+    return False
+
+
+def _place_like(words: Sequence[str]) -> bool:
+    return bool(words) and (words[-1] in NAME_HEADS or words[0] in _PLACE_MODIFIERS)
+
+
+def _capitalised(word: str) -> bool:
+    """A capitalised word that may be part of a name ("Okonjo-Iweala", not "British-made")."""
+    letters = [c for c in word if c.isalpha()]
+    return (
+        bool(letters)
+        and word[0].isupper()
+        and any(c.islower() for c in letters)
+        and all(c.isalpha() or c in "'’-" for c in word)
+        # A common English word after a hyphen makes an English compound: "Seven-year-old".
+        and not any(
+            part.islower() and zipf(part, "en") >= RARE_ZIPF for part in word.split("-")[1:]
+        )
+    )
+
+
+def _introduces_place(tokens: Sequence[str], i: int) -> bool:
+    """Whether ``tokens[i]`` says that the capitalised words after it are no person.
+
+    "the", "in", "at", ... introduce places and organisations; a capitalised
+    function word inside a sentence ("War of Resistance Against Japanese
+    Aggression") shows a title-cased name of a thing.
+    """
+    word = tokens[i].strip(_PUNCTUATION)
+    if word.lower() in _PLACE_WORDS:
+        return True
+    opens = i == 0 or bool(_SENTENCE_END.search(tokens[i - 1]))
+    return word[:1].isupper() and word.lower() in STOP_WORDS_EN and not opens
+
+
+def _capitalised_names(text: str, lower: frozenset[str]) -> list[str]:
+    """Names among the capitalised sequences of mixed-case text (see the module docstring)."""
     found: list[str] = []
-    run: list[str] = []
+    part: list[str] = []
+    first_part = True
+    opens_sentence = after_place_word = False
 
     def flush() -> None:
-        if run and _TITLE_WORD.fullmatch(run[0]):
-            del run[0]
-        if 2 <= len(run) <= 3 and zipf(run[-1].lower(), "en") < RARE_ZIPF:
-            found.append(" ".join(run).lower())
-        run.clear()
+        nonlocal first_part
+        words = [w.lower() for w in part]
+        if opens_sentence and first_part and words:
+            del words[0]
+        if (
+            2 <= len(words) <= 3
+            and not (first_part and after_place_word)
+            and zipf(words[-1], "en") < RARE_ZIPF
+            and not any(w in lower or w in STOP_WORDS_EN for w in words)
+            and not _place_like(words)
+        ):
+            found.append(" ".join(words))
+        part.clear()
+        first_part = False
 
     tokens = text.split()
+    in_sequence = False
     for i, token in enumerate(tokens):
-        clean = token.strip(',;:.!?"“”()')
-        sentence_start = i == 0 or bool(_SENTENCE_END.search(tokens[i - 1]))
-        after_place_word = i > 0 and tokens[i - 1].lower() in _PLACE_WORDS
-        if (
-            _CAPITALISED.fullmatch(clean)
-            and not sentence_start
-            and clean.lower() not in STOP_WORDS_EN
-            and (run or not after_place_word)
-        ):
-            run.append(clean)
+        clean = token.strip(_PUNCTUATION)
+        bare = _POSSESSIVE.sub("", clean)
+        if _capitalised(clean) and bare.lower() not in STOP_WORDS_EN:
+            if not in_sequence:
+                in_sequence, first_part = True, True
+                opens_sentence = i == 0 or bool(_SENTENCE_END.search(tokens[i - 1]))
+                after_place_word = i > 0 and _introduces_place(tokens, i - 1)
+            if _SEQUENCE_TITLES.fullmatch(bare):
+                flush()  # the title ends a part and is no part of the name
+            else:
+                part.append(bare)
+                if bare != clean or bare.lower() in NAME_HEADS:
+                    flush()  # a possessive or a head word ends a part
             if token.endswith(clean):
                 continue
-        flush()
+        if in_sequence:
+            flush()
+            in_sequence = False
     flush()
     return found

@@ -1,7 +1,9 @@
 """The themes stage: cluster the latents into explained themes and write themes.json.
 
-Steps, each logged: read the latents and frames; choose k and cluster
-(:mod:`themescope.themes.cluster`); project to 2-D
+Steps, each logged: read the latents and frames; choose k and cluster the frames
+that are not black or blank (:mod:`themescope.media.blank`; those get theme -1 and
+the document's ``blank`` record, and a theme's share stays a share of the whole
+video's time) (:mod:`themescope.themes.cluster`); project every frame to 2-D
 (:mod:`themescope.themes.projection`); caption the frames when a captioner is
 given; tag every theme (any :class:`~themescope.themes.base.Tagger`); attach
 evidence to every phrase (:mod:`themescope.themes.evidence`); settle the themes
@@ -38,6 +40,7 @@ from themescope.components import identity
 from themescope.documents import (
     THEMES_SCHEMA_VERSION,
     BackendsRecord,
+    BlankRecord,
     EvidenceRecord,
     PhraseRecord,
     TaggerRecord,
@@ -56,7 +59,7 @@ from themescope.themes.base import (
     ThemeMaterial,
     ThemePhrases,
 )
-from themescope.themes.cluster import KSelection, select_k
+from themescope.themes.cluster import KSelection, scale_features, select_k
 from themescope.themes.config import ThemesConfig
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.facets import facets
@@ -258,13 +261,32 @@ def _run_stage(
         else [""] * table.num_rows
     )
     lang = str(ingest.get("lang") or _first(table.column("lang").to_pylist()) or "und")
+    # Black and blank frames look alike whatever the programme: they would form a theme
+    # of their own. Runs ingested before they were detected have no column: none then.
+    blank = (
+        np.asarray(table.column("blank").fill_null(False).to_numpy(zero_copy_only=False), bool)
+        if "blank" in table.column_names
+        else np.zeros(n, dtype=bool)
+    )
+    content = np.flatnonzero(~blank)
+    if len(content) == 0:
+        raise ThemescopeError(
+            f"all {n} frames of {run.path} are black or blank: there is nothing to find themes in"
+        )
     timings["read_s"] = time.perf_counter() - started
-    logger.info("themes: %d frames, %d-d latents, language %s", n, latents.shape[1], lang)
+    logger.info(
+        "themes: %d frames (%d black or blank, left out), %d-d latents, language %s",
+        n,
+        n - len(content),
+        latents.shape[1],
+        lang,
+    )
 
     t0 = time.perf_counter()
-    features = timeline.smooth_within(latents, np.zeros(n, dtype=int), config.smooth_frames)
-    clustering = cluster_frames(features, times_s, config, st)
+    smoothed = timeline.smooth_within(latents, np.zeros(n, dtype=int), config.smooth_frames)
+    clustering = cluster_frames(smoothed, times_s, config, st, content=content)
     selection, labels, centers = clustering.selection, clustering.labels, clustering.centers
+    features = clustering.features
     timings["cluster_s"] = clustering.cluster_s
     timings["projection_s"] = time.perf_counter() - t0 - clustering.cluster_s
 
@@ -303,7 +325,7 @@ def _run_stage(
                 result,
                 labels,
                 centers,
-                selection.features,
+                features,
                 times_s,
                 durations,
                 config.n_phrases,
@@ -320,6 +342,9 @@ def _run_stage(
         projection=clustering.projection.to_record(),
         themes=themes,
         common=[phrase_record(p) for p in common],
+        blank=_blank_record(blank, labels, times_s, durations)
+        if "blank" in table.column_names
+        else None,
         warnings=list(st.warnings),
     )
     if glosser is not None:
@@ -342,6 +367,7 @@ def _run_stage(
             "backends": backends_used,
             "projection": clustering.projection.method,
             "n_frames": n,
+            "n_frames_blank": int(blank.sum()),
             "n_unsupported_phrases": n_unsupported,
             "timings": {name: round(value, 3) for name, value in timings.items()},
         }
@@ -357,37 +383,64 @@ def _run_stage(
 
 @dataclasses.dataclass(frozen=True)
 class Clustering:
-    """The frames' themes: the k selection, labels and centres largest theme first, the 2-D map."""
+    """The frames' themes, largest first, and the 2-D map; frame-indexed.
+
+    Attributes:
+        selection: The k selection over the frames that were clustered.
+        labels: Theme of every frame; -1 for a frame left out (black or blank).
+        centers: The themes' centres in the clustered feature space.
+        features: Every frame's clustered features (zeros for a frame left out).
+        projection: Every frame's 2-D position, left-out frames too.
+        cluster_s: Seconds spent choosing k and clustering.
+    """
 
     selection: KSelection
     labels: np.ndarray
     centers: np.ndarray
+    features: np.ndarray
     projection: Projection
     cluster_s: float
 
 
 def cluster_frames(
-    latents: np.ndarray, times_s: np.ndarray | None, config: ThemesConfig, st: StageWriter
+    latents: np.ndarray,
+    times_s: np.ndarray | None,
+    config: ThemesConfig,
+    st: StageWriter,
+    *,
+    content: np.ndarray | None = None,
 ) -> Clustering:
     """Choose k, cluster the latents (themes numbered largest first) and project them to 2-D.
 
-    ``times_s`` is None where frames come from several videos: time is then no feature.
+    Args:
+        latents: One row per frame.
+        times_s: Frame times; None where frames come from several videos (no time feature).
+        config: k, its range, seed and backend.
+        st: Collects the k selection's warnings.
+        content: Indices of the frames to cluster (the others get theme -1); None: all.
     """
+    n = len(latents)
+    rows = np.arange(n) if content is None else np.asarray(content)
+    time_weight = config.time_weight if times_s is not None else 0.0
     t0 = time.perf_counter()
     selection = select_k(
-        latents,
+        latents[rows],
         k=config.k,
         k_range=config.k_range,
         seed=config.seed,
         n_init=config.n_init,
         n_bootstrap=config.n_bootstrap,
-        times_s=times_s,
-        time_weight=config.time_weight if times_s is not None else 0.0,
+        times_s=None if times_s is None else times_s[rows],
+        time_weight=time_weight,
         backend=config.cluster_backend,
     )
     for message in selection.warnings:
         st.warnings.append(message)  # select_k has logged them already
-    labels, centers = _order_themes(selection)
+    content_labels, centers = _order_themes(selection)
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[rows] = content_labels
+    features = np.zeros((n, selection.features.shape[1]), dtype=selection.features.dtype)
+    features[rows] = selection.features
     cluster_s = time.perf_counter() - t0
     logger.info(
         "clustered into k=%d themes (%s, %s backend): %s",
@@ -397,14 +450,20 @@ def cluster_frames(
         selection.reason,
     )
     t0 = time.perf_counter()
-    projection = project_2d(selection.features, seed=config.seed, max_points=config.max_tsne_points)
+    # Every frame is on the map, blank ones too (grey, apart from the rest); with none,
+    # these are the features that were clustered.
+    projection = project_2d(
+        scale_features(latents, times_s, time_weight),
+        seed=config.seed,
+        max_points=config.max_tsne_points,
+    )
     logger.info(
         "2-D projection: %s (perplexity %s) in %.1f s",
         projection.method,
         projection.perplexity,
         time.perf_counter() - t0,
     )
-    return Clustering(selection, labels, centers, projection, cluster_s)
+    return Clustering(selection, labels, centers, features, projection, cluster_s)
 
 
 def caption_frames(run: RunDirectory, table: Any, captioner: Captioner | None) -> list[str]:
@@ -451,6 +510,24 @@ def describe_themes(
         st.warn(message)
     common = attach_evidence(settled.common, _whole_video(materials), embedder)
     return list(settled.themes), common
+
+
+def _blank_record(
+    blank: np.ndarray, labels: np.ndarray, times_s: np.ndarray, durations: np.ndarray
+) -> BlankRecord:
+    """The black and blank frames: no theme's, their time a share of the video of its own."""
+    seconds = float(durations[blank].sum())
+    return BlankRecord(
+        frames=[int(i) for i in np.flatnonzero(blank)],
+        n_frames=int(blank.sum()),
+        share=round(seconds / float(durations.sum()), 4),
+        seconds=round(seconds, 3),
+        spans=[
+            (round(span.start_s, 3), round(span.end_s, 3))
+            for span in timeline.spans(labels, times_s, durations)
+            if span.label == -1
+        ],
+    )
 
 
 def _whole_video(materials: list[ThemeMaterial]) -> ThemeMaterial:

@@ -103,7 +103,9 @@ def spans(
 __all__ = ["Span", "frame_durations_s", "spans"]
 
 
-def smooth_within(values: np.ndarray, sequence: Sequence[Any], n_neighbours: int) -> np.ndarray:
+def smooth_within(
+    values: np.ndarray, sequence: Sequence[Any] | np.ndarray, n_neighbours: int
+) -> np.ndarray:
     """Average each row with up to ``n_neighbours`` rows on each side of the same sequence.
 
     Rows are in time order within each sequence (a video); a sequence's first and last

@@ -1,0 +1,109 @@
+"""People's names: introducers in upper-case broadcast captions, places and concepts kept out.
+
+The sentences are written after real material: Canadian broadcast closed captions (upper
+case, cut into cues mid-sentence) and an English translation of Chinese state-TV news.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from themescope.themes.candidates import extract
+from themescope.themes.people import find_names
+
+
+def names(*texts: str) -> set[str]:
+    return set(find_names(list(texts), "en"))
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        (
+            "OUR PRESIDENT OF BROADCASTING AND CONTENT FOR BELL MEDIA, HIS NAME IS RANDY LENNOX.",
+            {"randy lennox"},
+        ),
+        ("THIS IS RANDY LENNOX WITH THE STORY.", {"randy lennox"}),
+        ("GOOD EVENING, I'M DANA SMITH, GLOBAL NEWS.", {"dana smith"}),
+        ("GLOBAL NEWS' MIKE ARSENAULT REPORTS FROM QUEEN'S PARK.", {"mike arsenault"}),
+        ("CTV'S JAN CRAWFORD REPORTS.", {"jan crawford"}),
+        ("WE SPOKE WITH ASHISH JHA ABOUT THE BOOSTERS.", {"ashish jha"}),
+        (
+            "ALRIGHT THANK YOU, PAUL. DENISE ANDREACCHI IS IN FOR A MORE LINE TODAY.",
+            {"paul", "denise andreacchi"},
+        ),
+        (
+            ">> YEAH, GLENN, HE'S REALLY BECOME A COMPLETE PLAYER FOR THE TORONTO MAPLE LEAFS.",
+            {"glenn"},
+        ),
+        ("DR. DANA SMITH SAYS SO.", {"dana smith"}),
+    ],
+)
+def test_introducers_find_names_in_upper_case_captions(caption: str, expected: set[str]) -> None:
+    assert names(caption) == expected
+
+
+def test_introducers_reach_across_cues() -> None:
+    # Captions break a sentence over cues; a theme's passage joins them with spaces.
+    assert names("AND CONTENT FOR BELL MEDIA, HIS NAME IS RANDY LENNOX.") == {"randy lennox"}
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "I'M GLAD. I'M CURIOUS. I'M THRILLED. I'M PRETTY SURE. I'M HONESTLY WORRIED.",
+        "THIS IS BREAKING NEWS. THIS IS HOCKEY NIGHT IN CANADA. THIS IS SCARY STUFF.",
+        "I BELIEVE THE LEAGUE WOULD SAY THIS IS UNAVOIDABLE CONTACT TO THE HEAD.",
+        "SOME OF THESE FLURRIES, WITH SCATTERED FLURRIES IN NORTHERN YORK REGION.",
+        "SOUTHERN ONTARIO IS IN FOR SOME RAIN. YEAH, ABSOLUTELY, IT IS. YEAH, SURE, IT IS.",
+        "THANK YOU, EVERYONE. THANKS, GUYS. CTV'S COVERAGE CONTINUES. LOCAL MEDIA REPORTS.",
+        "HE WILL BE PRESENTED WITH THE WALT GREALIS SPECIAL ACHIEVEMENT AWARD AT JUNO WEEK.",
+    ],
+)
+def test_upper_case_words_in_a_name_slot_are_no_name_unless_they_look_like_one(
+    caption: str,
+) -> None:
+    assert names(caption) == set()
+
+
+def test_places_and_concepts_in_translated_news_are_no_names() -> None:
+    # A person's name is capitalised wherever it occurs: a title-cased term the text
+    # also writes in lower case is a concept; head words mark places and organisations.
+    text = (
+        "The Party Central Committee has treated ecological civilization construction as "
+        "fundamental. The concept of Ecological Civilization was born in Anji, Zhejiang "
+        "Province. Emergency crews reopened Provincial Highway S104 in Yuzhong County, "
+        "Gansu Province. Relief went to Gansu and Inner Mongolia. This marks the War of "
+        "Resistance Against Japanese Aggression. Shells fell on the Gaza Strip and Puyu "
+        "Village's hot springs, and a British-made cruise missile was shot down."
+    )
+    assert names(text) == set()
+
+
+def test_people_in_translated_news_are_found_with_unicode_titles_and_possessives() -> None:
+    text = (
+        "Vice Premier of the State Council Zhang Guoqing visited Lanzhou. Premier Li Qiang "
+        "issued instructions. Palestinian President Abbas's spokesperson Nabil Abu Rudeineh "
+        "stated on the 8th that talks failed. Hungarian Prime Minister Viktor Orbán spoke, "
+        "and WTO Director-General Ngozi Okonjo-Iweala warned. Seven-year-old Dengzeng Dexi "
+        "is the little star. My name is Dianji Diexina. Exhibits include Li Tianyou's notes."
+    )
+    assert names(text) == {
+        "zhang guoqing",
+        "li qiang",
+        "abbas",
+        "nabil abu rudeineh",
+        "viktor orbán",
+        "ngozi okonjo-iweala",
+        "dengzeng dexi",
+        "dianji diexina",
+        "li tianyou",
+    }
+
+
+def test_a_false_name_would_cost_the_run_its_subject() -> None:
+    # Why precision matters: a name's words are never candidate phrases.
+    text = "The concept of Ecological Civilization guides ecological civilization construction."
+    found = find_names([text], "en")
+    counts = extract([text] * 2, "en", set(found)).counts
+    assert ("ecological", "civilization") in counts
