@@ -68,7 +68,7 @@ from themescope.report._common import (
     stage_warnings,
     thumbnail_inside,
 )
-from themescope.report.render import BuiltPage, ReportStage
+from themescope.report.render import BLANK_LABEL, BuiltPage, ReportStage
 from themescope.rundir import RunDirectory, StageResult, run_stage
 
 logger = logging.getLogger("themescope")
@@ -483,7 +483,7 @@ def _timelines(view: _StudyView) -> dict[str, Any]:
                         start_s,
                         end_s,
                         theme,
-                        title=f"{clock(start_s)}–{clock(end_s)} · {labels.get(theme, 'no theme')}",
+                        title=f"{clock(start_s)}–{clock(end_s)} · {labels.get(theme, BLANK_LABEL)}",
                     )
                     for start_s, end_s, theme in record.spans
                 ]
