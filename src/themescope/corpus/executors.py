@@ -161,8 +161,10 @@ def load_executor(name: str, *, workers: int | None = None, address: str | None 
             ``RAY_ADDRESS`` names a cluster, as in Ray itself).
 
     Raises:
-        ConfigError: The name is unknown, or an address was given for ``local``.
+        ConfigError: The name is unknown, ``workers`` is below 1, or an address was given
+            for ``local``.
     """
+    _check_workers(workers)
     if name == "local":
         if address is not None:
             raise ConfigError("--ray-address needs --executor ray")
