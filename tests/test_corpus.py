@@ -263,3 +263,24 @@ def test_a_study_from_a_newer_themescope_is_refused_in_one_line(
     )
     with pytest.raises(DocumentError, match=r"schema_version 9.*upgrade themescope"):
         tiny_study().run(tiny_corpus.manifest_path, out=study)
+
+
+def test_the_ray_executor_gives_the_local_executors_study(
+    done_study: Path, tiny_corpus: SyntheticCorpus, tmp_path: Path
+) -> None:
+    ray = pytest.importorskip("ray")
+    out = tmp_path / "study"
+    try:
+        result = tiny_study(executor="ray", workers=2).run(tiny_corpus.manifest_path, out=out)
+    finally:
+        assert not ray.is_initialized()  # the study's executor shut its own Ray down
+    assert result.failed == []
+    columns = ["video", "time_s", "text", "theme"]
+    assert (
+        pq.read_table(out / "frames.parquet", columns=columns).to_pydict()
+        == pq.read_table(done_study / "frames.parquet", columns=columns).to_pydict()
+    )
+    np.testing.assert_array_equal(np.load(out / "latents.npy"), np.load(done_study / "latents.npy"))
+    local, remote = (read_study_themes(d / "themes.json") for d in (done_study, out))
+    assert [t.label for t in remote.themes] == [t.label for t in local.themes]
+    assert [t.group_shares for t in remote.themes] == [t.group_shares for t in local.themes]
