@@ -60,7 +60,7 @@ def write_outputs(
         writer.writerow(LOG_COLUMNS)
         for row in trainer.log:
             writer.writerow([_csv_value(getattr(row, c)) for c in LOG_COLUMNS])
-    sample = _sample_frames(data.n_frames)
+    sample = data.learn_ids[_sample_frames(len(data.learn_ids))]
     if data.images is not None and evaluation.recon_images is not None:
         _save_reconstructions(
             data.images.numpy()[sample],

@@ -37,6 +37,8 @@ class FrameData:
         token_ids: int64 tensor (n_frames, max_len), right-padded with ``<PAD>``.
         lengths: int64 tensor (n_frames,), tokens per frame (0: no text).
         text: The tokenization with its vocabulary; None when text is unused.
+        blank: bool array (n_frames,), true for a black or blank frame (ingest's
+            ``blank`` column; all false for a run ingested before it was written).
     """
 
     frame_ids: np.ndarray
@@ -46,11 +48,25 @@ class FrameData:
     token_ids: torch.Tensor
     lengths: torch.Tensor
     text: TokenizedText | None
+    blank: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
         """Number of frames."""
         return len(self.frame_ids)
+
+    @property
+    def learn_ids(self) -> np.ndarray:
+        """The frames training learns from: every frame but the black or blank ones.
+
+        Black frames look alike whatever the programme; learning them spends the
+        model on nothing the themes use (they are in no theme). With fewer than two
+        other frames, all frames are learned.
+        """
+        ids = np.arange(self.n_frames)
+        if self.blank is None or int((~self.blank).sum()) < 2:
+            return ids
+        return ids[~self.blank]
 
     @property
     def n_with_text(self) -> int:
@@ -59,7 +75,7 @@ class FrameData:
 
 
 def read_frame_table(run: RunDirectory) -> dict[str, list]:
-    """Read ``frames.parquet`` sorted by ``frame_id`` and check its columns.
+    """Read ``frames.parquet`` sorted by ``frame_id`` and check its columns (``blank`` if any).
 
     Raises:
         RunDirectoryError: The file is missing, unreadable, lacks a column, or its frame ids
@@ -78,7 +94,8 @@ def read_frame_table(run: RunDirectory) -> dict[str, list]:
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
     if missing:
         raise RunDirectoryError(f"{path} lacks column(s) {', '.join(missing)}")
-    columns = {name: table.column(name).to_pylist() for name in REQUIRED_COLUMNS}
+    names = [*REQUIRED_COLUMNS, *(["blank"] if "blank" in table.column_names else [])]
+    columns = {name: table.column(name).to_pylist() for name in names}
     order = np.argsort(np.asarray(columns["frame_id"], dtype=np.int64), kind="stable")
     columns = {name: [values[i] for i in order] for name, values in columns.items()}
     if columns["frame_id"] != list(range(len(order))):
@@ -166,4 +183,5 @@ def load_frame_data(
         token_ids=token_ids,
         lengths=lengths,
         text=text,
+        blank=np.asarray([bool(b) for b in columns.get("blank", [False] * len(texts))]),
     )

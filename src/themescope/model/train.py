@@ -166,6 +166,7 @@ class TrainStage(Stage):
                 "unknown_word_rate": data.text.unknown_word_rate if data.text else None,
                 "n_params": count_parameters(trainer.model),
                 "n_frames": data.n_frames,
+                "n_frames_learned": len(data.learn_ids),
                 "n_frames_with_text": data.n_with_text,
                 "latent_dim": config.latent_dim,
                 "train_seconds": round(trainer.train_s, 3),
@@ -261,7 +262,8 @@ def _mean_frame_psnr(data: FrameData) -> float | None:
     """PSNR of predicting every frame by the run's mean frame (what a useless model does)."""
     if data.images is None:
         return None
-    mse = float(((data.images - data.images.mean(dim=0)) ** 2).mean())
+    images = data.images[data.learn_ids]  # the frames the model learned, as its PSNR is
+    mse = float(((images - images.mean(dim=0)) ** 2).mean())
     return round(10 * math.log10(1.0 / max(mse, 1e-12)), 3)
 
 
