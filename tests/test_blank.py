@@ -126,6 +126,10 @@ def test_summarize_keeps_black_frames_out_of_every_theme(black_opening, tmp_path
     assert blank.share == pytest.approx(BLACK_S / 30, abs=1e-3)
     assert len(document.projection.points) == len(frames["frame_id"])
     assert document.k == 2
+    # The model learns the 12 frames that show something and encodes all 15.
+    train_record = RunDirectory(run).read_manifest().stages.train
+    assert train_record is not None and train_record.n_frames_learned == 12
+    assert np.load(run / "latents.npy").shape[0] == 15
     html = result.report_path.read_text(encoding="utf-8")
     assert html.count(BLANK_LABEL) >= 2  # the timeline's and the map's legends
     assert "3 black or blank frames (0:06, 20% of the video" in html

@@ -124,7 +124,11 @@ class IngestRecord(StageRecord, kw_only=True):
 
 
 class TrainRecord(StageRecord, kw_only=True):
-    """The train stage's record: reconstruction quality and how training went."""
+    """The train stage's record: reconstruction quality and how training went.
+
+    ``n_frames_learned`` counts the frames the model learned from: all but the black
+    or blank ones, on which ``psnr_db`` and ``text_cosine`` are measured too.
+    """
 
     psnr_db: float | None = None
     mean_frame_psnr_db: float | None = None
@@ -142,6 +146,7 @@ class TrainRecord(StageRecord, kw_only=True):
     n_params: int = 0
     n_frames: int = 0
     n_frames_trained: int = 0
+    n_frames_learned: int = 0
     n_frames_with_text: int = 0
     latent_dim: int = 0
     train_seconds: float = 0.0

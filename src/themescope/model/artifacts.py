@@ -68,7 +68,7 @@ def write_outputs(
     if data.images is not None and evaluation.recon_images is not None:
         # evaluate(keep=reconstruction_sample(...)) kept only these frames' reconstructions.
         _save_reconstructions(
-            data.images.numpy()[reconstruction_sample(data.n_frames)],
+            data.images.numpy()[data.learn_ids[reconstruction_sample(len(data.learn_ids))]],
             evaluation.recon_images,
             st.path("reconstructions.png"),
         )

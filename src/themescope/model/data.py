@@ -46,6 +46,8 @@ class FrameData:
         n_total: Frames in the run (``n_frames`` when all are loaded).
         image_paths: Every frame's image, relative to ``root``.
         root: The run directory.
+        blank: bool array (n_frames,), true for a black or blank frame (ingest's
+            ``blank`` column; all false for a run ingested before it was written).
     """
 
     frame_ids: np.ndarray
@@ -58,6 +60,7 @@ class FrameData:
     n_total: int
     image_paths: list[str]
     root: Path
+    blank: np.ndarray | None = None
 
     @property
     def sampled(self) -> bool:
@@ -70,13 +73,26 @@ class FrameData:
         return len(self.frame_ids)
 
     @property
+    def learn_ids(self) -> np.ndarray:
+        """The frames training learns from: every frame but the black or blank ones.
+
+        Black frames look alike whatever the programme; learning them spends the
+        model on nothing the themes use (they are in no theme). With fewer than two
+        other frames, all frames are learned.
+        """
+        ids = np.arange(self.n_frames)
+        if self.blank is None or int((~self.blank).sum()) < 2:
+            return ids
+        return ids[~self.blank]
+
+    @property
     def n_with_text(self) -> int:
         """Frames with at least one token."""
         return int((self.lengths > 0).sum())
 
 
 def read_frame_table(run: RunDirectory) -> dict[str, list]:
-    """Read ``frames.parquet`` sorted by ``frame_id`` and check its columns.
+    """Read ``frames.parquet`` sorted by ``frame_id`` and check its columns (``blank`` if any).
 
     Raises:
         RunDirectoryError: The file is missing, unreadable, lacks a column, or its frame ids
@@ -95,7 +111,8 @@ def read_frame_table(run: RunDirectory) -> dict[str, list]:
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
     if missing:
         raise RunDirectoryError(f"{path} lacks column(s) {', '.join(missing)}")
-    columns = {name: table.column(name).to_pylist() for name in REQUIRED_COLUMNS}
+    names = [*REQUIRED_COLUMNS, *(["blank"] if "blank" in table.column_names else [])]
+    columns = {name: table.column(name).to_pylist() for name in names}
     order = np.argsort(np.asarray(columns["frame_id"], dtype=np.int64), kind="stable")
     columns = {name: [values[i] for i in order] for name, values in columns.items()}
     if columns["frame_id"] != list(range(len(order))):
@@ -174,6 +191,7 @@ def load_frame_data(
     columns = read_frame_table(run)
     n_total = len(columns["frame_id"])
     rows = training_sample(n_total, config.max_train_frames, config.seed)
+    blank = columns.get("blank", [False] * n_total)
     texts = [t or "" for t in columns["text"]]
     images = None
     if config.uses_images:
@@ -203,6 +221,7 @@ def load_frame_data(
         n_total=n_total,
         image_paths=list(columns["image"]),
         root=run.path,
+        blank=np.asarray([bool(blank[i]) for i in rows]),
     )
 
 

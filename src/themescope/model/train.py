@@ -139,7 +139,9 @@ class TrainStage(Stage):
                 "latent dimension; the latents may carry little information "
                 "(lower kl_weight or lengthen kl_warmup_epochs)"
             )
-        evaluation = trainer.evaluate(keep=reconstruction_sample(data.n_frames))
+        evaluation = trainer.evaluate(
+            keep=data.learn_ids[reconstruction_sample(len(data.learn_ids))]
+        )
         latents = evaluation.mu
         if data.sampled:
             st_started = time.perf_counter()
@@ -179,6 +181,7 @@ class TrainStage(Stage):
                 "n_params": count_parameters(trainer.model),
                 "n_frames": data.n_total,
                 "n_frames_trained": data.n_frames,
+                "n_frames_learned": len(data.learn_ids),
                 "n_frames_with_text": data.n_with_text,
                 "latent_dim": config.latent_dim,
                 "train_seconds": round(trainer.train_s, 3),
@@ -274,10 +277,12 @@ def _mean_frame_psnr(data: FrameData) -> float | None:
     """PSNR of predicting every frame by the run's mean frame (what a useless model does)."""
     if data.images is None:
         return None
-    mean = data.images.mean(dim=0)
-    # In slices: the whole difference would be one more copy of every image.
-    squared = sum(float(((chunk - mean) ** 2).sum()) for chunk in data.images.split(256))
-    mse = squared / max(1, data.images.numel())
+    # The frames the model learned, as its PSNR is; in slices, not one more copy of them all.
+    learned = data.learn_ids
+    slices = [learned[i : i + 256] for i in range(0, len(learned), 256)]
+    mean = sum(data.images[ids].sum(dim=0) for ids in slices) / max(1, len(learned))
+    squared = sum(float(((data.images[ids] - mean) ** 2).sum()) for ids in slices)
+    mse = squared / max(1, len(learned) * data.images[0].numel())
     return round(10 * math.log10(1.0 / max(mse, 1e-12)), 3)
 
 

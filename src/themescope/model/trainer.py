@@ -84,8 +84,9 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.model = CRVAE(config, vectors)
+        self.learn_ids = torch.from_numpy(data.learn_ids)
         if data.images is not None:
-            self.model.init_mean_image(data.images.mean(dim=0))
+            self.model.init_mean_image(data.images[self.learn_ids].mean(dim=0))
         self.model.to(device)
         if device.type == "cpu" and config.uses_images:
             self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -98,7 +99,7 @@ class Trainer:
             self.images = self.images.contiguous(memory_format=torch.channels_last)
         self.token_ids = data.token_ids.to(device)
         self.lengths = data.lengths
-        self.n_batches = len(_batches(torch.arange(data.n_frames), config.batch_size))
+        self.n_batches = len(_batches(self.learn_ids, config.batch_size))
         self.n_epochs = config.planned_epochs(self.n_batches)
         self.epoch = 0
         self.step = 0
@@ -226,7 +227,7 @@ class Trainer:
         model = self.model
         model.train()
         started = time.perf_counter()
-        order = torch.randperm(self.data.n_frames, generator=self.generator)
+        order = self.learn_ids[torch.randperm(len(self.learn_ids), generator=self.generator)]
         totals = np.zeros(4)
         beta = lr = 0.0
         for batch_no, index in enumerate(_batches(order, config.batch_size)):
@@ -254,7 +255,7 @@ class Trainer:
             self.optimizer.step()
             self.step += 1
             totals += values * len(index)
-        totals /= self.data.n_frames
+        totals /= len(self.learn_ids)
         return EpochStats(
             epoch=self.epoch + 1,
             loss=float(totals[0]),
@@ -307,6 +308,9 @@ class Trainer:
     def evaluate(self, batch_size: int = 64, keep: np.ndarray | None = None) -> Evaluation:
         """Encode every frame to μ, decode μ, and measure the reconstructions.
 
+        PSNR and text cosine are measured on the frames the model learned from
+        (:attr:`FrameData.learn_ids`); every frame gets its μ.
+
         Args:
             batch_size: Frames per forward pass.
             keep: The frames whose reconstructed images to return (the report shows a few);
@@ -320,20 +324,23 @@ class Trainer:
         n_pixels = 0
         cosine_sum = 0.0
         n_cosine = 0
+        learned = torch.zeros(self.data.n_frames, dtype=torch.bool)
+        learned[self.learn_ids] = True
         order = torch.arange(self.data.n_frames)
         for index in order.split(batch_size):
             images, token_ids, lengths = self._batch(index)
             out = model(images, token_ids, lengths, noise=None)
             mus.append(out.mu.float().cpu())
+            rows = learned[index].to(self.device)
             if out.image is not None and images is not None:
-                squared_error += float(((out.image - images) ** 2).sum())
-                n_pixels += images.numel()
-                rows = [i for i, frame in enumerate(index.tolist()) if frame in kept]
-                if rows:
-                    recons.append(out.image[rows].float().cpu())
+                squared_error += float(((out.image - images)[rows] ** 2).sum())
+                n_pixels += images[rows].numel()
+                keep_rows = [i for i, frame in enumerate(index.tolist()) if frame in kept]
+                if keep_rows:
+                    recons.append(out.image[keep_rows].float().cpu())
             if out.text is not None and token_ids is not None and lengths is not None:
                 true = model.embed(token_ids)
-                mask = _token_mask(token_ids, lengths) & (true.norm(dim=2) > 0)
+                mask = _token_mask(token_ids, lengths) & (true.norm(dim=2) > 0) & rows[:, None]
                 cosine = torch.nn.functional.cosine_similarity(out.text, true, dim=2)
                 cosine_sum += float(cosine[mask].sum())
                 n_cosine += int(mask.sum())
