@@ -117,3 +117,23 @@ def test_a_run_with_a_2mb_cue_writes_small_documents(
     phrases = [p for theme in themes["themes"] for p in theme["phrases"]] + themes["common"]
     quotes = [quote for phrase in phrases for quote in phrase["evidence"]["quotes"]]
     assert quotes and max(len(quote) for quote in quotes) <= MAX_QUOTE_CHARS
+
+
+def test_on_screen_text_is_evidence_of_its_own_kind() -> None:
+    from themescope.themes.base import Phrase, ThemeMaterial
+    from themescope.themes.evidence import attach_evidence
+
+    material = ThemeMaterial(
+        0,
+        [4, 5, 6],
+        ["the forecast calls for rain", "", "crops and rivers"],
+        ["", "", ""],
+        "en",
+        screen_texts=["", "SNOW FOREST CROPS\nLIVE", ""],
+    )
+    snow, crops = attach_evidence([Phrase("snow", 1.0), Phrase("crops", 0.5)], material)
+    assert snow.supported and snow.evidence.frame_ids == [5]
+    assert snow.evidence.on_screen == ["SNOW FOREST CROPS"] and snow.evidence.quotes == []
+    assert crops.evidence.frame_ids == [5, 6]
+    assert crops.evidence.quotes == ["crops and rivers"]
+    assert crops.evidence.on_screen == ["SNOW FOREST CROPS"]

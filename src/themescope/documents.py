@@ -149,6 +149,10 @@ class EvidenceRecord(Record, kw_only=True):
     support: Annotated[
         float, Meta(description="Share of the theme's frames that support the phrase, in [0, 1].")
     ]
+    on_screen: Annotated[
+        list[str],
+        Meta(description="Lines shown on screen (headlines, burned-in captions) that contain it."),
+    ] = []
 
 
 class PhraseRecord(Record, kw_only=True):

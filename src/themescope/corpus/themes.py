@@ -174,6 +174,7 @@ class StudyThemesStage(Stage):
                 captions=[captions[i] for i in rows],
                 lang=_majority([langs[i] for i in rows]),
                 on_screen=on_screen_lines([ocr_texts[i] for i in rows]),
+                screen_texts=[ocr_texts[i] for i in rows],
             )
             for t, rows in enumerate(members)
         ]

@@ -422,6 +422,16 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
                     "n_frames": len(evidence.frame_ids),
                     "quotes": evidence.quotes[:6],
                     "captions": evidence.captions[:6],
+                    "on_screen": evidence.on_screen[:6],
+                    "kinds": [
+                        kind
+                        for kind, found in (
+                            ("said", evidence.quotes),
+                            ("on screen", evidence.on_screen),
+                            ("caption", evidence.captions),
+                        )
+                        if found
+                    ],
                     "support": finite_float(evidence.support),
                 }
             )

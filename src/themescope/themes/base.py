@@ -24,16 +24,18 @@ class Evidence:
     """What in a theme's own material supports a phrase.
 
     Attributes:
-        frame_ids: Frames whose text or caption supports the phrase.
+        frame_ids: Frames whose text, caption or on-screen text supports the phrase.
         quotes: Transcript lines that support it (verbatim, shortest first).
         captions: Frame captions that support it.
         support: Support score in [0, 1] (share of the theme's frames, lexical or semantic).
+        on_screen: Lines shown on screen that contain it (headlines, captions burned in).
     """
 
     frame_ids: list[int] = field(default_factory=list)
     quotes: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
     support: float = 0.0
+    on_screen: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +68,8 @@ class ThemeMaterial:
         on_screen: Headlines and captions shown on screen in the theme's frames
             (boilerplate such as logos and clocks left out), each with the number
             of frames that show it; candidates for phrases and for the label.
+        screen_texts: The on-screen text of each frame (lines joined by newlines; ""
+            when none, or when on-screen text was not read): evidence.
     """
 
     theme_id: int
@@ -74,6 +78,7 @@ class ThemeMaterial:
     captions: list[str]
     lang: str
     on_screen: list[tuple[str, int]] = field(default_factory=list)
+    screen_texts: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """Evidence for phrases: which of a theme's frames, quotes and captions back each one.
 
 Used for every tagger, so an LLM's tags are checked the same way as extracted
-phrases. A frame supports a phrase when its transcript text or caption contains
-the phrase (whole tokens, case-insensitive, plurals folded, for English; a
-substring for Chinese); ``support`` is the share of the theme's frames that do.
+phrases. A frame supports a phrase when its transcript text, caption or on-screen
+text (a headline, a burned-in caption) contains the phrase (whole tokens,
+case-insensitive, plurals folded, for English; a substring for Chinese);
+``support`` is the share of the theme's frames that do.
 When nothing contains the phrase literally, frames whose text or caption is
 semantically close to it (cosine >= :data:`SEMANTIC_THRESHOLD` with the phrase
 embedder) count as weaker support: their share is halved. A phrase with neither
@@ -73,6 +74,9 @@ def attach_evidence(
     lang = phrase_language(list(material.texts) + list(material.captions), material.lang)
     text_keys = [match_key(t, lang) if t else "" for t in material.texts]
     caption_keys = [match_key(c, lang) if c else "" for c in material.captions]
+    screens = list(material.screen_texts) or [""] * n_frames
+    screen_lines = [[line for line in s.split("\n") if line.strip()] for s in screens]
+    screen_keys = [[match_key(line, lang) for line in lines] for lines in screen_lines]
     semantic = _SemanticIndex(material, embedder) if embedder is not None else None
     out: list[Phrase] = []
     for phrase in phrases:
@@ -80,15 +84,22 @@ def attach_evidence(
         frames: list[int] = []
         quotes: list[str] = []
         captions: list[str] = []
+        on_screen: list[str] = []
         if key.strip():
             for i in range(n_frames):
                 in_text = bool(text_keys[i]) and key in text_keys[i]
                 in_caption = bool(caption_keys[i]) and key in caption_keys[i]
+                shown = [
+                    line
+                    for line, line_key in zip(screen_lines[i], screen_keys[i], strict=True)
+                    if key in line_key
+                ]
                 if in_text:
                     quotes.append(material.texts[i])
                 if in_caption:
                     captions.append(material.captions[i])
-                if in_text or in_caption:
+                on_screen.extend(shown)
+                if in_text or in_caption or shown:
                     frames.append(material.frame_ids[i])
         support = len(frames) / n_frames if n_frames else 0.0
         if not frames and semantic is not None:
@@ -99,6 +110,7 @@ def attach_evidence(
             quotes=_shortest_unique(quotes, phrase.text),
             captions=_shortest_unique(captions, phrase.text),
             support=round(support, 4),
+            on_screen=_shortest_unique(on_screen, phrase.text),
         )
         out.append(dataclasses.replace(phrase, evidence=evidence, supported=bool(frames)))
     return out

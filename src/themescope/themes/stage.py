@@ -308,6 +308,7 @@ def _run_stage(
             captions=[captions[i] for i in np.flatnonzero(labels == t)],
             lang=lang,
             on_screen=on_screen_lines([ocr_texts[i] for i in np.flatnonzero(labels == t)]),
+            screen_texts=[ocr_texts[i] for i in np.flatnonzero(labels == t)],
         )
         for t in range(k)
     ]
@@ -539,6 +540,7 @@ def _whole_video(materials: list[ThemeMaterial]) -> ThemeMaterial:
         captions=[c for m in materials for c in m.captions],
         lang=materials[0].lang,
         on_screen=[s for m in materials for s in m.on_screen],
+        screen_texts=[s for m in materials for s in m.screen_texts],
     )
 
 
@@ -725,6 +727,7 @@ def phrase_record(phrase: Phrase) -> PhraseRecord:
             quotes=list(ev.quotes),
             captions=list(ev.captions),
             support=round(float(ev.support), 4),
+            on_screen=list(ev.on_screen),
         ),
     )
 
