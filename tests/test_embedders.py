@@ -203,6 +203,7 @@ def test_multilingual_word_table_knows_every_word_in_one_space():
         "embedder": "multilingual-e5-small",
         "dim": 384,
         "fallback_reason": None,
+        "language_neutral": "centred on the mean of 300 common words per language",
     }
     words = vocabulary.vectors[3:]
     # scaled like the other sources, so the text weight keeps its meaning
