@@ -111,7 +111,7 @@ def test_report_is_self_contained_and_shows_every_part(run_dir: Path) -> None:
 
     themes = json.loads((run_dir / "themes.json").read_text(encoding="utf-8"))["themes"]
     # a Chinese phrase is shown with its English gloss beside it
-    assert f'{CHINESE_PHRASE} <span class="gloss">(vaccination)</span></span>' in html
+    assert f'{CHINESE_PHRASE} <span class="gloss">(vaccination)</span>' in html
     cards = [a for t, a in page.tags if t == "article" and "theme-card" in (a.get("class") or "")]
     assert [a["id"] for a in cards] == [f"theme-{t['id']}" for t in themes]
     for theme in themes:

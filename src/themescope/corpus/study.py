@@ -54,12 +54,6 @@ logger = logging.getLogger("themescope")
 STUDY_K_RANGE = (4, 12)
 """A study's default k range: a corpus holds more themes than one video."""
 
-STUDY_SMOOTH_FRAMES = 1
-"""A study's default ``smooth_frames``: measured on the two-group benchmark corpus (12 videos
-of 4 minutes), averaging each latent with one neighbour on each side of its video raised the
-themes' agreement with the truth from ARI 0.81 to 1.00 at the true k and made that k the
-best separated (silhouette 0.20 → 0.27)."""
-
 
 @dataclass
 class StudyTheme:
@@ -144,8 +138,7 @@ class Study:
         ingest: Ingest settings shared by every video; a manifest row's ``lang`` overrides.
         train: CRVAE settings; the ``fast`` preset with the multilingual word vectors
             (one text space for every language of the study) when None.
-        themes: Clustering and description settings; k chosen in 4–12, latents smoothed over
-            one neighbouring frame of the same video (``smooth_frames``), when None.
+        themes: Clustering and description settings; k chosen in 4–12 when None.
         executor: ``local`` (a process pool) or ``ray``.
         workers: Worker processes of the local pool, or CPUs of a local Ray (None: all cores).
         ray_address: An existing Ray cluster (``auto``, ``host:port``, ``ray://host:port``).
@@ -188,11 +181,7 @@ class Study:
             if train is not None
             else TrainConfig.preset("fast").replace(word_vectors=MULTILINGUAL)
         )
-        self.themes = (
-            themes
-            if themes is not None
-            else ThemesConfig(k_range=STUDY_K_RANGE, smooth_frames=STUDY_SMOOTH_FRAMES)
-        )
+        self.themes = themes if themes is not None else ThemesConfig(k_range=STUDY_K_RANGE)
         self.executor = executor
         self.workers = workers
         self.ray_address = ray_address
@@ -226,7 +215,6 @@ class Study:
         themes = dict(values.get("themes", {}))
         if "k" not in themes and "k_range" not in themes:
             themes["k_range"] = STUDY_K_RANGE
-        themes.setdefault("smooth_frames", STUDY_SMOOTH_FRAMES)
         return cls(
             ingest=IngestConfig.from_dict(dict(values.get("ingest", {}))),
             train=TrainConfig.from_dict(train),
