@@ -19,7 +19,10 @@ reading can be tested end to end. Chinese is drawn with a CJK font found on the 
 one the headlines fall back to English words, with a warning. The truth CSV gives the
 headline shown during every second.
 
-Everything is deterministic for a seed.
+Everything is deterministic for a seed. ``looks`` redraws the same stories with
+other looks (theme 0 as a city street, say): two videos of one seed then carry the
+same segments, subtitles and headlines under different pictures, so that only
+their text can tell which themes are the same.
 
 Example:
     >>> video = generate_news_video("demo", lang="en", duration_s=120, n_themes=4)  # doctest: +SKIP
@@ -35,7 +38,7 @@ import csv
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,7 @@ logger = logging.getLogger("themescope")
 MAX_THEMES = 6
 
 _THEME_NAMES = ("studio", "chart", "outdoor", "hospital", "city", "map")
+_LOOKS = set(range(MAX_THEMES))
 
 # One string of space-separated words per theme (split by _theme_words).
 _WORDS_EN = (
@@ -666,6 +670,7 @@ def _validate(
     fps: float,
     keyframe_every_s: float,
     segment_s: tuple[int, int],
+    looks: Sequence[int],
 ) -> None:
     if lang not in ("en", "zh"):
         raise ConfigError(f"lang must be 'en' or 'zh'; got {lang!r}")
@@ -681,6 +686,11 @@ def _validate(
         raise ConfigError(f"keyframe_every_s must be positive; got {keyframe_every_s}")
     if not 1 <= segment_s[0] <= segment_s[1]:
         raise ConfigError(f"segment_s must be (min, max) with 1 <= min <= max; got {segment_s}")
+    if len(looks) != n_themes or len(set(looks)) != n_themes or not set(looks) <= _LOOKS:
+        raise ConfigError(
+            f"looks must give {n_themes} different looks in 0..{MAX_THEMES - 1}, one per "
+            f"theme; got {list(looks)}"
+        )
 
 
 def generate_news_video(
@@ -698,6 +708,7 @@ def generate_news_video(
     noise: int = 3,
     preset: str = "veryfast",
     name: str | None = None,
+    looks: Sequence[int] | None = None,
 ) -> SyntheticVideo:
     """Write a synthetic news video with ``n_themes`` known themes, its subtitles and truth.
 
@@ -715,6 +726,9 @@ def generate_news_video(
         noise: Amplitude of the per-pixel noise (0 for none).
         preset: libx264 preset (``"ultrafast"`` writes fastest, larger files).
         name: Base name of the files; defaults to ``news_<lang>``.
+        looks: The look each theme is drawn with, one of ``0..MAX_THEMES - 1`` per
+            theme (studio, chart, outdoor, hospital, city, map); None: theme k has look
+            k. Segments, subtitles and headlines do not depend on it.
 
     Returns:
         The paths written and the themes' vocabularies.
@@ -730,7 +744,8 @@ def generate_news_video(
     """
     import av
 
-    _validate(lang, duration_s, n_themes, width, height, fps, keyframe_every_s, segment_s)
+    looks = list(range(n_themes)) if looks is None else [int(k) for k in looks]
+    _validate(lang, duration_s, n_themes, width, height, fps, keyframe_every_s, segment_s, looks)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = name or f"news_{lang}"
@@ -748,7 +763,7 @@ def generate_news_video(
     # so that frames of one segment differ by more than the moving elements.
     pad_x, pad_y = 2 * round(width * 0.06), 2 * round(height * 0.06)
     scenes = [
-        _to_yuv_scene(_SCENES[theme](scene_rng, width + pad_x, height + pad_y), noise)
+        _to_yuv_scene(_SCENES[looks[theme]](scene_rng, width + pad_x, height + pad_y), noise)
         for _, _, theme in segments
     ]
     pans = [
