@@ -75,6 +75,7 @@ def make_run(
     tagger: dict[str, Any] | None = None,
     theme_backends: list[str] | None = None,
     themes_done: bool = True,
+    frame_text: bool = True,
 ) -> Path:
     """Write a run directory with the files compare reads: manifest, frames, themes.json."""
     rng = np.random.default_rng(seed)
@@ -92,7 +93,7 @@ def make_run(
         _draw(look, rng, size, shade).save(path / image, quality=90)
         rows["frame_id"].append(frame_id)
         rows["image"].append(image)
-        rows["text"].append(phrases[frame_id % len(phrases)])
+        rows["text"].append(phrases[frame_id % len(phrases)] if frame_text else "")
         rows["lang"].append(lang)
         rows["theme"].append(theme)
         if captions is not None:
@@ -307,6 +308,20 @@ def test_differences_are_by_meaning_across_languages_with_glosses(
     plain = _data(compare_runs(run_a, run_b, tmp_path / "plain", gloss_language="none"))
     assert plain["gloss_language"] is None and plain["phrase_matching"]["glosses"] is False
     assert not any(p["gloss"] for t in plain["runs"]["b"]["themes"] for p in t["phrases"])
+
+
+def test_without_frame_text_the_phrases_are_compared(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path
+) -> None:
+    run_a, run_b = runs("zh", frame_text=False)
+    data = compare_runs(run_a, run_b, tmp_path / "out").document
+    methods = {m.name: m for m in data.methods}
+    assert methods["text"].used and methods["text"].basis == "phrases"
+    text = np.array(data.matrices.text, dtype=float)
+    assert {(i, int(np.argmax(text[i]))) for i in range(3)} == EXPECTED_PAIRS
+    assert {(a, b) for a, b, _ in compare_runs(run_a, run_b, tmp_path / "o").shared_pairs} == (
+        EXPECTED_PAIRS
+    )
 
 
 def test_glosses_in_themes_json_are_kept(
