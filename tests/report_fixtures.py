@@ -506,7 +506,7 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
                         "label": "expert interview",
                         "best_match": None,
                         "difference_basis": "text",
-                        "difference_phrases": [diff("interview", 0.21)],
+                        "difference_phrases": [diff("interview", 0.2996)],
                     }
                 ],
             },

@@ -312,6 +312,8 @@ def test_compare_page_shows_both_runs_matrices_and_differences(tmp_path: Path) -
     shown = f'{CHINESE_PHRASE} <span class="gloss">({CHINESE_GLOSS})</span>'
     assert html.count(shown) == 2 + 1 + 1
     assert "both say: " in html
+    # a difference is below the threshold: 0.2996 is shown as 0.29, not as 0.30
+    assert 'interview</span> <span class="muted">(0.29)</span>' in html
     assert "phrases say the same" in html and "schema_version 1" not in html
     # Representative frames of both runs are embedded.
     assert html.count("data:image/jpeg;base64,") >= 2 * 3 * 3

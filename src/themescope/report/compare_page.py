@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -169,12 +170,18 @@ def _differences(items: list[DifferencePhrase]) -> list[dict[str, Any]]:
         {
             "text": item.text,
             "gloss": item.gloss,
-            "similarity": finite_float(item.similarity_to_other),
+            # rounded down: a difference is below the threshold (0.2996 < 0.3), and shown
+            # as "0.30" it would read as reaching it
+            "similarity": _floor2(finite_float(item.similarity_to_other)),
             "closest": item.closest,
             "closest_gloss": item.closest_gloss,
         }
         for item in items
     ]
+
+
+def _floor2(value: float | None) -> float | None:
+    return None if value is None else math.floor(value * 100) / 100
 
 
 def _pairs(items: list[PhrasePair]) -> list[dict[str, Any]]:
