@@ -25,6 +25,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 SRT_TIME = re.compile(r"(\d+):(\d+):(\d+)[,.](\d+)\s*-->\s*(\d+):(\d+):(\d+)[,.](\d+)")
@@ -57,10 +58,13 @@ def cut_srt(source: Path, target: Path, duration_s: float) -> int:
     return len(blocks)
 
 
-def summarize(video: Path, srt: Path, run: Path, epochs: int | None) -> float:
-    """Run ``themescope summarize`` (default settings unless ``epochs``); return its wall time."""
+def summarize(
+    video: Path, srt: Path, run: Path, epochs: int | None, extra: Sequence[str] = ()
+) -> float:
+    """Run ``themescope summarize`` (default settings unless ``epochs`` or ``extra`` options);
+    return its wall time."""
     command = ["themescope", "-q", "summarize", str(video), "--subtitles", str(srt)]
-    command += ["--out", str(run), "--force"]
+    command += ["--out", str(run), "--force", *extra]
     if epochs is not None:
         command += ["--epochs", str(epochs)]
     started = time.perf_counter()

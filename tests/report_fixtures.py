@@ -25,6 +25,7 @@ IMG_PAYLOAD = '"><img src=x onerror="window.__pwned=1">'
 ALERT_PAYLOAD = "<script>alert(1)</script>"
 CHINESE_TEXT = "疫苗接种正在全国展开"
 CHINESE_PHRASE = "疫苗接种"
+CHINESE_GLOSS = "vaccination"
 EVERY_S = 2.0
 
 _THEME_WORDS = (
@@ -371,7 +372,8 @@ def _themes_doc(themes_of: list[int], with_projection: bool, with_k_selection: b
 def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") -> Path:
     """Write ``root/name/compare.json`` comparing two hand-built runs; return the folder.
 
-    The document follows the schema of themescope.themes.compare (schema_version 1).
+    The document follows the schema of themescope.themes.compare (schema_version 2):
+    the Chinese phrase carries its gloss, a shared theme lists what both sides say.
     """
     out = root / name
     out.mkdir(parents=True)
@@ -399,18 +401,27 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
                         f"frames/{i:06d}.jpg" for i in t["representative_frames"]
                     ],
                     "tagger_backend": "extractive",
-                    "phrases": [{"text": p["text"], "score": p["score"]} for p in t["phrases"]],
+                    "phrases": [
+                        {
+                            "text": p["text"],
+                            "score": p["score"],
+                            "gloss": CHINESE_GLOSS if p["text"] == CHINESE_PHRASE else None,
+                        }
+                        for p in t["phrases"]
+                    ],
+                    "label_gloss": None,
                 }
                 for t in themes
             ],
         }
 
     def diff(text: str, similarity: float | None = None) -> dict[str, Any]:
-        return {"text": text, "score": 0.5, "similarity_to_other": similarity}
+        gloss = CHINESE_GLOSS if text == CHINESE_PHRASE else None
+        return {"text": text, "score": 0.5, "similarity_to_other": similarity, "gloss": gloss}
 
     visual = [[0.9, 0.2, 0.1], [0.2, 0.8, 0.3], [0.1, 0.3, 0.4]]
     doc = {
-        "schema_version": 1,
+        "schema_version": 2,
         "tool": "themescope",
         "version": "0.1.0",
         "created": "2026-01-01T00:00:00+00:00",
@@ -456,6 +467,15 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
                         "score": 0.9,
                         "difference_basis": "own-ranking",
                         "difference_phrases": [diff("clinic")],
+                        "said_by_both": [
+                            {
+                                "text": "vaccination",
+                                "gloss": None,
+                                "other": CHINESE_PHRASE,
+                                "other_gloss": CHINESE_GLOSS,
+                                "similarity": 0.61,
+                            }
+                        ],
                     }
                 ],
                 "own": [
@@ -486,14 +506,26 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
                         "label": "expert interview",
                         "best_match": None,
                         "difference_basis": "text",
-                        "difference_phrases": [diff("interview", 0.21)],
+                        "difference_phrases": [diff("interview", 0.2996)],
                     }
                 ],
             },
         },
+        "phrase_matching": {
+            "method": "cosine of centred phrase vectors",
+            "same_meaning_from": 0.3,
+            "glosses": True,
+        },
+        "gloss_language": "en",
         "warnings": [f"theme labels are not comparable across languages {IMG_PAYLOAD}"],
     }
-    (out / "compare.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    # as compare writes it: every optional field present
+    import msgspec
+
+    from themescope.documents import CompareDocument
+
+    complete = msgspec.to_builtins(msgspec.convert(doc, CompareDocument))
+    (out / "compare.json").write_text(json.dumps(complete, ensure_ascii=False), encoding="utf-8")
     return out
 
 
@@ -508,6 +540,6 @@ def _complete(document: dict[str, Any]) -> dict[str, Any]:
     for theme in typed.themes:
         for phrase in theme.phrases:
             if phrase.text == CHINESE_PHRASE:
-                phrase.gloss = "vaccination"
+                phrase.gloss = CHINESE_GLOSS
     complete: dict[str, Any] = msgspec.to_builtins(typed)
     return complete

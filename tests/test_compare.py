@@ -18,7 +18,12 @@ from themescope._cli import main
 from themescope.documents import read_compare
 from themescope.errors import ModelLoadError, RunDirectoryError, StageNotDoneError
 from themescope.themes.base import PhraseEmbedder
-from themescope.themes.compare import ComparisonResult, compare_runs, visual_features
+from themescope.themes.compare import (
+    SAME_MEANING_SIMILARITY,
+    ComparisonResult,
+    compare_runs,
+    visual_features,
+)
 
 N_FRAMES_PER_THEME = 6
 
@@ -70,6 +75,7 @@ def make_run(
     tagger: dict[str, Any] | None = None,
     theme_backends: list[str] | None = None,
     themes_done: bool = True,
+    frame_text: bool = True,
 ) -> Path:
     """Write a run directory with the files compare reads: manifest, frames, themes.json."""
     rng = np.random.default_rng(seed)
@@ -87,7 +93,7 @@ def make_run(
         _draw(look, rng, size, shade).save(path / image, quality=90)
         rows["frame_id"].append(frame_id)
         rows["image"].append(image)
-        rows["text"].append(phrases[frame_id % len(phrases)])
+        rows["text"].append(phrases[frame_id % len(phrases)] if frame_text else "")
         rows["lang"].append(lang)
         rows["theme"].append(theme)
         if captions is not None:
@@ -250,12 +256,88 @@ def test_cross_language_text_is_compared_by_the_default_multilingual_embedder(
     runs: Callable[..., tuple[Path, Path]], tmp_path: Path
 ) -> None:
     run_a, run_b = runs("zh")
-    data = compare_runs(run_a, run_b, tmp_path / "out").document
+    result = compare_runs(run_a, run_b, tmp_path / "out")
+    data = result.document
     assert data.text_comparable is True and data.matrices.text is not None
     assert data.embedder is not None and data.embedder.name == "multilingual-e5-small"
-    assert {(a, b) for a, b, _ in compare_runs(run_a, run_b, tmp_path / "again").shared_pairs} == (
+    assert {(a, b) for a, b, _ in result.shared_pairs} == EXPECTED_PAIRS
+    methods = {m.name: m for m in data.methods}
+    assert methods["text"].basis == "frame-text"
+    # The frames' words alone point at the true partner, across languages.
+    text = np.array(data.matrices.text, dtype=float)
+    assert {(i, int(np.argmax(text[i]))) for i in range(3)} == EXPECTED_PAIRS
+    assert data.phrase_matching is not None and data.phrase_matching.glosses is True
+    assert data.gloss_language == "en"
+
+
+def test_differences_are_by_meaning_across_languages_with_glosses(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path
+) -> None:
+    run_a, run_b = runs("zh")
+    data = _data(compare_runs(run_a, run_b, tmp_path / "out"))
+    shared_a = {s["theme"]: s for s in data["per_run"]["a"]["shared"]}
+    shared_b = {s["theme"]: s for s in data["per_run"]["b"]["shared"]}
+    # Vaccination: B says 疫苗接种点 护士打针 注射器 疫苗剂量, A says each of them in English
+    # and "clinic" as well: only "clinic" is A's own; B says nothing A does not.
+    vaccination_a, vaccination_b = shared_a[2], shared_b[0]
+    assert vaccination_a["difference_basis"] == "text"
+    assert [d["text"] for d in vaccination_a["difference_phrases"]] == ["clinic"]
+    assert vaccination_b["difference_phrases"] == []
+    both = {p["text"]: p for p in vaccination_b["said_by_both"]}
+    assert both["注射器"]["other"] == "syringe" and both["注射器"]["gloss"] == "syringe"
+    assert both["疫苗剂量"]["other"] == "vaccine dose"
+    assert all(p["similarity"] >= SAME_MEANING_SIMILARITY for p in both.values())
+    assert {p["other"] for p in vaccination_a["said_by_both"]} <= set(ZH_THEMES["vaccination"])
+    difference = vaccination_a["difference_phrases"][0]
+    assert difference["similarity_to_other"] < SAME_MEANING_SIMILARITY
+    assert difference["closest"] in ZH_THEMES["vaccination"] and difference["closest_gloss"]
+    assert shared_b[2]["difference_phrases"] == []  # the interview: all said in English too
+    # B's street theme has no counterpart: what makes it its own, every phrase glossed.
+    (own,) = data["per_run"]["b"]["own"]
+    assert own["label"] == "城市街道" and own["label_gloss"] == "city street"
+    assert [d["text"] for d in own["difference_phrases"]] == ZH_THEMES["street"]
+    assert all(d["gloss"] and d["gloss"].isascii() for d in own["difference_phrases"])
+    # Every Chinese phrase and label compare.json copies from themes.json carries its
+    # gloss (themes.json here has none: compare glosses them); English ones need none.
+    for key, chinese in (("a", False), ("b", True)):
+        for theme in data["runs"][key]["themes"]:
+            assert bool(theme["label_gloss"]) is chinese
+            assert all(bool(p["gloss"]) is chinese for p in theme["phrases"])
+    assert shared_a[2]["with_label_gloss"] and not shared_a[2]["label_gloss"]
+    # Glosses off: none anywhere, and phrases are compared without them.
+    plain = _data(compare_runs(run_a, run_b, tmp_path / "plain", gloss_language="none"))
+    assert plain["gloss_language"] is None and plain["phrase_matching"]["glosses"] is False
+    assert not any(p["gloss"] for t in plain["runs"]["b"]["themes"] for p in t["phrases"])
+
+
+def test_without_frame_text_the_phrases_are_compared(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path
+) -> None:
+    run_a, run_b = runs("zh", frame_text=False)
+    data = compare_runs(run_a, run_b, tmp_path / "out").document
+    methods = {m.name: m for m in data.methods}
+    assert methods["text"].used and methods["text"].basis == "phrases"
+    text = np.array(data.matrices.text, dtype=float)
+    assert {(i, int(np.argmax(text[i]))) for i in range(3)} == EXPECTED_PAIRS
+    assert {(a, b) for a, b, _ in compare_runs(run_a, run_b, tmp_path / "o").shared_pairs} == (
         EXPECTED_PAIRS
     )
+
+
+def test_glosses_in_themes_json_are_kept(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path
+) -> None:
+    run_a, run_b = runs("zh")
+    path = run_b / "themes.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["themes"][0]["phrases"][0]["gloss"] = "vaccination point"
+    document["themes"][0]["label_gloss"] = "vaccination point"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    data = _data(compare_runs(run_a, run_b, tmp_path / "out"))
+    theme = data["runs"]["b"]["themes"][0]
+    assert theme["label_gloss"] == "vaccination point"
+    assert theme["phrases"][0] == {"text": "疫苗接种点", "score": 1.0, "gloss": "vaccination point"}
+    assert theme["phrases"][1]["gloss"] == "nurse give or have an injection"  # from CC-CEDICT
 
 
 def test_cross_language_matches_by_look_and_refuses_text(
@@ -265,7 +347,7 @@ def test_cross_language_matches_by_look_and_refuses_text(
     result = compare_runs(run_a, run_b, tmp_path / "out", embedder="minilm")
     data = json.loads(result.path.read_text(encoding="utf-8"))
     assert read_compare(result.path) == result.document
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["languages"] == {"a": "en", "b": "zh", "same": False}
     assert _pairs(data) == EXPECTED_PAIRS
     assert result.shared_pairs and {(a, b) for a, b, _ in result.shared_pairs} == EXPECTED_PAIRS
@@ -298,8 +380,13 @@ def test_cross_language_matches_by_look_and_refuses_text(
     assert shared_b[0]["with"] == 2 and shared_b[0]["label"] == "疫苗接种点"
     assert shared_b[0]["difference_basis"] == "own-ranking"
     assert [p["text"] for p in shared_b[0]["difference_phrases"]] == ZH_THEMES["vaccination"]
+    assert shared_b[0]["said_by_both"] == [] and data["phrase_matching"] is None
     theme_b = data["runs"]["b"]["themes"][0]
-    assert theme_b["phrases"][0] == {"text": "疫苗接种点", "score": 1.0}
+    assert theme_b["phrases"][0] == {
+        "text": "疫苗接种点",
+        "score": 1.0,
+        "gloss": "vaccine be vaccinated point",
+    }
     assert theme_b["representative_images"] == ["frames/000000.jpg", "frames/000004.jpg"]
     assert data["runs"]["a"]["video"] == "/videos/us.mp4"
     assert data["runs"]["b"]["path"] == str(run_b.resolve())
@@ -314,7 +401,7 @@ def test_same_language_uses_text_and_difference_phrases(
     assert data["text_comparable"] is True
     assert (
         data["text_comparable_reason"]
-        == "both runs are in the same language ('en'); phrases are compared"
+        == "both runs are in the same language ('en'); their words are compared"
     )
     assert data["embedder"]["name"] == "all-MiniLM-L6-v2"
     assert data["embedder"]["multilingual"] is False
@@ -330,13 +417,16 @@ def test_same_language_uses_text_and_difference_phrases(
     assert np.allclose(combined, expected, atol=2e-4)
     shared_a = {s["theme"]: s for s in data["per_run"]["a"]["shared"]}
     assert shared_a[0]["difference_basis"] == "text"
+    differences = [p["text"] for p in shared_a[0]["difference_phrases"]]
+    assert differences == [p for p in EN_THEMES["studio"] if p in differences]  # best first
     similarities = [p["similarity_to_other"] for p in shared_a[0]["difference_phrases"]]
-    assert similarities == sorted(similarities)  # least similar to the partner first
-    assert all(value < 0.85 for value in similarities)
+    assert all(value < SAME_MEANING_SIMILARITY for value in similarities)
     # Comparing a run with itself: every phrase has its twin, so nothing differs.
     itself = _data(compare_runs(run_a, run_a, tmp_path / "self", embedder=embedder))
     assert _pairs(itself) == {(0, 0), (1, 1), (2, 2)}
     assert all(s["difference_phrases"] == [] for s in itself["per_run"]["a"]["shared"])
+    for shared in itself["per_run"]["a"]["shared"]:
+        assert all(p["text"] == p["other"] for p in shared["said_by_both"])
     own_b = data["per_run"]["b"]["own"]
     assert [o["theme"] for o in own_b] == [3] and own_b[0]["difference_basis"] == "text"
 
@@ -446,3 +536,7 @@ def test_cli_compare(
         f"themescope: error: run directory {tmp_path / 'nope'} does not exist"
         in capsys.readouterr().err
     )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", str(run_a), str(run_b), "--out", str(out), "--gloss-language", "fr"])
+    assert exit_info.value.code == 2
+    assert "--gloss-language must be 'en' or 'none'" in capsys.readouterr().err

@@ -98,9 +98,39 @@ def test_a_newer_schema_version_says_to_upgrade(
     _edit(path, lambda data: data.update(schema_version=7))
     with pytest.raises(DocumentError) as info:
         reader(path)
+    newest = 1 if name == "themes.json" else 2
     assert str(info.value) == (
-        f"{path} has schema_version 7; this themescope reads 1; upgrade themescope"
+        f"{path} has schema_version 7; this themescope reads {newest}; upgrade themescope"
     )
+
+
+def test_compare_json_of_schema_version_1_still_reads(compare_dir: Path) -> None:
+    path = compare_dir / "compare.json"
+
+    def to_version_1(data: dict) -> None:
+        # what schema_version 1 held: no glosses, nothing said by both, no matching rule
+        data.update(schema_version=1)
+        del data["phrase_matching"], data["gloss_language"]
+        for run in data["runs"].values():
+            for theme in run["themes"]:
+                del theme["label_gloss"]
+                for phrase in theme["phrases"]:
+                    del phrase["gloss"]
+        for per_run in data["per_run"].values():
+            for item in per_run["shared"] + per_run["own"]:
+                item.pop("said_by_both", None), item.pop("with_label_gloss", None)
+                del item["label_gloss"]
+                for phrase in item["difference_phrases"]:
+                    del phrase["gloss"], phrase["closest"], phrase["closest_gloss"]
+
+    _edit(path, to_version_1)
+    document = read_compare(path)
+    assert document.schema_version == 1 and document.gloss_language is None
+    assert document.per_run.a.shared[0].said_by_both == []
+    assert document.runs.b.themes[0].phrases[0].gloss is None
+    _edit(path, lambda data: data.update(schema_version=0))
+    with pytest.raises(DocumentError, match=r"cannot read \(it reads 1 and 2\); rerun"):
+        read_compare(path)
 
 
 def test_damaged_themes_json_names_the_file_and_the_fault(run_dir: Path) -> None:

@@ -3,6 +3,10 @@
 Unlike test_report_browser.py (hand-built runs that exercise every corner of the
 page), these pages come from the real pipeline, with markup injected into the
 subtitles the way a hostile or sloppy subtitle file would carry it.
+
+The same two runs give the generator's two-language check (the English and the
+Chinese video have the same themes, so the comparison must pair them theme for
+theme); that test needs no browser and runs without one.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from report_fixtures import IMG_PAYLOAD, SCRIPT_PAYLOAD
@@ -23,9 +28,9 @@ from test_report_browser import (  # noqa: F401 - driver is a fixture
     driver,
 )
 from themescope import Summarizer
-from themescope.documents import read_themes
+from themescope.documents import read_compare, read_themes
 from themescope.report import render_compare
-from themescope.synthetic import SyntheticVideo
+from themescope.synthetic import SyntheticVideo, read_truth
 from themescope.themes.compare import compare_runs
 
 pytestmark = pytest.mark.browser
@@ -57,8 +62,45 @@ def pages(
         "report": runs["en"].report_path,
         "report_zh": runs["zh"].report_path,
         "compare": render_compare(comparison.path.parent),
+        "compare_json": comparison.path,
         "runs": runs,
+        "videos": {"en": synthetic_video_en, "zh": synthetic_video_zh},
     }
+
+
+def _true_theme(run: Path, video: SyntheticVideo) -> dict[int, tuple[int, float]]:
+    """Each theme of a run → (the true theme most of its frames show, their share)."""
+    import pyarrow.parquet as pq
+
+    frames = pq.read_table(run / "frames.parquet", columns=["time_s", "theme"]).to_pydict()
+    truth = read_truth(video.truth_path)
+    seconds = np.minimum(np.asarray(frames["time_s"]).astype(int), len(truth) - 1)
+    found = np.asarray(frames["theme"])
+    out = {}
+    for theme in np.unique(found).tolist():
+        counts = np.bincount(truth[seconds][found == theme])
+        out[theme] = (int(counts.argmax()), float(counts.max() / counts.sum()))
+    return out
+
+
+def test_generated_english_and_chinese_runs_pair_theme_for_theme(pages: dict[str, Any]) -> None:
+    runs, videos = pages["runs"], pages["videos"]
+    true_en = _true_theme(runs["en"].run.path, videos["en"])
+    by_truth_zh = {t: k for k, (t, _) in _true_theme(runs["zh"].run.path, videos["zh"]).items()}
+    expected = {(k, by_truth_zh[t]) for k, (t, _) in true_en.items()}
+    assert len(expected) == videos["en"].n_themes
+    document = read_compare(pages["compare_json"])
+    assert {(m.a, m.b) for m in document.matching} == expected
+    # the words alone rank the true partner first, both ways
+    text = np.array(document.matrices.text, dtype=float)
+    assert {(i, int(np.argmax(text[i]))) for i in range(len(text))} == expected
+    assert {(int(np.argmax(text[:, j])), j) for j in range(text.shape[1])} == expected
+    # A matched pair of clean themes is shared. The small training of these tests leaves
+    # one English theme a mix of two stories (4 + 3 of its 7 frames): its pair is
+    # matched right but scores below the threshold.
+    shared = {(m.a, m.b) for m in document.matching if m.shared}
+    assert shared <= expected
+    assert {(a, b) for a, b in expected if true_en[a][1] >= 0.9} <= shared
 
 
 def test_real_report_renders_shows_evidence_and_runs_no_injected_markup(
@@ -116,6 +158,31 @@ def test_real_chinese_report_and_comparison_render(
     assert driver.find_elements(By.CSS_SELECTOR, "table.heat")
     # the default embedder is multilingual: English and Chinese phrases are compared by meaning
     assert "multilingual" in driver.find_element(By.ID, "comparable").text
+    # What each side says that the other does not, and what both say, with the English
+    # gloss of every Chinese phrase beside it, as compare.json has them.
+    comparison = read_compare(pages["compare_json"])
+    section = driver.find_element(By.ID, "shared-own")
+    differences = section.find_elements(By.CSS_SELECTOR, ".phr.only .diff")
+    pairs = section.find_elements(By.CSS_SELECTOR, ".phr.both .same")
+    assert differences and pairs and all(_nonzero(item) for item in differences + pairs)
+    written = [
+        (d.text, d.gloss)
+        for side in (comparison.per_run.a, comparison.per_run.b)
+        for item in side.shared + side.own
+        for d in item.difference_phrases
+    ]
+    assert [d.text for d in differences] == [
+        f"{text} ({gloss})" if gloss else text for text, gloss in written
+    ]
+    chinese = [(text, gloss) for text, gloss in written if not text.isascii()]
+    assert chinese and all(gloss and gloss.isascii() for _, gloss in chinese)
+    both = [p for item in comparison.per_run.b.shared for p in item.said_by_both]
+    assert both and all(p.gloss for p in both)
+    shown_pairs = {p.text for p in pairs}
+    for p in both:
+        assert f"{p.text} ({p.gloss}) = {p.other}" in shown_pairs
+    glosses = section.find_elements(By.CSS_SELECTOR, ".gloss")
+    assert glosses and all(_nonzero(g) for g in glosses)
     _assert_injection_inert(driver)
     _assert_offline_and_clean(driver)
     _screenshot(driver, "e2e-compare.png")

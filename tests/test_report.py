@@ -14,6 +14,7 @@ import pytest
 
 from report_fixtures import (
     ALERT_PAYLOAD,
+    CHINESE_GLOSS,
     CHINESE_PHRASE,
     CHINESE_TEXT,
     IMG_PAYLOAD,
@@ -22,6 +23,7 @@ from report_fixtures import (
     build_run,
 )
 from themescope._cli import main
+from themescope.documents import read_compare
 from themescope.errors import RunDirectoryError, StageNotDoneError
 from themescope.report import render_compare, render_report
 from themescope.report._common import json_for_script
@@ -302,9 +304,46 @@ def test_compare_page_shows_both_runs_matrices_and_differences(tmp_path: Path) -
     assert combined.count('class="cell') == 9 and combined.count("cell matched") == 3
     assert "0.9" in combined
     assert "the embedder is monolingual" in html and CHINESE_PHRASE in html
-    assert "too different" in html and "what sets it apart" in html
+    assert "too different" in html and "what makes it its own" in html
+    assert "its top phrases (the words of the two runs cannot be compared)" in html
+    # The Chinese phrase carries its gloss wherever it is shown: among theme 0's phrases
+    # (both hand-built runs have it), as a difference phrase of B, and as what A's shared
+    # theme says too.
+    shown = f'{CHINESE_PHRASE} <span class="gloss">({CHINESE_GLOSS})</span>'
+    assert html.count(shown) == 2 + 1 + 1
+    assert "both say: " in html
+    # a difference is below the threshold: 0.2996 is shown as 0.29, not as 0.30
+    assert 'interview</span> <span class="muted">(0.29)</span>' in html
+    assert "phrases say the same" in html and "schema_version 1" not in html
     # Representative frames of both runs are embedded.
     assert html.count("data:image/jpeg;base64,") >= 2 * 3 * 3
+
+
+def test_compare_page_of_an_older_compare_json_says_what_to_rerun(tmp_path: Path) -> None:
+    run_a = build_run(tmp_path, name="us")
+    run_b = build_run(tmp_path, name="cn", lang="zh")
+    out = build_compare(tmp_path, run_a, run_b)
+    path = out / "compare.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    # schema_version 1: no glosses, no said_by_both, no phrase_matching or gloss_language
+    data["schema_version"] = 1
+    data.pop("phrase_matching"), data.pop("gloss_language")
+    for key in ("a", "b"):
+        for theme in data["runs"][key]["themes"]:
+            theme.pop("label_gloss")
+            for phrase in theme["phrases"]:
+                phrase.pop("gloss")
+        for kind in ("shared", "own"):
+            for item in data["per_run"][key][kind]:
+                item.pop("said_by_both", None)
+                for phrase in item["difference_phrases"]:
+                    phrase.pop("gloss")
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert read_compare(path).per_run.a.shared[0].said_by_both == []
+    html = render_compare(out).read_text(encoding="utf-8")
+    assert "compare.json has schema_version 1, from an older themescope" in html
+    assert "rerun `themescope compare` to add them" in html
+    assert CHINESE_PHRASE in html and f"({CHINESE_GLOSS})" not in html
 
 
 def test_compare_page_without_its_runs_still_renders(tmp_path: Path) -> None:

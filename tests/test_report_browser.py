@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from report_fixtures import (
+    CHINESE_GLOSS,
     CHINESE_PHRASE,
     CHINESE_TEXT,
     IMG_PAYLOAD,
@@ -270,6 +271,9 @@ def test_compare_renders_and_stays_offline(driver: Any, pages: dict[str, Path]) 
     assert frames and all(_image_loaded(driver, img) for img in frames)
     own = driver.find_element(By.ID, "shared-own").text
     assert SCRIPT_PAYLOAD in own  # a difference phrase with markup, shown literally
+    # the Chinese phrase with its gloss: among B's top phrases, and as what both sides say
+    assert f"cannot be compared): {CHINESE_PHRASE} ({CHINESE_GLOSS})" in own
+    assert f"both say: vaccination = {CHINESE_PHRASE} ({CHINESE_GLOSS})" in own
     assert "the embedder is monolingual" in driver.find_element(By.ID, "comparable").text
     _assert_injection_inert(driver)
     _assert_offline_and_clean(driver)

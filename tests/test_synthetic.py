@@ -37,6 +37,27 @@ def test_same_seed_same_files_other_seed_other_video(tmp_path: Path) -> None:
     assert _sha(a.video_path) != _sha(c.video_path)
 
 
+def test_other_looks_draw_the_same_stories_differently(tmp_path: Path) -> None:
+    a = generate_news_video(tmp_path / "a", seed=7, preset="ultrafast", **SMALL)  # type: ignore[arg-type]
+    b = generate_news_video(tmp_path / "b", seed=7, preset="ultrafast", looks=(2, 0, 1), **SMALL)  # type: ignore[arg-type]
+    assert _sha(a.subtitles_path) == _sha(b.subtitles_path)
+    assert _sha(a.truth_path) == _sha(b.truth_path) and a.headlines == b.headlines
+    assert _sha(a.video_path) != _sha(b.video_path)
+    # story k of video B is drawn as story looks[k] of video A: the mean colour of a
+    # frame of story 0 in B is that of a frame of story 2 in A
+    truth = read_truth(a.truth_path)
+    with (
+        PyAVFrameSource(a.video_path, every_s=1.0, height=18) as source_a,
+        PyAVFrameSource(b.video_path, every_s=1.0, height=18) as source_b,
+    ):
+        colour_a = [f.image.reshape(-1, 3).mean(axis=0) for f in source_a]
+        colour_b = [f.image.reshape(-1, 3).mean(axis=0) for f in source_b]
+    first = {k: int(np.nonzero(truth == k)[0][0]) for k in range(3)}
+    for k, look in enumerate((2, 0, 1)):
+        distance = {j: np.linalg.norm(colour_b[first[k]] - colour_a[first[j]]) for j in range(3)}
+        assert min(distance, key=distance.__getitem__) == look
+
+
 def test_video_matches_the_request(tmp_path: Path) -> None:
     video = generate_news_video(
         tmp_path, seed=1, fps=12, keyframe_every_s=1.5, preset="ultrafast", **SMALL
@@ -146,6 +167,9 @@ def test_looks_are_distinct_per_theme_and_vary_within(synthetic_video_en: Synthe
         ({"n_themes": 7}, "n_themes must be between 1 and 6"),
         ({"width": 161}, "width and height must be even"),
         ({"duration_s": 1.0}, "duration_s must be at least 2 seconds"),
+        ({"n_themes": 2, "looks": (0, 0)}, r"looks must give 2 different looks in 0..5"),
+        ({"n_themes": 2, "looks": (0, 6)}, r"looks must give 2 different looks in 0..5"),
+        ({"n_themes": 2, "looks": (1,)}, r"looks must give 2 different looks in 0..5"),
     ],
 )
 def test_bad_arguments(tmp_path: Path, kwargs: dict, message: str) -> None:

@@ -38,14 +38,20 @@ class _Header(msgspec.Struct):
 
 
 def read_versioned(
-    path: Path, document_type: type[S], version: int, *, missing: str, rewrite: str
+    path: Path,
+    document_type: type[S],
+    version: int | tuple[int, ...],
+    *,
+    missing: str,
+    rewrite: str,
 ) -> S:
     """Read and validate one versioned JSON file (errors as in the module docstring).
 
     Args:
         path: The file.
         document_type: The struct it decodes into.
-        version: The ``schema_version`` this themescope writes and reads.
+        version: The ``schema_version`` this themescope writes and reads, or every version
+            it reads (the newest is the one it writes).
         missing: What to do when the file is missing ("run `themescope themes` first").
         rewrite: How to write the file anew when it is damaged or too old.
 
@@ -58,17 +64,18 @@ def read_versioned(
         raise DocumentError(f"{path} is missing; {missing}") from None
     except OSError as exc:
         raise DocumentError(f"{path} is unreadable ({exc.strerror or exc})") from exc
+    reads = (version,) if isinstance(version, int) else version
     try:
         found = msgspec.json.decode(raw, type=_Header).schema_version
-        if found is not None and found > version:
+        if found is not None and found > max(reads):
             raise DocumentError(
-                f"{path} has schema_version {found}; this themescope reads {version}; "
+                f"{path} has schema_version {found}; this themescope reads {max(reads)}; "
                 "upgrade themescope"
             )
-        if found is not None and found != version:
+        if found is not None and found not in reads:
             raise DocumentError(
                 f"{path} has schema_version {found}, which this themescope cannot read "
-                f"(it reads {version}); {rewrite}"
+                f"(it reads {' and '.join(map(str, reads))}); {rewrite}"
             )
         return msgspec.json.decode(raw, type=document_type)
     except msgspec.ValidationError as exc:

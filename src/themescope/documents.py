@@ -12,7 +12,9 @@ newer version with a line that says to upgrade themescope; a damaged file gives
 one line naming the file and the JSON path of what is wrong. A new field with a
 default (``gloss: str | None = None``) reads older files of the same version,
 and older themescopes ignore it, so adding an optional field needs no new
-version; removing or retyping a field does.
+version; removing or retyping a field, or changing what a field means, does.
+A reader lists the older versions it still reads (:data:`COMPARE_READS`):
+compare.json 1 reads as 2 with the new fields empty.
 
 Example:
     >>> doc = read_themes("runs/us/themes.json")  # doctest: +SKIP
@@ -33,7 +35,13 @@ from themescope._versioned import read_versioned
 from themescope.rundir import atomic_path
 
 THEMES_SCHEMA_VERSION = 1
-COMPARE_SCHEMA_VERSION = 1
+COMPARE_SCHEMA_VERSION = 2
+"""2: difference phrases are found by meaning across languages (phrases centred per run,
+Chinese also through its English gloss, one measured threshold), so their
+``similarity_to_other`` and the text matrix are on a new scale; every non-English
+phrase and label carries its ``gloss``; a shared theme lists what both sides say."""
+COMPARE_READS = (1, 2)
+"""compare.json versions this themescope reads (1: without glosses or ``said_by_both``)."""
 STUDY_SCHEMA_VERSION = 1
 
 T = TypeVar("T")
@@ -362,11 +370,15 @@ class Match(Record, kw_only=True):
     scores: MethodScores
 
 
+GLOSS_DESCRIPTION = "English gloss of a non-English phrase (CC-CEDICT); null if none."
+
+
 class ScoredPhrase(Record, kw_only=True):
     """A phrase and its score."""
 
     text: str
     score: float
+    gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
 
 
 class CompareTheme(Record, kw_only=True):
@@ -383,6 +395,7 @@ class CompareTheme(Record, kw_only=True):
     ]
     tagger_backend: str
     phrases: list[ScoredPhrase]
+    label_gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
 
 
 class CompareRun(Record, kw_only=True):
@@ -399,14 +412,38 @@ class CompareRun(Record, kw_only=True):
 
 
 class DifferencePhrase(Record, kw_only=True):
-    """A phrase that sets a theme apart from the other run."""
+    """A phrase that sets a theme apart from the other run: the other side says nothing like it."""
 
     text: str
     score: float
     similarity_to_other: Annotated[
         float | None,
-        Meta(description="Cosine to the closest phrase on the other side; null for 'own-ranking'."),
+        Meta(
+            description=(
+                "Similarity to the closest phrase on the other side (see `phrase_matching`), "
+                "below its threshold; null for 'own-ranking'."
+            )
+        ),
     ] = None
+    gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
+    closest: Annotated[
+        str | None,
+        Meta(description="The closest phrase on the other side; null for 'own-ranking'."),
+    ] = None
+    closest_gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
+
+
+class PhrasePair(Record, kw_only=True):
+    """A phrase of a theme and the phrase of the matched theme that says the same."""
+
+    text: str
+    gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
+    other: Annotated[str, Meta(description="The matched theme's phrase closest in meaning.")]
+    other_gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
+    similarity: Annotated[
+        float,
+        Meta(description="Their similarity (see `phrase_matching`), at its threshold or above."),
+    ]
 
 
 class SharedTheme(Record, kw_only=True):
@@ -420,7 +457,21 @@ class SharedTheme(Record, kw_only=True):
     with_label: str
     score: float
     difference_basis: Literal["text", "own-ranking"]
-    difference_phrases: list[DifferencePhrase]
+    difference_phrases: Annotated[
+        list[DifferencePhrase],
+        Meta(description="What this side says that the matched theme does not, best first."),
+    ]
+    said_by_both: Annotated[
+        list[PhrasePair],
+        Meta(
+            description=(
+                "This theme's phrases the matched theme also says (by meaning, across "
+                "languages), best first; empty for 'own-ranking'."
+            )
+        ),
+    ] = []
+    label_gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
+    with_label_gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
 
 
 class BestMatch(Record, kw_only=True):
@@ -437,7 +488,11 @@ class OwnTheme(Record, kw_only=True):
     label: str
     best_match: BestMatch | None = None
     difference_basis: Literal["text", "own-ranking"]
-    difference_phrases: list[DifferencePhrase]
+    difference_phrases: Annotated[
+        list[DifferencePhrase],
+        Meta(description="What makes it its own: its phrases the other run says nothing like."),
+    ]
+    label_gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
 
 
 class PerRun(Record, kw_only=True):
@@ -445,6 +500,18 @@ class PerRun(Record, kw_only=True):
 
     shared: list[SharedTheme]
     own: list[OwnTheme]
+
+
+class PhraseMatching(Record, kw_only=True):
+    """How two phrases are found to say the same thing (what difference phrases are measured by)."""
+
+    method: Annotated[str, Meta(description="The similarity of two phrases, in words.")]
+    same_meaning_from: Annotated[
+        float, Meta(description="Similarity from which two phrases count as saying the same.")
+    ]
+    glosses: Annotated[
+        bool, Meta(description="Whether a non-English phrase is also compared through its gloss.")
+    ]
 
 
 class CompareDocument(Record, kw_only=True):
@@ -470,6 +537,14 @@ class CompareDocument(Record, kw_only=True):
         list[Match], Meta(description="Matched pairs, highest combined score first.")
     ]
     per_run: Pair[PerRun]
+    phrase_matching: Annotated[
+        PhraseMatching | None,
+        Meta(description="null when phrases were not compared (their own ranking is shown)."),
+    ] = None
+    gloss_language: Annotated[
+        str | None,
+        Meta(description="Language of the glosses ('en'); null when glosses are off."),
+    ] = None
     warnings: list[str]
 
 
@@ -589,13 +664,6 @@ class StudyThemesDocument(ThemesDocument, kw_only=True):
     videos: list[VideoTimelineRecord] = []
 
 
-class _Header(msgspec.Struct):
-    schema_version: int
-
-
-D = TypeVar("D", bound=Record)
-
-
 def read_themes(path: str | Path) -> ThemesDocument:
     """Read and validate ``themes.json``.
 
@@ -606,7 +674,7 @@ def read_themes(path: str | Path) -> ThemesDocument:
     return read_versioned(
         Path(path),
         ThemesDocument,
-        THEMES_SCHEMA_VERSION,
+        (THEMES_SCHEMA_VERSION,),
         missing="run `themescope themes` first",
         rewrite="rerun `themescope themes --force` to rewrite it",
     )
@@ -620,6 +688,9 @@ def write_themes(path: str | Path, document: ThemesDocument) -> None:
 def read_compare(path: str | Path) -> CompareDocument:
     """Read and validate ``compare.json``.
 
+    A file of an older version in :data:`COMPARE_READS` is read with the fields it
+    lacks left empty; its ``schema_version`` says which it was.
+
     Raises:
         DocumentError: The file is missing, is not JSON, does not match the
             schema, or was written by a newer themescope.
@@ -627,7 +698,7 @@ def read_compare(path: str | Path) -> CompareDocument:
     return read_versioned(
         Path(path),
         CompareDocument,
-        COMPARE_SCHEMA_VERSION,
+        COMPARE_READS,
         missing="run `themescope compare` first",
         rewrite="rerun `themescope compare` to rewrite it",
     )

@@ -26,7 +26,10 @@ mixtures differ in a known way, by default group A (English) with half its airti
 the economy and group B (Chinese) with a twentieth, both with 30 % on health, together
 with a ``corpus.csv`` manifest and each group's true share of every theme.
 
-Everything is deterministic for a seed.
+Everything is deterministic for a seed. ``looks`` redraws the same stories with
+other looks (theme 0 as a city street, say): two videos of one seed then carry the
+same segments, subtitles and headlines under different pictures, so that only
+their text can tell which themes are the same.
 
 Example:
     >>> video = generate_news_video("demo", lang="en", duration_s=120, n_themes=4)  # doctest: +SKIP
@@ -62,6 +65,7 @@ logger = logging.getLogger("themescope")
 MAX_THEMES = 6
 
 _THEME_NAMES = ("studio", "chart", "outdoor", "hospital", "city", "map")
+_LOOKS = set(range(MAX_THEMES))
 
 # One string of space-separated words per theme (split by _theme_words).
 _WORDS_EN = (
@@ -784,6 +788,7 @@ def _validate(
     keyframe_every_s: float,
     segment_s: tuple[int, int],
     mixture: Sequence[float] | None,
+    looks: Sequence[int],
 ) -> None:
     if lang not in ("en", "zh"):
         raise ConfigError(f"lang must be 'en' or 'zh'; got {lang!r}")
@@ -809,6 +814,11 @@ def _validate(
             raise ConfigError(
                 f"mixture shares must be >= 0 and not all 0; got {[float(x) for x in shares]}"
             )
+    if len(looks) != n_themes or len(set(looks)) != n_themes or not set(looks) <= _LOOKS:
+        raise ConfigError(
+            f"looks must give {n_themes} different looks in 0..{MAX_THEMES - 1}, one per "
+            f"theme; got {list(looks)}"
+        )
 
 
 def generate_news_video(
@@ -828,6 +838,7 @@ def generate_news_video(
     name: str | None = None,
     mixture: Sequence[float] | None = None,
     black_opening_s: int = 0,
+    looks: Sequence[int] | None = None,
 ) -> SyntheticVideo:
     """Write a synthetic news video with ``n_themes`` known themes, its subtitles and truth.
 
@@ -851,6 +862,9 @@ def generate_news_video(
         black_opening_s: Whole seconds of black (no text, no subtitles) before the first
             segment, as broadcast clips open; theme -1 in the truth. 0 leaves every
             other output as it was.
+        looks: The look each theme is drawn with, one of ``0..MAX_THEMES - 1`` per
+            theme (studio, chart, outdoor, hospital, city, map); None: theme k has look
+            k. Segments, subtitles and headlines do not depend on it.
 
     Returns:
         The paths written and the themes' vocabularies.
@@ -866,7 +880,10 @@ def generate_news_video(
     """
     import av
 
-    _validate(lang, duration_s, n_themes, width, height, fps, keyframe_every_s, segment_s, mixture)
+    looks = list(range(n_themes)) if looks is None else [int(k) for k in looks]
+    _validate(
+        lang, duration_s, n_themes, width, height, fps, keyframe_every_s, segment_s, mixture, looks
+    )
     if not 0 <= black_opening_s <= math.floor(duration_s) - 1:
         raise ConfigError(
             f"black_opening_s must be between 0 and {math.floor(duration_s) - 1} (the video "
@@ -894,7 +911,7 @@ def generate_news_video(
     # so that frames of one segment differ by more than the moving elements.
     pad_x, pad_y = 2 * round(width * 0.06), 2 * round(height * 0.06)
     scenes = [
-        _to_yuv_scene(_SCENES[theme](scene_rng, width + pad_x, height + pad_y), noise)
+        _to_yuv_scene(_SCENES[looks[theme]](scene_rng, width + pad_x, height + pad_y), noise)
         for _, _, theme in segments
     ]
     pans = [
@@ -1249,6 +1266,7 @@ def generate_corpus(
             video_kwargs.get("keyframe_every_s", 2.0),
             video_kwargs.get("segment_s", (10, 30)),
             group.mixture,
+            video_kwargs.get("looks") or list(range(n_themes)),
         )
     out = Path(out_dir)
     videos: list[SyntheticCorpusVideo] = []

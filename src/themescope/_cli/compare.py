@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from themescope._cli._app import app
+from themescope._cli._options import given, option
+from themescope.themes.config import ThemesConfig
 
 
 @app.command("compare")
@@ -38,6 +40,7 @@ def compare_command(
         ),
     ] = 0.5,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the visual space (PCA).")] = 0,
+    gloss_language: str | None = option(ThemesConfig, "gloss_language"),
     force: Annotated[
         bool, typer.Option("--force", help="Write into an --out that holds other files.")
     ] = False,
@@ -55,6 +58,7 @@ def compare_command(
         threshold=threshold,
         seed=seed,
         force=force,
+        **given(gloss_language=gloss_language),
     )
     page = render_compare(result.path.parent)
     document = result.document

@@ -4,8 +4,11 @@ The page reads the schema written by :mod:`themescope.themes.compare` (see its
 docstring): both runs' themes side by side with their representative frames,
 each similarity matrix (combined, visual, text, caption; whichever were
 computed) as a heat map, the one-to-one matching, each run's shared and own
-themes with the phrases that set them apart, and whether — and why — the words
-of the two runs could be compared. The frames come from the two run
+themes with the phrases that set them apart (and, for a shared theme, what both
+sides say), every non-English phrase and label with its English gloss, and
+whether — and why — the words of the two runs could be compared. A compare.json
+of schema_version 1 (no glosses, nothing said by both) is shown with a warning
+that says to rerun ``themescope compare``. The frames come from the two run
 directories; when one cannot be found the page is still written, with a warning.
 
 Example:
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,12 +32,14 @@ from markupsafe import Markup
 
 from themescope import __version__
 from themescope.documents import (
+    COMPARE_SCHEMA_VERSION,
     CompareDocument,
     CompareRun,
     DifferencePhrase,
     Matrices,
     Pair,
     PerRun,
+    PhrasePair,
     read_compare,
 )
 from themescope.report import plots
@@ -83,11 +89,14 @@ def _side(key: str, info: CompareRun, compare_dir: Path, width_px: int) -> dict[
             {
                 "id": theme.id,
                 "label": theme.label or f"theme {theme.id}",
+                "label_gloss": theme.label_gloss,
                 "share": finite_float(theme.share),
                 "seconds": finite_float(theme.seconds),
                 "n_frames": theme.n_frames,
                 "tagger": theme.tagger_backend,
-                "phrases": [phrase.text for phrase in theme.phrases[:10]],
+                "phrases": [
+                    {"text": phrase.text, "gloss": phrase.gloss} for phrase in theme.phrases[:10]
+                ],
                 "frames": frames,
             }
         )
@@ -102,6 +111,7 @@ def _side(key: str, info: CompareRun, compare_dir: Path, width_px: int) -> dict[
         "duration_s": finite_float(info.duration_s),
         "themes": themes,
         "labels": {t["id"]: t["label"] for t in themes},
+        "label_glosses": {t["id"]: t["label_gloss"] for t in themes},
         "problem": problem,
     }
 
@@ -147,7 +157,35 @@ def _matrices(
 
 
 def _differences(items: list[DifferencePhrase]) -> list[dict[str, Any]]:
-    return [{"text": item.text, "similarity": item.similarity_to_other} for item in items]
+    return [
+        {
+            "text": item.text,
+            "gloss": item.gloss,
+            # rounded down: a difference is below the threshold (0.2996 < 0.3), and shown
+            # as "0.30" it would read as reaching it
+            "similarity": _floor2(finite_float(item.similarity_to_other)),
+            "closest": item.closest,
+            "closest_gloss": item.closest_gloss,
+        }
+        for item in items
+    ]
+
+
+def _floor2(value: float | None) -> float | None:
+    return None if value is None else math.floor(value * 100) / 100
+
+
+def _pairs(items: list[PhrasePair]) -> list[dict[str, Any]]:
+    return [
+        {
+            "text": item.text,
+            "gloss": item.gloss,
+            "other": item.other,
+            "other_gloss": item.other_gloss,
+            "similarity": finite_float(item.similarity),
+        }
+        for item in items
+    ]
 
 
 def _groups(
@@ -156,15 +194,19 @@ def _groups(
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for key, other, source in (("a", "b", per_run.a), ("b", "a", per_run.b)):
         labels, other_labels = sides[key]["labels"], sides[other]["labels"]
+        glosses, other_glosses = sides[key]["label_glosses"], sides[other]["label_glosses"]
         shared = [
             {
                 "id": item.theme,
                 "label": item.label or labels.get(item.theme, f"theme {item.theme}"),
+                "label_gloss": item.label_gloss or glosses.get(item.theme),
                 "partner": item.with_,
                 "partner_label": item.with_label or other_labels.get(item.with_),
+                "partner_gloss": item.with_label_gloss or other_glosses.get(item.with_),
                 "score": finite_float(item.score),
                 "basis": item.difference_basis,
                 "difference": _differences(item.difference_phrases),
+                "both": _pairs(item.said_by_both),
             }
             for item in source.shared
         ]
@@ -175,11 +217,14 @@ def _groups(
                 {
                     "id": item.theme,
                     "label": item.label or labels.get(item.theme, f"theme {item.theme}"),
+                    "label_gloss": item.label_gloss or glosses.get(item.theme),
                     "partner": best.theme if best else None,
                     "partner_label": other_labels.get(best.theme) if best else None,
+                    "partner_gloss": other_glosses.get(best.theme) if best else None,
                     "score": finite_float(best.score) if best else None,
                     "basis": item.difference_basis,
                     "difference": _differences(item.difference_phrases),
+                    "both": [],
                 }
             )
         groups[key] = {"shared": shared, "own": own}
@@ -230,7 +275,23 @@ def _context(doc: CompareDocument, compare_dir: Path, width_px: int) -> dict[str
         )
     )
     about.append(("shared from", fmt_setting(doc.threshold)))
+    matching_rule = doc.phrase_matching
+    if matching_rule is not None:
+        about.append(
+            (
+                "phrases say the same",
+                f"from {fmt_setting(matching_rule.same_meaning_from)}: {matching_rule.method}",
+            )
+        )
+    about.append(("glosses", doc.gloss_language or "none"))
     warnings = list(doc.warnings)
+    if doc.schema_version < COMPARE_SCHEMA_VERSION:
+        warnings.append(
+            f"compare.json has schema_version {doc.schema_version}, from an older themescope: "
+            "its phrases carry no glosses, its difference phrases were not found by meaning "
+            "across languages, and shared themes do not list what both sides say; rerun "
+            "`themescope compare` to add them"
+        )
     warnings += [side["problem"] for side in sides.values() if side["problem"]]
     return {
         "sides": sides,
