@@ -177,6 +177,10 @@ class StudyIngestStage(Stage):
 
     def _task(self, run: RunDirectory, video: CorpusVideo) -> VideoTask:
         config = self.config if video.lang is None else self.config.replace(lang=video.lang)
+        if config.n_threads == 0 and (self.executor.name == "ray" or self.executor.n_workers > 1):
+            # Every worker (a Ray task holds one CPU) decodes and reads on one thread: two
+            # workers each asking for every core ran slower than one worker alone.
+            config = config.replace(n_threads=1)
         return VideoTask(
             video=str(video.video),
             subtitles=None if video.subtitles is None else str(video.subtitles),

@@ -78,6 +78,14 @@ class IngestConfig(Settings):
         flag="--embedded-subtitles",
         help="Whether to read a subtitle stream from the container.",
     )
+    n_threads: int = setting(
+        0,
+        kind="int",
+        low=0,
+        category="runtime",
+        help="Threads for decoding and reading on-screen text (0: automatic, every core). "
+        "A study's parallel workers take 1 each, so that they do not fight over the cores.",
+    )
     ocr: str = setting(
         "auto",
         kind="str",

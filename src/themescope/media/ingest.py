@@ -99,7 +99,12 @@ class IngestStage(Stage):
         if not self._reader_resolved:
             from themescope.media.ocr import resolve_reader
 
-            self._reader = resolve_reader(self.config.ocr, self.ocr_reader)
+            reader = self.ocr_reader
+            if reader is None and self.config.n_threads:
+                from themescope.media.ocr import OnScreenTextReader
+
+                reader = OnScreenTextReader(n_threads=self.config.n_threads)
+            self._reader = resolve_reader(self.config.ocr, reader)
             self._reader_resolved = True
 
     def inputs(self) -> dict[str, InputFile]:
@@ -246,7 +251,9 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dic
         Image.fromarray(array).save(target, format="JPEG", quality=config.jpeg_quality)
 
     with (
-        PyAVFrameSource(video, every_s=config.every_s, height=config.frame_height) as source,
+        PyAVFrameSource(
+            video, every_s=config.every_s, height=config.frame_height, threads=config.n_threads
+        ) as source,
         ThreadPoolExecutor(max_workers=JPEG_WORKERS) as pool,
     ):
         info = source.info

@@ -304,6 +304,16 @@ class OnScreenTextReader(Component):
         self.n_threads = n_threads
         self.model_dir = model_dir
 
+    def get_params(self) -> dict[str, Any]:
+        """The parameters that decide what is read: all but ``n_threads``.
+
+        Threads change how fast the models run, not the text they read, so a run read with
+        one thread (a study's parallel worker) is as current as one read with every core.
+        """
+        params = super().get_params()
+        params.pop("n_threads", None)
+        return params
+
     def _check_params(self) -> None:
         if not 64 <= self.det_max_side <= 4096:
             raise ConfigError(
