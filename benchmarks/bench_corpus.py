@@ -184,6 +184,8 @@ def digest(study: Path) -> str:
 def scaled_manifest(study: Path, manifest: Path, times: int, out: Path) -> Path:
     """A corpus of ``times`` copies of every video, with their ingested run folders copied."""
     from themescope.corpus.spec import read_corpus
+    from themescope.manifest import Manifest
+    from themescope.rundir import RunDirectory
 
     spec = read_corpus(manifest)
     target = out / f"scaled-{times}x"
@@ -208,6 +210,8 @@ def scaled_manifest(study: Path, manifest: Path, times: int, out: Path) -> Path:
     for video in read_corpus(scaled).videos:
         original = video.id.rsplit("-", 1)[0]
         shutil.copytree(study / "videos" / original, target / "videos" / video.id)
+    # A study directory is one with a manifest: the copied videos are its first stage's cache.
+    RunDirectory(target).write_manifest(Manifest())
     return scaled
 
 
