@@ -98,7 +98,7 @@ def test_a_newer_schema_version_says_to_upgrade(
     _edit(path, lambda data: data.update(schema_version=7))
     with pytest.raises(DocumentError) as info:
         reader(path)
-    newest = 1 if name == "themes.json" else 2
+    newest = 2 if name == "compare.json" else 1
     assert str(info.value) == (
         f"{path} has schema_version 7; this themescope reads {newest}; upgrade themescope"
     )

@@ -37,3 +37,7 @@ def test_smoothing_averages_neighbours_within_each_sequence_only() -> None:
     np.testing.assert_allclose(smoothed[:, 0], [1.5, 3.0, 4.5, 150.0, 150.0])
     assert smoothed.dtype == np.float32
     assert smooth_within(values, ["a"] * 5, 0) is values
+    # a left-out row (a black frame) is neither averaged in nor changed
+    include = np.array([True, False, True, True, True])
+    masked = smooth_within(values, ["a", "a", "a", "b", "b"], 1, include=include)
+    np.testing.assert_allclose(masked[:, 0], [0.0, 3.0, 6.0, 150.0, 150.0])

@@ -160,7 +160,7 @@ class StudyThemesStage(Stage):
                 "no theme and the groups' shares are of the rest of their airtime"
             )
 
-        smoothed = timeline.smooth_within(latents, videos, config.smooth_frames)
+        smoothed = timeline.smooth_within(latents, videos, config.smooth_frames, include=~blank)
         clustering = cluster_frames(smoothed, None, config, writer, content=content)
         labels = clustering.labels
         k = int(labels.max()) + 1

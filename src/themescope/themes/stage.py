@@ -283,7 +283,9 @@ def _run_stage(
     )
 
     t0 = time.perf_counter()
-    smoothed = timeline.smooth_within(latents, np.zeros(n, dtype=int), config.smooth_frames)
+    smoothed = timeline.smooth_within(
+        latents, np.zeros(n, dtype=int), config.smooth_frames, include=~blank
+    )
     clustering = cluster_frames(smoothed, times_s, config, st, content=content)
     selection, labels, centers = clustering.selection, clustering.labels, clustering.centers
     features = clustering.features

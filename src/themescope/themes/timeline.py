@@ -104,24 +104,34 @@ __all__ = ["Span", "frame_durations_s", "spans"]
 
 
 def smooth_within(
-    values: np.ndarray, sequence: Sequence[Any] | np.ndarray, n_neighbours: int
+    values: np.ndarray,
+    sequence: Sequence[Any] | np.ndarray,
+    n_neighbours: int,
+    include: np.ndarray | None = None,
 ) -> np.ndarray:
     """Average each row with up to ``n_neighbours`` rows on each side of the same sequence.
 
     Rows are in time order within each sequence (a video); a sequence's first and last
-    rows average over the neighbours they have. ``n_neighbours`` 0 returns ``values``.
+    rows average over the neighbours they have. Only rows where ``include`` is true (all
+    when None) are averaged in: a black frame between two stories is neither averaged nor
+    a bridge between them. ``n_neighbours`` 0 returns ``values``.
     """
     if n_neighbours <= 0 or len(values) == 0:
         return values
     keys = np.asarray(sequence)
-    out = np.empty_like(values, dtype=np.float64)
+    weight = np.ones(len(values)) if include is None else np.asarray(include, dtype=np.float64)
+    out = np.array(values, dtype=np.float64)
     for key in dict.fromkeys(keys.tolist()):
         rows = np.flatnonzero(keys == key)
-        block = values[rows].astype(np.float64)
-        # A running sum makes every window's mean one subtraction.
-        padded = np.vstack([np.zeros((1, block.shape[1])), np.cumsum(block, axis=0)])
+        w = weight[rows]
+        block = values[rows].astype(np.float64) * w[:, None]
+        # Running sums make every window's weighted mean two subtractions.
+        sums = np.vstack([np.zeros((1, block.shape[1])), np.cumsum(block, axis=0)])
+        counts = np.concatenate([[0.0], np.cumsum(w)])
         index = np.arange(len(rows))
         low = np.maximum(index - n_neighbours, 0)
         high = np.minimum(index + n_neighbours + 1, len(rows))
-        out[rows] = (padded[high] - padded[low]) / (high - low)[:, None]
+        n = counts[high] - counts[low]
+        kept = (w > 0) & (n > 0)
+        out[rows[kept]] = (sums[high] - sums[low])[kept] / n[kept][:, None]
     return out.astype(values.dtype)
