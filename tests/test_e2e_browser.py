@@ -86,21 +86,25 @@ def _true_theme(run: Path, video: SyntheticVideo) -> dict[int, tuple[int, float]
 def test_generated_english_and_chinese_runs_pair_theme_for_theme(pages: dict[str, Any]) -> None:
     runs, videos = pages["runs"], pages["videos"]
     true_en = _true_theme(runs["en"].run.path, videos["en"])
-    by_truth_zh = {t: k for k, (t, _) in _true_theme(runs["zh"].run.path, videos["zh"]).items()}
-    expected = {(k, by_truth_zh[t]) for k, (t, _) in true_en.items()}
-    assert len(expected) == videos["en"].n_themes
+    true_zh = _true_theme(runs["zh"].run.path, videos["zh"])
+    truth_en = {theme: truth for theme, (truth, _) in true_en.items()}
+    truth_zh = {theme: truth for theme, (truth, _) in true_zh.items()}
     document = read_compare(pages["compare_json"])
-    assert {(m.a, m.b) for m in document.matching} == expected
-    # the words alone rank the true partner first, both ways
+    # every pair is of the same story (a story split in two themes pairs one of them)
+    matched = {(m.a, m.b) for m in document.matching}
+    assert len(matched) == min(len(truth_en), len(truth_zh))
+    assert all(truth_en[a] == truth_zh[b] for a, b in matched)
+    # the words alone rank a theme of the same story first, both ways
     text = np.array(document.matrices.text, dtype=float)
-    assert {(i, int(np.argmax(text[i]))) for i in range(len(text))} == expected
-    assert {(int(np.argmax(text[:, j])), j) for j in range(text.shape[1])} == expected
-    # A matched pair of clean themes is shared. The small training of these tests leaves
-    # one English theme a mix of two stories (4 + 3 of its 7 frames): its pair is
-    # matched right but scores below the threshold.
+    assert all(truth_zh[int(np.argmax(row))] == truth_en[i] for i, row in enumerate(text))
+    assert all(truth_en[int(np.argmax(text[:, j]))] == truth_zh[j] for j in range(text.shape[1]))
+    # A matched pair of clean themes is shared. The small training of these tests can
+    # leave a theme a mix of two stories: its pair is matched right but may score below
+    # the threshold.
     shared = {(m.a, m.b) for m in document.matching if m.shared}
-    assert shared <= expected
-    assert {(a, b) for a, b in expected if true_en[a][1] >= 0.9} <= shared
+    assert shared <= matched
+    clean = {(a, b) for a, b in matched if true_en[a][1] >= 0.9 and true_zh[b][1] >= 0.9}
+    assert clean <= shared
 
 
 def test_real_report_renders_shows_evidence_and_runs_no_injected_markup(
