@@ -28,6 +28,7 @@ from themescope.documents import (
     write_study,
 )
 from themescope.errors import ThemescopeError
+from themescope.manifest import IngestRecord
 from themescope.media.config import IngestConfig
 from themescope.rundir import RunDirectory, Stage, StageWriter
 
@@ -71,12 +72,13 @@ def ingest_video(task: VideoTask) -> dict[str, Any]:
     stage = IngestStage(task.video, task.subtitles, IngestConfig.from_dict(task.ingest))
     result = run_stage(RunDirectory(task.out), stage, force=task.force)
     record = result.record
+    assert isinstance(record, IngestRecord)  # the ingest stage's record type
     return {
         "status": result.status,
         "fingerprint": record.fingerprint,
-        "n_frames": getattr(record, "n_frames", 0),
-        "lang": getattr(record, "lang", None),
-        "duration_s": getattr(getattr(record, "video", None), "duration_s", None),
+        "n_frames": record.n_frames,
+        "lang": record.lang,
+        "duration_s": None if record.video is None else record.video.duration_s,
         "warnings": list(record.warnings),
     }
 

@@ -376,8 +376,7 @@ def _groups(
     videos: list[str], groups: list[str], seconds: np.ndarray, langs: list[str]
 ) -> list[GroupRecord]:
     records = []
-    for group in dict.fromkeys(groups):
-        rows = [i for i, g in enumerate(groups) if g == group]
+    for group, rows in timeline.rows_by_key(groups).items():
         records.append(
             GroupRecord(
                 name=group,
@@ -398,8 +397,7 @@ def _timelines(
     k: int,
 ) -> list[VideoTimelineRecord]:
     records = []
-    for video in dict.fromkeys(videos):
-        rows = np.array([i for i, v in enumerate(videos) if v == video])
+    for video, rows in timeline.rows_by_key(videos).items():
         themed = rows[labels[rows] >= 0]
         total = float(seconds[themed].sum())
         per_theme = np.bincount(labels[themed], weights=seconds[themed], minlength=k)

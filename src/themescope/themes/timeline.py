@@ -118,11 +118,9 @@ def smooth_within(
     """
     if n_neighbours <= 0 or len(values) == 0:
         return values
-    keys = np.asarray(sequence)
     weight = np.ones(len(values)) if include is None else np.asarray(include, dtype=np.float64)
     out = np.array(values, dtype=np.float64)
-    for key in dict.fromkeys(keys.tolist()):
-        rows = np.flatnonzero(keys == key)
+    for rows in rows_by_key(sequence).values():
         w = weight[rows]
         block = values[rows].astype(np.float64) * w[:, None]
         # Running sums make every window's weighted mean two subtractions.
@@ -135,3 +133,14 @@ def smooth_within(
         kept = (w > 0) & (n > 0)
         out[rows[kept]] = (sums[high] - sums[low])[kept] / n[kept][:, None]
     return out.astype(values.dtype)
+
+
+def rows_by_key(sequence: Sequence[Any] | np.ndarray) -> dict[Any, np.ndarray]:
+    """The row indices of each distinct value (a video), in order of first appearance.
+
+    One pass over the rows, so a study of many videos is not scanned once per video.
+    """
+    found: dict[Any, list[int]] = {}
+    for row, key in enumerate(np.asarray(sequence).tolist()):
+        found.setdefault(key, []).append(row)
+    return {key: np.asarray(rows, dtype=np.int64) for key, rows in found.items()}
