@@ -7,6 +7,13 @@ products in both may crash in oneDNN's destructors at exit (issue 8, finding
 7). Keeping CTranslate2 out of the process that trains with torch removes the
 crash, whatever the caller's ``__main__`` imports.
 
+CTranslate2 alone crashes at exit too: its bundled oneDNN's C++ exit handlers died
+by SIGSEGV in one worker in three or four, after the results had been sent (core
+dumps: in ``~lru_primitive_cache_t`` destroying the encoder's convolution, and in
+``~xbyak_gemm_t`` from the table of JIT GEMM kernels; issue 14). So the worker
+leaves with ``os._exit`` once everything is written, flushed and closed: nothing
+is left to lose, and no exit handler runs.
+
 Protocol, one JSON object a line (JSON escapes all non-ASCII, so the pipe
 encoding does not matter):
 
@@ -149,3 +156,6 @@ def main() -> None:
     else:
         send("done", done)
     protocol.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
