@@ -5,10 +5,16 @@ The stages live in subpackages that follow the pipeline: :mod:`themescope.media`
 :mod:`themescope.themes` (clustering, interpretation, comparison) and
 :mod:`themescope.report`. :mod:`themescope.rundir` owns the on-disk contract.
 Importing the package does no work: heavy libraries load with the stage that needs them.
+It does make OpenMP threads wait passively (:func:`themescope.devices.prefer_passive_waiting`),
+which must happen before torch loads: import themescope before torch.
 """
 
 __version__ = "0.1.0"
 
-from themescope.pipeline import Result, Summarizer
+from themescope.devices import prefer_passive_waiting
+
+prefer_passive_waiting()
+
+from themescope.pipeline import Result, Summarizer  # noqa: E402
 
 __all__ = ["Result", "Summarizer", "__version__"]

@@ -50,6 +50,7 @@ from multiprocessing.connection import Connection, wait
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeAlias, TypeVar
 
+from themescope.devices import usable_cores
 from themescope.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -172,13 +173,6 @@ def load_executor(name: str, *, workers: int | None = None, address: str | None 
     if name == "ray":
         return RayExecutor(workers=workers, address=address)
     raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}. Got {name!r} instead.")
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 class LocalExecutor(Executor):

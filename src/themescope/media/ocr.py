@@ -61,6 +61,7 @@ from PIL import Image
 
 from themescope import _progress
 from themescope.components import Component
+from themescope.devices import usable_cores
 from themescope.errors import ConfigError, ModelLoadError, ThemescopeError
 
 if TYPE_CHECKING:
@@ -269,7 +270,8 @@ class OnScreenTextReader(Component):
             (same pixels at the same place) reuses those lines. Text that appears beside
             text that stays is thus found up to ``detect_every - 1`` frames late; 1 runs
             the detector on every frame that changed.
-        n_threads: onnxruntime threads per model; None lets onnxruntime choose.
+        n_threads: onnxruntime threads per model; None: the usable cores
+            (:func:`themescope.devices.usable_cores`; onnxruntime alone counts the host's).
         model_dir: Folder holding the model files of :data:`MODEL_FILES`; None uses the
             ones inside the installed rapidocr package.
 
@@ -361,7 +363,7 @@ class OnScreenTextReader(Component):
             raise ModelLoadError(
                 f"on-screen text needs the rapidocr package: pip install {PACKAGE} ({exc})"
             ) from exc
-        threads = -1 if self.n_threads is None else int(self.n_threads)
+        threads = usable_cores() if self.n_threads is None else int(self.n_threads)
         params = {
             "Global.use_cls": False,
             "Global.log_level": "error",
@@ -371,7 +373,7 @@ class OnScreenTextReader(Component):
             "Det.limit_type": "max",
             "Det.limit_side_len": int(self.det_max_side),
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1 if threads > 0 else -1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
         try:
             engine = RapidOCR(params=params)

@@ -48,6 +48,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from themescope.devices import free_cpus
 from themescope.documents import KRow, KSelectionRecord
 from themescope.errors import ConfigError, ThemescopeError
 
@@ -144,22 +145,6 @@ class KSelection:
 
 SMALL_DATA_POINTS = 5000
 """Below this many points, native code runs on one thread (see :func:`native_threads`)."""
-
-
-def free_cpus() -> int:
-    """Return the CPUs not already busy (at least one), from the 1-minute load average.
-
-    OpenMP and torch threads spin at barriers: on an oversubscribed machine two
-    threads ran many times slower than one (faiss on 1,000,000 points: 42.7 s
-    against 4.4 s; MiniLM: 23 against 130 phrases/s), so themescope never asks
-    for more threads than there are idle CPUs.
-    """
-    n_cpus = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:  # not available on every platform
-        busy = 0.0
-    return max(1, min(n_cpus, int(n_cpus - busy + 0.5)))
 
 
 def native_threads(n_points: int) -> contextlib.AbstractContextManager[Any]:

