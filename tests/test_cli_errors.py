@@ -196,3 +196,79 @@ def test_every_below_the_frame_interval_is_refused_by_ingest(
         "(0.1 s at 10 fps) and would repeat frames; choose --every 0.1 or more"
     ]
     assert not (tmp_path / "run").exists()
+
+
+_SEED_RANGE = "must be an int in [0, 4294967295]"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("summarize", "v.mp4", "--seed", "4294967296"),
+            f"--seed (train.seed) {_SEED_RANGE}. Got 4294967296 instead.",
+        ),
+        (
+            ("summarize", "v.mp4", "--seed", "99999999999999999999999"),
+            f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999999 instead.",
+        ),
+        (
+            ("summarize", "v.mp4", "--set", "themes.seed=4294967296"),
+            f"--seed (themes.seed) {_SEED_RANGE}. Got 4294967296 instead.",
+        ),
+        (
+            ("corpus", "corpus.csv", "--seed", "99999999999999999999"),
+            f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999 instead.",
+        ),
+        (
+            ("compare", "a", "b", "--seed", "-1"),
+            f"--seed (compare.seed) {_SEED_RANGE}. Got -1 instead.",
+        ),
+        (("demo-data", "--seed", "-1"), f"seed {_SEED_RANGE}. Got -1 instead."),
+        (
+            ("demo-data", "--corpus", "--seed", "4294967296"),
+            f"seed {_SEED_RANGE}. Got 4294967296 instead.",
+        ),
+    ],
+)
+def test_a_seed_out_of_range_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    # numpy and scikit-learn take seeds in [0, 2**32 - 1]; a larger one failed in K-means
+    # after ingest and training.
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, *args, "--out", str(out))
+    assert code == 2
+    assert err.splitlines() == [f"themescope: error: {message}"]
+    assert not out.exists()
+
+
+def test_a_seed_out_of_range_in_a_config_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[train]\nseed = 99999999999999999999999\n", encoding="utf-8")
+    code, _, err = _run(
+        capsys, "summarize", "v.mp4", "--config", str(config), "--out", str(tmp_path / "run")
+    )
+    assert code == 2
+    assert err.splitlines() == [
+        f"themescope: error: --seed (train.seed) {_SEED_RANGE}. "
+        "Got 99999999999999999999999 instead."
+    ]
+
+
+def test_demo_data_refuses_a_frame_larger_than_4k(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 100000x100000 ended in a MemoryError (exit 1) while the first frame was drawn.
+    out = tmp_path / "demo"
+    code, _, err = _run(
+        capsys, "demo-data", "--width", "100000", "--height", "100000", "--out", str(out)
+    )
+    assert code == 2
+    assert err.splitlines() == [
+        "themescope: error: width and height must be even, >= 16 and at most 3840x2160; "
+        "got 100000x100000"
+    ]
+    assert not out.exists()

@@ -37,6 +37,9 @@ Category = Literal["architecture", "result", "resumable", "runtime"]
 _META_KEY = "themescope"
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 
+SEED_HIGH = 2**32 - 1
+"""Largest seed: numpy's ``RandomState`` and scikit-learn's ``random_state`` take [0, 2**32 - 1]."""
+
 
 @dataclass(frozen=True)
 class Declaration:
@@ -108,6 +111,28 @@ def setting(
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+_SEED = Declaration(help="Seed of every random choice.", kind="int", low=0, high=SEED_HIGH)
+
+
+def seed_setting(default: int, *, help: str, flag: str | None = "--seed") -> Any:
+    """Declare a seed field: an int in [0, :data:`SEED_HIGH`], refused before any work."""
+    return setting(default, help=help, kind=_SEED.kind, low=_SEED.low, high=_SEED.high, flag=flag)
+
+
+def check_seed(value: Any, where: str) -> int:
+    """Return ``value`` if it is a seed a :func:`seed_setting` accepts, else raise.
+
+    For seeds that are plain arguments rather than settings (``compare``, the generator).
+
+    Example:
+        >>> check_seed(-1, "seed")
+        Traceback (most recent call last):
+        ...
+        themescope.errors.ConfigError: seed must be an int in [0, 4294967295]. Got -1 instead.
+    """
+    return int(_coerce(where, _SEED, value))
 
 
 def parse_range(value: Any, where: str = "--k-range") -> tuple[int, int]:

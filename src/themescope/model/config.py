@@ -39,7 +39,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from themescope._config import Settings, refuse_unknown_keys, setting
+from themescope._config import Settings, refuse_unknown_keys, seed_setting, setting
 from themescope.devices import DEVICES
 from themescope.errors import ConfigError
 
@@ -251,7 +251,7 @@ class TrainConfig(Settings):
         "(2000 frames at 120x200 take 0.6 GB as float32; at most max_steps x batch_size "
         "frames are seen in training anyway).",
     )
-    seed: int = setting(3407, kind="int", low=0, flag="--seed", help="Seed of every random choice.")
+    seed: int = seed_setting(3407, help="Seed of every random choice.")
     grad_clip_norm: float = setting(
         5.0, kind="float", low=0, help="Clip the gradient's global norm to this (0: no clipping)."
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from themescope._config import Settings, setting
+from themescope._config import Settings, seed_setting, setting
 from themescope.errors import ConfigError
 
 MAX_TSNE_POINTS = 2000
@@ -85,7 +85,7 @@ class ThemesConfig(Settings):
         flag="--gloss-language",
         help="Language of the glosses given to non-English phrases (CC-CEDICT): en, or none.",
     )
-    seed: int = setting(0, kind="int", low=0, flag="--seed", help="Seed of every random step.")
+    seed: int = seed_setting(0, help="Seed of every random step.")
     n_init: int = setting(10, kind="int", low=1, help="K-means initialisations.")
     n_bootstrap: int = setting(
         10, kind="int", low=0, help="Bootstrap resamples per k for the stability score."
