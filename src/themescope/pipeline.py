@@ -240,7 +240,7 @@ class Summarizer:
                     # An interrupted training left a checkpoint; resuming it gives the same
                     # result as an uninterrupted run. One that no longer fits (settings
                     # changed since, or damaged) is only a cache here: start over instead.
-                    logger.warning("not resuming: %s; training from the start", exc)
+                    logger.warning("not resuming: %s; training from the start", exc.problem)
                     stage.resume = False
                     result = run_stage(run, stage, force=force)
                 statuses[stage.name] = result.status

@@ -129,7 +129,7 @@ class TrainStage(Stage):
         elif checkpoint.exists():
             logger.info(
                 "an interrupted training left a checkpoint in %s; starting over "
-                "(pass --resume to continue it)",
+                "(themescope train --resume continues one)",
                 checkpoint.folder,
             )
         trainer.fit(self.callback)
