@@ -272,3 +272,15 @@ def test_demo_data_refuses_a_frame_larger_than_4k(
         "got 100000x100000"
     ]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_every_that_is_not_finite_is_refused_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, _, err = _run(capsys, "summarize", "v.mp4", "--every", value, "--out", str(tmp_path))
+    assert code == 2
+    assert err.splitlines() == [
+        f"themescope: error: --every (ingest.every_s) must be a finite number > 0. "
+        f"Got {value} instead."
+    ]

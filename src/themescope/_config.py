@@ -301,13 +301,14 @@ def _coerce(where: str, declaration: Declaration, value: Any) -> Any:
             )
         _check_bounds(where, declaration, value, "an int")
     elif kind == "float":
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(
                 f"{where} must be a number{_bounds(declaration)}. Got {value!r} instead."
+            )
+        if not math.isfinite(value):
+            # "must be a number > 0. Got inf instead." left the user wondering what was wrong.
+            raise ConfigError(
+                f"{where} must be a finite number{_bounds(declaration)}. Got {value!r} instead."
             )
         value = float(value)
         _check_bounds(where, declaration, value, "a number")
