@@ -284,3 +284,30 @@ def test_every_that_is_not_finite_is_refused_as_such(
         f"themescope: error: --every (ingest.every_s) must be a finite number > 0. "
         f"Got {value} instead."
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("train", "run", "--latent-dim", "200000"),
+            "--latent-dim (train.latent_dim) must be an int in [1, 4096]. Got 200000 instead.",
+        ),
+        (
+            ("summarize", "v.mp4", "--out", "run", "--set", "train.conv_channels=[16, 100000]"),
+            "train.conv_channels must be a non-empty list of positive ints in [1, 1024]. "
+            "Got [16, 100000] instead.",
+        ),
+        (
+            ("summarize", "v.mp4", "--out", "run", "--k-range", "3-100000"),
+            "--k-range (themes.k_range) must satisfy 1 <= low <= high <= 1000. "
+            "Got (3, 100000) instead.",
+        ),
+    ],
+)
+def test_a_size_beyond_its_bound_is_refused(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = _run(capsys, *args)
+    assert code == 2
+    assert err.splitlines() == [f"themescope: error: {message}"]

@@ -234,3 +234,28 @@ def test_glove_words_containing_spaces_are_accepted(tmp_path: Path) -> None:
     path = _write(tmp_path / "g.txt", "the 1 2 3\n. . . 4 5 6\n")
     vectors, known = WordVectorFile(path).vectors([". . ."])
     assert known.all() and vectors[0].tolist() == [4, 5, 6]
+
+
+def test_sizes_whose_training_would_not_fit_in_memory_are_refused_before_any_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # train --latent-dim 200000 grew to 24 GB and was killed by the kernel; sizes within
+    # their bounds can still multiply past the machine's memory.
+    from themescope.model import crvae
+    from themescope.model.train import TrainStage
+
+    config = TrainConfig(latent_dim=4096, dense_units=16384)
+    estimate = crvae.estimate_training_memory(config)
+    assert estimate.n_parameters == sum(
+        p.numel() for p in CRVAE(config, torch.zeros(1, crvae.TOKEN_DIM_ESTIMATE)).parameters()
+    )
+    monkeypatch.setattr(crvae, "available_memory_bytes", lambda: 8 * 10**9)
+    with pytest.raises(ConfigError) as info:
+        TrainStage(config, device="cpu").check()
+    assert str(info.value) == (
+        "training with these sizes needs about 10.2 GB of memory (599 M parameters with their "
+        "gradients and Adam state: 9.6 GB; 2000 frames at 120x200: 0.6 GB) and 8.0 GB is "
+        "available; lower latent_dim, dense_units, rnn_hidden, the image size or "
+        "max_train_frames"
+    )
+    TrainStage(TrainConfig(), device="cpu").check()  # the default fits in 8 GB

@@ -52,7 +52,8 @@ class Declaration:
             every setting).
         choices: The allowed values, for a setting with a closed set.
         low: Smallest allowed value (inclusive unless ``low_open``).
-        high: Largest allowed value (inclusive).
+        high: Largest allowed value (inclusive; of each item for ``ints``). Every size has
+            one that fits a laptop, so a typo is refused instead of filling the memory.
         low_open: Whether ``low`` itself is excluded.
         kind: ``int``, ``float``, ``bool``, ``str``, ``path``, ``ints`` (a list of ints) or
             ``range`` (an inclusive pair of ints, written ``3-5`` or ``[3, 5]``).
@@ -279,16 +280,28 @@ def _coerce(where: str, declaration: Declaration, value: Any) -> Any:
     kind = declaration.kind
     if kind == "range":
         value = parse_range(value, where)
-        if not 1 <= value[0] <= value[1]:
-            raise ConfigError(f"{where} must satisfy 1 <= low <= high. Got {value!r} instead.")
+        top = declaration.high
+        if not 1 <= value[0] <= value[1] or (top is not None and value[1] > top):
+            limit = f" <= {_num(top)}" if top is not None else ""
+            raise ConfigError(
+                f"{where} must satisfy 1 <= low <= high{limit}. Got {value!r} instead."
+            )
     elif kind == "ints":
+        high = declaration.high
         if (
             not isinstance(value, list | tuple)
             or not value
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
+            or any(
+                isinstance(v, bool)
+                or not isinstance(v, int)
+                or v < 1
+                or (high is not None and v > high)
+                for v in value
+            )
         ):
+            each = f" in [1, {_num(high)}]" if high is not None else ""
             raise ConfigError(
-                f"{where} must be a non-empty list of positive ints. Got {value!r} instead."
+                f"{where} must be a non-empty list of positive ints{each}. Got {value!r} instead."
             )
         value = tuple(int(v) for v in value)
     elif kind == "bool":

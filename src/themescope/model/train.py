@@ -58,8 +58,11 @@ class TrainStage(Stage):
         self.callback = callback
 
     def check(self) -> None:
-        """Resolve the device and check the word-vector file before any work."""
+        """Check the device, the memory the sizes need and the word vectors, before any work."""
+        from themescope.model.crvae import available_memory_bytes, check_training_memory
+
         resolve_device(self.device)
+        check_training_memory(self.config, available_memory_bytes())
         vectors = self.config.word_vectors
         if vectors not in (None, MULTILINGUAL) and not Path(str(vectors)).is_file():
             raise ModelLoadError(
