@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -202,8 +203,49 @@ def test_folder_without_a_model_is_refused(tmp_path):
 
 def test_broken_model_folder_is_a_load_error(tmp_path):
     (tmp_path / "config.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelLoadError, match="cannot load a sentence-transformers model"):
+    with pytest.raises(ModelLoadError) as info:
         SentenceTransformerEmbedder(tmp_path).embed(["x"])
+    assert str(info.value) == (
+        f"phrase embedder {tmp_path / 'config.json'} is not readable JSON (Expecting property "
+        "name enclosed in double quotes: line 1 column 2 (char 1))"
+    )
+
+
+def _damaged_copy(tiny_model_dir: Path, tmp_path: Path, damage: str) -> tuple[Path, str]:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    weights = next(folder.rglob("model.safetensors"))
+    config = weights.parent / "config.json"
+    data = weights.read_bytes()
+    if damage == "empty config":
+        config.write_text("{}", encoding="utf-8")
+        weights.write_bytes(b"garbage" * 100)
+        return folder, (
+            f"phrase embedder {config} names no model_type; it is not a transformers model's config"
+        )
+    if damage == "garbage weights":
+        weights.write_bytes(b"garbage" * 100)
+        return folder, (
+            f"phrase embedder weights {weights} are damaged: its header length "
+            f"({int.from_bytes(b'garbageg', 'little')}) does not fit the file's 700 bytes"
+        )
+    weights.write_bytes(data[: len(data) - 100])
+    return folder, (
+        f"phrase embedder weights {weights} are damaged: its header describes {len(data)} "
+        f"bytes, the file has {len(data) - 100} (truncated?)"
+    )
+
+
+@pytest.mark.parametrize("damage", ["empty config", "garbage weights", "truncated weights"])
+def test_a_damaged_model_folder_is_refused_without_loading_it(
+    tiny_model_dir: Path, tmp_path: Path, damage: str
+) -> None:
+    # The themes stage builds its embedder with load=False before any stage runs: an
+    # empty config.json and garbage weights were refused only after ingest and training.
+    folder, message = _damaged_copy(tiny_model_dir, tmp_path, damage)
+    with pytest.raises(ModelLoadError) as info:
+        load_embedder(folder, load=False)
+    assert str(info.value) == message
 
 
 def test_multilingual_word_table_knows_every_word_in_one_space():

