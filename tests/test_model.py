@@ -230,6 +230,31 @@ def test_word_vector_file_with_bad_lines_is_refused(tmp_path: Path) -> None:
         WordVectorFile(empty).vectors(["the"])
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            b"3000000 300\n\x8f\x02\xaa binary floats",
+            "is not UTF-8 text (invalid start byte at byte 12); word-vector files must be "
+            "GloVe/word2vec text files",
+        ),
+        (b"the 0.1 0.2\nvaccine 0.3\n", "line 2 has 1 values, expected 2 (from the first line)"),
+        (b"the 0.1 zero\n", "line 1: 'zero' is not a number"),
+    ],
+)
+def test_the_train_stage_checks_the_word_vector_file_before_any_work(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    # A binary file given as --word-vectors was refused only after ingest and training.
+    from themescope.model.train import TrainStage
+
+    path = tmp_path / "vectors.bin"
+    path.write_bytes(content + b"\nlater 1 2 3 4 5\n" * 10)
+    with pytest.raises(ModelLoadError) as info:
+        TrainStage(TrainConfig(word_vectors=str(path)), device="cpu").check()
+    assert str(info.value) == f"{path} {problem}"
+
+
 def test_glove_words_containing_spaces_are_accepted(tmp_path: Path) -> None:
     path = _write(tmp_path / "g.txt", "the 1 2 3\n. . . 4 5 6\n")
     vectors, known = WordVectorFile(path).vectors([". . ."])

@@ -20,7 +20,7 @@ from themescope.devices import resolve_device, torch_threads
 from themescope.errors import ModelLoadError, TrainingError
 from themescope.model.config import TrainConfig
 from themescope.model.data import FrameData
-from themescope.model.text import MULTILINGUAL
+from themescope.model.text import MULTILINGUAL, WordVectorFile
 from themescope.model.trainer import EpochCallback
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 
@@ -64,11 +64,14 @@ class TrainStage(Stage):
         resolve_device(self.device)
         check_training_memory(self.config, available_memory_bytes())
         vectors = self.config.word_vectors
-        if vectors not in (None, MULTILINGUAL) and not Path(str(vectors)).is_file():
-            raise ModelLoadError(
-                f"word-vector file {vectors} does not exist (--word-vectors takes a GloVe / "
-                f"word2vec text file, or {MULTILINGUAL!r} for the multilingual phrase embedder)"
-            )
+        if vectors not in (None, MULTILINGUAL):
+            if not Path(str(vectors)).is_file():
+                raise ModelLoadError(
+                    f"word-vector file {vectors} does not exist (--word-vectors takes a GloVe / "
+                    f"word2vec text file, or {MULTILINGUAL!r} for the multilingual phrase "
+                    "embedder)"
+                )
+            WordVectorFile(str(vectors)).check()
 
     def settings(self) -> dict[str, Any]:
         """The training settings and the device asked for."""
