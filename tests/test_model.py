@@ -238,8 +238,12 @@ def test_word_vector_file_with_bad_lines_is_refused(tmp_path: Path) -> None:
             "is not UTF-8 text (invalid start byte at byte 12); word-vector files must be "
             "GloVe/word2vec text files",
         ),
-        (b"the 0.1 0.2\nvaccine 0.3\n", "line 2 has 1 values, expected 2 (from the first line)"),
-        (b"the 0.1 zero\n", "line 1: 'zero' is not a number"),
+        (
+            b"the 0.1 0.2\nvaccine 0.3\n",
+            "line 2 has 1 values, expected 2 (from the first line); the file mixes dimensions "
+            "or is damaged",
+        ),
+        (b"the 0.1 zero\n", "line 1: value 'zero' is not a number"),
     ],
 )
 def test_the_train_stage_checks_the_word_vector_file_before_any_work(
