@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import socket
 from pathlib import Path
 
 import pytest
@@ -311,3 +312,59 @@ def test_a_size_beyond_its_bound_is_refused(
     code, _, err = _run(capsys, *args)
     assert code == 2
     assert err.splitlines() == [f"themescope: error: {message}"]
+
+
+def _unanswered_url() -> tuple[str, socket.socket]:
+    # A port bound but not listening: connections to it are refused at once.
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    return f"http://127.0.0.1:{probe.getsockname()[1]}", probe
+
+
+@pytest.mark.parametrize("case", ["word-vectors", "captioner-model", "embedder", "llm-url"])
+def test_summarize_checks_models_and_servers_before_the_first_stage(
+    synthetic_video_en: SyntheticVideo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+) -> None:
+    # Each was refused only after ingest and training (or, for the URL, not at all).
+    probe = None
+    if case == "word-vectors":
+        vectors = tmp_path / "vectors.bin"
+        vectors.write_bytes(b"\x8f\x02binary")
+        args = ["--word-vectors", str(vectors)]
+        message = (
+            f"{vectors} is not UTF-8 text (invalid start byte at byte 0); word-vector files "
+            "must be GloVe/word2vec text files"
+        )
+    elif case == "captioner-model":
+        args = ["--captioner", "blip", "--captioner-model", str(tmp_path / "garbage")]
+        message = f"BLIP captioning model path {tmp_path / 'garbage'} does not exist"
+    elif case == "embedder":
+        folder = tmp_path / "embedder"
+        folder.mkdir()
+        (folder / "config.json").write_text("{}", encoding="utf-8")
+        (folder / "model.safetensors").write_bytes(b"garbage")
+        args = ["--embedder", str(folder)]
+        message = (
+            f"phrase embedder {folder / 'config.json'} names no model_type; it is not a "
+            "transformers model's config"
+        )
+    else:
+        url, probe = _unanswered_url()
+        args = ["--tagger", "llm", "--llm-url", url, "--llm-model", "m"]
+        message = (
+            f"--llm-url {url}: no server answers (GET {url}/v1/models: Connection refused); "
+            "start the server, or check the address and port"
+        )
+    out = tmp_path / "run"
+    video = str(synthetic_video_en.video_path)
+    try:
+        code, _, err = _run(capsys, "summarize", video, "--ocr", "off", "--out", str(out), *args)
+    finally:
+        if probe is not None:
+            probe.close()
+    assert code == 2
+    assert err.splitlines() == [f"themescope: error: {message}"]
+    assert not out.exists()
