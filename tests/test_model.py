@@ -70,6 +70,10 @@ def test_config_refuses_unknown_keys_and_bad_values() -> None:
         r"pure-cvae. Got 'audio' instead.",
     ):
         TrainConfig().replace(ablation="audio")
+    # An open lower bound reads as one: 0 itself is refused.
+    with pytest.raises(ConfigError) as info:
+        TrainConfig().replace(decay_fraction=0)
+    assert str(info.value) == "train.decay_fraction must be a number in (0, 1]. Got 0 instead."
 
 
 def test_epochs_mean_the_same_from_python_and_the_cli() -> None:

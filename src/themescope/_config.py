@@ -344,7 +344,7 @@ def _coerce(where: str, declaration: Declaration, value: Any) -> Any:
 def _bounds(declaration: Declaration) -> str:
     low, high = declaration.low, declaration.high
     if low is not None and high is not None:
-        return f" in [{_num(low)}, {_num(high)}]"
+        return f" in {'(' if declaration.low_open else '['}{_num(low)}, {_num(high)}]"
     if low is not None:
         return f" {'>' if declaration.low_open else '>='} {_num(low)}"
     if high is not None:
