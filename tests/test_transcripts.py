@@ -426,7 +426,89 @@ def test_cues_past_the_end_dropped_or_clipped_with_counts(tmp_path):
     assert t.cues[-1].end_s == 8.0
     t = read_transcript(write(tmp_path, "a.srt", SRT), duration_s=5.0)
     assert len(t.cues) == 2 and t.cues[-1].end_s == 5.0
-    assert any("1 cue(s) start after" in w and "1 ran past" in w for w in t.warnings)
+    label = tmp_path / "a.srt"
+    assert (
+        f"{label}: the video ends at 5.00 s; 1 cue(s) started after it and were dropped; "
+        "1 cue(s) ran past it and were clipped"
+    ) in t.warnings
+    # A count of 0 is left out: "0 cue(s) ... were dropped" read as if some were.
+    for duration_s, told in (
+        (8.0, "1 cue(s) ran past it and were clipped"),
+        (6.0, "1 cue(s) started after it and were dropped"),
+    ):
+        t = read_transcript(write(tmp_path, "a.srt", SRT), duration_s=duration_s)
+        assert [w for w in t.warnings if "video ends" in w] == [
+            f"{label}: the video ends at {duration_s:.2f} s; {told}"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("timing", "times", "warning"),
+    [
+        (
+            "-00:00:05,000 --> 00:00:07,000",
+            [(0.0, 7.0)],
+            "1 cue(s) started before 0 s; moved to 0 s",
+        ),
+        ("-00:05,000 --> 00:07,000", [(0.0, 7.0)], "1 cue(s) started before 0 s; moved to 0 s"),
+        ("00:00:01,000 --> 00:00:02,000", [(1.0, 2.0)], None),
+    ],
+)
+def test_a_negative_srt_time_keeps_its_sign(
+    tmp_path: Path, timing: str, times: list[tuple[float, float]], warning: str | None
+) -> None:
+    # pysubs2 reads "-00:00:05,000" as 5 s: the cue was placed at 5 s, and a reversed one
+    # was reported as "starts (5.000 s)".
+    path = write(tmp_path, "a.srt", f"1\n{timing}\nhello\n")
+    t = read_transcript(path, duration_s=10.0)
+    assert [(c.start_s, c.end_s) for c in t.cues] == times
+    assert t.warnings == ([f"{path}: {warning}"] if warning else [])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem", "expected"),
+    [
+        (
+            "a.srt",
+            "1\n00:00:05,000 --> -00:00:03,000\nhello\n",
+            "cue 1: ends (-3.000 s) before it starts (5.000 s)",
+            "SubRip blocks like '1 / 00:00:01,000 --> 00:00:02,500 / text'",
+        ),
+        (
+            "a.srt",
+            "1\n-00:00:05,000 --> -00:00:03,000\nhello\n",
+            "cue 1: ends before the video starts (-3.000 s)",
+            "SubRip blocks like '1 / 00:00:01,000 --> 00:00:02,500 / text'",
+        ),
+        (
+            "a.csv",
+            "start,duration,text\n1,-2,hello\n",
+            "cue 1: ends (-1.000 s) before it starts (1.000 s)",
+            "CSV with the columns text,start,duration",
+        ),
+        (
+            "a.csv",
+            "start,duration,text\nx,y,hello\n",
+            "row 2: could not convert string to float: 'x'",
+            "CSV with the columns text,start,duration",
+        ),
+    ],
+)
+def test_a_file_with_no_readable_cue_is_refused_in_every_format(
+    tmp_path: Path, name: str, content: str, problem: str, expected: str
+) -> None:
+    # A CSV whose every cue ran backwards went on image-only while such an SRT was refused.
+    path = write(tmp_path, name, content)
+    with pytest.raises(SubtitleParseError) as info:
+        read_transcript(path, duration_s=10.0)
+    assert str(info.value) == f"no cue in {path} could be read ({problem}); expected {expected}"
+
+
+def test_a_csv_header_alone_is_empty_as_a_vtt_header_alone_is(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.csv", "start,duration,text\n")
+    t = read_transcript(path, duration_s=10.0)
+    assert t.cues == []
+    assert t.warnings == [f"{path}: no cues with text; continuing without text (image only)"]
 
 
 def test_negative_reversed_and_zero_length_cues():

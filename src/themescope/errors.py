@@ -7,6 +7,8 @@ as one line on stderr and exits with status 2; anything else is a bug and exits 
 
 from __future__ import annotations
 
+import os
+
 
 class ThemescopeError(Exception):
     """Base class of errors caused by input or state the user controls."""
@@ -45,7 +47,19 @@ class DocumentError(RunDirectoryError):
 
 
 class CheckpointError(ThemescopeError):
-    """A checkpoint is corrupt or was written with an incompatible configuration."""
+    """A checkpoint is corrupt or was written with an incompatible configuration.
+
+    Its message ends with advice that holds for every command (delete the folder);
+    ``summarize``, which starts over by itself, logs only :attr:`problem`.
+
+    Attributes:
+        problem: What is wrong with the checkpoint, without the advice.
+    """
+
+    def __init__(self, problem: str, folder: str | os.PathLike[str] | None = None) -> None:
+        self.problem = problem
+        advice = f"; delete {folder} to train from the start" if folder is not None else ""
+        super().__init__(problem + advice)
 
 
 class ModelLoadError(ThemescopeError):

@@ -152,6 +152,15 @@ class Summarizer:
         embedder: PhraseEmbedder | None = None,
         device: str = "auto",
     ) -> None:
+        check_parts(
+            "Summarizer",
+            ingest=ingest,
+            train=train,
+            themes=themes,
+            captioner=captioner,
+            tagger=tagger,
+            embedder=embedder,
+        )
         self.ingest = ingest
         self.train = train
         self.themes = themes
@@ -240,11 +249,58 @@ class Summarizer:
                     # An interrupted training left a checkpoint; resuming it gives the same
                     # result as an uninterrupted run. One that no longer fits (settings
                     # changed since, or damaged) is only a cache here: start over instead.
-                    logger.warning("not resuming: %s; training from the start", exc)
+                    logger.warning("not resuming: %s; training from the start", exc.problem)
                     stage.resume = False
                     result = run_stage(run, stage, force=force)
                 statuses[stage.name] = result.status
         return Result.from_run(run, statuses)
+
+
+# What each part of a Summarizer or a Study must be, and how to make one from what users
+# pass by mistake (a preset's name, a dict of settings, a model's name).
+_PARTS = {
+    "ingest": ("themescope.media.config", "IngestConfig", "IngestConfig.from_dict({...})"),
+    "train": ("themescope.model.config", "TrainConfig", 'TrainConfig.preset("paper")'),
+    "themes": ("themescope.themes.config", "ThemesConfig", "ThemesConfig.from_dict({...})"),
+    "captioner": ("themescope.themes.base", "Captioner", 'load_captioner("blip", FOLDER)'),
+    "tagger": ("themescope.themes.base", "Tagger", "ExtractiveTagger(embedder)"),
+    "embedder": ("themescope.themes.base", "PhraseEmbedder", "load_embedder(NAME_OR_FOLDER)"),
+}
+
+
+def check_parts(owner: str, **parts: Any) -> None:
+    """Refuse a part of the wrong kind now, not with an AttributeError deep in a stage.
+
+    Args:
+        owner: Who is given the parts ("Summarizer"), for the message.
+        parts: Each part by name (``ingest``, ``train``, ``themes``, ``captioner``,
+            ``tagger``, ``embedder``); None means the default.
+
+    Raises:
+        ConfigError: A part is neither None nor of its kind, saying how to make one.
+
+    Example:
+        >>> check_parts("Summarizer", train="fast")
+        Traceback (most recent call last):
+        ...
+        themescope.errors.ConfigError: Summarizer's train must be a TrainConfig or None. \
+Got 'fast' instead; make one with TrainConfig.preset("paper")
+    """
+    import importlib
+
+    for name, value in parts.items():
+        module, kind, example = _PARTS[name]
+        expected = getattr(importlib.import_module(module), kind)
+        if value is not None and not isinstance(value, expected):
+            shown = repr(value) if isinstance(value, str) else _a(type(value).__name__)
+            raise ConfigError(
+                f"{owner}'s {name} must be {_a(kind)} or None. Got {shown} instead; "
+                f"make one with {example}"
+            )
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

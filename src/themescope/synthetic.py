@@ -58,11 +58,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from themescope import _progress
+from themescope._config import check_seed
 from themescope.errors import ConfigError
 
 logger = logging.getLogger("themescope")
 
 MAX_THEMES = 6
+MAX_WIDTH, MAX_HEIGHT = 3840, 2160
+"""Largest frame (4K UHD): a frame is drawn in memory several times over while it is encoded."""
 
 _THEME_NAMES = ("studio", "chart", "outdoor", "hospital", "city", "map")
 _LOOKS = set(range(MAX_THEMES))
@@ -796,8 +799,11 @@ def _validate(
         raise ConfigError(f"n_themes must be between 1 and {MAX_THEMES}; got {n_themes}")
     if not duration_s >= 2:
         raise ConfigError(f"duration_s must be at least 2 seconds; got {duration_s}")
-    if width < 16 or height < 16 or width % 2 or height % 2:
-        raise ConfigError(f"width and height must be even and >= 16; got {width}x{height}")
+    if not (16 <= width <= MAX_WIDTH and 16 <= height <= MAX_HEIGHT) or width % 2 or height % 2:
+        raise ConfigError(
+            f"width and height must be even, >= 16 and at most {MAX_WIDTH}x{MAX_HEIGHT}; "
+            f"got {width}x{height}"
+        )
     if not 1 <= fps <= 120:
         raise ConfigError(f"fps must be between 1 and 120; got {fps}")
     if not keyframe_every_s > 0:
@@ -881,6 +887,7 @@ def generate_news_video(
     import av
 
     looks = list(range(n_themes)) if looks is None else [int(k) for k in looks]
+    check_seed(seed, "seed")
     _validate(
         lang, duration_s, n_themes, width, height, fps, keyframe_every_s, segment_s, mixture, looks
     )
@@ -1252,6 +1259,7 @@ def generate_corpus(
 
     """
     groups = tuple(DEFAULT_GROUPS if groups is None else groups)
+    check_seed(seed, "seed")
     _validate_groups(groups, n_per_group, video_kwargs)
     n_themes = len(groups[0].mixture)
     for group in groups:

@@ -425,6 +425,12 @@ def _type_name(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def _scalar_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, int | float) else "a date"
+
+
 def _as_text(value: Any) -> str | None:
     """``value`` as metadata text, or None for a type a table cell cannot hold."""
     if value is None:
@@ -489,6 +495,18 @@ def _check_rows(source: Path, rows: list[_Row]) -> CorpusSpec:
                     )
                 )
                 text = ""
+            elif _column(key) == "group" and not isinstance(value, str) and value is not None:
+                # A TOML group = 5 would silently become the group "5" (the README promises
+                # a value that is not text is refused); YAML and CSV cells are always text.
+                problems.append(
+                    _Problem(
+                        number,
+                        "type",
+                        f"the group is {_scalar_kind(value)} ({text}), not text; write it in "
+                        f'quotes: {key.strip()} = "{text}"',
+                        f"row {number} (group)",
+                    )
+                )
             values[_column(key)] = text
         video_text = values.pop("video", "")
         subtitles_text = values.pop("subtitles", "")

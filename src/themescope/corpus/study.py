@@ -168,8 +168,18 @@ class Study:
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
         from themescope.model.text import MULTILINGUAL
+        from themescope.pipeline import check_parts
         from themescope.themes.config import ThemesConfig
 
+        check_parts(
+            "Study",
+            ingest=ingest,
+            train=train,
+            themes=themes,
+            captioner=captioner,
+            tagger=tagger,
+            embedder=embedder,
+        )
         # Refuses a bad executor, worker count or address now; nothing starts yet.
         load_executor(executor, workers=workers, address=ray_address)
         for name, value in (("n_bootstrap", n_bootstrap), ("n_permutations", n_permutations)):

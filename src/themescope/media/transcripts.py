@@ -514,6 +514,13 @@ def _srt_vtt_cue(timing: str, text_lines: list[str], fmt: str) -> tuple[float, f
     """Return one cue from its timing line and text lines, or None when the timing is unreadable."""
     import pysubs2
 
+    # pysubs2 and the loose pattern read "-00:00:05,000" as 5 s: the signs are taken off
+    # here and put back below, so that a negative time is moved to 0 or refused as such.
+    signs = _TIMING_SIGNS_RE.match(timing)
+    if signs is not None:
+        timing = signs["start"] + signs["end"]
+    start_sign = -1.0 if signs is not None and signs["start_minus"] else 1.0
+    end_sign = -1.0 if signs is not None and signs["end_minus"] else 1.0
     # pysubs2 reads the timing line only: YouTube's inline word timestamps
     # ("to<00:00:03.000><c> the</c><00:00:03.500>") would look like a second one.
     block = timing + "\nx\n"
@@ -526,13 +533,21 @@ def _srt_vtt_cue(timing: str, text_lines: list[str], fmt: str) -> tuple[float, f
         logger.debug("pysubs2 could not read the timing line %r: %s", timing, ex)
         events = []
     if len(events) == 1:
-        return events[0].start / 1000.0, events[0].end / 1000.0, raw
-    # Timings pysubs2 rejects but that are unambiguous: no milliseconds
-    # ("00:00:01 --> 00:00:02") or no hours in SubRip ("01:02,500 --> ...").
-    match = _LOOSE_TIMING_RE.match(timing)
-    if match is None:
-        return None
-    return _loose_seconds(match["start"]), _loose_seconds(match["end"]), raw
+        start_s, end_s = events[0].start / 1000.0, events[0].end / 1000.0
+    else:
+        # Timings pysubs2 rejects but that are unambiguous: no milliseconds
+        # ("00:00:01 --> 00:00:02") or no hours in SubRip ("01:02,500 --> ...").
+        match = _LOOSE_TIMING_RE.match(timing)
+        if match is None:
+            return None
+        start_s, end_s = _loose_seconds(match["start"]), _loose_seconds(match["end"])
+    return start_sign * start_s, end_sign * end_s, raw
+
+
+_TIMING_SIGNS_RE = re.compile(
+    r"(?P<start_minus>\s*-(?=\s*\d))?(?P<start>.*?-->)(?P<end_minus>\s*-(?=\s*\d))?(?P<end>.*)",
+    re.DOTALL,
+)
 
 
 _LOOSE_TIME = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
@@ -783,6 +798,17 @@ def _reasons_warning(label: str, reasons: Sequence[str]) -> str:
     return f"{label}: skipped {len(reasons)} unreadable cue(s): {quoted}{more}"
 
 
+def _timing_problem(index: int, start_s: float, end_s: float) -> str | None:
+    """Why cue ``index`` (from 0) cannot be placed in the video, or None when it can."""
+    if not (math.isfinite(start_s) and math.isfinite(end_s)):
+        return f"cue {index + 1}: time is not a finite number"
+    if end_s < start_s:
+        return f"cue {index + 1}: ends ({end_s:.3f} s) before it starts ({start_s:.3f} s)"
+    if start_s < 0 and end_s <= 0:
+        return f"cue {index + 1}: ends before the video starts ({end_s:.3f} s)"
+    return None
+
+
 def build_transcript(
     raw_cues: Iterable[tuple[float, float, str]],
     *,
@@ -829,16 +855,11 @@ def build_transcript(
     n_moved_to_zero = n_no_words = 0
     kept: list[tuple[float, float, str, str]] = []
     for i, (start_s, end_s, raw) in enumerate(raw_cues):
-        if not (math.isfinite(start_s) and math.isfinite(end_s)):
-            reasons.append(f"cue {i + 1}: time is not a finite number")
-            continue
-        if end_s < start_s:
-            reasons.append(f"cue {i + 1}: ends ({end_s:.3f} s) before it starts ({start_s:.3f} s)")
+        problem = _timing_problem(i, start_s, end_s)
+        if problem is not None:
+            reasons.append(problem)
             continue
         if start_s < 0:
-            if end_s <= 0:
-                reasons.append(f"cue {i + 1}: ends before the video starts ({end_s:.3f} s)")
-                continue
             start_s = 0.0
             n_moved_to_zero += 1
         text = clean_markup(raw)
@@ -888,10 +909,18 @@ def build_transcript(
         n_dropped = sum(1 for c in kept if c[0] >= duration_s)
         n_clipped = sum(1 for c in kept if c[0] < duration_s < c[1])
         kept = [(s, min(e, duration_s), t, r) for s, e, t, r in kept if s < duration_s]
-        if n_dropped or n_clipped:
+        # Only the counts that are not 0: "0 cue(s) ... were dropped" reads as if some were.
+        past_end = [
+            f"{n} {what}"
+            for n, what in (
+                (n_dropped, "cue(s) started after it and were dropped"),
+                (n_clipped, "cue(s) ran past it and were clipped"),
+            )
+            if n
+        ]
+        if past_end:
             out_warnings.append(
-                f"{label}: {n_dropped} cue(s) start after the video's end ({duration_s:.2f} s) "
-                f"and were dropped; {n_clipped} ran past it and were clipped"
+                f"{label}: the video ends at {duration_s:.2f} s; {'; '.join(past_end)}"
             )
     if reasons:
         out_warnings.insert(0, _reasons_warning(label, reasons))
@@ -981,9 +1010,13 @@ def read_transcript(
         parsed = _parse_csv(text, path)
     else:
         parsed = _parse_plain(text, path, duration_s)
-    if not parsed.cues and parsed.skip_reasons:
-        # Timed text in which nothing could be read: the file, not a cue, is broken.
-        detail = f" ({parsed.skip_reasons[0]})" if parsed.skip_reasons else ""
+    placed = [_timing_problem(i, start, end) for i, (start, end, _) in enumerate(parsed.cues)]
+    if (parsed.cues or parsed.skip_reasons) and all(placed):
+        # Cues of which none could be read or placed in time, in any format: the file, not
+        # a cue, is broken. (A header alone holds no cue, and a cue of sound tags only is
+        # read and yields no words: both go on without text.)
+        problems = [*parsed.skip_reasons, *filter(None, placed)]
+        detail = f" ({problems[0]})" if problems else ""
         raise SubtitleParseError(
             f"no cue in {path} could be read{detail}; expected {_EXPECTED[fmt]}"
         )

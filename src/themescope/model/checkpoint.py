@@ -114,27 +114,25 @@ class TrainingCheckpoint:
             if not isinstance(meta, dict):
                 raise ValueError("not a JSON object")
         except (OSError, ValueError) as exc:
-            raise CheckpointError(
-                f"checkpoint {meta_path} is corrupt ({exc}); delete {folder} or drop --resume"
-            ) from exc
+            raise CheckpointError(f"checkpoint {meta_path} is corrupt ({exc})", folder) from exc
         self._check_compatible(trainer, meta, folder)
         if not weights_path.is_file() or sha256_file(weights_path) != meta.get("sha256"):
             raise CheckpointError(
                 f"checkpoint {weights_path} is missing or corrupt (its sha256 does not match "
-                f"state.json); delete {folder} or drop --resume"
+                "state.json)",
+                folder,
             )
         try:
             tensors = load_file(str(weights_path))
         except (OSError, SafetensorError) as exc:
-            raise CheckpointError(f"checkpoint {weights_path} is corrupt ({exc})") from exc
+            raise CheckpointError(f"checkpoint {weights_path} is corrupt ({exc})", folder) from exc
         model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}
         try:
             trainer.model.load_state_dict(model_state, strict=True)
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()
             raise CheckpointError(
-                f"checkpoint in {folder} does not fit this model ({first[-1].strip()}); "
-                "drop --resume to start over"
+                f"checkpoint in {folder} does not fit this model ({first[-1].strip()})", folder
             ) from exc
         if trainer.device.type == "cpu" and trainer.config.uses_images:
             trainer.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -167,7 +165,8 @@ class TrainingCheckpoint:
         if meta.get("schema_version") != CHECKPOINT_SCHEMA:
             raise CheckpointError(
                 f"checkpoint in {folder} has schema version {meta.get('schema_version')!r}, "
-                f"this themescope writes {CHECKPOINT_SCHEMA}; drop --resume to start over"
+                f"this themescope writes {CHECKPOINT_SCHEMA}",
+                folder,
             )
         if meta.get("ingest_fingerprint") != self.ingest_fp or meta.get("n_frames") != (
             trainer.data.n_frames
@@ -175,7 +174,8 @@ class TrainingCheckpoint:
             raise CheckpointError(
                 f"checkpoint in {folder} was trained on other frames (ingest fingerprint "
                 f"{meta.get('ingest_fingerprint')}, {meta.get('n_frames')} frames; this run has "
-                f"{self.ingest_fp}, {trainer.data.n_frames}); drop --resume to start over"
+                f"{self.ingest_fp}, {trainer.data.n_frames})",
+                folder,
             )
         saved = meta.get("config", {})
         current = trainer.config.to_dict()
@@ -187,13 +187,15 @@ class TrainingCheckpoint:
         if differences:
             raise CheckpointError(
                 f"checkpoint in {folder} was written with another configuration "
-                f"({'; '.join(differences[:3])}); use the same options or drop --resume"
+                f"({'; '.join(differences[:3])})",
+                folder,
             )
         vocab_size = len(trainer.vocabulary.tokens) if trainer.vocabulary is not None else 0
         if meta.get("vocab_size") != vocab_size:
             raise CheckpointError(
                 f"checkpoint in {folder} has a vocabulary of {meta.get('vocab_size')} tokens, "
-                f"this run {vocab_size}; drop --resume to start over"
+                f"this run {vocab_size}",
+                folder,
             )
 
 

@@ -39,7 +39,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from themescope._config import Settings, refuse_unknown_keys, setting
+from themescope._config import Settings, refuse_unknown_keys, seed_setting, setting
 from themescope.devices import DEVICES
 from themescope.errors import ConfigError
 
@@ -82,10 +82,20 @@ class TrainConfig(Settings):
         "(global max pooling, no dense layers).",
     )
     image_height: int = setting(
-        120, kind="int", low=1, category="architecture", help="Height the frames are resized to."
+        120,
+        kind="int",
+        low=1,
+        high=1080,
+        category="architecture",
+        help="Height the frames are resized to.",
     )
     image_width: int = setting(
-        200, kind="int", low=1, category="architecture", help="Width the frames are resized to."
+        200,
+        kind="int",
+        low=1,
+        high=1920,
+        category="architecture",
+        help="Width the frames are resized to.",
     )
     encoder_style: str = setting(
         "strided",
@@ -98,6 +108,7 @@ class TrainConfig(Settings):
     conv_channels: tuple[int, ...] = setting(
         (16, 32, 32),
         kind="ints",
+        high=1024,
         category="architecture",
         help="Output channels of each encoder block; the decoder mirrors them.",
     )
@@ -128,10 +139,15 @@ class TrainConfig(Settings):
         help="Recurrent cell of the text encoder and decoder.",
     )
     rnn_layers: int = setting(
-        1, kind="int", low=1, category="architecture", help="Stacked recurrent layers."
+        1, kind="int", low=1, high=8, category="architecture", help="Stacked recurrent layers."
     )
     rnn_hidden: int = setting(
-        128, kind="int", low=1, category="architecture", help="Hidden units per layer/direction."
+        128,
+        kind="int",
+        low=1,
+        high=4096,
+        category="architecture",
+        help="Hidden units per layer/direction.",
     )
     encoder_bidirectional: bool = setting(
         False,
@@ -149,6 +165,7 @@ class TrainConfig(Settings):
         0,
         kind="int",
         low=0,
+        high=16384,
         category="architecture",
         help="Width of the fusion layer (0: one linear map to the latent).",
     )
@@ -156,6 +173,7 @@ class TrainConfig(Settings):
         64,
         kind="int",
         low=1,
+        high=4096,
         category="architecture",
         flag="--latent-dim",
         help="Size of the latent vector that is clustered.",
@@ -180,7 +198,7 @@ class TrainConfig(Settings):
         help="Feed the true previous word to the text decoder.",
     )
     max_tokens: int = setting(
-        32, kind="int", low=1, category="architecture", help="Tokens kept per frame."
+        32, kind="int", low=1, high=1024, category="architecture", help="Tokens kept per frame."
     )
     word_vectors: str | None = setting(
         None,
@@ -212,7 +230,7 @@ class TrainConfig(Settings):
         help="Share of the steps after warm-up over which onecycle decays the rate.",
     )
     batch_size: int = setting(
-        8, kind="int", low=2, flag="--batch-size", help="Frames per optimiser step."
+        8, kind="int", low=2, high=4096, flag="--batch-size", help="Frames per optimiser step."
     )
     epochs: int | None = setting(
         None,
@@ -246,12 +264,13 @@ class TrainConfig(Settings):
         2000,
         kind="int",
         low=2,
+        high=1_000_000,
         help="Train on a seeded sample of at most this many frames, then encode every frame "
         "in batches read from disk, so a corpus of many videos is never held in memory "
         "(2000 frames at 120x200 take 0.6 GB as float32; at most max_steps x batch_size "
         "frames are seen in training anyway).",
     )
-    seed: int = setting(3407, kind="int", low=0, flag="--seed", help="Seed of every random choice.")
+    seed: int = seed_setting(3407, help="Seed of every random choice.")
     grad_clip_norm: float = setting(
         5.0, kind="float", low=0, help="Clip the gradient's global norm to this (0: no clipping)."
     )

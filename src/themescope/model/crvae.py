@@ -10,6 +10,7 @@ forcing. All sizes come from :class:`~themescope.model.config.TrainConfig`; see
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -328,3 +329,97 @@ def _image_decoder(config: TrainConfig) -> nn.Sequential:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+TOKEN_DIM_ESTIMATE = 384
+"""Token-vector width assumed before the vectors are read: the bundled embedders' (GloVe and
+word2vec files are narrower, and the recurrent layers' input weights are a small part)."""
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """About how much memory training takes, in bytes, by what takes it.
+
+    Attributes:
+        n_parameters: Trainable parameters of the model.
+        model: The parameters, their gradients and Adam's two moments (float32).
+        frames: The sampled training frames, held as float32.
+        activations: One batch's image activations, kept for the backward pass.
+    """
+
+    n_parameters: int
+    model: int
+    frames: int
+    activations: int
+
+    @property
+    def total(self) -> int:
+        """All of it."""
+        return self.model + self.frames + self.activations
+
+
+def estimate_training_memory(config: TrainConfig) -> MemoryEstimate:
+    """Estimate the memory training with ``config`` needs, without allocating any.
+
+    The model is built on PyTorch's meta device (shapes only), so its parameter count is
+    exact whatever the architecture.
+
+    Example:
+        >>> estimate = estimate_training_memory(TrainConfig())
+        >>> 0.5e9 < estimate.total < 1e9  # mostly the 2000 frames at 120x200
+        True
+    """
+    vectors = torch.zeros(1, TOKEN_DIM_ESTIMATE) if config.uses_text else None
+    with torch.device("meta"):
+        model = CRVAE(config, vectors)
+    n_parameters = count_parameters(model)
+    pixels = 3 * config.image_height * config.image_width if config.uses_images else 0
+    # Each block's output (and its activation) at its own resolution, in the encoder and
+    # mirrored in the decoder: channels x pixels / 4 per halving.
+    per_frame = sum(
+        2 * 2 * channels * (pixels // 3) // 4**block
+        for block, channels in enumerate(config.conv_channels)
+    )
+    return MemoryEstimate(
+        n_parameters=n_parameters,
+        model=16 * n_parameters,
+        frames=4 * pixels * config.max_train_frames,
+        activations=4 * config.batch_size * (pixels + per_frame) if pixels else 0,
+    )
+
+
+def check_training_memory(config: TrainConfig, available_bytes: int | None) -> None:
+    """Refuse sizes whose training would not fit in ``available_bytes`` (None: unknown).
+
+    Raises:
+        ConfigError: The estimate exceeds the memory available, naming the sizes to lower.
+    """
+    estimate = estimate_training_memory(config)
+    if available_bytes is None or estimate.total <= available_bytes:
+        return
+    raise ConfigError(
+        f"training with these sizes needs about {estimate.total / 1e9:.1f} GB of memory "
+        f"({estimate.n_parameters / 1e6:.0f} M parameters with their gradients and Adam "
+        f"state: {estimate.model / 1e9:.1f} GB; {config.max_train_frames} frames at "
+        f"{config.image_height}x{config.image_width}: {estimate.frames / 1e9:.1f} GB) and "
+        f"{available_bytes / 1e9:.1f} GB is available; lower latent_dim, dense_units, "
+        "rnn_hidden, the image size or max_train_frames"
+    )
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this machine can give a new process: MemAvailable on Linux, else all of it.
+
+    None where neither can be read (Windows), and nothing is checked there.
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None

@@ -48,6 +48,8 @@ EMBEDDING_RMS = 0.4
 MINILM_UNK = "[UNK]"
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 MULTILINGUAL = "multilingual"
+CHECKED_LINES = 5
+"""Lines of a word-vector file read by the check before any work (the whole file is read later)."""
 N_REFERENCE_WORDS = 300
 """Common words per language whose mean direction the multilingual word vectors drop."""
 """The ``word_vectors`` value that selects :class:`PhraseEmbedderWords`."""
@@ -183,8 +185,25 @@ class WordVectorFile:
                 known[i] = True
         return out, known
 
-    def load(self, words: set[str]) -> tuple[dict[str, np.ndarray], int]:
-        """Read the vectors of ``words``; check every line's dimension.
+    def check(self, n_lines: int = CHECKED_LINES) -> None:
+        """Read the first ``n_lines`` vectors only, so a file that is not one is refused early.
+
+        Training reads the whole file after ingest; a binary file (a word2vec ``.bin``, an
+        archive) is refused by this check in milliseconds, before any stage runs.
+
+        Raises:
+            ModelLoadError: As :meth:`load`, for the lines read.
+        """
+        self.load(None, max_lines=n_lines)
+
+    def load(
+        self, words: set[str] | None, *, max_lines: int | None = None
+    ) -> tuple[dict[str, np.ndarray], int]:
+        """Read the vectors of ``words`` (None: of every line read); check every line's dimension.
+
+        Args:
+            words: The words whose vectors are wanted; None parses every line read.
+            max_lines: Stop after this many lines (None: read the whole file).
 
         Raises:
             ModelLoadError: The file is missing, not UTF-8, empty, has lines of another
@@ -199,6 +218,8 @@ class WordVectorFile:
         try:
             with open(self.path, encoding="utf-8") as handle:
                 for line_no, raw in enumerate(handle, start=1):
+                    if max_lines is not None and line_no > max_lines:
+                        break
                     line = raw.rstrip()
                     if not line:
                         continue
@@ -212,7 +233,8 @@ class WordVectorFile:
                                     f"{self.path} line 1: header gives dimension {dim}"
                                 )
                             continue
-                    if dim and line.count(" ") == dim and line.split(" ", 1)[0] not in words:
+                    wanted = words is None or line.split(" ", 1)[0] in words
+                    if dim and line.count(" ") == dim and not wanted:
                         n_vectors += 1  # fast path: right field count, word not needed
                         continue
                     parts = line.split()
@@ -224,7 +246,7 @@ class WordVectorFile:
                             )
                     word, values = self._split(parts, dim, line_no, source)
                     n_vectors += 1
-                    if word in words and word not in found:
+                    if (words is None or word in words) and word not in found:
                         found[word] = self._parse(values, line_no)
         except UnicodeDecodeError as exc:
             raise ModelLoadError(

@@ -20,7 +20,7 @@ from themescope.devices import resolve_device, torch_threads
 from themescope.errors import ModelLoadError, TrainingError
 from themescope.model.config import TrainConfig
 from themescope.model.data import FrameData
-from themescope.model.text import MULTILINGUAL
+from themescope.model.text import MULTILINGUAL, WordVectorFile
 from themescope.model.trainer import EpochCallback
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 
@@ -58,14 +58,20 @@ class TrainStage(Stage):
         self.callback = callback
 
     def check(self) -> None:
-        """Resolve the device and check the word-vector file before any work."""
+        """Check the device, the memory the sizes need and the word vectors, before any work."""
+        from themescope.model.crvae import available_memory_bytes, check_training_memory
+
         resolve_device(self.device)
+        check_training_memory(self.config, available_memory_bytes())
         vectors = self.config.word_vectors
-        if vectors not in (None, MULTILINGUAL) and not Path(str(vectors)).is_file():
-            raise ModelLoadError(
-                f"word-vector file {vectors} does not exist (--word-vectors takes a GloVe / "
-                f"word2vec text file, or {MULTILINGUAL!r} for the multilingual phrase embedder)"
-            )
+        if vectors not in (None, MULTILINGUAL):
+            if not Path(str(vectors)).is_file():
+                raise ModelLoadError(
+                    f"word-vector file {vectors} does not exist (--word-vectors takes a GloVe / "
+                    f"word2vec text file, or {MULTILINGUAL!r} for the multilingual phrase "
+                    "embedder)"
+                )
+            WordVectorFile(str(vectors)).check()
 
     def settings(self) -> dict[str, Any]:
         """The training settings and the device asked for."""
@@ -129,7 +135,7 @@ class TrainStage(Stage):
         elif checkpoint.exists():
             logger.info(
                 "an interrupted training left a checkpoint in %s; starting over "
-                "(pass --resume to continue it)",
+                "(themescope train --resume continues one)",
                 checkpoint.folder,
             )
         trainer.fit(self.callback)

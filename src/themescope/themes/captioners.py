@@ -18,6 +18,7 @@ from typing import Any
 
 from PIL import Image
 
+from themescope._model_files import check_model_folder
 from themescope._offline import offline_hub
 from themescope._progress import track
 from themescope.devices import resolve_device
@@ -166,6 +167,8 @@ def load_captioner(name: str, model_path: str | None, *, device: str = "auto") -
 
     Raises:
         ConfigError: Unknown name, or ``"blip"`` without a model.
+        ModelLoadError: The model is not a local folder or cached id, or its config or
+            weights are damaged.
 
     Example:
         >>> load_captioner("none", None) is None
@@ -182,6 +185,8 @@ def load_captioner(name: str, model_path: str | None, *, device: str = "auto") -
                 "(e.g. one saved from Salesforce/blip-image-captioning-base) or a model id that "
                 "is already in the local Hugging Face cache"
             )
+        # The folder is checked now, before any stage runs; the model loads with the themes.
+        resolve_local_model(model_path, what="BLIP captioning model")
         return BlipCaptioner(model_path, device=device)
     raise ConfigError(f"unknown captioner {name!r}; choose one of: {', '.join(CAPTIONERS)}")
 
@@ -202,8 +207,8 @@ def resolve_local_model(model_path: str, *, what: str) -> str:
         what: What the model is, for the error message ("BLIP captioning model").
 
     Raises:
-        ModelLoadError: The folder does not exist or lacks config.json, or the id is
-            not in the local Hugging Face cache.
+        ModelLoadError: The folder does not exist, its config.json or weights are
+            damaged, or the id is not in the local Hugging Face cache.
 
     """
     path = Path(model_path).expanduser()
@@ -212,6 +217,7 @@ def resolve_local_model(model_path: str, *, what: str) -> str:
             raise ModelLoadError(f"{what} path {path} is a file; give the folder that holds it")
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"{what} folder {path} has no config.json")
+        check_model_folder(path, what)
         return str(path)
     if _looks_like_hub_id(model_path):
         from huggingface_hub import try_to_load_from_cache

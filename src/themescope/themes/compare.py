@@ -67,6 +67,7 @@ from typing import Any, Literal
 import numpy as np
 
 from themescope import __version__
+from themescope._config import check_seed
 from themescope._limits import clip_middle
 from themescope._progress import track
 from themescope.documents import (
@@ -227,6 +228,7 @@ def compare_runs(
     """
     if not -1.0 <= threshold <= 1.0:
         raise ConfigError(f"compare threshold must be in [-1, 1]; got {threshold}")
+    check_seed(seed, "--seed (compare.seed)")
     glosser = make_glosser(gloss_language)
     out = Path(out_dir)
     _check_out_dir(out, force)

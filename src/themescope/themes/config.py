@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from themescope._config import Settings, setting
+from themescope._config import Settings, seed_setting, setting
 from themescope.errors import ConfigError
 
 MAX_TSNE_POINTS = 2000
 """Default largest number of points t-SNE is fitted on."""
+MAX_K = 1000
+"""Most themes a run may ask for (each is described and drawn in the report)."""
 CAPTIONERS = ("none", "blip")
 GLOSS_LANGUAGES = ("en", "none")
 TAGGERS = ("extractive", "llm")
@@ -30,12 +32,17 @@ class ThemesConfig(Settings):
         None,
         kind="int",
         low=1,
+        high=MAX_K,
         optional=True,
         flag="--k",
         help="Fixed number of themes; none chooses it in k_range.",
     )
     k_range: tuple[int, int] = setting(
-        (3, 5), kind="range", flag="--k-range", help="Inclusive range k is chosen from, e.g. 3-5."
+        (3, 5),
+        kind="range",
+        high=MAX_K,
+        flag="--k-range",
+        help="Inclusive range k is chosen from, e.g. 3-5.",
     )
     captioner: str = setting(
         "none", kind="str", choices=CAPTIONERS, flag="--captioner", help="none or blip."
@@ -85,12 +92,16 @@ class ThemesConfig(Settings):
         flag="--gloss-language",
         help="Language of the glosses given to non-English phrases (CC-CEDICT): en, or none.",
     )
-    seed: int = setting(0, kind="int", low=0, flag="--seed", help="Seed of every random step.")
-    n_init: int = setting(10, kind="int", low=1, help="K-means initialisations.")
+    seed: int = seed_setting(0, help="Seed of every random step.")
+    n_init: int = setting(10, kind="int", low=1, high=1000, help="K-means initialisations.")
     n_bootstrap: int = setting(
-        10, kind="int", low=0, help="Bootstrap resamples per k for the stability score."
+        10,
+        kind="int",
+        low=0,
+        high=10_000,
+        help="Bootstrap resamples per k for the stability score.",
     )
-    n_phrases: int = setting(10, kind="int", low=1, help="Phrases per theme.")
+    n_phrases: int = setting(10, kind="int", low=1, high=1000, help="Phrases per theme.")
     time_weight: float = setting(
         0.0, kind="float", low=0, help="Weight of time as an extra clustering feature (0: off)."
     )
@@ -98,13 +109,18 @@ class ThemesConfig(Settings):
         1,
         kind="int",
         low=0,
+        high=10_000,
         help="Before clustering, average each frame's latent with this many neighbouring "
         "frames on each side of the same video (0: off): a story outlasts a sampling "
         "interval. Measured against the generator's truth: ARI 0.79 -> 0.95 on the 80 s "
         "test video, 0.81 -> 1.00 on the 12-video benchmark study, at the true k.",
     )
     max_tsne_points: int = setting(
-        MAX_TSNE_POINTS, kind="int", low=4, help="t-SNE is fitted on at most this many frames."
+        MAX_TSNE_POINTS,
+        kind="int",
+        low=4,
+        high=100_000,
+        help="t-SNE is fitted on at most this many frames.",
     )
     cluster_backend: str = setting(
         "auto",

