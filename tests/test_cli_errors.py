@@ -100,6 +100,29 @@ def test_every_option_help_is_printed_as_written(
             assert _flat(text) in _flat(out), f"{name} {param.name}: {text!r} lost from --help"
 
 
+@pytest.mark.parametrize(
+    ("name", "usage"),
+    [
+        ("summarize", "Usage: themescope summarize [OPTIONS] VIDEO"),
+        ("compare", "Usage: themescope compare [OPTIONS] RUN_A RUN_B"),
+        ("corpus", "Usage: themescope corpus [OPTIONS] CORPUS"),
+    ],
+)
+def test_usage_lines_name_arguments_in_capitals(
+    capsys: pytest.CaptureFixture[str], name: str, usage: str
+) -> None:
+    # typer wrote "{video}", which reads as a placeholder the program forgot to fill.
+    code, out, _ = _run(capsys, name, "--help")
+    assert code == 0
+    assert out.splitlines()[0] == usage
+
+
+@pytest.mark.parametrize("name", sorted(typer.main.get_group(app).commands))
+def test_no_usage_line_shows_braces(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    _, out, _ = _run(capsys, name, "--help")
+    assert "{" not in out.splitlines()[0]
+
+
 def _shown(value: object) -> str:
     if value is None:
         return "none"
