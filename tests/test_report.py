@@ -131,6 +131,13 @@ def test_report_is_self_contained_and_shows_every_part(run_dir: Path) -> None:
     about = html.split('id="common"')[1].split("</p>")[0]
     assert "What the whole video is about:" in about
     assert '<span class="common-phrase">vaccination drive</span>' in about
+    # The extractive tagger diversifies its list, so scores may rise down it: the page says so.
+    order = html.split('id="phrase-order">')[1].split("</p>")[0]
+    assert order == (
+        "The number beside a phrase is its relevance to the theme. The list is diversified "
+        "(maximal marginal relevance): a phrase much like one above it moves down, so the "
+        "numbers need not fall down the list."
+    )
     assert html.index('id="common"') < html.index('id="theme-0"')
     unsupported = html.split('id="theme-2"')[1].split("</article>")[0]
     assert "hallucinated moon landing" in unsupported and "unsupported</span>" in unsupported
