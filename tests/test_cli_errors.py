@@ -101,6 +101,63 @@ def test_every_option_help_is_printed_as_written(
             assert _flat(text) in _flat(out), f"{name} {param.name}: {text!r} lost from --help"
 
 
+@pytest.mark.parametrize(
+    ("name", "usage"),
+    [
+        ("summarize", "Usage: themescope summarize [OPTIONS] VIDEO"),
+        ("compare", "Usage: themescope compare [OPTIONS] RUN_A RUN_B"),
+        ("corpus", "Usage: themescope corpus [OPTIONS] CORPUS"),
+    ],
+)
+def test_usage_lines_name_arguments_in_capitals(
+    capsys: pytest.CaptureFixture[str], name: str, usage: str
+) -> None:
+    # typer wrote "{video}", which reads as a placeholder the program forgot to fill.
+    code, out, _ = _run(capsys, name, "--help")
+    assert code == 0
+    assert out.splitlines()[0] == usage
+
+
+@pytest.mark.parametrize("name", sorted(typer.main.get_group(app).commands))
+def test_no_usage_line_shows_braces(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    _, out, _ = _run(capsys, name, "--help")
+    assert "{" not in out.splitlines()[0]
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return "-".join(str(v) for v in value)
+    return str(value)
+
+
+def test_corpus_help_shows_the_defaults_a_study_uses(capsys: pytest.CaptureFixture[str]) -> None:
+    # The help showed a single run's defaults (k in 3-5, MiniLM word vectors) where a study
+    # runs with k in 4-12 and the multilingual word space.
+    from themescope.corpus.study import Study
+
+    study = Study.from_config({})
+    used = {
+        declaration.flag: getattr(config, name)
+        for config in (study.ingest, study.train, study.themes)
+        for name, declaration in type(config).declarations().items()
+        if declaration.flag
+    }
+    command = typer.main.get_group(app).commands["corpus"]
+    checked = {}
+    for param in command.params:
+        flag, text = param.opts[0], getattr(param, "help", None) or ""
+        # Every option that shows a default (--seed, shared by two sections, shows none).
+        if flag in used and "(default:" in text:
+            checked[flag] = used[flag]
+            assert text.endswith(f"(default: {_shown(used[flag])})"), flag
+    assert checked["--k-range"] == (4, 12) and checked["--word-vectors"] == "multilingual"
+    code, out, _ = _run(capsys, "corpus", "--help")
+    assert code == 0
+    assert "(default:4-12)" in _flat(out) and "(default:multilingual)" in _flat(out)
+
+
 def _fake_video(tmp_path: Path) -> Path:
     video = tmp_path / "news.mp4"
     video.write_bytes(b"\0" * 16)

@@ -18,7 +18,7 @@ from themescope.corpus.study import Study
 from themescope.documents import read_study_themes, read_study_videos
 from themescope.errors import ConfigError, RunLockedError
 from themescope.media.config import IngestConfig
-from themescope.model.text import MULTILINGUAL
+from themescope.model.config import MULTILINGUAL
 from themescope.synthetic import SyntheticCorpus, generate_corpus
 from themescope.themes.config import ThemesConfig
 

@@ -195,6 +195,18 @@ def test_facets_common_phrases_and_distinct_tops(embedder):
     assert [t.label for t in result.themes] == tops
 
 
+def test_everyday_words_every_theme_repeats_are_not_what_the_video_is_about(embedder):
+    # The demo video said "week", "year" and "today" in every theme, 20 times each in its
+    # 1000 words: keyness 1.3-1.8, enough to rank, and they were shown as "What the whole
+    # video is about". Its subject, said as often, stands out from general language more.
+    themes = [
+        material(t, [f"Covid {text} this week, year after year, today." for text in texts])
+        for t, texts in enumerate((VACCINE[:3], POLITICS[:3], VACCINE[3:]))
+    ]
+    result = facets(ExtractiveTagger(embedder, seed=0, n_spare=3).tag(themes, 3), 3, themes)
+    assert [p.text for p in result.common] == ["covid"]
+
+
 def test_facets_promotes_the_weaker_clashing_top():
     lists = [
         [Phrase("vaccine", 0.9), Phrase("nurse", 0.5)],

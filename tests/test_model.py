@@ -150,6 +150,28 @@ def test_decoder_without_teacher_forcing_feeds_back_its_predictions() -> None:
         CRVAE(tiny_config(teacher_forcing=False, decoder_bidirectional=True), torch.randn(12, 6))
 
 
+def test_generated_text_is_what_the_decoder_writes_without_the_true_words() -> None:
+    # The report's text reconstructions come from the latent alone, even for a model
+    # trained with teacher forcing.
+    vectors = torch.randn(12, 6)
+    forced = CRVAE(tiny_config(teacher_forcing=True), vectors).eval()
+    free = CRVAE(tiny_config(teacher_forcing=False), vectors).eval()
+    free.load_state_dict(forced.state_dict())
+    z = torch.randn(2, forced.config.latent_dim)
+    ids, lengths = torch.tensor([[3, 4, 5], [6, 7, 8]]), torch.tensor([3, 3])
+    with torch.no_grad():
+        _, expected = free.decode(z, ids, lengths)
+        _, copied = forced.decode(z, ids, lengths)
+        generated = forced.generate_text(z, 3)
+    assert expected is not None and copied is not None
+    torch.testing.assert_close(generated, expected)
+    assert not torch.allclose(generated, copied)
+    bidirectional = CRVAE(tiny_config(decoder_bidirectional=True), torch.randn(12, 6))
+    assert not bidirectional.can_generate_text
+    with pytest.raises(ValueError, match="needs a unidirectional text decoder"):
+        bidirectional.generate_text(z, 3)
+
+
 # -- text -------------------------------------------------------------------------------------
 
 

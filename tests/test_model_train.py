@@ -68,7 +68,10 @@ def test_train_writes_every_output_and_records_its_stats(tmp_path: Path) -> None
     assert record.device == "cpu" and record.epochs == 4 and not record.stopped_early
     assert result.record.psnr_db == record.psnr_db and 0 < result.record.psnr_db < 60
     assert -1 <= result.record.text_cosine <= 1
-    assert "original:      the vaccine" in (run / "text_reconstructions.txt").read_text("utf-8")
+    recon = (run / "text_reconstructions.txt").read_text("utf-8")
+    assert "original:      the vaccine" in recon
+    # Free-running: teacher forcing copied the originals and looked like proof of quality.
+    assert recon.startswith("# Text decoded from each frame's latent mean alone")
     assert not (run / CHECKPOINT_DIR).exists()
     # a second call with the same config is a no-op
     again = train(run, tiny_config(), device="cpu")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import hashlib
 import json
 import os
 import re
+import types
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from report_fixtures import (
     build_compare,
     build_run,
 )
+from themescope import __version__
 from themescope._cli import main
 from themescope.documents import read_compare
 from themescope.errors import RunDirectoryError, StageNotDoneError
@@ -131,6 +134,13 @@ def test_report_is_self_contained_and_shows_every_part(run_dir: Path) -> None:
     about = html.split('id="common"')[1].split("</p>")[0]
     assert "What the whole video is about:" in about
     assert '<span class="common-phrase">vaccination drive</span>' in about
+    # The extractive tagger diversifies its list, so scores may rise down it: the page says so.
+    order = html.split('id="phrase-order">')[1].split("</p>")[0]
+    assert order == (
+        "The number beside a phrase is its relevance to the theme. The list is diversified "
+        "(maximal marginal relevance): a phrase much like one above it moves down, so the "
+        "numbers need not fall down the list."
+    )
     assert html.index('id="common"') < html.index('id="theme-0"')
     unsupported = html.split('id="theme-2"')[1].split("</article>")[0]
     assert "hallucinated moon landing" in unsupported and "unsupported</span>" in unsupported
@@ -317,6 +327,30 @@ def test_compare_page_shows_both_runs_matrices_and_differences(tmp_path: Path) -
     assert "phrases say the same" in html and "schema_version 1" not in html
     # Representative frames of both runs are embedded.
     assert html.count("data:image/jpeg;base64,") >= 2 * 3 * 3
+
+
+def test_compare_header_shows_each_time_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A page written as the comparison ran showed the same timestamp twice.
+    from themescope.report import compare_page
+
+    out = build_compare(tmp_path, build_run(tmp_path, name="us"), build_run(tmp_path, name="b"))
+    created = read_compare(out / "compare.json").created
+    now = _dt.datetime.fromisoformat(created)
+    clock = types.SimpleNamespace(UTC=_dt.UTC, datetime=types.SimpleNamespace(now=lambda tz: now))
+    monkeypatch.setattr(compare_page, "_dt", clock)
+    header = render_compare(out).read_text(encoding="utf-8").split('<div class="sub">')[1]
+    assert (
+        header.split("</div>")[0] == f"comparison by themescope {__version__} · compared {created}"
+    )
+    later = now + _dt.timedelta(days=1)
+    clock.datetime.now = lambda tz: later
+    header = render_compare(out).read_text(encoding="utf-8").split('<div class="sub">')[1]
+    assert header.split("</div>")[0] == (
+        f"comparison by themescope {__version__} · compared {created} · page written "
+        f"{later.isoformat(timespec='seconds')}"
+    )
 
 
 def test_compare_page_of_an_older_compare_json_says_what_to_rerun(tmp_path: Path) -> None:

@@ -210,6 +210,29 @@ def test_report_stage_records_the_page_and_is_skipped_when_current(study: Path) 
     assert run_stage(study, StudyReportStage()).status == "skipped"
 
 
+def test_the_title_says_how_many_videos_and_which_groups_it_compares(
+    study: Path, html: str
+) -> None:
+    # It was "Study: study", the folder's name.
+    n_done = sum(v.status == "done" for v in read_study_videos(study / "videos.json").videos)
+    assert "<h1>Study of 7 videos: US vs CN vs TW</h1>" in html and n_done == 7
+    assert "<title>themescope · Study of 7 videos: US vs CN vs TW</title>" in html
+
+
+def test_an_interval_without_width_says_why(tmp_path: Path) -> None:
+    # "5.0–5.0 %" looked like a measured certainty; every video of the group gave 5 %.
+    study = build_study(tmp_path)
+    document = read_study_themes(study / "themes.json")
+    share = document.themes[0].group_shares["US"]
+    share.low = share.high = share.share
+    write_study(study / "themes.json", document)
+    render_study_report(study)
+    html = (study / "report.html").read_text(encoding="utf-8")
+    cell = _cell(html, document.themes[0].id, "US")
+    assert '<span class="cell-ci">no spread: the same in every video</span>' in cell
+    assert "–" not in cell
+
+
 def test_a_study_of_one_group_has_no_test_and_missing_images_are_reported(
     tmp_path: Path,
 ) -> None:

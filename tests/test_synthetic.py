@@ -191,7 +191,12 @@ def test_demo_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 0
-    assert "wrote 12 s video with 2 themes (zh)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "wrote 12 s video with 2 themes (zh)" in out
+    assert out.splitlines()[-1] == (
+        f"next: themescope summarize {tmp_path / 'news_zh.mp4'} --subtitles "
+        f"{tmp_path / 'news_zh.srt'} --out {tmp_path / 'run'}"
+    )
     truth = read_truth(tmp_path / "news_zh.truth.csv")
     assert truth.shape == (12,) and set(truth.tolist()) <= {0, 1}
     assert probe_video(tmp_path / "news_zh.mp4").duration_s == pytest.approx(12.0, abs=0.3)

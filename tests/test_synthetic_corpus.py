@@ -186,7 +186,12 @@ def test_demo_data_corpus_command(tmp_path: Path, capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 0
-    assert "wrote 2 videos of 12 s in groups A (en), B (zh)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "wrote 2 videos of 12 s in groups A (en), B (zh)" in out
+    # The user is told what to run next, ready to paste.
+    assert out.splitlines()[-1] == (
+        f"next: themescope corpus {tmp_path / 'corpus.csv'} --out {tmp_path / 'study'}"
+    )
     assert len(read_corpus(tmp_path / "corpus.csv").videos) == 2
     assert set(read_group_shares(tmp_path / "truth_shares.csv")) == {"A", "B"}
 

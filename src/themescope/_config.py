@@ -197,10 +197,14 @@ class Settings:
         return ConfigError(f"{cls._where(name)} must {requirement}. Got {value!r} instead.")
 
     @classmethod
-    def help(cls, name: str) -> str:
-        """Return the help text of field ``name`` with its default, for the CLI."""
+    def help(cls, name: str, default: Any = dataclasses.MISSING) -> str:
+        """Return the help text of field ``name`` with its default, for the CLI.
+
+        ``default`` replaces the declared default where a command uses another one.
+        """
         item = next(f for f in dataclasses.fields(cls) if f.name == name)  # type: ignore[arg-type]
-        default = item.default if item.default is not dataclasses.MISSING else None
+        if default is dataclasses.MISSING:
+            default = item.default if item.default is not dataclasses.MISSING else None
         if item.default_factory is not dataclasses.MISSING:
             default = item.default_factory()
         shown = "none" if default is None else _show(default)

@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import typer
+import typer.core
 
 from themescope import __version__, _progress
 
-app = typer.Typer(
+
+class _Command(typer.core.TyperCommand):
+    """A command whose usage line names its arguments as its docstring does: VIDEO, RUN."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        # typer writes a required argument as "{video}", which reads as a template
+        # placeholder left unfilled.
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument" and param.name:
+                name = param.name.upper()
+                pieces.append(name if param.required else f"[{name}]")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+class _App(typer.Typer):
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+app = _App(
     name="themescope",
     help="Explained, comparable themes of videos from their frames and the words spoken in them.",
     no_args_is_help=True,

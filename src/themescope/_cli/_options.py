@@ -7,7 +7,9 @@ wins over the declared default and a flag's over both: flag > ``--set`` > file >
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +19,26 @@ from themescope._config import Settings
 from themescope.errors import ConfigError
 
 
-def option(config: type[Settings], name: str, *short: str) -> Any:
-    """Return the typer option for setting ``name`` of ``config`` (its declared flag and help)."""
+def option(
+    config: type[Settings],
+    name: str,
+    *short: str,
+    defaults: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Any:
+    """Return the typer option for setting ``name`` of ``config`` (its declared flag and help).
+
+    ``defaults`` are a command's own defaults by section (a study's), shown instead of the
+    declared ones where they name the setting.
+    """
     declaration = config.declarations()[name]
     if declaration.flag is None:
         raise ValueError(f"{config.section}.{name} has no flag")
     flag = declaration.flag
     if declaration.kind == "bool":
         flag = f"{flag}/--no-{flag.removeprefix('--')}"
-    return typer.Option(None, flag, *short, help=config.help(name), show_default=False)
+    own = (defaults or {}).get(config.section, {})
+    shown = own.get(name, dataclasses.MISSING)
+    return typer.Option(None, flag, *short, help=config.help(name, shown), show_default=False)
 
 
 def given(**values: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from themescope._cli._app import app
 from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
+from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
 from themescope.themes.config import ThemesConfig
@@ -38,20 +39,20 @@ def corpus_command(
         help="An existing Ray cluster: auto, host:port or ray://host:port (default: a local "
         "Ray). Every worker must reach the videos and the study directory.",
     ),
-    every: float | None = option(IngestConfig, "every_s"),
-    ocr: str | None = option(IngestConfig, "ocr"),
-    epochs: int | None = option(TrainConfig, "epochs"),
+    every: float | None = option(IngestConfig, "every_s", defaults=STUDY_DEFAULTS),
+    ocr: str | None = option(IngestConfig, "ocr", defaults=STUDY_DEFAULTS),
+    epochs: int | None = option(TrainConfig, "epochs", defaults=STUDY_DEFAULTS),
     seed: int | None = typer.Option(
         None, "--seed", help="Seed of training, clustering and the statistics."
     ),
     device: str | None = typer.Option(
         None, "--device", help="auto, cpu, cuda or mps (default: auto)."
     ),
-    word_vectors: str | None = option(TrainConfig, "word_vectors"),
-    k: int | None = option(ThemesConfig, "k"),
-    k_range: str | None = option(ThemesConfig, "k_range"),
-    embedder: str | None = option(ThemesConfig, "embedder"),
-    gloss_language: str | None = option(ThemesConfig, "gloss_language"),
+    word_vectors: str | None = option(TrainConfig, "word_vectors", defaults=STUDY_DEFAULTS),
+    k: int | None = option(ThemesConfig, "k", defaults=STUDY_DEFAULTS),
+    k_range: str | None = option(ThemesConfig, "k_range", defaults=STUDY_DEFAULTS),
+    embedder: str | None = option(ThemesConfig, "embedder", defaults=STUDY_DEFAULTS),
+    gloss_language: str | None = option(ThemesConfig, "gloss_language", defaults=STUDY_DEFAULTS),
     settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     force: bool = typer.Option(
         False,

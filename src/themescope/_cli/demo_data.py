@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,6 +75,7 @@ def demo_data_command(
             f"wrote {len(written.videos)} videos of {minutes * 60.0:.0f} s in groups {groups}: "
             f"{written.manifest_path}, {written.shares_path}"
         )
+        _print_next("corpus", written.manifest_path, "--out", out / "study")
         return
     if per_group is not None:
         raise ConfigError("--per-group applies only with --corpus")
@@ -89,3 +91,12 @@ def demo_data_command(
         f"wrote {video.duration_s:.0f} s video with {video.n_themes} themes ({video.lang}): "
         f"{video.video_path}, {video.subtitles_path}, {video.truth_path}"
     )
+    _print_next(
+        "summarize", video.video_path, "--subtitles", video.subtitles_path, "--out", out / "run"
+    )
+
+
+def _print_next(*args: object) -> None:
+    """Print the command that uses what was written, ready to paste (never wrapped)."""
+    command = shlex.join(["themescope", *map(str, args)])
+    Console(soft_wrap=True).print(f"next: {command}", markup=False, highlight=False)

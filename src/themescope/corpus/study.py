@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from themescope.documents import read_study_themes, read_study_videos
 from themescope.errors import ConfigError, RunDirectoryError
 from themescope.manifest import Manifest
+from themescope.model.config import MULTILINGUAL
 from themescope.rundir import RunDirectory, Stage, run_stage
 
 if TYPE_CHECKING:
@@ -53,6 +54,13 @@ logger = logging.getLogger("themescope")
 
 STUDY_K_RANGE = (4, 12)
 """A study's default k range: a corpus holds more themes than one video."""
+STUDY_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    "train": {"word_vectors": MULTILINGUAL},
+    "themes": {"k_range": STUDY_K_RANGE},
+}
+"""Where a study's defaults differ from a single run's, by config section: k in a wider
+range, and one word space for the text of every language. Read by :class:`Study` and by
+``themescope corpus --help``, so the help shows what a study uses."""
 
 
 @dataclass
@@ -167,7 +175,6 @@ class Study:
         from themescope.corpus.executors import load_executor
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
-        from themescope.model.text import MULTILINGUAL
         from themescope.pipeline import check_parts
         from themescope.themes.config import ThemesConfig
 
@@ -189,9 +196,9 @@ class Study:
         self.train = (
             train
             if train is not None
-            else TrainConfig.preset("fast").replace(word_vectors=MULTILINGUAL)
+            else TrainConfig.preset("fast").replace(**STUDY_DEFAULTS["train"])
         )
-        self.themes = themes if themes is not None else ThemesConfig(k_range=STUDY_K_RANGE)
+        self.themes = themes if themes is not None else ThemesConfig(**STUDY_DEFAULTS["themes"])
         self.executor = executor
         self.workers = workers
         self.ray_address = ray_address
@@ -206,12 +213,11 @@ class Study:
     def from_config(cls, values: Mapping[str, Any], **options: Any) -> Study:
         """Build a study from a nested dict (a parsed config file) and keyword options.
 
-        Sections as for ``summarize``; the study's defaults (multilingual word vectors, k in
-        4–12) hold where the sections do not set them.
+        Sections as for ``summarize``; :data:`STUDY_DEFAULTS` hold where the sections do
+        not set them.
         """
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
-        from themescope.model.text import MULTILINGUAL
         from themescope.pipeline import CONFIG_SECTIONS, RUN_KEYS
         from themescope.themes.config import ThemesConfig
 
@@ -221,10 +227,11 @@ class Study:
                 f"unknown config section(s): {', '.join(unknown)}; "
                 f"expected {', '.join(CONFIG_SECTIONS + RUN_KEYS)}"
             )
-        train = {"word_vectors": MULTILINGUAL, **dict(values.get("train", {}))}
+        train = {**STUDY_DEFAULTS["train"], **dict(values.get("train", {}))}
         themes = dict(values.get("themes", {}))
-        if "k" not in themes and "k_range" not in themes:
-            themes["k_range"] = STUDY_K_RANGE
+        # A fixed k excludes a k range, the study's default one too.
+        if "k" not in themes:
+            themes = {**STUDY_DEFAULTS["themes"], **themes}
         return cls(
             ingest=IngestConfig.from_dict(dict(values.get("ingest", {}))),
             train=TrainConfig.from_dict(train),
@@ -314,4 +321,4 @@ class Study:
         return StudyResult.from_study(study, statuses)
 
 
-__all__ = ["STUDY_K_RANGE", "Study", "StudyResult", "StudyTheme"]
+__all__ = ["STUDY_DEFAULTS", "STUDY_K_RANGE", "Study", "StudyResult", "StudyTheme"]

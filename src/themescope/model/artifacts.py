@@ -3,8 +3,8 @@
 ``latents.npy`` (μ per frame), ``model/`` (weights as safetensors, config, vocabulary
 and embeddings; never pickle), ``train_log.csv`` (the report draws the loss curves
 from it), ``reconstructions.png`` (originals above their reconstructions) and
-``text_reconstructions.txt`` (predicted token vectors verbalised by nearest-neighbour
-lookup).
+``text_reconstructions.txt`` (token vectors decoded from μ alone, free-running, verbalised
+by nearest-neighbour lookup).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def write_outputs(
             st.path("reconstructions.png"),
         )
     _write_text_reconstructions(
-        st.path("text_reconstructions.txt"), data, vocabulary, evaluation, config
+        st.path("text_reconstructions.txt"), data, vocabulary, evaluation, trainer
     )
 
 
@@ -93,36 +93,58 @@ def _save_reconstructions(originals: np.ndarray, recons: np.ndarray, path: Path)
     Image.fromarray((np.clip(grid, 0, 1) * 255).round().astype(np.uint8)).save(path)
 
 
+_FREE_HEADER = (
+    "# Text decoded from each frame's latent mean alone: the decoder starts from the latent",
+    "# and reads back its own previous prediction, never the true words (free-running).",
+    "# Each predicted vector is shown as its nearest word in the vocabulary; the words",
+    "# that match the original are what the latent holds of the frame's text.",
+)
+_FORCED_HEADER = (
+    "# Teacher-forced (a bidirectional decoder cannot write free-running): each word is",
+    "# predicted from the true previous word, so the lines match the originals almost",
+    "# whatever the latent holds. They show the decoder at work, not the latent's content.",
+)
+
+
 def _write_text_reconstructions(
     path: Path,
     data: FrameData,
     vocabulary: Vocabulary | None,
     evaluation: Evaluation,
-    config: TrainConfig,
+    trainer: Trainer,
 ) -> None:
-    lines = [
-        "# Text reconstructed from each frame's latent mean, verbalised by nearest-neighbour",
-        "# lookup of every predicted vector in the vocabulary (teacher forcing: the decoder",
-        "# reads the true previous word).",
-        "",
-    ]
+    free = trainer.model.can_generate_text
+    lines = [*(_FREE_HEADER if free else _FORCED_HEADER), ""]
     if vocabulary is None or evaluation.predicted_text is None:
         lines.append("(no text model: the run has no text or the ablation uses none)")
     else:
         with_text = [i for i in range(data.n_frames) if int(data.lengths[i]) > 0]
         picks = reconstruction_sample(len(with_text), 10) if with_text else np.zeros(0, int)
         chosen = [with_text[i] for i in picks]
-        for frame in chosen:
+        if free and chosen:
+            # evaluation.mu is indexed as data is (latents may hold frames not trained on).
+            predicted = _generate(trainer, evaluation.mu[chosen], int(data.lengths[chosen].max()))
+        for row, frame in enumerate(chosen):
             length = int(data.lengths[frame])
             original = [vocabulary.tokens[i] for i in data.token_ids[frame, :length].tolist()]
-            predicted = vocabulary.nearest(evaluation.predicted_text[frame])
+            vectors = predicted[row, :length] if free else evaluation.predicted_text[frame]
             lines += [
                 f"frame {frame} ({data.time_s[frame]:.1f} s)",
                 f"  original:      {_join_tokens(original)}",
-                f"  reconstructed: {_join_tokens(predicted)}",
+                f"  reconstructed: {_join_tokens(vocabulary.nearest(vectors))}",
                 "",
             ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _generate(trainer: Trainer, mu: np.ndarray, n_tokens: int) -> np.ndarray:
+    """Free-running token vectors from latent means, shape (n_frames, n_tokens, dim)."""
+    import torch
+
+    model = trainer.model.eval()
+    with torch.inference_mode():
+        z = torch.from_numpy(np.ascontiguousarray(mu)).to(trainer.device)
+        return model.generate_text(z, n_tokens).float().cpu().numpy()
 
 
 def _join_tokens(tokens: list[str]) -> str:

@@ -45,6 +45,8 @@ from themescope.errors import ConfigError
 
 PRESETS = ("fast", "paper")
 ABLATIONS = ("full", "image-only", "text-only", "pure-cvae")
+MULTILINGUAL = "multilingual"
+"""The ``word_vectors`` value that selects the multilingual phrase embedder's word space."""
 
 __all__ = ["ABLATIONS", "DEVICES", "PRESETS", "TrainConfig"]
 

@@ -225,19 +225,47 @@ class CRVAE(nn.Module):
             text = self._decode_text(decoded[:, self.image_flat :], token_ids, lengths)
         return image, text
 
+    @property
+    def can_generate_text(self) -> bool:
+        """Whether :meth:`generate_text` works: a text decoder that reads left to right."""
+        return self.text_decoder is not None and not self.config.decoder_bidirectional
+
+    def generate_text(self, z: torch.Tensor, n_tokens: int) -> torch.Tensor:
+        """Return the token vectors the text decoder writes from latents ``z`` alone.
+
+        Each step reads the decoder's own previous prediction, never a true word (free
+        running, whatever ``teacher_forcing`` says), so the result shows what ``z`` holds.
+
+        Returns:
+            Tensor of shape (n_latents, n_tokens, embedding_dim).
+
+        Raises:
+            ValueError: The model has no text decoder, or a bidirectional one (which
+                reads the words after each word too, so it cannot write one at a time).
+        """
+        if not self.can_generate_text:
+            raise ValueError("free-running text needs a unidirectional text decoder")
+        state = self._text_state(self.expand(z)[:, self.image_flat :])
+        sos = self._vectors()[SOS_ID].expand(z.shape[0], 1, -1)
+        return self._decode_free(state, sos, n_tokens)
+
+    def _text_state(
+        self, state_flat: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """The text decoder's initial state from its part of the expanded latent."""
+        hidden = self.config.rnn_hidden
+        states = state_flat.reshape(state_flat.shape[0], -1, hidden).permute(1, 0, 2).contiguous()
+        if self.config.rnn_cell == "lstm":
+            h0, c0 = states.chunk(2, dim=0)
+            return (h0.contiguous(), c0.contiguous())
+        return states
+
     def _decode_text(
         self, state_flat: torch.Tensor, token_ids: torch.Tensor, lengths: torch.Tensor
     ) -> torch.Tensor:
         assert self.text_decoder is not None and self.text_out is not None
         batch, n_tokens = token_ids.shape
-        hidden = self.config.rnn_hidden
-        states = state_flat.reshape(batch, -1, hidden).permute(1, 0, 2).contiguous()
-        state: torch.Tensor | tuple[torch.Tensor, torch.Tensor]
-        if self.config.rnn_cell == "lstm":
-            h0, c0 = states.chunk(2, dim=0)
-            state = (h0.contiguous(), c0.contiguous())
-        else:
-            state = states
+        state = self._text_state(state_flat)
         sos = self._vectors()[SOS_ID].expand(batch, 1, -1)
         if not self.config.teacher_forcing:
             return self._decode_free(state, sos, n_tokens)

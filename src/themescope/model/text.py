@@ -32,6 +32,7 @@ import numpy as np
 
 from themescope.errors import ModelLoadError
 from themescope.media.language import contains_han, jieba_words
+from themescope.model.config import MULTILINGUAL
 
 if TYPE_CHECKING:
     from themescope.themes.base import PhraseEmbedder
@@ -47,12 +48,10 @@ PAD_ID, SOS_ID, UNK_ID = 0, 1, 2
 EMBEDDING_RMS = 0.4
 MINILM_UNK = "[UNK]"
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
-MULTILINGUAL = "multilingual"
 CHECKED_LINES = 5
 """Lines of a word-vector file read by the check before any work (the whole file is read later)."""
 N_REFERENCE_WORDS = 300
 """Common words per language whose mean direction the multilingual word vectors drop."""
-"""The ``word_vectors`` value that selects :class:`PhraseEmbedderWords`."""
 
 
 def is_punctuation(token: str) -> bool:

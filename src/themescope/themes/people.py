@@ -33,8 +33,10 @@ English: introducers, in any case
     in), "here / joined / talking with ...", and the vocative after an
     answering interjection ("yeah, Glenn, ..."). In mixed-case text their words
     must be capitalised, and the last one not written in lower case elsewhere in
-    the run ("This is Breaking News"). In upper-case text, where case tells nothing, a name
-    is read as two words, a given name and a surname ("I'M CURIOUS" is no
+    the run ("This is Breaking News"). In upper-case text, where case tells nothing, the
+    last word of a name in any slot must not be written in lower case elsewhere in the run
+    ("GOVERNMENT MINISTER POLICY" beside "the policy"), and a name is read as two words,
+    a given name and a surname ("I'M CURIOUS" is no
     name, "I'M GLENN HEALY" is; a vocative closed by commas needs one word),
     none of them an inflected English word (an English word plus -ly, -ed or
     -ing: "honestly", "thrilled", "looking"), a place head or modifier, and
@@ -268,9 +270,12 @@ def _names_en(text: str, lower: frozenset[str]) -> list[str]:
     for slot in _SLOTS:
         for match in slot.pattern.finditer(text):
             words = _slot_words(match.group("name").split(), slot, mixed)
-            # A capitalised word in a weak slot is no name where the run writes it in lower
-            # case too ("This is Breaking News"); a strong slot's words are a name anyway.
-            if words and not (mixed and not slot.strong and words[-1] in lower):
+            # A name is capitalised wherever the run writes it: a surname the run also
+            # writes in lower case is a common word, after a weak slot ("This is Breaking
+            # News") and, where capitals tell nothing, after any slot ("GOVERNMENT MINISTER
+            # POLICY" beside "the policy"). A strong slot in mixed case is a name anyway.
+            common = bool(words) and words[-1] in lower and not (mixed and slot.strong)
+            if words and not common:
                 found.append(" ".join(words))
     if mixed:
         found.extend(_capitalised_names(text, lower))
