@@ -152,6 +152,25 @@ def test_resume_refuses_a_corrupted_checkpoint(tmp_path: Path) -> None:
     assert train(run, tiny_config(checkpoint_every=1), device="cpu").record.epochs == 4
 
 
+def test_resume_refuses_a_checkpoint_at_or_past_the_new_epoch_count(tmp_path: Path) -> None:
+    """Issue 14, part 5, item 2: `--epochs 3` over a run killed at epoch 3 of 5 trained 3
+    (of the old plan's schedule) or more epochs while the manifest said 3."""
+    run = make_run(tmp_path / "run", n_frames=9)
+    with pytest.raises(KeyboardInterrupt):
+        train(run, tiny_config(epochs=5, checkpoint_every=1), device="cpu", callback=_Interrupt(3))
+    for epochs in (2, 3):
+        with pytest.raises(CheckpointError) as info:
+            train(run, tiny_config(epochs=epochs), device="cpu", resume=True)
+        assert str(info.value) == (
+            f"checkpoint in {run / CHECKPOINT_DIR} is at epoch 3, and this training plans "
+            f"{epochs} epochs in all; drop --resume to start over"
+        )
+    # the pipeline's fallback: start over, and the manifest says what was trained
+    record = train(run, tiny_config(epochs=2), device="cpu").record
+    assert record.epochs == record.epochs_planned == 2
+    assert [int(row["epoch"]) for row in _log(run)] == [1, 2]
+
+
 def test_text_loss_ignores_frames_without_text() -> None:
     config = tiny_config()
     model = CRVAE(config, torch.randn(12, 6))

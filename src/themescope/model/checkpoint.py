@@ -189,6 +189,14 @@ class TrainingCheckpoint:
                 f"checkpoint in {folder} was written with another configuration "
                 f"({'; '.join(differences[:3])}); use the same options or drop --resume"
             )
+        # Resuming past the new end would train more epochs than planned, and one ending there
+        # would keep the old plan's learning-rate schedule: neither is the run now asked for.
+        epoch = meta.get("epoch")
+        if not isinstance(epoch, int) or epoch >= trainer.n_epochs:
+            raise CheckpointError(
+                f"checkpoint in {folder} is at epoch {epoch}, and this training plans "
+                f"{trainer.n_epochs} epochs in all; drop --resume to start over"
+            )
         vocab_size = len(trainer.vocabulary.tokens) if trainer.vocabulary is not None else 0
         if meta.get("vocab_size") != vocab_size:
             raise CheckpointError(
