@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors import SafetensorError
 
 from test_model_support import make_run, tiny_config
 from themescope._cli import main
@@ -169,6 +171,45 @@ def test_resume_refuses_a_checkpoint_at_or_past_the_new_epoch_count(tmp_path: Pa
     record = train(run, tiny_config(epochs=2), device="cpu").record
     assert record.epochs == record.epochs_planned == 2
     assert [int(row["epoch"]) for row in _log(run)] == [1, 2]
+
+
+_DISK_FULL = [
+    OSError(errno.ENOSPC, "No space left on device"),
+    SafetensorError(
+        'Error while serializing: I/O error: No space left on device (os error 28) at path "x"'
+    ),
+]
+
+
+@pytest.mark.parametrize("error", _DISK_FULL, ids=["OSError", "SafetensorError"])
+def test_a_full_disk_while_training_is_one_line_and_leaves_no_partial_checkpoint(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    error: Exception,
+) -> None:
+    """Issue 14, part 5, item 3: exit 1 "internal error: SafetensorError" and an empty
+    .train-checkpoint.tmp left behind."""
+    import safetensors.torch
+
+    run = make_run(tmp_path / "run", n_frames=6)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        train(run, tiny_config(checkpoint_every=1), device="cpu")
+    assert info.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in run.path.iterdir() if p.name.startswith(".train")) == []
+    assert RunDirectory(run.path).record("train") is None
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-q", "train", str(run.path), "--epochs", "1", "--device", "cpu"])
+    assert exit_info.value.code == 2
+    weights = run / ".staging-train" / "model" / "weights.safetensors"
+    last_line = capsys.readouterr().err.splitlines()[-1]  # after the stage's warnings
+    assert last_line == f"themescope: error: cannot write {weights}: disk full"
+    assert not (run / ".staging-train").exists()
 
 
 def test_text_loss_ignores_frames_without_text() -> None:

@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -508,6 +509,28 @@ def describe_os_error(exc: OSError) -> str:
         errno.ENOTDIR: "a part of the path is a file, not a folder",
     }
     return short.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
+
+
+@contextlib.contextmanager
+def os_errors(path: str | Path) -> Iterator[None]:
+    """Raise a failed write to ``path`` as an OSError that names it.
+
+    safetensors, written in Rust, reports a full disk as ``SafetensorError("... No space
+    left on device (os error 28)")``; as an OSError naming the file it reads as every
+    other failed write does: one line, exit 2.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    except Exception as exc:
+        found = re.search(r"\(os error (\d+)\)", str(exc))
+        if found is None:
+            raise
+        code = int(found.group(1))
+        raise OSError(code, os.strerror(code), str(path)) from exc
 
 
 def _remove(path: Path) -> None:
