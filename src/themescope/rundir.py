@@ -56,6 +56,8 @@ from themescope.manifest import (
 logger = logging.getLogger("themescope")
 
 MANIFEST_NAME = "manifest.json"
+STUDY_VIDEOS_NAME = "videos.json"
+"""The file that tells a study directory from a single video's run."""
 LOCK_NAME = ".lock"
 STAGES = tuple(RECORD_TYPES)
 """The stages in pipeline order; rewriting one invalidates those after it."""
@@ -182,6 +184,8 @@ class Stage(abc.ABC):
 
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
+    study: ClassVar[bool] = False
+    """Whether it writes a study directory; :func:`run_stage` opens a path given as one."""
 
     def check(self) -> None:  # noqa: B027 - most stages have nothing to resolve
         """Resolve and check settings and components; raise a ThemescopeError if one is bad."""
@@ -238,7 +242,7 @@ def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = Fal
     Raises:
         ThemescopeError: Bad settings, a missing upstream stage, or a failure of the stage.
     """
-    run = run if isinstance(run, RunDirectory) else RunDirectory(run)
+    run = run if isinstance(run, RunDirectory) else RunDirectory(run, study=stage.study)
     stage.check()
     creates = not stage.needs
     if not creates:
@@ -272,6 +276,7 @@ class RunDirectory:
 
     Args:
         path: The directory; it is created by the first stage that writes.
+        study: Open it as a study directory (``themescope corpus``), not a single video's run.
 
     Example:
         >>> run = RunDirectory("runs/us-report")  # doctest: +SKIP
@@ -279,11 +284,12 @@ class RunDirectory:
         1.7
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, study: bool = False) -> None:
         self.path = Path(path)
+        self.study = study
 
     def __repr__(self) -> str:
-        return f"RunDirectory({str(self.path)!r})"
+        return f"RunDirectory({str(self.path)!r}{', study=True' if self.study else ''})"
 
     def __truediv__(self, relative: str) -> Path:
         return self.path / relative
@@ -296,6 +302,10 @@ class RunDirectory:
     def exists(self) -> bool:
         """Whether this directory already is a themescope run (has a manifest)."""
         return self.manifest_path.is_file()
+
+    def is_study(self) -> bool:
+        """Whether this directory holds a study (its ingest wrote ``videos.json``)."""
+        return (self / STUDY_VIDEOS_NAME).is_file()
 
     def read_manifest(self) -> Manifest:
         """Return the manifest, or a fresh one when the run has none yet.
@@ -311,13 +321,27 @@ class RunDirectory:
             tmp.write_bytes(encode_manifest(manifest))
 
     def check_usable(self, force: bool = False) -> None:
-        """Refuse a path that is a file, or a non-empty directory that is not a run.
+        """Refuse a file, a non-empty directory that is not a run, or a run of the other kind.
+
+        The other kind: a study opened as a single video's run, or the reverse.
 
         Args:
             force: Accept a non-empty directory that holds other things.
         """
         if self.path.exists() and not self.path.is_dir():
             raise RunDirectoryError(f"{self.path} exists and is not a directory")
+        if not self.study and self.is_study():
+            # A single video's stage would write its files over the study's and orphan videos/.
+            raise RunDirectoryError(
+                f"{self.path} is a study folder (made by `themescope corpus`), not a single "
+                "video's run; write the run to another --out, redo the study with "
+                f"`themescope corpus CORPUS --out {self.path}`, or rebuild its report with "
+                f"`themescope report {self.path}`"
+            )
+        if self.study and not self.is_study() and self.exists() and self.record("ingest"):
+            raise RunDirectoryError(
+                f"{self.path} is a single video's run directory, not a study; choose another --out"
+            )
         if self.path.is_dir() and not self.exists() and not force:
             others = [p.name for p in self.path.iterdir() if not p.name.startswith(".")]
             if others:

@@ -94,6 +94,7 @@ class StudyIngestStage(Stage):
     """
 
     name = "ingest"
+    study = True
 
     def __init__(
         self, spec: CorpusSpec, config: IngestConfig, executor: Executor, *, force: bool = False

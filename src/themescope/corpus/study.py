@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from themescope.documents import read_study_themes, read_study_videos
-from themescope.errors import ConfigError, RunDirectoryError
+from themescope.errors import ConfigError
 from themescope.manifest import Manifest
 from themescope.rundir import RunDirectory, Stage, run_stage
 
@@ -105,7 +105,7 @@ class StudyResult:
         cls, study: RunDirectory | str | Path, stages: Mapping[str, str] | None = None
     ) -> StudyResult:
         """Read the result of a finished study directory."""
-        study = study if isinstance(study, RunDirectory) else RunDirectory(study)
+        study = study if isinstance(study, RunDirectory) else RunDirectory(study, study=True)
         study.require("themes")
         document = read_study_themes(study / "themes.json")
         videos = read_study_videos(study / "videos.json")
@@ -267,7 +267,7 @@ class Study:
         spec = read_corpus(corpus)
         for message in spec.warnings:
             logger.warning(message)
-        study = RunDirectory(out)
+        study = RunDirectory(out, study=True)
         study.check_usable(force=force)
         stages = self.stages(spec, force=force)
         for stage in stages:
@@ -281,11 +281,6 @@ class Study:
                     study.write_manifest(Manifest())
                 retry = False
                 if study.record("ingest") is not None:
-                    if not (study / "videos.json").is_file():
-                        raise RunDirectoryError(
-                            f"{study.path} is a single video's run directory, not a study; "
-                            "choose another --out"
-                        )
                     try:
                         previous = read_study_videos(study / "videos.json")
                         retry = any(v.status == "failed" for v in previous.videos)

@@ -588,6 +588,8 @@ class StudyReportStage(ReportStage):
         >>> run_stage(RunDirectory("study"), StudyReportStage())  # doctest: +SKIP
     """
 
+    study = True
+
     def build(self, path: Path) -> BuiltPage:
         """Return the report page of the study at ``path``."""
         html, view = build_study_report_html(path, thumb_width_px=self.thumb_width_px)
