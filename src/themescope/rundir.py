@@ -16,9 +16,15 @@ writes its files into a private staging folder and moves them into place only wh
 it has finished, then records itself in ``manifest.json`` (replaced atomically). A
 stage is *current* when its fingerprint (a hash of its settings, its components'
 parameters, its inputs and the fingerprints of the stages it reads) equals the
-recorded one; rerunning a current stage is a no-op. Before a stage reruns, the files
-and records of every later stage are removed, so whatever fails, the directory
-always reads as one consistent run, never as a new ingest beside an old model.
+recorded one and the files it recorded are all there (its JSON documents reading back
+through their typed reader); rerunning a current stage is a no-op. Before a stage
+reruns, the files and records of every later stage are removed, so whatever fails,
+the directory always reads as one consistent run, never as a new ingest beside an
+old model.
+
+A study directory (:mod:`themescope.corpus.study`) follows the same contract with a
+``videos.json`` beside its manifest. A :class:`RunDirectory` is opened as one or the
+other, and refuses the other kind before anything is written.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -42,7 +48,12 @@ from typing import Any, ClassVar, Literal
 import msgspec
 
 from themescope import __version__
-from themescope.errors import RunDirectoryError, RunLockedError, StageNotDoneError
+from themescope.errors import (
+    NewerDocumentError,
+    RunDirectoryError,
+    RunLockedError,
+    StageNotDoneError,
+)
 from themescope.manifest import (
     RECORD_TYPES,
     InputFile,
@@ -254,16 +265,18 @@ def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = Fal
             stage.fingerprint_parts(), {k: v.sha256 for k, v in inputs.items()}, upstream
         )
         record = run.record(stage.name)
-        if (
-            not force
-            and record is not None
-            and record.fingerprint == stage_fp
-            and (run / STAGE_FILES[stage.name][0]).exists()
-        ):
-            logger.info(
-                "%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path
-            )
-            return StageResult(run, stage.name, "skipped", record)
+        if not force and record is not None and record.fingerprint == stage_fp:
+            try:
+                run.check_outputs(stage.name, record)
+            except NewerDocumentError:
+                raise
+            except RunDirectoryError as exc:
+                logger.info("%s is redone: %s", stage.name, exc)
+            else:
+                logger.info(
+                    "%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path
+                )
+                return StageResult(run, stage.name, "skipped", record)
         run.invalidate_after(stage.name)
         with run.stage(stage.name, stage_fingerprint=stage_fp, config=stage.settings()) as writer:
             writer.inputs.update(inputs)
@@ -366,14 +379,54 @@ class RunDirectory:
             )
 
     def require(self, name: str) -> StageRecord:
-        """Return the record of stage ``name``, or explain which command to run first."""
+        """Return the record of stage ``name``, or explain which command to run first.
+
+        Raises:
+            StageNotDoneError: The stage has not finished, or a file it wrote is missing.
+            DocumentError: A JSON document it wrote is damaged or of another version.
+        """
         self.require_directory()
         record = self.record(name)
         if record is None:
             raise StageNotDoneError(
                 f"{self.path} has no finished {name} stage; run `themescope {name}` first"
             )
+        self.check_outputs(name, record)
         return record
+
+    def check_outputs(self, name: str, record: StageRecord) -> None:
+        """Refuse a finished stage whose recorded files are not all there and readable.
+
+        The manifest alone does not make a stage current: a file deleted or damaged
+        since must be written again, by the stage or by the command that redoes it.
+
+        Raises:
+            StageNotDoneError: A file the stage wrote is missing.
+            DocumentError: A JSON document it wrote is damaged or of another version.
+        """
+        # Manifests written before stages recorded their files: the one file always written.
+        for relative in record.files or STAGE_FILES[name][:1]:
+            path = self / relative
+            if not path.exists():
+                command = "corpus" if self.is_study() else name
+                raise StageNotDoneError(
+                    f"{path} is missing, so the {name} stage of {self.path} is not complete; "
+                    f"run `themescope {command}` again"
+                )
+            reader = self._document_readers().get(relative)
+            if reader is not None:
+                reader(path)
+
+    def _document_readers(self) -> dict[str, Callable[[Path], object]]:
+        """The typed reader of each JSON document a stage writes here."""
+        from themescope import documents
+
+        if self.is_study():
+            return {
+                "themes.json": documents.read_study_themes,
+                STUDY_VIDEOS_NAME: documents.read_study_videos,
+            }
+        return {"themes.json": documents.read_themes}
 
     @contextlib.contextmanager
     def lock(self, *, create: bool = True) -> Iterator[None]:
@@ -491,6 +544,7 @@ class RunDirectory:
     def _commit(
         self, writer: StageWriter, settings: Mapping[str, Any], stage_fp: str, seconds: float
     ) -> None:
+        written = {entry.name for entry in writer.staging.iterdir()}
         record = msgspec.convert(
             {
                 "done": True,
@@ -498,6 +552,7 @@ class RunDirectory:
                 "fingerprint": stage_fp,
                 "finished": now(),
                 "warnings": writer.warnings,
+                "files": sorted(written),
                 **writer.record,
             },
             RECORD_TYPES[writer.name],
@@ -507,7 +562,6 @@ class RunDirectory:
         if manifest.record(writer.name) is not None:
             setattr(manifest.stages, writer.name, None)
             self.write_manifest(manifest)
-        written = {entry.name for entry in writer.staging.iterdir()}
         for relative in STAGE_FILES[writer.name]:
             if relative not in written:
                 _remove(self / relative)
