@@ -265,3 +265,24 @@ def test_the_python_api_refuses_a_study_too_and_report_renders_it(
     code, _, _ = _run(capsys, "report", str(study), "--force")
     assert code == 0 and "group" in (study / "report.html").read_text(encoding="utf-8").lower()
 
+
+def test_a_refused_ingest_leaves_nothing_behind(
+    synthetic_video_en: SyntheticVideo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14, part 5, item 10: an unknown encoding left r/x with its lock files."""
+    out = tmp_path / "r" / "x"
+    code, _, err = _run(
+        capsys,
+        "ingest",
+        str(synthetic_video_en.video_path),
+        "--subtitles",
+        str(synthetic_video_en.subtitles_path),
+        "--subtitle-encoding",
+        "klingon",
+        "--out",
+        str(out),
+    )
+    assert code == 2
+    assert err.splitlines() == ["themescope: error: unknown subtitle encoding 'klingon'"]
+    assert list(tmp_path.iterdir()) == [], "the refused command created folders"
+

@@ -321,8 +321,7 @@ def test_a_document_of_a_newer_themescope_is_refused_not_rewritten(tmp_path: Pat
     with pytest.raises(NewerDocumentError) as info:
         run_stage(run, _TextStage("themes", "one"))
     assert str(info.value) == (
-        f"{run / 'themes.json'} has schema_version 9; this themescope reads 1; "
-        "upgrade themescope"
+        f"{run / 'themes.json'} has schema_version 9; this themescope reads 1; upgrade themescope"
     )
     assert (run / "themes.json").read_text() == newer
 
@@ -341,3 +340,15 @@ def test_a_manifest_without_recorded_files_still_checks_the_stages_main_file(
     with pytest.raises(StageNotDoneError, match=r"latents\.npy is missing, so the train stage"):
         run_stage(run, _TextStage("themes", "one"))
 
+
+def test_a_stage_that_fails_in_a_new_folder_leaves_no_folder(tmp_path: Path) -> None:
+    new = tmp_path / "r" / "x"
+    with pytest.raises(TrainingError):
+        run_stage(new, _TextStage("ingest", "x", fail=True))
+    assert list(tmp_path.iterdir()) == []
+    # a folder that was there before stays, with what it held
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    with pytest.raises(TrainingError):
+        run_stage(kept, _TextStage("ingest", "x", fail=True))
+    assert kept.is_dir()

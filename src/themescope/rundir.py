@@ -451,6 +451,7 @@ class RunDirectory:
                 _HELD_LOCKS[key][1] -= 1
             return
         self.check_usable(force=True)
+        new = _first_missing(self.path) if create else None
         if create:
             self.create()
         else:
@@ -465,6 +466,7 @@ class RunDirectory:
                 f"{self.path} is in use by another themescope process (pid {holder}); "
                 "wait for it to finish"
             ) from None
+        failed = False
         try:
             owner.write_text(str(os.getpid()), encoding="ascii")
             _HELD_LOCKS[key] = [lock, 1]
@@ -472,8 +474,14 @@ class RunDirectory:
                 yield
             finally:
                 del _HELD_LOCKS[key]
+        except BaseException:
+            failed = True
+            raise
         finally:
             lock.release()
+            # A command refused before it wrote anything leaves no folder behind.
+            if failed and new is not None and _holds_only_locks(self.path):
+                shutil.rmtree(new, ignore_errors=True)
 
     def create(self) -> None:
         """Create the run directory, or say in one line why it cannot be created."""
@@ -616,6 +624,23 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
+
+
+def _first_missing(path: Path) -> Path | None:
+    """Return the outermost folder of ``path`` that does not exist yet, or None."""
+    missing = None
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
+
+
+def _holds_only_locks(folder: Path) -> bool:
+    try:
+        return all(entry.name.startswith(LOCK_NAME) for entry in folder.iterdir())
+    except OSError:
+        return False
 
 
 def _read_text(path: Path) -> str:
