@@ -286,3 +286,16 @@ def test_a_refused_ingest_leaves_nothing_behind(
     assert err.splitlines() == ["themescope: error: unknown subtitle encoding 'klingon'"]
     assert list(tmp_path.iterdir()) == [], "the refused command created folders"
 
+
+def test_train_on_a_file_says_it_is_not_a_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = _run(capsys, "train", str(afile))
+    assert code == 2
+    assert err.splitlines() == [
+        f"themescope: error: {afile} is a file, not a run directory; give the folder that "
+        "`themescope ingest` or `themescope summarize` wrote"
+    ]
+

@@ -370,6 +370,11 @@ class RunDirectory:
 
     def require_directory(self) -> None:
         """Refuse a path that is not an existing themescope run (nothing is created)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunDirectoryError(
+                f"{self.path} is a file, not a run directory; give the folder that "
+                "`themescope ingest` or `themescope summarize` wrote"
+            )
         if not self.path.is_dir():
             raise RunDirectoryError(f"run directory {self.path} does not exist")
         if not self.exists():
