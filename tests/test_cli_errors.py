@@ -299,3 +299,20 @@ def test_train_on_a_file_says_it_is_not_a_run_folder(
         "`themescope ingest` or `themescope summarize` wrote"
     ]
 
+
+def test_compare_refuses_to_replace_a_newer_compare_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cmp"
+    out.mkdir()
+    newer = '{"schema_version": 99, "from": "a newer themescope"}'
+    (out / "compare.json").write_text(newer)
+    code, _, err = _run(
+        capsys, "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out)
+    )
+    assert code == 2
+    assert err.splitlines() == [
+        f"themescope: error: {out / 'compare.json'} has schema_version 99; this themescope "
+        "reads 2; upgrade themescope, choose another --out, or pass --force to replace it"
+    ]
+    assert (out / "compare.json").read_text() == newer
