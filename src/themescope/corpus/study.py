@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from themescope.documents import read_study_themes, read_study_videos
 from themescope.errors import ConfigError
 from themescope.manifest import Manifest
-from themescope.rundir import RunDirectory, Stage, run_stage
+from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, run_stage
 
 if TYPE_CHECKING:
     from themescope.corpus.spec import CorpusSpec
@@ -108,7 +108,7 @@ class StudyResult:
         study = study if isinstance(study, RunDirectory) else RunDirectory(study, study=True)
         study.require("themes")
         document = read_study_themes(study / "themes.json")
-        videos = read_study_videos(study / "videos.json")
+        videos = read_study_videos(study / STUDY_VIDEOS_NAME)
         return cls(
             study=study,
             k=document.k,
@@ -282,7 +282,7 @@ class Study:
                 retry = False
                 if study.record("ingest") is not None:
                     try:
-                        previous = read_study_videos(study / "videos.json")
+                        previous = read_study_videos(study / STUDY_VIDEOS_NAME)
                         retry = any(v.status == "failed" for v in previous.videos)
                     except DocumentError:
                         # Damaged, or from another themescope: the ingest stage rewrites it.
