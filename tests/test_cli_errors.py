@@ -425,3 +425,123 @@ def test_summarize_checks_models_and_servers_before_the_first_stage(
     assert code == 2
     assert err.splitlines() == [f"themescope: error: {message}"]
     assert not out.exists()
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["summarize", "{video}", "--out", "{study}"],
+        ["summarize", "{video}", "--out", "{study}", "--force"],
+        ["ingest", "{video}", "--out", "{study}", "--force"],
+        ["train", "{study}", "--force"],
+        ["themes", "{study}", "--force"],
+    ],
+    ids=lambda command: " ".join(command),
+)
+def test_a_single_video_command_refuses_a_study_and_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """Issue 14, part 5, item 1: they wrote a single run's files over the study's."""
+    from study_fixtures import build_study
+
+    study = build_study(tmp_path)
+    before = _tree(study)
+    video = _fake_video(tmp_path)
+    args = [part.format(video=video, study=study) for part in command]
+    code, _, err = _run(capsys, *args)
+    assert code == 2
+    assert err.splitlines() == [
+        f"themescope: error: {study} is a study folder (made by `themescope corpus`), not a "
+        "single video's run; write the run to another --out, redo the study with "
+        f"`themescope corpus CORPUS --out {study}`, or rebuild its report with "
+        f"`themescope report {study}`"
+    ]
+    assert _tree(study) == before
+
+
+def test_the_python_api_refuses_a_study_too_and_report_renders_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from study_fixtures import build_study
+    from themescope import Summarizer
+    from themescope.errors import RunDirectoryError
+    from themescope.media.ingest import ingest
+    from themescope.model.train import train
+    from themescope.report import render_report
+    from themescope.themes.stage import build_themes
+
+    study = build_study(tmp_path)
+    before = _tree(study)
+    video = _fake_video(tmp_path)
+    for call in (
+        lambda: Summarizer().run(video, out=study),
+        lambda: ingest(video, study),
+        lambda: train(study, force=True),
+        lambda: build_themes(study, force=True),
+        lambda: render_report(study, force=True),
+    ):
+        with pytest.raises(RunDirectoryError, match=r"is a study folder \(made by `themescope"):
+            call()
+    assert _tree(study) == before
+    code, _, _ = _run(capsys, "report", str(study), "--force")
+    assert code == 0 and "group" in (study / "report.html").read_text(encoding="utf-8").lower()
+
+
+def test_a_refused_ingest_leaves_nothing_behind(
+    synthetic_video_en: SyntheticVideo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14, part 5, item 10: an unknown encoding left r/x with its lock files."""
+    out = tmp_path / "r" / "x"
+    code, _, err = _run(
+        capsys,
+        "ingest",
+        str(synthetic_video_en.video_path),
+        "--subtitles",
+        str(synthetic_video_en.subtitles_path),
+        "--subtitle-encoding",
+        "klingon",
+        "--out",
+        str(out),
+    )
+    assert code == 2
+    assert err.splitlines() == ["themescope: error: unknown subtitle encoding 'klingon'"]
+    assert list(tmp_path.iterdir()) == [], "the refused command created folders"
+
+
+def test_train_on_a_file_says_it_is_not_a_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = _run(capsys, "train", str(afile))
+    assert code == 2
+    assert err.splitlines() == [
+        f"themescope: error: {afile} is a file, not a run directory; give the folder that "
+        "`themescope ingest` or `themescope summarize` wrote"
+    ]
+
+
+def test_compare_refuses_to_replace_a_newer_compare_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cmp"
+    out.mkdir()
+    newer = '{"schema_version": 99, "from": "a newer themescope"}'
+    (out / "compare.json").write_text(newer)
+    code, _, err = _run(
+        capsys, "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out)
+    )
+    assert code == 2
+    assert err.splitlines() == [
+        f"themescope: error: {out / 'compare.json'} has schema_version 99; this themescope "
+        "reads 2; upgrade themescope, choose another --out, or pass --force to replace it"
+    ]
+    assert (out / "compare.json").read_text() == newer

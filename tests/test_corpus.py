@@ -164,7 +164,8 @@ def test_a_study_in_use_is_refused(done_study: Path, tiny_corpus: SyntheticCorpu
             sys.executable,
             "-c",
             "import sys, time\nfrom themescope.rundir import RunDirectory\n"
-            "with RunDirectory(sys.argv[1]).lock():\n    print('held', flush=True)\n"
+            "with RunDirectory(sys.argv[1], study=True).lock():\n"
+            "    print('held', flush=True)\n"
             "    time.sleep(30)\n",
             str(done_study),
         ],

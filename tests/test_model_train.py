@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors import SafetensorError
 
 from test_model_support import make_run, tiny_config
 from themescope._cli import main
@@ -157,6 +159,64 @@ def test_resume_refuses_a_corrupted_checkpoint(tmp_path: Path) -> None:
         train(run, tiny_config(checkpoint_every=1), device="cpu", resume=True)
     # without --resume the broken checkpoint is ignored and training starts over
     assert train(run, tiny_config(checkpoint_every=1), device="cpu").record.epochs == 4
+
+
+def test_resume_refuses_a_checkpoint_at_or_past_the_new_epoch_count(tmp_path: Path) -> None:
+    """Issue 14, part 5, item 2: `--epochs 3` over a run killed at epoch 3 of 5 trained 3
+    (of the old plan's schedule) or more epochs while the manifest said 3."""
+    run = make_run(tmp_path / "run", n_frames=9)
+    with pytest.raises(KeyboardInterrupt):
+        train(run, tiny_config(epochs=5, checkpoint_every=1), device="cpu", callback=_Interrupt(3))
+    for epochs in (2, 3):
+        with pytest.raises(CheckpointError) as info:
+            train(run, tiny_config(epochs=epochs), device="cpu", resume=True)
+        assert str(info.value) == (
+            f"checkpoint in {run / CHECKPOINT_DIR} is at epoch 3, and this training plans "
+            f"{epochs} epochs in all; delete {run / CHECKPOINT_DIR} to train from the start"
+        )
+    # the pipeline's fallback: start over, and the manifest says what was trained
+    record = train(run, tiny_config(epochs=2), device="cpu").record
+    assert record.epochs == record.epochs_planned == 2
+    assert [int(row["epoch"]) for row in _log(run)] == [1, 2]
+
+
+_DISK_FULL = [
+    OSError(errno.ENOSPC, "No space left on device"),
+    SafetensorError(
+        'Error while serializing: I/O error: No space left on device (os error 28) at path "x"'
+    ),
+]
+
+
+@pytest.mark.parametrize("error", _DISK_FULL, ids=["OSError", "SafetensorError"])
+def test_a_full_disk_while_training_is_one_line_and_leaves_no_partial_checkpoint(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    error: Exception,
+) -> None:
+    """Issue 14, part 5, item 3: exit 1 "internal error: SafetensorError" and an empty
+    .train-checkpoint.tmp left behind."""
+    import safetensors.torch
+
+    run = make_run(tmp_path / "run", n_frames=6)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        train(run, tiny_config(checkpoint_every=1), device="cpu")
+    assert info.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in run.path.iterdir() if p.name.startswith(".train")) == []
+    assert RunDirectory(run.path).record("train") is None
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-q", "train", str(run.path), "--epochs", "1", "--device", "cpu"])
+    assert exit_info.value.code == 2
+    weights = run / ".staging-train" / "model" / "weights.safetensors"
+    last_line = capsys.readouterr().err.splitlines()[-1]  # after the stage's warnings
+    assert last_line == f"themescope: error: cannot write {weights}: disk full"
+    assert not (run / ".staging-train").exists()
 
 
 def test_text_loss_ignores_frames_without_text() -> None:

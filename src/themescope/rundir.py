@@ -16,9 +16,15 @@ writes its files into a private staging folder and moves them into place only wh
 it has finished, then records itself in ``manifest.json`` (replaced atomically). A
 stage is *current* when its fingerprint (a hash of its settings, its components'
 parameters, its inputs and the fingerprints of the stages it reads) equals the
-recorded one; rerunning a current stage is a no-op. Before a stage reruns, the files
-and records of every later stage are removed, so whatever fails, the directory
-always reads as one consistent run, never as a new ingest beside an old model.
+recorded one and the files it recorded are all there (its JSON documents reading back
+through their typed reader); rerunning a current stage is a no-op. Before a stage
+reruns, the files and records of every later stage are removed, so whatever fails,
+the directory always reads as one consistent run, never as a new ingest beside an
+old model.
+
+A study directory (:mod:`themescope.corpus.study`) follows the same contract with a
+``videos.json`` beside its manifest. A :class:`RunDirectory` is opened as one or the
+other, and refuses the other kind before anything is written.
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -41,7 +48,12 @@ from typing import Any, ClassVar, Literal
 import msgspec
 
 from themescope import __version__
-from themescope.errors import RunDirectoryError, RunLockedError, StageNotDoneError
+from themescope.errors import (
+    NewerDocumentError,
+    RunDirectoryError,
+    RunLockedError,
+    StageNotDoneError,
+)
 from themescope.manifest import (
     RECORD_TYPES,
     InputFile,
@@ -55,6 +67,8 @@ from themescope.manifest import (
 logger = logging.getLogger("themescope")
 
 MANIFEST_NAME = "manifest.json"
+STUDY_VIDEOS_NAME = "videos.json"
+"""The file that tells a study directory from a single video's run."""
 LOCK_NAME = ".lock"
 STAGES = tuple(RECORD_TYPES)
 """The stages in pipeline order; rewriting one invalidates those after it."""
@@ -181,6 +195,8 @@ class Stage(abc.ABC):
 
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
+    study: ClassVar[bool] = False
+    """Whether it writes a study directory; :func:`run_stage` opens a path given as one."""
 
     def check(self) -> None:  # noqa: B027 - most stages have nothing to resolve
         """Resolve and check settings and components; raise a ThemescopeError if one is bad."""
@@ -237,7 +253,7 @@ def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = Fal
     Raises:
         ThemescopeError: Bad settings, a missing upstream stage, or a failure of the stage.
     """
-    run = run if isinstance(run, RunDirectory) else RunDirectory(run)
+    run = run if isinstance(run, RunDirectory) else RunDirectory(run, study=stage.study)
     stage.check()
     creates = not stage.needs
     if not creates:
@@ -249,16 +265,18 @@ def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = Fal
             stage.fingerprint_parts(), {k: v.sha256 for k, v in inputs.items()}, upstream
         )
         record = run.record(stage.name)
-        if (
-            not force
-            and record is not None
-            and record.fingerprint == stage_fp
-            and (run / STAGE_FILES[stage.name][0]).exists()
-        ):
-            logger.info(
-                "%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path
-            )
-            return StageResult(run, stage.name, "skipped", record)
+        if not force and record is not None and record.fingerprint == stage_fp:
+            try:
+                run.check_outputs(stage.name, record)
+            except NewerDocumentError:
+                raise
+            except RunDirectoryError as exc:
+                logger.info("%s is redone: %s", stage.name, exc)
+            else:
+                logger.info(
+                    "%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path
+                )
+                return StageResult(run, stage.name, "skipped", record)
         run.invalidate_after(stage.name)
         with run.stage(stage.name, stage_fingerprint=stage_fp, config=stage.settings()) as writer:
             writer.inputs.update(inputs)
@@ -271,6 +289,7 @@ class RunDirectory:
 
     Args:
         path: The directory; it is created by the first stage that writes.
+        study: Open it as a study directory (``themescope corpus``), not a single video's run.
 
     Example:
         >>> run = RunDirectory("runs/us-report")  # doctest: +SKIP
@@ -278,11 +297,12 @@ class RunDirectory:
         1.7
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, study: bool = False) -> None:
         self.path = Path(path)
+        self.study = study
 
     def __repr__(self) -> str:
-        return f"RunDirectory({str(self.path)!r})"
+        return f"RunDirectory({str(self.path)!r}{', study=True' if self.study else ''})"
 
     def __truediv__(self, relative: str) -> Path:
         return self.path / relative
@@ -295,6 +315,10 @@ class RunDirectory:
     def exists(self) -> bool:
         """Whether this directory already is a themescope run (has a manifest)."""
         return self.manifest_path.is_file()
+
+    def is_study(self) -> bool:
+        """Whether this directory holds a study (its ingest wrote ``videos.json``)."""
+        return (self / STUDY_VIDEOS_NAME).is_file()
 
     def read_manifest(self) -> Manifest:
         """Return the manifest, or a fresh one when the run has none yet.
@@ -310,13 +334,27 @@ class RunDirectory:
             tmp.write_bytes(encode_manifest(manifest))
 
     def check_usable(self, force: bool = False) -> None:
-        """Refuse a path that is a file, or a non-empty directory that is not a run.
+        """Refuse a file, a non-empty directory that is not a run, or a run of the other kind.
+
+        The other kind: a study opened as a single video's run, or the reverse.
 
         Args:
             force: Accept a non-empty directory that holds other things.
         """
         if self.path.exists() and not self.path.is_dir():
             raise RunDirectoryError(f"{self.path} exists and is not a directory")
+        if not self.study and self.is_study():
+            # A single video's stage would write its files over the study's and orphan videos/.
+            raise RunDirectoryError(
+                f"{self.path} is a study folder (made by `themescope corpus`), not a single "
+                "video's run; write the run to another --out, redo the study with "
+                f"`themescope corpus CORPUS --out {self.path}`, or rebuild its report with "
+                f"`themescope report {self.path}`"
+            )
+        if self.study and not self.is_study() and self.exists() and self.record("ingest"):
+            raise RunDirectoryError(
+                f"{self.path} is a single video's run directory, not a study; choose another --out"
+            )
         if self.path.is_dir() and not self.exists() and not force:
             others = [p.name for p in self.path.iterdir() if not p.name.startswith(".")]
             if others:
@@ -332,6 +370,11 @@ class RunDirectory:
 
     def require_directory(self) -> None:
         """Refuse a path that is not an existing themescope run (nothing is created)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunDirectoryError(
+                f"{self.path} is a file, not a run directory; give the folder that "
+                "`themescope ingest` or `themescope summarize` wrote"
+            )
         if not self.path.is_dir():
             raise RunDirectoryError(f"run directory {self.path} does not exist")
         if not self.exists():
@@ -341,14 +384,54 @@ class RunDirectory:
             )
 
     def require(self, name: str) -> StageRecord:
-        """Return the record of stage ``name``, or explain which command to run first."""
+        """Return the record of stage ``name``, or explain which command to run first.
+
+        Raises:
+            StageNotDoneError: The stage has not finished, or a file it wrote is missing.
+            DocumentError: A JSON document it wrote is damaged or of another version.
+        """
         self.require_directory()
         record = self.record(name)
         if record is None:
             raise StageNotDoneError(
                 f"{self.path} has no finished {name} stage; run `themescope {name}` first"
             )
+        self.check_outputs(name, record)
         return record
+
+    def check_outputs(self, name: str, record: StageRecord) -> None:
+        """Refuse a finished stage whose recorded files are not all there and readable.
+
+        The manifest alone does not make a stage current: a file deleted or damaged
+        since must be written again, by the stage or by the command that redoes it.
+
+        Raises:
+            StageNotDoneError: A file the stage wrote is missing.
+            DocumentError: A JSON document it wrote is damaged or of another version.
+        """
+        # Manifests written before stages recorded their files: the one file always written.
+        for relative in record.files or STAGE_FILES[name][:1]:
+            path = self / relative
+            if not path.exists():
+                command = "corpus" if self.is_study() else name
+                raise StageNotDoneError(
+                    f"{path} is missing, so the {name} stage of {self.path} is not complete; "
+                    f"run `themescope {command}` again"
+                )
+            reader = self._document_readers().get(relative)
+            if reader is not None:
+                reader(path)
+
+    def _document_readers(self) -> dict[str, Callable[[Path], object]]:
+        """The typed reader of each JSON document a stage writes here."""
+        from themescope import documents
+
+        if self.is_study():
+            return {
+                "themes.json": documents.read_study_themes,
+                STUDY_VIDEOS_NAME: documents.read_study_videos,
+            }
+        return {"themes.json": documents.read_themes}
 
     @contextlib.contextmanager
     def lock(self, *, create: bool = True) -> Iterator[None]:
@@ -373,6 +456,7 @@ class RunDirectory:
                 _HELD_LOCKS[key][1] -= 1
             return
         self.check_usable(force=True)
+        new = _first_missing(self.path) if create else None
         if create:
             self.create()
         else:
@@ -387,6 +471,7 @@ class RunDirectory:
                 f"{self.path} is in use by another themescope process (pid {holder}); "
                 "wait for it to finish"
             ) from None
+        failed = False
         try:
             owner.write_text(str(os.getpid()), encoding="ascii")
             _HELD_LOCKS[key] = [lock, 1]
@@ -394,8 +479,14 @@ class RunDirectory:
                 yield
             finally:
                 del _HELD_LOCKS[key]
+        except BaseException:
+            failed = True
+            raise
         finally:
             lock.release()
+            # A command refused before it wrote anything leaves no folder behind.
+            if failed and new is not None and _holds_only_locks(self.path):
+                shutil.rmtree(new, ignore_errors=True)
 
     def create(self) -> None:
         """Create the run directory, or say in one line why it cannot be created."""
@@ -466,6 +557,7 @@ class RunDirectory:
     def _commit(
         self, writer: StageWriter, settings: Mapping[str, Any], stage_fp: str, seconds: float
     ) -> None:
+        written = {entry.name for entry in writer.staging.iterdir()}
         record = msgspec.convert(
             {
                 "done": True,
@@ -473,6 +565,7 @@ class RunDirectory:
                 "fingerprint": stage_fp,
                 "finished": now(),
                 "warnings": writer.warnings,
+                "files": sorted(written),
                 **writer.record,
             },
             RECORD_TYPES[writer.name],
@@ -482,7 +575,6 @@ class RunDirectory:
         if manifest.record(writer.name) is not None:
             setattr(manifest.stages, writer.name, None)
             self.write_manifest(manifest)
-        written = {entry.name for entry in writer.staging.iterdir()}
         for relative in STAGE_FILES[writer.name]:
             if relative not in written:
                 _remove(self / relative)
@@ -510,11 +602,50 @@ def describe_os_error(exc: OSError) -> str:
     return short.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
 
 
+@contextlib.contextmanager
+def os_errors(path: str | Path) -> Iterator[None]:
+    """Raise a failed write to ``path`` as an OSError that names it.
+
+    safetensors, written in Rust, reports a full disk as ``SafetensorError("... No space
+    left on device (os error 28)")``; as an OSError naming the file it reads as every
+    other failed write does: one line, exit 2.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    except Exception as exc:
+        found = re.search(r"\(os error (\d+)\)", str(exc))
+        if found is None:
+            raise
+        code = int(found.group(1))
+        raise OSError(code, os.strerror(code), str(path)) from exc
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
+
+
+def _first_missing(path: Path) -> Path | None:
+    """Return the outermost folder of ``path`` that does not exist yet, or None."""
+    missing = None
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
+
+
+def _holds_only_locks(folder: Path) -> bool:
+    try:
+        return all(entry.name.startswith(LOCK_NAME) for entry in folder.iterdir())
+    except OSError:
+        return False
 
 
 def _read_text(path: Path) -> str:

@@ -42,7 +42,11 @@ def compare_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the visual space (PCA).")] = 0,
     gloss_language: str | None = option(ThemesConfig, "gloss_language"),
     force: Annotated[
-        bool, typer.Option("--force", help="Write into an --out that holds other files.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into an --out that holds other files or a newer themescope's compare.json.",
+        ),
     ] = False,
 ) -> None:
     """Match the themes of RUN_A and RUN_B; write what they share and what is their own."""

@@ -23,9 +23,9 @@ def report_command(
 ) -> None:
     """Write RUN/report.html: themes, phrases with evidence, timeline, map and training plots."""
     from themescope.report import render_report, render_study_report
+    from themescope.rundir import RunDirectory
 
-    # A study directory is told apart by its list of videos.
-    render = render_study_report if (Path(run) / "videos.json").is_file() else render_report
+    render = render_study_report if RunDirectory(run).is_study() else render_report
     render(run, force=force)
     path = Path(run) / "report.html"
     size_mb = path.stat().st_size / 1e6

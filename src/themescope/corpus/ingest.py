@@ -30,7 +30,7 @@ from themescope.documents import (
 from themescope.errors import ThemescopeError
 from themescope.manifest import IngestRecord
 from themescope.media.config import IngestConfig
-from themescope.rundir import RunDirectory, Stage, StageWriter
+from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
 
 logger = logging.getLogger("themescope")
 
@@ -94,6 +94,7 @@ class StudyIngestStage(Stage):
     """
 
     name = "ingest"
+    study = True
 
     def __init__(
         self, spec: CorpusSpec, config: IngestConfig, executor: Executor, *, force: bool = False
@@ -161,7 +162,7 @@ class StudyIngestStage(Stage):
                 n_done = sum(r.group == group for r in done)
                 writer.warn(f"group {group!r}: {n_done} of {len(members)} videos ingested")
         write_study(
-            writer.path("videos.json"),
+            writer.path(STUDY_VIDEOS_NAME),
             StudyVideosDocument(
                 schema_version=STUDY_SCHEMA_VERSION, source=str(self.spec.source), videos=records
             ),

@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from themescope.documents import read_study_themes, read_study_videos
-from themescope.errors import ConfigError, RunDirectoryError
+from themescope.errors import ConfigError
 from themescope.manifest import Manifest
 from themescope.model.config import MULTILINGUAL
-from themescope.rundir import RunDirectory, Stage, run_stage
+from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, run_stage
 
 if TYPE_CHECKING:
     from themescope.corpus.spec import CorpusSpec
@@ -113,10 +113,10 @@ class StudyResult:
         cls, study: RunDirectory | str | Path, stages: Mapping[str, str] | None = None
     ) -> StudyResult:
         """Read the result of a finished study directory."""
-        study = study if isinstance(study, RunDirectory) else RunDirectory(study)
+        study = study if isinstance(study, RunDirectory) else RunDirectory(study, study=True)
         study.require("themes")
         document = read_study_themes(study / "themes.json")
-        videos = read_study_videos(study / "videos.json")
+        videos = read_study_videos(study / STUDY_VIDEOS_NAME)
         return cls(
             study=study,
             k=document.k,
@@ -284,7 +284,7 @@ class Study:
         spec = read_corpus(corpus)
         for message in spec.warnings:
             logger.warning(message)
-        study = RunDirectory(out)
+        study = RunDirectory(out, study=True)
         study.check_usable(force=force)
         stages = self.stages(spec, force=force)
         for stage in stages:
@@ -298,13 +298,8 @@ class Study:
                     study.write_manifest(Manifest())
                 retry = False
                 if study.record("ingest") is not None:
-                    if not (study / "videos.json").is_file():
-                        raise RunDirectoryError(
-                            f"{study.path} is a single video's run directory, not a study; "
-                            "choose another --out"
-                        )
                     try:
-                        previous = read_study_videos(study / "videos.json")
+                        previous = read_study_videos(study / STUDY_VIDEOS_NAME)
                         retry = any(v.status == "failed" for v in previous.videos)
                     except DocumentError:
                         # Damaged, or from another themescope: the ingest stage rewrites it.

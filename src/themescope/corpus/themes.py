@@ -77,6 +77,7 @@ class StudyThemesStage(Stage):
     """
 
     name = "themes"
+    study = True
     needs = ("train",)
 
     def __init__(

@@ -75,12 +75,15 @@ class IngestStage(Stage):
         self._reader_resolved = False
 
     def check(self) -> None:
-        """Refuse a missing subtitle file, an unreadable video, an impossible interval, bad OCR.
+        """Refuse an unknown encoding, a missing subtitle file, an unreadable video, bad OCR, ...
 
         The OCR models are loaded here, so a broken install fails before any frame is sampled.
         """
         from themescope.media.frames import check_sampling_plan, probe_video
+        from themescope.media.transcripts import codec_name
 
+        if self.config.subtitle_encoding is not None:
+            codec_name(self.config.subtitle_encoding)
         if self.subtitles is not None and not self.subtitles.is_file():
             what = "is a directory" if self.subtitles.is_dir() else "does not exist"
             raise VideoOpenError(f"subtitle file {self.subtitles} {what}")

@@ -295,13 +295,22 @@ def _strip_tags_and_entities(text: str) -> str:
 # --------------------------------------------------------------------------- encoding
 
 
+def codec_name(encoding: str) -> str:
+    """Return Python's name of the codec ``encoding`` names (``latin-1`` → ``iso8859-1``).
+
+    Raises:
+        ConfigError: No codec has that name.
+    """
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as ex:
+        raise ConfigError(f"unknown subtitle encoding {encoding!r}") from ex
+
+
 def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
     """Return the text of ``data`` and the codec name it was decoded with."""
     if encoding is not None:
-        try:
-            codec = codecs.lookup(encoding).name
-        except LookupError as ex:
-            raise ConfigError(f"unknown subtitle encoding {encoding!r}") from ex
+        codec = codec_name(encoding)
         try:
             text = data.decode(codec)
         except UnicodeDecodeError as ex:

@@ -20,7 +20,7 @@ from themescope.model.crvae import count_parameters
 from themescope.model.data import FrameData
 from themescope.model.text import Vocabulary
 from themescope.model.trainer import Evaluation, Trainer
-from themescope.rundir import RunDirectory, write_json_atomic
+from themescope.rundir import RunDirectory, os_errors, write_json_atomic
 
 LOG_COLUMNS = ("epoch", "loss", "image_mse", "text_mse", "kl", "beta", "lr", "seconds")
 N_SAMPLE_FRAMES = 8
@@ -46,7 +46,8 @@ def write_outputs(
     np.save(st.path("latents.npy"), latents)
     model_dir = st.path("model/weights.safetensors").parent
     state = {k: v.detach().cpu().contiguous() for k, v in trainer.model.state_dict().items()}
-    save_file(state, str(model_dir / "weights.safetensors"))
+    with os_errors(model_dir / "weights.safetensors"):
+        save_file(state, str(model_dir / "weights.safetensors"))
     write_json_atomic(
         model_dir / "config.json",
         {

@@ -22,7 +22,7 @@ import torch
 from themescope.errors import CheckpointError
 from themescope.model.config import TrainConfig
 from themescope.model.trainer import EpochStats
-from themescope.rundir import sha256_file, write_json_atomic
+from themescope.rundir import os_errors, sha256_file, write_json_atomic
 
 if TYPE_CHECKING:
     from themescope.model.trainer import Trainer
@@ -88,9 +88,16 @@ class TrainingCheckpoint:
         staging = self.folder.with_name(f"{CHECKPOINT_DIR}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        save_file(tensors, str(staging / "state.safetensors"))
-        meta["sha256"] = sha256_file(staging / "state.safetensors")
-        write_json_atomic(staging / "state.json", meta)
+        weights = staging / "state.safetensors"
+        try:
+            with os_errors(weights):
+                save_file(tensors, str(weights))
+            meta["sha256"] = sha256_file(weights)
+            write_json_atomic(staging / "state.json", meta)
+        except BaseException:
+            # A half-written checkpoint is no checkpoint; the previous one stays as it was.
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         old = self.folder.with_name(f"{CHECKPOINT_DIR}.old")
         shutil.rmtree(old, ignore_errors=True)
         if self.folder.exists():
@@ -188,6 +195,15 @@ class TrainingCheckpoint:
             raise CheckpointError(
                 f"checkpoint in {folder} was written with another configuration "
                 f"({'; '.join(differences[:3])})",
+                folder,
+            )
+        # Resuming past the new end would train more epochs than planned, and one ending there
+        # would keep the old plan's learning-rate schedule: neither is the run now asked for.
+        epoch = meta.get("epoch")
+        if not isinstance(epoch, int) or epoch >= trainer.n_epochs:
+            raise CheckpointError(
+                f"checkpoint in {folder} is at epoch {epoch}, and this training plans "
+                f"{trainer.n_epochs} epochs in all",
                 folder,
             )
         vocab_size = len(trainer.vocabulary.tokens) if trainer.vocabulary is not None else 0

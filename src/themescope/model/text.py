@@ -33,6 +33,7 @@ import numpy as np
 from themescope.errors import ModelLoadError
 from themescope.media.language import contains_han, jieba_words
 from themescope.model.config import MULTILINGUAL
+from themescope.rundir import os_errors
 
 if TYPE_CHECKING:
     from themescope.themes.base import PhraseEmbedder
@@ -512,7 +513,8 @@ class Vocabulary:
         (folder / "vocab.json").write_text(
             json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
-        save_file({"vectors": self.vectors}, str(folder / "embeddings.safetensors"))
+        with os_errors(folder / "embeddings.safetensors"):
+            save_file({"vectors": self.vectors}, str(folder / "embeddings.safetensors"))
 
 
 @dataclass

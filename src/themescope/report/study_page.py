@@ -69,7 +69,7 @@ from themescope.report._common import (
     thumbnail_inside,
 )
 from themescope.report.render import BLANK_LABEL, BuiltPage, ReportStage
-from themescope.rundir import RunDirectory, StageResult, run_stage
+from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, StageResult, run_stage
 
 logger = logging.getLogger("themescope")
 
@@ -180,7 +180,7 @@ def _load_study(path: Path, thumb_width_px: int) -> _StudyView:
         path=path,
         manifest=study.read_manifest(),
         document=read_study_themes(path / "themes.json"),
-        videos=read_study_videos(path / "videos.json"),
+        videos=read_study_videos(path / STUDY_VIDEOS_NAME),
         frames=_read_frames(path / "frames.parquet"),
         thumb_width_px=thumb_width_px,
     )
@@ -600,6 +600,8 @@ class StudyReportStage(ReportStage):
     Example:
         >>> run_stage(RunDirectory("study"), StudyReportStage())  # doctest: +SKIP
     """
+
+    study = True
 
     def build(self, path: Path) -> BuiltPage:
         """Return the report page of the study at ``path``."""

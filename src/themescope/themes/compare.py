@@ -95,10 +95,11 @@ from themescope.documents import (
     SharedTheme,
     ThemeRecord,
     VisualSpace,
+    read_compare,
     read_themes,
     write_compare,
 )
-from themescope.errors import ConfigError, RunDirectoryError
+from themescope.errors import ConfigError, DocumentError, NewerDocumentError, RunDirectoryError
 from themescope.manifest import Manifest
 from themescope.rundir import RunDirectory
 from themescope.themes.base import PhraseEmbedder
@@ -1057,6 +1058,16 @@ def _load_embedder(embedder: str | PhraseEmbedder | None) -> PhraseEmbedder:
 def _check_out_dir(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(f"--out {out} exists and is not a directory")
+    if not force and (out / COMPARE_NAME).is_file():
+        try:
+            read_compare(out / COMPARE_NAME)
+        except NewerDocumentError as exc:
+            # Replacing it would lose what the newer themescope wrote there.
+            raise NewerDocumentError(
+                f"{exc}, choose another --out, or pass --force to replace it"
+            ) from exc
+        except DocumentError:
+            pass  # damaged or older: writing it anew is what compare does
     if out.is_dir() and not force:
         others = sorted(
             p.name
