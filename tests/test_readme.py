@@ -142,3 +142,15 @@ def test_readme_config_example_holds_the_defaults() -> None:
         default.themes,
         default.device,
     )
+
+
+def test_readme_layout_names_every_public_module() -> None:
+    # The layout paragraph had lost corpus/, documents.py and synthetic.py.
+    package = Path(__file__).resolve().parent.parent / "src" / "themescope"
+    public = [
+        f"`{path.name}/`" if path.is_dir() else f"`{path.name}`"
+        for path in sorted(package.iterdir())
+        if not path.name.startswith("_") and (path.is_dir() or path.suffix == ".py")
+    ]
+    text = _readme_text()
+    assert [name for name in public if name not in text] == []
