@@ -55,6 +55,7 @@ README_CLAIMS: list[tuple[str, Any, Any]] = [
     # (what the README says, the value it states, the value declared)
     ("It samples a frame every two seconds", 2.0, INGEST.every_s),
     ("[--every 2]", 2.0, INGEST.every_s),
+    ("One frame every `--every` seconds (2 s, as in the paper)", 2.0, INGEST.every_s),
     ("into **three to five explained themes**", (3, 5), THEMES.k_range),
     ("[--k K | --k-range 3-5]", (3, 5), THEMES.k_range),
     ("describes every theme with ten phrases", 10, THEMES.n_phrases),
@@ -75,6 +76,11 @@ README_CLAIMS: list[tuple[str, Any, Any]] = [
         inspect.signature(Summarizer).parameters["device"].default,
     ),
     ("so `auto` keeps scikit-learn", "auto", THEMES.cluster_backend),
+    ("Every non-English phrase and label carries an English `gloss`", "en", THEMES.gloss_language),
+    # The backends table: part | default | alternatives
+    ("| captioner | none |", "none", THEMES.captioner),
+    ("| tagger | extractive (", "extractive", THEMES.tagger),
+    ("| speech recognition | none (", None, INGEST.asr_model),
     # A study
     (
         "`local` (default, a process pool",
