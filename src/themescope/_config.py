@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Literal, Self
 from themescope.errors import ConfigError
 
 Category = Literal["architecture", "result", "resumable", "runtime"]
-CATEGORIES: dict[str, str] = {
+CATEGORIES: dict[Category, str] = {
     "architecture": "fixes the network's shapes; a checkpoint written with another value "
     "cannot be resumed.",
     "result": "changes what the stage produces (the default).",
@@ -36,7 +36,7 @@ CATEGORIES: dict[str, str] = {
     "runtime": "changes how the work is done, never its result (threads, checkpoint "
     "interval); left out of the fingerprint.",
 }
-"""What each :data:`Category` means, for this module's readers and the settings reference."""
+"""What each category means (the settings reference lists them too)."""
 _META_KEY = "themescope"
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 

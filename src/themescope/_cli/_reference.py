@@ -106,20 +106,20 @@ def settings_reference() -> str:
 
 
 def _stage_table(config: type[Settings], command_flags: dict[str, set[str]]) -> list[str]:
+    # Train's table shows, beside the fast preset's defaults, the paper preset's values.
     paper = TrainConfig.preset("paper").to_dict() if config is TrainConfig else None
-    fast = TrainConfig().to_dict()
     preset_column = " paper |" if paper is not None else ""
     lines = [
         f"| key | flag | type | default |{preset_column} allowed | category | help |",
         "|---|---|---|---|" + ("---|" if paper is not None else "") + "---|---|---|",
     ]
-    defaults = config.defaults()
+    defaults, fast = config.defaults(), config().to_dict()
+    commands = tuple(
+        command
+        for command in command_flags
+        if command == config.section or command in _ALL_STAGES_COMMANDS
+    )
     for name, declaration in config.declarations().items():
-        commands = tuple(
-            command
-            for command in command_flags
-            if command == config.section or command in _ALL_STAGES_COMMANDS
-        )
         cells = [
             f"`{name}`",
             _flag_cell(declaration.flag, command_flags, commands),
