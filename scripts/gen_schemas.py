@@ -1,7 +1,9 @@
-"""Write the JSON Schemas of themes.json and compare.json into docs/schemas/.
+"""Write the JSON Schema of every document into docs/schemas/.
 
-The schemas are generated from the classes in themescope.documents; never edit
-the files by hand. tests/test_documents.py fails when they are out of date:
+One file per entry of themescope.documents.SCHEMA_FILES: themes.json, compare.json and
+a study's themes.json and videos.json. The schemas are generated from the classes in
+themescope.documents; never edit the files by hand. tests/test_documents.py fails when
+they are out of date:
 
     python scripts/gen_schemas.py
 """

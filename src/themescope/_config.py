@@ -7,15 +7,8 @@ text live: validation, config-file keys (:meth:`Settings.from_dict`), the CLI's 
 texts (:meth:`Settings.help`) and the fingerprint (:meth:`Settings.fingerprinted`) all
 read it, so they cannot drift apart.
 
-Categories:
-
-* ``architecture``: fixes the network's shapes; a checkpoint written with another
-  value cannot be resumed.
-* ``result``: changes what the stage produces (the default).
-* ``resumable``: changes the result, but an interrupted training may resume under a
-  new value (the number of epochs, early stopping).
-* ``runtime``: changes how the work is done, never its result (threads, checkpoint
-  interval); left out of the fingerprint.
+Each setting has a category (:data:`CATEGORIES` says what each means), and
+``docs/settings.md`` is generated from the declarations (``python scripts/gen_settings.py``).
 
 Errors are raised in one voice, naming the flag when there is one::
 
@@ -34,6 +27,16 @@ from typing import Any, ClassVar, Literal, Self
 from themescope.errors import ConfigError
 
 Category = Literal["architecture", "result", "resumable", "runtime"]
+CATEGORIES: dict[Category, str] = {
+    "architecture": "fixes the network's shapes; a checkpoint written with another value "
+    "cannot be resumed.",
+    "result": "changes what the stage produces (the default).",
+    "resumable": "changes the result, but an interrupted training may resume under a new "
+    "value (the number of epochs, early stopping).",
+    "runtime": "changes how the work is done, never its result (threads, checkpoint "
+    "interval); left out of the fingerprint.",
+}
+"""What each category means (the settings reference lists them too)."""
 _META_KEY = "themescope"
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 
@@ -69,6 +72,22 @@ class Declaration:
     low_open: bool = False
     kind: str = "str"
     optional: bool = False
+
+    def allowed(self) -> str:
+        """Return the allowed values in the words of the errors, e.g. ``[1, 95]`` ("" if any).
+
+        Example:
+            >>> Declaration(help="", kind="float", low=0, low_open=True).allowed()
+            '> 0'
+        """
+        if self.choices is not None:
+            return ", ".join(str(choice) for choice in self.choices)
+        if self.kind == "range":
+            top = f" <= {_num(self.high)}" if self.high is not None else ""
+            return f"1 <= low <= high{top}"
+        if self.kind == "ints":
+            return f"each in [1, {_num(self.high)}]" if self.high is not None else "each >= 1"
+        return _bounds(self).strip().removeprefix("in ")
 
 
 def setting(
@@ -202,13 +221,20 @@ class Settings:
 
         ``default`` replaces the declared default where a command uses another one.
         """
-        item = next(f for f in dataclasses.fields(cls) if f.name == name)  # type: ignore[arg-type]
         if default is dataclasses.MISSING:
-            default = item.default if item.default is not dataclasses.MISSING else None
-        if item.default_factory is not dataclasses.MISSING:
-            default = item.default_factory()
-        shown = "none" if default is None else _show(default)
-        return f"{_declaration(item).help} (default: {shown})"
+            default = cls.defaults()[name]
+        return f"{_declaration_of(cls, name).help} (default: {show(default)})"
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Return each field's declared default, in field order (None where it has none)."""
+        values = {}
+        for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if item.default_factory is not dataclasses.MISSING:
+                values[item.name] = item.default_factory()
+            else:
+                values[item.name] = None if item.default is dataclasses.MISSING else item.default
+        return values
 
     @classmethod
     def names(cls, *categories: str) -> tuple[str, ...]:
@@ -267,7 +293,10 @@ def _declaration_of(cls: type, name: str) -> Declaration:
     return next(_declaration(f) for f in dataclasses.fields(cls) if f.name == name)
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """Return a setting's value as the help and the docs write it: ``none``, ``true``, ``3-5``."""
+    if value is None:
+        return "none"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple | list):

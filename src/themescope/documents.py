@@ -1,11 +1,12 @@
-"""The JSON documents themescope writes, as typed classes: ``themes.json`` and ``compare.json``.
+"""The JSON documents themescope writes, as typed classes.
 
-Each document is a tree of :class:`msgspec.Struct` records. The classes are the
-single source of the schema: the writers build them, every reader gets them
-back from :func:`read_themes` / :func:`read_compare` (which validate types and
-required fields while decoding), and the JSON Schemas in ``docs/schemas/`` are
-generated from them (``python scripts/gen_schemas.py``; a test fails when the
-committed files differ).
+A run's ``themes.json``, a comparison's ``compare.json``, and a study's ``themes.json``
+and ``videos.json``. Each document is a tree of :class:`msgspec.Struct` records. The
+classes are the single source of the schema: the writers build them, every reader gets
+them back from :func:`read_themes`, :func:`read_compare`, :func:`read_study_themes` or
+:func:`read_study_videos` (which validate types and required fields while decoding), and
+the JSON Schemas in ``docs/schemas/`` (:data:`SCHEMA_FILES`) are generated from them
+(``python scripts/gen_schemas.py``; a test fails when the committed files differ).
 
 Versioning: every document carries ``schema_version``. A reader refuses a
 newer version with a line that says to upgrade themescope; a damaged file gives

