@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from themescope import __version__
+from themescope._version import __version__
 from themescope.errors import RunDirectoryError, RunLockedError, StageNotDoneError
 from themescope.manifest import (
     RECORD_TYPES,

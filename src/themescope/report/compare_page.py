@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 from markupsafe import Markup
 
-from themescope import __version__
+from themescope._version import __version__
 from themescope.documents import (
     COMPARE_SCHEMA_VERSION,
     CompareDocument,

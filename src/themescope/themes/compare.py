@@ -66,10 +66,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from themescope import __version__
 from themescope._config import check_seed
 from themescope._limits import clip_middle
 from themescope._progress import track
+from themescope._version import __version__
 from themescope.documents import (
     COMPARE_SCHEMA_VERSION,
     BackendsRecord,
