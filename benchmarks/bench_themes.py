@@ -32,9 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from themescope.documents import read_themes
+from themescope.embedding import load_embedder
 from themescope.rundir import RunDirectory
 from themescope.themes.cluster import FAISS_MIN_POINTS, faiss_available, free_cpus, native_threads
-from themescope.themes.embedders import load_embedder
 from themescope.themes.stage import ThemesConfig, build_themes
 
 VOCAB = [

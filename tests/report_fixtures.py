@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
-from themescope.rundir import write_json_atomic
+from themescope._atomic import write_json_atomic
 
 # Payloads that would run if any text reached the page as markup.
 SCRIPT_PAYLOAD = "<script>window.__pwned=2</script>"

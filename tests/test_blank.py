@@ -12,6 +12,7 @@ import pytest
 
 from themescope import Summarizer
 from themescope.documents import read_themes
+from themescope.embedding import load_embedder
 from themescope.errors import ConfigError, ThemescopeError
 from themescope.media.blank import is_blank
 from themescope.media.config import IngestConfig
@@ -20,7 +21,6 @@ from themescope.report.render import BLANK_LABEL, build_report_html
 from themescope.rundir import RunDirectory
 from themescope.synthetic import SyntheticVideo, generate_news_video, read_truth
 from themescope.themes.config import ThemesConfig
-from themescope.themes.embedders import load_embedder
 from themescope.themes.stage import build_themes
 
 BLACK_S = 6

@@ -213,7 +213,7 @@ EXPECTED_PAIRS = {(0, 1), (1, 2), (2, 0)}  # theme of A -> theme of B with the s
 @pytest.fixture(scope="module")
 def embedder() -> PhraseEmbedder:
     """The English-only MiniLM: these tests check how compare treats a monolingual embedder."""
-    from themescope.themes.embedders import load_embedder
+    from themescope.embedding import load_embedder
 
     return load_embedder("minilm")
 

@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from themescope.components import Component, identity
+from themescope.embedding import load_embedder
 from themescope.media.frames import PyAVFrameSource
 from themescope.media.transcripts import read_transcript
 from themescope.synthetic import SyntheticVideo
@@ -31,7 +32,6 @@ from themescope.themes.base import (
     ThemeMaterial,
     ThemePhrases,
 )
-from themescope.themes.embedders import load_embedder
 from themescope.themes.extractive import ExtractiveTagger
 from themescope.themes.llm import ChatClient, LLMTagger, Message
 

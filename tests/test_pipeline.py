@@ -238,7 +238,7 @@ def test_a_components_parameters_are_part_of_its_stage_fingerprint(
     synthetic_video_en: SyntheticVideo, english_run: Result, tmp_path: Path
 ) -> None:
     """Issue 8, finding 4: a tagger with other parameters is not the default tagger."""
-    from themescope.themes.embedders import load_embedder
+    from themescope.embedding import load_embedder
     from themescope.themes.extractive import ExtractiveTagger
 
     out = tmp_path / "run"

@@ -25,12 +25,13 @@ from report_fixtures import (
     build_run,
 )
 from themescope import __version__
+from themescope._atomic import write_json_atomic
 from themescope._cli import main
 from themescope.documents import read_compare
 from themescope.errors import RunDirectoryError, StageNotDoneError
 from themescope.report import render_compare, render_report
 from themescope.report._common import json_for_script
-from themescope.rundir import RunDirectory, write_json_atomic
+from themescope.rundir import RunDirectory
 
 
 class _Tags(HTMLParser):

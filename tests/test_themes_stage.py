@@ -14,10 +14,10 @@ from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
 from themescope.documents import read_themes
+from themescope.embedding import load_embedder
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
 from themescope.rundir import RunDirectory, StageResult
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
-from themescope.themes.embedders import load_embedder
 from themescope.themes.stage import (
     ThemesConfig,
     build_themes,

@@ -9,8 +9,7 @@ It does make OpenMP threads wait passively (:func:`themescope.devices.prefer_pas
 which must happen before torch loads: import themescope before torch.
 """
 
-__version__ = "0.1.0"
-
+from themescope._version import __version__
 from themescope.devices import prefer_passive_waiting
 
 prefer_passive_waiting()

@@ -32,8 +32,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import msgspec
 from msgspec import Meta
 
+from themescope._atomic import atomic_path
 from themescope._versioned import read_versioned
-from themescope.rundir import atomic_path
 
 THEMES_SCHEMA_VERSION = 1
 COMPARE_SCHEMA_VERSION = 2

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from themescope import __version__
+from themescope._version import __version__
 from themescope._versioned import read_versioned
 
 MANIFEST_SCHEMA_VERSION = 1

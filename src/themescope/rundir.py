@@ -38,7 +38,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -47,7 +46,8 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from themescope import __version__
+from themescope._atomic import atomic_path
+from themescope._version import __version__
 from themescope.errors import (
     NewerDocumentError,
     RunDirectoryError,
@@ -90,36 +90,6 @@ def fingerprint(*parts: Any) -> str:
     """Return a short stable hash of JSON-serialisable parts (configs, input hashes)."""
     text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
-
-    Example:
-        >>> with atomic_path("out/compare.json") as tmp:  # doctest: +SKIP
-        ...     tmp.write_text("{}")
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
-    # mkstemp creates 0600; results are meant to be shared like any other file the user writes.
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o666 & ~umask)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
-    """Write ``data`` as indented UTF-8 JSON, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 # The files each stage owns in RUN (the contract above; the first is always written, the

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from themescope._atomic import write_json_atomic
 from themescope.model.config import TrainConfig
 from themescope.model.crvae import count_parameters
 from themescope.model.data import FrameData
 from themescope.model.text import Vocabulary
 from themescope.model.trainer import Evaluation, Trainer
-from themescope.rundir import RunDirectory, os_errors, write_json_atomic
+from themescope.rundir import RunDirectory, os_errors
 
 LOG_COLUMNS = ("epoch", "loss", "image_mse", "text_mse", "kl", "beta", "lr", "seconds")
 N_SAMPLE_FRAMES = 8

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from themescope._atomic import write_json_atomic
 from themescope.errors import CheckpointError
 from themescope.model.config import TrainConfig
 from themescope.model.trainer import EpochStats
-from themescope.rundir import os_errors, sha256_file, write_json_atomic
+from themescope.rundir import os_errors, sha256_file
 
 if TYPE_CHECKING:
     from themescope.model.trainer import Trainer

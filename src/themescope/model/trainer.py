@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -24,9 +24,6 @@ from themescope.model.config import TrainConfig
 from themescope.model.crvae import CRVAE
 from themescope.model.data import Batch, FrameData
 from themescope.model.text import Vocabulary
-
-if TYPE_CHECKING:
-    from themescope.model.checkpoint import TrainingCheckpoint
 
 logger = logging.getLogger("themescope")
 
@@ -51,6 +48,19 @@ class EpochStats:
 EpochCallback = Callable[[EpochStats], bool | None]
 
 
+class Checkpointer(Protocol):
+    """Saves the trainer's state every few epochs while it trains.
+
+    It is a :class:`~themescope.model.checkpoint.TrainingCheckpoint`; a protocol, since the
+    checkpoint reads the trainer's state: naming it here would make the two modules import
+    each other.
+    """
+
+    def save(self, trainer: Trainer) -> None:
+        """Write the trainer's full state."""
+        ...
+
+
 @dataclass
 class Evaluation:
     """Latent means of every frame and the quality of their reconstructions."""
@@ -73,7 +83,7 @@ class Trainer:
         data: FrameData,
         vocabulary: Vocabulary | None,
         device: torch.device,
-        checkpoint: TrainingCheckpoint | None = None,
+        checkpoint: Checkpointer | None = None,
     ) -> None:
         self.config = config
         self.data = data

@@ -30,7 +30,8 @@ from typing import Any
 import msgspec
 from markupsafe import Markup
 
-from themescope import __version__
+from themescope._atomic import atomic_path
+from themescope._version import __version__
 from themescope.documents import (
     COMPARE_SCHEMA_VERSION,
     CompareDocument,
@@ -52,7 +53,6 @@ from themescope.report._common import (
     read_asset,
     thumbnail_inside,
 )
-from themescope.rundir import atomic_path
 
 logger = logging.getLogger("themescope")
 

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from themescope import __version__
 from themescope._limits import clip_text
+from themescope._version import __version__
 from themescope.documents import (
     ThemeRecord,
     ThemesDocument,

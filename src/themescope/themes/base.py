@@ -5,6 +5,8 @@ method and a default: a :class:`Captioner` turns frames into captions, a
 :class:`Tagger` turns a theme's captions and transcript into phrases, and a
 :class:`PhraseEmbedder` turns phrases into vectors (to merge near-duplicates,
 rank, and compare themes). Every backend of one kind returns the same types.
+PhraseEmbedder is defined in :mod:`themescope.embedding`, below the model, which
+embeds words with it, and imported from here with the other two.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from PIL import Image
 
 from themescope.components import Component
+from themescope.embedding import PhraseEmbedder as PhraseEmbedder
 
 
 @dataclass
@@ -127,21 +129,3 @@ class Tagger(Component, ABC):
         All themes are passed at once because what describes a theme best is
         what sets it apart from the others.
         """
-
-
-class PhraseEmbedder(Component, ABC):
-    """Turns phrases into unit-length vectors.
-
-    Attributes:
-        name: The model's name, as recorded in the run.
-        fallback_reason: Why this embedder stands in for the one asked for (the
-            default could not be loaded on this platform); None when it is the
-            one asked for. The stage records it among the run's warnings.
-    """
-
-    name: str = "embedder"
-    fallback_reason: str | None = None
-
-    @abstractmethod
-    def embed(self, phrases: Sequence[str]) -> np.ndarray:
-        """Return an array of shape (len(phrases), dim), each row L2-normalised."""

@@ -66,10 +66,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from themescope import __version__
 from themescope._config import check_seed
 from themescope._limits import clip_middle
 from themescope._progress import track
+from themescope._version import __version__
 from themescope.documents import (
     COMPARE_SCHEMA_VERSION,
     BackendsRecord,
@@ -238,7 +238,7 @@ def compare_runs(
     a, b = load_run_themes(run_a), load_run_themes(run_b)
     glosses = {"a": _Glosses(a, glosser), "b": _Glosses(b, glosser)}
     if embedder is None or isinstance(embedder, str):
-        from themescope.themes.embedders import load_embedder
+        from themescope.embedding import load_embedder
 
         # Check the folder now, even if no text method ends up needing the model; the
         # default is the multilingual embedder, so text is compared across languages.
@@ -258,7 +258,7 @@ def compare_runs(
     both_captions = a.captions is not None and b.captions is not None
     if text_basis is not None or both_captions:
         loaded = _load_embedder(embedder)
-        from themescope.themes.embedders import embedder_info
+        from themescope.embedding import embedder_info
 
         info = embedder_info(loaded)
         name, path = info["name"] or name, info["path"] or path
@@ -1028,7 +1028,7 @@ def _text_basis(
 
 
 def _embedder_identity(embedder: PhraseEmbedder) -> tuple[str, str | None]:
-    from themescope.themes.embedders import embedder_info
+    from themescope.embedding import embedder_info
 
     info = embedder_info(embedder)
     return str(info["name"]), info["path"]
@@ -1050,7 +1050,7 @@ def _is_multilingual(name: str, path: str | None, flag: bool) -> tuple[bool, str
 def _load_embedder(embedder: str | PhraseEmbedder | None) -> PhraseEmbedder:
     if embedder is not None and not isinstance(embedder, str):
         return embedder
-    from themescope.themes.embedders import load_embedder
+    from themescope.embedding import load_embedder
 
     return load_embedder(embedder)
 

@@ -141,7 +141,7 @@ class ExtractiveTagger(Tagger):
 
     def _embedder(self) -> PhraseEmbedder:
         if self.embedder is None:
-            from themescope.themes.embedders import load_embedder
+            from themescope.embedding import load_embedder
 
             self.embedder = load_embedder(None)
         return self.embedder

@@ -183,7 +183,7 @@ def build_themes(
 
 
 def _load_embedder(config: ThemesConfig) -> PhraseEmbedder:
-    from themescope.themes.embedders import load_embedder
+    from themescope.embedding import load_embedder
 
     # Not loaded yet: a current stage is skipped without paying for the model.
     return load_embedder(config.embedder, load=False)
@@ -217,7 +217,7 @@ def backends_record(
     config: ThemesConfig, captioner: Captioner | None, tagger: Tagger, embedder: PhraseEmbedder
 ) -> dict[str, Any]:
     """What themes.json records of the captioner, tagger and embedder that made the themes."""
-    from themescope.themes.embedders import embedder_info
+    from themescope.embedding import embedder_info
 
     captioner_model = getattr(captioner, "model_path", None) if captioner is not None else None
     tagger_record: dict[str, Any] = {"name": tagger.name}
