@@ -400,6 +400,28 @@ def test_corrupt_packets_are_skipped_and_counted(tmp_path: Path) -> None:
     assert [_read_index(f.image) for f in early] == [round(f.requested_s * 10) for f in early]
 
 
+def test_workers_leave_corrupt_intervals_to_the_main_decoder(tmp_path: Path) -> None:
+    # Keyframes every 2 s: workers decode the intervals, and give the damaged ones back
+    # to the main decoder, which counts what it skips as it does without workers.
+    times = np.arange(600) / 10.0
+    clean = _write_indexed(tmp_path / "clean.mp4", times, gop=20)
+    damaged = tmp_path / "damaged.mp4"
+    _corrupt_packets(clean, damaged, [105, 255, 405])
+    parallel, with_workers = _sample(damaged, every_s=0.7, threads=2)
+    serial, alone = _sample(damaged, every_s=0.7, threads=1)
+    assert with_workers.n_corrupt_packets == alone.n_corrupt_packets == 3
+    assert with_workers.stopped_at_s is None
+    assert [(f.requested_s, f.time_s) for f in parallel] == [
+        (f.requested_s, f.time_s) for f in serial
+    ]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(parallel, serial, strict=True))
+    # Frames in the intervals without damage are exact.
+    clean_frames = [f for f in parallel if f.requested_s // 2 * 2 not in (10.0, 24.0, 40.0)]
+    assert [_read_index(f.image) for f in clean_frames] == [
+        _expected_index(times, f.requested_s) for f in clean_frames
+    ]
+
+
 def test_too_many_failures_in_a_row_stop_decoding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -471,7 +493,7 @@ def test_stopping_early_with_keyframe_grabs_in_flight_leaves_no_threads(
         first = [next(iterator) for _ in range(3)]
     assert [_read_index(f.image) for f in first] == [0, 20, 40]
     leftover = {t.name for t in threading.enumerate()} - before
-    assert not [name for name in leftover if name.startswith("themescope-grab")]
+    assert not [name for name in leftover if name.startswith("themescope-decode")]
     # A complete run with 4 workers returns the same frames as one thread.
     parallel, _ = _sample(path, every_s=2.0, threads=4)
     serial, _ = _sample(path, every_s=2.0, threads=1)
