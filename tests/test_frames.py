@@ -143,6 +143,30 @@ def test_frames_are_the_ones_at_or_after_each_requested_time(
     assert source.stopped_at_s is None
 
 
+def test_workers_reach_every_keyframe_interval_of_a_clean_video(
+    cfr_video: tuple[Path, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Targets between keyframes are decoded forward by the workers, the main decoder
+    # decodes nothing (it would be a frame-threaded decoder using the cores unevenly).
+    path, times = cfr_video
+    decoded_by_main: list[float] = []
+    frames_of = PyAVFrameSource._frames
+
+    def spy(self: PyAVFrameSource, container: object, stream: object, cursor: object):  # type: ignore[no-untyped-def]
+        for time_s, frame in frames_of(self, container, stream, cursor):  # type: ignore[arg-type]
+            if cursor is self._main:
+                decoded_by_main.append(time_s)
+            yield time_s, frame
+
+    monkeypatch.setattr(PyAVFrameSource, "_frames", spy)
+    frames, source = _sample(path, every_s=0.7, threads=2)
+    assert decoded_by_main == []
+    assert [_read_index(f.image) for f in frames] == [
+        _expected_index(times, f.requested_s) for f in frames
+    ]
+    assert source.n_corrupt_packets == 0
+
+
 def test_never_returns_the_keyframe_a_seek_lands_on(tmp_path: Path) -> None:
     # Keyframes every 5 s, targets 1 s after each one: a seek lands 10 frames early.
     times = np.arange(400) / 10.0
