@@ -3,13 +3,15 @@
 Generates (once, cached in bench-out/) 3-minute 1920x1080 30 fps H.264 videos with a
 keyframe every 2 s and every 10 s, then times, on the same file in the same run:
 
-- ``themescope ingest VIDEO --out RUN --force`` as a subprocess (start-up included);
+- ``themescope ingest VIDEO --out RUN --force --ocr off`` as a subprocess (start-up
+  included; ffmpeg reads no on-screen text either);
 - ``ffmpeg -i VIDEO -vf fps=1/2,scale=400:-2 out/%05d.jpg`` with the ffmpeg binary of
   imageio-ffmpeg (it decodes every frame);
 - the frame sampler alone, in this process (PyAVFrameSource, every 2 s, 360 px high).
 
 Each is run ``--repeats`` times (default 3) and the median is printed, with the ratio
-ffmpeg / themescope (above 1 means themescope is faster).
+ffmpeg / themescope (above 1 means themescope is faster), and the load average before
+and after: wall times only compare on an otherwise idle machine, CPU times hold better.
 
 Usage (imageio-ffmpeg comes with ``pip install -e ".[bench]"``):
     python benchmarks/bench_ingest.py [--out bench-out] [--repeats 3] [--minutes 3]
@@ -124,7 +126,17 @@ def time_ingest(video: Path, out: Path, repeats: int) -> tuple[float, float] | N
 
     def run() -> None:
         subprocess.run(
-            [*cmd, "--quiet", "ingest", str(video), "--out", str(run_dir), "--force"],
+            [
+                *cmd,
+                "--quiet",
+                "ingest",
+                str(video),
+                "--out",
+                str(run_dir),
+                "--force",
+                "--ocr",
+                "off",
+            ],
             env=_env(),
             check=True,
             stdout=subprocess.DEVNULL,
@@ -157,6 +169,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     videos = make_videos(args.out, args.minutes)
     print(f"cpu cores: {os.cpu_count()}; median of {args.repeats} runs each", flush=True)
+    load_before = os.getloadavg()
     rows = []
     for label, video in videos.items():
         print(f"timing {video.name} ...", flush=True)
@@ -169,7 +182,10 @@ def main() -> None:
         f"{f'{args.minutes:g} min 1080p30 H.264':<22} {'frames':>6} | {'ffmpeg':>13} | "
         f"{'ingest':>13} {'ratio':>11} | {'sampler':>13} {'ratio':>11}"
     )
+    load_after = os.getloadavg()
     print()
+    before, after = (" ".join(f"{x:.1f}" for x in load) for load in (load_before, load_after))
+    print(f"load average (1, 5, 15 min) before: {before}; after: {after}")
     print("seconds as wall/CPU; ratio = ffmpeg / themescope as wall, CPU (above 1: faster)")
     print(header)
     print("-" * len(header))

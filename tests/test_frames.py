@@ -143,6 +143,30 @@ def test_frames_are_the_ones_at_or_after_each_requested_time(
     assert source.stopped_at_s is None
 
 
+def test_workers_reach_every_keyframe_interval_of_a_clean_video(
+    cfr_video: tuple[Path, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Targets between keyframes are decoded forward by the workers, the main decoder
+    # decodes nothing (it would be a frame-threaded decoder using the cores unevenly).
+    path, times = cfr_video
+    decoded_by_main: list[float] = []
+    frames_of = PyAVFrameSource._frames
+
+    def spy(self: PyAVFrameSource, container: object, stream: object, cursor: object):  # type: ignore[no-untyped-def]
+        for time_s, frame in frames_of(self, container, stream, cursor):  # type: ignore[arg-type]
+            if cursor is self._main:
+                decoded_by_main.append(time_s)
+            yield time_s, frame
+
+    monkeypatch.setattr(PyAVFrameSource, "_frames", spy)
+    frames, source = _sample(path, every_s=0.7, threads=2)
+    assert decoded_by_main == []
+    assert [_read_index(f.image) for f in frames] == [
+        _expected_index(times, f.requested_s) for f in frames
+    ]
+    assert source.n_corrupt_packets == 0
+
+
 def test_never_returns_the_keyframe_a_seek_lands_on(tmp_path: Path) -> None:
     # Keyframes every 5 s, targets 1 s after each one: a seek lands 10 frames early.
     times = np.arange(400) / 10.0
@@ -400,6 +424,28 @@ def test_corrupt_packets_are_skipped_and_counted(tmp_path: Path) -> None:
     assert [_read_index(f.image) for f in early] == [round(f.requested_s * 10) for f in early]
 
 
+def test_workers_leave_corrupt_intervals_to_the_main_decoder(tmp_path: Path) -> None:
+    # Keyframes every 2 s: workers decode the intervals, and give the damaged ones back
+    # to the main decoder, which counts what it skips as it does without workers.
+    times = np.arange(600) / 10.0
+    clean = _write_indexed(tmp_path / "clean.mp4", times, gop=20)
+    damaged = tmp_path / "damaged.mp4"
+    _corrupt_packets(clean, damaged, [105, 255, 405])
+    parallel, with_workers = _sample(damaged, every_s=0.7, threads=2)
+    serial, alone = _sample(damaged, every_s=0.7, threads=1)
+    assert with_workers.n_corrupt_packets == alone.n_corrupt_packets == 3
+    assert with_workers.stopped_at_s is None
+    assert [(f.requested_s, f.time_s) for f in parallel] == [
+        (f.requested_s, f.time_s) for f in serial
+    ]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(parallel, serial, strict=True))
+    # Frames in the intervals without damage are exact.
+    clean_frames = [f for f in parallel if f.requested_s // 2 * 2 not in (10.0, 24.0, 40.0)]
+    assert [_read_index(f.image) for f in clean_frames] == [
+        _expected_index(times, f.requested_s) for f in clean_frames
+    ]
+
+
 def test_too_many_failures_in_a_row_stop_decoding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -471,7 +517,7 @@ def test_stopping_early_with_keyframe_grabs_in_flight_leaves_no_threads(
         first = [next(iterator) for _ in range(3)]
     assert [_read_index(f.image) for f in first] == [0, 20, 40]
     leftover = {t.name for t in threading.enumerate()} - before
-    assert not [name for name in leftover if name.startswith("themescope-grab")]
+    assert not [name for name in leftover if name.startswith("themescope-decode")]
     # A complete run with 4 workers returns the same frames as one thread.
     parallel, _ = _sample(path, every_s=2.0, threads=4)
     serial, _ = _sample(path, every_s=2.0, threads=1)

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("themescope")
 
 JPEG_WORKERS = 2
-"""JPEG encoding releases the GIL, so a small pool overlaps it with decoding."""
+"""JPEG encoding and blank detection release the GIL, so a small pool overlaps them with
+decoding (the main thread only decodes)."""
 
 
 class IngestStage(Stage):
@@ -248,10 +249,11 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dic
     requested: list[float] = []
     times: list[float] = []
     images: list[str] = []
-    blank: list[bool] = []
 
-    def save(array: Any, target: Path) -> None:
+    def save(array: Any, target: Path) -> bool:
+        """Write the frame's JPEG; return whether it is blank."""
         Image.fromarray(array).save(target, format="JPEG", quality=config.jpeg_quality)
+        return is_blank(array)
 
     with (
         PyAVFrameSource(
@@ -268,9 +270,7 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dic
             requested.append(frame.requested_s)
             times.append(frame.time_s)
             images.append(name)
-            blank.append(is_blank(frame.image))
-        for job in pending:
-            job.result()
+        blank = [job.result() for job in pending]
         n_corrupt = source.n_corrupt_packets
         stopped_at_s = source.stopped_at_s
     if n_corrupt:
