@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from themescope.devices import usable_cores
 from themescope.errors import ConfigError, VideoDecodeError, VideoOpenError
 
 logger = logging.getLogger("themescope")
@@ -134,13 +135,6 @@ def _check_path(path: Path) -> None:
         raise VideoOpenError(f"video path is a directory, not a file: {path}")
     if path.stat().st_size == 0:
         raise VideoOpenError(f"video file is empty (0 bytes): {path}")
-
-
-def _n_cpus() -> int:
-    """Cores this process may run on (its CPU affinity where the system tells it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _open_container(path: Path) -> Any:
@@ -815,7 +809,7 @@ class PyAVFrameSource(FrameSource):
     def _n_workers(self) -> int:
         if self.threads == 1:
             return 0
-        n = self.threads if self.threads > 0 else min(_n_cpus(), 8)
+        n = self.threads if self.threads > 0 else min(usable_cores(), 8)
         return n if n > 1 else 0
 
     def _seek(self, container: Any, stream: Any, to_s: float) -> None:
@@ -865,7 +859,7 @@ class PyAVFrameSource(FrameSource):
         n_workers = min(self._n_workers(), len(intervals)) if len(intervals) > 1 else 0
         pool = ThreadPoolExecutor(n_workers, "themescope-decode") if n_workers else None
         if n_workers:
-            budget = self.threads if self.threads > 0 else _n_cpus()
+            budget = self.threads if self.threads > 0 else usable_cores()
             self._worker_threads = max(1, budget // n_workers)
         interval_of = {j: i for i, members in enumerate(intervals) for j in members}
         futures: dict[int, Future[list[tuple[float, np.ndarray] | None]]] = {}
