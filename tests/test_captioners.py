@@ -206,3 +206,19 @@ def test_blip_loads_from_the_local_hugging_face_cache(blip_dir: Path, tmp_path: 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_a_blip_folder_that_transformers_cannot_load_is_one_line(
+    blip_dir: Path, tmp_path: Path
+) -> None:
+    # The cheap checks read only config.json and the weights; the processor's own file is
+    # read by transformers, whose multi-line error is cut to its first line.
+    folder = tmp_path / "blip"
+    shutil.copytree(blip_dir, folder)
+    (folder / "processor_config.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ModelLoadError) as info:
+        BlipCaptioner(folder, device="cpu").load()
+    assert str(info.value) == (
+        f"cannot load a BLIP captioning model from {folder}: It looks like the config file "
+        f"at '{folder / 'processor_config.json'}' is not a valid JSON file."
+    )
