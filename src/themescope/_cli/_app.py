@@ -103,8 +103,9 @@ def print_summary(result: Any, lines: Iterable[str]) -> None:
     """Print what a run or a study made: k and each stage's status, ``lines``, the report.
 
     Args:
-        result: A :class:`~themescope.pipeline.SummaryResult` or a study's result (``k``,
-            ``stages``, ``warnings`` and ``report_path``).
+        result: A :class:`~themescope.pipeline.Result` or a
+            :class:`~themescope.corpus.study.StudyResult` (``k``, ``stages``, ``warnings``
+            and ``report_path`` are read).
         lines: What the command says of each theme, printed as they are (no rich markup).
     """
     from rich.console import Console
