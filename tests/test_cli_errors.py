@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from themescope._cli import describe_os_error, main
+from themescope._cli import main
 from themescope._cli._app import app
+from themescope.errors import describe_os_error
 from themescope.synthetic import SyntheticVideo
 
 
@@ -213,12 +214,16 @@ def test_an_out_below_a_regular_file_is_one_line_and_exit_2(
     [
         (
             NotADirectoryError(errno.ENOTDIR, "Not a directory", "/a/f/run"),
-            "cannot access /a/f/run: not a directory",
+            "cannot access /a/f/run: a part of the path is a file, not a folder",
         ),
         (OSError(errno.ENOSPC, "No space left on device"), "cannot write: disk full"),
         (
             OSError(errno.EXDEV, "Invalid cross-device link", "/a", None, "/b"),
             "cannot access /a or /b: invalid cross-device link",
+        ),
+        (
+            OSError(errno.ENAMETOOLONG, "File name too long", "/a/x"),
+            "cannot access /a/x: file name too long",
         ),
         (OSError("no errno at all"), "no errno at all"),
     ],

@@ -211,7 +211,7 @@ EXPECTED_PAIRS = {(0, 1), (1, 2), (2, 0)}  # theme of A -> theme of B with the s
 
 
 @pytest.fixture(scope="module")
-def embedder() -> PhraseEmbedder:
+def minilm() -> PhraseEmbedder:
     """The English-only MiniLM: these tests check how compare treats a monolingual embedder."""
     from themescope.embedding import load_embedder
 
@@ -394,10 +394,10 @@ def test_cross_language_matches_by_look_and_refuses_text(
 
 
 def test_same_language_uses_text_and_difference_phrases(
-    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, embedder: PhraseEmbedder
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, minilm: PhraseEmbedder
 ) -> None:
     run_a, run_b = runs("en")
-    data = _data(compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder))
+    data = _data(compare_runs(run_a, run_b, tmp_path / "out", embedder=minilm))
     assert data["text_comparable"] is True
     assert (
         data["text_comparable_reason"]
@@ -422,7 +422,7 @@ def test_same_language_uses_text_and_difference_phrases(
     similarities = [p["similarity_to_other"] for p in shared_a[0]["difference_phrases"]]
     assert all(value < SAME_MEANING_SIMILARITY for value in similarities)
     # Comparing a run with itself: every phrase has its twin, so nothing differs.
-    itself = _data(compare_runs(run_a, run_a, tmp_path / "self", embedder=embedder))
+    itself = _data(compare_runs(run_a, run_a, tmp_path / "self", embedder=minilm))
     assert _pairs(itself) == {(0, 0), (1, 1), (2, 2)}
     assert all(s["difference_phrases"] == [] for s in itself["per_run"]["a"]["shared"])
     for shared in itself["per_run"]["a"]["shared"]:
@@ -432,7 +432,7 @@ def test_same_language_uses_text_and_difference_phrases(
 
 
 def test_captions_and_llm_tags_make_cross_language_runs_comparable(
-    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, embedder: PhraseEmbedder
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, minilm: PhraseEmbedder
 ) -> None:
     captions = {
         "studio": "a man sitting at a desk in a news studio",
@@ -449,7 +449,7 @@ def test_captions_and_llm_tags_make_cross_language_runs_comparable(
         theme_backends=["llm-http", "llm-http", "extractive", "llm-http"],
         kwargs_a={"captions": captions, "tagger": llm, "theme_backends": ["llm-http"] * 3},
     )
-    data = _data(compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder))
+    data = _data(compare_runs(run_a, run_b, tmp_path / "out", embedder=minilm))
     methods = {m["name"]: m for m in data["methods"]}
     assert methods["caption"]["used"] is True
     assert methods["text"]["used"] is True and methods["text"]["basis"] == "llm-tags"
@@ -465,10 +465,10 @@ def test_captions_and_llm_tags_make_cross_language_runs_comparable(
 
 
 def test_multilingual_flag_enables_phrases_across_languages(
-    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, embedder: PhraseEmbedder
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, minilm: PhraseEmbedder
 ) -> None:
     run_a, run_b = runs("zh")
-    data = _data(compare_runs(run_a, run_b, tmp_path / "out", embedder=embedder, multilingual=True))
+    data = _data(compare_runs(run_a, run_b, tmp_path / "out", embedder=minilm, multilingual=True))
     assert data["text_comparable"] is True
     assert data["text_comparable_reason"] == (
         "the runs' languages differ ('en' vs 'zh') but the embedder is multilingual "

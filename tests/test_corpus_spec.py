@@ -313,6 +313,11 @@ def test_empty_manifest(tmp_path: Path, name: str, text: str, message: str) -> N
             "video,group,Group\na.mp4,US,CN\n",
             "names the 'group' column twice ('group' and 'Group')",
         ),
+        (
+            "c.yaml",
+            "- {video: a.mp4, group: US, Group: CN}\n",
+            "row 1 names the 'group' column twice ('group' and 'Group')",
+        ),
         ("c.csv", "video,group,\na.mp4,US,x\n", "row 2: value 'x' in column 3, which has no name"),
     ],
 )

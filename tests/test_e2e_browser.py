@@ -17,16 +17,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from report_fixtures import IMG_PAYLOAD, SCRIPT_PAYLOAD
-from test_pipeline import CONFIG
-from test_report_browser import (  # noqa: F401 - driver is a fixture
-    _assert_injection_inert,
-    _assert_offline_and_clean,
-    _nonzero,
-    _open,
-    _screenshot,
-    driver,
+from browser_fixtures import (
+    assert_injection_inert,
+    assert_offline_and_clean,
+    nonzero,
+    open_page,
+    screenshot,
 )
+from helpers import PIPELINE_CONFIG
+from report_fixtures import IMG_PAYLOAD, SCRIPT_PAYLOAD
 from themescope import Summarizer
 from themescope.documents import read_compare, read_themes
 from themescope.report import render_compare
@@ -52,7 +51,7 @@ def pages(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("e2e")
-    summarizer = Summarizer.from_config(CONFIG)
+    summarizer = Summarizer.from_config(PIPELINE_CONFIG)
     runs = {}
     for name, video in (("en", synthetic_video_en), ("zh", synthetic_video_zh)):
         subtitles = _with_payloads(video.subtitles_path, root / f"{name}.srt")
@@ -108,7 +107,7 @@ def test_generated_english_and_chinese_runs_pair_theme_for_theme(pages: dict[str
 
 
 def test_real_report_renders_shows_evidence_and_runs_no_injected_markup(
-    driver: Any,  # noqa: F811 - the fixture imported above
+    driver: Any,
     pages: dict[str, Any],
 ) -> None:
     from selenium.webdriver.common.by import By
@@ -116,13 +115,13 @@ def test_real_report_renders_shows_evidence_and_runs_no_injected_markup(
     from selenium.webdriver.support.ui import WebDriverWait
 
     result = pages["runs"]["en"]
-    _open(driver, pages["report"])
+    open_page(driver, pages["report"])
     cards = driver.find_elements(By.CSS_SELECTOR, "article.theme-card")
-    assert len(cards) == result.k and all(_nonzero(card) for card in cards)
+    assert len(cards) == result.k and all(nonzero(card) for card in cards)
     segments = driver.find_elements(By.CSS_SELECTOR, "#timeline rect.seg")
     assert len(segments) == 40
     points = driver.find_elements(By.CSS_SELECTOR, "#map circle.pt")
-    assert len(points) == 40 and _nonzero(driver.find_element(By.ID, "map"))
+    assert len(points) == 40 and nonzero(driver.find_element(By.ID, "map"))
     first = result.themes[0]
     assert driver.find_element(By.CSS_SELECTOR, "#theme-0 .label").text.strip() == first.label
 
@@ -133,18 +132,18 @@ def test_real_report_renders_shows_evidence_and_runs_no_injected_markup(
     assert first.phrases[0].split()[0].lower() in evidence.text.lower()
     assert evidence.find_elements(By.CSS_SELECTOR, "figure img")
 
-    _assert_injection_inert(driver)
-    _assert_offline_and_clean(driver)
-    _screenshot(driver, "e2e-report.png")
+    assert_injection_inert(driver)
+    assert_offline_and_clean(driver)
+    screenshot(driver, "e2e-report.png")
 
 
 def test_real_chinese_report_and_comparison_render(
-    driver: Any,  # noqa: F811 - the fixture imported above
+    driver: Any,
     pages: dict[str, Any],
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    _open(driver, pages["report_zh"])
+    open_page(driver, pages["report_zh"])
     cards = driver.find_elements(By.CSS_SELECTOR, "article.theme-card")
     assert len(cards) == pages["runs"]["zh"].k
     # every Chinese phrase the dictionary knows carries its English gloss, in the file and page
@@ -153,10 +152,10 @@ def test_real_chinese_report_and_comparison_render(
     assert len(glossed) >= len(document.themes) and all(p.gloss.isascii() for p in glossed)
     shown = [g.text for g in driver.find_elements(By.CSS_SELECTOR, ".phrase-text .gloss")]
     assert f"({glossed[0].gloss})" in shown
-    _assert_injection_inert(driver)
-    _assert_offline_and_clean(driver)
+    assert_injection_inert(driver)
+    assert_offline_and_clean(driver)
 
-    _open(driver, pages["compare"])
+    open_page(driver, pages["compare"])
     rows = driver.find_elements(By.CSS_SELECTOR, "#side-a .theme-row")
     assert len(rows) == pages["runs"]["en"].k
     assert driver.find_elements(By.CSS_SELECTOR, "table.heat")
@@ -168,7 +167,7 @@ def test_real_chinese_report_and_comparison_render(
     section = driver.find_element(By.ID, "shared-own")
     differences = section.find_elements(By.CSS_SELECTOR, ".phr.only .diff")
     pairs = section.find_elements(By.CSS_SELECTOR, ".phr.both .same")
-    assert differences and pairs and all(_nonzero(item) for item in differences + pairs)
+    assert differences and pairs and all(nonzero(item) for item in differences + pairs)
     written = [
         (d.text, d.gloss)
         for side in (comparison.per_run.a, comparison.per_run.b)
@@ -186,7 +185,7 @@ def test_real_chinese_report_and_comparison_render(
     for p in both:
         assert f"{p.text} ({p.gloss}) = {p.other}" in shown_pairs
     glosses = section.find_elements(By.CSS_SELECTOR, ".gloss")
-    assert glosses and all(_nonzero(g) for g in glosses)
-    _assert_injection_inert(driver)
-    _assert_offline_and_clean(driver)
-    _screenshot(driver, "e2e-compare.png")
+    assert glosses and all(nonzero(g) for g in glosses)
+    assert_injection_inert(driver)
+    assert_offline_and_clean(driver)
+    screenshot(driver, "e2e-compare.png")

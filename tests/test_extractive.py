@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from themescope.embedding import load_embedder
 from themescope.media.language import phrase_language
 from themescope.themes.base import Phrase, ThemeMaterial, ThemePhrases
 from themescope.themes.candidates import extract, nested_counts
@@ -15,15 +14,7 @@ from themescope.themes.facets import facets, theme_label
 from themescope.themes.people import find_names
 from themescope.themes.text import contains_phrase
 
-
-@pytest.fixture(scope="module")
-def embedder():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # the test machine is shared; one thread is faster there
-    yield load_embedder(None)
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def material(theme_id, texts, captions=None, lang="en", first=0):

@@ -45,6 +45,7 @@ SHARED = {
     "_offline",
     "_progress",
     "_atomic",
+    "_format",
     "_version",
     "_versioned",
     "components",

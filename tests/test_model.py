@@ -124,6 +124,29 @@ def test_every_ablation_has_the_right_shapes(ablation: str, style: str) -> None:
         assert out.text is not None and out.text.shape == (3, 3, 6)
 
 
+def test_an_input_the_ablation_uses_cannot_be_left_out() -> None:
+    # These were asserts, which `python -O` drops: the model then failed deep in torch.
+    model = CRVAE(tiny_config(), torch.randn(12, 6))
+    ids, lengths = torch.tensor([[3, 4]]), torch.tensor([2])
+    with pytest.raises(ConfigError) as info:
+        model.encode(None, ids, lengths)
+    assert str(info.value) == (
+        "CRVAE.encode needs images: the 'full' ablation uses them. Got None instead."
+    )
+    with pytest.raises(ConfigError) as info:
+        model.encode(torch.rand(1, 3, 24, 40), None, None)
+    assert str(info.value) == (
+        "CRVAE.encode needs token_ids and lengths: the 'full' ablation uses them. Got None instead."
+    )
+    with pytest.raises(ConfigError) as info:
+        model.decode(torch.zeros(1, 6), ids, None)
+    assert str(info.value) == (
+        "CRVAE.decode needs token_ids and lengths: the 'full' ablation uses them. Got None instead."
+    )
+    image_only = CRVAE(tiny_config(ablation="image-only"), None)
+    assert image_only(torch.rand(1, 3, 24, 40), None, None).text is None
+
+
 def test_pure_cvae_has_no_dense_layers_and_pools_globally() -> None:
     model = CRVAE(tiny_config(ablation="pure-cvae"), torch.randn(12, 6))
     assert isinstance(model.fuse, torch.nn.Linear)

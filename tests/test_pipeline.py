@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from helpers import PIPELINE_CONFIG, SMALL_TRAIN
 from themescope import Result, Summarizer
 from themescope._cli import main
 from themescope.errors import ConfigError
@@ -23,25 +24,9 @@ from themescope.pipeline import load_config
 from themescope.rundir import RunDirectory
 from themescope.synthetic import SyntheticVideo, read_truth
 
-# Small enough to train in seconds, large enough to separate the generator's four looks.
-SMALL_TRAIN = {
-    "image_height": 48,
-    "image_width": 80,
-    "conv_channels": [8, 16, 16],
-    "rnn_hidden": 16,
-    "dense_units": 64,
-    "latent_dim": 16,
-    "max_tokens": 16,
-    "batch_size": 8,
-    "auto_epochs": 100,
-    "checkpoint_every": 2,
-    "n_threads": 1,
-}
-CONFIG = {"train": SMALL_TRAIN, "themes": {"k_range": [3, 5], "n_bootstrap": 4}, "device": "cpu"}
-
 
 def _write_toml_config(path: Path, *theme_lines: str) -> Path:
-    """Write CONFIG as a TOML file, with extra lines in its [themes] section."""
+    """Write PIPELINE_CONFIG as a TOML file, with extra lines in its [themes] section."""
     lines = ['device = "cpu"', "[train]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in SMALL_TRAIN.items()]
     lines += ["[themes]", "k_range = [3, 5]", "n_bootstrap = 4", *theme_lines]
@@ -63,7 +48,9 @@ def _summarize_args(video: SyntheticVideo, out: Path, config: Path) -> list[str]
     ]
 
 
-def _summarize(video: SyntheticVideo, out: Path, config: dict[str, Any] = CONFIG) -> Result:
+def _summarize(
+    video: SyntheticVideo, out: Path, config: dict[str, Any] = PIPELINE_CONFIG
+) -> Result:
     return Summarizer.from_config(config).run(video.video_path, video.subtitles_path, out=out)
 
 
@@ -121,7 +108,7 @@ def test_a_changed_setting_reruns_that_stage_and_the_ones_after_it(
     out = tmp_path / "run"
     # Copying keeps this test independent of the module's run, which other tests read.
     subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
-    changed = {**CONFIG, "themes": {**CONFIG["themes"], "k": 3}}
+    changed = {**PIPELINE_CONFIG, "themes": {**PIPELINE_CONFIG["themes"], "k": 3}}
     result = _summarize(synthetic_video_en, out, changed)
     assert result.stages == {
         "ingest": "skipped",
@@ -244,7 +231,7 @@ def test_a_components_parameters_are_part_of_its_stage_fingerprint(
     out = tmp_path / "run"
     subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
     embedder = load_embedder(None)
-    summarizer = Summarizer.from_config(CONFIG)
+    summarizer = Summarizer.from_config(PIPELINE_CONFIG)
     summarizer.tagger = ExtractiveTagger(embedder, mmr_lambda=0.3)
     result = summarizer.run(
         synthetic_video_en.video_path, synthetic_video_en.subtitles_path, out=out

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import types
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,10 @@ from report_fixtures import (
     CHINESE_TEXT,
     IMG_PAYLOAD,
     SCRIPT_PAYLOAD,
+    PageTags,
     build_compare,
     build_run,
+    parse_page,
 )
 from themescope import __version__
 from themescope._atomic import write_json_atomic
@@ -34,43 +35,11 @@ from themescope.report._common import json_for_script
 from themescope.rundir import RunDirectory
 
 
-class _Tags(HTMLParser):
-    """Collects every start tag with its attributes and the text of each script."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.scripts: list[tuple[dict[str, str | None], str]] = []
-        self._in_script: dict[str, str | None] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        if tag == "script":
-            self._in_script = dict(attrs)
-            self.scripts.append((self._in_script, ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._in_script = None
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script is not None:
-            attrs, text = self.scripts[-1]
-            self.scripts[-1] = (attrs, text + data)
-
-
-def _parse(html: str) -> _Tags:
-    parser = _Tags()
-    parser.feed(html)
-    parser.close()
-    return parser
-
-
-def _assert_self_contained_and_inert(html: str) -> _Tags:
+def _assert_self_contained_and_inert(html: str) -> PageTags:
     """No external reference, no executable markup besides the page's own script."""
     assert "http://" not in html and "https://" not in html
     assert "@import" not in html and "url(" not in html
-    page = _parse(html)
+    page = parse_page(html)
     for tag, attrs in page.tags:
         for name, value in attrs.items():
             assert not name.startswith("on"), f"event handler attribute on <{tag}>: {name}"
@@ -97,7 +66,7 @@ def _assert_self_contained_and_inert(html: str) -> _Tags:
     return page
 
 
-def _data_block(page: _Tags) -> dict:
+def _data_block(page: PageTags) -> dict:
     (text,) = [t for a, t in page.scripts if a.get("type") == "application/json"]
     assert "<" not in text and ">" not in text and "&" not in text
     data: dict = json.loads(text)

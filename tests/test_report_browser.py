@@ -7,14 +7,21 @@ environment variable set), where a missing browser is a failure.
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browser_fixtures import (
+    TIMEOUT_S,
+    assert_injection_inert,
+    assert_offline_and_clean,
+    fonts_used,
+    image_loaded,
+    nonzero,
+    open_page,
+    screenshot,
+)
 from report_fixtures import (
     CHINESE_GLOSS,
     CHINESE_PHRASE,
@@ -28,56 +35,6 @@ from themescope.report import render_compare, render_report
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-TIMEOUT_S = 10
-
-
-def _require_browser() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file()]
-    if not missing:
-        return
-    reason = (
-        f"{', '.join(missing)} not installed; install the Debian packages "
-        "chromium chromium-driver fonts-noto-cjk (scripts/test.sh does this as root)"
-    )
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests must run in CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[Any]:
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    browser = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    browser.set_page_load_timeout(30)
-    try:
-        yield browser
-    finally:
-        browser.quit()
-
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -88,112 +45,35 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"report": render_report(run_a).run / "report.html", "compare": render_compare(out)}
 
 
-def _open(driver: Any, path: Path) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver.get_log("performance")  # drop what the browser did before our page
-    driver.get(path.resolve().as_uri())
-    WebDriverWait(driver, TIMEOUT_S).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
-    )
-
-
-def _assert_offline_and_clean(driver: Any) -> None:
-    """Every request was for the file itself or a data: URI; the console has no error.
-
-    Requests of Chromium's own pages (``chrome://`` and ``chrome-untrusted://`` documents
-    such as the new-tab page it may still be loading at start-up) are not the report's and
-    are left out.
-    """
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            params = message["params"]
-            browser_own = ("chrome://", "chrome-untrusted://")
-            if not str(params.get("documentURL", "")).startswith(browser_own):
-                urls.append(params["request"]["url"])
-    assert any(url.startswith("file://") for url in urls), "performance log saw no request"
-    offending = [url for url in urls if not url.startswith(("file://", "data:"))]
-    assert not offending, f"the page made network requests: {offending}"
-    # Chromium reports its own file:// frame checks as security errors on some versions; they
-    # are not the page's scripts failing.
-    severe = [
-        entry
-        for entry in driver.get_log("browser")
-        if entry["level"] == "SEVERE" and entry.get("source") != "security"
-    ]
-    assert not severe, f"console errors: {severe}"
-
-
-def _assert_injection_inert(driver: Any) -> None:
-    assert driver.execute_script("return typeof window.__pwned") == "undefined"
-    assert driver.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
-
-
-def _nonzero(element: Any) -> bool:
-    size = element.size
-    return bool(size["width"] > 0 and size["height"] > 0 and element.is_displayed())
-
-
-def _image_loaded(driver: Any, image: Any) -> bool:
-    return bool(
-        driver.execute_script(
-            "return arguments[0].complete && arguments[0].naturalWidth > 0", image
-        )
-    )
-
-
-def _fonts_used(driver: Any, selector: str) -> list[dict[str, Any]]:
-    """The platform fonts Chromium drew the text of ``selector`` with (DevTools protocol)."""
-    driver.execute_cdp_cmd("DOM.enable", {})
-    driver.execute_cdp_cmd("CSS.enable", {})
-    root = driver.execute_cdp_cmd("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
-    node = driver.execute_cdp_cmd("DOM.querySelector", {"nodeId": root, "selector": selector})
-    assert node["nodeId"], f"no element {selector}"
-    fonts: list[dict[str, Any]] = driver.execute_cdp_cmd(
-        "CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]}
-    )["fonts"]
-    return fonts
-
-
-def _screenshot(driver: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1400, min(int(height) + 40, 8000))
-    driver.execute_script("window.scrollTo(0, 0)")
-    assert driver.save_screenshot(str(ARTIFACTS / name))
-
-
 def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str, Path]) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    _open(driver, pages["report"])
+    open_page(driver, pages["report"])
     wait = WebDriverWait(driver, TIMEOUT_S)
 
     cards = driver.find_elements(By.CSS_SELECTOR, "article.theme-card")
-    assert len(cards) == 3 and all(_nonzero(card) for card in cards)
+    assert len(cards) == 3 and all(nonzero(card) for card in cards)
     # The injected label is visible literally, as text.
     label = driver.find_element(By.CSS_SELECTOR, "#theme-0 .label")
     assert label.text.strip() == SCRIPT_PAYLOAD
     # What the whole video is about, and each theme's people, are visible text too.
     about = driver.find_element(By.ID, "common")
-    assert _nonzero(about) and about.text.startswith("What the whole video is about: ")
+    assert nonzero(about) and about.text.startswith("What the whole video is about: ")
     assert "<script>alert(1)</script>" in about.text
     people = driver.find_element(By.CSS_SELECTOR, "#theme-1 .people")
-    assert _nonzero(people) and people.text == "People: Dana Kessler, 王华庆"
+    assert nonzero(people) and people.text == "People: Dana Kessler, 王华庆"
     representative = driver.find_elements(By.CSS_SELECTOR, "#theme-0 .frames img")
-    assert representative and all(_image_loaded(driver, img) for img in representative)
+    assert representative and all(image_loaded(driver, img) for img in representative)
 
     timeline = driver.find_element(By.ID, "timeline")
-    assert _nonzero(timeline) and timeline.size["width"] > 500
+    assert nonzero(timeline) and timeline.size["width"] > 500
     segments = driver.find_elements(By.CSS_SELECTOR, "#timeline rect.seg")
     assert len(segments) == 18 and all(s.size["width"] > 0 for s in segments)
     points = driver.find_elements(By.CSS_SELECTOR, "#map circle.pt")
-    assert len(points) == 18 and _nonzero(driver.find_element(By.ID, "map"))
+    assert len(points) == 18 and nonzero(driver.find_element(By.ID, "map"))
 
     # Clicking a phrase shows its evidence: the frame thumbnail and the quote, as text.
     button = driver.find_element(By.CSS_SELECTOR, "#theme-0 .phrase-btn")
@@ -203,7 +83,7 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
     wait.until(ec.visibility_of(evidence))
     assert button.get_attribute("aria-expanded") == "true"
     thumbs = evidence.find_elements(By.CSS_SELECTOR, "figure img")
-    assert thumbs and all(_image_loaded(driver, img) for img in thumbs)
+    assert thumbs and all(image_loaded(driver, img) for img in thumbs)
     assert f"breaking {SCRIPT_PAYLOAD}" in evidence.text
     assert IMG_PAYLOAD in evidence.text  # the caption payload, shown literally
     button.click()
@@ -216,7 +96,7 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
     wait.until(ec.visibility_of(tooltip))
     assert "studio anchor" in tooltip.text and "support 50%" in tooltip.text
     previews = tooltip.find_elements(By.TAG_NAME, "img")
-    assert len(previews) == 3 and all(_image_loaded(driver, img) for img in previews)
+    assert len(previews) == 3 and all(image_loaded(driver, img) for img in previews)
     ActionChains(driver).move_to_element(driver.find_element(By.TAG_NAME, "h1")).perform()
     wait.until(ec.invisibility_of_element(tooltip))
 
@@ -227,7 +107,7 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
     wait.until(ec.visibility_of(tooltip))
     assert IMG_PAYLOAD in tooltip.text and "0:04" in tooltip.text
     tip_image = tooltip.find_element(By.TAG_NAME, "img")
-    assert _image_loaded(driver, tip_image)
+    assert image_loaded(driver, tip_image)
 
     # Clicking the timeline pins the segment's words and marks its transcript row.
     segment = driver.find_element(By.CSS_SELECTOR, '#timeline rect.seg[data-frame="3"]')
@@ -240,7 +120,7 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
     assert len(driver.find_elements(By.CSS_SELECTOR, "table.transcript tr.highlight")) == 1
 
     # Chinese is drawn with a CJK font (no empty boxes).
-    fonts = _fonts_used(driver, "#theme-0 ol.phrases li:nth-child(2) .phrase-text")
+    fonts = fonts_used(driver, "#theme-0 ol.phrases li:nth-child(2) .phrase-text")
     cjk = [f for f in fonts if "CJK" in f["familyName"] or "Han" in f["familyName"]]
     assert cjk, fonts
     # every Chinese character is drawn by the CJK font (the English gloss beside it may not be)
@@ -248,33 +128,33 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
 
     # Charts of the k choice and the training loss are drawn.
     charts = driver.find_elements(By.CSS_SELECTOR, "#k-section svg.chart, #training svg.chart")
-    assert len(charts) >= 5 and all(_nonzero(chart) for chart in charts)
+    assert len(charts) >= 5 and all(nonzero(chart) for chart in charts)
 
-    _assert_injection_inert(driver)
-    _assert_offline_and_clean(driver)
+    assert_injection_inert(driver)
+    assert_offline_and_clean(driver)
     ActionChains(driver).move_by_offset(0, 0).perform()
-    _screenshot(driver, "report.png")
+    screenshot(driver, "report.png")
 
 
 def test_compare_renders_and_stays_offline(driver: Any, pages: dict[str, Path]) -> None:
     from selenium.webdriver.common.by import By
 
-    _open(driver, pages["compare"])
+    open_page(driver, pages["compare"])
     for side in ("a", "b"):
         rows = driver.find_elements(By.CSS_SELECTOR, f"#side-{side} .theme-row")
-        assert len(rows) == 3 and all(_nonzero(row) for row in rows)
+        assert len(rows) == 3 and all(nonzero(row) for row in rows)
     heat = driver.find_elements(By.CSS_SELECTOR, "table.heat")
-    assert len(heat) == 2 and all(_nonzero(table) for table in heat)
+    assert len(heat) == 2 and all(nonzero(table) for table in heat)
     cell = driver.find_element(By.CSS_SELECTOR, "table.heat td.matched")
     assert cell.value_of_css_property("background-color") not in ("rgba(0, 0, 0, 0)", "")
     frames = driver.find_elements(By.CSS_SELECTOR, ".theme-row .frames img")
-    assert frames and all(_image_loaded(driver, img) for img in frames)
+    assert frames and all(image_loaded(driver, img) for img in frames)
     own = driver.find_element(By.ID, "shared-own").text
     assert SCRIPT_PAYLOAD in own  # a difference phrase with markup, shown literally
     # the Chinese phrase with its gloss: among B's top phrases, and as what both sides say
     assert f"cannot be compared): {CHINESE_PHRASE} ({CHINESE_GLOSS})" in own
     assert f"both say: vaccination = {CHINESE_PHRASE} ({CHINESE_GLOSS})" in own
     assert "the embedder is monolingual" in driver.find_element(By.ID, "comparable").text
-    _assert_injection_inert(driver)
-    _assert_offline_and_clean(driver)
-    _screenshot(driver, "compare.png")
+    assert_injection_inert(driver)
+    assert_offline_and_clean(driver)
+    screenshot(driver, "compare.png")

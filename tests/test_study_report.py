@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from report_fixtures import SCRIPT_PAYLOAD
+from report_fixtures import SCRIPT_PAYLOAD, parse_page
 from study_fixtures import (
     CHINESE_GLOSS,
     CHINESE_LABEL,
@@ -22,7 +22,6 @@ from study_fixtures import (
     StudySpec,
     build_study,
 )
-from test_report import _parse
 from themescope.documents import read_study_themes, read_study_videos, write_study
 from themescope.report import plots
 from themescope.report.study_page import (
@@ -186,7 +185,7 @@ def test_every_video_has_its_timeline_and_every_failure_is_shown(study: Path, ht
 
 def test_page_is_self_contained_runs_no_script_and_shows_markup_as_text(html: str) -> None:
     assert "http://" not in html and "https://" not in html and "url(" not in html
-    page = _parse(html)
+    page = parse_page(html)
     assert not page.scripts
     for tag, attrs in page.tags:
         assert not any(name.startswith("on") for name in attrs), tag

@@ -7,17 +7,16 @@ from typing import Any
 
 import pytest
 
-from study_fixtures import CHINESE_LABEL, GROUP_PHRASE_ZH, build_study
-from test_report_browser import (  # noqa: F401 - driver is a fixture
-    _assert_injection_inert,
-    _assert_offline_and_clean,
-    _fonts_used,
-    _image_loaded,
-    _nonzero,
-    _open,
-    _screenshot,
-    driver,
+from browser_fixtures import (
+    assert_injection_inert,
+    assert_offline_and_clean,
+    fonts_used,
+    image_loaded,
+    nonzero,
+    open_page,
+    screenshot,
 )
+from study_fixtures import CHINESE_LABEL, GROUP_PHRASE_ZH, build_study
 from themescope.documents import read_study_themes
 from themescope.report.study_page import render_study_report
 
@@ -25,14 +24,14 @@ pytestmark = pytest.mark.browser
 
 
 def _cjk_glyphs(browser: Any, selector: str) -> int:
-    fonts = _fonts_used(browser, selector)
+    fonts = fonts_used(browser, selector)
     return sum(
         f["glyphCount"] for f in fonts if "CJK" in f["familyName"] or "Han" in f["familyName"]
     )
 
 
 def test_study_report_draws_the_heat_map_timelines_and_chinese(
-    driver: Any,  # noqa: F811 - the fixture imported above
+    driver: Any,
     tmp_path: Path,
 ) -> None:
     from selenium.webdriver.common.by import By
@@ -40,29 +39,29 @@ def test_study_report_draws_the_heat_map_timelines_and_chinese(
     study = build_study(tmp_path)
     render_study_report(study)
     document = read_study_themes(study / "themes.json")
-    _open(driver, study / "report.html")
+    open_page(driver, study / "report.html")
 
     table = driver.find_element(By.ID, "share-table")
-    assert _nonzero(table) and table.size["width"] > 400
+    assert nonzero(table) and table.size["width"] > 400
     cells = driver.find_elements(By.CSS_SELECTOR, "#share-table td.cell")
     assert len(cells) == document.k * len(document.groups)
-    assert all(_nonzero(cell) for cell in cells)
+    assert all(nonzero(cell) for cell in cells)
     backgrounds = {cell.value_of_css_property("background-color") for cell in cells}
     assert "rgba(0, 0, 0, 0)" not in backgrounds and len(backgrounds) > 3
     legend = driver.find_element(By.CSS_SELECTOR, "#heat-legend .gradient")
-    assert _nonzero(legend) and legend.size["width"] > 100
+    assert nonzero(legend) and legend.size["width"] > 100
 
     timelines = driver.find_elements(By.CSS_SELECTOR, "svg.video-timeline")
     assert len(timelines) == len(document.videos)
-    assert all(_nonzero(t) and t.size["width"] > 300 for t in timelines)
+    assert all(nonzero(t) and t.size["width"] > 300 for t in timelines)
     segments = driver.find_elements(By.CSS_SELECTOR, "svg.video-timeline rect.seg")
     assert len(segments) == sum(len(v.spans) for v in document.videos)
     assert all(s.size["width"] > 0 for s in segments)
     mixes = driver.find_elements(By.CSS_SELECTOR, "svg.mix-bar")
-    assert len(mixes) == len(document.groups) and all(_nonzero(m) for m in mixes)
+    assert len(mixes) == len(document.groups) and all(nonzero(m) for m in mixes)
 
     frames = driver.find_elements(By.CSS_SELECTOR, "#theme-0 .group-col img")
-    assert frames and all(_image_loaded(driver, img) for img in frames)
+    assert frames and all(image_loaded(driver, img) for img in frames)
 
     # Chinese is drawn with a CJK font: a theme label and a group's distinctive phrase.
     assert _cjk_glyphs(driver, "#theme-1 h3.label") >= len(CHINESE_LABEL)
@@ -70,6 +69,6 @@ def test_study_report_draws_the_heat_map_timelines_and_chinese(
         GROUP_PHRASE_ZH
     )
 
-    _assert_injection_inert(driver)
-    _assert_offline_and_clean(driver)
-    _screenshot(driver, "study-report.png")
+    assert_injection_inert(driver)
+    assert_offline_and_clean(driver)
+    screenshot(driver, "study-report.png")

@@ -14,7 +14,6 @@ from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
 from themescope.documents import read_themes
-from themescope.embedding import load_embedder
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
 from themescope.rundir import RunDirectory, StageResult
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
@@ -33,20 +32,7 @@ VOCAB = [
 SHARED = ["today", "people", "news", "report", "city", "morning"]
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    return load_embedder(None)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # The test machine is shared; two contended torch threads are ~3x slower than one.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _labels(result: StageResult) -> np.ndarray:

@@ -4,7 +4,9 @@ themescope never downloads a model: every ``from_pretrained`` gets
 ``local_files_only=True``, and while a model loads :func:`offline_hub` also puts the
 hub itself in offline mode, so no code path in those libraries can reach the network.
 The switch is undone when the load ends: a program that imports themescope keeps
-its own settings.
+its own settings. The captioner and the local LLM find their model with
+:func:`resolve_local_model` (a folder, or an id already in the local cache) and load
+it with :func:`load_pretrained`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from themescope._model_files import check_model_folder
+from themescope.errors import ModelLoadError
 
 _VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
@@ -47,4 +54,67 @@ def offline_hub() -> Iterator[None]:
                 os.environ[name] = value
 
 
-__all__ = ["offline_hub"]
+def resolve_local_model(model_path: str, *, what: str) -> str:
+    """Return a loadable local folder or an already-cached hub id; never download.
+
+    Args:
+        model_path: A folder saved with ``save_pretrained``, or an "org/name" id.
+        what: What the model is, for the error message ("BLIP captioning model").
+
+    Raises:
+        ModelLoadError: The folder does not exist, its config.json or weights are
+            damaged, or the id is not in the local Hugging Face cache.
+
+    """
+    path = Path(model_path).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"{what} path {path} is a file; give the folder that holds it")
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"{what} folder {path} has no config.json")
+        check_model_folder(path, what)
+        return str(path)
+    if _looks_like_hub_id(model_path):
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(model_path, "config.json")
+        if isinstance(cached, str):
+            return model_path
+        raise ModelLoadError(
+            f"{what} {model_path!r} is neither a local folder nor in the local Hugging Face "
+            "cache; themescope never downloads models, so save it to a folder and pass its path"
+        )
+    raise ModelLoadError(f"{what} path {path} does not exist")
+
+
+def load_pretrained(source: str, what: str, *classes: Any) -> list[Any]:
+    """Load ``source`` with each class's ``from_pretrained``, offline, in order.
+
+    Args:
+        source: What :func:`resolve_local_model` returned.
+        what: What the model is, with its article, for the message ("a BLIP captioning model").
+        classes: transformers classes (a processor or tokenizer, then the model, say).
+
+    Raises:
+        ModelLoadError: A class cannot load the files (the first line of its error is kept).
+
+    """
+    try:
+        with offline_hub():
+            return [cls.from_pretrained(source, local_files_only=True) for cls in classes]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        lines = str(exc).strip().splitlines()
+        raise ModelLoadError(
+            f"cannot load {what} from {source}: {lines[0] if lines else type(exc).__name__}"
+        ) from exc
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    """Whether ``text`` reads as "org/name" rather than a filesystem path."""
+    if text.startswith((".", "/", "~")) or "\\" in text:
+        return False
+    parts = text.split("/")
+    return len(parts) == 2 and all(parts)
+
+
+__all__ = ["load_pretrained", "offline_hub", "resolve_local_model"]

@@ -7,6 +7,7 @@ as one line on stderr and exits with status 2; anything else is a bug and exits 
 
 from __future__ import annotations
 
+import errno
 import os
 
 
@@ -76,3 +77,52 @@ class BackendError(ThemescopeError):
 
 class NewerDocumentError(DocumentError):
     """A file was written by a newer themescope: it is refused, and never written over."""
+
+
+# Failures that only writing can meet, so the message can say "cannot write".
+_WRITE_ERRORS = {
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "disk full",
+    # EDQUOT is missing from Windows' errno table.
+    getattr(errno, "EDQUOT", errno.ENOSPC): "disk quota exceeded",
+}
+_SHORT_REASONS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+}
+
+
+def os_error_reason(exc: OSError) -> str:
+    """The reason of an OSError, short and lower-case: "disk full", "permission denied".
+
+    Example:
+        >>> os_error_reason(OSError(errno.EROFS, "Read-only file system", "/runs/a"))
+        'read-only file system'
+
+    """
+    code = exc.errno or 0
+    reason = (
+        _WRITE_ERRORS.get(code)
+        or _SHORT_REASONS.get(code)
+        or exc.strerror
+        or str(exc)
+        or "unknown error"
+    )
+    return reason[:1].lower() + reason[1:]
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line naming the path and the reason, e.g. ``cannot write /x: read-only file system``.
+
+    Example:
+        >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "/runs/a"))
+        'cannot write /runs/a: disk full'
+
+    """
+    writing = exc.errno in _WRITE_ERRORS
+    verb = "cannot write" if writing else "cannot access"
+    if exc.filename is None:
+        return f"{verb}: {os_error_reason(exc)}" if writing else os_error_reason(exc)
+    paths = " or ".join(str(path) for path in (exc.filename, exc.filename2) if path is not None)
+    return f"{verb} {paths}: {os_error_reason(exc)}"

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import errno
 import hashlib
 import json
 import logging
@@ -53,6 +52,7 @@ from themescope.errors import (
     RunDirectoryError,
     RunLockedError,
     StageNotDoneError,
+    os_error_reason,
 )
 from themescope.manifest import (
     RECORD_TYPES,
@@ -464,7 +464,7 @@ class RunDirectory:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunDirectoryError(
-                f"cannot create run directory {self.path}: {describe_os_error(exc)}"
+                f"cannot create run directory {self.path}: {os_error_reason(exc)}"
             ) from exc
 
     def invalidate_after(self, name: str) -> None:
@@ -557,19 +557,6 @@ class RunDirectory:
         manifest.inputs.update(writer.inputs)
         setattr(manifest.stages, writer.name, record)
         self.write_manifest(manifest)
-
-
-def describe_os_error(exc: OSError) -> str:
-    """Return a short reason for an OSError ("read-only file system", "disk full", ...)."""
-    short = {
-        errno.EROFS: "read-only file system",
-        errno.ENOSPC: "disk full",
-        errno.EDQUOT: "disk quota exceeded",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.ENOTDIR: "a part of the path is a file, not a folder",
-    }
-    return short.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
 
 
 @contextlib.contextmanager

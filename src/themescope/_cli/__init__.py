@@ -12,7 +12,6 @@ and prints a summary. :func:`main` turns what went wrong into an exit status:
 
 """
 
-import errno
 import logging
 import sys
 import traceback
@@ -28,22 +27,13 @@ from themescope._cli import summarize as _summarize  # noqa: F401 - registers th
 from themescope._cli import themes as _themes  # noqa: F401 - registers the command
 from themescope._cli import train as _train  # noqa: F401 - registers the command
 from themescope._cli._app import app, verbose_enabled
-from themescope.errors import ThemescopeError
+from themescope.errors import ThemescopeError, describe_os_error
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
 
 INTERRUPTED_MESSAGE = "interrupted; run the same command again to resume where it stopped"
-
-# Failures that only writing can meet, so the message can say "cannot write".
-_WRITE_ERRORS = {
-    errno.EROFS: "read-only file system",
-    errno.ENOSPC: "disk full",
-    # EDQUOT is missing from Windows' errno table.
-    getattr(errno, "EDQUOT", errno.ENOSPC): "disk quota exceeded",
-}
-_SHORT_REASONS = {errno.EACCES: "permission denied", errno.EPERM: "permission denied"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,26 +62,6 @@ def main(argv: list[str] | None = None) -> None:
             f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)",
             EXIT_INTERNAL,
         )
-
-
-def describe_os_error(exc: OSError) -> str:
-    """One line naming the path and the reason, e.g. ``cannot write /x: read-only file system``.
-
-    Example:
-        >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "/runs/a"))
-        'cannot write /runs/a: disk full'
-
-    """
-    if exc.errno in _WRITE_ERRORS:
-        verb, reason = "cannot write", _WRITE_ERRORS[exc.errno]
-    else:
-        verb = "cannot access"
-        reason = _SHORT_REASONS.get(exc.errno or 0) or (exc.strerror or str(exc) or "unknown error")
-        reason = reason[:1].lower() + reason[1:]
-    if exc.filename is None:
-        return f"{verb}: {reason}" if exc.errno in _WRITE_ERRORS else reason
-    paths = " or ".join(str(path) for path in (exc.filename, exc.filename2) if path is not None)
-    return f"{verb} {paths}: {reason}"
 
 
 def _interrupted(exc: SystemExit) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import typer
@@ -96,3 +97,25 @@ _VERBOSE = {"on": False}
 def verbose_enabled() -> bool:
     """Whether --verbose was given (then internal errors show their traceback)."""
     return _VERBOSE["on"]
+
+
+def print_summary(result: Any, lines: Iterable[str]) -> None:
+    """Print what a run or a study made: k and each stage's status, ``lines``, the report.
+
+    Args:
+        result: A :class:`~themescope.pipeline.Result` or a
+            :class:`~themescope.corpus.study.StudyResult` (``k``, ``stages``, ``warnings``
+            and ``report_path`` are read).
+        lines: What the command says of each theme, printed as they are (no rich markup).
+    """
+    from rich.console import Console
+
+    # soft_wrap: paths and phrases stay on one line, whatever the terminal's width.
+    console = Console(soft_wrap=True)
+    done = ", ".join(f"{stage} {status}" for stage, status in result.stages.items())
+    console.print(f"[bold]{result.k} themes[/bold] ({done})")
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
+    if result.warnings:
+        console.print(f"{len(result.warnings)} warning(s) recorded in the manifest and the report")
+    console.print(f"report: {result.report_path}", markup=False, highlight=False)

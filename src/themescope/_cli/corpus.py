@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from themescope._cli._app import app
+from themescope._cli._app import app, print_summary
 from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
 from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.media.config import IngestConfig
@@ -78,13 +78,10 @@ def corpus_command(
         ray_address=ray_address,
     )
     result = study.run(corpus, out=out, force=force)
-    _print_summary(result)
+    print_summary(result, _theme_lines(result))
 
 
-def _print_summary(result: Any) -> None:
-    console = Console(soft_wrap=True)
-    done = ", ".join(f"{stage} {status}" for stage, status in result.stages.items())
-    console.print(f"[bold]{result.k} themes[/bold] ({done})")
+def _theme_lines(result: Any) -> Iterator[str]:
     for theme in result.themes:
         shares = "  ".join(
             f"{group} {share.share:5.1%}" for group, share in theme.group_shares.items()
@@ -92,15 +89,8 @@ def _print_summary(result: Any) -> None:
         differs = ""
         if theme.group_p_value is not None and theme.group_p_value < 0.05:
             differs = f"  groups differ (p = {theme.group_p_value:.3f})"
-        console.print(
-            f"  theme {theme.id}  {theme.label}  |  {shares}{differs}",
-            markup=False,
-            highlight=False,
-        )
+        yield f"  theme {theme.id}  {theme.label}  |  {shares}{differs}"
     if result.p_value is not None:
-        console.print(f"groups' theme distributions differ: p = {result.p_value:.3f}")
+        yield f"groups' theme distributions differ: p = {result.p_value:.3f}"
     for video, error in result.failed:
-        console.print(f"failed: {video}: {error}", markup=False, highlight=False)
-    if result.warnings:
-        console.print(f"{len(result.warnings)} warning(s) recorded in the manifest and the report")
-    console.print(f"report: {result.report_path}", markup=False, highlight=False)
+        yield f"failed: {video}: {error}"

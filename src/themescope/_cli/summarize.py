@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from themescope._cli._app import app
+from themescope._cli._app import app, print_summary
 from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
@@ -90,22 +90,11 @@ def summarize_command(
     }
     summarizer = Summarizer.from_config(merged_config(config_file, settings, flags))
     result = summarizer.run(video, subtitles, out=out, force=force)
-    _print_summary(result)
+    print_summary(result, _theme_lines(result))
 
 
-def _print_summary(result: Any) -> None:
-    # soft_wrap: paths and phrases stay on one line, whatever the terminal's width.
-    console = Console(soft_wrap=True)
-    done = ", ".join(f"{stage} {status}" for stage, status in result.stages.items())
-    console.print(f"[bold]{result.k} themes[/bold] ({done})")
-    console.print(f"k: {result.k_reason}", markup=False, highlight=False)
+def _theme_lines(result: Any) -> Iterator[str]:
+    yield f"k: {result.k_reason}"
     for theme in result.themes:
         phrases = ", ".join(theme.phrases[:5]) or "(no phrases: no text in this theme)"
-        console.print(
-            f"  theme {theme.id}  {theme.share:5.1%} of the time  {phrases}",
-            markup=False,
-            highlight=False,
-        )
-    if result.warnings:
-        console.print(f"{len(result.warnings)} warning(s) recorded in the manifest and the report")
-    console.print(f"report: {result.report_path}", markup=False, highlight=False)
+        yield f"  theme {theme.id}  {theme.share:5.1%} of the time  {phrases}"

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from themescope._cli._app import app
 from themescope._cli._options import given, option
+from themescope._format import decimals
 from themescope.manifest import TrainRecord
 from themescope.model.config import TrainConfig
 
@@ -66,7 +67,7 @@ def train_command(
         Console(soft_wrap=True).print(f"train is up to date in {run} (use --force to train again)")
         return
     psnr = "n/a" if record.psnr_db is None else f"{record.psnr_db:.2f} dB"
-    cosine = "n/a" if record.text_cosine is None else f"{record.text_cosine:.3f}"
+    cosine = decimals(record.text_cosine, 3)
     stop = f", stopped early ({record.stop_reason})" if record.stopped_early else ""
     Console(soft_wrap=True).print(
         f"trained {record.epochs} epochs in {record.train_seconds:.1f} s on {record.device}"

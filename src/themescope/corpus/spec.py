@@ -317,15 +317,7 @@ def _csv_records(source: Path, text: str) -> list[list[str]]:
 
 
 def _check_header(source: Path, names: list[str]) -> None:
-    seen: dict[str, str] = {}
-    for name in names:
-        column = _column(name)
-        if column in seen:
-            raise ConfigError(
-                f"corpus manifest {source} names the {column!r} column twice "
-                f"({seen[column]!r} and {name!r})"
-            )
-        seen[column] = name
+    seen = _check_keys(source, names)
     for required in ("video", "group"):
         if required not in seen:
             raise ConfigError(
@@ -392,7 +384,7 @@ def _entry_rows(source: Path, entries: list[Any], kind: str) -> list[_Row]:
                 f"corpus manifest {source} row {number}: a video must be a {kind} of "
                 f"column: value; got {_type_name(entry)}"
             )
-        _check_keys(source, number, [str(key) for key in entry])
+        _check_keys(source, [str(key) for key in entry], number)
     names = list(dict.fromkeys(_column(str(key)) for entry in entries for key in entry))
     for required in ("video", "group"):
         if required not in names:
@@ -405,16 +397,19 @@ def _entry_rows(source: Path, entries: list[Any], kind: str) -> list[_Row]:
     ]
 
 
-def _check_keys(source: Path, row: int, keys: list[str]) -> None:
+def _check_keys(source: Path, keys: list[str], row: int | None = None) -> dict[str, str]:
+    """Return each column's key as written; refuse a column named twice (in a header or a row)."""
+    where = "" if row is None else f" row {row}"
     seen: dict[str, str] = {}
     for key in keys:
         column = _column(key)
         if column in seen:
             raise ConfigError(
-                f"corpus manifest {source} row {row} names the {column!r} column twice "
+                f"corpus manifest {source}{where} names the {column!r} column twice "
                 f"({seen[column]!r} and {key!r})"
             )
         seen[column] = key
+    return seen
 
 
 def _type_name(value: Any) -> str:

@@ -79,7 +79,7 @@ def blank_warning(times_s: Sequence[float], blank: Sequence[bool], every_s: floa
             stretches[-1] = (stretches[-1][0], end_s)
         else:
             stretches.append((float(time_s), end_s))
-    shown = ", ".join(f"{_fmt(a)}–{_fmt(b)} s" for a, b in stretches[:MAX_STRETCHES_SHOWN])
+    shown = ", ".join(f"{_seconds(a)}–{_seconds(b)} s" for a, b in stretches[:MAX_STRETCHES_SHOWN])
     if len(stretches) > MAX_STRETCHES_SHOWN:
         shown = f"e.g. {shown} and {len(stretches) - MAX_STRETCHES_SHOWN} more stretches"
     return (
@@ -88,5 +88,5 @@ def blank_warning(times_s: Sequence[float], blank: Sequence[bool], every_s: floa
     )
 
 
-def _fmt(seconds: float) -> str:
+def _seconds(seconds: float) -> str:
     return f"{seconds:.1f}".rstrip("0").rstrip(".")

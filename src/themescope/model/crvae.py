@@ -171,7 +171,8 @@ class CRVAE(nn.Module):
         """
         parts = []
         if self.image_encoder is not None:
-            assert images is not None
+            if images is None:
+                raise self._missing("encode", "images")
             features = self.image_encoder(images)
             if self.config.ablation == "pure-cvae":
                 features = features.amax(dim=(2, 3))
@@ -179,11 +180,18 @@ class CRVAE(nn.Module):
                 features = features.flatten(1)
             parts.append(self.image_norm(features))
         if self.text_encoder is not None:
-            assert token_ids is not None and lengths is not None
+            if token_ids is None or lengths is None:
+                raise self._missing("encode", "token_ids and lengths")
             parts.append(self.text_norm(self._encode_text(token_ids, lengths)))
         stats = self.fuse(torch.cat(parts, dim=1))
         mu, logvar = stats.chunk(2, dim=1)
         return mu, logvar
+
+    def _missing(self, method: str, inputs: str) -> ConfigError:
+        return ConfigError(
+            f"CRVAE.{method} needs {inputs}: the {self.config.ablation!r} ablation uses them. "
+            "Got None instead."
+        )
 
     def _encode_text(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         assert self.text_encoder is not None
@@ -221,7 +229,8 @@ class CRVAE(nn.Module):
                 logits = logits + self.image_bias
             image = torch.sigmoid(logits)
         if self.text_decoder is not None:
-            assert token_ids is not None and lengths is not None
+            if token_ids is None or lengths is None:
+                raise self._missing("decode", "token_ids and lengths")
             text = self._decode_text(decoded[:, self.image_flat :], token_ids, lengths)
         return image, text
 

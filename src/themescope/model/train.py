@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from themescope._format import decimals
 from themescope.devices import resolve_device, torch_threads
 from themescope.errors import ModelLoadError, TrainingError
 from themescope.model.config import MULTILINGUAL, TrainConfig
@@ -202,8 +203,8 @@ class TrainStage(Stage):
             "trained %d epochs in %.1f s: PSNR %s dB, text cosine %s",
             trainer.epoch,
             trainer.train_s,
-            _fmt(evaluation.psnr_db),
-            _fmt(evaluation.text_cosine),
+            decimals(evaluation.psnr_db, 3),
+            decimals(evaluation.text_cosine, 3),
         )
 
 
@@ -290,10 +291,6 @@ def _mean_frame_psnr(data: FrameData) -> float | None:
     squared = sum(float(((data.images[ids] - mean) ** 2).sum()) for ids in slices)
     mse = squared / max(1, len(learned) * data.images[0].numel())
     return round(10 * math.log10(1.0 / max(mse, 1e-12)), 3)
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 __all__ = ["TrainStage", "train"]

@@ -66,7 +66,7 @@ def _finite(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _fmt(value: float) -> str:
+def _tick_label(value: float) -> str:
     """Format a tick label compactly (3 significant digits)."""
     if value == 0:
         return "0"
@@ -189,11 +189,11 @@ def line_chart(
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" class="tick">'
-            f"{escape(_fmt(tick))}</text>"
+            f"{escape(_tick_label(tick))}</text>"
         )
     for tick in _nice_ticks(x_low, x_high, 5, integer=integer_x):
         x = sx(tick)
-        label = f"{tick:.0f}" if integer_x or abs(tick) >= 10 else _fmt(tick)
+        label = f"{tick:.0f}" if integer_x or abs(tick) >= 10 else _tick_label(tick)
         parts.append(
             f'<text x="{x:.1f}" y="{top + plot_h + 13}" text-anchor="middle" class="tick">'
             f"{escape(label)}</text>"

@@ -18,11 +18,10 @@ from typing import Any
 
 from PIL import Image
 
-from themescope._model_files import check_model_folder
-from themescope._offline import offline_hub
+from themescope._offline import load_pretrained, resolve_local_model
 from themescope._progress import track
 from themescope.devices import resolve_device
-from themescope.errors import ConfigError, ModelLoadError
+from themescope.errors import ConfigError
 from themescope.themes.base import Captioner
 
 logger = logging.getLogger("themescope")
@@ -104,16 +103,10 @@ class BlipCaptioner(Captioner):
 
         device = resolve_device(self.device)
         logger.info("loading BLIP captioner from %s on %s", source, device)
-        try:
-            with offline_hub():
-                processor = BlipProcessor.from_pretrained(source, local_files_only=True)
-                model = BlipForConditionalGeneration.from_pretrained(source, local_files_only=True)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelLoadError(
-                f"cannot load a BLIP captioning model from {source}: {_first_line(exc)}"
-            ) from exc
-        loaded: Any = model
-        self.model_ = loaded.to(device).eval()
+        processor, model = load_pretrained(
+            source, "a BLIP captioning model", BlipProcessor, BlipForConditionalGeneration
+        )
+        self.model_ = model.to(device).eval()
         self.processor_ = processor
         return self
 
@@ -189,49 +182,3 @@ def load_captioner(name: str, model_path: str | None, *, device: str = "auto") -
         resolve_local_model(model_path, what="BLIP captioning model")
         return BlipCaptioner(model_path, device=device)
     raise ConfigError(f"unknown captioner {name!r}; choose one of: {', '.join(CAPTIONERS)}")
-
-
-def _looks_like_hub_id(text: str) -> bool:
-    """Whether ``text`` reads as "org/name" rather than a filesystem path."""
-    if text.startswith((".", "/", "~")) or "\\" in text:
-        return False
-    parts = text.split("/")
-    return len(parts) == 2 and all(parts)
-
-
-def resolve_local_model(model_path: str, *, what: str) -> str:
-    """Return a loadable local folder or an already-cached hub id; never download.
-
-    Args:
-        model_path: A folder saved with ``save_pretrained``, or an "org/name" id.
-        what: What the model is, for the error message ("BLIP captioning model").
-
-    Raises:
-        ModelLoadError: The folder does not exist, its config.json or weights are
-            damaged, or the id is not in the local Hugging Face cache.
-
-    """
-    path = Path(model_path).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise ModelLoadError(f"{what} path {path} is a file; give the folder that holds it")
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(f"{what} folder {path} has no config.json")
-        check_model_folder(path, what)
-        return str(path)
-    if _looks_like_hub_id(model_path):
-        from huggingface_hub import try_to_load_from_cache
-
-        cached = try_to_load_from_cache(model_path, "config.json")
-        if isinstance(cached, str):
-            return model_path
-        raise ModelLoadError(
-            f"{what} {model_path!r} is neither a local folder nor in the local Hugging Face "
-            "cache; themescope never downloads models, so save it to a folder and pass its path"
-        )
-    raise ModelLoadError(f"{what} path {path} does not exist")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -48,6 +48,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from themescope._format import decimals
 from themescope.devices import free_cpus
 from themescope.documents import KRow, KSelectionRecord
 from themescope.errors import ConfigError, ThemescopeError
@@ -483,7 +484,8 @@ def _select_k(
             return _selection(fit, x, "lowered", (k, k), msg, [], warnings)
         fit = kmeans(x, k, seed=seed, n_init=n_init, backend=backend)
         table = [_row(x, k, fit, seed, n_bootstrap=0)]
-        reason = f"k={k} was given by the user (silhouette {_fmt(table[0]['silhouette'])})."
+        silhouette = decimals(table[0]["silhouette"], 2)
+        reason = f"k={k} was given by the user (silhouette {silhouette})."
         return _selection(fit, x, "user", (k, k), reason, table, warnings)
 
     # Need k <= n_distinct - 1 for a silhouette, and at least 4 frames for a choice.
@@ -559,10 +561,6 @@ def _row(x: np.ndarray, k: int, fit: KMeansFit, seed: int, n_bootstrap: int) -> 
     }
 
 
-def _fmt(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
 def _reason(
     chosen: int, candidates: list[int], rows: dict[int, dict[str, Any]], scores: list[float]
 ) -> str:
@@ -575,10 +573,10 @@ def _reason(
     return (
         f"k={chosen} chosen in {candidates[0]}-{candidates[-1]}{weak}: combined score "
         f"{scores[candidates.index(chosen)]:.2f} (vs {others}) from silhouette "
-        f"{_fmt(r['silhouette'])}, "
-        f"elbow strength {_fmt(r['elbow'])}, bootstrap ARI {_fmt(r['bootstrap_stability'])}, "
-        f"large-cluster stability {_fmt(r['large_cluster_stability'])} and mean centroid distance "
-        f"{_fmt(r['mean_centroid_dist'])}."
+        f"{decimals(r['silhouette'], 2)}, elbow strength {decimals(r['elbow'], 2)}, "
+        f"bootstrap ARI {decimals(r['bootstrap_stability'], 2)}, large-cluster stability "
+        f"{decimals(r['large_cluster_stability'], 2)} and mean centroid distance "
+        f"{decimals(r['mean_centroid_dist'], 2)}."
     )
 
 

@@ -257,7 +257,7 @@ def compare_runs(
     text_basis, text_reason = _text_basis(a, b, same_language, is_multi, multi_reason, name)
     both_captions = a.captions is not None and b.captions is not None
     if text_basis is not None or both_captions:
-        loaded = _load_embedder(embedder)
+        loaded = embedder
         from themescope.embedding import embedder_info
 
         info = embedder_info(loaded)
@@ -600,7 +600,7 @@ class _Glosses:
 
 
 @dataclass
-class ThemePhrases:
+class EmbeddedPhrases:
     """One theme's phrases in the space their meanings are compared in (see :func:`embed_phrases`).
 
     Attributes:
@@ -638,10 +638,10 @@ PhraseGroup = tuple[list[str], np.ndarray, list[str | None]]
 class _RunPhrases:
     """One run's phrases in the space of their meanings: per theme, and those of every theme."""
 
-    themes: list[ThemePhrases | None]
-    common: ThemePhrases | None
+    themes: list[EmbeddedPhrases | None]
+    common: EmbeddedPhrases | None
 
-    def said_beside(self, theme: int | None) -> list[ThemePhrases]:
+    def said_beside(self, theme: int | None) -> list[EmbeddedPhrases]:
         """What the run says in ``theme`` (every theme: None), its common phrases included."""
         said = self.themes if theme is None else [self.themes[theme]]
         return [x for x in [*said, self.common] if x is not None]
@@ -675,7 +675,7 @@ def _phrase_spaces(
 
 def embed_phrases(
     groups: Sequence[PhraseGroup | None], embedder: PhraseEmbedder
-) -> list[ThemePhrases | None]:
+) -> list[EmbeddedPhrases | None]:
     """Embed one run's groups of phrases (and their glosses), centred on the run's mean phrase.
 
     Centring each run on its own removes what all its phrases share: the language
@@ -691,7 +691,7 @@ def embed_phrases(
         embedder: The phrase embedder.
 
     Returns:
-        One :class:`ThemePhrases` per group (None where the group is None).
+        One :class:`EmbeddedPhrases` per group (None where the group is None).
 
     """
     native_texts = list(dict.fromkeys(t for item in groups if item for t in item[0]))
@@ -704,14 +704,14 @@ def embed_phrases(
         return [None] * len(groups)
     native = _centred(native_texts, embedder)
     english = native if english_texts == native_texts else _centred(english_texts, embedder)
-    out: list[ThemePhrases | None] = []
+    out: list[EmbeddedPhrases | None] = []
     for item in groups:
         if item is None:
             out.append(None)
             continue
         texts, scores, gloss = item
         out.append(
-            ThemePhrases(
+            EmbeddedPhrases(
                 texts=texts,
                 scores=np.asarray(scores, dtype=np.float64),
                 glosses=gloss,
@@ -731,7 +731,7 @@ def _centred(texts: list[str], embedder: PhraseEmbedder) -> dict[str, np.ndarray
     return dict(zip(texts, vectors, strict=True))
 
 
-def phrase_similarity(mine: ThemePhrases, other: ThemePhrases) -> np.ndarray:
+def phrase_similarity(mine: EmbeddedPhrases, other: EmbeddedPhrases) -> np.ndarray:
     """Return how alike in meaning each phrase of ``mine`` is to each of ``other``.
 
     The larger of two cosines: of the phrases themselves, and of their English
@@ -742,7 +742,7 @@ def phrase_similarity(mine: ThemePhrases, other: ThemePhrases) -> np.ndarray:
 
 
 def phrase_text_matrix(
-    a: Sequence[ThemePhrases | None], b: Sequence[ThemePhrases | None]
+    a: Sequence[EmbeddedPhrases | None], b: Sequence[EmbeddedPhrases | None]
 ) -> np.ndarray:
     """Theme-to-theme text similarity from phrases alone: how much of each is said by the other.
 
@@ -940,8 +940,8 @@ def _per_run(
 
 def _difference(
     theme: ThemeRecord,
-    mine: ThemePhrases | None,
-    others: list[ThemePhrases],
+    mine: EmbeddedPhrases | None,
+    others: list[EmbeddedPhrases],
     gloss: _Glosses,
 ) -> tuple[Literal["text", "own-ranking"], list[DifferencePhrase], list[PhrasePair]]:
     """Split a theme's phrases into what the other side says too and what it does not.
@@ -1045,14 +1045,6 @@ def _is_multilingual(name: str, path: str | None, flag: bool) -> tuple[bool, str
         f"{name} is treated as monolingual: its name does not contain any of "
         f"{', '.join(MULTILINGUAL_MARKERS)}"
     )
-
-
-def _load_embedder(embedder: str | PhraseEmbedder | None) -> PhraseEmbedder:
-    if embedder is not None and not isinstance(embedder, str):
-        return embedder
-    from themescope.embedding import load_embedder
-
-    return load_embedder(embedder)
 
 
 def _check_out_dir(out: Path, force: bool) -> None:

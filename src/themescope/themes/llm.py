@@ -44,13 +44,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from themescope._offline import offline_hub
+from themescope._offline import load_pretrained, resolve_local_model
 from themescope.components import Component
 from themescope.devices import resolve_device
-from themescope.errors import BackendError, ConfigError, ModelLoadError
+from themescope.errors import BackendError, ConfigError
 from themescope.media.language import contains_cjk, count_cjk
 from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
-from themescope.themes.captioners import resolve_local_model
 
 logger = logging.getLogger("themescope")
 
@@ -351,16 +350,9 @@ class TransformersChatClient(ChatClient):
 
         device = resolve_device(self.device)
         logger.info("loading local LLM from %s on %s", source, device)
-        try:
-            with offline_hub():
-                tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-                model: Any = AutoModelForCausalLM.from_pretrained(source, local_files_only=True)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            first = str(exc).strip().splitlines()
-            raise ModelLoadError(
-                f"cannot load a causal language model from {source}: "
-                f"{first[0] if first else type(exc).__name__}"
-            ) from exc
+        tokenizer, model = load_pretrained(
+            source, "a causal language model", AutoTokenizer, AutoModelForCausalLM
+        )
         self.model_ = model.to(device).eval()
         self.tokenizer_ = tokenizer
         configured = _config_context(model.config) or DEFAULT_LOCAL_CONTEXT_CAP

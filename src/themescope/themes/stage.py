@@ -137,7 +137,7 @@ class ThemesStage(Stage):
             writer.warn(self.embedder.fallback_reason)
         backends = backends_record(self.config, self.captioner, self.tagger, self.embedder)
         ingest = msgspec.to_builtins(run.require("ingest"))
-        _run_stage(
+        _write_themes(
             run,
             ingest,
             self.config,
@@ -234,7 +234,7 @@ def backends_record(
     }
 
 
-def _run_stage(
+def _write_themes(
     run: RunDirectory,
     ingest: dict[str, Any],
     config: ThemesConfig,
@@ -244,7 +244,8 @@ def _run_stage(
     backends: dict[str, Any],
     st: StageWriter,
     glosser: Glosser | None = None,
-) -> tuple[ThemesDocument, np.ndarray]:
+) -> None:
+    """Cluster, describe, and write themes.json and frames.parquet into the stage's folder."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -381,7 +382,6 @@ def _run_stage(
         k,
         n_unsupported,
     )
-    return document, labels
 
 
 @dataclasses.dataclass(frozen=True)

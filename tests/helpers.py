@@ -1,0 +1,107 @@
+"""Builders that several test modules share (no tests here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Small enough to train in seconds, large enough to separate the generator's four looks.
+SMALL_TRAIN = {
+    "image_height": 48,
+    "image_width": 80,
+    "conv_channels": [8, 16, 16],
+    "rnn_hidden": 16,
+    "dense_units": 64,
+    "latent_dim": 16,
+    "max_tokens": 16,
+    "batch_size": 8,
+    "auto_epochs": 100,
+    "checkpoint_every": 2,
+    "n_threads": 1,
+}
+PIPELINE_CONFIG = {
+    "train": SMALL_TRAIN,
+    "themes": {"k_range": [3, 5], "n_bootstrap": 4},
+    "device": "cpu",
+}
+"""Settings of a whole pipeline run on a synthetic video that finishes in seconds."""
+
+BLIP_WORDS = [
+    "a",
+    "man",
+    "woman",
+    "bald",
+    "sitting",
+    "at",
+    "the",
+    "desk",
+    "studio",
+    "news",
+    "screen",
+]
+STUTTER_WORD = "bald"
+
+
+def build_tiny_blip(folder: Path) -> None:
+    """Save a tiny random BLIP captioning model (weights and processor) in ``folder``.
+
+    One word dominates every decoding step, so that decoding without the captioner's
+    safeguards stutters.
+    """
+    import torch
+    from transformers import (
+        BertTokenizer,
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessorPil,
+        BlipProcessor,
+    )
+
+    vocab = folder / "vocab.txt"
+    folder.mkdir(parents=True)
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *BLIP_WORDS]) + "\n")
+    tokenizer = BertTokenizer(str(vocab))
+    tokenizer.add_special_tokens({"bos_token": "[DEC]"})
+    vocab.unlink()
+    text_config = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 16,
+        "encoder_hidden_size": 16,
+        "intermediate_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "max_position_embeddings": 64,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.sep_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        "sep_token_id": tokenizer.sep_token_id,
+    }
+    vision_config = {
+        "hidden_size": 16,
+        "intermediate_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "image_size": 32,
+        "patch_size": 8,
+        "projection_dim": 16,
+    }
+    torch.manual_seed(0)
+    config = BlipConfig(
+        text_config=text_config,
+        vision_config=vision_config,
+        projection_dim=16,
+        image_text_hidden_size=16,
+    )
+    model = BlipForConditionalGeneration(config)
+    # Make one word dominate every step, so that decoding without safeguards stutters, and keep
+    # special tokens (dropped when decoding) out of captions, as a trained BLIP does.
+    with torch.no_grad():
+        bias = model.text_decoder.cls.predictions.bias
+        bias[tokenizer.convert_tokens_to_ids(STUTTER_WORD)] = 8.0
+        for token in ("[PAD]", "[UNK]", "[CLS]", "[MASK]", "[DEC]"):
+            bias[tokenizer.convert_tokens_to_ids(token)] = -30.0
+    processor = BlipProcessor(
+        image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}),
+        tokenizer=tokenizer,
+    )
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
