@@ -33,6 +33,9 @@ from pathlib import Path
 from bench_train import prepare
 
 TARGET_RATIO_ONE_BUSY = 2.5
+# The environment as this script found it: importing themescope (to prepare the video) sets
+# OMP_WAIT_POLICY, which must not leak into the baseline's training processes.
+START_ENV = dict(os.environ)
 TRAIN_SCRIPT = """
 import json, sys, time
 from themescope.model.config import TrainConfig
@@ -53,7 +56,7 @@ def train_once(source: Path, work: Path, src: Path, epochs: int, busy: int) -> d
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-c", TRAIN_SCRIPT, str(work), str(epochs)],
-            env={**os.environ, "PYTHONPATH": str(src)},
+            env={**START_ENV, "PYTHONPATH": str(src)},
             capture_output=True,
             text=True,
             check=False,
