@@ -34,7 +34,7 @@ from bench_train import prepare
 
 TARGET_RATIO_ONE_BUSY = 2.5
 # The environment as this script found it: importing themescope (to prepare the video) sets
-# OMP_WAIT_POLICY, which must not leak into the baseline's training processes.
+# GOMP_SPINCOUNT, which must not leak into the baseline's training processes.
 START_ENV = dict(os.environ)
 TRAIN_SCRIPT = """
 import json, sys, time
@@ -107,11 +107,11 @@ def main() -> None:
                 flush=True,
             )
     print()
-    header = "".join(f"{name + ' s':>12s}{name + ' ×quiet':>14s}" for name in versions)
+    header = "".join(f"{name + ' s':>14s}{name + ' ×quiet':>16s}" for name in versions)
     print(f"{'beside':>8s}{header}")
     for busy in busy_levels:
         row = "".join(
-            f"{seconds[name, busy]:12.1f}{seconds[name, busy] / seconds[name, 0]:14.2f}"
+            f"{seconds[name, busy]:14.1f}{seconds[name, busy] / seconds[name, 0]:16.2f}"
             for name in versions
         )
         print(f"{busy:8d}{row}")

@@ -90,13 +90,22 @@ def test_torch_threads_default_is_capped_at_the_usable_cores(
     assert torch.get_num_threads() == before
 
 
-@pytest.mark.parametrize(("given", "seen"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
-def test_importing_themescope_makes_openmp_wait_passively(given, seen) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    if given is not None:
-        env["OMP_WAIT_POLICY"] = given
-    code = "import os, themescope; print(os.environ['OMP_WAIT_POLICY'])"
+@pytest.mark.parametrize(
+    ("given", "seen"),
+    [
+        ({}, "1000"),
+        ({"GOMP_SPINCOUNT": "50"}, "50"),  # the user's own choices are kept
+        ({"OMP_WAIT_POLICY": "ACTIVE"}, None),
+    ],
+)
+def test_importing_themescope_shortens_openmp_spinning(given, seen) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    code = "import os, themescope; print(os.environ.get('GOMP_SPINCOUNT'))"
     done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        env={**env, **given},
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    assert done.stdout.strip() == seen
+    assert done.stdout.strip() == str(seen)

@@ -5,14 +5,14 @@ The stages live in subpackages that follow the pipeline: :mod:`themescope.media`
 :mod:`themescope.themes` (clustering, interpretation, comparison) and
 :mod:`themescope.report`. :mod:`themescope.rundir` owns the on-disk contract.
 Importing the package does no work: heavy libraries load with the stage that needs them.
-It does make OpenMP threads wait passively (:func:`themescope.devices.prefer_passive_waiting`),
+It does shorten OpenMP's busy waiting (:func:`themescope.devices.limit_openmp_spinning`),
 which must happen before torch loads: import themescope before torch.
 """
 
 from themescope._version import __version__
-from themescope.devices import prefer_passive_waiting
+from themescope.devices import limit_openmp_spinning
 
-prefer_passive_waiting()
+limit_openmp_spinning()
 
 from themescope.pipeline import Result, Summarizer  # noqa: E402
 

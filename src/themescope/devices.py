@@ -4,8 +4,8 @@
 for every stage. :func:`usable_cores` counts the cores this process may run on
 (affinity and a cgroup quota, as in a container or a cluster job); :func:`free_cpus`
 those of them not busy with other work; :func:`torch_threads` bounds torch's CPU
-threads for one call and gives the caller's setting back. :func:`prefer_passive_waiting`
-makes OpenMP threads sleep rather than spin while they wait. torch is imported inside
+threads for one call and gives the caller's setting back. :func:`limit_openmp_spinning`
+makes waiting OpenMP threads sleep soon rather than spin. torch is imported inside
 the functions, so importing this module stays cheap.
 """
 
@@ -122,15 +122,35 @@ def free_cpus() -> int:
     return max(1, min(n_cpus, int(n_cpus - busy + 0.5)))
 
 
-def prefer_passive_waiting() -> None:
-    """Make OpenMP threads sleep while they wait for work, unless the user chose otherwise.
+OPENMP_SPIN_COUNT = 1000
+"""Busy-wait iterations of a waiting OpenMP thread (GNU libgomp's own value when it has more
+threads than cores) before it sleeps. Training beside one CPU-bound process on 2 cores
+(8 epochs of the 4-minute video, median of 2-3 runs; issue 14):
 
-    OpenMP's default lets a waiting thread spin for a while at every barrier. On a busy
+=====================  =======  ===============
+spin count             quiet    beside 1 busy
+=====================  =======  ===============
+300,000 (default)      4.3 s    14.3 s
+100,000                4.5 s    46.5 s
+5,000                  4.2 s    15.7 s
+1,000                  4.4 s    10.9 s
+0 (OMP_WAIT_POLICY     6.0 s    10.1 s
+=PASSIVE)
+=====================  =======  ===============
+"""
+
+
+def limit_openmp_spinning() -> None:
+    """Make waiting OpenMP threads sleep soon rather than spin, unless the user chose a policy.
+
+    A waiting thread spins for a while at every barrier before it sleeps. On a busy
     machine the spinning threads take the cores the working ones need, and every
-    parallel region waits for its slowest thread: six epochs of training took 314 s
-    beside other work with the default and 18 s with passive waiting (issue 14). The
-    setting is read when the OpenMP runtime loads (with torch, scikit-learn or faiss),
-    so it must be made before any of them is imported; :mod:`themescope` makes it when
-    it is imported, and a ``OMP_WAIT_POLICY`` already in the environment is kept.
+    parallel region waits for its slowest thread: training slowed 3-18x beside other
+    work. A short spin (:data:`OPENMP_SPIN_COUNT`) keeps the quiet machine's speed and
+    most of the busy one's; no spin at all costs a quiet machine 40 %. The setting is
+    read when the OpenMP runtime loads (with torch or scikit-learn), so it must be made
+    before either is imported; :mod:`themescope` makes it when it is imported. An
+    ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` already in the environment is kept.
     """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", str(OPENMP_SPIN_COUNT))
