@@ -54,7 +54,7 @@ from themescope.errors import (
     VideoOpenError,
 )
 from themescope.media.frames import stream_start_s
-from themescope.media.transcripts import Transcript, build_transcript
+from themescope.media.transcripts.cues import Transcript, build_transcript
 
 logger = logging.getLogger("themescope")
 
