@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from themescope.errors import VideoOpenError
-from themescope.media.frames import stream_start_s
+from themescope.media.frames.probe import stream_start_s
 from themescope.media.transcripts.cues import Transcript, _check_duration, build_transcript
 
 logger = logging.getLogger("themescope")
