@@ -188,7 +188,7 @@ def test_an_os_error_while_working_is_one_line_naming_the_path_and_exit_2(
     def fail(path: object) -> None:
         raise OSError(number, strerror, str(target))
 
-    monkeypatch.setattr("themescope.media.frames.probe_video", fail)
+    monkeypatch.setattr("themescope.media.frames.probe.probe_video", fail)
     code, _, err = _run(
         capsys, "ingest", str(_fake_video(tmp_path)), "--out", str(tmp_path / "run")
     )
@@ -238,7 +238,7 @@ def test_ctrl_c_exits_130_and_says_a_rerun_resumes(
     def interrupt(path: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("themescope.media.frames.probe_video", interrupt)
+    monkeypatch.setattr("themescope.media.frames.probe.probe_video", interrupt)
     code, _, err = _run(
         capsys, "ingest", str(_fake_video(tmp_path)), "--out", str(tmp_path / "run")
     )

@@ -449,7 +449,7 @@ def test_workers_leave_corrupt_intervals_to_the_main_decoder(tmp_path: Path) -> 
 def test_too_many_failures_in_a_row_stop_decoding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(frames_mod, "MAX_CONSECUTIVE_DECODE_FAILURES", 2)
+    monkeypatch.setattr("themescope.media.frames.sampler.MAX_CONSECUTIVE_DECODE_FAILURES", 2)
     times = np.arange(300) / 10.0
     clean = _write_indexed(tmp_path / "clean.mp4", times, gop=300)
     damaged = tmp_path / "damaged.mp4"

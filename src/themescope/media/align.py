@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from themescope.errors import ConfigError
 from themescope.media.config import ALIGN_SCHEMES
 from themescope.media.language import contains_cjk, jieba_words, join_texts
-from themescope.media.transcripts import Cue
+from themescope.media.transcripts.cues import Cue
 
 logger = logging.getLogger("themescope")
 

@@ -53,8 +53,8 @@ from themescope.errors import (
     VideoDecodeError,
     VideoOpenError,
 )
-from themescope.media.frames import stream_start_s
-from themescope.media.transcripts import Transcript, build_transcript
+from themescope.media.frames.probe import stream_start_s
+from themescope.media.transcripts.cues import Transcript, build_transcript
 
 logger = logging.getLogger("themescope")
 

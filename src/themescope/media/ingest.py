@@ -80,8 +80,9 @@ class IngestStage(Stage):
 
         The OCR models are loaded here, so a broken install fails before any frame is sampled.
         """
-        from themescope.media.frames import check_sampling_plan, probe_video
-        from themescope.media.transcripts import codec_name
+        from themescope.media.frames.probe import probe_video
+        from themescope.media.frames.sampler import check_sampling_plan
+        from themescope.media.transcripts.encoding import codec_name
 
         if self.config.subtitle_encoding is not None:
             codec_name(self.config.subtitle_encoding)
@@ -244,7 +245,7 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dic
     from PIL import Image
 
     from themescope.media.blank import is_blank
-    from themescope.media.frames import PyAVFrameSource
+    from themescope.media.frames.sampler import PyAVFrameSource
 
     requested: list[float] = []
     times: list[float] = []
@@ -298,7 +299,8 @@ def _read_text(
     config: IngestConfig,
     duration_s: float,
 ) -> Any:
-    from themescope.media.transcripts import read_embedded_subtitles, read_transcript
+    from themescope.media.transcripts.embedded import read_embedded_subtitles
+    from themescope.media.transcripts.files import read_transcript
 
     transcript = None
     if subtitles is not None:
