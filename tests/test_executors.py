@@ -314,9 +314,13 @@ def test_workers_do_not_size_a_cluster() -> None:
 
 
 WORKER_SCRIPT = """
-import os, sys, time
+import os, signal, sys, time
 from pathlib import Path
 from themescope.corpus.executors import load_executor
+
+# Ctrl-C as from a terminal: a suite run in a shell's background job hands its children
+# SIGINT ignored, and this caller would never see the test's Ctrl-C.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def wait_here(folder):
     Path(folder, str(os.getpid())).touch()
