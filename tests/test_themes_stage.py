@@ -17,11 +17,8 @@ from themescope.documents import read_themes
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
 from themescope.rundir import RunDirectory, StageResult
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
-from themescope.themes.stage import (
-    ThemesConfig,
-    build_themes,
-    representative_frames,
-)
+from themescope.themes.describe import representative_frames
+from themescope.themes.stage import ThemesConfig, build_themes
 
 VOCAB = [
     ["nurse", "vaccine", "syringe", "clinic", "dose", "appointment", "pharmacy", "booster"],

@@ -41,11 +41,8 @@ from themescope.themes import timeline
 from themescope.themes.base import Captioner, PhraseEmbedder, Tagger, ThemeMaterial
 from themescope.themes.candidates import theme_passages
 from themescope.themes.config import ThemesConfig
-from themescope.themes.gloss import Glosser
-from themescope.themes.stage import (
-    ThemesStage,
+from themescope.themes.describe import (
     add_glosses,
-    backends_record,
     caption_frames,
     cluster_frames,
     describe_themes,
@@ -55,6 +52,8 @@ from themescope.themes.stage import (
     representative_frames,
     theme_description,
 )
+from themescope.themes.gloss import Glosser
+from themescope.themes.stage import ThemesStage, backends_record
 
 logger = logging.getLogger("themescope")
 

@@ -378,7 +378,7 @@ def _spread(items: list[int], n_max: int) -> list[int]:
 
 
 def _theme_cards(view: _StudyView) -> list[dict[str, Any]]:
-    from themescope.themes.stage import on_screen_lines
+    from themescope.themes.describe import on_screen_lines
 
     frames, document = view.frames, view.document
     groups = [g.name for g in document.groups]
