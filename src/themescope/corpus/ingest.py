@@ -60,7 +60,28 @@ class VideoTask:
     force: bool = False
 
 
-def ingest_video(task: VideoTask) -> dict[str, Any]:
+@dataclass(frozen=True)
+class IngestedVideo:
+    """What ingesting one video found (plain values: it travels back from other machines).
+
+    Attributes:
+        status: ``ran``, or ``skipped`` when its run was already current.
+        fingerprint: Its ingest stage's fingerprint.
+        n_frames: Frames sampled.
+        lang: The language of its text.
+        duration_s: The video's duration, None when it could not be measured.
+        warnings: The ingest stage's warnings.
+    """
+
+    status: str
+    fingerprint: str
+    n_frames: int
+    lang: str
+    duration_s: float | None
+    warnings: tuple[str, ...]
+
+
+def ingest_video(task: VideoTask) -> IngestedVideo:
     """Ingest one video into its run directory (skipped when current); return its facts.
 
     Runs in a worker process or a Ray task; raises on failure, which the executor
@@ -73,14 +94,14 @@ def ingest_video(task: VideoTask) -> dict[str, Any]:
     result = run_stage(RunDirectory(task.out), stage, force=task.force)
     record = result.record
     assert isinstance(record, IngestRecord)  # the ingest stage's record type
-    return {
-        "status": result.status,
-        "fingerprint": record.fingerprint,
-        "n_frames": record.n_frames,
-        "lang": record.lang,
-        "duration_s": None if record.video is None else record.video.duration_s,
-        "warnings": list(record.warnings),
-    }
+    return IngestedVideo(
+        status=result.status,
+        fingerprint=record.fingerprint,
+        n_frames=record.n_frames,
+        lang=record.lang,
+        duration_s=None if record.video is None else record.video.duration_s,
+        warnings=tuple(record.warnings),
+    )
 
 
 class StudyIngestStage(Stage):
@@ -134,7 +155,7 @@ class StudyIngestStage(Stage):
         """Ingest every video (skipping current ones), record each, gather the frames."""
         videos = list(self.spec.videos)
         tasks = [self._task(run, video) for video in videos]
-        outcomes: dict[int, dict[str, Any] | TaskFailure] = {}
+        outcomes: dict[int, IngestedVideo | TaskFailure] = {}
         logger.info(
             "ingesting %d videos with the %s executor (%d workers)",
             len(videos),
@@ -147,7 +168,7 @@ class StudyIngestStage(Stage):
             if isinstance(outcome, TaskFailure):
                 writer.warn(f"video {video.id} (row {video.row}) failed: {outcome.message}")
             else:
-                logger.info("video %s: ingest %s", video.id, outcome["status"])
+                logger.info("video %s: ingest %s", video.id, outcome.status)
         records = [_video_record(run, video, outcomes[i]) for i, video in enumerate(videos)]
         done = [r for r in records if r.status == "done"]
         if not done:
@@ -213,7 +234,7 @@ def _row_identity(video: CorpusVideo) -> dict[str, Any]:
 
 
 def _video_record(
-    run: RunDirectory, video: CorpusVideo, outcome: dict[str, Any] | TaskFailure
+    run: RunDirectory, video: CorpusVideo, outcome: IngestedVideo | TaskFailure
 ) -> StudyVideoRecord:
     common: dict[str, Any] = {
         "id": video.id,
@@ -227,11 +248,11 @@ def _video_record(
         return StudyVideoRecord(**common, lang=video.lang, status="failed", error=outcome.message)
     return StudyVideoRecord(
         **common,
-        lang=video.lang or outcome.get("lang"),
+        lang=video.lang or outcome.lang,
         status="done",
-        n_frames=int(outcome["n_frames"]),
-        duration_s=outcome.get("duration_s"),
-        warnings=list(outcome.get("warnings", [])),
+        n_frames=outcome.n_frames,
+        duration_s=outcome.duration_s,
+        warnings=list(outcome.warnings),
     )
 
 
@@ -247,10 +268,11 @@ def _write_frame_table(run: RunDirectory, done: list[StudyVideoRecord], path: Pa
         video_run = RunDirectory(run / VIDEOS_DIR / record.id)
         table = pq.read_table(video_run / "frames.parquet").sort_by("frame_id")
         ingest = video_run.require("ingest")
+        assert isinstance(ingest, IngestRecord)  # the ingest stage's record type
         times = np.asarray(table.column("time_s").to_numpy(zero_copy_only=False), dtype=np.float64)
         seconds = frame_durations_s(
             times,
-            every_s=getattr(ingest, "every_s", None),
+            every_s=ingest.every_s,
             duration_s=record.duration_s,
         )
         n = table.num_rows

@@ -44,6 +44,7 @@ from themescope.documents import (
     write_themes,
 )
 from themescope.errors import ThemescopeError
+from themescope.manifest import IngestRecord
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 from themescope.themes import timeline
 from themescope.themes.base import (
@@ -132,7 +133,8 @@ class ThemesStage(Stage):
         if self.embedder.fallback_reason:
             writer.warn(self.embedder.fallback_reason)
         backends = backends_record(self.config, self.captioner, self.tagger, self.embedder)
-        ingest = msgspec.to_builtins(run.require("ingest"))
+        ingest = run.require("ingest")
+        assert isinstance(ingest, IngestRecord)  # the ingest stage's record type
         _write_themes(
             run,
             ingest,
@@ -232,7 +234,7 @@ def backends_record(
 
 def _write_themes(
     run: RunDirectory,
-    ingest: dict[str, Any],
+    ingest: IngestRecord,
     config: ThemesConfig,
     captioner: Captioner | None,
     tagger: Tagger,
@@ -257,7 +259,7 @@ def _write_themes(
         if "ocr_text" in table.column_names
         else [""] * table.num_rows
     )
-    lang = str(ingest.get("lang") or _first(table.column("lang").to_pylist()) or "und")
+    lang = str(ingest.lang or _first(table.column("lang").to_pylist()) or "und")
     # Black and blank frames look alike whatever the programme: they would form a theme
     # of their own. Runs ingested before they were detected have no column: none then.
     blank = (
@@ -295,8 +297,8 @@ def _write_themes(
 
     durations = timeline.frame_durations_s(
         times_s,
-        every_s=ingest.get("every_s"),
-        duration_s=(ingest.get("video") or {}).get("duration_s"),
+        every_s=ingest.every_s,
+        duration_s=ingest.video.duration_s if ingest.video is not None else None,
     )
     k = int(labels.max()) + 1
     materials = [
