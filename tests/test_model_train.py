@@ -154,8 +154,29 @@ def test_resume_refuses_a_corrupted_checkpoint(tmp_path: Path) -> None:
     weights.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match=r"state\.safetensors is missing or corrupt"):
         train(run, tiny_config(checkpoint_every=1), device="cpu", resume=True)
-    (run / CHECKPOINT_DIR / "state.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(CheckpointError, match=r"state\.json is corrupt"):
+    folder = run / CHECKPOINT_DIR
+    state_path = folder / "state.json"
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    for damaged, problem in (
+        ({**state, "epoch": "2"}, "expected `int`, got `str` at `$.epoch`"),
+        ({**state, "log": [{"epoch": 1}]}, "object missing required field `loss` at `$.log[0]`"),
+    ):
+        state_path.write_text(json.dumps(damaged), encoding="utf-8")
+        with pytest.raises(CheckpointError) as info:
+            train(run, tiny_config(checkpoint_every=1), device="cpu", resume=True)
+        assert str(info.value) == (
+            f"checkpoint {state_path} is corrupt ({problem}); delete {folder} to train from "
+            "the start"
+        )
+    state_path.write_text(json.dumps({**state, "schema_version": 2}), encoding="utf-8")
+    with pytest.raises(CheckpointError) as info:
+        train(run, tiny_config(checkpoint_every=1), device="cpu", resume=True)
+    assert str(info.value) == (
+        f"checkpoint in {folder} has schema version 2, this themescope writes 1; delete "
+        f"{folder} to train from the start"
+    )
+    state_path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(CheckpointError, match=r"state\.json is corrupt \(JSON is malformed"):
         train(run, tiny_config(checkpoint_every=1), device="cpu", resume=True)
     # without --resume the broken checkpoint is ignored and training starts over
     assert train(run, tiny_config(checkpoint_every=1), device="cpu").record.epochs == 4
@@ -301,7 +322,7 @@ def test_word_vector_file_is_used_and_its_unknown_rate_recorded(tmp_path: Path) 
     run = make_run(tmp_path / "run", n_frames=4, texts=["the vaccine", "the xyzzy", "", "the"])
     result = train(run, tiny_config(word_vectors=str(vectors)), device="cpu")
     assert result.record.unknown_word_rate == pytest.approx(1 / 5)
-    assert result.record.embeddings["dim"] == 4
+    assert result.record.embeddings.dim == 4
     vocab = json.loads((run / "model" / "vocab.json").read_text("utf-8"))
     assert "xyzzy" in vocab["tokens"]
 

@@ -22,7 +22,7 @@ from themescope.errors import (
     StageNotDoneError,
     TrainingError,
 )
-from themescope.manifest import IngestRecord, manifest_schema
+from themescope.manifest import EmbeddingSource, IngestRecord, manifest_schema
 from themescope.rundir import (
     STAGE_FILES,
     STAGES,
@@ -179,6 +179,37 @@ def test_a_manifest_from_a_newer_themescope_is_refused(tmp_path: Path) -> None:
         "`$.stages.ingest.n_frames`; delete it and rerun `themescope summarize --force` "
         "to rebuild the run"
     )
+
+
+def test_settings_and_embeddings_read_as_their_types(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path)
+    source = {"name": "all-MiniLM-L6-v2", "path": "/models/minilm", "dim": 384}
+    run.manifest_path.write_text(
+        json.dumps(
+            {
+                "config": {"train": {"epochs": 4, "k_range": [3, 5], "device": "cpu"}},
+                "stages": {"train": {"epochs": 4, "embeddings": source}},
+            }
+        )
+    )
+    manifest = run.read_manifest()
+    assert manifest.config == {"train": {"epochs": 4, "k_range": [3, 5], "device": "cpu"}}
+    train = manifest.stages.train
+    assert train is not None and train.embeddings == EmbeddingSource(**source)
+    for damaged, problem in (
+        ({"config": {"train": 4}}, "expected `object`, got `int` at `$.config[...]`"),
+        (
+            {"stages": {"train": {"embeddings": {"name": "x", "dim": "384"}}}},
+            "expected `int`, got `str` at `$.stages.train.embeddings.dim`",
+        ),
+    ):
+        run.manifest_path.write_text(json.dumps(damaged))
+        with pytest.raises(RunDirectoryError) as info:
+            run.read_manifest()
+        assert str(info.value) == (
+            f"{run.manifest_path} is damaged: {problem}; delete it and rerun "
+            "`themescope summarize --force` to rebuild the run"
+        )
 
 
 def test_the_manifest_schema_is_generated_from_the_classes() -> None:

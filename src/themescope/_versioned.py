@@ -80,12 +80,12 @@ def read_versioned(
             )
         return msgspec.json.decode(raw, type=document_type)
     except msgspec.ValidationError as exc:
-        raise DocumentError(f"{path} is damaged: {_sentence(exc)}; {rewrite}") from exc
+        raise DocumentError(f"{path} is damaged: {decode_error_text(exc)}; {rewrite}") from exc
     except msgspec.DecodeError as exc:
-        raise DocumentError(f"{path} is unreadable ({_sentence(exc)}); {rewrite}") from exc
+        raise DocumentError(f"{path} is unreadable ({decode_error_text(exc)}); {rewrite}") from exc
 
 
-def _sentence(exc: Exception) -> str:
+def decode_error_text(exc: Exception) -> str:
     """Return msgspec's message to go inside ours ("expected `float`, got `str` at `$.k`")."""
     text = str(exc).replace(" - at ", " at ")
     # Lower-case its first word, but not an acronym ("JSON is malformed").

@@ -25,6 +25,19 @@ from themescope._versioned import read_versioned
 
 MANIFEST_SCHEMA_VERSION = 1
 
+SettingValue = str | int | float | bool | list[Any] | dict[str, Any] | None
+"""One setting's value as JSON holds it: a number, a name, a list (``k_range``), or a
+group of values (a study's ``statistics``)."""
+
+StageSettings = dict[str, SettingValue]
+"""A stage's settings by name, as its ``settings()`` gave them.
+
+A mapping rather than the stage's :class:`~themescope._config.Settings` class: a
+manifest written by an older themescope, or by hand, holds only some settings, a
+stage records values beside its declared ones (``train.device``, a study's
+``ingest.executor``), and a setting whose allowed range has since narrowed must not
+make the whole run unreadable."""
+
 
 class InputFile(msgspec.Struct, kw_only=True):
     """A file the run was made from."""
@@ -126,6 +139,28 @@ class IngestRecord(StageRecord, kw_only=True):
     ocr: OcrRecord | None = None
 
 
+class EmbeddingSource(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where the CRVAE's token embeddings came from (also the ``source`` of ``model/vocab.json``).
+
+    Attributes:
+        name: The source: ``all-MiniLM-L6-v2``, a word-vector file's name, or
+            ``multilingual``.
+        dim: Size of its vectors.
+        path: The model folder or word-vector file it was read from.
+        embedder: The phrase embedder that embedded the words (``multilingual`` only).
+        language_neutral: How the words of different languages were put in one space
+            (``multilingual`` only).
+        fallback_reason: Why that embedder stood in for the default one, if it did.
+    """
+
+    name: str
+    dim: int
+    path: str | None = None
+    embedder: str | None = None
+    language_neutral: str | None = None
+    fallback_reason: str | None = None
+
+
 class TrainRecord(StageRecord, kw_only=True):
     """The train stage's record: reconstruction quality and how training went.
 
@@ -155,7 +190,7 @@ class TrainRecord(StageRecord, kw_only=True):
     train_seconds: float = 0.0
     seconds_per_epoch: float = 0.0
     load_seconds: float = 0.0
-    embeddings: dict[str, Any] | None = None
+    embeddings: EmbeddingSource | None = None
 
 
 class ThemesRecord(StageRecord, kw_only=True):
@@ -210,7 +245,7 @@ class Manifest(msgspec.Struct, kw_only=True):
         version: themescope version that last wrote the run.
         created: ISO time (UTC) the run was created.
         inputs: ``video`` and ``subtitles`` as read by ingest.
-        config: Each stage's full settings, by stage name (and ``device``).
+        config: Each finished stage's full settings, by stage name.
         stages: The records of the finished stages.
     """
 
@@ -219,7 +254,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     version: str = __version__
     created: str = msgspec.field(default_factory=lambda: now())
     inputs: dict[str, InputFile] = msgspec.field(default_factory=dict)
-    config: dict[str, Any] = msgspec.field(default_factory=dict)
+    config: dict[str, StageSettings] = msgspec.field(default_factory=dict)
     stages: Stages = msgspec.field(default_factory=Stages)
 
     def record(self, name: str) -> StageRecord | None:

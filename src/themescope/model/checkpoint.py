@@ -8,8 +8,6 @@ except those of the ``resumable`` and ``runtime`` categories.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import math
 import os
@@ -17,10 +15,13 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import torch
 
 from themescope._atomic import write_json_atomic
+from themescope._versioned import decode_error_text
 from themescope.errors import CheckpointError
+from themescope.manifest import StageSettings
 from themescope.model.config import TrainConfig
 from themescope.model.trainer import EpochStats
 from themescope.rundir import os_errors, sha256_file
@@ -34,6 +35,47 @@ CHECKPOINT_DIR = ".train-checkpoint"
 CHECKPOINT_SCHEMA = 1
 RESUMABLE = frozenset(TrainConfig.names("resumable", "runtime"))
 """Settings that may differ between an interrupted training and its resumption."""
+
+
+class EarlyStoppingState(msgspec.Struct, kw_only=True):
+    """The smoothed image and text losses and their best values (None: not finite yet)."""
+
+    ema: list[float] | None = None
+    best: list[float | None] = msgspec.field(default_factory=lambda: [None, None])
+
+
+class CheckpointState(msgspec.Struct, kw_only=True):
+    """``state.json``: everything of the training state but the tensors.
+
+    Attributes:
+        schema_version: Version of this layout.
+        epoch: Epochs done.
+        step: Optimiser steps done.
+        config: The training settings it was written with.
+        ingest_fingerprint: Fingerprint of the frames it was trained on.
+        n_frames: Frames of the run.
+        vocab_size: Tokens of the run's vocabulary (0 without text).
+        log: One row of losses per epoch done.
+        early_stopping: Early stopping's state.
+        n_bad: Epochs in a row without improvement.
+        train_s: Training seconds so far.
+        param_groups: The optimiser's parameter groups, as torch gives them.
+        sha256: SHA-256 of ``state.safetensors``.
+    """
+
+    schema_version: int = CHECKPOINT_SCHEMA
+    epoch: int
+    step: int
+    config: StageSettings
+    ingest_fingerprint: str
+    n_frames: int
+    vocab_size: int
+    log: list[EpochStats]
+    early_stopping: EarlyStoppingState = msgspec.field(default_factory=EarlyStoppingState)
+    n_bad: int = 0
+    train_s: float = 0.0
+    param_groups: list[dict[str, Any]]
+    sha256: str
 
 
 class TrainingCheckpoint:
@@ -69,23 +111,6 @@ class TrainingCheckpoint:
             for key, value in state.items():
                 tensors[f"optim/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
         tensors["rng/generator"] = trainer.generator.get_state()
-        meta = {
-            "schema_version": CHECKPOINT_SCHEMA,
-            "epoch": trainer.epoch,
-            "step": trainer.step,
-            "config": trainer.config.to_dict(),
-            "ingest_fingerprint": self.ingest_fp,
-            "n_frames": trainer.data.n_frames,
-            "vocab_size": len(trainer.vocabulary.tokens) if trainer.vocabulary is not None else 0,
-            "log": [dataclasses.asdict(s) for s in trainer.log],
-            "early_stopping": {
-                "ema": trainer.ema,
-                "best": [_finite_or_none(b) for b in trainer.best],
-            },
-            "n_bad": trainer.n_bad,
-            "train_s": trainer.train_s,
-            "param_groups": optim_state["param_groups"],
-        }
         staging = self.folder.with_name(f"{CHECKPOINT_DIR}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -93,8 +118,23 @@ class TrainingCheckpoint:
         try:
             with os_errors(weights):
                 save_file(tensors, str(weights))
-            meta["sha256"] = sha256_file(weights)
-            write_json_atomic(staging / "state.json", meta)
+            state = CheckpointState(
+                epoch=trainer.epoch,
+                step=trainer.step,
+                config=trainer.config.to_dict(),
+                ingest_fingerprint=self.ingest_fp,
+                n_frames=trainer.data.n_frames,
+                vocab_size=_vocab_size(trainer),
+                log=list(trainer.log),
+                early_stopping=EarlyStoppingState(
+                    ema=trainer.ema, best=[_finite_or_none(b) for b in trainer.best]
+                ),
+                n_bad=trainer.n_bad,
+                train_s=trainer.train_s,
+                param_groups=optim_state["param_groups"],
+                sha256=sha256_file(weights),
+            )
+            write_json_atomic(staging / "state.json", msgspec.to_builtins(state))
         except BaseException:
             # A half-written checkpoint is no checkpoint; the previous one stays as it was.
             shutil.rmtree(staging, ignore_errors=True)
@@ -117,14 +157,9 @@ class TrainingCheckpoint:
         if not meta_path.is_file():
             logger.info("no checkpoint in %s; training from the start", folder)
             return
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if not isinstance(meta, dict):
-                raise ValueError("not a JSON object")
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint {meta_path} is corrupt ({exc})", folder) from exc
+        meta = read_state(meta_path)
         self._check_compatible(trainer, meta, folder)
-        if not weights_path.is_file() or sha256_file(weights_path) != meta.get("sha256"):
+        if not weights_path.is_file() or sha256_file(weights_path) != meta.sha256:
             raise CheckpointError(
                 f"checkpoint {weights_path} is missing or corrupt (its sha256 does not match "
                 "state.json)",
@@ -144,7 +179,7 @@ class TrainingCheckpoint:
             ) from exc
         if trainer.device.type == "cpu" and trainer.config.uses_images:
             trainer.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        optim_state: dict[str, Any] = {"state": {}, "param_groups": meta["param_groups"]}
+        optim_state: dict[str, Any] = {"state": {}, "param_groups": meta.param_groups}
         for key, value in tensors.items():
             if key.startswith("optim/"):
                 _, index, name = key.split("/", 2)
@@ -157,35 +192,24 @@ class TrainingCheckpoint:
                 if isinstance(value, torch.Tensor) and value.shape == param.shape:
                     state[name] = torch.empty_like(param).copy_(value)
         trainer.generator.set_state(tensors["rng/generator"])
-        trainer.epoch = int(meta["epoch"])
-        trainer.step = int(meta["step"])
-        trainer.log = [EpochStats(**row) for row in meta["log"]]
-        early = meta.get("early_stopping", {})
-        trainer.ema = early.get("ema")
-        trainer.best = [
-            math.inf if b is None else float(b) for b in early.get("best", [None, None])
-        ]
-        trainer.n_bad = int(meta.get("n_bad", 0))
-        trainer.train_s = float(meta.get("train_s", 0.0))
+        trainer.epoch = meta.epoch
+        trainer.step = meta.step
+        trainer.log = list(meta.log)
+        trainer.ema = meta.early_stopping.ema
+        trainer.best = [math.inf if b is None else b for b in meta.early_stopping.best]
+        trainer.n_bad = meta.n_bad
+        trainer.train_s = meta.train_s
         logger.info("resuming from the checkpoint of epoch %d in %s", trainer.epoch, folder)
 
-    def _check_compatible(self, trainer: Trainer, meta: dict[str, Any], folder: Path) -> None:
-        if meta.get("schema_version") != CHECKPOINT_SCHEMA:
-            raise CheckpointError(
-                f"checkpoint in {folder} has schema version {meta.get('schema_version')!r}, "
-                f"this themescope writes {CHECKPOINT_SCHEMA}",
-                folder,
-            )
-        if meta.get("ingest_fingerprint") != self.ingest_fp or meta.get("n_frames") != (
-            trainer.data.n_frames
-        ):
+    def _check_compatible(self, trainer: Trainer, meta: CheckpointState, folder: Path) -> None:
+        if meta.ingest_fingerprint != self.ingest_fp or meta.n_frames != trainer.data.n_frames:
             raise CheckpointError(
                 f"checkpoint in {folder} was trained on other frames (ingest fingerprint "
-                f"{meta.get('ingest_fingerprint')}, {meta.get('n_frames')} frames; this run has "
+                f"{meta.ingest_fingerprint}, {meta.n_frames} frames; this run has "
                 f"{self.ingest_fp}, {trainer.data.n_frames})",
                 folder,
             )
-        saved = meta.get("config", {})
+        saved = meta.config
         current = trainer.config.to_dict()
         differences = [
             f"{name}={saved.get(name)!r} there, {current[name]!r} here"
@@ -200,20 +224,54 @@ class TrainingCheckpoint:
             )
         # Resuming past the new end would train more epochs than planned, and one ending there
         # would keep the old plan's learning-rate schedule: neither is the run now asked for.
-        epoch = meta.get("epoch")
-        if not isinstance(epoch, int) or epoch >= trainer.n_epochs:
+        epoch = meta.epoch
+        if epoch >= trainer.n_epochs:
             raise CheckpointError(
                 f"checkpoint in {folder} is at epoch {epoch}, and this training plans "
                 f"{trainer.n_epochs} epochs in all",
                 folder,
             )
-        vocab_size = len(trainer.vocabulary.tokens) if trainer.vocabulary is not None else 0
-        if meta.get("vocab_size") != vocab_size:
+        vocab_size = _vocab_size(trainer)
+        if meta.vocab_size != vocab_size:
             raise CheckpointError(
-                f"checkpoint in {folder} has a vocabulary of {meta.get('vocab_size')} tokens, "
+                f"checkpoint in {folder} has a vocabulary of {meta.vocab_size} tokens, "
                 f"this run {vocab_size}",
                 folder,
             )
+
+
+class _Header(msgspec.Struct):
+    schema_version: Any = None
+
+
+def read_state(path: Path) -> CheckpointState:
+    """Read and validate a checkpoint's ``state.json``.
+
+    Raises:
+        CheckpointError: It is unreadable, not a state of this layout, or of another
+            schema version (its message ends with the advice to delete the checkpoint).
+    """
+    folder = path.parent
+    try:
+        raw = path.read_bytes()
+        found = msgspec.json.decode(raw, type=_Header).schema_version
+        if found != CHECKPOINT_SCHEMA:
+            raise CheckpointError(
+                f"checkpoint in {folder} has schema version {found!r}, "
+                f"this themescope writes {CHECKPOINT_SCHEMA}",
+                folder,
+            )
+        return msgspec.json.decode(raw, type=CheckpointState)
+    except OSError as exc:
+        raise CheckpointError(f"checkpoint {path} is corrupt ({exc})", folder) from exc
+    except msgspec.DecodeError as exc:
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt ({decode_error_text(exc)})", folder
+        ) from exc
+
+
+def _vocab_size(trainer: Trainer) -> int:
+    return len(trainer.vocabulary.tokens) if trainer.vocabulary is not None else 0
 
 
 def _finite_or_none(value: float) -> float | None:

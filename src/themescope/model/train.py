@@ -124,7 +124,7 @@ class TrainStage(Stage):
             if rate > UNKNOWN_WARN_RATE:
                 st.warn(
                     f"{rate:.0%} of the {data.text.n_tokens} tokens have no pretrained vector in "
-                    f"{data.text.vocabulary.source.get('name')}; the text path carries less "
+                    f"{data.text.vocabulary.source.name}; the text path carries less "
                     "information (pass --word-vectors with vectors for this language)"
                 )
         vocabulary = data.text.vocabulary if (config.uses_text and data.text) else None

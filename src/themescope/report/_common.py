@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import math
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ import msgspec
 from markupsafe import Markup
 
 from themescope.documents import BackendsRecord, KSelectionRecord, ThemesDocument
-from themescope.errors import RunDirectoryError
 from themescope.manifest import Manifest, TrainRecord
 from themescope.report import plots
 from themescope.rundir import STAGES
@@ -125,28 +123,6 @@ def fmt_setting(value: Any) -> str:
     else:
         text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-def read_json_object(path: Path, what: str) -> dict[str, Any]:
-    """Read a JSON object from ``path``.
-
-    Args:
-        path: The JSON file.
-        what: What to do when it is missing (ends the error message).
-
-    Raises:
-        RunDirectoryError: The file is missing, unreadable or not a JSON object.
-
-    """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunDirectoryError(f"{path} is missing; {what}") from None
-    except (OSError, ValueError) as exc:
-        raise RunDirectoryError(f"{path} is unreadable ({exc})") from exc
-    if not isinstance(data, dict):
-        raise RunDirectoryError(f"{path} does not hold a JSON object")
-    return data
 
 
 def thumbnail_data_uri(path: Path, width_px: int) -> str | None:
@@ -319,18 +295,13 @@ def stage_warnings(manifest: Manifest, themes_doc: ThemesDocument) -> list[dict[
 
 def stage_settings(manifest: Manifest) -> list[dict[str, Any]]:
     """Each stage's settings as rows for the settings tables, with its time."""
-    config = manifest.config
     out = []
-    for name, values in config.items():
-        rows = (
-            [(str(key), fmt_setting(value)) for key, value in values.items()]
-            if isinstance(values, Mapping)
-            else [("value", fmt_setting(values))]
-        )
+    for name, values in manifest.config.items():
+        rows = [(key, fmt_setting(value)) for key, value in values.items()]
         record = manifest.record(name) if name in STAGES else None
         out.append(
             {
-                "stage": str(name),
+                "stage": name,
                 "rows": rows,
                 "seconds": record.seconds if record else None,
                 "finished": record.finished if record else None,
@@ -384,7 +355,6 @@ __all__ = [
     "k_selection_context",
     "model_facts",
     "read_asset",
-    "read_json_object",
     "stage_settings",
     "stage_warnings",
     "thumbnail_data_uri",
