@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from themescope.rundir import (
 )
 
 if TYPE_CHECKING:
+    from themescope.media.frames import VideoInfo
     from themescope.media.ocr import OnScreenText, OnScreenTextReader
 
 logger = logging.getLogger("themescope")
@@ -193,24 +195,24 @@ def _ingest_into(
     # Text first: a broken subtitle file fails in milliseconds, before any decoding.
     transcript = _read_text(stage, video, subtitles, config, duration_s)
     frames = _sample_frames(stage, video, config)
-    info = frames["info"]
+    info = frames.info
     cues = transcript.cues if transcript is not None else []
     text_source = transcript.source if transcript is not None and cues else "none"
     if transcript is None:
         stage.warn(
             "no text found (no subtitles, no embedded stream, no ASR): the run is image-only"
         )
-    aligned = align(frames["time_s"], cues, every_s=config.every_s, scheme=config.align)
-    blank_message = blank_warning(frames["time_s"], frames["blank"], config.every_s)
+    aligned = align(frames.time_s, cues, every_s=config.every_s, scheme=config.align)
+    blank_message = blank_warning(frames.time_s, frames.blank, config.every_s)
     if blank_message is not None:
         stage.warn(blank_message)
     lang = _choose_language(config.lang, [cue.text for cue in cues])
-    n_frames = len(frames["time_s"])
+    n_frames = len(frames.time_s)
     on_screen = None
     if reader is not None:
         # From the stored JPEGs: boxes are in their pixels, and no frame is held in memory.
-        paths = [stage.path(name) for name in frames["image"]]
-        on_screen = reader.read(paths, frames["time_s"])
+        paths = [stage.path(name) for name in frames.image]
+        on_screen = reader.read(paths, frames.time_s)
     _write_tables(stage, frames, aligned, cues, lang, on_screen)
     n_with_text = sum(1 for item in aligned if item.text.strip())
     stage.record.update(
@@ -224,7 +226,7 @@ def _ingest_into(
                 "codec": info.codec,
             },
             "n_frames": n_frames,
-            "n_frames_blank": sum(frames["blank"]),
+            "n_frames_blank": sum(frames.blank),
             "every_s": config.every_s,
             "lang": lang,
             "text_source": text_source,
@@ -234,14 +236,37 @@ def _ingest_into(
             "n_cues_deduplicated": transcript.n_deduplicated if transcript is not None else 0,
             "text_coverage": round(n_with_text / n_frames, 4) if n_frames else 0.0,
             "align": config.align,
-            "n_corrupt_packets": frames["n_corrupt_packets"],
-            "stopped_at_s": frames["stopped_at_s"],
+            "n_corrupt_packets": frames.n_corrupt_packets,
+            "stopped_at_s": frames.stopped_at_s,
             "ocr": on_screen.to_record() if on_screen is not None else None,
         }
     )
 
 
-def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _SampledFrames:
+    """The frames sampled from the video, one entry per frame in time order.
+
+    Attributes:
+        info: The video's facts.
+        requested_s: The time each frame was asked for.
+        time_s: The time of the frame decoded for it.
+        image: Its JPEG, relative to the run.
+        blank: Whether it is black or one flat colour.
+        n_corrupt_packets: Packets skipped while decoding.
+        stopped_at_s: Where decoding stopped early (a truncated file), or None.
+    """
+
+    info: VideoInfo
+    requested_s: list[float]
+    time_s: list[float]
+    image: list[str]
+    blank: list[bool]
+    n_corrupt_packets: int
+    stopped_at_s: float | None
+
+
+def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> _SampledFrames:
     from PIL import Image
 
     from themescope.media.blank import is_blank
@@ -281,15 +306,15 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> dic
             f"{video.name} stopped decoding at {stopped_at_s:.1f} s of {info.duration_s:.1f} s "
             f"(truncated or corrupt); kept the {len(images)} frame(s) before it"
         )
-    return {
-        "info": info,
-        "requested_s": requested,
-        "time_s": times,
-        "image": images,
-        "blank": blank,
-        "n_corrupt_packets": n_corrupt,
-        "stopped_at_s": stopped_at_s,
-    }
+    return _SampledFrames(
+        info=info,
+        requested_s=requested,
+        time_s=times,
+        image=images,
+        blank=blank,
+        n_corrupt_packets=n_corrupt,
+        stopped_at_s=stopped_at_s,
+    )
 
 
 def _read_text(
@@ -331,7 +356,7 @@ def _choose_language(requested: str, texts: list[str]) -> str:
 
 def _write_tables(
     stage: StageWriter,
-    frames: dict[str, Any],
+    frames: _SampledFrames,
     aligned: list[Any],
     cues: list[Any],
     lang: str,
@@ -340,14 +365,14 @@ def _write_tables(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    n_frames = len(frames["time_s"])
+    n_frames = len(frames.time_s)
     frame_table = pa.table(
         {
             "frame_id": pa.array(range(n_frames), pa.int64()),
-            "requested_s": pa.array(frames["requested_s"], pa.float64()),
-            "time_s": pa.array(frames["time_s"], pa.float64()),
-            "image": pa.array(frames["image"], pa.string()),
-            "blank": pa.array(frames["blank"], pa.bool_()),
+            "requested_s": pa.array(frames.requested_s, pa.float64()),
+            "time_s": pa.array(frames.time_s, pa.float64()),
+            "image": pa.array(frames.image, pa.string()),
+            "blank": pa.array(frames.blank, pa.bool_()),
             "text": pa.array([item.text for item in aligned], pa.string()),
             "text_raw": pa.array([item.text_raw for item in aligned], pa.string()),
             "cue_ids": pa.array([list(item.cue_ids) for item in aligned], pa.list_(pa.int64())),
