@@ -38,11 +38,11 @@ def test_rule_finds_the_number_of_blobs(true_k, seed):
     assert sel.k == true_k
     assert sel.method == "auto"
     assert adjusted_rand_score(y, sel.labels) > 0.95
-    assert [row["k"] for row in sel.table] == [2, 3, 4, 5, 6]
+    assert [row.k for row in sel.table] == [2, 3, 4, 5, 6]
     assert sel.reason.startswith(f"k={true_k} chosen in 3-5")
-    chosen = next(row for row in sel.table if row["k"] == true_k)
-    assert chosen["score"] == max(row["score"] for row in sel.table if row["score"] is not None)
-    assert sum(chosen["sizes"]) == len(x)
+    chosen = next(row for row in sel.table if row.k == true_k)
+    assert chosen.score == max(row.score for row in sel.table if row.score is not None)
+    assert sum(chosen.sizes) == len(x)
 
 
 def test_rule_with_unequal_blob_sizes():
@@ -54,15 +54,15 @@ def test_rule_with_unequal_blob_sizes():
 def test_table_criteria_behave_as_the_paper_reads_them():
     x, _ = blobs(4, 2)
     sel = select_k(x, seed=0, n_bootstrap=5)
-    rows = {row["k"]: row for row in sel.table}
+    rows = {row.k: row for row in sel.table}
     # mean distance to centroid falls with k, and bends (elbow) at the true k
-    dists = [rows[k]["mean_dist_to_centroid"] for k in range(2, 7)]
+    dists = [rows[k].mean_dist_to_centroid for k in range(2, 7)]
     assert dists == sorted(dists, reverse=True)
-    assert rows[4]["elbow"] == max(rows[k]["elbow"] for k in (3, 4, 5))
-    assert rows[4]["silhouette"] == max(rows[k]["silhouette"] for k in range(2, 7))
-    assert rows[4]["bootstrap_stability"] > 0.95
-    assert rows[6]["large_cluster_stability"] is None and rows[6]["score"] is None
-    assert rows[2]["score"] is None  # evaluated as a neighbour, not a candidate
+    assert rows[4].elbow == max(rows[k].elbow for k in (3, 4, 5))
+    assert rows[4].silhouette == max(rows[k].silhouette for k in range(2, 7))
+    assert rows[4].bootstrap_stability > 0.95
+    assert rows[6].large_cluster_stability is None and rows[6].score is None
+    assert rows[2].score is None  # evaluated as a neighbour, not a candidate
 
 
 def test_user_k_overrides():

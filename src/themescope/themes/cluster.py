@@ -45,7 +45,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import numpy as np
 
 from themescope._format import decimals
@@ -126,7 +125,7 @@ class KSelection:
     method: str
     k_range: tuple[int, int]
     reason: str
-    table: list[dict[str, Any]]
+    table: list[KRow]
     labels: np.ndarray
     centers: np.ndarray
     features: np.ndarray
@@ -140,7 +139,7 @@ class KSelection:
             range=self.k_range,
             chosen=self.k,
             reason=self.reason,
-            table=msgspec.convert(self.table, list[KRow]),
+            table=self.table,
         )
 
 
@@ -382,13 +381,13 @@ def _elbow(d_before: float, d_at: float, d_after: float) -> float:
     return float(np.clip(1.0 - fall_after / fall_before, 0.0, 1.0))
 
 
-def _scores(rows: dict[int, dict[str, Any]], candidates: list[int]) -> list[float]:
+def _scores(rows: dict[int, KRow], candidates: list[int]) -> list[float]:
     """The combined score of each candidate k (see the module docstring); missing values count 0."""
-    top_dist = max((rows[kk]["mean_centroid_dist"] or 0.0) for kk in candidates) or 1.0
+    top_dist = max((rows[kk].mean_centroid_dist or 0.0) for kk in candidates) or 1.0
     scores = []
     for kk in candidates:
         row = rows[kk]
-        values = {name: _as_float(row.get(name)) for name in WEIGHTS}
+        values = {name: _as_float(getattr(row, name)) for name in WEIGHTS}
         values["mean_centroid_dist"] /= top_dist
         scores.append(
             sum(WEIGHTS[name] * (v if np.isfinite(v) else 0.0) for name, v in values.items())
@@ -484,7 +483,7 @@ def _select_k(
             return _selection(fit, x, "lowered", (k, k), msg, [], warnings)
         fit = kmeans(x, k, seed=seed, n_init=n_init, backend=backend)
         table = [_row(x, k, fit, seed, n_bootstrap=0)]
-        silhouette = decimals(table[0]["silhouette"], 2)
+        silhouette = decimals(table[0].silhouette, 2)
         reason = f"k={k} was given by the user (silhouette {silhouette})."
         return _selection(fit, x, "user", (k, k), reason, table, warnings)
 
@@ -519,17 +518,17 @@ def _select_k(
     fits = {kk: kmeans(x, kk, seed=seed, n_init=n_init, backend=backend) for kk in ks}
     rows = {kk: _row(x, kk, fits[kk], seed, n_bootstrap) for kk in ks}
     d1 = float(np.linalg.norm(x - x.mean(axis=0), axis=1).mean())
-    dist = {1: d1, **{kk: rows[kk]["mean_dist_to_centroid"] for kk in ks}}
+    dist = {1: d1, **{kk: _as_float(rows[kk].mean_dist_to_centroid) for kk in ks}}
     for kk in ks:
         if kk + 1 in fits:
-            rows[kk]["large_cluster_stability"] = _round(
+            rows[kk].large_cluster_stability = _round(
                 _large_cluster_stability(fits[kk].labels, fits[kk + 1].labels, kk)
             )
         if kk - 1 in dist and kk + 1 in dist:
-            rows[kk]["elbow"] = _round(_elbow(dist[kk - 1], dist[kk], dist[kk + 1]))
+            rows[kk].elbow = _round(_elbow(dist[kk - 1], dist[kk], dist[kk + 1]))
     scores = _scores(rows, candidates)
     for kk, s in zip(candidates, scores, strict=True):
-        rows[kk]["score"] = round(s, 4)
+        rows[kk].score = round(s, 4)
     best = int(np.argmax(np.round(scores, 9)))  # argmax takes the first: ties go to the smaller k
     chosen = candidates[best]
     reason = _reason(chosen, candidates, rows, scores)
@@ -541,42 +540,37 @@ def _as_float(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _row(x: np.ndarray, k: int, fit: KMeansFit, seed: int, n_bootstrap: int) -> dict[str, Any]:
+def _row(x: np.ndarray, k: int, fit: KMeansFit, seed: int, n_bootstrap: int) -> KRow:
     sizes = sorted(np.bincount(fit.labels, minlength=k).tolist(), reverse=True)
     boot = (
         _bootstrap_stability(x, k, fit.labels, seed, n_bootstrap)
         if n_bootstrap > 0
         else float("nan")
     )
-    return {
-        "k": k,
-        "mean_dist_to_centroid": _round(_mean_dist(x, fit.labels, fit.centers)),
-        "mean_centroid_dist": _round(_mean_centroid_dist(fit.centers)),
-        "silhouette": _round(_silhouette(x, fit.labels, seed)),
-        "bootstrap_stability": _round(boot),
-        "large_cluster_stability": None,
-        "elbow": None,
-        "score": None,
-        "sizes": sizes,
-    }
+    return KRow(
+        k=k,
+        mean_dist_to_centroid=_round(_mean_dist(x, fit.labels, fit.centers)),
+        mean_centroid_dist=_round(_mean_centroid_dist(fit.centers)),
+        silhouette=_round(_silhouette(x, fit.labels, seed)),
+        bootstrap_stability=_round(boot),
+        sizes=sizes,
+    )
 
 
-def _reason(
-    chosen: int, candidates: list[int], rows: dict[int, dict[str, Any]], scores: list[float]
-) -> str:
+def _reason(chosen: int, candidates: list[int], rows: dict[int, KRow], scores: list[float]) -> str:
     r = rows[chosen]
     others = ", ".join(
         f"k={kk} {s:.2f}" for kk, s in zip(candidates, scores, strict=True) if kk != chosen
     )
-    sil_best = max((rows[kk]["silhouette"] or -1.0) for kk in candidates)
+    sil_best = max((rows[kk].silhouette or -1.0) for kk in candidates)
     weak = " (weak structure: no k reaches silhouette 0.25)" if sil_best < 0.25 else ""
     return (
         f"k={chosen} chosen in {candidates[0]}-{candidates[-1]}{weak}: combined score "
         f"{scores[candidates.index(chosen)]:.2f} (vs {others}) from silhouette "
-        f"{decimals(r['silhouette'], 2)}, elbow strength {decimals(r['elbow'], 2)}, "
-        f"bootstrap ARI {decimals(r['bootstrap_stability'], 2)}, large-cluster stability "
-        f"{decimals(r['large_cluster_stability'], 2)} and mean centroid distance "
-        f"{decimals(r['mean_centroid_dist'], 2)}."
+        f"{decimals(r.silhouette, 2)}, elbow strength {decimals(r.elbow, 2)}, "
+        f"bootstrap ARI {decimals(r.bootstrap_stability, 2)}, large-cluster stability "
+        f"{decimals(r.large_cluster_stability, 2)} and mean centroid distance "
+        f"{decimals(r.mean_centroid_dist, 2)}."
     )
 
 
@@ -586,7 +580,7 @@ def _selection(
     method: str,
     k_range: tuple[int, int],
     reason: str,
-    table: list[dict[str, Any]],
+    table: list[KRow],
     warnings: list[str],
 ) -> KSelection:
     k = len(fit.centers)
