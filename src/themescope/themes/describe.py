@@ -29,6 +29,7 @@ from themescope.documents import (
     ThemesDocument,
 )
 from themescope.errors import RunDirectoryError, ThemescopeError
+from themescope.manifest import ThemesRecord
 from themescope.rundir import RunDirectory, StageWriter
 from themescope.themes.base import (
     Captioner,
@@ -358,9 +359,9 @@ def _previous_captions(
     the same ones.
     """
     previous = run.record("themes")
-    if previous is None or "caption" not in table.column_names:
+    if not isinstance(previous, ThemesRecord) or "caption" not in table.column_names:
         return None
-    if getattr(previous, "captioner_identity", None) != captioner_identity:
+    if previous.captioner_identity != captioner_identity:
         return None
     captions = table.column("caption").to_pylist()
     if any(c is None for c in captions):
