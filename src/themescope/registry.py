@@ -5,21 +5,21 @@ Each implementation registers itself beside its class, with one call::
     register("cluster backend", "faiss", kmeans_faiss, available=faiss_problem,
              help="faiss-cpu's K-means")
 
-The settings that choose a component (``--tagger``, ``--cluster-backend``, ...), their
-help texts, the backends record of a run and the conformance tests all read the names
-from here, so a new backend is one class and one registration, and an unknown name is
-refused with the registered ones listed, the unavailable ones with the reason.
+The settings that choose a component (``--tagger``, ``themes.cluster_backend``, ...),
+their help texts and the conformance tests all read the names from here, so a new
+backend is one class and one registration, and an unknown name is refused with the
+registered ones listed, the unavailable ones with the reason.
 
 The built-in components of a kind register when their modules are imported; the
 registry imports those modules (:data:`KINDS`) the first time the kind is asked about,
 so importing themescope loads none of them. Registering loads nothing heavy either: a
-factory imports its libraries when it is called, and ``available`` only looks for them.
+factory imports its libraries when it is called, and ``available`` only looks them up.
 
 Example:
     >>> class Shouter:
     ...     def caption(self, images):
     ...         return ["A FRAME"] * len(images)
-    >>> register("captioner", "shouter", lambda config, device: Shouter(), help="Shouts.")
+    >>> register("captioner", "shouter", lambda model_path, *, device: Shouter(), help="Shouts.")
     >>> "shouter" in names("captioner")
     True
     >>> available("captioner", "shouter")
@@ -53,7 +53,21 @@ KINDS: dict[str, tuple[str, ...]] = {
 """Every kind, with the modules whose import registers its built-in components.
 
 Named as strings and imported on first use: this module sits below the layers that
-implement the components (tests/test_layers.py), and the CLI starts without them.
+implement the components (tests/test_layers.py). What each kind's factory takes:
+
+=================  ==================================================================
+frame source       ``(path, *, every_s, height)`` -> ``media.frames.FrameSource``
+transcript format  ``(text, path, duration_s)`` -> the parsed cues (``_sniff`` in
+                   ``media/transcripts/files.py`` names the format)
+ocr reader         ``()`` -> a reader with ``load()`` and ``read(images, times_s)``;
+                   ``--ocr auto`` takes the first that can run
+embedder           ``(*, device, load)`` -> ``embedding.PhraseEmbedder``
+tagger             ``(config: ThemesConfig, embedder)`` -> ``themes.base.Tagger``
+captioner          ``(model_path, *, device)`` -> ``themes.base.Captioner``
+translator         none registered yet
+cluster backend    ``(x, k, *, seed, n_init, max_iter)`` -> ``themes.cluster.KMeansFit``
+executor           ``(*, workers, address)`` -> ``corpus.executors.Executor``
+=================  ==================================================================
 """
 
 
