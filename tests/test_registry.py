@@ -11,6 +11,7 @@ import pytest
 
 from themescope import registry
 from themescope.errors import ConfigError
+from themescope.media import ocr
 from themescope.registry import Availability
 from themescope.themes.cluster import kmeans
 from themescope.themes.config import ThemesConfig
@@ -126,3 +127,11 @@ def test_listing_every_kind_loads_no_heavy_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_ocr_auto_takes_the_first_reader_that_can_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    _uninstall(monkeypatch, "onnxruntime")
+    assert registry.available("ocr reader", "rapidocr") == Availability(
+        False, "needs rapidocr and onnxruntime: pip install rapidocr==3.10.0"
+    )
+    assert ocr.resolve_reader("auto") is None

@@ -513,8 +513,10 @@ registry.register(
     "ocr reader",
     "rapidocr",
     OnScreenTextReader,
-    # Looked up when asked: tests and users without the package replace ocr_available.
-    available=lambda: None if ocr_available() else f"needs rapidocr: pip install {PACKAGE}",
+    # ocr_available is looked up at each call, so a test can stand in for a machine without it.
+    available=lambda: (
+        None if ocr_available() else f"needs rapidocr and onnxruntime: pip install {PACKAGE}"
+    ),
     help="PP-OCRv6 small (Chinese and English) from the rapidocr wheel, on onnxruntime.",
 )
 
