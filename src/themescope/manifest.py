@@ -22,6 +22,7 @@ import msgspec
 
 from themescope._version import __version__
 from themescope._versioned import read_versioned
+from themescope.documents import BackendsRecord
 
 MANIFEST_SCHEMA_VERSION = 1
 
@@ -200,7 +201,7 @@ class ThemesRecord(StageRecord, kw_only=True):
     k_method: str = ""
     k_reason: str = ""
     k_range: list[int] = msgspec.field(default_factory=list)
-    backends: dict[str, Any] = msgspec.field(default_factory=dict)
+    backends: BackendsRecord | None = None
     projection: str = "tsne"
     n_frames: int = 0
     n_frames_blank: int = 0

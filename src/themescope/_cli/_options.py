@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from themescope import registry
 from themescope._config import Settings
 from themescope.errors import ConfigError
 
@@ -39,6 +40,11 @@ def option(
     own = (defaults or {}).get(config.section, {})
     shown = own.get(name, dataclasses.MISSING)
     return typer.Option(None, flag, *short, help=config.help(name, shown), show_default=False)
+
+
+def registered(kind: str) -> str:
+    """Return the registered names of a component kind, for an option's help."""
+    return ", ".join(registry.names(kind))
 
 
 def given(**values: Any) -> dict[str, Any]:

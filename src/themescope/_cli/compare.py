@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from themescope._cli._app import app
-from themescope._cli._options import given, option
+from themescope._cli._options import given, option, registered
 from themescope.themes.config import ThemesConfig
 
 
@@ -23,8 +23,9 @@ def compare_command(
         str | None,
         typer.Option(
             "--embedder",
-            help="Phrase embedder: multilingual-e5-small (default: compares phrases across "
-            "languages), minilm (English only), or a local sentence-transformers folder.",
+            help=f"Phrase embedder: one of {registered('embedder')} (default: "
+            "multilingual-e5-small, which compares phrases across languages; minilm: English "
+            "only), or a local sentence-transformers folder.",
         ),
     ] = None,
     multilingual: Annotated[

@@ -9,7 +9,14 @@ from typing import Any
 import typer
 
 from themescope._cli._app import app, print_summary
-from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
+from themescope._cli._options import (
+    CONFIG_FILE_HELP,
+    SET_HELP,
+    given,
+    merged_config,
+    option,
+    registered,
+)
 from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
@@ -28,7 +35,10 @@ def corpus_command(
     ),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_FILE_HELP),
     executor: str = typer.Option(
-        "local", "--executor", help="local (a process pool) or ray (pip install themescope[ray])."
+        "local",
+        "--executor",
+        help=f"Where the videos are ingested, one of: {registered('executor')} (local: a "
+        "process pool; ray: pip install themescope[ray]).",
     ),
     workers: int | None = typer.Option(
         None, "--workers", help="Parallel ingest workers (default: the machine's cores)."

@@ -34,6 +34,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import importlib.util
 import logging
 import multiprocessing
 import os
@@ -50,6 +51,7 @@ from multiprocessing.connection import Connection, wait
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeAlias, TypeVar
 
+from themescope import registry
 from themescope.devices import usable_cores
 from themescope.errors import ConfigError
 
@@ -61,7 +63,6 @@ logger = logging.getLogger("themescope")
 T = TypeVar("T")
 R = TypeVar("R")
 
-EXECUTORS = ("local", "ray")
 RAY_INSTALL_HINT = 'pip install "themescope[ray]"'
 
 MAX_MESSAGE_CHARS = 1000
@@ -154,7 +155,8 @@ def load_executor(name: str, *, workers: int | None = None, address: str | None 
     """Return the executor called ``name``: ``local`` or ``ray``; nothing starts yet.
 
     Args:
-        name: ``local`` (worker processes on this machine) or ``ray``.
+        name: A registered executor: ``local`` (worker processes on this machine) or
+            ``ray``; another registers a factory ``(*, workers, address) -> Executor``.
         workers: Tasks at once on this machine: local worker processes, or the
             CPUs of a local Ray instance. None: one per usable core.
         address: Ray only: an existing cluster (``auto``, ``HOST:PORT`` or
@@ -166,13 +168,13 @@ def load_executor(name: str, *, workers: int | None = None, address: str | None 
             for ``local``.
     """
     _check_workers(workers)
-    if name == "local":
-        if address is not None:
-            raise ConfigError("--ray-address needs --executor ray")
-        return LocalExecutor(workers=workers)
-    if name == "ray":
-        return RayExecutor(workers=workers, address=address)
-    raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}. Got {name!r} instead.")
+    chosen = registry.find("executor", name)
+    if chosen is None:
+        raise ConfigError(
+            f"--executor must be one of {registry.describe('executor')}. Got {name!r} instead."
+        )
+    executor: Executor = chosen.factory(workers=workers, address=address)
+    return executor
 
 
 class LocalExecutor(Executor):
@@ -630,6 +632,30 @@ def _host_port(address: str) -> tuple[str, int]:
             f"--ray-address must be auto, HOST:PORT or ray://HOST:PORT. Got {address!r} instead."
         )
     return host, int(port)
+
+
+def _local(*, workers: int | None, address: str | None) -> LocalExecutor:
+    if address is not None:
+        raise ConfigError("--ray-address needs --executor ray")
+    return LocalExecutor(workers=workers)
+
+
+def _ray_problem() -> str | None:
+    if importlib.util.find_spec("ray") is None:
+        return f"needs the ray extra: {RAY_INSTALL_HINT}"
+    return None
+
+
+registry.register(
+    "executor", "local", _local, help="Worker processes on this machine (the default)."
+)
+registry.register(
+    "executor",
+    "ray",
+    RayExecutor,
+    available=_ray_problem,
+    help=f"Ray tasks, on this machine or a cluster ({RAY_INSTALL_HINT}).",
+)
 
 
 def _check_workers(workers: int | None) -> None:

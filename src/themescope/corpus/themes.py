@@ -25,7 +25,6 @@ from themescope.components import identity
 from themescope.corpus import stats
 from themescope.documents import (
     STUDY_SCHEMA_VERSION,
-    BackendsRecord,
     GroupPhraseRecord,
     GroupRecord,
     GroupTestRecord,
@@ -258,14 +257,11 @@ class StudyThemesStage(Stage):
             schema_version=STUDY_SCHEMA_VERSION,
             k=k,
             k_selection=clustering.selection.to_record(),
-            backends=msgspec.convert(
-                {
-                    **backends_record(
-                        config, describer.captioner, describer.tagger, describer.embedder
-                    ),
-                    "cluster": clustering.selection.backend,
-                },
-                BackendsRecord,
+            backends=backends_record(
+                describer.captioner,
+                describer.tagger,
+                describer.embedder,
+                clustering.selection.backend,
             ),
             projection=clustering.projection.to_record(),
             themes=themes,

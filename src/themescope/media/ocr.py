@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from themescope import _progress
+from themescope import _progress, registry
 from themescope.components import Component
 from themescope.devices import usable_cores
 from themescope.errors import ConfigError, ModelLoadError, ThemescopeError
@@ -221,9 +221,10 @@ def resolve_reader(
 ) -> OnScreenTextReader | None:
     """Return the loaded reader that ``--ocr MODE`` asks for, or None when no text is read.
 
-    ``"off"`` reads nothing. ``"auto"`` uses ``reader`` (by default an
-    :class:`OnScreenTextReader` with its defaults, when rapidocr is installed, else
-    None). The reader is loaded here, so a broken install fails before any frame is sampled.
+    ``"off"`` reads nothing. ``"auto"`` uses ``reader`` (by default the first registered
+    OCR reader that can run here, with its defaults: an :class:`OnScreenTextReader` when
+    rapidocr is installed; None when none can). The reader is loaded here, so a broken
+    install fails before any frame is sampled.
 
     Raises:
         ConfigError: ``mode`` is not one of :data:`~themescope.media.config.OCR_MODES`.
@@ -237,9 +238,11 @@ def resolve_reader(
     if mode == "off":
         return None
     if reader is None:
-        if not ocr_available():
+        readers = (registry.get("ocr reader", name) for name in registry.names("ocr reader"))
+        usable = next((found for found in readers if found.available().ok), None)
+        if usable is None:
             return None
-        reader = OnScreenTextReader()
+        reader = usable.factory()
     return reader.load()
 
 
@@ -504,6 +507,18 @@ class OnScreenTextReader(Component):
         lines = tuple(_reading_order([line for line, _ in shown]))
         state.previous = _Detected(thumbnail, lines, [known for _, known in shown])
         return lines, False
+
+
+registry.register(
+    "ocr reader",
+    "rapidocr",
+    OnScreenTextReader,
+    # ocr_available is looked up at each call, so a test can stand in for a machine without it.
+    available=lambda: (
+        None if ocr_available() else f"needs rapidocr and onnxruntime: pip install {PACKAGE}"
+    ),
+    help="PP-OCRv6 small (Chinese and English) from the rapidocr wheel, on onnxruntime.",
+)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from themescope.components import Component
+from themescope.documents import CaptionerBackend, TaggerBackend
 from themescope.embedding import PhraseEmbedder as PhraseEmbedder
 
 
@@ -112,6 +113,10 @@ class Captioner(Component, ABC):
 
     name: str = "captioner"
 
+    def backend(self) -> CaptionerBackend:
+        """Return what themes.json records of this captioner (its model, where it has one)."""
+        return CaptionerBackend(name=self.name)
+
     @abstractmethod
     def caption(self, images: Sequence[Image.Image]) -> list[str]:
         """Return one caption per image, in order."""
@@ -121,6 +126,10 @@ class Tagger(Component, ABC):
     """Turns each theme's material into ranked phrases."""
 
     name: str = "tagger"
+
+    def backend(self) -> TaggerBackend:
+        """Return what themes.json records of this tagger (its model, where it has one)."""
+        return TaggerBackend(name=self.name)
 
     @abstractmethod
     def tag(self, themes: Sequence[ThemeMaterial], n_phrases: int = 10) -> list[ThemePhrases]:

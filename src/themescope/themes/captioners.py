@@ -6,7 +6,10 @@ from an existing local Hugging Face cache, never from the network. Greedy BLIP
 decoding likes to stutter ("a bald bald bald man"), so generation uses a
 repetition penalty and forbids repeated n-grams.
 
-Use :func:`load_captioner` to build one from the ``--captioner`` option.
+Use :func:`load_captioner` to build one from the ``--captioner`` option; a captioner of
+another kind registers itself as BLIP does here, with
+``registry.register("captioner", NAME, factory)``, where ``factory(model_path, *, device)``
+returns the captioner.
 """
 
 from __future__ import annotations
@@ -18,16 +21,15 @@ from typing import Any
 
 from PIL import Image
 
+from themescope import registry
 from themescope._offline import load_pretrained, resolve_local_model
 from themescope._progress import track
 from themescope.devices import resolve_device
+from themescope.documents import CaptionerBackend
 from themescope.errors import ConfigError
 from themescope.themes.base import Captioner
 
 logger = logging.getLogger("themescope")
-
-CAPTIONERS = ("none", "blip")
-"""Names accepted by :func:`load_captioner`."""
 
 
 class BlipCaptioner(Captioner):
@@ -73,6 +75,10 @@ class BlipCaptioner(Captioner):
         self.batch_size = batch_size
         self.model_: Any = None
         self.processor_: Any = None
+
+    def backend(self) -> CaptionerBackend:
+        """Return what themes.json records: the model's folder or id."""
+        return CaptionerBackend(name=self.name, model=self.model_path)
 
     def _validate(self) -> None:
         if self.max_new_tokens < 1:
@@ -150,7 +156,7 @@ def load_captioner(name: str, model_path: str | None, *, device: str = "auto") -
     """Build the captioner named by ``--captioner``.
 
     Args:
-        name: ``"none"`` (no captions) or ``"blip"``.
+        name: ``"none"`` (no captions) or a registered captioner (``"blip"``).
         model_path: For ``"blip"``: a local folder or a model id already in the
             local Hugging Face cache (nothing is downloaded).
         device: Device for the model (``"auto"`` picks CUDA when available).
@@ -168,17 +174,29 @@ def load_captioner(name: str, model_path: str | None, *, device: str = "auto") -
         True
 
     """
-    key = name.strip().lower()
-    if key == "none":
+    if name.strip().lower() == "none":
         return None
-    if key == "blip":
-        if not model_path:
-            raise ConfigError(
-                "--captioner blip needs a model: pass --captioner-model with a local BLIP folder "
-                "(e.g. one saved from Salesforce/blip-image-captioning-base) or a model id that "
-                "is already in the local Hugging Face cache"
-            )
-        # The folder is checked now, before any stage runs; the model loads with the themes.
-        resolve_local_model(model_path, what="BLIP captioning model")
-        return BlipCaptioner(model_path, device=device)
-    raise ConfigError(f"unknown captioner {name!r}; choose one of: {', '.join(CAPTIONERS)}")
+    captioner: Captioner = registry.get("captioner", name, accepted=("none",)).factory(
+        model_path, device=device
+    )
+    return captioner
+
+
+def _blip(model_path: str | None, *, device: str) -> BlipCaptioner:
+    if not model_path:
+        raise ConfigError(
+            "--captioner blip needs a model: pass --captioner-model with a local BLIP folder "
+            "(e.g. one saved from Salesforce/blip-image-captioning-base) or a model id that "
+            "is already in the local Hugging Face cache"
+        )
+    # The folder is checked now, before any stage runs; the model loads with the themes.
+    resolve_local_model(model_path, what="BLIP captioning model")
+    return BlipCaptioner(model_path, device=device)
+
+
+registry.register(
+    "captioner",
+    "blip",
+    _blip,
+    help="BLIP from a local folder (--captioner-model).",
+)

@@ -39,6 +39,7 @@ benchmarks/bench_themes.py; on the machine it was measured on faiss never won).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import time
@@ -47,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from themescope import registry
 from themescope._format import decimals
 from themescope.devices import free_cpus
 from themescope.documents import KRow, KSelectionRecord
@@ -213,7 +215,11 @@ def kmeans(
         n_init: Initialisations; the one with the lowest inertia wins.
         max_iter: Iterations per initialisation.
         backend: "auto" (faiss from :data:`FAISS_MIN_POINTS` points if installed,
-            else scikit-learn), "sklearn" or "faiss".
+            else scikit-learn) or a registered cluster backend ("sklearn", "faiss"):
+            a function ``(x, k, *, seed, n_init, max_iter) -> KMeansFit``.
+
+    Raises:
+        ConfigError: k is out of range, or the backend is unknown or cannot run here.
     """
     n = len(x)
     if not 1 <= k <= n:
@@ -226,12 +232,15 @@ def kmeans(
     if backend == "auto":
         use_faiss = FAISS_MIN_POINTS is not None and n >= FAISS_MIN_POINTS and faiss_available()
         backend = "faiss" if use_faiss else "sklearn"
-    if backend == "faiss":
-        if not faiss_available():
-            raise ConfigError("K-means backend faiss needs faiss-cpu: pip install faiss-cpu")
-        return _kmeans_faiss(x, k, seed=seed, n_init=n_init, max_iter=max_iter)
-    if backend != "sklearn":
-        raise ConfigError(f"unknown K-means backend {backend!r}; use auto, sklearn or faiss")
+    chosen = registry.get("cluster backend", backend)
+    availability = chosen.available()
+    if not availability.ok:
+        raise ConfigError(f"K-means backend {chosen.name} {availability.reason}")
+    fit: KMeansFit = chosen.factory(x, k, seed=seed, n_init=n_init, max_iter=max_iter)
+    return fit
+
+
+def _kmeans_sklearn(x: np.ndarray, k: int, *, seed: int, n_init: int, max_iter: int) -> KMeansFit:
     import warnings
 
     from sklearn.cluster import KMeans
@@ -249,12 +258,8 @@ def kmeans(
 
 
 def faiss_available() -> bool:
-    """Whether faiss can be imported."""
-    try:
-        import faiss  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether faiss-cpu is installed (looked up, not imported: listing backends stays cheap)."""
+    return importlib.util.find_spec("faiss") is not None
 
 
 def _kmeans_faiss(x: np.ndarray, k: int, *, seed: int, n_init: int, max_iter: int) -> KMeansFit:
@@ -291,6 +296,21 @@ def _run_faiss(
         float(distances.sum()),
         "faiss",
     )
+
+
+registry.register(
+    "cluster backend",
+    "sklearn",
+    _kmeans_sklearn,
+    help="scikit-learn's KMeans (what auto uses).",
+)
+registry.register(
+    "cluster backend",
+    "faiss",
+    _kmeans_faiss,
+    available=lambda: None if faiss_available() else "needs faiss-cpu: pip install faiss-cpu",
+    help="faiss-cpu's K-means (pip install faiss-cpu).",
+)
 
 
 def _assign(x: np.ndarray, centers: np.ndarray) -> np.ndarray:

