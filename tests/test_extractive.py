@@ -106,6 +106,7 @@ def test_chinese_phrases_are_whole_units():
     whole = {"疫苗接种", "老年人疫苗接种", "新冠肺炎病死率", "社区卫生服务中心", "国家卫健委"}
     assert whole | {"迈出重大步伐", "卫健委"} <= phrases
     assert "加强针" in candidates("接种加强针", "zh")  # jieba tags 针 a preposition there
+    assert "八号" not in candidates("当地时间八号，美国总统表示", "zh")  # a date, tagged a noun
 
 
 def test_a_pause_ends_a_chinese_phrase():

@@ -20,23 +20,24 @@ Chinese
     jieba with part-of-speech (jieba.posseg); candidates are whole jieba words and
     compounds of them, never a piece of a word. Clause punctuation and a pause (a
     space between Chinese characters) end a run. Particles, conjunctions,
-    adverbs, pronouns, numerals, measure words, time and direction words, the
-    stop words and a person (a name the people module found, or a full name from
-    jieba's dictionary: 习近平, 李强) break a run too, and a name never joins a
-    role (主持人 + 劳春燕). A set phrase (jieba's "l" and "i") is read by its
-    parts: a noun at its end makes it a noun (货物贸易); a pronoun, numeral or
-    preposition at its start, a particle, time or direction word at its end, or
-    an adverb before a verb make it grammar (相对来说, 各具特色, 不断完善), which
-    breaks a run; otherwise it is a predicate. A word stands alone as a
-    candidate when it is a noun (n, nz, ns, nt, nw), a verb used as a noun (vn),
-    an abbreviation (j), or, for verbs, adjectives and predicate set phrases,
-    when it is rare in general Chinese (Zipf below ``rare_zipf``: 接种 yes, 出现
-    or 是不是 no). Adjacent words of a run merge into compounds of up to
-    ``max_words_zh`` words (加强 + 针 = 加强针): a noun compound, or a verb with
-    its whole object. A compound holding a verb ends only where the object ends
-    (做好老年人 is cut from 做好老年人疫苗接种, 建设迈出 from 建设迈出重大步伐),
-    an institution's name only at its head (龙阳街社区卫生 is cut from
-    龙阳街社区卫生服务中心), and a preposition ends none (西宁至).
+    adverbs, pronouns, numerals, measure words, time and direction words, a
+    spoken date (八号), the stop words and a person (a name the people module
+    found, or a full name from jieba's dictionary: 习近平, 李强) break a run
+    too, and a name never joins a role (主持人 + 劳春燕). A set phrase (jieba's
+    "l" and "i") is read by its parts: a noun at its end makes it a noun
+    (货物贸易); a pronoun, numeral or preposition at its start, a particle, time
+    or direction word at its end, or an adverb before a verb make it grammar
+    (相对来说, 各具特色, 不断完善), which breaks a run; otherwise it is a
+    predicate. A word stands alone as a candidate when it is a noun (n, nz, ns,
+    nt, nw), a verb used as a noun (vn), an abbreviation (j), or, for verbs,
+    adjectives and predicate set phrases, when it is rare in general Chinese
+    (Zipf below ``rare_zipf``: 接种 yes, 出现 or 是不是 no). Adjacent words of a
+    run merge into compounds of up to ``max_words_zh`` words (加强 + 针 = 加强针):
+    a noun compound, or a verb with its whole object. A compound holding a verb
+    ends only where the object ends (做好老年人 is cut from 做好老年人疫苗接种,
+    建设迈出 from 建设迈出重大步伐), an institution's name only at its head
+    (龙阳街社区卫生 is cut from 龙阳街社区卫生服务中心), and a preposition ends
+    none (西宁至).
 
 A multi-word candidate must occur at least ``min_count`` times in the run (a
 unit that recurs, not an accident of adjacency). People's names
@@ -119,6 +120,7 @@ _INSTITUTIONS_ZH = tuple(
 # A pause in speech recognition output: a space between Chinese characters.
 _PAUSE_ZH = re.compile(r"(?<=[\u3400-\u9fff])\s+|\s+(?=[\u3400-\u9fff])")
 _NUMERALS_ZH = frozenset("〇零一二两三四五六七八九十百千万亿几多半整每第")
+_DATE_UNITS_ZH = frozenset("号日月年")
 
 
 @dataclass
@@ -312,6 +314,8 @@ def _kind_zh(word: str, flag: str) -> str:
     """``noun``, ``predicate``, ``preposition``, ``other`` or ``grammar`` (breaks a run)."""
     if word in STOP_WORDS_ZH or word in STOP_WORDS_EN or not _is_token(word):
         return "grammar"
+    if _is_date_zh(word):
+        return "grammar"
     if flag in _SET_PHRASE_FLAGS_ZH:
         return _set_phrase_kind(word)
     if flag[0] in _FUNCTION_FLAGS_ZH or flag == "ad":
@@ -323,6 +327,16 @@ def _kind_zh(word: str, flag: str) -> str:
     if flag in _NOUN_FLAGS_ZH:
         return "noun"
     return "predicate" if flag in _PREDICATE_FLAGS_ZH else "other"
+
+
+def _is_date_zh(word: str) -> bool:
+    # jieba tags a spoken date as a noun in context (当地时间八号): a time word.
+    number = word[:-1]
+    return (
+        bool(number)
+        and word[-1] in _DATE_UNITS_ZH
+        and all(ch in _NUMERALS_ZH or ch.isdigit() for ch in number)
+    )
 
 
 @functools.lru_cache(maxsize=8192)
