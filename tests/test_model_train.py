@@ -324,6 +324,11 @@ def test_an_explicit_word_space_wins_over_the_runs_language(tmp_path: Path) -> N
     result = train(run, tiny_config(word_vectors="none"), device="cpu")  # as --word-vectors none
     assert result.record.word_vectors is None
     assert result.record.embeddings["name"] == "all-MiniLM-L6-v2"
+    assert (  # MiniLM's WordPiece reads 疫苗 as two unknown characters
+        "100% of the 8 tokens have no pretrained vector in all-MiniLM-L6-v2; the text path "
+        "carries less information (pass --word-vectors multilingual, which knows every word, "
+        "or a word-vector file for this language)"
+    ) in result.record.warnings
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -133,7 +133,8 @@ class TrainStage(Stage):
                 st.warn(
                     f"{rate:.0%} of the {data.text.n_tokens} tokens have no pretrained vector in "
                     f"{data.text.vocabulary.source.get('name')}; the text path carries less "
-                    "information (pass --word-vectors with vectors for this language)"
+                    f"information (pass --word-vectors {MULTILINGUAL}, which knows every word, "
+                    "or a word-vector file for this language)"
                 )
         vocabulary = data.text.vocabulary if (config.uses_text and data.text) else None
         load_s = time.perf_counter() - started
