@@ -107,6 +107,7 @@ def test_chinese_phrases_are_whole_units():
     assert whole | {"迈出重大步伐", "卫健委"} <= phrases
     assert "加强针" in candidates("接种加强针", "zh")  # jieba tags 针 a preposition there
     assert "八号" not in candidates("当地时间八号，美国总统表示", "zh")  # a date, tagged a noun
+    assert not any(p.endswith("暨") for p in candidates("中国人民抗日战争暨世界反法西斯战争", "zh"))
 
 
 def test_a_pause_ends_a_chinese_phrase():
