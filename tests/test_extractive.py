@@ -108,6 +108,8 @@ def test_chinese_phrases_are_whole_units():
     assert "加强针" in candidates("接种加强针", "zh")  # jieba tags 针 a preposition there
     assert "八号" not in candidates("当地时间八号，美国总统表示", "zh")  # a date, tagged a noun
     assert not any(p.endswith("暨") for p in candidates("中国人民抗日战争暨世界反法西斯战争", "zh"))
+    # A verb's object goes on after 之 or an enumeration comma.
+    assert not {"感知生态", "把握数字化"} & candidates("感知生态之变，要把握数字化、网络化", "zh")
 
 
 def test_a_pause_ends_a_chinese_phrase():

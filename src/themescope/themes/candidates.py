@@ -118,6 +118,7 @@ _INSTITUTIONS_ZH = tuple(
     "中心 委 委员会 局 厅 部 院 医院 学院 大学 学校 研究所 公司 集团 协会 银行 办公室".split()  # noqa: SIM905
 )
 # A pause in speech recognition output: a space between Chinese characters.
+_BOUNDARY_KEPT = re.compile(f"({BOUNDARY.pattern})")
 _PAUSE_ZH = re.compile(r"(?<=[\u3400-\u9fff])\s+|\s+(?=[\u3400-\u9fff])")
 _NUMERALS_ZH = frozenset("〇零一二两三四五六七八九十百千万亿几多半整每第")
 _DATE_UNITS_ZH = frozenset("号日月年")
@@ -255,14 +256,23 @@ def _edge_en(token: str, name_tokens: set[str]) -> bool:
 def _extract_zh(
     text: str, out: ThemeCandidates, names: set[str], max_words: int, rare_zipf: float
 ) -> None:
-    for clause in BOUNDARY.split(text):
-        for stretch in _PAUSE_ZH.split(clause):
-            _extract_stretch(stretch, out, names, max_words, rare_zipf)
+    parts = _BOUNDARY_KEPT.split(text)
+    for clause, delimiter in zip(parts[::2], [*parts[1::2], ""], strict=True):
+        stretches = _PAUSE_ZH.split(clause)
+        for j, stretch in enumerate(stretches):
+            listed = j == len(stretches) - 1 and delimiter.startswith("、")
+            _extract_stretch(stretch, out, names, max_words, rare_zipf, listed)
 
 
 def _extract_stretch(
-    text: str, out: ThemeCandidates, names: set[str], max_words: int, rare_zipf: float
+    text: str,
+    out: ThemeCandidates,
+    names: set[str],
+    max_words: int,
+    rare_zipf: float,
+    listed: bool,
 ) -> None:
+    """Add the candidates of a stretch of text; ``listed``: an enumeration comma follows it."""
     tagged = [*posseg_zh(text), ("", "x")]
     run: list[_Word] = []
     for i, (word, flag) in enumerate(tagged):
@@ -278,7 +288,10 @@ def _extract_stretch(
         if run and _suffix_zh(word, flag):
             run.append(_Word(word, False, opens=False, closes=True, head=True, verb=False))
             continue
-        _compounds(run, out, max_words)
+        # The object goes on after 之, which binds two nouns (感知生态 of 感知生态之变),
+        # or an enumeration comma (把握数字化 of 把握数字化、网络化、智能化方向); before
+        # 的 a verb and its object are mostly a whole relative clause (接种疫苗的人).
+        _compounds(run, out, max_words, object_goes_on=word == "之" or (listed and not word))
         run = []
 
 
@@ -393,7 +406,9 @@ def _word_zh(word: str, flag: str, kind: str, rare_zipf: float) -> _Word:
     )
 
 
-def _compounds(run: Sequence[_Word], out: ThemeCandidates, max_words: int) -> None:
+def _compounds(
+    run: Sequence[_Word], out: ThemeCandidates, max_words: int, *, object_goes_on: bool = False
+) -> None:
     words = [w.text for w in run]
     for i, word in enumerate(run):
         if word.alone:
@@ -407,6 +422,8 @@ def _compounds(run: Sequence[_Word], out: ThemeCandidates, max_words: int) -> No
             if not (last.closes and (word.opens or last.head)):
                 continue
             if i + n < len(run) and _cut_before(run[i : i + n], run[i + n]):
+                continue
+            if i + n == len(run) and object_goes_on and word.verb:
                 continue
             gram = words[i : i + n]
             out.add(tuple(gram), _join_zh(gram))
