@@ -26,6 +26,23 @@ For every segment it prints the top five phrases of
 
 and the run-level common phrases, with the taggers' times and the machine load.
 
+``--input cuts`` (also part of ``all``) measures cut Chinese phrases: every multi-word
+candidate (:func:`~themescope.themes.candidates.extract`, kept when it recurs) of the
+zh segments, from the main checkout and from this one, is looked up in the clauses of
+the transcript, and an occurrence is *cut* when
+
+- ``word``: its start or end falls inside a word of jieba's default cut of the clause
+  (``jieba.lcut``, default dictionary);
+- ``grammar``: it starts or ends in a function word or adverb (jieba flags u c d ad p
+  f m q r t y, or a set phrase ending in a particle or adverb such as 相对来说);
+- ``object``: it starts with a verb and the clause's next word is a noun or adjective
+  (做好老年人 of 做好老年人疫苗接种);
+- ``person``: it holds a name jieba tags as a person's (nr, nrfg, nrt) beside a role
+  (主持人劳春燕, 李强总理).
+
+A phrase is cut when most of its occurrences are. The table gives the share of cut
+phrases per reason and examples.
+
 ``--input names`` (also part of ``all``) measures people's names instead: the names
 :func:`~themescope.themes.people.find_names` finds in the CAIS captions (each clip one
 passage) and in the English translations of two Xinwen Lianbo episodes (each one
@@ -47,13 +64,20 @@ from collections import Counter
 from pathlib import Path
 
 from themescope.embedding import load_embedder
-from themescope.media.language import join_texts
+from themescope.media.language import dictionary_flag, jieba_tagged, jieba_words, join_texts
 from themescope.media.transcripts import read_transcript
 from themescope.themes.base import ThemeMaterial
 from themescope.themes.extractive import ExtractiveTagger
 from themescope.themes.facets import facets
 from themescope.themes.people import find_names
-from themescope.themes.text import STOP_WORDS_EN, STOP_WORDS_ZH, is_chinese, tokenize
+from themescope.themes.text import (
+    BOUNDARY,
+    STOP_WORDS_EN,
+    STOP_WORDS_ZH,
+    is_chinese,
+    normalize,
+    tokenize,
+)
 
 DATA = Path(__file__).resolve().parents[1].parent.parent / "shared" / "data"
 PROGRAMMES = ("weather", "sports", "social")
@@ -88,6 +112,123 @@ from themescope.themes.people import find_names
 runs = json.load(sys.stdin)
 print(json.dumps({k: sorted(find_names(v, "en")) for k, v in runs.items()}, ensure_ascii=False))
 """
+
+
+_CANDIDATES_SCRIPT = """
+import json, sys
+from themescope.themes.base import ThemeMaterial
+from themescope.themes.candidates import extract, keep_recurring, theme_passages
+themes = [ThemeMaterial(**t) for t in json.load(sys.stdin)]
+out = [extract(theme_passages(m), m.lang, set()) for m in themes]
+keep_recurring(out, 2)
+print(json.dumps(sorted({c.surface(k) for c in out for k in c.counts if len(k) > 1}),
+                 ensure_ascii=False))
+"""
+
+_GRAMMAR_FLAGS = frozenset("ucdpfmqrty")
+_ROLES = frozenset(
+    """
+    记者 主持人 专家 教授 主任 书记 总书记 主席 总理 副总理 部长 局长 市长 省长 总统 发言人
+    同志 先生 女士 医生 院士 代表 委员
+    """.split()  # noqa: SIM905 - a word list reads best as words
+)
+
+
+def _grammar(word: str, flag: str) -> bool:
+    if flag[0] in _GRAMMAR_FLAGS or flag == "ad":
+        return True
+    # A set phrase closed by a particle or adverb: 相对来说.
+    return flag in ("l", "i") and (dictionary_flag(word[-2:]) or "x")[0] in "ud"
+
+
+def cut_reasons(phrase: str, clause: str) -> list[set[str]]:
+    """The reasons each occurrence of ``phrase`` in ``clause`` is cut (see the docstring)."""
+    out: list[set[str]] = []
+    edges, position = {0}, 0
+    for word in jieba_words(clause):
+        position += len(word)
+        edges.add(position)
+    spans, position = [], 0
+    for word, flag in jieba_tagged(clause):
+        spans.append((position, position + len(word), word, flag))
+        position += len(word)
+    start = clause.find(phrase)
+    while start >= 0:
+        end, reasons = start + len(phrase), set()
+        if start not in edges or end not in edges:
+            reasons.add("word")
+        inside = [s for s in spans if s[0] < end and s[1] > start]
+        if inside and (_grammar(*inside[0][2:]) or _grammar(*inside[-1][2:])):
+            reasons.add("grammar")
+        after = [s for s in spans if s[0] >= end][:1]
+        if inside and inside[0][3] == "v" and after and after[0][3][0] in "nab":
+            reasons.add("object")
+        names = [i for i, s in enumerate(inside) if s[3] in ("nr", "nrfg", "nrt")]
+        if any(
+            inside[j][2] in _ROLES for i in names for j in (i - 1, i + 1) if 0 <= j < len(inside)
+        ):
+            reasons.add("person")
+        out.append(reasons)
+        start = clause.find(phrase, start + 1)
+    return out
+
+
+def cut_table(phrases: list[str], clauses: list[str]) -> tuple[Counter[str], dict[str, list[str]]]:
+    """Count the phrases cut for each reason (most occurrences cut), with examples."""
+    counts: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {}
+    for phrase in phrases:
+        key = normalize(phrase).replace(" ", "")
+        found = [r for clause in clauses if key in clause for r in cut_reasons(key, clause)]
+        if not found:
+            continue
+        counts["found"] += 1
+        cut = False
+        for reason in ("word", "grammar", "object", "person"):
+            if sum(reason in r for r in found) * 2 > len(found):
+                counts[reason] += 1
+                examples.setdefault(reason, []).append(phrase)
+                cut = True
+        counts["cut"] += cut
+    return counts, examples
+
+
+def show_cuts(themes: list[ThemeMaterial], main_src: Path) -> None:
+    """Print the share of cut Chinese phrases, main checkout beside this one."""
+    payload = json.dumps([_material_dict(m) for m in themes], ensure_ascii=False)
+    clauses = sorted(
+        {
+            c.replace(" ", "")
+            for m in themes
+            for t in m.texts
+            for c in BOUNDARY.split(normalize(t))
+            if c.strip()
+        }
+    )
+    print("\n## Cut Chinese phrases (multi-word candidates that recur)")
+    print(f"\n{'checkout':<10}{'phrases':>8}{'cut':>14}{'word':>7}{'grammar':>9}", end="")
+    print(f"{'object':>8}{'person':>8}")
+    listed = {}
+    for checkout, src in (("main", main_src), ("new", Path(__file__).parents[1] / "src")):
+        if not (src / "themescope").is_dir():
+            continue
+        done = subprocess.run(
+            [sys.executable, "-c", _CANDIDATES_SCRIPT],
+            input=payload,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(src)},
+            check=True,
+        )
+        counts, examples = cut_table(json.loads(done.stdout.strip().splitlines()[-1]), clauses)
+        n = counts["found"]
+        share = f"{counts['cut']} ({counts['cut'] / max(n, 1):.1%})"
+        row = f"{checkout:<10}{n:>8}{share:>14}{counts['word']:>7}{counts['grammar']:>9}"
+        print(f"{row}{counts['object']:>8}{counts['person']:>8}")
+        listed[checkout] = examples
+    for checkout, examples in listed.items():
+        for reason, phrases in examples.items():
+            print(f"\n{checkout} {reason}: {' · '.join(phrases[:15])}")
 
 
 def name_runs(data: Path) -> dict[str, list[str]]:
@@ -188,19 +329,7 @@ def main_tagger(themes: list[ThemeMaterial], src: Path) -> tuple[list[list[str]]
     """The main checkout's extractive tagger, in a subprocess (None when it is not there)."""
     if not (src / "themescope").is_dir():
         return None, 0.0
-    payload = json.dumps(
-        [
-            {
-                "theme_id": m.theme_id,
-                "frame_ids": m.frame_ids,
-                "texts": m.texts,
-                "captions": m.captions,
-                "lang": m.lang,
-            }
-            for m in themes
-        ],
-        ensure_ascii=False,
-    )
+    payload = json.dumps([_material_dict(m) for m in themes], ensure_ascii=False)
     env = {**os.environ, "PYTHONPATH": str(src)}
     started = time.perf_counter()
     done = subprocess.run(
@@ -212,6 +341,16 @@ def main_tagger(themes: list[ThemeMaterial], src: Path) -> tuple[list[list[str]]
         check=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+
+
+def _material_dict(m: ThemeMaterial) -> dict[str, object]:
+    return {
+        "theme_id": m.theme_id,
+        "frame_ids": m.frame_ids,
+        "texts": m.texts,
+        "captions": m.captions,
+        "lang": m.lang,
+    }
 
 
 def show(name: str, themes: list[ThemeMaterial], main_src: Path, embedder: object) -> None:
@@ -244,7 +383,9 @@ def show(name: str, themes: list[ThemeMaterial], main_src: Path, embedder: objec
 def main() -> None:
     """Parse arguments and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", choices=("zh", "en", "names", "both", "all"), default="both")
+    parser.add_argument(
+        "--input", choices=("zh", "en", "names", "cuts", "both", "all"), default="both"
+    )
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--date", default="20250809", help="Xinwen Lianbo episode")
     parser.add_argument(
@@ -257,7 +398,9 @@ def main() -> None:
         sys.exit(f"bench_phrases: {args.data} is missing (the shared real material)")
     if args.input in ("names", "all"):
         show_names(args.data, args.main_src)
-    if args.input == "names":
+    if args.input in ("cuts", "all"):
+        show_cuts(zh_segments(args.data, args.date, args.minutes, args.segments), args.main_src)
+    if args.input in ("names", "cuts"):
         return
     embedder = load_embedder(None)
     if args.input in ("zh", "both", "all"):

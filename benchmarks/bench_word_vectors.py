@@ -3,7 +3,7 @@
 Generates a 4-minute English and a 4-minute Chinese news-like video (cached under
 ``bench-out/``), ingests them, and trains the ``fast`` preset on each with
 
-* ``minilm``: the bundled MiniLM WordPiece tokens and input embeddings (today's default),
+* ``minilm``: the bundled MiniLM WordPiece tokens and input embeddings (the English default),
 * ``multilingual``: jieba / lower-cased words, each embedded once by multilingual-e5-small
   (``word_vectors="multilingual"``),
 * ``multilingual-wordpiece`` (with ``--wordpiece``): MiniLM's WordPiece tokens embedded by
@@ -12,9 +12,9 @@ Generates a 4-minute English and a 4-minute Chinese news-like video (cached unde
 Prints the unknown-word rate, PSNR, text cosine and the stage time of each, and how
 often a Chinese theme word's nearest English word (across the two runs' tables) is its
 translation: whether the two languages share one space. The train stage reads its
-source from ``embeddings_for(config.word_vectors)``; until the train stage accepts
-``word_vectors="multilingual"`` (it checks the value is a file), this script leaves the
-config at its default and patches ``embeddings_for`` in the text module.
+source from ``embeddings_for``; this script leaves the config at its default and
+patches ``embeddings_for`` in the text module, so each variant runs whatever the run's
+language would pick (``word_vectors="auto"`` gives Chinese the multilingual table).
 
 Usage::
 

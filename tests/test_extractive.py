@@ -90,6 +90,32 @@ def test_chinese_compounds_kept_and_fillers_dropped():
     assert not phrases & {"的话", "是不是", "另外", "出现", "加快建设"}
 
 
+def test_chinese_phrases_are_whole_units():
+    text = (
+        "我们要做好老年人疫苗接种工作。新冠肺炎病死率相对来说比较高。"
+        "湖北省武汉市汉阳区龙阳街社区卫生服务中心的医生说，主持人劳春燕报道。"
+        "社区卫生服务中心主任崔钢国家卫健委专家表示，要确保群众安全。"
+        "新建西宁至成都铁路，建设迈出重大步伐，各具特色。"
+    )
+    names = set(find_names([text], "zh"))
+    phrases = candidates(text, "zh", names)
+    # Cut from a longer unit, an adverbial set phrase, a name with its role.
+    cut = {"做好老年人", "做好老年人疫苗", "病死率相对来说", "相对来说", "龙阳街社区卫生"}
+    cut |= {"主持人劳春燕", "崔钢国家", "确保群众", "西宁至", "建设迈出", "各具特色"}
+    assert not phrases & cut
+    whole = {"疫苗接种", "老年人疫苗接种", "新冠肺炎病死率", "社区卫生服务中心", "国家卫健委"}
+    assert whole | {"迈出重大步伐", "卫健委"} <= phrases
+    assert "加强针" in candidates("接种加强针", "zh")  # jieba tags 针 a preposition there
+    assert "八号" not in candidates("当地时间八号，美国总统表示", "zh")  # a date, tagged a noun
+    assert not any(p.endswith("暨") for p in candidates("中国人民抗日战争暨世界反法西斯战争", "zh"))
+    # A verb's object goes on after 之 or an enumeration comma.
+    assert not {"感知生态", "把握数字化"} & candidates("感知生态之变，要把握数字化、网络化", "zh")
+
+
+def test_a_pause_ends_a_chinese_phrase():
+    assert "绿水青山金山银山" not in candidates("今年是绿水青山 金山银山理念提出", "zh")
+
+
 FILLER_EN = [
     "The new booster shots are good, far better, and they help.",
     "Indoor masking is new again, and booster shots help a lot, so far so good.",

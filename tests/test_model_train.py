@@ -327,6 +327,31 @@ def test_word_vector_file_is_used_and_its_unknown_rate_recorded(tmp_path: Path) 
     assert "xyzzy" in vocab["tokens"]
 
 
+def test_a_chinese_run_trains_in_the_multilingual_word_space_by_default(tmp_path: Path) -> None:
+    texts = ["老年人接种疫苗", "加强针", "", "疫苗"]
+    zh_run = make_run(tmp_path / "zh", n_frames=4, texts=texts, lang="zh")
+    zh = train(zh_run, tiny_config(), device="cpu")
+    assert zh.record.word_vectors == "multilingual"
+    assert zh.record.embeddings["name"] == "multilingual"
+    assert zh.record.unknown_word_rate == 0.0
+    en_run = make_run(tmp_path / "en", n_frames=4, texts=["the vaccine"] * 4)
+    en = train(en_run, tiny_config(), device="cpu")
+    assert en.record.word_vectors is None
+    assert en.record.embeddings["name"] == "all-MiniLM-L6-v2"
+
+
+def test_an_explicit_word_space_wins_over_the_runs_language(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "zh", n_frames=4, texts=["疫苗"] * 4, lang="zh")
+    result = train(run, tiny_config(word_vectors="none"), device="cpu")  # as --word-vectors none
+    assert result.record.word_vectors is None
+    assert result.record.embeddings["name"] == "all-MiniLM-L6-v2"
+    assert (  # MiniLM's WordPiece reads 疫苗 as two unknown characters
+        "100% of the 8 tokens have no pretrained vector in all-MiniLM-L6-v2; the text path "
+        "carries less information (pass --word-vectors multilingual, which knows every word, "
+        "or a word-vector file for this language)"
+    ) in result.record.warnings
+
+
 def test_cli_reports_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit) as exit_info:
@@ -417,12 +442,13 @@ def test_a_frame_sample_trains_and_every_frame_is_encoded_from_disk(tmp_path: Pa
     assert latents.shape == (14, 6) and np.isfinite(latents).all()
     assert result.record.n_frames == 14 and result.record.n_frames_trained == 6
     # frames outside the sample encode exactly as the sample's own evaluation does
-    data = load_frame_data(RunDirectory(run.path), config, embeddings_for(config.word_vectors))
+    words = embeddings_for(config.resolved_word_vectors("en"))
+    data = load_frame_data(RunDirectory(run.path), config, words)
     assert data.sampled and data.n_frames == 6 and len(set(data.frame_ids.tolist())) == 6
     trainer = Trainer(config, data, data.text.vocabulary, torch.device("cpu"))
     streamed = trainer.encode(stream_batches(data, config, batch_frames=4))
     assert streamed.shape == (14, 6)
     np.testing.assert_allclose(streamed[data.frame_ids], trainer.evaluate().mu, atol=1e-5)
     # the same seed picks the same sample
-    again = load_frame_data(RunDirectory(run.path), config, embeddings_for(config.word_vectors))
+    again = load_frame_data(RunDirectory(run.path), config, words)
     np.testing.assert_array_equal(again.frame_ids, data.frame_ids)

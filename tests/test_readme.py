@@ -64,7 +64,7 @@ README_CLAIMS: list[tuple[str, Any, Any]] = [
         E5_NAME,
         E5_NAME if THEMES.embedder is None else THEMES.embedder,
     ),
-    ("The CRVAE's token embeddings are MiniLM's by default", None, TRAIN.word_vectors),
+    ("for an English run by default (`--word-vectors auto`)", "auto", TRAIN.word_vectors),
     ("`--ocr auto` (default)", "auto", INGEST.ocr),
     ("`window` (default): each frame takes", "window", INGEST.align),
     ("as JPEG (360 px high by default)", 360, INGEST.frame_height),

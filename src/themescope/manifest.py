@@ -192,6 +192,8 @@ class TrainRecord(StageRecord, kw_only=True):
     seconds_per_epoch: float = 0.0
     load_seconds: float = 0.0
     embeddings: EmbeddingSource | None = None
+    word_vectors: str | None = None
+    """The ``word_vectors`` setting trained with, ``auto`` resolved (None: bundled MiniLM)."""
 
 
 class ThemesRecord(StageRecord, kw_only=True):

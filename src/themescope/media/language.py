@@ -103,6 +103,21 @@ def jieba_tagged(text: str) -> list[tuple[str, str]]:
     return [(pair.word, pair.flag) for pair in jieba.posseg.lcut(text)]
 
 
+def dictionary_flag(word: str) -> str | None:
+    """Return the part-of-speech flag jieba's dictionary gives ``word``, None when it lacks it.
+
+    Example:
+        >>> dictionary_flag("疫苗")
+        'n'
+
+    """
+    _jieba()
+    import jieba.posseg
+
+    flag: str | None = jieba.posseg.dt.word_tag_tab.get(word)
+    return flag
+
+
 @functools.cache
 def _jieba() -> Any:
     import jieba

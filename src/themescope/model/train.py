@@ -19,7 +19,8 @@ from typing import Any
 from themescope._format import decimals
 from themescope.devices import resolve_device, torch_threads
 from themescope.errors import ModelLoadError, TrainingError
-from themescope.model.config import MULTILINGUAL, TrainConfig
+from themescope.manifest import IngestRecord
+from themescope.model.config import AUTO_VECTORS, MULTILINGUAL, TrainConfig
 from themescope.model.data import FrameData
 from themescope.model.text import WordVectorFile
 from themescope.model.trainer import EpochCallback
@@ -65,12 +66,12 @@ class TrainStage(Stage):
         resolve_device(self.device)
         check_training_memory(self.config, available_memory_bytes())
         vectors = self.config.word_vectors
-        if vectors not in (None, MULTILINGUAL):
+        if vectors not in (None, "none", MULTILINGUAL, AUTO_VECTORS):
             if not Path(str(vectors)).is_file():
                 raise ModelLoadError(
                     f"word-vector file {vectors} does not exist (--word-vectors takes a GloVe / "
-                    f"word2vec text file, or {MULTILINGUAL!r} for the multilingual phrase "
-                    "embedder)"
+                    f"word2vec text file, {MULTILINGUAL!r} for the multilingual phrase "
+                    f"embedder, or {AUTO_VECTORS!r} to choose by the run's language)"
                 )
             WordVectorFile(str(vectors)).check()
 
@@ -79,7 +80,11 @@ class TrainStage(Stage):
         return {**self.config.to_dict(), "device": self.device}
 
     def fingerprint_parts(self) -> Any:
-        """Every setting but the runtime ones (threads, checkpoint interval) and the device."""
+        """Every setting but the runtime ones (threads, checkpoint interval) and the device.
+
+        ``auto`` word vectors resolve from the ingest record's language, which the
+        ingest fingerprint (part of this stage's) fixes.
+        """
         return self.config.fingerprinted()
 
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
@@ -104,7 +109,10 @@ class TrainStage(Stage):
         requested = config = self.config
         device = resolve_device(self.device)
         started = time.perf_counter()
-        embeddings = embeddings_for(config.word_vectors) if config.uses_text else None
+        ingest = run.require("ingest")
+        lang = ingest.lang if isinstance(ingest, IngestRecord) else "und"
+        word_vectors = config.resolved_word_vectors(lang)
+        embeddings = embeddings_for(word_vectors) if config.uses_text else None
         data = load_frame_data(run, config, embeddings, n_threads=max(1, torch.get_num_threads()))
         if data.n_frames < 2:
             raise TrainingError(
@@ -125,7 +133,8 @@ class TrainStage(Stage):
                 st.warn(
                     f"{rate:.0%} of the {data.text.n_tokens} tokens have no pretrained vector in "
                     f"{data.text.vocabulary.source.name}; the text path carries less "
-                    "information (pass --word-vectors with vectors for this language)"
+                    f"information (pass --word-vectors {MULTILINGUAL}, which knows every word, "
+                    "or a word-vector file for this language)"
                 )
         vocabulary = data.text.vocabulary if (config.uses_text and data.text) else None
         load_s = time.perf_counter() - started
@@ -197,6 +206,7 @@ class TrainStage(Stage):
                 ),
                 "load_seconds": round(load_s, 3),
                 "embeddings": vocabulary.source if vocabulary is not None else None,
+                "word_vectors": word_vectors,
             }
         )
         logger.info(

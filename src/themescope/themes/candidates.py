@@ -17,13 +17,27 @@ English
     candidate ("booster shot", "booster shots"), shown in its commonest form.
 
 Chinese
-    jieba with part-of-speech (jieba.posseg). Particles, conjunctions, adverbs,
-    pronouns, numerals, measure words, time and direction words, punctuation and
-    the stop words break a run. A word stands alone as a candidate when it is a
-    noun (n, nz, ns, nt, nw), a verb used as a noun (vn), an abbreviation (j),
-    or, for verbs, adjectives and idioms, when it is rare in general Chinese
+    jieba with part-of-speech (jieba.posseg); candidates are whole jieba words and
+    compounds of them, never a piece of a word. Clause punctuation and a pause (a
+    space between Chinese characters) end a run. Particles, conjunctions,
+    adverbs, pronouns, numerals, measure words, time and direction words, a
+    spoken date (八号), the stop words and a person (a name the people module
+    found, or a full name from jieba's dictionary: 习近平, 李强) break a run
+    too, and a name never joins a role (主持人 + 劳春燕). A set phrase (jieba's
+    "l" and "i") is read by its parts: a noun at its end makes it a noun
+    (货物贸易); a pronoun, numeral or preposition at its start, a particle, time
+    or direction word at its end, or an adverb before a verb make it grammar
+    (相对来说, 各具特色, 不断完善), which breaks a run; otherwise it is a
+    predicate. A word stands alone as a candidate when it is a noun (n, nz, ns,
+    nt, nw), a verb used as a noun (vn), an abbreviation (j), or, for verbs,
+    adjectives and predicate set phrases, when it is rare in general Chinese
     (Zipf below ``rare_zipf``: 接种 yes, 出现 or 是不是 no). Adjacent words of a
-    run merge into compounds of up to ``max_words_zh`` words (加强 + 针 = 加强针).
+    run merge into compounds of up to ``max_words_zh`` words (加强 + 针 = 加强针):
+    a noun compound, or a verb with its whole object. A compound holding a verb
+    ends only where the object ends (做好老年人 is cut from 做好老年人疫苗接种,
+    建设迈出 from 建设迈出重大步伐), an institution's name only at its head
+    (龙阳街社区卫生 is cut from 龙阳街社区卫生服务中心), and a preposition ends
+    none (西宁至).
 
 A multi-word candidate must occur at least ``min_count`` times in the run (a
 unit that recurs, not an accident of adjacency). People's names
@@ -38,15 +52,17 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from themescope.media.language import contains_han, is_chinese, join_texts
+from themescope.media.language import contains_han, dictionary_flag, is_chinese, join_texts
 from themescope.themes.background import zipf
 from themescope.themes.base import ThemeMaterial
+from themescope.themes.people import _ROLES_ZH
 from themescope.themes.text import (
     BOUNDARY,
     STOP_WORDS_EN,
@@ -88,7 +104,24 @@ _PREDICATE_FLAGS_ZH = frozenset({"v", "vd", "vg", "a", "ad", "ag", "i", "l", "z"
 # pronouns (r), numerals (m), measure words (q), modal particles (y),
 # interjections (e), onomatopoeia (o), punctuation (x, w), direction (f), time (t).
 _FUNCTION_FLAGS_ZH = frozenset("ucdrmqyeoxwft")
+# A set phrase is grammar when it opens with a pronoun, numeral, preposition, time
+# word, conjunction or particle (各具特色, 十分关心, 从今天起) or closes with a
+# particle, conjunction, adverb, direction, preposition, time or modal word
+# (相对来说, 今年以来, 远道而来).
+_GRAMMAR_OPENS_ZH = frozenset("rmptcu")
+_GRAMMAR_CLOSES_ZH = frozenset("ucdfpty")
+_SET_PHRASE_FLAGS_ZH = frozenset({"l", "i"})
+_VERB_FLAGS_ZH = frozenset({"v", "vd", "vg", "z"})
+_NAME_FLAGS_ZH = frozenset({"nr", "nrt"})
+_MODIFIER_FLAGS_ZH = frozenset({"a", "an", "b"})
+_INSTITUTIONS_ZH = tuple(
+    "中心 委 委员会 局 厅 部 院 医院 学院 大学 学校 研究所 公司 集团 协会 银行 办公室".split()  # noqa: SIM905
+)
+# A pause in speech recognition output: a space between Chinese characters.
+_BOUNDARY_KEPT = re.compile(f"({BOUNDARY.pattern})")
+_PAUSE_ZH = re.compile(r"(?<=[\u3400-\u9fff])\s+|\s+(?=[\u3400-\u9fff])")
 _NUMERALS_ZH = frozenset("〇零一二两三四五六七八九十百千万亿几多半整每第")
+_DATE_UNITS_ZH = frozenset("号日月年")
 
 
 @dataclass
@@ -223,21 +256,43 @@ def _edge_en(token: str, name_tokens: set[str]) -> bool:
 def _extract_zh(
     text: str, out: ThemeCandidates, names: set[str], max_words: int, rare_zipf: float
 ) -> None:
-    for clause in BOUNDARY.split(text):
-        run: list[_Word] = []
-        for word, flag in [*posseg_zh(clause), ("", "x")]:
-            if word and _is_token(word):
-                out.n_tokens += 1
-            if word and word not in names and _content_zh(word, flag):
-                run.append(_word_zh(word, flag, rare_zipf))
-                continue
-            if run and _suffix_zh(word, flag):
-                run.append(
-                    _Word(word, alone=False, opens=False, closes=True, head=True, preposition=True)
-                )
-                continue
-            _compounds(run, out, max_words)
-            run = []
+    parts = _BOUNDARY_KEPT.split(text)
+    for clause, delimiter in zip(parts[::2], [*parts[1::2], ""], strict=True):
+        stretches = _PAUSE_ZH.split(clause)
+        for j, stretch in enumerate(stretches):
+            listed = j == len(stretches) - 1 and delimiter.startswith("、")
+            _extract_stretch(stretch, out, names, max_words, rare_zipf, listed)
+
+
+def _extract_stretch(
+    text: str,
+    out: ThemeCandidates,
+    names: set[str],
+    max_words: int,
+    rare_zipf: float,
+    listed: bool,
+) -> None:
+    """Add the candidates of a stretch of text; ``listed``: an enumeration comma follows it."""
+    tagged = [*posseg_zh(text), ("", "x")]
+    run: list[_Word] = []
+    for i, (word, flag) in enumerate(tagged):
+        if word and _is_token(word):
+            out.n_tokens += 1
+        kind = _kind_zh(word, flag)
+        if kind != "grammar" and word not in names and flag != "nrfg":
+            if i and _name_and_role(tagged[i - 1], tagged[i]):
+                _compounds(run, out, max_words)
+                run = []
+            run.append(_word_zh(word, flag, kind, rare_zipf))
+            continue
+        if run and _suffix_zh(word, flag):
+            run.append(_Word(word, False, opens=False, closes=True, head=True, verb=False))
+            continue
+        # The object goes on after 之, which binds two nouns (感知生态 of 感知生态之变),
+        # or an enumeration comma (把握数字化 of 把握数字化、网络化、智能化方向); before
+        # 的 a verb and its object are mostly a whole relative clause (接种疫苗的人).
+        _compounds(run, out, max_words, object_goes_on=word == "之" or (listed and not word))
+        run = []
 
 
 def _is_token(word: str) -> bool:
@@ -254,14 +309,68 @@ def _suffix_zh(word: str, flag: str) -> bool:
     )
 
 
-def _content_zh(word: str, flag: str) -> bool:
+def _name_and_role(first: tuple[str, str], second: tuple[str, str]) -> bool:
+    """Whether two adjacent words are a name and a role (主持人劳春燕, 卫健委专家).
+
+    The roles are the people module's, which reads a name beside one as a person's.
+
+    jieba tags organisations as names too (卫健委), so such a word stays a
+    candidate on its own; only the pair is never one. Whether it is a person is
+    for :func:`~themescope.themes.people.find_names`, whose names arrive in ``names``.
+    """
+    return (first[1] in _NAME_FLAGS_ZH and second[0] in _ROLES_ZH) or (
+        first[0] in _ROLES_ZH and second[1] in _NAME_FLAGS_ZH
+    )
+
+
+def _kind_zh(word: str, flag: str) -> str:
+    """``noun``, ``predicate``, ``preposition``, ``other`` or ``grammar`` (breaks a run)."""
     if word in STOP_WORDS_ZH or word in STOP_WORDS_EN or not _is_token(word):
-        return False
-    if flag[0] in _FUNCTION_FLAGS_ZH:
-        return False
-    # Multi-character prepositions (按照, 关于) are grammar; a one-character "p"
-    # is often jieba mis-tagging a noun such as 针 in 加强针.
-    return not (flag.startswith("p") and len(word) > 1)
+        return "grammar"
+    if _is_date_zh(word):
+        return "grammar"
+    if flag in _SET_PHRASE_FLAGS_ZH:
+        return _set_phrase_kind(word)
+    if flag[0] in _FUNCTION_FLAGS_ZH or flag == "ad":
+        return "grammar"
+    if flag.startswith("p"):
+        # Multi-character prepositions (按照, 关于) are grammar; a one-character "p"
+        # is often jieba mis-tagging a noun such as 针 in 加强针.
+        return "grammar" if len(word) > 1 else "preposition"
+    if flag in _NOUN_FLAGS_ZH:
+        return "noun"
+    return "predicate" if flag in _PREDICATE_FLAGS_ZH else "other"
+
+
+def _is_date_zh(word: str) -> bool:
+    # jieba tags a spoken date as a noun in context (当地时间八号): a time word.
+    number = word[:-1]
+    return (
+        bool(number)
+        and word[-1] in _DATE_UNITS_ZH
+        and all(ch in _NUMERALS_ZH or ch.isdigit() for ch in number)
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _set_phrase_kind(word: str) -> str:
+    first = _longest_word(word[:i] for i in range(len(word) - 1, 0, -1))
+    last = _longest_word(word[i:] for i in range(1, len(word)))
+    opens, closes = dictionary_flag(first) or "x", dictionary_flag(last) or "x"
+    if opens[0] in _GRAMMAR_OPENS_ZH or closes[0] in _GRAMMAR_CLOSES_ZH:
+        return "grammar"
+    if closes in _NOUN_FLAGS_ZH:
+        return "noun"
+    return "grammar" if opens[0] == "d" else "predicate"
+
+
+def _longest_word(parts: Iterable[str]) -> str:
+    """The first of ``parts`` (longest first) in jieba's dictionary, else the last."""
+    part = ""
+    for part in parts:
+        if dictionary_flag(part) is not None:
+            return part
+    return part
 
 
 @dataclass(frozen=True)
@@ -271,36 +380,67 @@ class _Word:
     opens: bool  # may start a compound
     closes: bool  # may end a compound
     head: bool  # a noun (or one character) that a common verb may lead: 加强 + 针
-    preposition: bool  # leads nothing (至 in 至成都铁路)
+    verb: bool  # takes an object: a compound holding it ends where the object ends
+    preposition: bool = False  # leads nothing, and ends a compound only before a verb
+    object: bool = False  # a noun or adjective, which goes on the object of a verb before it
+    institution: bool = False  # the head of an institution's name: 服务中心, 卫健委
+    place: bool = False
 
 
-def _word_zh(word: str, flag: str, rare_zipf: float) -> _Word:
+def _word_zh(word: str, flag: str, kind: str, rare_zipf: float) -> _Word:
     rare = zipf(word, "zh") < rare_zipf
-    predicate = flag in _PREDICATE_FLAGS_ZH and not rare
+    predicate = kind == "predicate" and not rare
+    noun = kind == "noun"
+    preposition = kind == "preposition"
     return _Word(
         text=word,
-        alone=len(word) >= 2 and (flag in _NOUN_FLAGS_ZH or rare),
-        opens=not predicate and not flag.startswith("p"),
+        alone=len(word) >= 2 and (noun or rare),
+        opens=not predicate and not preposition,
         closes=not predicate,
         head=flag in _TRUE_NOUN_FLAGS_ZH or (len(word) == 1 and not predicate),
-        preposition=flag.startswith("p"),
+        verb=flag in _VERB_FLAGS_ZH or (kind == "predicate" and flag in _SET_PHRASE_FLAGS_ZH),
+        preposition=preposition,
+        object=(noun and flag != "vn") or flag in _MODIFIER_FLAGS_ZH,
+        institution=word.endswith(_INSTITUTIONS_ZH),
+        place=flag == "ns",
     )
 
 
-def _compounds(run: Sequence[_Word], out: ThemeCandidates, max_words: int) -> None:
+def _compounds(
+    run: Sequence[_Word], out: ThemeCandidates, max_words: int, *, object_goes_on: bool = False
+) -> None:
     words = [w.text for w in run]
     for i, word in enumerate(run):
         if word.alone:
             out.add((word.text,), word.text)
-        if not word.opens and word.preposition:
+        if word.preposition:
             continue
         for n in range(2, max_words + 1):
             if i + n > len(run):
                 break
             last = run[i + n - 1]
-            if last.closes and (word.opens or last.head):
-                gram = words[i : i + n]
-                out.add(tuple(gram), _join_zh(gram))
+            if not (last.closes and (word.opens or last.head)):
+                continue
+            if i + n < len(run) and _cut_before(run[i : i + n], run[i + n]):
+                continue
+            if i + n == len(run) and object_goes_on and word.verb:
+                continue
+            gram = words[i : i + n]
+            out.add(tuple(gram), _join_zh(gram))
+
+
+def _cut_before(gram: Sequence[_Word], after: _Word) -> bool:
+    """Whether a compound ``gram`` followed in its run by ``after`` is cut from a larger unit."""
+    if gram[0].verb and (after.opens or not after.verb):
+        # A verb takes its whole object (做好老年人 of 做好老年人疫苗接种工作), which
+        # only a common verb ends (加强针 of 加强针出现): a rare one is a noun's (疫苗接种).
+        return True
+    if gram[-1].preposition and not after.verb:
+        return True  # 至 of 西宁至成都 leads a noun; 针 of 加强针出现 is jieba's mis-tag
+    if after.object and any(w.verb for w in gram):
+        return True  # the object goes on: 建设迈出 of 建设迈出重大步伐
+    # An institution's name is one unit: 龙阳街社区卫生 of 龙阳街社区卫生服务中心.
+    return after.institution and not gram[-1].place
 
 
 def _join_zh(words: Sequence[str]) -> str:

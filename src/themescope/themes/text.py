@@ -58,9 +58,11 @@ STOP_WORDS_ZH: frozenset[str] = frozenset(
     一些 一下 一样 一种 一直 这么 那么 多 大 小 些 每 各 该 此 即 则 却 啦
     哎 诶 然后 现在 今天 时候 非常 特别 大家 进行 通过 其中 其他 以后 之后
     之前 目前 当然 按照 根据 关于 对于 随着 作为 由于 为了 除了 以来 同时 可能 一定
+    暨
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
-"""Chinese stop words: function words and fillers common in speech."""
+"""Chinese stop words: function words and fillers common in speech (and 暨, "and",
+which jieba's dictionary lists as an organisation)."""
 
 _WORD_EN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)*(?:-[a-z0-9]+)*")
 # Sentence and clause boundaries: phrases never cross them.
