@@ -95,6 +95,8 @@ class ThemePhrases:
         fallback_reason: Why a fallback backend produced them instead, if it did.
         people: People named in the theme (presenters, reporters, experts), most
             mentioned first; recorded apart so that they are not its subject.
+        roles: The role of people in ``people``, by name, where a name strap or an
+            introduction gives one ("主持人", "CBS reporter").
         label: A short title for the theme (set by :func:`~themescope.themes.facets.facets`).
     """
 
@@ -104,6 +106,7 @@ class ThemePhrases:
     prompt: str | None = None
     fallback_reason: str | None = None
     people: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
     label: str | None = None
 
 

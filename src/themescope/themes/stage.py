@@ -43,6 +43,7 @@ from themescope.documents import (
     BlankRecord,
     EvidenceRecord,
     PhraseRecord,
+    RoleRecord,
     TaggerRecord,
     ThemeRecord,
     ThemesDocument,
@@ -696,6 +697,7 @@ def theme_description(
         "id": t,
         "label": result.label or f"theme {t}",
         "people": list(result.people),
+        "roles": {name: RoleRecord(text=role) for name, role in result.roles.items()},
         "phrases": [phrase_record(p) for p in phrases],
         "phrases_note": note,
         "tagger": TaggerRecord(
@@ -708,13 +710,24 @@ def theme_description(
 
 
 def add_glosses(document: ThemesDocument, glosser: Glosser) -> None:
-    """Give every non-English phrase and label its English gloss (a word it lacks: none)."""
+    """Give every non-English phrase, label and role its English gloss."""
     for theme in document.themes:
-        theme.label_gloss = glosser.gloss(theme.label)
+        gloss = glosser.lookup(theme.label)
+        theme.label_gloss = None if gloss is None else gloss.text
+        theme.label_gloss_word_by_word = gloss is not None and gloss.word_by_word
         for phrase in theme.phrases:
-            phrase.gloss = glosser.gloss(phrase.text)
+            gloss_record(phrase, glosser)
+        for role in theme.roles.values():
+            gloss_record(role, glosser)
     for phrase in document.common:
-        phrase.gloss = glosser.gloss(phrase.text)
+        gloss_record(phrase, glosser)
+
+
+def gloss_record(record: PhraseRecord | RoleRecord, glosser: Glosser) -> None:
+    """Set the gloss of a phrase's or role's ``text``, and whether it is word by word."""
+    gloss = glosser.lookup(record.text)
+    record.gloss = None if gloss is None else gloss.text
+    record.gloss_word_by_word = gloss is not None and gloss.word_by_word
 
 
 def phrase_record(phrase: Phrase) -> PhraseRecord:
