@@ -209,8 +209,9 @@ class Glosser(Component):
                 place = designated or bool(glossed and glossed[-1].place)
                 if word.kind == "unknown":
                     name = _name(word.text, person=not place)
-                elif designated:
-                    name = _transliterate(_pinyin_of(word.text))
+                elif designated:  # its own designation follows: 加沙 + 城 "Gaza City"
+                    name = _proper(word.text)
+                    name = name.rsplit(" ", 1)[0] if _is_place(name) else name
                 else:
                     name = _proper(word.text)
                 glossed.append(_Glossed(name, place=place or _is_place(name)))
@@ -244,6 +245,8 @@ MAX_SENSES = 8
 """Senses of a word scored against the phrase."""
 MAX_SENSE_WORDS = 4
 """Longer senses are explanations, not titles ("slow to take effect (e.g. a slow poison)")."""
+MAX_NAME_WORDS = 6
+"""Longest translated proper name kept ("Central Committee of the CCP"); longer: pinyin."""
 SENSE_RANK_PENALTY = 0.01
 """Cosine a sense loses per place after the dictionary's first sense."""
 
@@ -254,7 +257,7 @@ PLACE_DESIGNATIONS = {
     "區": "District",
     "县": "County",
     "縣": "County",
-    "州": "Prefecture",
+    "城": "City",
     "镇": "Town",
     "鎮": "Town",
     "乡": "Township",
@@ -386,7 +389,7 @@ def _proper(word: str) -> str:
         # not one it explains (龙阳 "place in Shanghai").
         words = sense.split()
         titled = all(w[:1].isupper() or w in _TITLE_SMALL_WORDS for w in words)
-        return sense if words and titled and len(words) <= MAX_SENSE_WORDS else name
+        return sense if words and titled and len(words) <= MAX_NAME_WORDS else name
     # The name as the dictionary spells it (新闻联播 "Xinwen Lianbo"), and its
     # designation if it gives one (湖北 "Hubei Province (Hupeh) ...").
     words = sense.split()
