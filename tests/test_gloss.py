@@ -50,9 +50,17 @@ def test_known_bad_glosses_are_short_and_pick_one_sense(glosser, phrase, expecte
 
 @pytest.mark.parametrize(
     ("phrase", "expected"),
-    [("张文宏", "Zhang Wenhong"), ("吕晓彤", "Lü Xiaotong"), ("咔哒嘀", "Kadadi")],
+    [("张文宏", "Zhang Wenhong"), ("吕晓彤", "Lü Xiaotong"), ("洛斯", "Luosi")],
 )
-def test_a_word_the_dictionary_lacks_gets_pinyin_marked_word_by_word(glosser, phrase, expected):
+def test_a_name_the_dictionary_lacks_gets_pinyin_marked_word_by_word(glosser, phrase, expected):
+    assert glosser.lookup(phrase) == Gloss(expected, word_by_word=True)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [("泵车", "pump vehicle"), ("全县地区生产总值", "whole county area total output value")],
+)
+def test_another_word_the_dictionary_lacks_is_glossed_by_its_characters(glosser, phrase, expected):
     assert glosser.lookup(phrase) == Gloss(expected, word_by_word=True)
 
 

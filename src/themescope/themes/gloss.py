@@ -45,8 +45,9 @@ import numpy as np
 from themescope.components import Component
 from themescope.embedding import E5_NAME, PhraseEmbedder
 from themescope.errors import ConfigError, ModelLoadError
-from themescope.media.language import contains_han, is_han, jieba_words
+from themescope.media.language import contains_han, is_han
 from themescope.themes.config import GLOSS_LANGUAGES
+from themescope.themes.text import posseg_zh
 
 logger = logging.getLogger("themescope")
 
@@ -220,12 +221,14 @@ class Glosser(Component):
                 sense = self._pick(word.text, chunk, head=head)
                 # Words before the head modify it: 查台账 checks a ledger, no "to check".
                 glossed.append(_Glossed(sense if head else sense.removeprefix("to ")))
-        return Gloss(_order(glossed), any(w.kind == "unknown" for w in words))
+        return Gloss(_order(glossed), any(w.kind in ("unknown", "part") for w in words))
 
     def _pick(self, word: str, phrase: str, *, head: bool) -> str:
-        """The one sense of ``word`` that fits ``phrase`` best."""
-        senses = [s for entry in _entries(word) for s in entry if len(s.split()) <= MAX_SENSE_WORDS]
-        senses = senses[:MAX_SENSES] or [s for entry in _entries(word) for s in entry][:1]
+        """The one sense of ``word`` that fits ``phrase`` best (its pinyin without one)."""
+        every = [s for entry in _entries(word) for s in entry]
+        senses = [s for s in every if len(s.split()) <= MAX_SENSE_WORDS][:MAX_SENSES] or every[:1]
+        if not senses:  # only variants and references (嘀)
+            return _transliterate(_pinyin_of(word))
         embedder = self.senses_embedder_
         if embedder is None or len(senses) == 1:
             if head:  # the head of a compound is usually a noun ("不良反应": bad reaction)
@@ -283,7 +286,8 @@ class _Word:
     text: str
     kind: str
     """"word" (in the dictionary), "designation" (a place's kind after its name: 街),
-    "suffix" (adds no English word: 性), "unknown" (not in the dictionary) or "latin"."""
+    "suffix" (adds no English word: 性), "unknown" (a name not in the dictionary),
+    "part" (a character of another word the dictionary lacks) or "latin"."""
 
 
 @dataclass(frozen=True)
@@ -311,48 +315,38 @@ def _sense_embedder(embedder: PhraseEmbedder | None) -> PhraseEmbedder | None:
 
 
 def _words(chunk: str) -> list[_Word]:
-    """Cut ``chunk`` into dictionary words, longest first, and say what the rest is.
+    """Cut ``chunk`` into dictionary words and say what the characters left over are.
 
-    Longest dictionary words first, since jieba splits compounds CC-CEDICT lists
-    (变异株 "variant" → 变异/株 "variation tree trunk") and keeps whole words it
-    lacks (不良反应), but never a word that starts inside one of jieba's words and
-    ends in the next (基础性|疾病 holds no 性疾病). A character left over is an
-    adjective suffix after a word (基础 + 性), a designation after a name (龙阳 + 街),
-    a word of its own where jieba cuts it so (查), and otherwise part of a word the
-    dictionary lacks (张文宏).
+    The cut leaves the fewest characters outside dictionary words, then has the
+    fewest words: so dictionary compounds jieba splits are whole (变异株 "variant",
+    not 变异/株 "variation tree trunk"), as are the words of one jieba leaves whole
+    (不良反应 → 不良/反应; 卫生部门 → 卫生/部门, not 卫生部/门). A word never starts
+    inside one of jieba's words and ends in the next (基础性|疾病 holds no 性疾病).
+    A character left over is an adjective suffix after a word (基础 + 性), a
+    designation after a name (龙阳 + 街), a word of its own where jieba cuts it so
+    (查), and otherwise part of a word the dictionary lacks: a name where jieba
+    tags one (张文宏, glossed by its pinyin), else glossed character by character
+    (泵车 "pump vehicle").
     """
     dictionary = _dictionary()
-    jieba_cut = jieba_words(chunk)
-    cuts = np.cumsum([0, *map(len, jieba_cut)])
-    pieces: list[str] = []
-    i = 0
-    while i < len(chunk):
-        if not is_han(chunk[i]):
-            j = i
-            while j < len(chunk) and not is_han(chunk[j]):
-                j += 1
-            pieces.append(chunk[i:j])
-            i = j
-            continue
-        longest = min(_MAX_WORD, len(chunk) - i)
-        n = next(
-            (
-                n
-                for n in range(longest, 1, -1)
-                if chunk[i : i + n] in dictionary and not _straddles(i, i + n, cuts)
-            ),
-            1,
-        )
-        pieces.append(chunk[i : i + n])
-        i += n
-    alone = {w for w in jieba_cut if len(w) == 1}
+    tagged = posseg_zh(chunk)
+    cuts = np.cumsum([0, *(len(w) for w, _ in tagged)])
+    pieces = _cut(chunk, dictionary, cuts)
+    alone = {w for w, _ in tagged if len(w) == 1}
+    # the jieba word of each character: a run of unknown characters is cut where jieba cuts
+    owner = [i for i, (word, _) in enumerate(tagged) for _ in word]
     words: list[_Word] = []
     run = ""  # characters of a word the dictionary lacks
+    start = 0
     for piece in pieces:
         previous = words[-1] if words and not run else None
+        unknown = _unknown(chunk, start - len(run), start, owner, tagged)
         if len(piece) > 1 or not is_han(piece):
             kind = "word" if contains_han(piece) else "latin"
-        elif piece in PLACE_DESIGNATIONS and (run or (previous and _is_proper(previous.text))):
+        elif piece in PLACE_DESIGNATIONS and (
+            (unknown and unknown[-1].kind == "unknown")
+            or (previous is not None and _is_proper(previous.text))
+        ):
             kind = "designation"
         elif piece in _ADJECTIVE_SUFFIXES and previous and previous.kind == "word":
             kind = "suffix"
@@ -360,13 +354,78 @@ def _words(chunk: str) -> list[_Word]:
             kind = "word"
         else:
             run += piece
+            start += len(piece)
             continue
-        if run:
-            words.append(_Word(run, "unknown"))
-            run = ""
+        words.extend(unknown)
+        run = ""
         words.append(_Word(piece, kind))
-    if run:
-        words.append(_Word(run, "unknown"))
+        start += len(piece)
+    words.extend(_unknown(chunk, start - len(run), start, owner, tagged))
+    return words
+
+
+def _cut(chunk: str, dictionary: dict[str, list[str]], cuts: np.ndarray) -> list[str]:
+    """The cut of ``chunk`` with fewest characters outside words, then fewest words."""
+    n = len(chunk)
+    best: list[tuple[int, int, int]] = [(0, 0, 0)] + [(n + 1, n + 1, 0)] * n
+    for i in range(n):
+        if best[i][0] > n:
+            continue
+        steps = []
+        if not is_han(chunk[i]):
+            j = i
+            while j < n and not is_han(chunk[j]):
+                j += 1
+            steps.append((j, 0))
+        else:
+            steps.append((i + 1, 0 if chunk[i] in dictionary else 1))
+            steps += [
+                (i + k, 0)
+                for k in range(2, min(_MAX_WORD, n - i) + 1)
+                if chunk[i : i + k] in dictionary and not _straddles(i, i + k, cuts)
+            ]
+        for j, unknown in steps:
+            # a single character counts as left over: it is a word only in some contexts
+            left = best[i][0] + (1 if j == i + 1 and is_han(chunk[i]) else unknown)
+            cost = (left, best[i][1] + 1, i)
+            if cost[:2] < best[j][:2]:
+                best[j] = cost
+    pieces = []
+    j = n
+    while j > 0:
+        i = best[j][2]
+        pieces.append(chunk[i:j])
+        j = i
+    return pieces[::-1]
+
+
+def _unknown(
+    chunk: str, start: int, end: int, owner: Sequence[int], tagged: Sequence[tuple[str, str]]
+) -> list[_Word]:
+    """The words of ``chunk[start:end]``, characters the dictionary has no word for.
+
+    Taken by jieba word: a name's pinyin where jieba tags a person (with a common
+    surname first: its person tags on unknown words are loose), a place or an
+    organisation; else one character at a time.
+    """
+    words: list[_Word] = []
+    i = start
+    while i < end:
+        j = i
+        while j < end and owner[j] == owner[i]:
+            j += 1
+        text, flag = chunk[i:j], tagged[owner[i]][1]
+        person = flag.startswith("nr") and text[0] in _SURNAMES
+        if person and len(text) == 2 and j < end and (j + 1 == end or owner[j + 1] != owner[j]):
+            text, j = (
+                chunk[i : j + 1],
+                j + 1,
+            )  # jieba cuts a given name's last character off: 吕晓|彤
+        if len(text) > 1 and (person or flag in ("ns", "nt")):
+            words.append(_Word(text, "unknown"))
+        else:
+            words.extend(_Word(char, "part") for char in text)
+        i = j
     return words
 
 
