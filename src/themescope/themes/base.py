@@ -72,6 +72,9 @@ class ThemeMaterial:
             of frames that show it; candidates for phrases and for the label.
         screen_texts: The on-screen text of each frame (lines joined by newlines; ""
             when none, or when on-screen text was not read): evidence.
+        strap_texts: The on-screen lines in the lower third of each frame, where
+            broadcasts show name straps (joined by newlines); None where the lines'
+            places are unknown (then ``screen_texts`` are read for straps).
     """
 
     theme_id: int
@@ -81,6 +84,7 @@ class ThemeMaterial:
     lang: str
     on_screen: list[tuple[str, int]] = field(default_factory=list)
     screen_texts: list[str] = field(default_factory=list)
+    strap_texts: list[str] | None = None
 
 
 @dataclass

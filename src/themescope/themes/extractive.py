@@ -165,7 +165,11 @@ class ExtractiveTagger(Tagger):
             people = find_people(
                 theme_passages(_in_time_order(of_lang)),
                 lang,
-                [screen for m in of_lang for screen in m.screen_texts],
+                [
+                    screen
+                    for m in of_lang
+                    for screen in (m.screen_texts if m.strap_texts is None else m.strap_texts)
+                ],
             )
             found.update(people.names)
             roles.update(people.roles)

@@ -74,7 +74,9 @@ Roles
 Name straps (on-screen text)
     A broadcast names who speaks in a strap: a name, then a position or
     affiliation, on one line ("陈霞 湖北省武汉市汉阳区龙阳街社区卫生服务中心",
-    "JANE DOE, CBS NEWS") or on two stacked lines. A line is a strap's name only
+    "JANE DOE, CBS NEWS") or on two stacked lines, in the lower third of the frame
+    (the caller passes those lines where their places are known; see
+    :func:`themescope.themes.stage.lower_third_texts`). A line is a strap's name only
     when the whole of it is a name: Chinese, 2-4 characters starting with a surname
     that jieba tags as a person; English, two or three capitalised words, the
     last rare in general English, none written in lower case elsewhere in the
@@ -299,8 +301,8 @@ def find_people(texts: Iterable[str], lang: str, screens: Iterable[str] = ()) ->
         texts: Passages of one run (transcript text, captions, on-screen text).
         lang: "zh" (or another Chinese code) for jieba's name tags; anything
             else reads the text as English.
-        screens: The on-screen text of each frame, lines in reading order joined by
-            newlines: name straps are read from them.
+        screens: The on-screen text of each frame (its lower third where known),
+            lines in reading order joined by newlines: name straps are read from them.
     """
     texts, screens = list(texts), list(screens)
     people = People()

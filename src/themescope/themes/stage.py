@@ -304,6 +304,7 @@ def _write_themes(
         duration_s=(ingest.get("video") or {}).get("duration_s"),
     )
     k = int(labels.max()) + 1
+    straps = lower_third_texts(run, table)
     materials = [
         ThemeMaterial(
             theme_id=t,
@@ -313,6 +314,9 @@ def _write_themes(
             lang=lang,
             on_screen=on_screen_lines([ocr_texts[i] for i in np.flatnonzero(labels == t)]),
             screen_texts=[ocr_texts[i] for i in np.flatnonzero(labels == t)],
+            strap_texts=None
+            if straps is None
+            else [straps[i] for i in np.flatnonzero(labels == t)],
         )
         for t in range(k)
     ]
@@ -556,6 +560,44 @@ def on_screen_lines(ocr_texts: list[str]) -> list[tuple[str, int]]:
             list(dict.fromkeys(line.strip() for line in text.split("\n") if line.strip()))
         )
     return counts.most_common()
+
+
+STRAP_TOP = 2 / 3
+"""Name straps sit in a frame's lower third: a line whose middle is below this share of
+the frame's height."""
+
+
+def lower_third_texts(run: RunDirectory, table: Any) -> list[str] | None:
+    """The on-screen lines in each frame's lower third, joined by newlines.
+
+    None when frames.parquet has no line places (on-screen text not read, or read
+    by an older themescope) or a frame's picture, which gives its height, is missing.
+    """
+    from PIL import Image
+
+    if not {"ocr_lines", "image"} <= set(table.column_names):
+        return None
+    heights: dict[Path, int] = {}  # one per video folder: a study's videos differ
+    out = []
+    for lines, image in zip(
+        table.column("ocr_lines").to_pylist(), table.column("image").to_pylist(), strict=True
+    ):
+        path = run / str(image or "")
+        if path.parent not in heights:
+            try:
+                with Image.open(path) as picture:
+                    heights[path.parent] = picture.height
+            except OSError:
+                return None
+        top = STRAP_TOP * heights[path.parent]
+        out.append(
+            "\n".join(
+                str(line["text"]).strip()
+                for line in lines or []
+                if (line["box"][1] + line["box"][3]) / 2 >= top and str(line["text"]).strip()
+            )
+        )
+    return out
 
 
 def _first(values: list[Any]) -> Any:
