@@ -477,6 +477,10 @@ def test_a_name_strap_in_the_lower_third_gives_a_person_with_a_role_not_a_phrase
     assert set(result.people) == {"陈霞", "劳春燕"}
     assert result.roles == {"陈霞": "湖北省武汉市汉阳区龙阳街社区卫生服务中心", "劳春燕": "主持人"}
     assert not any("陈霞" in p.text or "劳春燕" in p.text for p in result.phrases)
+    # neither the strap's name nor its role is the theme's title
+    assert result.label not in {"陈霞", "湖北省武汉市汉阳区龙阳街社区卫生服务中心"}
+    label = facets([result], 10, [theme]).themes[0].label
+    assert label not in {"陈霞", "湖北省武汉市汉阳区龙阳街社区卫生服务中心"}
 
 
 def test_a_name_shown_above_the_lower_third_is_no_strap(embedder):

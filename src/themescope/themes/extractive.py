@@ -162,7 +162,7 @@ class ExtractiveTagger(Tagger):
             # Names over the run's text in time order: an introduction cut between two
             # themes' frames ("... HIS" | "NAME IS RANDY LENNOX") is read whole.
             of_lang = [m for m, la in zip(themes, langs, strict=True) if la == lang]
-            people = find_people(
+            found_here = find_people(
                 theme_passages(_in_time_order(of_lang)),
                 lang,
                 [
@@ -171,8 +171,8 @@ class ExtractiveTagger(Tagger):
                     for screen in (m.screen_texts if m.strap_texts is None else m.strap_texts)
                 ],
             )
-            found.update(people.names)
-            roles.update(people.roles)
+            found.update(found_here.names)
+            roles.update(found_here.roles)
         # "Dr. Jha" is the "Ashish Jha" introduced elsewhere: one person.
         names = {n for n in found if not any(o.endswith(f" {n}") for o in found)}
         cands = [
@@ -198,13 +198,16 @@ class ExtractiveTagger(Tagger):
             if phrases:
                 present = {p.text for p in phrases}
                 phrases += [Phrase(text=text, score=0.0) for text in shared if text not in present]
+            people = [name for name, _ in theme.people.most_common()]
+            own_roles = {name: roles[name] for name in people if name in roles}
+            label = theme_label(phrases, material.on_screen, lang, people, list(own_roles.values()))
             out.append(
                 ThemePhrases(
                     phrases=phrases,
                     backend="extractive",
-                    people=[name for name, _ in theme.people.most_common()],
-                    roles={name: roles[name] for name in theme.people if name in roles},
-                    label=theme_label(phrases, material.on_screen, lang),
+                    people=people,
+                    roles=own_roles,
+                    label=label,
                 )
             )
         return out
