@@ -217,10 +217,9 @@ class Glosser(Component):
                     name = _proper(word.text)
                 glossed.append(_Glossed(name, place=place or _is_place(name)))
             else:
-                head = i == len(words) - 1
-                sense = self._pick(word.text, chunk, head=head)
-                # Words before the head modify it: 查台账 checks a ledger, no "to check".
-                glossed.append(_Glossed(sense if head else sense.removeprefix("to ")))
+                sense = self._pick(word.text, chunk, head=i == len(words) - 1)
+                # In a compound a verb is no infinitive: 查台账 "check ledger", not "to check".
+                glossed.append(_Glossed(sense if len(words) == 1 else sense.removeprefix("to ")))
         return Gloss(_order(glossed), any(w.kind in ("unknown", "part") for w in words))
 
     def _pick(self, word: str, phrase: str, *, head: bool) -> str:
