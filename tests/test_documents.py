@@ -238,3 +238,27 @@ def test_the_readme_example_of_themes_json_is_a_valid_document(tmp_path: Path) -
     path = tmp_path / "themes.json"
     path.write_text(example, encoding="utf-8")
     assert read_themes(path).themes[0].phrases[0].evidence.support == 0.4
+
+
+def test_people_roles_and_word_by_word_glosses_round_trip_and_older_files_read_without_them(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    path = run_dir / "themes.json"
+    older = read_themes(path)  # the fixture writes neither roles nor the flags
+    assert older.themes[0].roles == {}
+    assert older.themes[0].label_gloss_word_by_word is False
+    assert older.themes[0].phrases[1].gloss_word_by_word is False
+
+    def add(data):
+        theme = data["themes"][0]
+        theme["people"] = ["陈霞"]
+        theme["roles"] = {"陈霞": {"text": "社区卫生服务中心", "gloss": "community health service"}}
+        theme["phrases"][1]["gloss_word_by_word"] = True
+
+    _edit(path, add)
+    document = read_themes(path)
+    assert document.themes[0].roles["陈霞"].gloss == "community health service"
+    assert document.themes[0].phrases[1].gloss_word_by_word is True
+    target = tmp_path / "copy" / "themes.json"
+    write_themes(target, document)
+    assert read_themes(target) == document

@@ -475,3 +475,51 @@ def test_a_phrase_unsupported_somewhere_is_not_common():
     out = facets(results)
     assert [p.text for p in out.common] == ["election"]
     assert [[p.text for p in t.phrases] for t in out.themes] == [["moon landing"]] * 3
+
+
+ELDERLY_ZH = [
+    "老年人接种新冠疫苗可以降低重症风险。",
+    "社区卫生服务中心为老年人接种疫苗。",
+    "有基础性疾病的老年人更要接种疫苗。",
+    "主持人劳春燕介绍老年人接种的情况。",
+]
+
+
+def test_a_name_strap_in_the_lower_third_gives_a_person_with_a_role_not_a_phrase(embedder):
+    strap = "陈霞\n湖北省武汉市汉阳区龙阳街社区卫生服务中心"
+    screens = ["", strap, strap, ""]
+    theme = ThemeMaterial(
+        0,
+        [0, 1, 2, 3],
+        ELDERLY_ZH,
+        [""] * 4,
+        "zh",
+        on_screen=[("陈霞", 2), ("湖北省武汉市汉阳区龙阳街社区卫生服务中心", 2)],
+        screen_texts=screens,
+        strap_texts=screens,
+    )
+    other = material(1, ["天气预报说明天有雨。", "台风带来大风和降雨。"], lang="zh", first=10)
+    result = ExtractiveTagger(embedder, seed=0).tag([theme, other])[0]
+    assert set(result.people) == {"陈霞", "劳春燕"}
+    assert result.roles == {"陈霞": "湖北省武汉市汉阳区龙阳街社区卫生服务中心", "劳春燕": "主持人"}
+    assert not any("陈霞" in p.text or "劳春燕" in p.text for p in result.phrases)
+    # neither the strap's name nor its role is the theme's title
+    assert result.label not in {"陈霞", "湖北省武汉市汉阳区龙阳街社区卫生服务中心"}
+    label = facets([result], 10, [theme]).themes[0].label
+    assert label not in {"陈霞", "湖北省武汉市汉阳区龙阳街社区卫生服务中心"}
+
+
+def test_a_name_shown_above_the_lower_third_is_no_strap(embedder):
+    # the same lines as a headline at the top of the frame: no strap there
+    theme = ThemeMaterial(
+        0,
+        [0, 1],
+        ELDERLY_ZH[:2],
+        ["", ""],
+        "zh",
+        on_screen=[("陈霞", 2)],
+        screen_texts=["陈霞\n社区卫生服务中心"] * 2,
+        strap_texts=["", ""],
+    )
+    other = material(1, ["天气预报说明天有雨。", "台风带来大风和降雨。"], lang="zh", first=10)
+    assert ExtractiveTagger(embedder, seed=0).tag([theme, other])[0].people == []

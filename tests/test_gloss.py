@@ -6,7 +6,7 @@ import pytest
 
 from themescope.errors import ConfigError, ModelLoadError
 from themescope.themes import gloss as gloss_module
-from themescope.themes.gloss import Glosser, check_gloss_language, make_glosser
+from themescope.themes.gloss import MAX_WORDS, Gloss, Glosser, check_gloss_language, make_glosser
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,52 @@ def test_chinese_phrases_get_short_english_glosses(glosser, phrase, expected):
     assert glosser.gloss(phrase) == expected
 
 
-@pytest.mark.parametrize("phrase", ["张文宏", "吕晓彤", "booster shot", "COVID-19", "", "  "])
-def test_unknown_words_and_non_chinese_phrases_get_no_gloss(glosser, phrase):
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        # issue 16: senses strung together read as a translation
+        ("基础性疾病", "underlying disease"),
+        ("慢性基础性疾病", "chronic underlying disease"),  # not "slow and patient ..."
+        ("武汉市汉阳区龙阳", "Longyang, Hanyang District, Wuhan City"),
+        ("武汉市汉阳区", "Hanyang District, Wuhan City"),
+        ("焦点访谈", "Focus Report"),  # a programme's title
+        ("查台账", "check ledger"),
+        ("主持人", "presenter"),
+        ("新闻联播", "Xinwen Lianbo"),
+    ],
+)
+def test_known_bad_glosses_are_short_and_pick_one_sense(glosser, phrase, expected):
+    assert glosser.lookup(phrase) == Gloss(expected, word_by_word=False)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [("张文宏", "Zhang Wenhong"), ("吕晓彤", "Lü Xiaotong"), ("洛斯", "Luosi")],
+)
+def test_a_name_the_dictionary_lacks_gets_pinyin_marked_word_by_word(glosser, phrase, expected):
+    assert glosser.lookup(phrase) == Gloss(expected, word_by_word=True)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [("泵车", "pump vehicle"), ("全县地区生产总值", "whole county area total output value")],
+)
+def test_another_word_the_dictionary_lacks_is_glossed_by_its_characters(glosser, phrase, expected):
+    assert glosser.lookup(phrase) == Gloss(expected, word_by_word=True)
+
+
+def test_a_gloss_never_exceeds_the_word_limit(glosser):
+    long = "湖北省武汉市汉阳区龙阳街社区卫生服务中心 国务院联防联控机制 新冠病毒疫苗加强针接种"
+    for phrase in [long, *long.split()]:
+        gloss = glosser.gloss(phrase)
+        assert gloss is not None
+        assert len(gloss.replace(" …", "").split()) <= MAX_WORDS
+    # a place drops its largest units first, so the most specific one stays
+    assert glosser.gloss("湖北省武汉市汉阳区龙阳街社区卫生服务中心").startswith("Longyang Street")
+
+
+@pytest.mark.parametrize("phrase", ["booster shot", "COVID-19", "", "  "])
+def test_non_chinese_phrases_get_no_gloss(glosser, phrase):
     assert glosser.gloss(phrase) is None
 
 
@@ -40,7 +84,7 @@ def test_gloss_many_keeps_the_order(glosser):
 
 
 def test_glosser_is_a_component():
-    assert Glosser().get_params() == {"target": "en"}
+    assert Glosser().get_params() == {"target": "en", "embedder": None}
 
 
 @pytest.mark.parametrize(("value", "expected"), [("en", "en"), ("English", "en"), ("none", None)])

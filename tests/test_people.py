@@ -6,10 +6,12 @@ case, cut into cues mid-sentence) and an English translation of Chinese state-TV
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from themescope.themes.candidates import extract
-from themescope.themes.people import find_names
+from themescope.themes.people import find_names, find_people
 
 
 def names(*texts: str) -> set[str]:
@@ -122,3 +124,49 @@ def test_a_word_after_a_title_in_capitals_is_no_name_where_the_run_writes_it_in_
     assert set(find_names(texts, "en")) == {"dana smith"}
     # Without the lower-case word there is no telling: the title's slot holds a name.
     assert set(find_names(texts[:1], "en")) == {"policy"}
+
+
+def test_a_presenter_named_in_speech_is_a_person_with_her_role() -> None:
+    people = find_people(["主持人劳春燕", "记者王华庆报道"], "zh")
+    assert people.roles == {"劳春燕": "主持人", "王华庆": "记者"}
+    assert set(people.names) == {"劳春燕", "王华庆"}
+
+
+def test_a_network_reporter_named_in_speech_gets_the_network_and_the_role() -> None:
+    text = "CBS's Jane Doe reports from the clinic. Dr. Dana Smith says boosters help."
+    assert find_people([text], "en").roles == {"jane doe": "CBS reporter", "dana smith": "doctor"}
+
+
+@pytest.mark.parametrize(
+    "screen",
+    [
+        "陈霞 湖北省武汉市汉阳区龙阳街社区卫生服务中心",  # one line: the name, then the role
+        "新闻联播\n陈霞\n湖北省武汉市汉阳区龙阳街社区卫生服务中心",  # two stacked lines
+    ],
+)
+def test_a_name_strap_gives_a_person_with_a_role(screen: str) -> None:
+    people = find_people(["老年人接种疫苗"], "zh", [screen])
+    assert people.names == Counter({"陈霞": 1})
+    assert people.roles == {"陈霞": "湖北省武汉市汉阳区龙阳街社区卫生服务中心"}
+
+
+def test_an_english_name_strap_gives_a_person_with_a_role() -> None:
+    people = find_people(["Boosters are available."], "en", ["JANE DOE\nCBS NEWS"])
+    assert people.roles == {"jane doe": "CBS NEWS"}
+
+
+def test_a_name_strap_with_only_a_name_gives_a_person_without_a_role() -> None:
+    people = find_people(["老年人接种疫苗"], "zh", ["陈霞"])
+    assert people.names == Counter({"陈霞": 1})
+    assert people.roles == {}
+
+
+def test_words_that_are_no_names_are_never_people() -> None:
+    texts = [
+        "THANK YOU, DAVID THANK YOU.",  # the thanks repeated are no surname
+        "Officials act under the aegis of the ministry.",
+        "THIS IS AEGIS",
+    ]
+    screens = ["AEGIS\nHEALTH", "Booster Shots\nat the clinic", "疫苗接种 老年人"]
+    assert find_people(texts, "en", screens).names == Counter({"david": 1})
+    assert find_people(["疫苗接种"], "zh", screens).names == Counter()

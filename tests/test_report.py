@@ -383,3 +383,38 @@ def test_long_videos_are_capped_to_keep_the_page_small(
     assert html.count('class="pt"') == 8
     assert "The map shows an even sample of 8 of 18 frames." in html
     assert f"{18 - len(shown_first)} of 18 frames have no thumbnail" in html
+
+
+def test_people_show_their_glossed_role_and_word_by_word_glosses_are_marked():
+    import msgspec
+
+    from themescope.documents import ThemeRecord
+    from themescope.report._common import people_lines, shown_gloss
+
+    theme = msgspec.convert(
+        {
+            "id": 0,
+            "label": "接种",
+            "frames": [0],
+            "n_frames": 1,
+            "share": 1.0,
+            "seconds": 1.0,
+            "spans": [[0.0, 1.0]],
+            "representative_frames": [0],
+            "phrases": [],
+            "people": ["陈霞", "劳春燕", "jane doe"],
+            "roles": {
+                "陈霞": {"text": "湖北省武汉市汉阳区", "gloss": "Hanyang District, Wuhan City"},
+                "劳春燕": {"text": "主持人", "gloss": "presenter"},
+            },
+            "tagger": {"backend": "extractive"},
+        },
+        ThemeRecord,
+    )
+    assert people_lines(theme) == [
+        "陈霞 — 湖北省武汉市汉阳区 (Hanyang District, Wuhan City)",
+        "劳春燕 — 主持人 (presenter)",
+        "Jane Doe",
+    ]
+    assert shown_gloss("Zhang Wenhong", True) == "≈ Zhang Wenhong"
+    assert shown_gloss("presenter", False) == "presenter"

@@ -18,7 +18,7 @@ from themescope.documents import read_themes
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
 from themescope.rundir import RunDirectory, StageResult
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
-from themescope.themes.describe import representative_frames
+from themescope.themes.describe import lower_third_texts, representative_frames
 from themescope.themes.stage import ThemesConfig, build_themes
 
 VOCAB = [
@@ -457,3 +457,26 @@ def test_runs_with_and_without_on_screen_text_go_through_themes_report_compare(t
         assert render_report(path).status == "ran"
     result = compare_runs(runs["old"], runs["new"], tmp_path / "compare", embedder=embedder)
     assert result.path.is_file() and result.document.matching
+
+
+def test_name_straps_are_read_from_the_lower_third_of_each_frame(tmp_path):
+    Image.new("RGB", (160, 90)).save(tmp_path / "f0.jpg")
+
+    def line(text, y0, y1):
+        return {"text": text, "box": [10.0, y0, 150.0, y1], "confidence": 0.9}
+
+    table = pa.table(
+        {
+            "image": ["f0.jpg", "f0.jpg"],
+            "ocr_lines": [
+                [line("新闻联播", 5, 15), line("陈霞", 62, 70), line("社区卫生服务中心", 72, 80)],
+                [],
+            ],
+        }
+    )
+    run = RunDirectory(tmp_path)
+    assert lower_third_texts(run, table) == ["陈霞\n社区卫生服务中心", ""]
+    # runs read before lines had places, or whose pictures are gone: places unknown
+    assert lower_third_texts(run, table.drop_columns(["ocr_lines"])) is None
+    (tmp_path / "f0.jpg").unlink()
+    assert lower_third_texts(run, table) is None

@@ -164,6 +164,12 @@ class EvidenceRecord(Record, kw_only=True):
     ] = []
 
 
+WORD_BY_WORD_DESCRIPTION = (
+    "True when the gloss is word by word: some word is not in the dictionary and is "
+    "glossed by its parts or its pinyin, so the gloss may miss what is meant."
+)
+
+
 class PhraseRecord(Record, kw_only=True):
     """One phrase describing a theme, with its evidence."""
 
@@ -177,6 +183,19 @@ class PhraseRecord(Record, kw_only=True):
         str | None,
         Meta(description="English gloss of a non-English phrase (CC-CEDICT); null if none."),
     ] = None
+    gloss_word_by_word: Annotated[bool, Meta(description=WORD_BY_WORD_DESCRIPTION)] = False
+
+
+class RoleRecord(Record, kw_only=True, omit_defaults=True):
+    """What a person is: the position or affiliation a name strap or an introduction gives."""
+
+    text: Annotated[
+        str, Meta(description="As shown or said ('主持人', 'CBS reporter', an affiliation).")
+    ]
+    gloss: Annotated[
+        str | None, Meta(description="English gloss of a non-English role; null if none.")
+    ] = None
+    gloss_word_by_word: Annotated[bool, Meta(description=WORD_BY_WORD_DESCRIPTION)] = False
 
 
 class TaggerRecord(Record, kw_only=True):
@@ -237,10 +256,20 @@ class ThemeRecord(Record, kw_only=True):
             )
         ),
     ] = []
+    roles: Annotated[
+        dict[str, RoleRecord],
+        Meta(
+            description=(
+                "The role of people in `people`, by name, where a name strap on screen or "
+                "the words that introduce them give one."
+            )
+        ),
+    ] = {}
     tagger: TaggerRecord
     label_gloss: Annotated[
         str | None, Meta(description="English gloss of a non-English label; null if none.")
     ] = None
+    label_gloss_word_by_word: Annotated[bool, Meta(description=WORD_BY_WORD_DESCRIPTION)] = False
 
 
 class BlankRecord(Record, kw_only=True):

@@ -45,6 +45,7 @@ from themescope.themes.describe import (
     caption_frames,
     cluster_frames,
     describe_themes,
+    lower_third_texts,
     on_screen_lines,
     phrase_record,
     read_inputs,
@@ -165,6 +166,7 @@ class StudyThemesStage(Stage):
         k = int(labels.max()) + 1
         captions = caption_frames(run, table, describer.captioner)
         members = [np.flatnonzero(labels == t) for t in range(k)]
+        straps = lower_third_texts(run, table)
         materials = [
             ThemeMaterial(
                 theme_id=t,
@@ -174,6 +176,7 @@ class StudyThemesStage(Stage):
                 lang=_majority([langs[i] for i in rows]),
                 on_screen=on_screen_lines([ocr_texts[i] for i in rows]),
                 screen_texts=[ocr_texts[i] for i in rows],
+                strap_texts=None if straps is None else [straps[i] for i in rows],
             )
             for t, rows in enumerate(members)
         ]

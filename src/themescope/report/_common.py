@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 from markupsafe import Markup
 
-from themescope.documents import BackendsRecord, KSelectionRecord, ThemesDocument
+from themescope.documents import BackendsRecord, KSelectionRecord, ThemeRecord, ThemesDocument
 from themescope.manifest import Manifest, TrainRecord
 from themescope.report import plots
 from themescope.rundir import STAGES
@@ -156,6 +156,25 @@ def thumbnail_inside(root: Path, relative: str, width_px: int) -> str | None:
         logger.warning("%s names an image outside it: %s; not shown", root, relative)
         return None
     return thumbnail_data_uri(target, width_px)
+
+
+def shown_gloss(gloss: str | None, word_by_word: bool) -> str | None:
+    """A gloss as the page shows it: "≈ " before a word-by-word gloss, which may mislead."""
+    return f"≈ {gloss}" if gloss and word_by_word else gloss
+
+
+def people_lines(theme: ThemeRecord) -> list[str]:
+    """Each person of a theme as the page shows them: "Name — role (gloss)"."""
+    lines = []
+    for name in theme.people:
+        # Names are recorded lower-cased (matched case-insensitively); a title reads them.
+        line = name.title()
+        role = theme.roles.get(name)
+        if role is not None:
+            gloss = shown_gloss(role.gloss, role.gloss_word_by_word)
+            line += f" — {role.text}" + (f" ({gloss})" if gloss else "")
+        lines.append(line)
+    return lines
 
 
 def finite_float(value: Any) -> float | None:

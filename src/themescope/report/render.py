@@ -58,7 +58,9 @@ from themescope.report._common import (
     json_for_script,
     k_selection_context,
     model_facts,
+    people_lines,
     read_asset,
+    shown_gloss,
     stage_settings,
     stage_warnings,
     thumbnail_data_uri,
@@ -412,7 +414,7 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
             phrases.append(
                 {
                     "text": phrase.text,
-                    "gloss": phrase.gloss,
+                    "gloss": shown_gloss(phrase.gloss, phrase.gloss_word_by_word),
                     "score": finite_float(phrase.score),
                     "supported": phrase.supported,
                     "frames": [
@@ -449,7 +451,7 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
             {
                 "id": theme.id,
                 "label": theme.label or f"theme {theme.id}",
-                "label_gloss": theme.label_gloss,
+                "label_gloss": shown_gloss(theme.label_gloss, theme.label_gloss_word_by_word),
                 "share": finite_float(theme.share),
                 "seconds": finite_float(theme.seconds),
                 "n_frames": theme.n_frames,
@@ -457,8 +459,7 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
                 "phrases": phrases,
                 "max_score": max_score if max_score > 0 else 1.0,
                 "phrases_note": theme.phrases_note,
-                # Names are recorded lower-cased (matched case-insensitively); a title reads them.
-                "people": [name.title() for name in theme.people],
+                "people": people_lines(theme),
                 "representative": representative,
                 "tagger": theme.tagger,
             }

@@ -63,7 +63,9 @@ from themescope.report._common import (
     jinja_environment,
     k_selection_context,
     model_facts,
+    people_lines,
     read_asset,
+    shown_gloss,
     stage_settings,
     stage_warnings,
     thumbnail_inside,
@@ -302,7 +304,7 @@ def _heat_map(view: _StudyView) -> dict[str, Any]:
             {
                 "id": theme.id,
                 "label": _label(theme),
-                "label_gloss": theme.label_gloss,
+                "label_gloss": shown_gloss(theme.label_gloss, theme.label_gloss_word_by_word),
                 "share": theme.share,
                 "n_videos": theme.n_videos,
                 "p_text": _p_text(theme.group_p_value),
@@ -426,15 +428,22 @@ def _theme_cards(view: _StudyView) -> list[dict[str, Any]]:
             {
                 "id": theme.id,
                 "label": _label(theme),
-                "label_gloss": theme.label_gloss,
+                "label_gloss": shown_gloss(theme.label_gloss, theme.label_gloss_word_by_word),
                 "share": theme.share,
                 "seconds": theme.seconds,
                 "n_frames": theme.n_frames,
                 "n_videos": theme.n_videos,
                 "p_text": _p_text(theme.group_p_value),
                 "differs": view.differs(theme.group_p_value),
-                "people": [name.title() for name in theme.people],
-                "phrases": theme.phrases[:MAX_PHRASES],
+                "people": people_lines(theme),
+                "phrases": [
+                    {
+                        "text": p.text,
+                        "gloss": shown_gloss(p.gloss, p.gloss_word_by_word),
+                        "supported": p.supported,
+                    }
+                    for p in theme.phrases[:MAX_PHRASES]
+                ],
                 "phrases_note": theme.phrases_note,
                 "tagger": theme.tagger,
                 "on_screen": on_screen_lines(frames.texts(members, "ocr_text"))[

@@ -73,6 +73,9 @@ class ThemeMaterial:
             of frames that show it; candidates for phrases and for the label.
         screen_texts: The on-screen text of each frame (lines joined by newlines; ""
             when none, or when on-screen text was not read): evidence.
+        strap_texts: The on-screen lines in the lower third of each frame, where
+            broadcasts show name straps (joined by newlines); None where the lines'
+            places are unknown (then ``screen_texts`` are read for straps).
     """
 
     theme_id: int
@@ -82,6 +85,7 @@ class ThemeMaterial:
     lang: str
     on_screen: list[tuple[str, int]] = field(default_factory=list)
     screen_texts: list[str] = field(default_factory=list)
+    strap_texts: list[str] | None = None
 
 
 @dataclass
@@ -96,6 +100,8 @@ class ThemePhrases:
         fallback_reason: Why a fallback backend produced them instead, if it did.
         people: People named in the theme (presenters, reporters, experts), most
             mentioned first; recorded apart so that they are not its subject.
+        roles: The role of people in ``people``, by name, where a name strap or an
+            introduction gives one ("主持人", "CBS reporter").
         label: A short title for the theme (set by :func:`~themescope.themes.facets.facets`).
     """
 
@@ -105,6 +111,7 @@ class ThemePhrases:
     prompt: str | None = None
     fallback_reason: str | None = None
     people: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
     label: str | None = None
 
 

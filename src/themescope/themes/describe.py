@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from themescope.components import identity
 from themescope.documents import (
     EvidenceRecord,
     PhraseRecord,
+    RoleRecord,
     TaggerRecord,
     ThemesDocument,
 )
@@ -210,6 +212,44 @@ def on_screen_lines(ocr_texts: list[str]) -> list[tuple[str, int]]:
     return counts.most_common()
 
 
+STRAP_TOP = 2 / 3
+"""Name straps sit in a frame's lower third: a line whose middle is below this share of
+the frame's height."""
+
+
+def lower_third_texts(run: RunDirectory, table: Any) -> list[str] | None:
+    """The on-screen lines in each frame's lower third, joined by newlines.
+
+    None when frames.parquet has no line places (on-screen text not read, or read
+    by an older themescope) or a frame's picture, which gives its height, is missing.
+    """
+    from PIL import Image
+
+    if not {"ocr_lines", "image"} <= set(table.column_names):
+        return None
+    heights: dict[Path, int] = {}  # one per video folder: a study's videos differ
+    out = []
+    for lines, image in zip(
+        table.column("ocr_lines").to_pylist(), table.column("image").to_pylist(), strict=True
+    ):
+        path = run / str(image or "")
+        if path.parent not in heights:
+            try:
+                with Image.open(path) as picture:
+                    heights[path.parent] = picture.height
+            except OSError:
+                return None
+        top = STRAP_TOP * heights[path.parent]
+        out.append(
+            "\n".join(
+                str(line["text"]).strip()
+                for line in lines or []
+                if (line["box"][1] + line["box"][3]) / 2 >= top and str(line["text"]).strip()
+            )
+        )
+    return out
+
+
 def read_inputs(run: RunDirectory) -> tuple[Any, np.ndarray]:
     """Read and check frames.parquet (sorted by frame_id) and latents.npy, row for row."""
     import pyarrow.compute as pc
@@ -310,6 +350,7 @@ def theme_description(
         "id": t,
         "label": result.label or f"theme {t}",
         "people": list(result.people),
+        "roles": {name: RoleRecord(text=role) for name, role in result.roles.items()},
         "phrases": [phrase_record(p) for p in phrases],
         "phrases_note": note,
         "tagger": TaggerRecord(
@@ -322,13 +363,24 @@ def theme_description(
 
 
 def add_glosses(document: ThemesDocument, glosser: Glosser) -> None:
-    """Give every non-English phrase and label its English gloss (a word it lacks: none)."""
+    """Give every non-English phrase, label and role its English gloss."""
     for theme in document.themes:
-        theme.label_gloss = glosser.gloss(theme.label)
+        gloss = glosser.lookup(theme.label)
+        theme.label_gloss = None if gloss is None else gloss.text
+        theme.label_gloss_word_by_word = gloss is not None and gloss.word_by_word
         for phrase in theme.phrases:
-            phrase.gloss = glosser.gloss(phrase.text)
+            gloss_record(phrase, glosser)
+        for role in theme.roles.values():
+            gloss_record(role, glosser)
     for phrase in document.common:
-        phrase.gloss = glosser.gloss(phrase.text)
+        gloss_record(phrase, glosser)
+
+
+def gloss_record(record: PhraseRecord | RoleRecord, glosser: Glosser) -> None:
+    """Set the gloss of a phrase's or role's ``text``, and whether it is word by word."""
+    gloss = glosser.lookup(record.text)
+    record.gloss = None if gloss is None else gloss.text
+    record.gloss_word_by_word = gloss is not None and gloss.word_by_word
 
 
 def phrase_record(phrase: Phrase) -> PhraseRecord:

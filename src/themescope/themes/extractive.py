@@ -31,8 +31,9 @@ Primes (') are divisions by the maximum in the theme. Near-duplicates (cosine
 above ``duplicate_cosine``, or one phrase containing the other, as whole words
 with plurals folded) keep only the best, and maximal marginal relevance picks
 the final, diverse phrases. People's names found in the run's text in time
-order (:mod:`themescope.themes.people`) are no candidates; they are returned as
-each theme's ``people``. Each theme gets ``n_phrases + n_spare`` phrases so that
+order, and in the name straps shown on screen (:mod:`themescope.themes.people`), are
+no candidates; they are returned as each theme's ``people``, with the role a strap or
+an introduction gives. Each theme gets ``n_phrases + n_spare`` phrases so that
 :func:`themescope.themes.facets.facets` can set aside the phrases common to all
 themes and still leave ``n_phrases``.
 
@@ -63,7 +64,7 @@ from themescope.themes.candidates import (
     theme_passages,
 )
 from themescope.themes.facets import theme_label
-from themescope.themes.people import find_names
+from themescope.themes.people import find_people
 from themescope.themes.text import phrase_key
 
 logger = logging.getLogger("themescope")
@@ -156,11 +157,22 @@ class ExtractiveTagger(Tagger):
         langs = [_language(m) for m in themes]
         passages = [theme_passages(m) for m in themes]
         found: set[str] = set()
+        roles: dict[str, str] = {}
         for lang in sorted(set(langs)):
             # Names over the run's text in time order: an introduction cut between two
             # themes' frames ("... HIS" | "NAME IS RANDY LENNOX") is read whole.
-            merged = _in_time_order([m for m, la in zip(themes, langs, strict=True) if la == lang])
-            found.update(find_names(theme_passages(merged), lang))
+            of_lang = [m for m, la in zip(themes, langs, strict=True) if la == lang]
+            found_here = find_people(
+                theme_passages(_in_time_order(of_lang)),
+                lang,
+                [
+                    screen
+                    for m in of_lang
+                    for screen in (m.screen_texts if m.strap_texts is None else m.strap_texts)
+                ],
+            )
+            found.update(found_here.names)
+            roles.update(found_here.roles)
         # "Dr. Jha" is the "Ashish Jha" introduced elsewhere: one person.
         names = {n for n in found if not any(o.endswith(f" {n}") for o in found)}
         cands = [
@@ -186,12 +198,16 @@ class ExtractiveTagger(Tagger):
             if phrases:
                 present = {p.text for p in phrases}
                 phrases += [Phrase(text=text, score=0.0) for text in shared if text not in present]
+            people = [name for name, _ in theme.people.most_common()]
+            own_roles = {name: roles[name] for name in people if name in roles}
+            label = theme_label(phrases, material.on_screen, lang, people, list(own_roles.values()))
             out.append(
                 ThemePhrases(
                     phrases=phrases,
                     backend="extractive",
-                    people=[name for name, _ in theme.people.most_common()],
-                    label=theme_label(phrases, material.on_screen, lang),
+                    people=people,
+                    roles=own_roles,
+                    label=label,
                 )
             )
         return out

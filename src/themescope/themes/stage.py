@@ -64,6 +64,7 @@ from themescope.themes.describe import (
     caption_frames,
     cluster_frames,
     describe_themes,
+    lower_third_texts,
     on_screen_lines,
     phrase_record,
     read_inputs,
@@ -286,6 +287,7 @@ def _write_themes(
         duration_s=ingest.video.duration_s if ingest.video is not None else None,
     )
     k = int(labels.max()) + 1
+    straps = lower_third_texts(run, table)
     materials = [
         ThemeMaterial(
             theme_id=t,
@@ -295,6 +297,9 @@ def _write_themes(
             lang=lang,
             on_screen=on_screen_lines([ocr_texts[i] for i in np.flatnonzero(labels == t)]),
             screen_texts=[ocr_texts[i] for i in np.flatnonzero(labels == t)],
+            strap_texts=None
+            if straps is None
+            else [straps[i] for i in np.flatnonzero(labels == t)],
         )
         for t in range(k)
     ]
