@@ -38,15 +38,18 @@ from typing import TYPE_CHECKING, Any
 
 from themescope.documents import read_study_themes, read_study_videos
 from themescope.errors import ConfigError
-from themescope.manifest import Manifest
 from themescope.model.config import MULTILINGUAL
-from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, run_stage
+from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage
 
 if TYPE_CHECKING:
+    from themescope.corpus.ingest import StudyIngestStage
     from themescope.corpus.spec import CorpusSpec
+    from themescope.corpus.themes import StudyThemesStage
     from themescope.documents import ShareRecord
     from themescope.media.config import IngestConfig
     from themescope.model.config import TrainConfig
+    from themescope.model.train import TrainStage
+    from themescope.report.study_page import StudyReportStage
     from themescope.themes.base import Captioner, PhraseEmbedder, Tagger
     from themescope.themes.config import ThemesConfig
 
@@ -218,15 +221,10 @@ class Study:
         """
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
-        from themescope.pipeline import CONFIG_SECTIONS, RUN_KEYS
+        from themescope.pipeline import check_sections, config_sections
         from themescope.themes.config import ThemesConfig
 
-        unknown = sorted(set(values) - set(CONFIG_SECTIONS) - set(RUN_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"unknown config section(s): {', '.join(unknown)}; "
-                f"expected {', '.join(CONFIG_SECTIONS + RUN_KEYS)}"
-            )
+        check_sections(values, config_sections(cls.stage_classes()))
         train = {**STUDY_DEFAULTS["train"], **dict(values.get("train", {}))}
         themes = dict(values.get("themes", {}))
         # A fixed k excludes a k range, the study's default one too.
@@ -240,14 +238,23 @@ class Study:
             **options,
         )
 
-    def stages(self, spec: CorpusSpec, *, force: bool = False) -> list[Stage]:
-        """Return the stages :meth:`run` runs, in order."""
-        from themescope.corpus.executors import load_executor
+    @staticmethod
+    def stage_classes() -> tuple[
+        type[StudyIngestStage], type[TrainStage], type[StudyThemesStage], type[StudyReportStage]
+    ]:
+        """The classes of the stages :meth:`run` runs, in order."""
         from themescope.corpus.ingest import StudyIngestStage
         from themescope.corpus.themes import StudyThemesStage
         from themescope.model.train import TrainStage
         from themescope.report.study_page import StudyReportStage
 
+        return StudyIngestStage, TrainStage, StudyThemesStage, StudyReportStage
+
+    def stages(self, spec: CorpusSpec, *, force: bool = False) -> list[Stage]:
+        """Return the stages :meth:`run` runs, in order."""
+        from themescope.corpus.executors import load_executor
+
+        StudyIngestStage, TrainStage, StudyThemesStage, StudyReportStage = self.stage_classes()
         executor = load_executor(self.executor, workers=self.workers, address=self.ray_address)
         return [
             StudyIngestStage(spec, self.ingest, executor, force=force),
@@ -279,40 +286,13 @@ class Study:
             ThemescopeError: Bad input (one clear message), or the study is in use.
         """
         from themescope.corpus.spec import read_corpus
-        from themescope.errors import DocumentError
+        from themescope.pipeline import Pipeline
 
         spec = read_corpus(corpus)
         for message in spec.warnings:
             logger.warning(message)
         study = RunDirectory(out, study=True)
-        study.check_usable(force=force)
-        stages = self.stages(spec, force=force)
-        for stage in stages:
-            stage.check()
-        statuses: dict[str, str] = {}
-        try:
-            with study.lock():
-                if not study.exists():
-                    # The manifest comes first: a study killed during its first ingest is
-                    # still recognised as one (and resumed) by the next run.
-                    study.write_manifest(Manifest())
-                retry = False
-                if study.record("ingest") is not None:
-                    try:
-                        previous = read_study_videos(study / STUDY_VIDEOS_NAME)
-                        retry = any(v.status == "failed" for v in previous.videos)
-                    except DocumentError:
-                        # Damaged, or from another themescope: the ingest stage rewrites it.
-                        retry = True
-                for stage in stages:
-                    # Failed videos are retried (the done ones are skipped by their own runs).
-                    redo = force or (retry and stage.name == "ingest")
-                    statuses[stage.name] = run_stage(study, stage, force=redo).status
-        finally:
-            for stage in stages:
-                executor = getattr(stage, "executor", None)
-                if executor is not None:
-                    executor.close()
+        statuses = Pipeline(self.stages(spec, force=force)).run(study, force=force)
         return StudyResult.from_study(study, statuses)
 
 

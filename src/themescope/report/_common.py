@@ -27,7 +27,6 @@ from themescope.documents import BackendsRecord, KSelectionRecord, ThemesDocumen
 from themescope.errors import RunDirectoryError
 from themescope.manifest import Manifest, TrainRecord
 from themescope.report import plots
-from themescope.rundir import STAGES
 
 logger = logging.getLogger("themescope")
 
@@ -304,9 +303,8 @@ def stage_warnings(manifest: Manifest, themes_doc: ThemesDocument) -> list[dict[
     """Every stage's warnings (stage order), then those of themes.json not already listed."""
     seen: set[str] = set()
     found: list[dict[str, str]] = []
-    for name in STAGES:
-        record = manifest.record(name)
-        for message in record.warnings if record else []:
+    for name, record in manifest.stages.items():
+        for message in record.warnings:
             if message not in seen:
                 seen.add(message)
                 found.append({"stage": name, "message": message})
@@ -327,7 +325,7 @@ def stage_settings(manifest: Manifest) -> list[dict[str, Any]]:
             if isinstance(values, Mapping)
             else [("value", fmt_setting(values))]
         )
-        record = manifest.record(name) if name in STAGES else None
+        record = manifest.record(name)
         out.append(
             {
                 "stage": str(name),

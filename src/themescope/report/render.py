@@ -43,7 +43,7 @@ from themescope.documents import (
     read_themes,
 )
 from themescope.errors import ConfigError, RunDirectoryError
-from themescope.manifest import IngestRecord, Manifest, TrainRecord
+from themescope.manifest import IngestRecord, Manifest, ReportRecord, TrainRecord
 from themescope.report import plots
 from themescope.report._common import (
     TEMPLATE_DIR,
@@ -154,11 +154,11 @@ class _RunView:
 
     @property
     def ingest(self) -> IngestRecord:
-        return self.manifest.stages.ingest or IngestRecord()
+        return self.manifest.record("ingest", IngestRecord) or IngestRecord()
 
     @property
     def train(self) -> TrainRecord | None:
-        return self.manifest.stages.train
+        return self.manifest.record("train", TrainRecord)
 
     @property
     def themes(self) -> list[ThemeRecord]:
@@ -201,7 +201,7 @@ def _load_run(path: Path, *, thumb_width_px: int) -> _RunView:
         for frame_id in theme.frames:
             theme_of[frame_id] = theme.id
     rows.sort(key=lambda row: row["time_s"] if row["time_s"] is not None else 0.0)
-    ingest = manifest.stages.ingest or IngestRecord()
+    ingest = manifest.record("ingest", IngestRecord) or IngestRecord()
     video_input = manifest.inputs.get("video")
     duration_s = finite_float(ingest.video.duration_s if ingest.video else None) or finite_float(
         video_input.duration_s if video_input else None
@@ -616,6 +616,9 @@ class ReportStage(Stage):
 
     name = "report"
     needs = ("themes",)
+    record = ReportRecord
+    files = ("report.html",)
+    command = "report"
 
     def __init__(self, thumb_width_px: int = THUMB_WIDTH_PX) -> None:
         self.thumb_width_px = thumb_width_px
@@ -651,13 +654,11 @@ class ReportStage(Stage):
         for message in page.warnings:
             writer.warn(message)
         n_bytes = len(page.html.encode("utf-8"))
-        writer.record.update(
-            {
-                "bytes": n_bytes,
-                "n_themes": page.n_themes,
-                "n_frames": page.n_frames,
-                "n_thumbnails": page.n_thumbnails,
-            }
+        writer.record = ReportRecord(
+            bytes=n_bytes,
+            n_themes=page.n_themes,
+            n_frames=page.n_frames,
+            n_thumbnails=page.n_thumbnails,
         )
         logger.info("report written to %s (%.1f MB)", run / "report.html", n_bytes / 1e6)
 

@@ -41,6 +41,7 @@ from themescope.documents import (
     write_compare,
 )
 from themescope.errors import ConfigError, DocumentError, NewerDocumentError, RunDirectoryError
+from themescope.manifest import IngestRecord
 from themescope.themes.base import PhraseEmbedder
 from themescope.themes.compare.matching import _match, _nanmean, _round
 from themescope.themes.compare.phrases import (
@@ -371,7 +372,7 @@ def _check_out_dir(out: Path, force: bool) -> None:
 def _run_record(run: RunThemes, gloss: _Glosses) -> CompareRun:
     video_input = run.manifest.inputs.get("video")
     video = video_input.path if video_input else None
-    ingest = run.manifest.stages.ingest
+    ingest = run.manifest.record("ingest", IngestRecord)
     duration = ingest.video.duration_s if ingest is not None and ingest.video else None
     themes = [
         CompareTheme(
