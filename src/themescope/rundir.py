@@ -316,7 +316,7 @@ def run_stage(
                     "%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path
                 )
                 return StageResult(run, stage.name, "skipped", record)
-        run.invalidate_after(stage.name, order=order, needs=stage.needs)
+        run.invalidate_after(stage.name, order=order)
         with run.stage(
             stage.name, stage_fingerprint=stage_fp, config=stage.settings(), files=stage.files
         ) as writer:
@@ -584,22 +584,20 @@ class RunDirectory:
                 f"cannot create run directory {self.path}: {os_error_reason(exc)}"
             ) from exc
 
-    def invalidate_after(
-        self, name: str, *, order: Sequence[str] = (), needs: Sequence[str] = ()
-    ) -> None:
+    def invalidate_after(self, name: str, *, order: Sequence[str] = ()) -> None:
         """Remove the records, files and frames.parquet columns of every stage after ``name``.
 
         Later means after ``name`` in the pipeline's ``order``, or recorded after it in the
-        manifest (which lists the stages in the order they ran; when ``name`` has no record
-        yet, after the last of the stages it ``needs``). A stage this process does not know
-        loses the files its record lists. The records go first (atomically), so a process
-        killed while files are being removed leaves a run whose manifest already disowns them.
+        manifest (which lists the stages in the order they ran). A stage this process does
+        not know loses the files its record lists. The records go first (atomically), so a
+        process killed while files are being removed leaves a run whose manifest already
+        disowns them.
         """
         manifest = self.read_manifest()
         recorded = list(manifest.stages)
-        anchors = [recorded.index(n) for n in (name, *needs) if n in recorded]
-        start = (recorded.index(name) if name in recorded else max(anchors, default=-1)) + 1
-        later = [n for n in recorded[start:] if n != name]
+        earlier = order[: order.index(name)] if name in order else ()
+        later = list(recorded[recorded.index(name) + 1 :]) if name in recorded else []
+        later = [n for n in later if n not in earlier]
         if name in order:
             later += [n for n in order[order.index(name) + 1 :] if n not in later]
         files = {f for n in later for f in declared_files(n)}
@@ -607,7 +605,7 @@ class RunDirectory:
         # A later stage may have rewritten an earlier one's file (themes adds a column to
         # ingest's frames.parquet): that file stays, only its columns go.
         files -= {f for n in recorded if n not in later for f in manifest.stages[n].files}
-        files -= {f for n in (name, *needs) for f in declared_files(n)}
+        files -= {f for n in (name, *earlier) for f in declared_files(n)}
         if self.exists() and any(n in manifest.stages for n in later):
             for stage in later:
                 manifest.stages.pop(stage, None)
