@@ -22,8 +22,7 @@ from helpers import PIPELINE_CONFIG
 from themescope import Summarizer
 from themescope.errors import RunLockedError
 from themescope.manifest import StageRecord, ThemesRecord, read_manifest
-from themescope.pipeline import Pipeline
-from themescope.rundir import RunDirectory, Stage, StageWriter, run_stage
+from themescope.rundir import Pipeline, RunDirectory, Stage, StageWriter, run_stage
 from themescope.synthetic import SyntheticVideo
 from themescope.themes.config import ThemesConfig
 from themescope.themes.stage import ThemesStage

@@ -1,8 +1,8 @@
 """The whole pipeline in one call, for notebooks and for ``themescope summarize``.
 
-:class:`Pipeline` runs any list of stages in one directory: a single video's run
-(:class:`Summarizer`), a study (:class:`themescope.corpus.Study`) and a comparison
-(``themescope compare``) are each a list of stages run by it.
+:class:`~themescope.rundir.Pipeline` runs any list of stages in one directory: a single
+video's run (:class:`Summarizer`), a study (:class:`themescope.corpus.Study`) and a
+comparison (``themescope compare``) are each a list of stages run by it.
 
 :class:`Summarizer` is built from the stage components, each with a default, in
 the style of BERTopic: swap the captioner, tagger or phrase embedder by passing
@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from themescope.documents import read_themes
-from themescope.errors import CheckpointError, ConfigError
-from themescope.rundir import RunDirectory, Stage, run_stage
+from themescope.errors import ConfigError
+from themescope.rundir import Pipeline, RunDirectory, Stage
 
 if TYPE_CHECKING:
     from themescope.media.ingest import IngestConfig, IngestStage
@@ -44,77 +44,6 @@ logger = logging.getLogger("themescope")
 
 RUN_KEYS = ("device",)
 """Top-level keys of a config file that are not a stage's section."""
-
-
-class Pipeline:
-    """Run a list of stages in one directory, each through :func:`~themescope.rundir.run_stage`.
-
-    Every stage's settings are checked before the first one runs, so a bad model folder
-    or device is refused in seconds, not after training; the directory is locked once
-    for the whole list; a current stage is skipped, a changed one reruns with every
-    stage after it (in this list's order); a stage that raises
-    :class:`~themescope.errors.CheckpointError` is replaced by its
-    :meth:`~themescope.rundir.Stage.fallback` (a training that resumes from scratch);
-    every stage is closed at the end, whatever happens.
-
-    Args:
-        stages: The stages in the order they run.
-
-    Example:
-        >>> from themescope.report.render import ReportStage
-        >>> Pipeline([ReportStage()]).run("runs/us")  # doctest: +SKIP
-        {'report': 'skipped'}
-    """
-
-    def __init__(self, stages: Sequence[Stage]) -> None:
-        names = [stage.name for stage in stages]
-        if not stages or len(set(names)) != len(names):
-            raise ValueError(f"a pipeline needs stages with distinct names; got {names}")
-        self.stages = list(stages)
-
-    @property
-    def config_sections(self) -> tuple[str, ...]:
-        """The config-file sections its stages read, in order."""
-        return config_sections(self.stages)
-
-    def run(self, run: RunDirectory | str | Path, *, force: bool = False) -> dict[str, str]:
-        """Run every stage that is not current; return each stage's status ("ran", "skipped").
-
-        Args:
-            run: The directory (a path is opened as the first stage's kind).
-            force: Redo every stage, and accept a directory holding other files.
-
-        Raises:
-            ThemescopeError: Bad settings at any stage (one clear message, before any
-                work), the directory is in use or of another kind, or a stage failed.
-        """
-        names = [stage.name for stage in self.stages]
-        if not isinstance(run, RunDirectory):
-            run = RunDirectory(run, kind=self.stages[0].kinds[0])
-        try:
-            run.check_usable(force=force)
-            for stage in self.stages:
-                stage.check()
-            statuses: dict[str, str] = {}
-            with run.lock():
-                for stage in self.stages:
-                    current = stage
-                    while True:
-                        redo = force or current.stale(run)
-                        try:
-                            result = run_stage(run, current, force=redo, order=names)
-                        except CheckpointError as exc:
-                            replacement = current.fallback(exc)
-                            if replacement is None:
-                                raise
-                            current = replacement
-                            continue
-                        break
-                    statuses[stage.name] = result.status
-            return statuses
-        finally:
-            for stage in self.stages:
-                stage.close()
 
 
 def config_sections(stages: Iterable[Stage | type[Stage]]) -> tuple[str, ...]:

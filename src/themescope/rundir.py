@@ -55,6 +55,8 @@ import msgspec
 from themescope._atomic import atomic_path
 from themescope._version import __version__
 from themescope.errors import (
+    CheckpointError,
+    DocumentError,
     NewerDocumentError,
     RunDirectoryError,
     RunLockedError,
@@ -325,6 +327,72 @@ def run_stage(
         return StageResult(run, stage.name, "ran", run.require(stage.name))
 
 
+class Pipeline:
+    """Run a list of stages in one directory, each through :func:`~themescope.rundir.run_stage`.
+
+    Every stage's settings are checked before the first one runs, so a bad model folder
+    or device is refused in seconds, not after training; the directory is locked once
+    for the whole list; a current stage is skipped, a changed one reruns with every
+    stage after it (in this list's order); a stage that raises
+    :class:`~themescope.errors.CheckpointError` is replaced by its
+    :meth:`~themescope.rundir.Stage.fallback` (a training that resumes from scratch);
+    every stage is closed at the end, whatever happens.
+
+    Args:
+        stages: The stages in the order they run.
+
+    Example:
+        >>> from themescope.report.render import ReportStage
+        >>> Pipeline([ReportStage()]).run("runs/us")  # doctest: +SKIP
+        {'report': 'skipped'}
+    """
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        names = [stage.name for stage in stages]
+        if not stages or len(set(names)) != len(names):
+            raise ValueError(f"a pipeline needs stages with distinct names; got {names}")
+        self.stages = list(stages)
+
+    def run(self, run: RunDirectory | str | Path, *, force: bool = False) -> dict[str, str]:
+        """Run every stage that is not current; return each stage's status ("ran", "skipped").
+
+        Args:
+            run: The directory (a path is opened as the first stage's kind).
+            force: Redo every stage, and accept a directory holding other files.
+
+        Raises:
+            ThemescopeError: Bad settings at any stage (one clear message, before any
+                work), the directory is in use or of another kind, or a stage failed.
+        """
+        names = [stage.name for stage in self.stages]
+        if not isinstance(run, RunDirectory):
+            run = RunDirectory(run, kind=self.stages[0].kinds[0])
+        try:
+            run.check_usable(force=force)
+            for stage in self.stages:
+                stage.check()
+            statuses: dict[str, str] = {}
+            with run.lock():
+                for stage in self.stages:
+                    current = stage
+                    while True:
+                        redo = force or current.stale(run)
+                        try:
+                            result = run_stage(run, current, force=redo, order=names)
+                        except CheckpointError as exc:
+                            replacement = current.fallback(exc)
+                            if replacement is None:
+                                raise
+                            current = replacement
+                            continue
+                        break
+                    statuses[stage.name] = result.status
+            return statuses
+        finally:
+            for stage in self.stages:
+                stage.close()
+
+
 class RunDirectory:
     """A run directory: reads and writes the files of the contract above.
 
@@ -410,6 +478,18 @@ class RunDirectory:
                 f"{self.path} is a {'study' if found == 'study' else 'single video'}'s "
                 "directory, not a comparison; choose another --out"
             )
+        if self.kind == "comparison" and found == "comparison" and not force:
+            from themescope.documents import read_compare
+
+            try:
+                read_compare(self / COMPARE_NAME)
+            except NewerDocumentError as exc:
+                # Replacing it would lose what the newer themescope wrote there.
+                raise NewerDocumentError(
+                    f"{exc}, choose another --out, or pass --force to replace it"
+                ) from exc
+            except DocumentError:
+                pass  # damaged or older: the compare stage writes it anew
         if self.kind != "comparison" and found == "comparison":
             raise RunDirectoryError(
                 f"{self.path} is a comparison (made by `themescope compare`), not a "
@@ -518,7 +598,7 @@ class RunDirectory:
                 "themes.json": documents.read_study_themes,
                 STUDY_VIDEOS_NAME: documents.read_study_videos,
             }
-        return {"themes.json": documents.read_themes}
+        return {"themes.json": documents.read_themes, COMPARE_NAME: documents.read_compare}
 
     @contextlib.contextmanager
     def lock(self, *, create: bool = True) -> Iterator[None]:

@@ -650,7 +650,7 @@ class ReportStage(Stage):
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
         """Build the page and write it."""
         page = self.build(run.path)
-        writer.path("report.html").write_text(page.html, encoding="utf-8")
+        writer.path(self.files[0]).write_text(page.html, encoding="utf-8")
         for message in page.warnings:
             writer.warn(message)
         n_bytes = len(page.html.encode("utf-8"))
@@ -660,7 +660,7 @@ class ReportStage(Stage):
             n_frames=page.n_frames,
             n_thumbnails=page.n_thumbnails,
         )
-        logger.info("report written to %s (%.1f MB)", run / "report.html", n_bytes / 1e6)
+        logger.info("report written to %s (%.1f MB)", run / self.files[0], n_bytes / 1e6)
 
 
 def render_report(
