@@ -34,10 +34,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from themescope._config import Settings, setting
+from themescope.corpus.executors import EXECUTORS
 from themescope.documents import read_study_themes, read_study_videos
-from themescope.errors import ConfigError
 from themescope.model.config import MULTILINGUAL
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage
 
@@ -64,6 +65,63 @@ STUDY_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 """Where a study's defaults differ from a single run's, by config section: k in a wider
 range, and one word space for the text of every language. Read by :class:`Study` and by
 ``themescope corpus --help``, so the help shows what a study uses."""
+
+
+@dataclass(frozen=True)
+class StudyConfig(Settings):
+    """How a study runs its videos and its statistics (each declared with its range and help).
+
+    Example:
+        >>> StudyConfig(n_bootstrap=10)
+        Traceback (most recent call last):
+        ...
+        themescope.errors.ConfigError: study.n_bootstrap must be an int in [100, 1000000]. \
+Got 10 instead.
+    """
+
+    section: ClassVar[str] = "study"
+
+    executor: str = setting(
+        "local",
+        kind="str",
+        choices=EXECUTORS,
+        flag="--executor",
+        category="runtime",
+        help="local (a process pool) or ray (pip install themescope[ray]).",
+    )
+    workers: int | None = setting(
+        None,
+        kind="int",
+        low=1,
+        high=4096,
+        optional=True,
+        flag="--workers",
+        category="runtime",
+        help="Parallel ingest workers (none: the machine's cores).",
+    )
+    ray_address: str | None = setting(
+        None,
+        kind="str",
+        optional=True,
+        flag="--ray-address",
+        category="runtime",
+        help="An existing Ray cluster: auto, host:port or ray://host:port (none: a local "
+        "Ray). Every worker must reach the videos and the study directory.",
+    )
+    n_bootstrap: int = setting(
+        1000,
+        kind="int",
+        low=100,
+        high=1_000_000,
+        help="Resamples of videos for each share's interval.",
+    )
+    n_permutations: int = setting(
+        1000,
+        kind="int",
+        low=100,
+        high=1_000_000,
+        help="Permutations of the videos' groups for the difference test.",
+    )
 
 
 @dataclass
@@ -190,11 +248,15 @@ class Study:
             tagger=tagger,
             embedder=embedder,
         )
-        # Refuses a bad executor, worker count or address now; nothing starts yet.
+        StudyConfig(
+            executor=executor,
+            workers=workers,
+            ray_address=ray_address,
+            n_bootstrap=n_bootstrap,
+            n_permutations=n_permutations,
+        )
+        # The rules between settings (an address needs Ray); nothing starts yet.
         load_executor(executor, workers=workers, address=ray_address)
-        for name, value in (("n_bootstrap", n_bootstrap), ("n_permutations", n_permutations)):
-            if value < 100:
-                raise ConfigError(f"{name} must be an integer >= 100. Got {value} instead.")
         self.ingest = ingest if ingest is not None else IngestConfig()
         self.train = (
             train
@@ -286,7 +348,7 @@ class Study:
             ThemescopeError: Bad input (one clear message), or the study is in use.
         """
         from themescope.corpus.spec import read_corpus
-        from themescope.pipeline import Pipeline
+        from themescope.rundir import Pipeline
 
         spec = read_corpus(corpus)
         for message in spec.warnings:
@@ -296,4 +358,4 @@ class Study:
         return StudyResult.from_study(study, statuses)
 
 
-__all__ = ["STUDY_DEFAULTS", "STUDY_K_RANGE", "Study", "StudyResult", "StudyTheme"]
+__all__ = ["STUDY_DEFAULTS", "STUDY_K_RANGE", "Study", "StudyConfig", "StudyResult", "StudyTheme"]
