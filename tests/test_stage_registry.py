@@ -20,7 +20,7 @@ import pytest
 
 from helpers import PIPELINE_CONFIG
 from themescope import Summarizer
-from themescope.errors import RunLockedError
+from themescope.errors import CheckpointError, RunLockedError
 from themescope.manifest import StageRecord, ThemesRecord, read_manifest
 from themescope.rundir import Pipeline, RunDirectory, Stage, StageWriter, run_stage
 from themescope.synthetic import SyntheticVideo
@@ -198,3 +198,64 @@ def test_two_record_classes_for_one_stage_name_are_refused() -> None:
     assert str(info.value) == (
         "stage 'theme_counts' already records ThemeCountsRecord; it cannot record ThemesRecord too"
     )
+
+
+class NotesRecord(StageRecord, kw_only=True):
+    """The first toy stage's record."""
+
+    resumed: bool = False
+
+
+class NotesStage(Stage):
+    """A first stage that writes notes.txt; resuming fails as a checkpoint that no longer fits."""
+
+    name = "notes"
+    record = NotesRecord
+    files = ("notes.txt",)
+
+    def __init__(
+        self, *, resume: bool = True, fall_back: bool = True, log: list[str] | None = None
+    ) -> None:
+        self.resume = resume
+        self.fall_back = fall_back
+        self.log = [] if log is None else log
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def fingerprint_parts(self) -> Any:
+        return 1
+
+    def stale(self, run: RunDirectory) -> bool:
+        self.log.append("stale?")
+        return False
+
+    def fallback(self, problem: Exception) -> Stage | None:
+        self.log.append(f"fallback: {problem}")
+        return NotesStage(resume=False, log=self.log) if self.fall_back else None
+
+    def close(self) -> None:
+        self.log.append("closed")
+
+    def run(self, run: RunDirectory, writer: StageWriter) -> None:
+        if self.resume:
+            raise CheckpointError("the checkpoint was written with another latent_dim")
+        writer.path("notes.txt").write_text("from the start")
+        writer.record = NotesRecord(resumed=False)
+
+
+def test_the_pipeline_falls_back_asks_stale_and_closes_its_stages(tmp_path: Path) -> None:
+    log: list[str] = []
+    run = RunDirectory(tmp_path / "run")
+    assert Pipeline([NotesStage(log=log)]).run(run) == {"notes": "ran"}
+    assert log == [
+        "stale?",
+        "fallback: the checkpoint was written with another latent_dim",
+        "stale?",
+        "closed",
+    ]
+    assert (run / "notes.txt").read_text() == "from the start"
+    with pytest.raises(CheckpointError) as info:
+        Pipeline([NotesStage(fall_back=False, log=log)]).run(run, force=True)
+    assert str(info.value) == "the checkpoint was written with another latent_dim"
+    assert log[-1] == "closed"

@@ -30,7 +30,7 @@ others before anything is written.
 Stages declare themselves (:class:`Stage`: name, needs, record, files, columns, config
 section, command) and register by subclassing; the file and column lists and record
 types are read from those declarations, and "later" means later in the pipeline's
-order (:class:`themescope.pipeline.Pipeline`) and in the manifest's, which records the
+order (:class:`Pipeline`) and in the manifest's, which records the
 stages in the order they ran, so a plug-in's stage is invalidated like the package's.
 """
 
@@ -218,7 +218,7 @@ class Stage(abc.ABC):
     def stale(self, run: RunDirectory) -> bool:
         """Whether it must rerun in ``run`` although it is current (a study's failed videos).
 
-        Asked by :class:`themescope.pipeline.Pipeline` under the lock, before the stage runs.
+        Asked by :class:`Pipeline` under the lock, before the stage runs.
         """
         return False
 
@@ -228,7 +228,7 @@ class Stage(abc.ABC):
     def fallback(self, problem: Exception) -> Stage | None:
         """Return the stage to run instead after ``problem`` (a CheckpointError), or None.
 
-        :class:`themescope.pipeline.Pipeline` asks when a stage raises
+        :class:`Pipeline` asks when a stage raises
         :class:`~themescope.errors.CheckpointError`; None lets the error through.
         """
         return None
@@ -374,23 +374,23 @@ class Pipeline:
             statuses: dict[str, str] = {}
             with run.lock():
                 for stage in self.stages:
-                    current = stage
-                    while True:
-                        redo = force or current.stale(run)
-                        try:
-                            result = run_stage(run, current, force=redo, order=names)
-                        except CheckpointError as exc:
-                            replacement = current.fallback(exc)
-                            if replacement is None:
-                                raise
-                            current = replacement
-                            continue
-                        break
-                    statuses[stage.name] = result.status
+                    statuses[stage.name] = _run_or_fall_back(run, stage, force, names).status
             return statuses
         finally:
             for stage in self.stages:
                 stage.close()
+
+
+def _run_or_fall_back(
+    run: RunDirectory, stage: Stage, force: bool, order: Sequence[str]
+) -> StageResult:
+    try:
+        return run_stage(run, stage, force=force or stage.stale(run), order=order)
+    except CheckpointError as exc:
+        replacement = stage.fallback(exc)
+        if replacement is None:
+            raise
+        return _run_or_fall_back(run, replacement, force, order)
 
 
 class RunDirectory:
