@@ -13,7 +13,7 @@ import pytest
 from themescope import Summarizer
 from themescope.documents import read_themes
 from themescope.errors import ConfigError, ThemescopeError
-from themescope.manifest import ThemesRecord, TrainRecord
+from themescope.manifest import IngestRecord, ThemesRecord, TrainRecord
 from themescope.media.blank import is_blank
 from themescope.media.config import IngestConfig
 from themescope.media.ingest import ingest
@@ -158,7 +158,11 @@ def _write_run(path: Path, blank: list[bool] | None) -> None:
     run = RunDirectory(path)
     with run.stage("ingest", stage_fingerprint="ing", config={}) as st:
         pq.write_table(pa.table(table), st.path("frames.parquet"))
-        st.record.update({"n_frames": n, "every_s": 2.0, "lang": "en"})
+        st.record = IngestRecord(
+            n_frames=n,
+            every_s=2.0,
+            lang="en",
+        )
     with run.stage("train", stage_fingerprint="tr", config={}) as st:
         np.save(st.path("latents.npy"), latents.astype(np.float32))
 
