@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from themescope.documents import read_themes
 from themescope.embedding import load_embedder
+from themescope.manifest import IngestRecord
 from themescope.rundir import RunDirectory
 from themescope.themes.cluster import FAISS_MIN_POINTS, faiss_available, free_cpus, native_threads
 from themescope.themes.stage import ThemesConfig, build_themes
@@ -125,7 +126,7 @@ def make_run(path: Path, n: int, dim: int, seed: int) -> None:
             }
         )
         pq.write_table(table, st.path("frames.parquet"))
-        st.record.update({"n_frames": n, "every_s": 2.0, "lang": "en"})
+        st.record = IngestRecord(n_frames=n, every_s=2.0, lang="en")
     with run.stage("train", stage_fingerprint=f"bench-{n}", config={}) as st:
         np.save(st.path("latents.npy"), latents)
 

@@ -42,7 +42,7 @@ from themescope.documents import (
     VideoTimelineRecord,
     write_study,
 )
-from themescope.manifest import IngestRecord, Manifest, Stages, ThemesRecord, TrainRecord
+from themescope.manifest import IngestRecord, Manifest, ThemesRecord, TrainRecord
 from themescope.rundir import RunDirectory
 
 EVERY_S = 2.0
@@ -299,7 +299,7 @@ def build_study(root: Path, spec: StudySpec | None = None, *, name: str = "study
                 "train": {"preset": "fast", "word_vectors": "multilingual"},
                 "themes": {"k_range": [2, 4], "n_bootstrap": 1000},
             },
-            stages=Stages(
+            stages=dict(
                 ingest=IngestRecord(
                     fingerprint="ingest-fp",
                     warnings=[

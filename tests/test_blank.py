@@ -13,6 +13,7 @@ import pytest
 from themescope import Summarizer
 from themescope.documents import read_themes
 from themescope.errors import ConfigError, ThemescopeError
+from themescope.manifest import IngestRecord, ThemesRecord, TrainRecord
 from themescope.media.blank import is_blank
 from themescope.media.config import IngestConfig
 from themescope.media.ingest import ingest
@@ -126,7 +127,7 @@ def test_summarize_keeps_black_frames_out_of_every_theme(black_opening, tmp_path
     assert len(document.projection.points) == len(frames["frame_id"])
     assert document.k == 2
     # The model learns the 12 frames that show something and encodes all 15.
-    train_record = RunDirectory(run).read_manifest().stages.train
+    train_record = RunDirectory(run).read_manifest().record("train", TrainRecord)
     assert train_record is not None and train_record.n_frames_learned == 12
     assert np.load(run / "latents.npy").shape[0] == 15
     html = result.report_path.read_text(encoding="utf-8")
@@ -157,7 +158,11 @@ def _write_run(path: Path, blank: list[bool] | None) -> None:
     run = RunDirectory(path)
     with run.stage("ingest", stage_fingerprint="ing", config={}) as st:
         pq.write_table(pa.table(table), st.path("frames.parquet"))
-        st.record.update({"n_frames": n, "every_s": 2.0, "lang": "en"})
+        st.record = IngestRecord(
+            n_frames=n,
+            every_s=2.0,
+            lang="en",
+        )
     with run.stage("train", stage_fingerprint="tr", config={}) as st:
         np.save(st.path("latents.npy"), latents.astype(np.float32))
 
@@ -172,7 +177,8 @@ def test_black_frames_form_no_theme_even_where_they_would_be_one(tmp_path: Path,
     assert data["blank"]["spans"] == [[0.0, 8.0], [24.0, 28.0]]
     assert sorted(len(t["frames"]) for t in data["themes"]) == [8, 10]
     manifest = RunDirectory(tmp_path / "run").read_manifest()
-    assert manifest.stages.themes is not None and manifest.stages.themes.n_frames_blank == 6
+    themes_record = manifest.record("themes", ThemesRecord)
+    assert themes_record is not None and themes_record.n_frames_blank == 6
     html, _ = build_report_html(tmp_path / "run")
     assert "6 black or blank frames" in html and BLANK_LABEL in html
 

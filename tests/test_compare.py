@@ -16,7 +16,9 @@ from PIL import Image, ImageDraw
 
 from themescope._cli import main
 from themescope.documents import read_compare
-from themescope.errors import ModelLoadError, RunDirectoryError, StageNotDoneError
+from themescope.errors import ConfigError, ModelLoadError, RunDirectoryError, StageNotDoneError
+from themescope.manifest import CompareRecord, ReportRecord
+from themescope.rundir import RunDirectory
 from themescope.themes.base import PhraseEmbedder
 from themescope.themes.compare import (
     SAME_MEANING_SIMILARITY,
@@ -506,8 +508,8 @@ def test_bad_inputs_have_clear_messages(
     (busy / "notes.txt").write_text("mine")
     with pytest.raises(
         RunDirectoryError,
-        match=rf"^--out {busy} already holds other files \(notes.txt\); "
-        "choose another --out or pass --force$",
+        match=rf"^{busy} already holds other files \(notes.txt\) and is not a themescope "
+        "run; choose another --out or pass --force$",
     ):
         compare_runs(run_a, run_b, busy)
     assert compare_runs(run_a, run_b, busy, force=True).path == busy / "compare.json"
@@ -539,4 +541,61 @@ def test_cli_compare(
     with pytest.raises(SystemExit) as exit_info:
         main(["compare", str(run_a), str(run_b), "--out", str(out), "--gloss-language", "fr"])
     assert exit_info.value.code == 2
-    assert "--gloss-language must be 'en' or 'none'" in capsys.readouterr().err
+    assert (
+        "--gloss-language (compare.gloss_language) must be one of en, none. Got 'fr' instead."
+        in capsys.readouterr().err
+    )
+
+
+def test_a_comparison_is_a_run_directory_skipped_when_current(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15, part 2: compare had no lock, no fingerprint, no manifest, and never skipped."""
+    run_a, run_b = runs("zh")
+    out = tmp_path / "cmp"
+
+    def compare(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["compare", str(run_a), str(run_b), "--out", str(out), *args])
+        code = exit_info.value.code
+        return (code if isinstance(code, int) else 1), capsys.readouterr().out
+
+    code, printed = compare()
+    assert code == 0 and "comparison (compare ran, report ran)" in printed
+    manifest = RunDirectory(out, kind="comparison").read_manifest()
+    record = manifest.record("compare", CompareRecord)
+    assert record is not None and (record.n_themes_a, record.n_themes_b) == (3, 4)
+    assert record.n_shared == 3 and record.files == ["compare.json"]
+    assert manifest.record("report", ReportRecord) is not None
+    assert manifest.config["compare"]["threshold"] == 0.5
+    assert (out / "compare.html").is_file()
+    assert compare()[1].count("comparison (compare skipped, report skipped)") == 1
+    # A new threshold, or new themes in one of the runs, redoes the comparison and its page.
+    assert "comparison (compare ran, report ran)" in compare("--threshold", "0.9")[1]
+    themes_a = json.loads((run_a / "manifest.json").read_text())
+    themes_a["stages"]["themes"]["fingerprint"] = "new themes"
+    (run_a / "manifest.json").write_text(json.dumps(themes_a))
+    assert "comparison (compare ran, report ran)" in compare("--threshold", "0.9")[1]
+
+
+def test_a_comparison_and_a_run_are_not_taken_for_each_other(
+    runs: Callable[..., tuple[Path, Path]], tmp_path: Path
+) -> None:
+    run_a, run_b = runs("zh")
+    with pytest.raises(RunDirectoryError) as info:
+        compare_runs(run_a, run_b, run_b)
+    assert str(info.value) == (
+        f"{run_b} is a single video's directory, not a comparison; choose another --out"
+    )
+    out = compare_runs(run_a, run_b, tmp_path / "cmp").path.parent
+    with pytest.raises(RunDirectoryError) as info:
+        RunDirectory(out).check_usable()
+    assert str(info.value) == (
+        f"{out} is a comparison (made by `themescope compare`), not a single video's run; "
+        "choose another --out"
+    )
+    with pytest.raises(ConfigError) as config_info:
+        compare_runs(run_a, run_b, tmp_path / "cmp", threshold=2)
+    assert str(config_info.value) == (
+        "--threshold (compare.threshold) must be a number in [-1, 1]. Got 2 instead."
+    )

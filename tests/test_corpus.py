@@ -187,10 +187,21 @@ def test_bad_settings_are_refused_before_any_work(
     out = tmp_path / "study"
     with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
         Study(ray_address="localhost:1")
-    with pytest.raises(ConfigError, match="--executor must be one of local, ray"):
+    with pytest.raises(ConfigError) as info:
         Study(executor="dask")
-    with pytest.raises(ConfigError, match="--workers must be at least 1"):
+    assert str(info.value) == (
+        "--executor (study.executor) must be one of local, ray. Got 'dask' instead."
+    )
+    with pytest.raises(ConfigError) as info:
         Study(workers=0)
+    assert (
+        str(info.value) == "--workers (study.workers) must be an int in [1, 4096]. Got 0 instead."
+    )
+    with pytest.raises(ConfigError) as info:
+        Study(n_permutations=10)
+    assert str(info.value) == (
+        "study.n_permutations must be an int in [100, 1000000]. Got 10 instead."
+    )
     missing = tmp_path / "corpus.csv"
     rows = list(csv.reader(tiny_corpus.manifest_path.open(encoding="utf-8")))
     rows[1][0] = "A/nowhere.mp4"

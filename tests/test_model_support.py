@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
+from themescope.manifest import IngestRecord
 from themescope.model.config import TrainConfig
 from themescope.rundir import RunDirectory, fingerprint
 
@@ -88,15 +89,13 @@ def make_run(
         )
         pq.write_table(cues, st.path("cues.parquet"))
         coverage = sum(1 for t in texts if t) / n_frames if n_frames else 0.0
-        st.record.update(
-            {
-                "n_frames": n_frames,
-                "every_s": every_s,
-                "lang": lang,
-                "text_source": "test",
-                "n_cues": n_frames,
-                "text_coverage": coverage,
-            }
+        st.record = IngestRecord(
+            n_frames=n_frames,
+            every_s=every_s,
+            lang=lang,
+            text_source="test",
+            n_cues=n_frames,
+            text_coverage=coverage,
         )
     return run
 

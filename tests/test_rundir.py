@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from report_fixtures import _complete, _themes_doc
-from themescope import _bundled
+from themescope import Summarizer, _bundled
 from themescope.errors import (
     ModelLoadError,
     NewerDocumentError,
@@ -22,10 +22,8 @@ from themescope.errors import (
     StageNotDoneError,
     TrainingError,
 )
-from themescope.manifest import EmbeddingSource, IngestRecord, manifest_schema
+from themescope.manifest import EmbeddingSource, IngestRecord, manifest_schema, record_type
 from themescope.rundir import (
-    STAGE_FILES,
-    STAGES,
     RunDirectory,
     Stage,
     StageWriter,
@@ -39,7 +37,12 @@ def _write_stage(run: RunDirectory, name: str, content: str, fp: str = "fp") -> 
     with run.stage(name, stage_fingerprint=fp, config={"content": content}) as stage:
         stage.path(f"{name}.txt").write_text(content)
         stage.path("sub/part.txt").write_text(content)
-        stage.record["n_frames"] = len(content)
+        stage.record = record_type(name)(n_frames=len(content))  # type: ignore[call-arg]
+
+
+STAGES = tuple(cls.name for cls in Summarizer.stage_classes())
+"""A single video's stages, in pipeline order."""
+STAGE_FILES = {cls.name: cls.files for cls in Summarizer.stage_classes()}
 
 
 _THEMES = _complete(_themes_doc([0, 1, 2], with_projection=True, with_k_selection=True))
@@ -52,6 +55,7 @@ class _TextStage(Stage):
     def __init__(self, name: str, text: str, *, fail: bool = False) -> None:
         self.name = name  # type: ignore[misc]
         self.needs = STAGES[: STAGES.index(name)]  # type: ignore[misc]
+        self.files = STAGE_FILES[name]  # type: ignore[misc]
         self.text = text
         self.fail = fail
         self.runs = 0

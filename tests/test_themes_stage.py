@@ -16,6 +16,7 @@ from sklearn.metrics import adjusted_rand_score
 from themescope import registry
 from themescope.documents import read_themes
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
+from themescope.manifest import IngestRecord, VideoFacts
 from themescope.rundir import RunDirectory, StageResult
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.describe import lower_third_texts, representative_frames
@@ -88,8 +89,11 @@ def make_run(
             colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
             for i, t in enumerate(truth):
                 Image.new("RGB", (32, 18), colours[t % 4]).save(st.path(f"frames/{i:06d}.jpg"))
-        st.record.update(
-            {"n_frames": n, "every_s": 2.0, "lang": "en", "video": {"duration_s": n * 2.0}}
+        st.record = IngestRecord(
+            n_frames=n,
+            every_s=2.0,
+            lang="en",
+            video=VideoFacts(duration_s=n * 2.0),
         )
     with run.stage("train", stage_fingerprint="tr", config={}) as st:
         np.save(st.path("latents.npy"), latents)

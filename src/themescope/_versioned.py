@@ -80,9 +80,14 @@ def read_versioned(
             )
         return msgspec.json.decode(raw, type=document_type)
     except msgspec.ValidationError as exc:
-        raise DocumentError(f"{path} is damaged: {decode_error_text(exc)}; {rewrite}") from exc
+        raise damaged(path, exc, rewrite) from exc
     except msgspec.DecodeError as exc:
         raise DocumentError(f"{path} is unreadable ({decode_error_text(exc)}); {rewrite}") from exc
+
+
+def damaged(path: Path, exc: msgspec.ValidationError, rewrite: str) -> DocumentError:
+    """Return the error for a file whose JSON has the wrong shape (for readers in two steps)."""
+    return DocumentError(f"{path} is damaged: {decode_error_text(exc)}; {rewrite}")
 
 
 def decode_error_text(exc: Exception) -> str:

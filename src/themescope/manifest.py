@@ -9,6 +9,12 @@ classes (:func:`manifest_schema`), so the schema is never kept by hand.
 
 Fields have defaults wherever an older or hand-made manifest may lack them, so such
 manifests still read; unknown fields (from a newer minor version) are ignored on read.
+
+Each stage's record is its own :class:`StageRecord` subclass, registered under the
+stage's name (:func:`register_record`; the package's records name their stage with a
+``stage`` class attribute, so a manifest reads fully without importing any stage). A
+record of a stage this process does not know (a plug-in's, a newer themescope's) reads
+as a plain :class:`StageRecord`: the run stays readable and its files stay owned.
 """
 
 from __future__ import annotations
@@ -16,12 +22,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar, overload
 
 import msgspec
 
 from themescope._version import __version__
-from themescope._versioned import read_versioned
+from themescope._versioned import damaged, read_versioned
 from themescope.documents import BackendsRecord
 
 MANIFEST_SCHEMA_VERSION = 1
@@ -93,6 +99,32 @@ class OcrRecord(msgspec.Struct, kw_only=True):
     seconds: float = 0.0
 
 
+_RECORDS: dict[str, type[StageRecord]] = {}
+"""The record class of each known stage, by stage name."""
+
+
+def register_record(stage: str, record_type: type[StageRecord]) -> None:
+    """Decode the manifest records of ``stage`` as ``record_type`` from now on.
+
+    Called for every :class:`StageRecord` subclass that names its ``stage``, and by
+    :class:`themescope.rundir.Stage` for each stage class (its ``record``).
+
+    Raises:
+        TypeError: Another record class is already registered for ``stage``.
+    """
+    known = _RECORDS.setdefault(stage, record_type)
+    if known is not record_type:
+        raise TypeError(
+            f"stage {stage!r} already records {known.__name__}; "
+            f"it cannot record {record_type.__name__} too"
+        )
+
+
+def record_type(stage: str) -> type[StageRecord]:
+    """Return the record class of ``stage`` (plain :class:`StageRecord` for an unknown stage)."""
+    return _RECORDS.get(stage, StageRecord)
+
+
 class StageRecord(msgspec.Struct, kw_only=True):
     """What every finished stage records.
 
@@ -106,6 +138,14 @@ class StageRecord(msgspec.Struct, kw_only=True):
         files: The files and folders it wrote into the run; it is current only while
             they are all there (empty in manifests written before they were recorded).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "stage" in cls.__dict__:
+            register_record(cls.stage, cls)
+
+    stage: ClassVar[str]
+    """The name of the stage this record belongs to (registers it; see :func:`register_record`)."""
 
     done: bool = True
     seconds: float = 0.0
@@ -122,6 +162,8 @@ class IngestRecord(StageRecord, kw_only=True):
     (:mod:`themescope.media.blank`); ``ocr`` is None when on-screen text was not
     read (``--ocr off``, or no OCR package).
     """
+
+    stage = "ingest"
 
     video: VideoFacts | None = None
     n_frames: int = 0
@@ -169,6 +211,8 @@ class TrainRecord(StageRecord, kw_only=True):
     or blank ones, on which ``psnr_db`` and ``text_cosine`` are measured too.
     """
 
+    stage = "train"
+
     psnr_db: float | None = None
     mean_frame_psnr_db: float | None = None
     lr: float | None = None
@@ -199,6 +243,8 @@ class TrainRecord(StageRecord, kw_only=True):
 class ThemesRecord(StageRecord, kw_only=True):
     """The themes stage's record: k and why, the backends, timings."""
 
+    stage = "themes"
+
     k: int = 0
     k_method: str = ""
     k_reason: str = ""
@@ -215,28 +261,26 @@ class ThemesRecord(StageRecord, kw_only=True):
 class ReportRecord(StageRecord, kw_only=True):
     """The report stage's record: the size of the page."""
 
+    stage = "report"
+
     bytes: int = 0
     n_themes: int = 0
     n_frames: int = 0
     n_thumbnails: int = 0
 
 
-class Stages(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """The records of the finished stages, in pipeline order."""
+class CompareRecord(StageRecord, kw_only=True):
+    """The compare stage's record (a comparison's folder): how the two runs' themes matched."""
 
-    ingest: IngestRecord | None = None
-    train: TrainRecord | None = None
-    themes: ThemesRecord | None = None
-    report: ReportRecord | None = None
+    stage = "compare"
+
+    n_themes_a: int = 0
+    n_themes_b: int = 0
+    n_shared: int = 0
+    methods: list[str] = msgspec.field(default_factory=list)
 
 
-RECORD_TYPES: dict[str, type[StageRecord]] = {
-    "ingest": IngestRecord,
-    "train": TrainRecord,
-    "themes": ThemesRecord,
-    "report": ReportRecord,
-}
-"""The record class of each stage, in pipeline order."""
+R = TypeVar("R", bound=StageRecord)
 
 
 class Manifest(msgspec.Struct, kw_only=True):
@@ -258,17 +302,46 @@ class Manifest(msgspec.Struct, kw_only=True):
     created: str = msgspec.field(default_factory=lambda: now())
     inputs: dict[str, InputFile] = msgspec.field(default_factory=dict)
     config: dict[str, StageSettings] = msgspec.field(default_factory=dict)
-    stages: Stages = msgspec.field(default_factory=Stages)
+    stages: dict[str, StageRecord] = msgspec.field(default_factory=dict)
 
-    def record(self, name: str) -> StageRecord | None:
-        """Return the record of stage ``name``, or None when it has not finished."""
-        record: StageRecord | None = getattr(self.stages, name)
-        return record
+    @overload
+    def record(self, name: str) -> StageRecord | None: ...
+    @overload
+    def record(self, name: str, kind: type[R]) -> R | None: ...
+    def record(self, name: str, kind: type[StageRecord] = StageRecord) -> StageRecord | None:
+        """Return the record of stage ``name``, or None when it has not finished.
+
+        Args:
+            name: The stage.
+            kind: The record class expected (``IngestRecord``); a record of another class
+                (a plug-in's stage of the same name) is None too.
+        """
+        record = self.stages.get(name)
+        return record if isinstance(record, kind) else None
 
     def warnings(self) -> list[str]:
         """Every warning of every finished stage, in pipeline order, without repeats."""
-        found = [w for name in RECORD_TYPES if (r := self.record(name)) for w in r.warnings]
+        found = [w for record in self.stages.values() for w in record.warnings]
         return list(dict.fromkeys(found))
+
+
+def _manifest_with_stages(name: str, stages_type: Any) -> type[msgspec.Struct]:
+    """Return a struct with :class:`Manifest`'s fields but ``stages`` of ``stages_type``."""
+    fields = [
+        (
+            field.name,
+            stages_type if field.name == "stages" else field.type,
+            field.default
+            if field.default is not msgspec.NODEFAULT
+            else msgspec.field(default_factory=field.default_factory),
+        )
+        for field in msgspec.structs.fields(Manifest)
+    ]
+    return msgspec.defstruct(name, fields, kw_only=True)
+
+
+# manifest.json as stored: the records undecoded, so each is decoded by its stage's class.
+_StoredManifest = _manifest_with_stages("_StoredManifest", dict[str, msgspec.Raw])
 
 
 def read_manifest(path: Path) -> Manifest:
@@ -278,13 +351,26 @@ def read_manifest(path: Path) -> Manifest:
         DocumentError: A :class:`RunDirectoryError`: the file is missing, unreadable,
             damaged, or from a newer themescope.
     """
-    return read_versioned(
+    rewrite = "delete it and rerun `themescope summarize --force` to rebuild the run"
+    stored = read_versioned(
         path,
-        Manifest,
+        _StoredManifest,
         MANIFEST_SCHEMA_VERSION,
         missing="run `themescope ingest` or `themescope summarize` first",
-        rewrite="delete it and rerun `themescope summarize --force` to rebuild the run",
+        rewrite=rewrite,
     )
+    values = msgspec.structs.asdict(stored)
+    stages: dict[str, StageRecord] = {}
+    for name, raw in values.pop("stages").items():
+        try:
+            record = msgspec.json.decode(raw, type=record_type(name) | None)
+        except msgspec.ValidationError as exc:
+            # msgspec says where from the record's root; say it from the manifest's.
+            where = str(exc).replace("`$", f"`$.stages.{name}", 1)
+            raise damaged(path, msgspec.ValidationError(where), rewrite) from exc
+        if record is not None:  # a hand-made manifest's "train": null: not finished
+            stages[name] = record
+    return Manifest(**values, stages=stages)
 
 
 def encode_manifest(manifest: Manifest) -> bytes:
@@ -294,8 +380,17 @@ def encode_manifest(manifest: Manifest) -> bytes:
 
 
 def manifest_schema() -> dict[str, Any]:
-    """Return the JSON Schema of ``manifest.json``, generated from the classes."""
-    schema: dict[str, Any] = msgspec.json.schema(Manifest)
+    """Return the JSON Schema of ``manifest.json``, generated from the record classes.
+
+    ``stages`` lists the stages known when it is called, each with its own record.
+    """
+    stages = msgspec.defstruct(
+        "Stages",
+        [(name, kind | None, None) for name, kind in _RECORDS.items()],
+        kw_only=True,
+        omit_defaults=True,
+    )
+    schema: dict[str, Any] = msgspec.json.schema(_manifest_with_stages("Manifest", stages))
     return schema
 
 

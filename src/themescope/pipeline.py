@@ -1,5 +1,9 @@
 """The whole pipeline in one call, for notebooks and for ``themescope summarize``.
 
+:class:`~themescope.rundir.Pipeline` runs any list of stages in one directory: a single
+video's run (:class:`Summarizer`), a study (:class:`themescope.corpus.Study`) and a
+comparison (``themescope compare``) are each a list of stages run by it.
+
 :class:`Summarizer` is built from the stage components, each with a default, in
 the style of BERTopic: swap the captioner, tagger or phrase embedder by passing
 your own. :meth:`Summarizer.run` runs ingest → train → themes → report in one
@@ -19,26 +23,46 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from themescope.documents import read_themes
 from themescope.errors import ConfigError
-from themescope.rundir import RunDirectory, Stage, run_stage
+from themescope.rundir import Pipeline, RunDirectory, Stage
 
 if TYPE_CHECKING:
-    from themescope.media.ingest import IngestConfig
+    from themescope.media.ingest import IngestConfig, IngestStage
     from themescope.model.config import TrainConfig
+    from themescope.model.train import TrainStage
+    from themescope.report.render import ReportStage
     from themescope.themes.base import Captioner, PhraseEmbedder, Tagger
-    from themescope.themes.stage import ThemesConfig
+    from themescope.themes.stage import ThemesConfig, ThemesStage
 
 logger = logging.getLogger("themescope")
 
-CONFIG_SECTIONS = ("ingest", "train", "themes")
 RUN_KEYS = ("device",)
 """Top-level keys of a config file that are not a stage's section."""
+
+
+def config_sections(stages: Iterable[Stage | type[Stage]]) -> tuple[str, ...]:
+    """Return the config-file sections that ``stages`` read, in order, without repeats."""
+    return tuple(dict.fromkeys(s.config_section for s in stages if s.config_section))
+
+
+def check_sections(values: Mapping[str, Any], sections: Sequence[str]) -> None:
+    """Refuse a config whose top-level keys are not ``sections`` or :data:`RUN_KEYS`.
+
+    Raises:
+        ConfigError: Naming the unknown sections and the expected ones.
+    """
+    unknown = sorted(set(values) - set(sections) - set(RUN_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown config section(s): {', '.join(unknown)}; "
+            f"expected {', '.join((*sections, *RUN_KEYS))}"
+        )
 
 
 @dataclass
@@ -176,12 +200,7 @@ class Summarizer:
         from themescope.model.config import TrainConfig
         from themescope.themes.stage import ThemesConfig
 
-        unknown = sorted(set(values) - set(CONFIG_SECTIONS) - set(RUN_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"unknown config section(s): {', '.join(unknown)}; "
-                f"expected {', '.join(CONFIG_SECTIONS + RUN_KEYS)}"
-            )
+        check_sections(values, config_sections(cls.stage_classes()))
         return cls(
             ingest=IngestConfig.from_dict(dict(values.get("ingest", {}))),
             train=TrainConfig.from_dict(dict(values.get("train", {}))),
@@ -189,14 +208,23 @@ class Summarizer:
             device=str(values.get("device", "auto")),
         )
 
-    def stages(
-        self, video: str | Path, subtitles: str | Path | None, *, resume: bool = True
-    ) -> list[Stage]:
-        """Return the stages :meth:`run` runs, in order, built from this summarizer's parts."""
+    @staticmethod
+    def stage_classes() -> tuple[
+        type[IngestStage], type[TrainStage], type[ThemesStage], type[ReportStage]
+    ]:
+        """The classes of the stages :meth:`run` runs, in order."""
         from themescope.media.ingest import IngestStage
         from themescope.model.train import TrainStage
         from themescope.report.render import ReportStage
         from themescope.themes.stage import ThemesStage
+
+        return IngestStage, TrainStage, ThemesStage, ReportStage
+
+    def stages(
+        self, video: str | Path, subtitles: str | Path | None, *, resume: bool = True
+    ) -> list[Stage]:
+        """Return the stages :meth:`run` runs, in order, built from this summarizer's parts."""
+        IngestStage, TrainStage, ThemesStage, ReportStage = self.stage_classes()
 
         return [
             IngestStage(video, subtitles, self.ingest),
@@ -229,30 +257,10 @@ class Summarizer:
         Raises:
             ThemescopeError: Bad input at any stage (one clear message), or the run is locked.
         """
-        from themescope.errors import CheckpointError
-        from themescope.model.train import TrainStage
-
         run = RunDirectory(out)
-        run.check_usable(force=force)
         # --force redoes training from the start: a checkpoint is a cache of the old plan.
         stages = self.stages(video, subtitles, resume=not force)
-        for stage in stages:
-            stage.check()
-        statuses: dict[str, str] = {}
-        with run.lock():
-            for stage in stages:
-                try:
-                    result = run_stage(run, stage, force=force)
-                except CheckpointError as exc:
-                    if not isinstance(stage, TrainStage):
-                        raise
-                    # An interrupted training left a checkpoint; resuming it gives the same
-                    # result as an uninterrupted run. One that no longer fits (settings
-                    # changed since, or damaged) is only a cache here: start over instead.
-                    logger.warning("not resuming: %s; training from the start", exc.problem)
-                    stage.resume = False
-                    result = run_stage(run, stage, force=force)
-                statuses[stage.name] = result.status
+        statuses = Pipeline(stages).run(run, force=force)
         return Result.from_run(run, statuses)
 
 
@@ -339,11 +347,12 @@ def load_config(path: str | Path) -> dict[str, Any]:
                 f"config file {path} is not valid YAML: {_yaml_problem(exc)}"
             ) from exc
         raise
+    sections = config_sections(Summarizer.stage_classes())
     if not isinstance(values, dict) or any(
-        not isinstance(values[s], dict) for s in CONFIG_SECTIONS if s in values
+        not isinstance(values[s], dict) for s in sections if s in values
     ):
         raise ConfigError(
-            f"config file {path} must hold sections {', '.join(CONFIG_SECTIONS)} of key = value"
+            f"config file {path} must hold sections {', '.join(sections)} of key = value"
         )
     return values
 

@@ -23,8 +23,15 @@ the directory always reads as one consistent run, never as a new ingest beside a
 old model.
 
 A study directory (:mod:`themescope.corpus.study`) follows the same contract with a
-``videos.json`` beside its manifest. A :class:`RunDirectory` is opened as one or the
-other, and refuses the other kind before anything is written.
+``videos.json`` beside its manifest, and so does a comparison (``themescope compare``,
+its ``compare.json``). A :class:`RunDirectory` is opened as one kind and refuses the
+others before anything is written.
+
+Stages declare themselves (:class:`Stage`: name, needs, record, files, columns, config
+section, command) and register by subclassing; the file and column lists and record
+types are read from those declarations, and "later" means later in the pipeline's
+order (:class:`Pipeline`) and in the manifest's, which records the
+stages in the order they ran, so a plug-in's stage is invalidated like the package's.
 """
 
 from __future__ import annotations
@@ -38,16 +45,18 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import msgspec
 
 from themescope._atomic import atomic_path
 from themescope._version import __version__
 from themescope.errors import (
+    CheckpointError,
+    DocumentError,
     NewerDocumentError,
     RunDirectoryError,
     RunLockedError,
@@ -55,13 +64,14 @@ from themescope.errors import (
     os_error_reason,
 )
 from themescope.manifest import (
-    RECORD_TYPES,
     InputFile,
     Manifest,
     StageRecord,
     encode_manifest,
     now,
     read_manifest,
+    record_type,
+    register_record,
 )
 
 logger = logging.getLogger("themescope")
@@ -69,9 +79,13 @@ logger = logging.getLogger("themescope")
 MANIFEST_NAME = "manifest.json"
 STUDY_VIDEOS_NAME = "videos.json"
 """The file that tells a study directory from a single video's run."""
+COMPARE_NAME = "compare.json"
+"""The file that tells a comparison's folder (``themescope compare``) from a run."""
 LOCK_NAME = ".lock"
-STAGES = tuple(RECORD_TYPES)
-"""The stages in pipeline order; rewriting one invalidates those after it."""
+Kind = Literal["run", "study", "comparison"]
+"""The kinds of run directory: a single video's run, a study, a comparison of two runs."""
+_KIND_COMMANDS: dict[str, str] = {"study": "corpus", "comparison": "compare"}
+"""The command that redoes any stage of a directory of that kind (a run's: the stage's own)."""
 
 _STAGING_PREFIX = ".staging-"
 _HELD_LOCKS: dict[str, list[Any]] = {}
@@ -92,23 +106,23 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-# The files each stage owns in RUN (the contract above; the first is always written, the
-# others may not be, e.g. no reconstructions.png without images), and the columns it adds
-# to frames.parquet: when a stage reruns, those of every later stage are removed first,
-# and its own old files that it does not write again go when it commits.
-STAGE_FILES: dict[str, tuple[str, ...]] = {
-    "ingest": ("frames.parquet", "cues.parquet", "frames"),
-    "train": (
-        "latents.npy",
-        "model",
-        "train_log.csv",
-        "reconstructions.png",
-        "text_reconstructions.txt",
-    ),
-    "themes": ("themes.json",),
-    "report": ("report.html",),
-}
-STAGE_COLUMNS: dict[str, tuple[str, ...]] = {"themes": ("theme", "caption")}
+_STAGE_CLASSES: dict[str, list[type[Stage]]] = {}
+"""Every stage class defined so far, by stage name (a study's stages share a run's names)."""
+
+
+def stage_classes(name: str) -> list[type[Stage]]:
+    """Return the stage classes registered under ``name``, in the order they were defined."""
+    return list(_STAGE_CLASSES.get(name, ()))
+
+
+def declared_files(name: str) -> tuple[str, ...]:
+    """Return every file the stages named ``name`` may own in a run (their ``files``)."""
+    return tuple(dict.fromkeys(f for cls in _STAGE_CLASSES.get(name, ()) for f in cls.files))
+
+
+def declared_columns(name: str) -> tuple[str, ...]:
+    """Return every frames.parquet column the stages named ``name`` add (their ``columns``)."""
+    return tuple(dict.fromkeys(c for cls in _STAGE_CLASSES.get(name, ()) for c in cls.columns))
 
 
 class StageWriter:
@@ -120,7 +134,9 @@ class StageWriter:
         run: The run directory.
         name: The stage's name.
         staging: The private folder the stage writes into.
-        record: Stage-specific facts for its manifest record (see :mod:`themescope.manifest`).
+        record: Its manifest record, an instance of the stage's record class (see
+            :mod:`themescope.manifest`); the stage sets it or its fields, the runner adds the
+            common ones (seconds, fingerprint, files...) when it commits.
         warnings: Degraded results met so far.
         inputs: Input files to record in the manifest (ingest).
     """
@@ -129,7 +145,7 @@ class StageWriter:
         self.run = run
         self.name = name
         self.staging = staging
-        self.record: dict[str, Any] = {}
+        self.record: StageRecord = record_type(name)()
         self.warnings: list[str] = []
         self.inputs: dict[str, InputFile] = {}
 
@@ -148,7 +164,13 @@ class StageWriter:
 class Stage(abc.ABC):
     """One step of the pipeline, run by :func:`run_stage`.
 
-    A stage declares its ``name`` and the stages it ``needs``; :meth:`check` resolves
+    A stage declares itself in class attributes: its ``name``, the stages it ``needs``,
+    its ``record`` class (a :class:`~themescope.manifest.StageRecord` subclass), the
+    ``files`` it owns in the run (the first always written), the frames.parquet
+    ``columns`` it adds, the ``config_section`` it reads, the CLI ``command`` that runs
+    it and the ``kinds`` of directory it writes. Defining a subclass with a ``name``
+    registers it: the manifest decodes its record, and invalidation removes its files
+    and columns, with no list to edit. :meth:`check` resolves
     and checks every setting and component cheaply (no model is loaded, nothing is
     written), so a pipeline can refuse bad settings before its first stage starts;
     :meth:`fingerprint_parts` says what its result depends on (its settings and its
@@ -165,8 +187,26 @@ class Stage(abc.ABC):
 
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
-    study: ClassVar[bool] = False
-    """Whether it writes a study directory; :func:`run_stage` opens a path given as one."""
+    record: ClassVar[type[StageRecord]] = StageRecord
+    files: ClassVar[tuple[str, ...]] = ()
+    columns: ClassVar[tuple[str, ...]] = ()
+    config_section: ClassVar[str | None] = None
+    command: ClassVar[str | None] = None
+    """The ``themescope`` command that runs this stage alone (None: only in a pipeline)."""
+    kinds: ClassVar[tuple[Kind, ...]] = ("run",)
+    """The kinds of directory it writes; :func:`run_stage` opens a path as the first."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not hasattr(cls, "name"):
+            return  # a base class; its subclasses name themselves
+        if not issubclass(cls.record, StageRecord) or not set(cls.kinds) <= set(get_args(Kind)):
+            raise TypeError(
+                f"{cls.__name__}.record must be a StageRecord subclass and its kinds among "
+                f"{', '.join(get_args(Kind))}"
+            )
+        register_record(cls.name, cls.record)
+        _STAGE_CLASSES.setdefault(cls.name, []).append(cls)
 
     def check(self) -> None:  # noqa: B027 - most stages have nothing to resolve
         """Resolve and check settings and components; raise a ThemescopeError if one is bad."""
@@ -174,6 +214,24 @@ class Stage(abc.ABC):
     def inputs(self) -> dict[str, InputFile]:
         """Return the input files this stage reads from outside the run (ingest's video)."""
         return {}
+
+    def stale(self, run: RunDirectory) -> bool:
+        """Whether it must rerun in ``run`` although it is current (a study's failed videos).
+
+        Asked by :class:`Pipeline` under the lock, before the stage runs.
+        """
+        return False
+
+    def close(self) -> None:  # noqa: B027 - most stages hold nothing
+        """Release what the stage holds (a pool of workers); the pipeline calls it at the end."""
+
+    def fallback(self, problem: Exception) -> Stage | None:
+        """Return the stage to run instead after ``problem`` (a CheckpointError), or None.
+
+        :class:`Pipeline` asks when a stage raises
+        :class:`~themescope.errors.CheckpointError`; None lets the error through.
+        """
+        return None
 
     @abc.abstractmethod
     def settings(self) -> dict[str, Any]:
@@ -210,7 +268,13 @@ class StageResult:
         return self.status == "skipped"
 
 
-def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = False) -> StageResult:
+def run_stage(
+    run: RunDirectory | str | Path,
+    stage: Stage,
+    *,
+    force: bool = False,
+    order: Sequence[str] = (),
+) -> StageResult:
     """Run ``stage`` in ``run`` unless it is current: the one stage lifecycle.
 
     Locks the run; checks the stages it needs; computes its fingerprint (settings,
@@ -220,10 +284,17 @@ def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = Fal
     always reads as one consistent run, then runs it into a staging folder and
     commits it with its record.
 
+    Args:
+        run: The run directory (a path is opened as the stage's first kind).
+        stage: The stage.
+        force: Redo it even when it is current.
+        order: The pipeline's stage names in order, for invalidation (the manifest's
+            order, which is the order the stages ran, is used too).
+
     Raises:
         ThemescopeError: Bad settings, a missing upstream stage, or a failure of the stage.
     """
-    run = run if isinstance(run, RunDirectory) else RunDirectory(run, study=stage.study)
+    run = run if isinstance(run, RunDirectory) else RunDirectory(run, kind=stage.kinds[0])
     stage.check()
     creates = not stage.needs
     if not creates:
@@ -247,11 +318,79 @@ def run_stage(run: RunDirectory | str | Path, stage: Stage, *, force: bool = Fal
                     "%s is up to date in %s; skipped (use --force to redo)", stage.name, run.path
                 )
                 return StageResult(run, stage.name, "skipped", record)
-        run.invalidate_after(stage.name)
-        with run.stage(stage.name, stage_fingerprint=stage_fp, config=stage.settings()) as writer:
+        run.invalidate_after(stage.name, order=order)
+        with run.stage(
+            stage.name, stage_fingerprint=stage_fp, config=stage.settings(), files=stage.files
+        ) as writer:
             writer.inputs.update(inputs)
             stage.run(run, writer)
         return StageResult(run, stage.name, "ran", run.require(stage.name))
+
+
+class Pipeline:
+    """Run a list of stages in one directory, each through :func:`~themescope.rundir.run_stage`.
+
+    Every stage's settings are checked before the first one runs, so a bad model folder
+    or device is refused in seconds, not after training; the directory is locked once
+    for the whole list; a current stage is skipped, a changed one reruns with every
+    stage after it (in this list's order); a stage that raises
+    :class:`~themescope.errors.CheckpointError` is replaced by its
+    :meth:`~themescope.rundir.Stage.fallback` (a training that resumes from scratch);
+    every stage is closed at the end, whatever happens.
+
+    Args:
+        stages: The stages in the order they run.
+
+    Example:
+        >>> from themescope.report.render import ReportStage
+        >>> Pipeline([ReportStage()]).run("runs/us")  # doctest: +SKIP
+        {'report': 'skipped'}
+    """
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        names = [stage.name for stage in stages]
+        if not stages or len(set(names)) != len(names):
+            raise ValueError(f"a pipeline needs stages with distinct names; got {names}")
+        self.stages = list(stages)
+
+    def run(self, run: RunDirectory | str | Path, *, force: bool = False) -> dict[str, str]:
+        """Run every stage that is not current; return each stage's status ("ran", "skipped").
+
+        Args:
+            run: The directory (a path is opened as the first stage's kind).
+            force: Redo every stage, and accept a directory holding other files.
+
+        Raises:
+            ThemescopeError: Bad settings at any stage (one clear message, before any
+                work), the directory is in use or of another kind, or a stage failed.
+        """
+        names = [stage.name for stage in self.stages]
+        if not isinstance(run, RunDirectory):
+            run = RunDirectory(run, kind=self.stages[0].kinds[0])
+        try:
+            run.check_usable(force=force)
+            for stage in self.stages:
+                stage.check()
+            statuses: dict[str, str] = {}
+            with run.lock():
+                for stage in self.stages:
+                    statuses[stage.name] = _run_or_fall_back(run, stage, force, names).status
+            return statuses
+        finally:
+            for stage in self.stages:
+                stage.close()
+
+
+def _run_or_fall_back(
+    run: RunDirectory, stage: Stage, force: bool, order: Sequence[str]
+) -> StageResult:
+    try:
+        return run_stage(run, stage, force=force or stage.stale(run), order=order)
+    except CheckpointError as exc:
+        replacement = stage.fallback(exc)
+        if replacement is None:
+            raise
+        return _run_or_fall_back(run, replacement, force, order)
 
 
 class RunDirectory:
@@ -260,6 +399,7 @@ class RunDirectory:
     Args:
         path: The directory; it is created by the first stage that writes.
         study: Open it as a study directory (``themescope corpus``), not a single video's run.
+        kind: The kind of directory (``run``, ``study``, ``comparison``); overrides ``study``.
 
     Example:
         >>> run = RunDirectory("runs/us-report")  # doctest: +SKIP
@@ -267,12 +407,18 @@ class RunDirectory:
         1.7
     """
 
-    def __init__(self, path: str | Path, *, study: bool = False) -> None:
+    def __init__(self, path: str | Path, *, study: bool = False, kind: Kind | None = None) -> None:
         self.path = Path(path)
-        self.study = study
+        self.kind: Kind = kind or ("study" if study else "run")
+
+    @property
+    def study(self) -> bool:
+        """Whether it is opened as a study directory."""
+        return self.kind == "study"
 
     def __repr__(self) -> str:
-        return f"RunDirectory({str(self.path)!r}{', study=True' if self.study else ''})"
+        shown = "" if self.kind == "run" else f", kind={self.kind!r}"
+        return f"RunDirectory({str(self.path)!r}{shown})"
 
     def __truediv__(self, relative: str) -> Path:
         return self.path / relative
@@ -290,6 +436,18 @@ class RunDirectory:
         """Whether this directory holds a study (its ingest wrote ``videos.json``)."""
         return (self / STUDY_VIDEOS_NAME).is_file()
 
+    def is_comparison(self) -> bool:
+        """Whether this directory holds a comparison (``themescope compare`` wrote it)."""
+        return (self / COMPARE_NAME).is_file()
+
+    def found_kind(self) -> Kind | None:
+        """The kind of directory found on disk (None: no run of any kind yet)."""
+        if self.is_study():
+            return "study"
+        if self.is_comparison():
+            return "comparison"
+        return "run" if self.exists() and self.read_manifest().stages else None
+
     def read_manifest(self) -> Manifest:
         """Return the manifest, or a fresh one when the run has none yet.
 
@@ -306,14 +464,38 @@ class RunDirectory:
     def check_usable(self, force: bool = False) -> None:
         """Refuse a file, a non-empty directory that is not a run, or a run of the other kind.
 
-        The other kind: a study opened as a single video's run, or the reverse.
+        The other kind: a study opened as a single video's run, a comparison opened as
+        either, or the reverse.
 
         Args:
             force: Accept a non-empty directory that holds other things.
         """
         if self.path.exists() and not self.path.is_dir():
             raise RunDirectoryError(f"{self.path} exists and is not a directory")
-        if not self.study and self.is_study():
+        found = self.found_kind() if self.path.is_dir() else None
+        if self.kind == "comparison" and found not in (None, "comparison"):
+            raise RunDirectoryError(
+                f"{self.path} is a {'study' if found == 'study' else 'single video'}'s "
+                "directory, not a comparison; choose another --out"
+            )
+        if self.kind == "comparison" and found == "comparison" and not force:
+            from themescope.documents import read_compare
+
+            try:
+                read_compare(self / COMPARE_NAME)
+            except NewerDocumentError as exc:
+                # Replacing it would lose what the newer themescope wrote there.
+                raise NewerDocumentError(
+                    f"{exc}, choose another --out, or pass --force to replace it"
+                ) from exc
+            except DocumentError:
+                pass  # damaged or older: the compare stage writes it anew
+        if self.kind != "comparison" and found == "comparison":
+            raise RunDirectoryError(
+                f"{self.path} is a comparison (made by `themescope compare`), not a "
+                f"{'study' if self.study else 'single video'}'s run; choose another --out"
+            )
+        if self.kind == "run" and found == "study":
             # A single video's stage would write its files over the study's and orphan videos/.
             raise RunDirectoryError(
                 f"{self.path} is a study folder (made by `themescope corpus`), not a single "
@@ -321,12 +503,18 @@ class RunDirectory:
                 f"`themescope corpus CORPUS --out {self.path}`, or rebuild its report with "
                 f"`themescope report {self.path}`"
             )
-        if self.study and not self.is_study() and self.exists() and self.record("ingest"):
+        if self.study and found == "run" and self.record("ingest"):
             raise RunDirectoryError(
                 f"{self.path} is a single video's run directory, not a study; choose another --out"
             )
         if self.path.is_dir() and not self.exists() and not force:
-            others = [p.name for p in self.path.iterdir() if not p.name.startswith(".")]
+            # A comparison written before comparisons had a manifest is redone in place.
+            own = {COMPARE_NAME, *declared_files("report")} if self.kind == "comparison" else set()
+            others = [
+                p.name
+                for p in self.path.iterdir()
+                if not p.name.startswith(".") and p.name not in own
+            ]
             if others:
                 raise RunDirectoryError(
                     f"{self.path} already holds other files ({', '.join(sorted(others)[:3])}"
@@ -364,7 +552,8 @@ class RunDirectory:
         record = self.record(name)
         if record is None:
             raise StageNotDoneError(
-                f"{self.path} has no finished {name} stage; run `themescope {name}` first"
+                f"{self.path} has no finished {name} stage; run `themescope {self._command(name)}` "
+                "first"
             )
         self.check_outputs(name, record)
         return record
@@ -380,17 +569,25 @@ class RunDirectory:
             DocumentError: A JSON document it wrote is damaged or of another version.
         """
         # Manifests written before stages recorded their files: the one file always written.
-        for relative in record.files or STAGE_FILES[name][:1]:
+        for relative in record.files or declared_files(name)[:1]:
             path = self / relative
             if not path.exists():
-                command = "corpus" if self.is_study() else name
                 raise StageNotDoneError(
                     f"{path} is missing, so the {name} stage of {self.path} is not complete; "
-                    f"run `themescope {command}` again"
+                    f"run `themescope {self._command(name)}` again"
                 )
             reader = self._document_readers().get(relative)
             if reader is not None:
                 reader(path)
+
+    def _command(self, name: str) -> str:
+        """The command that (re)does stage ``name`` here."""
+        if self.is_study():
+            return _KIND_COMMANDS["study"]
+        if self.kind in _KIND_COMMANDS:
+            return _KIND_COMMANDS[self.kind]
+        commands = [cls.command for cls in _STAGE_CLASSES.get(name, ()) if cls.command]
+        return commands[0] if commands else name
 
     def _document_readers(self) -> dict[str, Callable[[Path], object]]:
         """The typed reader of each JSON document a stage writes here."""
@@ -401,7 +598,7 @@ class RunDirectory:
                 "themes.json": documents.read_study_themes,
                 STUDY_VIDEOS_NAME: documents.read_study_videos,
             }
-        return {"themes.json": documents.read_themes}
+        return {"themes.json": documents.read_themes, COMPARE_NAME: documents.read_compare}
 
     @contextlib.contextmanager
     def lock(self, *, create: bool = True) -> Iterator[None]:
@@ -467,25 +664,38 @@ class RunDirectory:
                 f"cannot create run directory {self.path}: {os_error_reason(exc)}"
             ) from exc
 
-    def invalidate_after(self, name: str) -> None:
+    def invalidate_after(self, name: str, *, order: Sequence[str] = ()) -> None:
         """Remove the records, files and frames.parquet columns of every stage after ``name``.
 
-        The records go first (atomically), so a process killed while files are being
-        removed leaves a run whose manifest already disowns them.
+        Later means after ``name`` in the pipeline's ``order``, or recorded after it in the
+        manifest (which lists the stages in the order they ran). A stage this process does
+        not know loses the files its record lists. The records go first (atomically), so a
+        process killed while files are being removed leaves a run whose manifest already
+        disowns them.
         """
-        later = STAGES[STAGES.index(name) + 1 :]
         manifest = self.read_manifest()
-        if self.exists() and any(manifest.record(stage) is not None for stage in later):
+        recorded = list(manifest.stages)
+        earlier = order[: order.index(name)] if name in order else ()
+        later = list(recorded[recorded.index(name) + 1 :]) if name in recorded else []
+        later = [n for n in later if n not in earlier]
+        if name in order:
+            later += [n for n in order[order.index(name) + 1 :] if n not in later]
+        files = {f for n in later for f in declared_files(n)}
+        files.update(f for n in later if (r := manifest.record(n)) for f in r.files)
+        # A later stage may have rewritten an earlier one's file (themes adds a column to
+        # ingest's frames.parquet): that file stays, only its columns go.
+        files -= {f for n in recorded if n not in later for f in manifest.stages[n].files}
+        files -= {f for n in (name, *earlier) for f in declared_files(n)}
+        if self.exists() and any(n in manifest.stages for n in later):
             for stage in later:
-                setattr(manifest.stages, stage, None)
+                manifest.stages.pop(stage, None)
                 manifest.config.pop(stage, None)
             self.write_manifest(manifest)
-        for stage in later:
-            for relative in STAGE_FILES[stage]:
-                _remove(self / relative)
-            columns = STAGE_COLUMNS.get(stage, ())
-            if columns:
-                self._drop_frame_columns(columns)
+        for relative in sorted(files):
+            _remove(self / relative)
+        columns = tuple(c for n in later for c in declared_columns(n))
+        if columns:
+            self._drop_frame_columns(columns)
 
     def _drop_frame_columns(self, columns: tuple[str, ...]) -> None:
         import pyarrow.parquet as pq
@@ -501,16 +711,23 @@ class RunDirectory:
 
     @contextlib.contextmanager
     def stage(
-        self, name: str, *, stage_fingerprint: str, config: Mapping[str, Any]
+        self,
+        name: str,
+        *,
+        stage_fingerprint: str,
+        config: Mapping[str, Any],
+        files: Sequence[str] | None = None,
     ) -> Iterator[StageWriter]:
         """Write one stage transactionally (the primitive :func:`run_stage` is built on).
 
         Files written through :meth:`StageWriter.path` replace the run's files of the
         same top-level name only when the block ends without an exception; the manifest
         then records the stage with its seconds, fingerprint, settings, inputs, warnings
-        and ``writer.record``. The staging folder is removed whatever happens.
+        and ``writer.record``; its old ``files`` (default: those its stage classes declare)
+        that it did not write again are removed. The staging folder is removed whatever
+        happens.
         """
-        if name not in STAGES:
+        if name not in _STAGE_CLASSES and record_type(name) is StageRecord:
             raise ValueError(f"unknown stage {name!r}")
         self.create()
         staging = self.path / f"{_STAGING_PREFIX}{name}"
@@ -520,32 +737,43 @@ class RunDirectory:
         started = time.perf_counter()
         try:
             yield writer
-            self._commit(writer, config, stage_fingerprint, time.perf_counter() - started)
+            owned = declared_files(name) if files is None else tuple(files)
+            seconds = time.perf_counter() - started
+            self._commit(writer, config, stage_fingerprint, seconds, owned)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _commit(
-        self, writer: StageWriter, settings: Mapping[str, Any], stage_fp: str, seconds: float
+        self,
+        writer: StageWriter,
+        settings: Mapping[str, Any],
+        stage_fp: str,
+        seconds: float,
+        owned: Sequence[str],
     ) -> None:
         written = {entry.name for entry in writer.staging.iterdir()}
-        record = msgspec.convert(
-            {
-                "done": True,
-                "seconds": round(seconds, 3),
-                "fingerprint": stage_fp,
-                "finished": now(),
-                "warnings": writer.warnings,
-                "files": sorted(written),
-                **writer.record,
-            },
-            RECORD_TYPES[writer.name],
+        expected = record_type(writer.name)
+        if type(writer.record) is not expected:
+            raise TypeError(
+                f"the {writer.name} stage's record must be a {expected.__name__}, "
+                f"not a {type(writer.record).__name__}"
+            )
+        # Built in Python, a record is not type-checked: read it back as the manifest will.
+        checked = msgspec.convert(msgspec.to_builtins(writer.record), expected)
+        record = msgspec.structs.replace(
+            checked,
+            done=True,
+            seconds=round(seconds, 3),
+            fingerprint=stage_fp,
+            finished=now(),
+            warnings=list(writer.warnings),
+            files=sorted(written),
         )
         manifest = self.read_manifest()
         # Disown the old files first: if we die while moving, the stage is not trusted.
-        if manifest.record(writer.name) is not None:
-            setattr(manifest.stages, writer.name, None)
+        if manifest.stages.pop(writer.name, None) is not None:
             self.write_manifest(manifest)
-        for relative in STAGE_FILES[writer.name]:
+        for relative in owned:
             if relative not in written:
                 _remove(self / relative)
         for entry in writer.staging.iterdir():
@@ -555,7 +783,7 @@ class RunDirectory:
         manifest.version = __version__
         manifest.config[writer.name] = dict(settings)
         manifest.inputs.update(writer.inputs)
-        setattr(manifest.stages, writer.name, record)
+        manifest.stages[writer.name] = record
         self.write_manifest(manifest)
 
 

@@ -11,14 +11,14 @@ from rich.table import Table
 
 from themescope._cli._app import app
 from themescope._cli._options import given, option, registered
-from themescope.themes.config import ThemesConfig
+from themescope.themes.compare.config import CompareConfig
 
 
 @app.command("compare")
 def compare_command(
     run_a: Annotated[Path, typer.Argument(help="First run directory (with themes).")],
     run_b: Annotated[Path, typer.Argument(help="Second run directory (with themes).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write compare.json into.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the comparison into.")],
     embedder: Annotated[
         str | None,
         typer.Option(
@@ -28,46 +28,36 @@ def compare_command(
             "only), or a local sentence-transformers folder.",
         ),
     ] = None,
-    multilingual: Annotated[
-        bool,
-        typer.Option(
-            "--multilingual", help="Treat the embedder as multilingual whatever its name."
-        ),
-    ] = False,
-    threshold: Annotated[
-        float,
-        typer.Option(
-            "--threshold", help="Combined similarity from which matched themes count as shared."
-        ),
-    ] = 0.5,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the visual space (PCA).")] = 0,
-    gloss_language: str | None = option(ThemesConfig, "gloss_language"),
+    multilingual: bool | None = option(CompareConfig, "multilingual"),
+    threshold: float | None = option(CompareConfig, "threshold"),
+    seed: int | None = option(CompareConfig, "seed"),
+    gloss_language: str | None = option(CompareConfig, "gloss_language"),
     force: Annotated[
         bool,
         typer.Option(
             "--force",
-            help="Write into an --out that holds other files or a newer themescope's compare.json.",
+            help="Redo the comparison, and write into an --out that holds other files or a "
+            "newer themescope's compare.json.",
         ),
     ] = False,
 ) -> None:
     """Match the themes of RUN_A and RUN_B; write what they share and what is their own."""
-    from themescope.report import render_compare
-    from themescope.themes.compare import compare_runs
+    from themescope.report.compare_page import CompareReportStage
+    from themescope.rundir import Pipeline, RunDirectory
+    from themescope.themes.compare.stage import CompareStage, ComparisonResult
 
-    result = compare_runs(
-        run_a,
-        run_b,
-        out,
-        embedder=embedder,
-        multilingual=multilingual,
-        threshold=threshold,
-        seed=seed,
-        force=force,
-        **given(gloss_language=gloss_language),
+    config = CompareConfig.from_dict(
+        given(
+            threshold=threshold, multilingual=multilingual, seed=seed, gloss_language=gloss_language
+        )
     )
-    page = render_compare(result.path.parent)
+    folder = RunDirectory(out, kind="comparison")
+    stages = [CompareStage(run_a, run_b, config, embedder=embedder), CompareReportStage()]
+    result = ComparisonResult.read(folder, Pipeline(stages).run(folder, force=force))
     document = result.document
     console = Console(soft_wrap=True)
+    done = ", ".join(f"{stage} {status}" for stage, status in result.stages.items())
+    console.print(f"comparison ({done})", markup=False)
     used = ", ".join(m.name for m in document.methods if m.used)
     languages = document.languages
     console.print(f"languages: {languages.a} vs {languages.b} · methods: {used}", markup=False)
@@ -91,4 +81,4 @@ def compare_command(
     console.print(
         f"{n_shared} shared · {n_own_a} own to A · {n_own_b} own to B → {result.path}", markup=False
     )
-    console.print(f"report: {page}", markup=False, highlight=False)
+    console.print(f"report: {folder / 'compare.html'}", markup=False, highlight=False)

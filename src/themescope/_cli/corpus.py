@@ -9,15 +9,8 @@ from typing import Any
 import typer
 
 from themescope._cli._app import app, print_summary
-from themescope._cli._options import (
-    CONFIG_FILE_HELP,
-    SET_HELP,
-    given,
-    merged_config,
-    option,
-    registered,
-)
-from themescope.corpus.study import STUDY_DEFAULTS
+from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
+from themescope.corpus.study import STUDY_DEFAULTS, StudyConfig
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
 from themescope.themes.config import ThemesConfig
@@ -34,21 +27,9 @@ def corpus_command(
         ..., "--out", "-o", help="Study directory to write (resumed if it exists)."
     ),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_FILE_HELP),
-    executor: str = typer.Option(
-        "local",
-        "--executor",
-        help=f"Where the videos are ingested, one of: {registered('executor')} (local: a "
-        "process pool; ray: pip install themescope[ray]).",
-    ),
-    workers: int | None = typer.Option(
-        None, "--workers", help="Parallel ingest workers (default: the machine's cores)."
-    ),
-    ray_address: str | None = typer.Option(
-        None,
-        "--ray-address",
-        help="An existing Ray cluster: auto, host:port or ray://host:port (default: a local "
-        "Ray). Every worker must reach the videos and the study directory.",
-    ),
+    executor: str | None = option(StudyConfig, "executor"),
+    workers: int | None = option(StudyConfig, "workers"),
+    ray_address: str | None = option(StudyConfig, "ray_address"),
     every: float | None = option(IngestConfig, "every_s", defaults=STUDY_DEFAULTS),
     ocr: str | None = option(IngestConfig, "ocr", defaults=STUDY_DEFAULTS),
     epochs: int | None = option(TrainConfig, "epochs", defaults=STUDY_DEFAULTS),
@@ -83,9 +64,7 @@ def corpus_command(
     }
     study = Study.from_config(
         merged_config(config_file, settings, flags),
-        executor=executor,
-        workers=workers,
-        ray_address=ray_address,
+        **given(executor=executor, workers=workers, ray_address=ray_address),
     )
     result = study.run(corpus, out=out, force=force)
     print_summary(result, _theme_lines(result))

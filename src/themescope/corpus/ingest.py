@@ -25,10 +25,11 @@ from themescope.documents import (
     STUDY_SCHEMA_VERSION,
     StudyVideoRecord,
     StudyVideosDocument,
+    read_study_videos,
     write_study,
 )
-from themescope.errors import ThemescopeError
-from themescope.manifest import IngestRecord
+from themescope.errors import DocumentError, ThemescopeError
+from themescope.manifest import IngestRecord, Manifest
 from themescope.media.config import IngestConfig
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
 
@@ -115,7 +116,11 @@ class StudyIngestStage(Stage):
     """
 
     name = "ingest"
-    study = True
+    record = IngestRecord
+    files = ("frames.parquet", STUDY_VIDEOS_NAME)
+    config_section = "ingest"
+    command = "corpus"
+    kinds = ("study",)
 
     def __init__(
         self, spec: CorpusSpec, config: IngestConfig, executor: Executor, *, force: bool = False
@@ -136,6 +141,20 @@ class StudyIngestStage(Stage):
 
         resolve_reader(self.config.ocr, None)
 
+    def stale(self, run: RunDirectory) -> bool:
+        """Whether a video failed last time: it is retried (the done ones skip in their runs)."""
+        if run.record("ingest") is None:
+            return False
+        try:
+            previous = read_study_videos(run / STUDY_VIDEOS_NAME)
+        except DocumentError:
+            return True  # damaged, or from another themescope: the stage rewrites it
+        return any(v.status == "failed" for v in previous.videos)
+
+    def close(self) -> None:
+        """Stop the executor's workers."""
+        self.executor.close()
+
     def settings(self) -> dict[str, Any]:
         """The ingest settings and the executor."""
         return {**self.config.to_dict(), "executor": self.executor.name}
@@ -153,6 +172,10 @@ class StudyIngestStage(Stage):
 
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
         """Ingest every video (skipping current ones), record each, gather the frames."""
+        if not run.exists():
+            # The manifest before the videos' folders: a study killed during its first
+            # ingest is still recognised as one (and resumed) by the next run.
+            run.write_manifest(Manifest())
         videos = list(self.spec.videos)
         tasks = [self._task(run, video) for video in videos]
         outcomes: dict[int, IngestedVideo | TaskFailure] = {}
@@ -190,13 +213,11 @@ class StudyIngestStage(Stage):
         )
         n_frames = _write_frame_table(run, done, writer.path("frames.parquet"))
         langs = sorted({r.lang for r in done if r.lang})
-        writer.record.update(
-            {
-                "n_frames": n_frames,
-                "lang": langs[0] if len(langs) == 1 else "mul",
-                "every_s": self.config.every_s,
-                "text_source": "corpus",
-            }
+        writer.record = IngestRecord(
+            n_frames=n_frames,
+            lang=langs[0] if len(langs) == 1 else "mul",
+            every_s=self.config.every_s,
+            text_source="corpus",
         )
 
     def _task(self, run: RunDirectory, video: CorpusVideo) -> VideoTask:

@@ -34,19 +34,23 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from themescope._config import Settings, setting
 from themescope.documents import read_study_themes, read_study_videos
-from themescope.errors import ConfigError
-from themescope.manifest import Manifest
 from themescope.model.config import MULTILINGUAL
-from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, run_stage
+from themescope.registry import Choices
+from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage
 
 if TYPE_CHECKING:
+    from themescope.corpus.ingest import StudyIngestStage
     from themescope.corpus.spec import CorpusSpec
+    from themescope.corpus.themes import StudyThemesStage
     from themescope.documents import ShareRecord
     from themescope.media.config import IngestConfig
     from themescope.model.config import TrainConfig
+    from themescope.model.train import TrainStage
+    from themescope.report.study_page import StudyReportStage
     from themescope.themes.base import Captioner, PhraseEmbedder, Tagger
     from themescope.themes.config import ThemesConfig
 
@@ -61,6 +65,64 @@ STUDY_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 """Where a study's defaults differ from a single run's, by config section: k in a wider
 range, and one word space for the text of every language. Read by :class:`Study` and by
 ``themescope corpus --help``, so the help shows what a study uses."""
+
+
+@dataclass(frozen=True)
+class StudyConfig(Settings):
+    """How a study runs its videos and its statistics (each declared with its range and help).
+
+    Example:
+        >>> StudyConfig(n_bootstrap=10)
+        Traceback (most recent call last):
+        ...
+        themescope.errors.ConfigError: study.n_bootstrap must be an int in [100, 1000000]. \
+Got 10 instead.
+    """
+
+    section: ClassVar[str] = "study"
+
+    executor: str = setting(
+        "local",
+        kind="str",
+        choices=Choices("executor"),
+        flag="--executor",
+        category="runtime",
+        help="Where the videos are ingested: local (a process pool) or ray "
+        "(pip install themescope[ray]).",
+    )
+    workers: int | None = setting(
+        None,
+        kind="int",
+        low=1,
+        high=4096,
+        optional=True,
+        flag="--workers",
+        category="runtime",
+        help="Parallel ingest workers (none: the machine's cores).",
+    )
+    ray_address: str | None = setting(
+        None,
+        kind="str",
+        optional=True,
+        flag="--ray-address",
+        category="runtime",
+        help="An existing Ray cluster: auto, host:port or ray://host:port (none: a local "
+        "Ray). Every worker must reach the videos and the study directory.",
+    )
+    n_bootstrap: int = setting(
+        1000,
+        kind="int",
+        low=100,
+        high=1_000_000,
+        help="Resamples of videos for each share's interval.",
+    )
+    n_permutations: int = setting(
+        1000,
+        kind="int",
+        low=100,
+        high=1_000_000,
+        help="Permutations of the videos' groups for the difference test.",
+    )
 
 
 @dataclass
@@ -187,11 +249,15 @@ class Study:
             tagger=tagger,
             embedder=embedder,
         )
-        # Refuses a bad executor, worker count or address now; nothing starts yet.
+        StudyConfig(
+            executor=executor,
+            workers=workers,
+            ray_address=ray_address,
+            n_bootstrap=n_bootstrap,
+            n_permutations=n_permutations,
+        )
+        # The rules between settings (an address needs Ray); nothing starts yet.
         load_executor(executor, workers=workers, address=ray_address)
-        for name, value in (("n_bootstrap", n_bootstrap), ("n_permutations", n_permutations)):
-            if value < 100:
-                raise ConfigError(f"{name} must be an integer >= 100. Got {value} instead.")
         self.ingest = ingest if ingest is not None else IngestConfig()
         self.train = (
             train
@@ -218,15 +284,10 @@ class Study:
         """
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
-        from themescope.pipeline import CONFIG_SECTIONS, RUN_KEYS
+        from themescope.pipeline import check_sections, config_sections
         from themescope.themes.config import ThemesConfig
 
-        unknown = sorted(set(values) - set(CONFIG_SECTIONS) - set(RUN_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"unknown config section(s): {', '.join(unknown)}; "
-                f"expected {', '.join(CONFIG_SECTIONS + RUN_KEYS)}"
-            )
+        check_sections(values, config_sections(cls.stage_classes()))
         train = {**STUDY_DEFAULTS["train"], **dict(values.get("train", {}))}
         themes = dict(values.get("themes", {}))
         # A fixed k excludes a k range, the study's default one too.
@@ -240,14 +301,23 @@ class Study:
             **options,
         )
 
-    def stages(self, spec: CorpusSpec, *, force: bool = False) -> list[Stage]:
-        """Return the stages :meth:`run` runs, in order."""
-        from themescope.corpus.executors import load_executor
+    @staticmethod
+    def stage_classes() -> tuple[
+        type[StudyIngestStage], type[TrainStage], type[StudyThemesStage], type[StudyReportStage]
+    ]:
+        """The classes of the stages :meth:`run` runs, in order."""
         from themescope.corpus.ingest import StudyIngestStage
         from themescope.corpus.themes import StudyThemesStage
         from themescope.model.train import TrainStage
         from themescope.report.study_page import StudyReportStage
 
+        return StudyIngestStage, TrainStage, StudyThemesStage, StudyReportStage
+
+    def stages(self, spec: CorpusSpec, *, force: bool = False) -> list[Stage]:
+        """Return the stages :meth:`run` runs, in order."""
+        from themescope.corpus.executors import load_executor
+
+        StudyIngestStage, TrainStage, StudyThemesStage, StudyReportStage = self.stage_classes()
         executor = load_executor(self.executor, workers=self.workers, address=self.ray_address)
         return [
             StudyIngestStage(spec, self.ingest, executor, force=force),
@@ -279,41 +349,14 @@ class Study:
             ThemescopeError: Bad input (one clear message), or the study is in use.
         """
         from themescope.corpus.spec import read_corpus
-        from themescope.errors import DocumentError
+        from themescope.rundir import Pipeline
 
         spec = read_corpus(corpus)
         for message in spec.warnings:
             logger.warning(message)
         study = RunDirectory(out, study=True)
-        study.check_usable(force=force)
-        stages = self.stages(spec, force=force)
-        for stage in stages:
-            stage.check()
-        statuses: dict[str, str] = {}
-        try:
-            with study.lock():
-                if not study.exists():
-                    # The manifest comes first: a study killed during its first ingest is
-                    # still recognised as one (and resumed) by the next run.
-                    study.write_manifest(Manifest())
-                retry = False
-                if study.record("ingest") is not None:
-                    try:
-                        previous = read_study_videos(study / STUDY_VIDEOS_NAME)
-                        retry = any(v.status == "failed" for v in previous.videos)
-                    except DocumentError:
-                        # Damaged, or from another themescope: the ingest stage rewrites it.
-                        retry = True
-                for stage in stages:
-                    # Failed videos are retried (the done ones are skipped by their own runs).
-                    redo = force or (retry and stage.name == "ingest")
-                    statuses[stage.name] = run_stage(study, stage, force=redo).status
-        finally:
-            for stage in stages:
-                executor = getattr(stage, "executor", None)
-                if executor is not None:
-                    executor.close()
+        statuses = Pipeline(self.stages(spec, force=force)).run(study, force=force)
         return StudyResult.from_study(study, statuses)
 
 
-__all__ = ["STUDY_DEFAULTS", "STUDY_K_RANGE", "Study", "StudyResult", "StudyTheme"]
+__all__ = ["STUDY_DEFAULTS", "STUDY_K_RANGE", "Study", "StudyConfig", "StudyResult", "StudyTheme"]

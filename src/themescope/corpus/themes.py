@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from typing import Any
 
-import msgspec
 import numpy as np
 
 from themescope.components import identity
@@ -35,6 +34,7 @@ from themescope.documents import (
     write_study,
 )
 from themescope.errors import RunDirectoryError, ThemescopeError
+from themescope.manifest import ThemesRecord
 from themescope.rundir import RunDirectory, Stage, StageWriter
 from themescope.themes import timeline
 from themescope.themes.base import Captioner, PhraseEmbedder, Tagger, ThemeMaterial
@@ -76,8 +76,13 @@ class StudyThemesStage(Stage):
     """
 
     name = "themes"
-    study = True
     needs = ("train",)
+    record = ThemesRecord
+    files = ("themes.json",)
+    columns = ("theme", "caption")
+    config_section = "themes"
+    command = "corpus"
+    kinds = ("study",)
 
     def __init__(
         self,
@@ -293,21 +298,19 @@ class StudyThemesStage(Stage):
         if describer.captioner is not None:
             out = out.append_column("caption", pa.array(captions, type=pa.string()))
         pq.write_table(out, writer.path("frames.parquet"))
-        writer.record.update(
-            {
-                "k": k,
-                "k_method": clustering.selection.method,
-                "k_reason": clustering.selection.reason,
-                "k_range": list(clustering.selection.k_range),
-                "backends": msgspec.to_builtins(document.backends),
-                "projection": clustering.projection.method,
-                "n_frames": len(labels),
-                "n_unsupported_phrases": sum(
-                    1 for theme in themes for p in theme.phrases if not p.supported
-                ),
-                "timings": {"total_s": round(time.perf_counter() - started, 3)},
-                "captioner_identity": identity(describer.captioner),
-            }
+        writer.record = ThemesRecord(
+            k=k,
+            k_method=clustering.selection.method,
+            k_reason=clustering.selection.reason,
+            k_range=list(clustering.selection.k_range),
+            backends=document.backends,
+            projection=clustering.projection.method,
+            n_frames=len(labels),
+            n_unsupported_phrases=sum(
+                1 for theme in themes for p in theme.phrases if not p.supported
+            ),
+            timings={"total_s": round(time.perf_counter() - started, 3)},
+            captioner_identity=identity(describer.captioner),
         )
 
 

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from themescope import _progress
 from themescope.components import identity
 from themescope.errors import ConfigError, VideoOpenError
-from themescope.manifest import InputFile
+from themescope.manifest import IngestRecord, InputFile, OcrRecord, VideoFacts
 from themescope.media.config import IngestConfig
 from themescope.rundir import (
     RunDirectory,
@@ -60,6 +62,10 @@ class IngestStage(Stage):
     """
 
     name = "ingest"
+    record = IngestRecord
+    files = ("frames.parquet", "cues.parquet", "frames")
+    config_section = "ingest"
+    command = "ingest"
 
     def __init__(
         self,
@@ -135,15 +141,14 @@ class IngestStage(Stage):
             from themescope.media.ocr import NOT_INSTALLED
 
             writer.warn(NOT_INSTALLED)
-        _ingest_into(
+        writer.record = record = _ingest_into(
             writer, self.video, self._info.duration_s, self.subtitles, self.config, self._reader
         )
-        record = writer.record
         logger.info(
             "ingested %d frames, text from %s, language %s → %s",
-            record["n_frames"],
-            record["text_source"],
-            record["lang"],
+            record.n_frames,
+            record.text_source,
+            record.lang,
             run.path,
         )
 
@@ -188,7 +193,7 @@ def _ingest_into(
     subtitles: Path | None,
     config: IngestConfig,
     reader: OnScreenTextReader | None,
-) -> None:
+) -> IngestRecord:
     from themescope.media.align import align
     from themescope.media.blank import blank_warning
 
@@ -215,31 +220,29 @@ def _ingest_into(
         on_screen = reader.read(paths, frames.time_s)
     _write_tables(stage, frames, aligned, cues, lang, on_screen)
     n_with_text = sum(1 for item in aligned if item.text.strip())
-    stage.record.update(
-        {
-            "video": {
-                "duration_s": info.duration_s,
-                "width": info.width,
-                "height": info.height,
-                "fps": info.fps,
-                "rotation_deg": info.rotation_deg,
-                "codec": info.codec,
-            },
-            "n_frames": n_frames,
-            "n_frames_blank": sum(frames.blank),
-            "every_s": config.every_s,
-            "lang": lang,
-            "text_source": text_source,
-            "encoding": transcript.encoding if transcript is not None else None,
-            "n_cues": len(cues),
-            "n_cues_skipped": transcript.n_skipped if transcript is not None else 0,
-            "n_cues_deduplicated": transcript.n_deduplicated if transcript is not None else 0,
-            "text_coverage": round(n_with_text / n_frames, 4) if n_frames else 0.0,
-            "align": config.align,
-            "n_corrupt_packets": frames.n_corrupt_packets,
-            "stopped_at_s": frames.stopped_at_s,
-            "ocr": on_screen.to_record() if on_screen is not None else None,
-        }
+    return IngestRecord(
+        video=VideoFacts(
+            duration_s=info.duration_s,
+            width=info.width,
+            height=info.height,
+            fps=info.fps,
+            rotation_deg=info.rotation_deg,
+            codec=info.codec,
+        ),
+        n_frames=n_frames,
+        n_frames_blank=sum(frames.blank),
+        every_s=config.every_s,
+        lang=lang,
+        text_source=text_source,
+        encoding=transcript.encoding if transcript is not None else None,
+        n_cues=len(cues),
+        n_cues_skipped=transcript.n_skipped if transcript is not None else 0,
+        n_cues_deduplicated=transcript.n_deduplicated if transcript is not None else 0,
+        text_coverage=round(n_with_text / n_frames, 4) if n_frames else 0.0,
+        align=config.align,
+        n_corrupt_packets=frames.n_corrupt_packets,
+        stopped_at_s=frames.stopped_at_s,
+        ocr=None if on_screen is None else msgspec.convert(on_screen.to_record(), OcrRecord),
     )
 
 

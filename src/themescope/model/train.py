@@ -18,8 +18,8 @@ from typing import Any
 
 from themescope._format import decimals
 from themescope.devices import resolve_device, torch_threads
-from themescope.errors import ModelLoadError, TrainingError
-from themescope.manifest import IngestRecord
+from themescope.errors import CheckpointError, ModelLoadError, TrainingError
+from themescope.manifest import IngestRecord, TrainRecord
 from themescope.model.config import AUTO_VECTORS, MULTILINGUAL, TrainConfig
 from themescope.model.data import FrameData
 from themescope.model.text import WordVectorFile
@@ -45,6 +45,17 @@ class TrainStage(Stage):
 
     name = "train"
     needs = ("ingest",)
+    record = TrainRecord
+    files = (
+        "latents.npy",
+        "model",
+        "train_log.csv",
+        "reconstructions.png",
+        "text_reconstructions.txt",
+    )
+    config_section = "train"
+    command = "train"
+    kinds = ("run", "study")
 
     def __init__(
         self,
@@ -74,6 +85,18 @@ class TrainStage(Stage):
                     f"embedder, or {AUTO_VECTORS!r} to choose by the run's language)"
                 )
             WordVectorFile(str(vectors)).check()
+
+    def fallback(self, problem: Exception) -> Stage | None:
+        """Train from the start when the checkpoint to resume no longer fits.
+
+        An interrupted training left a checkpoint; resuming it gives the same result as an
+        uninterrupted run. One that no longer fits (settings changed since, or damaged) is
+        only a cache: start over instead.
+        """
+        if not self.resume or not isinstance(problem, CheckpointError):
+            return None
+        logger.warning("not resuming: %s; training from the start", problem.problem)
+        return TrainStage(self.config, device=self.device, resume=False, callback=self.callback)
 
     def settings(self) -> dict[str, Any]:
         """The training settings and the device asked for."""
@@ -179,35 +202,31 @@ class TrainStage(Stage):
                 f"retrain with a lower --lr (now {config.lr:g}) or more epochs"
             )
         write_outputs(st, run, config, data, vocabulary, trainer, evaluation, latents)
-        st.record.update(
-            {
-                "psnr_db": evaluation.psnr_db,
-                "mean_frame_psnr_db": baseline,
-                "lr": config.lr,
-                "text_cosine": evaluation.text_cosine,
-                "image_mse": evaluation.image_mse,
-                "epochs": trainer.epoch,
-                "epochs_planned": trainer.n_epochs,
-                "stopped_early": trainer.stopped_early,
-                "stop_reason": trainer.stop_reason,
-                "device": str(device),
-                "preset": requested.preset_name,
-                "ablation": config.ablation,
-                "unknown_word_rate": data.text.unknown_word_rate if data.text else None,
-                "n_params": count_parameters(trainer.model),
-                "n_frames": data.n_total,
-                "n_frames_trained": data.n_frames,
-                "n_frames_learned": len(data.learn_ids),
-                "n_frames_with_text": data.n_with_text,
-                "latent_dim": config.latent_dim,
-                "train_seconds": round(trainer.train_s, 3),
-                "seconds_per_epoch": round(
-                    trainer.train_s / max(1, trainer.epochs_this_session), 4
-                ),
-                "load_seconds": round(load_s, 3),
-                "embeddings": vocabulary.source if vocabulary is not None else None,
-                "word_vectors": word_vectors,
-            }
+        st.record = TrainRecord(
+            psnr_db=evaluation.psnr_db,
+            mean_frame_psnr_db=baseline,
+            lr=config.lr,
+            text_cosine=evaluation.text_cosine,
+            image_mse=evaluation.image_mse,
+            epochs=trainer.epoch,
+            epochs_planned=trainer.n_epochs,
+            stopped_early=trainer.stopped_early,
+            stop_reason=trainer.stop_reason,
+            device=str(device),
+            preset=requested.preset_name,
+            ablation=config.ablation,
+            unknown_word_rate=data.text.unknown_word_rate if data.text else None,
+            n_params=count_parameters(trainer.model),
+            n_frames=data.n_total,
+            n_frames_trained=data.n_frames,
+            n_frames_learned=len(data.learn_ids),
+            n_frames_with_text=data.n_with_text,
+            latent_dim=config.latent_dim,
+            train_seconds=round(trainer.train_s, 3),
+            seconds_per_epoch=round(trainer.train_s / max(1, trainer.epochs_this_session), 4),
+            load_seconds=round(load_s, 3),
+            embeddings=vocabulary.source if vocabulary is not None else None,
+            word_vectors=word_vectors,
         )
         logger.info(
             "trained %d epochs in %.1f s: PSNR %s dB, text cosine %s",

@@ -25,7 +25,6 @@ from markupsafe import Markup
 from themescope.documents import BackendsRecord, KSelectionRecord, ThemeRecord, ThemesDocument
 from themescope.manifest import Manifest, TrainRecord
 from themescope.report import plots
-from themescope.rundir import STAGES
 
 logger = logging.getLogger("themescope")
 
@@ -299,9 +298,8 @@ def stage_warnings(manifest: Manifest, themes_doc: ThemesDocument) -> list[dict[
     """Every stage's warnings (stage order), then those of themes.json not already listed."""
     seen: set[str] = set()
     found: list[dict[str, str]] = []
-    for name in STAGES:
-        record = manifest.record(name)
-        for message in record.warnings if record else []:
+    for name, record in manifest.stages.items():
+        for message in record.warnings:
             if message not in seen:
                 seen.add(message)
                 found.append({"stage": name, "message": message})
@@ -317,7 +315,7 @@ def stage_settings(manifest: Manifest) -> list[dict[str, Any]]:
     out = []
     for name, values in manifest.config.items():
         rows = [(key, fmt_setting(value)) for key, value in values.items()]
-        record = manifest.record(name) if name in STAGES else None
+        record = manifest.record(name)
         out.append(
             {
                 "stage": name,

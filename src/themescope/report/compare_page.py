@@ -53,6 +53,7 @@ from themescope.report._common import (
     read_asset,
     thumbnail_inside,
 )
+from themescope.report.render import BuiltPage, ReportStage
 
 logger = logging.getLogger("themescope")
 
@@ -349,3 +350,25 @@ def render_compare(compare_dir: str | Path, *, thumb_width_px: int = THUMB_WIDTH
         tmp.chmod(0o644)  # mkstemp creates 0600; the page is meant to be shared
     logger.info("comparison written to %s", target)
     return target
+
+
+class CompareReportStage(ReportStage):
+    """Write ``DIR/compare.html`` (needs the comparison's compare stage).
+
+    The same stage as a run's report (current while the report code, templates and the
+    comparison are unchanged), with the comparison's page.
+
+    Args:
+        thumb_width_px: Width of the embedded frame thumbnails.
+    """
+
+    needs = ("compare",)
+    files = ("compare.html",)
+    command = "compare"
+    kinds = ("comparison",)
+
+    def build(self, path: Path) -> BuiltPage:
+        """Return the comparison page of the folder at ``path``."""
+        html = build_compare_html(path, thumb_width_px=self.thumb_width_px)
+        runs = read_compare(path / "compare.json").runs
+        return BuiltPage(html, runs.a.k + runs.b.k, runs.a.n_frames + runs.b.n_frames, 0)

@@ -43,7 +43,7 @@ from themescope.documents import (
     read_themes,
 )
 from themescope.errors import ConfigError, RunDirectoryError
-from themescope.manifest import IngestRecord, Manifest, TrainRecord
+from themescope.manifest import IngestRecord, Manifest, ReportRecord, TrainRecord
 from themescope.report import plots
 from themescope.report._common import (
     TEMPLATE_DIR,
@@ -156,11 +156,11 @@ class _RunView:
 
     @property
     def ingest(self) -> IngestRecord:
-        return self.manifest.stages.ingest or IngestRecord()
+        return self.manifest.record("ingest", IngestRecord) or IngestRecord()
 
     @property
     def train(self) -> TrainRecord | None:
-        return self.manifest.stages.train
+        return self.manifest.record("train", TrainRecord)
 
     @property
     def themes(self) -> list[ThemeRecord]:
@@ -203,7 +203,7 @@ def _load_run(path: Path, *, thumb_width_px: int) -> _RunView:
         for frame_id in theme.frames:
             theme_of[frame_id] = theme.id
     rows.sort(key=lambda row: row["time_s"] if row["time_s"] is not None else 0.0)
-    ingest = manifest.stages.ingest or IngestRecord()
+    ingest = manifest.record("ingest", IngestRecord) or IngestRecord()
     video_input = manifest.inputs.get("video")
     duration_s = finite_float(ingest.video.duration_s if ingest.video else None) or finite_float(
         video_input.duration_s if video_input else None
@@ -617,6 +617,9 @@ class ReportStage(Stage):
 
     name = "report"
     needs = ("themes",)
+    record = ReportRecord
+    files = ("report.html",)
+    command = "report"
 
     def __init__(self, thumb_width_px: int = THUMB_WIDTH_PX) -> None:
         self.thumb_width_px = thumb_width_px
@@ -648,19 +651,17 @@ class ReportStage(Stage):
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
         """Build the page and write it."""
         page = self.build(run.path)
-        writer.path("report.html").write_text(page.html, encoding="utf-8")
+        writer.path(self.files[0]).write_text(page.html, encoding="utf-8")
         for message in page.warnings:
             writer.warn(message)
         n_bytes = len(page.html.encode("utf-8"))
-        writer.record.update(
-            {
-                "bytes": n_bytes,
-                "n_themes": page.n_themes,
-                "n_frames": page.n_frames,
-                "n_thumbnails": page.n_thumbnails,
-            }
+        writer.record = ReportRecord(
+            bytes=n_bytes,
+            n_themes=page.n_themes,
+            n_frames=page.n_frames,
+            n_thumbnails=page.n_thumbnails,
         )
-        logger.info("report written to %s (%.1f MB)", run / "report.html", n_bytes / 1e6)
+        logger.info("report written to %s (%.1f MB)", run / self.files[0], n_bytes / 1e6)
 
 
 def render_report(

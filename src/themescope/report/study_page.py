@@ -237,8 +237,8 @@ def _warnings(view: _StudyView) -> list[dict[str, str]]:
 def _method(view: _StudyView) -> dict[str, Any]:
     """The facts the method section states in words."""
     document, manifest = view.document, view.manifest
-    ingest = manifest.stages.ingest or IngestRecord()
-    train: TrainRecord | None = manifest.stages.train
+    ingest = manifest.record("ingest", IngestRecord) or IngestRecord()
+    train = manifest.record("train", TrainRecord)
     train_config = manifest.config.get("train", {})
     test = document.group_test
     verdict = None
@@ -610,7 +610,7 @@ class StudyReportStage(ReportStage):
         >>> run_stage(RunDirectory("study"), StudyReportStage())  # doctest: +SKIP
     """
 
-    study = True
+    kinds = ("study",)
 
     def build(self, path: Path) -> BuiltPage:
         """Return the report page of the study at ``path``."""

@@ -47,7 +47,7 @@ from themescope.documents import (
     write_themes,
 )
 from themescope.errors import ThemescopeError
-from themescope.manifest import IngestRecord
+from themescope.manifest import IngestRecord, ThemesRecord
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 from themescope.themes import timeline
 from themescope.themes.base import (
@@ -88,6 +88,11 @@ class ThemesStage(Stage):
 
     name = "themes"
     needs = ("ingest", "train")
+    record = ThemesRecord
+    files = ("themes.json",)
+    columns = ("theme", "caption")
+    config_section = "themes"
+    command = "themes"
 
     def __init__(
         self,
@@ -148,7 +153,9 @@ class ThemesStage(Stage):
             writer,
             self.glosser,
         )
-        writer.record["captioner_identity"] = identity(self.captioner)
+        writer.record = msgspec.structs.replace(
+            writer.record, captioner_identity=identity(self.captioner)
+        )
 
 
 def build_themes(
@@ -350,19 +357,17 @@ def _write_themes(
     pq.write_table(out, st.path("frames.parquet"))
 
     timings["total_s"] = time.perf_counter() - started
-    st.record.update(
-        {
-            "k": k,
-            "k_method": selection.method,
-            "k_reason": selection.reason,
-            "k_range": list(selection.k_range),
-            "backends": msgspec.to_builtins(backends),
-            "projection": clustering.projection.method,
-            "n_frames": n,
-            "n_frames_blank": int(blank.sum()),
-            "n_unsupported_phrases": n_unsupported,
-            "timings": {name: round(value, 3) for name, value in timings.items()},
-        }
+    st.record = ThemesRecord(
+        k=k,
+        k_method=selection.method,
+        k_reason=selection.reason,
+        k_range=list(selection.k_range),
+        backends=backends,
+        projection=clustering.projection.method,
+        n_frames=n,
+        n_frames_blank=int(blank.sum()),
+        n_unsupported_phrases=n_unsupported,
+        timings={name: round(value, 3) for name, value in timings.items()},
     )
     logger.info(
         "themes written to %s (k=%d, %d unsupported phrases flagged)",

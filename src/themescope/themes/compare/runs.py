@@ -18,7 +18,7 @@ from themescope.documents import (
     read_themes,
 )
 from themescope.errors import RunDirectoryError
-from themescope.manifest import Manifest
+from themescope.manifest import IngestRecord, Manifest
 from themescope.rundir import RunDirectory
 
 
@@ -93,7 +93,7 @@ def load_run_themes(path: str | Path) -> RunThemes:
                 f"{themes_path}: theme {theme.id} lists frame {bad[0]} but "
                 f"{frames_path} has {len(images)} frames"
             )
-    ingest = manifest.stages.ingest
+    ingest = manifest.record("ingest", IngestRecord)
     lang = ingest.lang if ingest is not None and ingest.lang else "und"
     return RunThemes(
         path=run.path,

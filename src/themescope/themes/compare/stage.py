@@ -1,23 +1,28 @@
-"""Run a comparison of two runs and write its compare.json.
+"""Run a comparison of two runs and write its compare.json: the compare stage.
 
-:func:`compare_runs` checks its settings and ``--out`` before any work, loads both
-runs, scores their themes with every method that applies, matches them and writes
-the :class:`~themescope.documents.CompareDocument`: both runs' themes
-(:func:`_run_record`), the methods used and why, the matrices, the matching and,
-per run, its shared and own themes with their difference phrases (:func:`_per_run`).
+:class:`CompareStage` is the first stage of a comparison's folder, a run directory of
+kind ``comparison`` (locked, fingerprinted, skipped when current, with a manifest):
+it loads both runs, scores their themes with every method that applies, matches them
+and writes the :class:`~themescope.documents.CompareDocument`: both runs' themes
+(:func:`_run_record`), the methods used and why, the matrices, the matching and, per
+run, its shared and own themes with their difference phrases (:func:`_per_run`). Its
+fingerprint holds each run's themes fingerprint, so it reruns when either run's themes
+changed. :func:`compare_runs` runs it alone; ``themescope compare`` adds the page
+(:class:`~themescope.report.compare_page.CompareReportStage`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from themescope._config import check_seed
 from themescope._version import __version__
+from themescope.components import identity
 from themescope.documents import (
     COMPARE_SCHEMA_VERSION,
     BestMatch,
@@ -40,8 +45,11 @@ from themescope.documents import (
     read_compare,
     write_compare,
 )
-from themescope.errors import ConfigError, DocumentError, NewerDocumentError, RunDirectoryError
+from themescope.errors import RunDirectoryError
+from themescope.manifest import CompareRecord, IngestRecord
+from themescope.rundir import COMPARE_NAME, Pipeline, RunDirectory, Stage, StageWriter
 from themescope.themes.base import PhraseEmbedder
+from themescope.themes.compare.config import CompareConfig
 from themescope.themes.compare.matching import _match, _nanmean, _round
 from themescope.themes.compare.phrases import (
     PHRASE_MATCHING,
@@ -62,14 +70,9 @@ from themescope.themes.compare.text import (
     phrase_text_matrix,
 )
 from themescope.themes.compare.visual import _visual_matrix
-from themescope.themes.gloss import make_glosser
+from themescope.themes.gloss import Glosser, make_glosser
 
 logger = logging.getLogger("themescope")
-
-
-COMPARE_NAME = "compare.json"
-OUTPUT_NAMES = frozenset({COMPARE_NAME, "compare.html"})
-"""Files ``--out`` may already hold without --force (earlier comparisons)."""
 
 
 @dataclass
@@ -79,11 +82,20 @@ class ComparisonResult:
     Attributes:
         path: The compare.json file.
         document: Its content.
+        stages: For each stage, "ran" or "skipped".
 
     """
 
     path: Path
     document: CompareDocument
+    stages: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, out: RunDirectory, stages: dict[str, str]) -> ComparisonResult:
+        """Read the comparison in ``out`` (its compare stage finished)."""
+        out.require("compare")
+        path = out / COMPARE_NAME
+        return cls(path=path, document=read_compare(path), stages=stages)
 
     @property
     def shared_pairs(self) -> list[tuple[int, int, float]]:
@@ -103,7 +115,7 @@ def compare_runs(
     gloss_language: str | None = "en",
     force: bool = False,
 ) -> ComparisonResult:
-    """Compare the themes of two runs and write ``out_dir/compare.json``.
+    """Compare the themes of two runs and write ``out_dir/compare.json`` (unless current).
 
     Args:
         run_a: First run directory (with a finished themes stage).
@@ -119,10 +131,11 @@ def compare_runs(
         gloss_language: Language of the glosses of non-English phrases ("en"), or
             None / "none" for none; with glosses, a Chinese phrase is also compared
             with the other side through its gloss.
-        force: Write into an ``out_dir`` that holds other files.
+        force: Redo the comparison even when it is current, and write into an
+            ``out_dir`` that holds other files or a newer themescope's compare.json.
 
     Returns:
-        The path of compare.json and its content.
+        The path of compare.json, its content and whether the stage ran or was skipped.
 
     Raises:
         RunDirectoryError: A run is missing or unreadable, or ``out_dir`` holds other files.
@@ -130,20 +143,122 @@ def compare_runs(
         ModelLoadError: The embedder cannot be loaded.
 
     """
-    if not -1.0 <= threshold <= 1.0:
-        raise ConfigError(f"compare threshold must be in [-1, 1]; got {threshold}")
-    check_seed(seed, "--seed (compare.seed)")
-    glosser = make_glosser(gloss_language)
-    out = Path(out_dir)
-    _check_out_dir(out, force)
-    a, b = load_run_themes(run_a), load_run_themes(run_b)
-    glosses = {"a": _Glosses(a, glosser), "b": _Glosses(b, glosser)}
-    if embedder is None or isinstance(embedder, str):
-        from themescope.embedding import load_embedder
+    config = CompareConfig(
+        threshold=threshold,
+        multilingual=multilingual,
+        seed=seed,
+        gloss_language="none" if gloss_language is None else gloss_language,
+    )
+    out = RunDirectory(out_dir, kind="comparison")
+    statuses = Pipeline([CompareStage(run_a, run_b, config, embedder=embedder)]).run(
+        out, force=force
+    )
+    return ComparisonResult.read(out, statuses)
 
-        # Check the folder now, even if no text method ends up needing the model; the
-        # default is the multilingual embedder, so text is compared across languages.
-        embedder = load_embedder(embedder, load=False)
+
+class CompareStage(Stage):
+    """Compare the themes of two runs into ``DIR/compare.json`` (a comparison's first stage).
+
+    Args:
+        run_a: First run directory (with a finished themes stage).
+        run_b: Second run directory.
+        config: The comparison's settings; defaults to :class:`CompareConfig()`.
+        embedder: Phrase embedder, or the name/path given to ``load_embedder`` (see
+            :func:`compare_runs`).
+
+    Example:
+        >>> stage = CompareStage("runs/us", "runs/cn")  # doctest: +SKIP
+        >>> Pipeline([stage]).run("runs/us-vs-cn")  # doctest: +SKIP
+        {'compare': 'ran'}
+    """
+
+    name = "compare"
+    record = CompareRecord
+    files = (COMPARE_NAME,)
+    config_section = "compare"
+    command = "compare"
+    kinds = ("comparison",)
+
+    def __init__(
+        self,
+        run_a: str | Path,
+        run_b: str | Path,
+        config: CompareConfig | None = None,
+        *,
+        embedder: str | PhraseEmbedder | None = None,
+    ) -> None:
+        self.runs = (RunDirectory(run_a), RunDirectory(run_b))
+        self.config = config or CompareConfig()
+        self.embedder = embedder
+        self.glosser: Glosser | None = None
+
+    def check(self) -> None:
+        """Refuse a run without finished themes and a bad embedder, before any work."""
+        for run in self.runs:
+            run.require("themes")
+        self.glosser = make_glosser(self.config.gloss_language)
+        # Check the folder now, even if no text method ends up needing the model.
+        self._resolve_embedder()
+
+    def _resolve_embedder(self) -> PhraseEmbedder:
+        if not isinstance(self.embedder, PhraseEmbedder):
+            from themescope.embedding import load_embedder
+
+            # The default is the multilingual embedder, so text is compared across languages.
+            self.embedder = load_embedder(self.embedder, load=False)
+        return self.embedder
+
+    def settings(self) -> dict[str, Any]:
+        """The comparison's settings and the two runs."""
+        return {**self.config.to_dict(), "runs": [str(run.path.resolve()) for run in self.runs]}
+
+    def fingerprint_parts(self) -> Any:
+        """The settings, the components, and each run with its themes' fingerprint."""
+        return {
+            "config": self.config.fingerprinted(),
+            "embedder": identity(self.embedder),
+            "glosser": identity(self.glosser),
+            "runs": [
+                {"path": str(run.path.resolve()), "themes": run.require("themes").fingerprint}
+                for run in self.runs
+            ],
+        }
+
+    def run(self, run: RunDirectory, writer: StageWriter) -> None:
+        """Compare, write compare.json and record the matching."""
+        document = _compare(self.runs, self.config, self._resolve_embedder(), self.glosser)
+        for message in document.warnings:
+            writer.warn(message)
+        target = writer.path(COMPARE_NAME)
+        write_compare(target, document)
+        n_shared = sum(1 for m in document.matching if m.shared)
+        used: list[str] = [m.name for m in document.methods if m.used]
+        writer.record = CompareRecord(
+            n_themes_a=document.runs.a.k,
+            n_themes_b=document.runs.b.k,
+            n_shared=n_shared,
+            methods=used,
+        )
+        logger.info(
+            "compared %d and %d themes: %d shared (methods: %s) → %s",
+            document.runs.a.k,
+            document.runs.b.k,
+            n_shared,
+            ", ".join(used),
+            run / COMPARE_NAME,
+        )
+
+
+def _compare(
+    runs: tuple[RunDirectory, RunDirectory],
+    config: CompareConfig,
+    embedder: PhraseEmbedder,
+    glosser: Glosser | None,
+) -> CompareDocument:
+    """Score, match and describe the themes of both runs (see the module docstring)."""
+    threshold, seed, multilingual = config.threshold, config.seed, config.multilingual
+    a, b = load_run_themes(runs[0].path), load_run_themes(runs[1].path)
+    glosses = {"a": _Glosses(a, glosser), "b": _Glosses(b, glosser)}
     warnings: list[str] = []
     same_language = a.lang == b.lang
     if same_language and a.lang == "und":
@@ -259,20 +374,7 @@ def compare_runs(
         gloss_language=None if glosser is None else glosser.target,
         warnings=warnings,
     )
-    for message in warnings:
-        logger.warning(message)
-    target = out / COMPARE_NAME
-    write_compare(target, document)
-    n_shared = sum(1 for m in matching if m.shared)
-    logger.info(
-        "compared %d and %d themes: %d shared (methods: %s) → %s",
-        len(a.themes),
-        len(b.themes),
-        n_shared,
-        ", ".join(m.name for m in methods if m.used),
-        target,
-    )
-    return ComparisonResult(path=target, document=document)
+    return document
 
 
 def _per_run(
@@ -341,37 +443,10 @@ def _per_run(
     return result
 
 
-def _check_out_dir(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise RunDirectoryError(f"--out {out} exists and is not a directory")
-    if not force and (out / COMPARE_NAME).is_file():
-        try:
-            read_compare(out / COMPARE_NAME)
-        except NewerDocumentError as exc:
-            # Replacing it would lose what the newer themescope wrote there.
-            raise NewerDocumentError(
-                f"{exc}, choose another --out, or pass --force to replace it"
-            ) from exc
-        except DocumentError:
-            pass  # damaged or older: writing it anew is what compare does
-    if out.is_dir() and not force:
-        others = sorted(
-            p.name
-            for p in out.iterdir()
-            if not p.name.startswith(".") and p.name not in OUTPUT_NAMES
-        )
-        if others:
-            listed = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-            raise RunDirectoryError(
-                f"--out {out} already holds other files ({listed}); "
-                "choose another --out or pass --force"
-            )
-
-
 def _run_record(run: RunThemes, gloss: _Glosses) -> CompareRun:
     video_input = run.manifest.inputs.get("video")
     video = video_input.path if video_input else None
-    ingest = run.manifest.stages.ingest
+    ingest = run.manifest.record("ingest", IngestRecord)
     duration = ingest.video.duration_s if ingest is not None and ingest.video else None
     themes = [
         CompareTheme(
