@@ -64,6 +64,7 @@ from themescope.report._common import (
     k_selection_context,
     model_facts,
     read_asset,
+    stability_context,
     stage_settings,
     stage_warnings,
     thumbnail_inside,
@@ -581,6 +582,7 @@ def build_study_report_html(
         "settings": stage_settings(view.manifest),
         "backends": backend_rows(document.backends),
         **k_selection_context(document.k_selection),
+        **stability_context(document),
         "css": Markup(read_asset("report.css")),
         "csp": content_security_policy(None),
     }
