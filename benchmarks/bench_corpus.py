@@ -14,7 +14,11 @@ group B (Chinese) 5 % and 30 %; ``--per-group`` videos of ``--minutes`` each at
    each true theme within ±5 points, and whether the difference test flags the
    economy theme and not the health theme;
 3. the same study with Ray: identical frames, latents and themes?
-4. ``--scale N``: peak memory of a study of N× the videos (each video's ingested run
+4. the stability refits (issue 17): the whole study again with ``--no-stability``
+   (only themes and report rerun), the themes stage's seconds with and without, and
+   the refits alone timed on the study's own features for several N, each against
+   the study's end-to-end time (target: the default N adds at most 20 %);
+5. ``--scale N``: peak memory of a study of N× the videos (each video's ingested run
    directory copied, so only train, themes and report run), against the first.
 
 Targets on 2 cores (issue 10): 12 four-minute videos end to end in under 5 minutes;
@@ -24,7 +28,7 @@ peak memory not growing with the frames beyond the latents and the table.
 Usage::
 
     python benchmarks/bench_corpus.py [--out bench-out] [--per-group 6] [--minutes 4]
-        [--skip ingest,ray,scale] [--scale 4]
+        [--skip ingest,ray,stability,scale] [--scale 4]
 """
 
 from __future__ import annotations
@@ -215,12 +219,51 @@ def scaled_manifest(study: Path, manifest: Path, times: int, out: Path) -> Path:
     return scaled
 
 
+def stability_cost(study: Path, manifest: Path, wall_s: float, themes_s: float) -> None:
+    """Print what the stability refits add to the study (made with the default N)."""
+    import pyarrow.parquet as pq
+
+    from themescope.corpus.study import STUDY_DEFAULTS
+    from themescope.themes import timeline
+    from themescope.themes.cluster import scale_features, seed_stability
+    from themescope.themes.config import ThemesConfig
+
+    config = ThemesConfig(**STUDY_DEFAULTS["themes"])
+    off_wall, _, _ = themescope("corpus", str(manifest), "--out", str(study), "--no-stability")
+    off_themes_s = stage_seconds(study)["themes"]
+    print(
+        f"\nstability (default N = {config.stability}): themes stage {themes_s:.1f} s with, "
+        f"{off_themes_s:.1f} s without ({themes_s - off_themes_s:+.1f} s, "
+        f"{(themes_s - off_themes_s) / (wall_s - themes_s + off_themes_s):+.1%} of the study); "
+        f"rerun of themes and report without: {off_wall:.1f} s; load {os.getloadavg()}"
+    )
+    # The refits alone, on the features the study clustered (the stage's noise is seconds).
+    frames = pq.read_table(study / "frames.parquet", columns=["video", "theme"])
+    labels = frames.column("theme").to_numpy()
+    content = labels >= 0
+    videos = [str(v) for v in frames.column("video").to_pylist()]
+    latents = np.load(study / "latents.npy")
+    smoothed = timeline.smooth_within(latents, videos, config.smooth_frames, include=content)
+    features = scale_features(smoothed[content])
+    for n_refits in (5, 10, 20):
+        started = time.perf_counter()
+        result = seed_stability(
+            features, labels[content], seed=config.seed, n_refits=n_refits, n_init=config.n_init
+        )
+        refits_s = time.perf_counter() - started
+        print(
+            f"  N = {n_refits:>2}: refits {refits_s:5.1f} s = {refits_s / wall_s:.1%} of the "
+            f"study's {wall_s:.0f} s ({len(features)} frames, k = {labels.max() + 1}); mean ARI "
+            f"{result.ari.mean():.3f}, unstable themes {result.unstable()}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
     parser.add_argument("--per-group", type=int, default=6)
     parser.add_argument("--minutes", type=float, default=4.0)
-    parser.add_argument("--skip", default="", help="comma-separated: ingest, ray, scale")
+    parser.add_argument("--skip", default="", help="comma-separated: ingest, ray, stability, scale")
     parser.add_argument("--scale", type=int, default=4)
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -288,6 +331,9 @@ def main() -> None:
         "frames per second of training"
     )
     quality(study, manifest)
+
+    if "stability" not in skip:
+        stability_cost(study, manifest, wall, seconds["themes"])
 
     if "ray" not in skip:
         ray_study = args.out / "study-ray"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 # Small enough to train in seconds, large enough to separate the generator's four looks.
 SMALL_TRAIN = {
@@ -105,3 +106,23 @@ def build_tiny_blip(folder: Path) -> None:
     )
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
+
+
+def add_stability(document: Any, unstable: int, n_refits: int = 5) -> None:
+    """Give a themes document stability figures in which theme ``unstable`` came back once."""
+    from themescope.documents import StabilityRecord, ThemeStabilityRecord
+
+    document.stability = StabilityRecord(
+        n_refits=n_refits,
+        seeds=list(range(1, n_refits + 1)),
+        mean_ari=0.71,
+        min_ari=0.52,
+        same_theme_jaccard=0.5,
+        unstable_below=0.5,
+        unstable=[unstable],
+    )
+    for theme in document.themes:
+        came_back = 1 if theme.id == unstable else n_refits
+        theme.stability = ThemeStabilityRecord(
+            recurrence=came_back / n_refits, mean_jaccard=0.9, unstable=theme.id == unstable
+        )

@@ -306,6 +306,35 @@ def test_a_seed_out_of_range_is_refused_before_any_work(
     assert not out.exists()
 
 
+_STABILITY_ZERO = (
+    "--stability (themes.stability) must be an int in [1, 1000] (refits with other seeds); "
+    "--no-stability switches stability off. Got 0 instead."
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("corpus", "corpus.csv", "--stability", "0"), _STABILITY_ZERO),
+        (("summarize", "v.mp4", "--stability", "0"), _STABILITY_ZERO),
+        (("summarize", "v.mp4", "--set", "themes.stability=0"), _STABILITY_ZERO),
+        (
+            ("corpus", "corpus.csv", "--stability", "2", "--no-stability"),
+            "give --stability or --no-stability, not both (--stability 2)",
+        ),
+    ],
+)
+def test_stability_zero_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    # Issue 17: zero refits would give an empty figure; the message says how to switch it off.
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, *args, "--out", str(out))
+    assert code == 2
+    assert err.splitlines() == [f"themescope: error: {message}"]
+    assert not out.exists()
+
+
 def test_a_seed_out_of_range_in_a_config_file_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

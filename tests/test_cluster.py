@@ -11,7 +11,9 @@ from themescope.errors import ConfigError, ThemescopeError
 from themescope.themes.cluster import (
     faiss_available,
     kmeans,
+    refit_seeds,
     scale_features,
+    seed_stability,
     select_k,
 )
 from themescope.themes.projection import perplexity_for, project_2d
@@ -113,6 +115,36 @@ def test_deterministic_with_a_seed():
     b = select_k(x, seed=11, n_bootstrap=4)
     assert a.k == b.k and a.table == b.table and np.array_equal(a.labels, b.labels)
     assert a.reason == b.reason
+
+
+def test_blobs_at_their_k_come_back_with_every_seed():
+    x, _ = blobs(3, 0)
+    labels = select_k(x, k=3, seed=5).labels
+    stability = seed_stability(x, labels, seed=5, n_refits=6)
+    assert stability.seeds == refit_seeds(5, 6) == [6, 7, 8, 9, 10, 11]
+    assert stability.recurrence.tolist() == [1.0, 1.0, 1.0]
+    assert stability.ari.min() == pytest.approx(1.0)
+    assert stability.unstable() == []
+    record = stability.to_record()
+    assert record.n_refits == 6 and record.mean_ari == 1.0 and record.unstable == []
+
+
+def test_too_many_clusters_for_the_blobs_are_unstable_and_deterministic():
+    # Three blobs cut into eight: how each blob is cut depends on the seed.
+    x, _ = blobs(3, 0)
+    labels = kmeans(x, 8, seed=0).labels
+    stability = seed_stability(x, labels, seed=0, n_refits=8)
+    assert stability.unstable(), stability.recurrence
+    assert stability.to_record().mean_ari < 0.9
+    again = seed_stability(x, labels, seed=0, n_refits=8)
+    assert np.array_equal(again.best_jaccard, stability.best_jaccard)
+    assert again.to_record() == stability.to_record()
+    record = stability.theme_record(stability.unstable()[0])
+    assert record.unstable and record.recurrence < 0.5
+
+
+def test_refit_seeds_wrap_round_the_largest_seed():
+    assert refit_seeds(2**32 - 2, 3) == [2**32 - 1, 0, 1]
 
 
 def test_scaling_is_global_not_per_dimension():

@@ -100,6 +100,10 @@ def test_a_study_writes_one_table_one_model_and_themes_with_group_shares(
     for theme in document.themes:
         assert all(frames["theme"][i] == theme.id for i in theme.frames)
         assert set(theme.representative_frames) <= set(theme.frames)
+    # the study's one clustering refitted with the default number of other seeds
+    stability = document.stability
+    assert stability is not None and stability.n_refits == ThemesConfig().stability
+    assert stability.unstable == [t.id for t in document.themes if t.stability.unstable]  # type: ignore[union-attr]
 
 
 def test_a_rerun_skips_every_stage_and_every_video(

@@ -12,7 +12,9 @@ from themescope._cli import main
 from themescope.documents import (
     SCHEMA_FILES,
     CompareDocument,
+    StabilityRecord,
     ThemesDocument,
+    ThemeStabilityRecord,
     read_compare,
     read_themes,
     schema_text,
@@ -80,6 +82,37 @@ def test_an_unknown_optional_field_is_ignored_so_older_readers_accept_newer_file
     path = run_dir / "themes.json"
     _edit(path, lambda data: data["themes"][0].update(people=["Dr. Dana"], gloss="vaccines"))
     assert read_themes(path).themes[0].label == json.loads(path.read_text())["themes"][0]["label"]
+
+
+def test_themes_json_from_before_stability_reads_and_stability_round_trips(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    path = run_dir / "themes.json"
+
+    def written_before_stability(data: dict) -> None:
+        data.pop("stability")
+        for theme in data["themes"]:
+            theme.pop("stability")
+
+    _edit(path, written_before_stability)
+    document = read_themes(path)
+    assert document.stability is None and document.themes[0].stability is None
+    document.stability = StabilityRecord(
+        n_refits=2,
+        seeds=[1, 2],
+        mean_ari=0.7,
+        min_ari=0.6,
+        same_theme_jaccard=0.5,
+        unstable_below=0.5,
+        unstable=[1],
+    )
+    document.themes[1].stability = ThemeStabilityRecord(
+        recurrence=0.0, mean_jaccard=0.3, unstable=True
+    )
+    target = tmp_path / "copy" / "themes.json"
+    write_themes(target, document)
+    again = read_themes(target)
+    assert again == document and again.themes[1].stability.unstable  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,12 @@ from sklearn.metrics import adjusted_rand_score
 from helpers import PIPELINE_CONFIG, SMALL_TRAIN
 from themescope import Result, Summarizer
 from themescope._cli import main
+from themescope.documents import read_themes
 from themescope.errors import ConfigError
 from themescope.pipeline import load_config
 from themescope.rundir import RunDirectory
 from themescope.synthetic import SyntheticVideo, read_truth
+from themescope.themes.config import ThemesConfig
 
 
 def _write_toml_config(path: Path, *theme_lines: str) -> Path:
@@ -76,6 +78,15 @@ def test_summarize_recovers_the_true_themes(
     assert english_run.k == synthetic_video_en.n_themes
     assert english_run.stages == dict.fromkeys(("ingest", "train", "themes", "report"), "ran")
     assert english_run.report_path.is_file()
+
+
+def test_the_true_themes_come_back_with_other_seeds(english_run: Result) -> None:
+    document = read_themes(english_run.run / "themes.json")
+    stability = document.stability
+    assert stability is not None and stability.n_refits == ThemesConfig().stability
+    assert stability.mean_ari >= 0.9 and stability.unstable == []
+    for theme in document.themes:
+        assert theme.stability is not None and theme.stability.recurrence >= 0.8, theme.id
 
 
 def test_each_theme_is_described_by_its_own_vocabulary(

@@ -76,6 +76,7 @@ README_CLAIMS: list[tuple[str, Any, Any]] = [
         inspect.signature(Summarizer).parameters["device"].default,
     ),
     ("so `auto` keeps scikit-learn", "auto", THEMES.cluster_backend),
+    ("`--stability N` times (10 by default", 10, THEMES.stability),
     ("Every non-English phrase and label carries an English `gloss`", "en", THEMES.gloss_language),
     # The backends table: part | default | alternatives
     ("| captioner | none |", "none", THEMES.captioner),

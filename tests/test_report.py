@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import add_stability
 from report_fixtures import (
     ALERT_PAYLOAD,
     CHINESE_GLOSS,
@@ -28,7 +29,7 @@ from report_fixtures import (
 from themescope import __version__
 from themescope._atomic import write_json_atomic
 from themescope._cli import main
-from themescope.documents import read_compare
+from themescope.documents import read_compare, read_themes, write_themes
 from themescope.errors import RunDirectoryError, StageNotDoneError
 from themescope.report import render_compare, render_report
 from themescope.report._common import json_for_script
@@ -145,6 +146,36 @@ def test_report_is_self_contained_and_shows_every_part(run_dir: Path) -> None:
     # Chinese text reaches the page as text, and the CSS names CJK fonts.
     assert CHINESE_TEXT in html and CHINESE_PHRASE in html
     assert '"Noto Sans CJK SC"' in html
+
+
+def test_unstable_themes_are_flagged_and_the_refits_explained(run_dir: Path) -> None:
+    # A run without stability figures says so instead of showing an empty table.
+    html = render_report(run_dir).run.path.joinpath("report.html").read_text(encoding="utf-8")
+    assert "Stability was not measured for these themes" in _section(html, "stability")
+    assert "refits" not in html.split('id="theme-0"')[1].split("</article>")[0]
+
+    document = read_themes(run_dir / "themes.json")
+    add_stability(document, unstable=2)
+    write_themes(run_dir / "themes.json", document)
+    html = (
+        render_report(run_dir, force=True)
+        .run.path.joinpath("report.html")
+        .read_text(encoding="utf-8")
+    )
+    stable = html.split('id="theme-0"')[1].split("</article>")[0]
+    assert "came back in 5 of 5 refits" in stable and "unstable</span>" not in stable
+    unstable = html.split('id="theme-2"')[1].split("</article>")[0]
+    assert "came back in 1 of 5 refits" in unstable and "unstable</span>" in unstable
+    section = _section(html, "stability")
+    assert "refitted 5 times with other seeds (1, 2, 3, 4, 5" in section
+    assert "each into the same k = 3 clusters" in section
+    assert "mean adjusted Rand index 0.71 (lowest 0.52" in section
+    assert section.count('<tr class="unstable">') == 1
+    assert '<td class="num">1 of 5</td>' in section.split('<tr class="unstable">')[1]
+
+
+def _section(html: str, element_id: str) -> str:
+    return html.split(f'id="{element_id}"')[1].split("</section>")[0]
 
 
 def test_injected_markup_is_shown_as_text(run_dir: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import add_stability
 from report_fixtures import SCRIPT_PAYLOAD, parse_page
 from study_fixtures import (
     CHINESE_GLOSS,
@@ -216,6 +217,23 @@ def test_the_title_says_how_many_videos_and_which_groups_it_compares(
     n_done = sum(v.status == "done" for v in read_study_videos(study / "videos.json").videos)
     assert "<h1>Study of 7 videos: US vs CN vs TW</h1>" in html and n_done == 7
     assert "<title>themescope · Study of 7 videos: US vs CN vs TW</title>" in html
+
+
+def test_unstable_themes_are_flagged_on_the_study_page(tmp_path: Path, html: str) -> None:
+    assert "Do the themes survive another seed? (not measured)" in html
+    study = build_study(tmp_path)
+    document = read_study_themes(study / "themes.json")
+    add_stability(document, unstable=1, n_refits=4)
+    write_study(study / "themes.json", document)
+    render_study_report(study)
+    html = (study / "report.html").read_text(encoding="utf-8")
+    assert f"(1 of {document.k} unstable)</summary>" in html
+    assert '<details id="stability" open>' in html
+    unstable = html.split('id="theme-1"')[1].split("</article>")[0]
+    assert "came back in 1 of 4 refits" in unstable and "unstable</span>" in unstable
+    stable = html.split('id="theme-0"')[1].split("</article>")[0]
+    assert "came back in 4 of 4 refits" in stable and "unstable</span>" not in stable
+    assert "refitted 4 times with other seeds (1, 2, 3, 4" in html
 
 
 def test_an_interval_without_width_says_why(tmp_path: Path) -> None:

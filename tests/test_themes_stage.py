@@ -320,6 +320,52 @@ def test_representatives_are_typical_and_spread():
     assert reps == [0, 4]
 
 
+def test_stability_of_clear_themes_and_of_too_many(tmp_path, embedder):
+    make_run(tmp_path / "run", n_blocks=12)
+    clear = build_themes(tmp_path / "run", ThemesConfig(seed=0, stability=5), embedder=embedder)
+    data = _themes_json(clear)
+    assert data["k"] == 4
+    assert data["stability"]["n_refits"] == 5 and data["stability"]["seeds"] == [1, 2, 3, 4, 5]
+    assert data["stability"]["mean_ari"] >= 0.95 and data["stability"]["unstable"] == []
+    for theme in data["themes"]:
+        assert theme["stability"]["recurrence"] >= 0.8 and not theme["stability"]["unstable"]
+    assert not any("refits" in w for w in data["warnings"])
+
+    # Four themes cut into eight: how a theme is cut depends on the seed. (Unsmoothed:
+    # smoothing gives neighbouring frames alike latents, and stretches of a theme hold.)
+    forced = build_themes(
+        tmp_path / "run",
+        ThemesConfig(k=8, seed=0, stability=5, smooth_frames=0),
+        embedder=embedder,
+    )
+    document = read_themes(forced.run / "themes.json")
+    assert document.stability is not None and document.stability.unstable
+    unstable = document.stability.unstable[0]
+    theme = document.themes[unstable]
+    assert theme.stability is not None and theme.stability.unstable
+    came_back = round(theme.stability.recurrence * 5)
+    assert (
+        f"theme {unstable} came back in {came_back} of 5 refits with other seeds "
+        "(unstable: below 50%); read it as a tentative theme"
+    ) in document.warnings
+    assert [t.id for t in document.themes if t.stability and t.stability.unstable] == (
+        document.stability.unstable
+    )
+
+
+def test_stability_is_deterministic_and_can_be_off(tmp_path, embedder):
+    make_run(tmp_path / "a", seed=3, n_blocks=8)
+    make_run(tmp_path / "b", seed=3, n_blocks=8)
+    config = ThemesConfig(k=6, seed=7, stability=4, n_bootstrap=2)
+    a = _themes_json(build_themes(tmp_path / "a", config, embedder=embedder))
+    b = _themes_json(build_themes(tmp_path / "b", config, embedder=embedder))
+    assert a["stability"] == b["stability"] and a["stability"]["seeds"] == [8, 9, 10, 11]
+    assert [t["stability"] for t in a["themes"]] == [t["stability"] for t in b["themes"]]
+    off = build_themes(tmp_path / "a", config.replace(stability=None), embedder=embedder)
+    data = _themes_json(off)
+    assert data["stability"] is None and all(t["stability"] is None for t in data["themes"])
+
+
 def test_config_round_trip_and_validation():
     config = ThemesConfig(k_range=(2, 6), seed=3, tagger="llm", llm_model="m")
     assert ThemesConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
@@ -365,6 +411,15 @@ def test_cli_themes(tmp_path, capsys):
         (["--k", "3", "--k-range", "2-4"], "give --k or --k-range, not both"),
         (["--embedder", "whaleloops/phrase-bert"], "never downloads"),
         (["--tagger", "gpt"], "--tagger (themes.tagger) must be one of extractive, llm"),
+        (
+            ["--stability", "0"],
+            "themescope: error: --stability (themes.stability) must be an int in [1, 1000] "
+            "(refits with other seeds); --no-stability switches stability off. Got 0 instead.\n",
+        ),
+        (
+            ["--stability", "3", "--no-stability"],
+            "themescope: error: give --stability or --no-stability, not both (--stability 3)\n",
+        ),
     ],
 )
 def test_cli_themes_bad_input(tmp_path, capsys, args, message):

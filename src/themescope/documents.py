@@ -207,6 +207,42 @@ class TaggerRecord(Record, kw_only=True):
     fallback_reason: str | None = None
 
 
+class ThemeStabilityRecord(Record, kw_only=True):
+    """How often a theme comes back when the clustering is refitted with other seeds."""
+
+    recurrence: Annotated[
+        float,
+        Meta(
+            description=(
+                "Share of the refits with a cluster whose frames overlap the theme's with "
+                "Jaccard >= `stability.same_theme_jaccard`, in [0, 1]."
+            )
+        ),
+    ]
+    mean_jaccard: Annotated[
+        float, Meta(description="Mean over the refits of the best Jaccard overlap, in [0, 1].")
+    ]
+    unstable: Annotated[bool, Meta(description="recurrence is below `stability.unstable_below`.")]
+
+
+class StabilityRecord(Record, kw_only=True):
+    """The clustering refitted with other seeds at the same k: how much of it comes back."""
+
+    n_refits: int
+    seeds: Annotated[list[int], Meta(description="The refits' seeds, derived from the run's.")]
+    mean_ari: Annotated[
+        float, Meta(description="Mean adjusted Rand index of the refits against the themes.")
+    ]
+    min_ari: float
+    same_theme_jaccard: Annotated[
+        float, Meta(description="Overlap from which a refit's cluster counts as the theme.")
+    ]
+    unstable_below: Annotated[
+        float, Meta(description="A theme with a lower recurrence is flagged unstable.")
+    ]
+    unstable: Annotated[list[int], Meta(description="Ids of the unstable themes.")]
+
+
 class ThemeRecord(Record, kw_only=True):
     """One theme: its frames, time, and the phrases that explain it."""
 
@@ -270,6 +306,10 @@ class ThemeRecord(Record, kw_only=True):
         str | None, Meta(description="English gloss of a non-English label; null if none.")
     ] = None
     label_gloss_word_by_word: Annotated[bool, Meta(description=WORD_BY_WORD_DESCRIPTION)] = False
+    stability: Annotated[
+        ThemeStabilityRecord | None,
+        Meta(description="How often the theme comes back with other seeds; null when not run."),
+    ] = None
 
 
 class BlankRecord(Record, kw_only=True):
@@ -313,6 +353,10 @@ class ThemesDocument(Record, kw_only=True):
                 "ingested before they were detected."
             )
         ),
+    ] = None
+    stability: Annotated[
+        StabilityRecord | None,
+        Meta(description="The clustering refitted with other seeds; null when not run."),
     ] = None
     warnings: list[str]
 

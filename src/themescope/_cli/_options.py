@@ -52,6 +52,22 @@ def given(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+NO_STABILITY_HELP = "Switch off the stability refits (themes.stability = none)."
+
+
+def stability_flags(stability: int | None, no_stability: bool) -> dict[str, Any]:
+    """Return the themes section's ``stability`` from ``--stability N`` and ``--no-stability``.
+
+    Raises:
+        ConfigError: Both were given.
+    """
+    if not no_stability:
+        return given(stability=stability)
+    if stability is not None:
+        raise ConfigError(f"give --stability or --no-stability, not both (--stability {stability})")
+    return {"stability": None}
+
+
 CONFIG_FILE_HELP = "TOML or YAML file with [ingest], [train] and [themes] sections."
 SET_HELP = "Any other setting as section.key=value (a JSON value), e.g. train.lr=0.001."
 

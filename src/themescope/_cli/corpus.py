@@ -9,7 +9,15 @@ from typing import Any
 import typer
 
 from themescope._cli._app import app, print_summary
-from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
+from themescope._cli._options import (
+    CONFIG_FILE_HELP,
+    NO_STABILITY_HELP,
+    SET_HELP,
+    given,
+    merged_config,
+    option,
+    stability_flags,
+)
 from themescope.corpus.study import STUDY_DEFAULTS, StudyConfig
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
@@ -44,6 +52,8 @@ def corpus_command(
     k_range: str | None = option(ThemesConfig, "k_range", defaults=STUDY_DEFAULTS),
     embedder: str | None = option(ThemesConfig, "embedder", defaults=STUDY_DEFAULTS),
     gloss_language: str | None = option(ThemesConfig, "gloss_language", defaults=STUDY_DEFAULTS),
+    stability: int | None = option(ThemesConfig, "stability"),
+    no_stability: bool = typer.Option(False, "--no-stability", help=NO_STABILITY_HELP),
     settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     force: bool = typer.Option(
         False,
@@ -59,7 +69,8 @@ def corpus_command(
         "train": given(epochs=epochs, seed=seed, word_vectors=word_vectors),
         "themes": given(
             k=k, k_range=k_range, embedder=embedder, gloss_language=gloss_language, seed=seed
-        ),
+        )
+        | stability_flags(stability, no_stability),
         **given(device=device),
     }
     study = Study.from_config(

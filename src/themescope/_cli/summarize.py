@@ -9,7 +9,15 @@ from typing import Any
 import typer
 
 from themescope._cli._app import app, print_summary
-from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
+from themescope._cli._options import (
+    CONFIG_FILE_HELP,
+    NO_STABILITY_HELP,
+    SET_HELP,
+    given,
+    merged_config,
+    option,
+    stability_flags,
+)
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
 from themescope.themes.config import ThemesConfig
@@ -55,6 +63,8 @@ def summarize_command(
     tag_language: str | None = option(ThemesConfig, "tag_language"),
     embedder: str | None = option(ThemesConfig, "embedder"),
     gloss_language: str | None = option(ThemesConfig, "gloss_language"),
+    stability: int | None = option(ThemesConfig, "stability"),
+    no_stability: bool = typer.Option(False, "--no-stability", help=NO_STABILITY_HELP),
     settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     force: bool = typer.Option(
         False, "--force", help="Redo every stage; accept an --out holding other files."
@@ -85,7 +95,8 @@ def summarize_command(
             embedder=embedder,
             gloss_language=gloss_language,
             seed=seed,
-        ),
+        )
+        | stability_flags(stability, no_stability),
         **given(device=device),
     }
     summarizer = Summarizer.from_config(merged_config(config_file, settings, flags))

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from themescope._cli._app import app
-from themescope._cli._options import given, option
+from themescope._cli._options import NO_STABILITY_HELP, given, option, stability_flags
 from themescope.documents import read_themes
 from themescope.themes.config import ThemesConfig
 
@@ -27,6 +27,8 @@ def themes_command(
     tag_language: str | None = option(ThemesConfig, "tag_language"),
     embedder: str | None = option(ThemesConfig, "embedder"),
     gloss_language: str | None = option(ThemesConfig, "gloss_language"),
+    stability: int | None = option(ThemesConfig, "stability"),
+    no_stability: bool = typer.Option(False, "--no-stability", help=NO_STABILITY_HELP),
     seed: int | None = option(ThemesConfig, "seed"),
     force: bool = typer.Option(False, "--force", help="Redo the stage even when it is up to date."),
 ) -> None:
@@ -47,6 +49,7 @@ def themes_command(
             gloss_language=gloss_language,
             seed=seed,
         )
+        | stability_flags(stability, no_stability)
     )
     result = build_themes(run, config, force=force)
     console = Console()

@@ -259,6 +259,7 @@ class StudyThemesStage(Stage):
                     },
                     group_p_value=_theme_p_value(test, t),
                     n_videos=len({videos[i] for i in rows}),
+                    stability=clustering.theme_stability(t),
                 )
             )
         document = StudyThemesDocument(
@@ -274,6 +275,7 @@ class StudyThemesStage(Stage):
             projection=clustering.projection.to_record(),
             themes=themes,
             common=[phrase_record(p) for p in common],
+            stability=None if clustering.stability is None else clustering.stability.to_record(),
             warnings=[],
             groups=_groups(videos, groups, seconds, langs),
             group_test=None

@@ -338,6 +338,34 @@ def k_selection_context(selection: KSelectionRecord) -> dict[str, Any]:
     }
 
 
+def stability_context(document: ThemesDocument) -> dict[str, Any]:
+    """What the ``_stability.html.j2`` section and the theme cards show of the seed refits.
+
+    ``stability_by_theme`` gives a card its row (none when stability was not measured).
+    """
+    stability = document.stability
+    rows = []
+    if stability is not None:
+        for theme in document.themes:
+            if theme.stability is not None:
+                rows.append(
+                    {
+                        "id": theme.id,
+                        "label": theme.label,
+                        "came_back": round(theme.stability.recurrence * stability.n_refits),
+                        "mean_jaccard": theme.stability.mean_jaccard,
+                        "unstable": theme.stability.unstable,
+                    }
+                )
+    return {
+        "stability": stability,
+        "stability_rows": rows,
+        "stability_by_theme": {row["id"]: row for row in rows},
+        "k_chosen": document.k,
+        "k_auto": document.k_selection.method == "auto",
+    }
+
+
 def model_facts(train: TrainRecord) -> list[tuple[str, str]]:
     """The trained model in two facts: what it is and how well it reconstructs."""
     return [
@@ -372,6 +400,7 @@ __all__ = [
     "k_selection_context",
     "model_facts",
     "read_asset",
+    "stability_context",
     "stage_settings",
     "stage_warnings",
     "thumbnail_data_uri",

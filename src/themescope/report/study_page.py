@@ -66,6 +66,7 @@ from themescope.report._common import (
     people_lines,
     read_asset,
     shown_gloss,
+    stability_context,
     stage_settings,
     stage_warnings,
     thumbnail_inside,
@@ -590,6 +591,7 @@ def build_study_report_html(
         "settings": stage_settings(view.manifest),
         "backends": backend_rows(document.backends),
         **k_selection_context(document.k_selection),
+        **stability_context(document),
         "css": Markup(read_asset("report.css")),
         "csp": content_security_policy(None),
     }

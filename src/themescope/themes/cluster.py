@@ -49,9 +49,10 @@ from typing import Any
 import numpy as np
 
 from themescope import registry
+from themescope._config import SEED_HIGH
 from themescope._format import decimals
 from themescope.devices import free_cpus
-from themescope.documents import KRow, KSelectionRecord
+from themescope.documents import KRow, KSelectionRecord, StabilityRecord, ThemeStabilityRecord
 from themescope.errors import ConfigError, ThemescopeError
 
 logger = logging.getLogger("themescope")
@@ -607,3 +608,114 @@ def _selection(
     return KSelection(
         k, method, k_range, reason, table, fit.labels, fit.centers, x, fit.backend, warnings
     )
+
+
+SAME_THEME_JACCARD = 0.5
+"""A refit's cluster is the same theme when its frames overlap the theme's this much (Jaccard)."""
+
+UNSTABLE_BELOW = 0.5
+"""A theme that comes back in fewer than this share of the refits is flagged unstable."""
+
+
+@dataclass
+class SeedStability:
+    """How much of each theme survives refitting the clustering with other seeds.
+
+    Attributes:
+        seeds: The refits' seeds.
+        ari: Adjusted Rand index of each refit against the clustering, shape (n_refits,).
+        best_jaccard: Each theme's best Jaccard overlap with a cluster of each refit,
+            shape (k, n_refits).
+    """
+
+    seeds: list[int]
+    ari: np.ndarray
+    best_jaccard: np.ndarray
+
+    @property
+    def recurrence(self) -> np.ndarray:
+        """Share of the refits in which each theme comes back, shape (k,)."""
+        return (self.best_jaccard >= SAME_THEME_JACCARD).mean(axis=1)
+
+    def unstable(self) -> list[int]:
+        """The themes that come back in fewer than :data:`UNSTABLE_BELOW` of the refits."""
+        return [int(t) for t in np.flatnonzero(self.recurrence < UNSTABLE_BELOW)]
+
+    def to_record(self) -> StabilityRecord:
+        """Return the document-wide ``stability`` record of themes.json."""
+        return StabilityRecord(
+            n_refits=len(self.seeds),
+            seeds=list(self.seeds),
+            mean_ari=round(float(self.ari.mean()), 4),
+            min_ari=round(float(self.ari.min()), 4),
+            same_theme_jaccard=SAME_THEME_JACCARD,
+            unstable_below=UNSTABLE_BELOW,
+            unstable=self.unstable(),
+        )
+
+    def theme_record(self, theme: int) -> ThemeStabilityRecord:
+        """Return theme ``theme``'s ``stability`` record."""
+        recurrence = float(self.recurrence[theme])
+        return ThemeStabilityRecord(
+            recurrence=round(recurrence, 4),
+            mean_jaccard=round(float(self.best_jaccard[theme].mean()), 4),
+            unstable=recurrence < UNSTABLE_BELOW,
+        )
+
+
+def refit_seeds(seed: int, n_refits: int) -> list[int]:
+    """The seeds of the stability refits: the ``n_refits`` seeds after ``seed`` (wrapping round).
+
+    Example:
+        >>> refit_seeds(7, 3)
+        [8, 9, 10]
+    """
+    return [(seed + i) % (SEED_HIGH + 1) for i in range(1, n_refits + 1)]
+
+
+def seed_stability(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int,
+    n_refits: int,
+    n_init: int = 10,
+    backend: str = "auto",
+) -> SeedStability:
+    """Refit K-means at the clustering's k with other seeds; measure what comes back.
+
+    Each refit clusters the same features into as many clusters as ``labels`` has,
+    with one of :func:`refit_seeds` and otherwise as the clustering was fitted, so
+    a theme that only one seed's initialisation draws shows as not coming back.
+
+    Args:
+        features: The clustered features, shape (n, dim).
+        labels: The clustering's theme of each row, 0..k-1, shape (n,).
+        seed: The clustering's seed (the refits' seeds are derived from it).
+        n_refits: Refits (>= 1).
+        n_init: K-means initialisations per refit, as for the clustering.
+        backend: K-means backend, as for the clustering.
+
+    Example:
+        >>> x = np.repeat(np.eye(3) * 5, 20, axis=0)
+        >>> x += np.random.default_rng(0).normal(size=x.shape)
+        >>> labels = kmeans(x, 3, seed=0).labels
+        >>> seed_stability(x, labels, seed=0, n_refits=3).recurrence.tolist()
+        [1.0, 1.0, 1.0]
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    k = int(labels.max()) + 1
+    seeds = refit_seeds(seed, n_refits)
+    members = np.eye(k, dtype=bool)[labels].T  # (k, n): theme t's frames
+    best = np.zeros((k, n_refits))
+    ari = np.zeros(n_refits)
+    with native_threads(len(features)):
+        for r, refit_seed in enumerate(seeds):
+            refit = kmeans(features, k, seed=refit_seed, n_init=n_init, backend=backend).labels
+            ari[r] = adjusted_rand_score(labels, refit)
+            other = np.eye(k, dtype=bool)[refit].T
+            overlap = members.astype(np.int64) @ other.T.astype(np.int64)  # (k, k)
+            union = members.sum(1)[:, None] + other.sum(1)[None, :] - overlap
+            best[:, r] = (overlap / np.maximum(union, 1)).max(axis=1)
+    return SeedStability(seeds, ari, best)

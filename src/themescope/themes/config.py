@@ -14,6 +14,10 @@ MAX_TSNE_POINTS = 2000
 MAX_K = 1000
 """Most themes a run may ask for (each is described and drawn in the report)."""
 GLOSS_LANGUAGES = ("en", "none")
+MAX_STABILITY = 1000
+"""Most refits ``stability`` may ask for."""
+DEFAULT_STABILITY = 10
+"""Refits with other seeds by default (measured in benchmarks/bench_corpus.py; see README)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,17 @@ class ThemesConfig(Settings):
         high=10_000,
         help="Bootstrap resamples per k for the stability score.",
     )
+    stability: int | None = setting(
+        DEFAULT_STABILITY,
+        kind="int",
+        low=1,
+        high=MAX_STABILITY,
+        optional=True,
+        flag="--stability",
+        help="Refit the clustering at the chosen k with this many other seeds (derived from "
+        "seed) and report how often each theme comes back; none (--no-stability) switches "
+        "it off.",
+    )
     n_phrases: int = setting(10, kind="int", low=1, high=1000, help="Phrases per theme.")
     time_weight: float = setting(
         0.0, kind="float", low=0, help="Weight of time as an extra clustering feature (0: off)."
@@ -144,6 +159,18 @@ class ThemesConfig(Settings):
         choices=Choices("cluster backend", ("auto",)),
         help="K-means implementation (auto: scikit-learn).",
     )
+
+    def __post_init__(self) -> None:
+        # "--stability 0" reads as "no refits", but a figure from zero refits would be
+        # empty: say how to switch stability off instead (issue 17, bad input).
+        if self.stability == 0 and not isinstance(self.stability, bool):
+            raise self.fail(
+                "stability",
+                f"be an int in [1, {MAX_STABILITY}] (refits with other seeds); "
+                "--no-stability switches stability off",
+                0,
+            )
+        super().__post_init__()
 
     def _check(self) -> None:
         if self.k is not None and self.k_range != _DEFAULT_K_RANGE:

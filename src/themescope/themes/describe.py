@@ -29,6 +29,7 @@ from themescope.documents import (
     RoleRecord,
     TaggerRecord,
     ThemesDocument,
+    ThemeStabilityRecord,
 )
 from themescope.errors import RunDirectoryError, ThemescopeError
 from themescope.manifest import ThemesRecord
@@ -41,7 +42,14 @@ from themescope.themes.base import (
     ThemeMaterial,
     ThemePhrases,
 )
-from themescope.themes.cluster import KSelection, scale_features, select_k
+from themescope.themes.cluster import (
+    UNSTABLE_BELOW,
+    KSelection,
+    SeedStability,
+    scale_features,
+    seed_stability,
+    select_k,
+)
 from themescope.themes.config import ThemesConfig
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.facets import facets
@@ -67,7 +75,8 @@ class Clustering:
         centers: The themes' centres in the clustered feature space.
         features: Every frame's clustered features (zeros for a frame left out).
         projection: Every frame's 2-D position, left-out frames too.
-        cluster_s: Seconds spent choosing k and clustering.
+        cluster_s: Seconds spent choosing k, clustering and refitting for the stability.
+        stability: The themes refitted with other seeds; None when ``stability`` is off.
     """
 
     selection: KSelection
@@ -76,6 +85,11 @@ class Clustering:
     features: np.ndarray
     projection: Projection
     cluster_s: float
+    stability: SeedStability | None = None
+
+    def theme_stability(self, theme: int) -> ThemeStabilityRecord | None:
+        """Theme ``theme``'s stability record (None when stability is off)."""
+        return None if self.stability is None else self.stability.theme_record(theme)
 
 
 def cluster_frames(
@@ -113,6 +127,17 @@ def cluster_frames(
     for message in selection.warnings:
         st.warnings.append(message)  # select_k has logged them already
     content_labels, centers = _order_themes(selection)
+    stability = None
+    if config.stability is not None:
+        stability = seed_stability(
+            selection.features,
+            content_labels,
+            seed=config.seed,
+            n_refits=config.stability,
+            n_init=config.n_init,
+            backend=config.cluster_backend,
+        )
+        _warn_unstable(stability, st)
     labels = np.full(n, -1, dtype=np.int64)
     labels[rows] = content_labels
     features = np.zeros((n, selection.features.shape[1]), dtype=selection.features.dtype)
@@ -139,7 +164,17 @@ def cluster_frames(
         projection.perplexity,
         time.perf_counter() - t0,
     )
-    return Clustering(selection, labels, centers, features, projection, cluster_s)
+    return Clustering(selection, labels, centers, features, projection, cluster_s, stability)
+
+
+def _warn_unstable(stability: SeedStability, st: StageWriter) -> None:
+    n_refits = len(stability.seeds)
+    for t in stability.unstable():
+        came_back = round(float(stability.recurrence[t]) * n_refits)
+        st.warn(
+            f"theme {t} came back in {came_back} of {n_refits} refits with other seeds "
+            f"(unstable: below {UNSTABLE_BELOW:.0%}); read it as a tentative theme"
+        )
 
 
 def caption_frames(run: RunDirectory, table: Any, captioner: Captioner | None) -> list[str]:

@@ -331,6 +331,7 @@ def _write_themes(
                 st,
             )
         )
+        themes[-1].stability = clustering.theme_stability(t)
     n_unsupported = sum(1 for theme in themes for p in theme.phrases if not p.supported)
     backends = backends_record(captioner, tagger, embedder, selection.backend)
     document = ThemesDocument(
@@ -344,6 +345,7 @@ def _write_themes(
         blank=_blank_record(blank, labels, times_s, durations)
         if "blank" in table.column_names
         else None,
+        stability=None if clustering.stability is None else clustering.stability.to_record(),
         warnings=list(st.warnings),
     )
     if glosser is not None:
