@@ -22,7 +22,13 @@ from themescope.errors import (
     StageNotDoneError,
     TrainingError,
 )
-from themescope.manifest import EmbeddingSource, IngestRecord, manifest_schema, record_type
+from themescope.manifest import (
+    EmbeddingSource,
+    IngestRecord,
+    TrainRecord,
+    manifest_schema,
+    record_type,
+)
 from themescope.rundir import (
     RunDirectory,
     Stage,
@@ -198,7 +204,7 @@ def test_settings_and_embeddings_read_as_their_types(tmp_path: Path) -> None:
     )
     manifest = run.read_manifest()
     assert manifest.config == {"train": {"epochs": 4, "k_range": [3, 5], "device": "cpu"}}
-    train = manifest.stages.train
+    train = manifest.record("train", TrainRecord)
     assert train is not None and train.embeddings == EmbeddingSource(**source)
     for damaged, problem in (
         ({"config": {"train": 4}}, "expected `object`, got `int` at `$.config[...]`"),

@@ -16,7 +16,7 @@ from sklearn.metrics import adjusted_rand_score
 from themescope import registry
 from themescope.documents import read_themes
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
-from themescope.manifest import IngestRecord, VideoFacts
+from themescope.manifest import IngestRecord, ThemesRecord, VideoFacts
 from themescope.rundir import RunDirectory, StageResult
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.describe import lower_third_texts, representative_frames
@@ -445,8 +445,9 @@ def test_a_tagger_registered_outside_themescope_is_chosen_by_name(tmp_path, caps
     assert document.backends.tagger.name == "fixed"
     assert document.themes[0].phrases[0].text == "vaccine"
     manifest = RunDirectory(tmp_path / "run").read_manifest()
-    assert manifest.stages.themes is not None
-    assert manifest.stages.themes.backends == document.backends
+    record = manifest.record("themes", ThemesRecord)
+    assert record is not None
+    assert record.backends == document.backends
     registry.unregister("tagger", "toy")
     capsys.readouterr()
     assert _cli(["themes", str(tmp_path / "run"), "--tagger", "toy"]) == 2
