@@ -47,7 +47,10 @@ class VideoFacts(msgspec.Struct, kw_only=True):
 
 
 class BoilerplateRecord(msgspec.Struct, kw_only=True):
-    """Text on screen for most of the video (a channel bug, a programme logo, a clock)."""
+    """Text on screen for most of the video (a channel bug, a programme logo, a clock).
+
+    ``text`` is its commonest reading: readings that differ by a misread letter are one item.
+    """
 
     text: str
     box: list[float] = msgspec.field(default_factory=list)
@@ -66,6 +69,8 @@ class OcrRecord(msgspec.Struct, kw_only=True):
         n_lines_reused: Text boxes that reused a line read before (same place, same pixels).
         n_frames_with_text: Frames with on-screen text besides the boilerplate.
         boilerplate: Text on screen for most of the video, left out of ``ocr_text``.
+        n_lines_noise: Lines left out of ``ocr_text`` as no words, by reason
+            (:func:`themescope.media.furniture.noise_reason`).
         seconds: Wall time of the reading, model loading included.
     """
 
@@ -76,6 +81,7 @@ class OcrRecord(msgspec.Struct, kw_only=True):
     n_lines_reused: int = 0
     n_frames_with_text: int = 0
     boilerplate: list[BoilerplateRecord] = msgspec.field(default_factory=list)
+    n_lines_noise: dict[str, int] = msgspec.field(default_factory=dict)
     seconds: float = 0.0
 
 

@@ -210,7 +210,9 @@ def _ingest_into(
     if reader is not None:
         # From the stored JPEGs: boxes are in their pixels, and no frame is held in memory.
         paths = [stage.path(name) for name in frames["image"]]
-        on_screen = reader.read(paths, frames["time_s"])
+        on_screen = reader.read(
+            paths, frames["time_s"], transcript=[cue.text for cue in cues], lang=lang
+        )
     _write_tables(stage, frames, aligned, cues, lang, on_screen)
     n_with_text = sum(1 for item in aligned if item.text.strip())
     stage.record.update(

@@ -1,0 +1,163 @@
+"""Station furniture and OCR noise: on-screen text that says nothing about the programme.
+
+On real broadcasts much of what the recogniser reads is not a headline: a channel
+bug read a little differently frame to frame, map names cut by the frame's edge
+("th Bay", "Londo"), two-letter misreads of graphics ("RI", "OI"), a video player's
+own overlay captured with the picture ("Press Esc to exit full screen"). Used as
+phrases or labels, such lines make a theme read as noise. This module decides:
+
+- whether two readings are the same text (:func:`same_text`): their normalised forms
+  (:func:`normalized`) differ by at most :data:`SAME_TEXT_RATIO` (difflib's ratio),
+  which groups the readings of one bug or promo into one boilerplate item;
+- why a line is no words (:func:`noise_reason`), in this order: recognised with a
+  confidence under :data:`MIN_WORDS_CONFIDENCE`; a player's overlay
+  (:data:`PLAYER_OVERLAYS`); cut by the frame's edge (its box within
+  :data:`EDGE_PX` of a side); a fragment (a line without Chinese of at most
+  :data:`MAX_FRAGMENT_LETTERS` letters); not words (over half of its Latin tokens
+  are neither words of the language, Zipf ≥ :data:`MIN_WORD_ZIPF` in wordfreq, nor
+  words of the transcript).
+
+Chinese lines are judged by confidence, overlay and edge only: a misread Chinese
+character is still a character, and two characters are a whole word (新冠).
+
+Example:
+    >>> same_text("CBS SATURDAY MORNING", "CCBS SATURDAYIMOR")
+    True
+    >>> noise_reason("Press Esc to exit full screer", (206, 77, 332, 93), 0.97, (540, 360))
+    'player overlay'
+    >>> noise_reason("Londo", (501, 193, 539, 212), 1.0, (540, 360))
+    "cut by the frame's edge"
+    >>> noise_reason("FLOODS HIT COAST", (20, 200, 300, 230), 0.95, (540, 360)) is None
+    True
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Collection, Iterable
+
+from themescope.media.language import contains_han
+
+SAME_TEXT_RATIO = 0.8
+"""Readings whose normalised forms match at least this much (difflib's ratio, 0–1) are
+one text: "CBS SATURDAY MORNING" and "CCBS SATURDAYIMOR" score 0.85, "TS NEWS" and
+"TSN NEWS" 0.92, two different headlines of one programme well under 0.6."""
+
+MIN_WORDS_CONFIDENCE = 0.8
+"""Lines recognised with a lower confidence are misreads more often than words (on the
+CAIS clips "Saul!" for Sault at 0.82, "ay" at 0.75; real headlines read at 0.9 and over)."""
+
+EDGE_PX = 2.0
+"""A box this close to a side of the frame (pixels) holds text the frame cuts off."""
+
+MAX_FRAGMENT_LETTERS = 3
+"""A line without Chinese of at most this many letters is a fragment ("OI", "MI", "Bay"):
+too short to tell a topic from a misread or a logo."""
+
+MIN_WORD_ZIPF = 1.5
+"""Zipf frequency from which a token is a word of the language: wordfreq lists many
+misreads and fragments at lower frequencies ("ccbs" 1.2), real place names such as
+Kenora (2.0) above."""
+
+PLAYER_OVERLAYS = (
+    "Press Esc to exit full screen",
+    "Exit full screen",
+    "Skip Ad",
+    "Tap to unmute",
+    "Click to unmute",
+    "Watch on YouTube",
+)
+"""A video player's own text, captured with the picture by screen recordings."""
+
+NOISE_REASONS = (
+    "low confidence",
+    "player overlay",
+    "cut by the frame's edge",
+    "fragment",
+    "not words",
+)
+"""Every reason :func:`noise_reason` gives, in the order it checks them."""
+
+_LATIN_TOKEN = re.compile(r"[^\W\d_]+")
+
+
+def normalized(text: str) -> str:
+    """Text as compared between readings: NFKC, case-folded, digits as '#', no spaces or marks."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = re.sub(r"\d", "#", text)
+    return "".join(ch for ch in text if ch.isalnum() or ch == "#")
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether two readings are one text read a little differently (see :data:`SAME_TEXT_RATIO`)."""
+    key_a, key_b = normalized(a), normalized(b)
+    if not key_a or not key_b:
+        return False
+    if key_a == key_b:
+        return True
+    matcher = difflib.SequenceMatcher(None, key_a, key_b, autojunk=False)
+    # The quick upper bounds first: most pairs are nowhere near alike.
+    return (
+        matcher.real_quick_ratio() >= SAME_TEXT_RATIO
+        and matcher.quick_ratio() >= SAME_TEXT_RATIO
+        and matcher.ratio() >= SAME_TEXT_RATIO
+    )
+
+
+def noise_reason(
+    text: str,
+    box: tuple[float, float, float, float],
+    confidence: float,
+    frame_size: tuple[int, int],
+    known_words: Collection[str] = frozenset(),
+    lang: str = "en",
+) -> str | None:
+    """Return why a line read on screen is no words (see the module docstring), or None.
+
+    Args:
+        text: The line as read.
+        box: ``(x0, y0, x1, y1)`` in pixels of the frame.
+        confidence: The recogniser's confidence in [0, 1].
+        frame_size: ``(width, height)`` of the frame, pixels.
+        known_words: Words of the transcript, case-folded: a name said in the programme
+            is a word even where general language does not know it.
+        lang: The run's language, for the word list (Latin tokens of a language wordfreq
+            does not know, or of a Chinese run, are looked up in English).
+    """
+    if confidence < MIN_WORDS_CONFIDENCE:
+        return "low confidence"
+    if any(same_text(text, overlay) for overlay in PLAYER_OVERLAYS):
+        return "player overlay"
+    width, height = frame_size
+    x0, y0, x1, y1 = box
+    if x0 <= EDGE_PX or y0 <= EDGE_PX or x1 >= width - EDGE_PX or y1 >= height - EDGE_PX:
+        return "cut by the frame's edge"
+    if contains_han(text):
+        return None
+    tokens = _latin_words(text)
+    if sum(len(t) for t in tokens) <= MAX_FRAGMENT_LETTERS:
+        return "fragment"
+    words = [t for t in tokens if len(t) > 1]
+    unknown = [t for t in words if t not in known_words and not _is_word(t, lang)]
+    if 2 * len(unknown) > len(words):
+        return "not words"
+    return None
+
+
+def transcript_words(texts: Iterable[str]) -> frozenset[str]:
+    """The case-folded Latin words of a transcript's texts, for :func:`noise_reason`."""
+    return frozenset(word for text in texts for word in _latin_words(text))
+
+
+def _latin_words(text: str) -> list[str]:
+    return [t.casefold() for t in _LATIN_TOKEN.findall(unicodedata.normalize("NFKC", text))]
+
+
+def _is_word(token: str, lang: str) -> bool:
+    from themescope.media.language import is_chinese
+    from themescope.themes.background import has_background, zipf
+
+    base = lang if has_background(lang) and not is_chinese(lang) else "en"
+    return zipf(token, base) >= MIN_WORD_ZIPF
