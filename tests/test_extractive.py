@@ -449,3 +449,30 @@ def test_a_phrase_unsupported_somewhere_is_not_common():
     out = facets(results)
     assert [p.text for p in out.common] == ["election"]
     assert [[p.text for p in t.phrases] for t in out.themes] == [["moon landing"]] * 3
+
+
+def test_a_name_strap_or_a_sentence_is_no_label():
+    phrases = [Phrase("社区卫生服务中心", 1.0), Phrase("疫苗接种", 0.8)]
+    strap = [("陈霞 湖北省武汉市汉阳区龙阳街社区卫生服务中心", 9)]
+    assert theme_label(phrases, strap, "zh") == "社区卫生服务中心"
+    headline = "社区卫生服务中心 疫苗接种"
+    assert theme_label(phrases, [(headline, 2)], "zh") == headline
+    english = [Phrase("booster shots", 1.0)]
+    strap_en = [("DR. DANA SMITH BOOSTER SHOTS EXPERT", 9)]
+    assert theme_label(english, strap_en, people={"dana smith"}) == "Booster shots"
+    assert theme_label(english, strap_en) == "DR. DANA SMITH BOOSTER SHOTS EXPERT"
+    sentence = [("THE STATE SAYS BOOSTER SHOTS ARE NOW OPEN TO EVERY ADULT", 9)]
+    assert theme_label(english, sentence) == "Booster shots"
+
+
+def test_facets_keeps_the_run_s_people_out_of_every_label():
+    results = [
+        ThemePhrases([Phrase("booster shots", 1.0)], "test", people=["dana smith"]),
+        ThemePhrases([Phrase("storm", 1.0)], "test"),
+    ]
+    screens = [
+        ThemeMaterial(0, [0], [""], [""], "en", on_screen=[("BOOSTER SHOTS", 1)]),
+        ThemeMaterial(1, [1], [""], [""], "en", on_screen=[("DANA SMITH ON THE STORM", 4)]),
+    ]
+    out = facets(results, n_phrases=5, materials=screens)
+    assert [t.label for t in out.themes] == ["BOOSTER SHOTS", "Storm"]
