@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from themescope.media.furniture import noise_reason, same_text, transcript_words
+from themescope.media.furniture import (
+    PROMO_THUMBNAIL,
+    find_promos,
+    noise_reason,
+    same_text,
+    transcript_words,
+)
 
 FRAME = (540, 360)
 """Width and height of a stored 360p frame of a 720×480 broadcast."""
@@ -56,3 +63,44 @@ def test_readings_of_one_text() -> None:
     assert same_text("12:07", "12:15")  # a clock: digits are one symbol
     assert not same_text("FLOODS HIT COAST", "MARKETS FALL")
     assert not same_text("", "")
+
+
+def _pictures(n: int) -> list[np.ndarray]:
+    """``n`` clearly different thumbnails."""
+    return [np.full(PROMO_THUMBNAIL[::-1], 20.0 * i, np.float32) for i in range(n)]
+
+
+def test_a_silent_picture_shown_again_is_a_promo() -> None:
+    times = [0.0, 2.0, 4.0, 30.0, 32.0, 60.0]
+    speech = ["storm warning tonight", "", "snow expected", "", "the storm moves east", ""]
+    pictures = _pictures(6)
+    pictures[3] = pictures[1] + 2.0  # the bumper again, JPEG noise aside
+    screen = ["", "", "", "", "", ""]
+    blank = [False] * 6
+    assert find_promos(times, speech, blank, pictures, screen) == [
+        False,
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    # Shown again within 20 s: one shot, not a recurring bumper.
+    assert not any(find_promos([0.0, 2.0, 4.0, 6.0, 8.0, 10.0], speech, blank, pictures, screen))
+    # Said over it: content (a weather map shown again while the presenter speaks).
+    said = ["storm warning", "the map again", "snow", "the map", "east", ""]
+    assert not any(find_promos(times, said, blank, pictures, screen))
+    # No transcript at all: silence tells nothing.
+    assert not any(find_promos(times, [""] * 6, blank, pictures, screen))
+
+
+def test_a_silent_line_shown_again_is_a_promo_unless_its_words_are_said() -> None:
+    times = [0.0, 2.0, 30.0, 32.0]
+    pictures = _pictures(4)
+    speech = ["the vote is today", "", "", "turnout is high"]
+    promo = ["", "TEMPUR-PEDIC\nSLEEP BETTER", "TEMPUR-PEDIC", ""]
+    assert find_promos(times, speech, [False] * 4, pictures, promo) == [False, True, True, False]
+    headline = ["", "VOTE TODAY", "VOTE TODAY", ""]
+    assert not any(find_promos(times, speech, [False] * 4, pictures, headline))
+    # Black frames are no promos: they are left out as black already.
+    assert not any(find_promos(times, speech, [False, True, True, False], pictures, promo))

@@ -111,13 +111,15 @@ class IngestRecord(StageRecord, kw_only=True):
     """The ingest stage's record: the video's facts, where the text came from, what was on screen.
 
     ``n_frames_blank`` counts the sampled frames that are black or one flat colour
-    (:mod:`themescope.media.blank`); ``ocr`` is None when on-screen text was not
-    read (``--ocr off``, or no OCR package).
+    (:mod:`themescope.media.blank`), ``n_frames_promo`` those that look like ads,
+    station IDs, promos or bumpers (:func:`themescope.media.furniture.find_promos`);
+    ``ocr`` is None when on-screen text was not read (``--ocr off``, or no OCR package).
     """
 
     video: VideoFacts | None = None
     n_frames: int = 0
     n_frames_blank: int = 0
+    n_frames_promo: int = 0
     every_s: float = 2.0
     lang: str = "und"
     text_source: str = "none"

@@ -20,6 +20,14 @@ phrases or labels, such lines make a theme read as noise. This module decides:
 Chinese lines are judged by confidence, overlay and edge only: a misread Chinese
 character is still a character, and two characters are a whole word (新冠).
 
+Ads, station IDs, promos and bumpers are found per frame (:func:`find_promos`),
+conservatively, since marking a story's frames would hide them from its theme: a
+frame is one when nothing is said over it, it is not black or blank, none of its
+on-screen words is said anywhere in the programme, and its picture or one of its
+on-screen lines comes back at least :data:`PROMO_MIN_GAP_S` later or earlier over
+another such silent frame. An ad with a voice-over is thus not found; a weather
+map shown again while the presenter speaks is not taken for one.
+
 Example:
     >>> same_text("CBS SATURDAY MORNING", "CCBS SATURDAYIMOR")
     True
@@ -36,7 +44,9 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
+
+import numpy as np
 
 from themescope.media.language import contains_han
 
@@ -79,6 +89,17 @@ NOISE_REASONS = (
     "not words",
 )
 """Every reason :func:`noise_reason` gives, in the order it checks them."""
+
+PROMO_MIN_GAP_S = 20.0
+"""A picture or line recurs when it is shown again at least this many seconds apart."""
+
+PROMO_PICTURE_DIFF = 6.0
+"""Two frames show the same picture when their 32x18 greyscale thumbnails differ by at
+most this many grey levels (0-255) on average: a re-run bumper differs by JPEG noise
+(1-3), two shots of one studio with people moving by 10 and more."""
+
+PROMO_THUMBNAIL = (32, 18)
+"""Width and height of the thumbnails :func:`find_promos` compares."""
 
 _LATIN_TOKEN = re.compile(r"[^\W\d_]+")
 
@@ -161,3 +182,70 @@ def _is_word(token: str, lang: str) -> bool:
 
     base = lang if has_background(lang) and not is_chinese(lang) else "en"
     return zipf(token, base) >= MIN_WORD_ZIPF
+
+
+def promo_thumbnail(image: np.ndarray) -> np.ndarray:
+    """The small greyscale picture of an RGB frame that :func:`find_promos` compares."""
+    from PIL import Image
+
+    small = Image.fromarray(image).convert("L").resize(PROMO_THUMBNAIL, Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.float32)
+
+
+def find_promos(
+    times_s: Sequence[float],
+    speech: Sequence[str],
+    blank: Sequence[bool],
+    thumbnails: Sequence[np.ndarray],
+    screen_texts: Sequence[str],
+) -> list[bool]:
+    """Return which frames show an ad, a station ID, a promo or a bumper (module docstring).
+
+    Args:
+        times_s: Time of each frame, seconds.
+        speech: The transcript text aligned to each frame ("" where nothing is said).
+        blank: Whether each frame is black or blank (never a promo: it is left out already).
+        thumbnails: Each frame's :func:`promo_thumbnail`.
+        screen_texts: Each frame's on-screen text, boilerplate and noise left out,
+            lines joined by newlines.
+
+    Returns:
+        One flag per frame; all False when nothing is said in the whole programme
+        (silence then tells nothing).
+    """
+    if not any(text.strip() for text in speech):
+        return [False] * len(times_s)
+    spoken = transcript_words(speech)
+    silent = [
+        i
+        for i, (text, is_blank, screen) in enumerate(zip(speech, blank, screen_texts, strict=True))
+        if not text.strip() and not is_blank and not _said(screen, spoken, speech)
+    ]
+    marked = [False] * len(times_s)
+    for a, i in enumerate(silent):
+        for j in silent[a + 1 :]:
+            if abs(times_s[j] - times_s[i]) < PROMO_MIN_GAP_S:
+                continue
+            if _same_picture(thumbnails[i], thumbnails[j]) or _same_line(
+                screen_texts[i], screen_texts[j]
+            ):
+                marked[i] = marked[j] = True
+    return marked
+
+
+def _said(screen: str, spoken: frozenset[str], speech: Sequence[str]) -> bool:
+    """Whether any of the on-screen words is said somewhere in the programme."""
+    if any(word in spoken for word in _latin_words(screen) if len(word) > 1):
+        return True
+    han = "".join(ch for ch in screen if contains_han(ch))
+    pairs = {han[k : k + 2] for k in range(len(han) - 1)}
+    return any(pair in text for text in speech for pair in pairs)
+
+
+def _same_picture(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and float(np.abs(a - b).mean()) <= PROMO_PICTURE_DIFF
+
+
+def _same_line(a: str, b: str) -> bool:
+    lines_b = [line for line in b.split("\n") if line.strip()]
+    return any(same_text(x, y) for x in a.split("\n") if x.strip() for y in lines_b)
