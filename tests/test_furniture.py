@@ -104,3 +104,14 @@ def test_a_silent_line_shown_again_is_a_promo_unless_its_words_are_said() -> Non
     assert not any(find_promos(times, speech, [False] * 4, pictures, headline))
     # Black frames are no promos: they are left out as black already.
     assert not any(find_promos(times, speech, [False, True, True, False], pictures, promo))
+
+
+def test_the_promo_warning_names_the_stretches() -> None:
+    from themescope.media.ingest import promo_warning
+
+    times = [0.0, 2.0, 4.0, 30.0, 32.0, 60.0]
+    assert promo_warning(times, [False, True, False, True, True, False], 2.0) == (
+        "3 of 6 frames look like ads, station IDs, promos or bumpers (2–4 s, 30–60 s: a "
+        "picture or text shown again with nothing said over it): their on-screen text "
+        "describes no theme"
+    )
