@@ -476,3 +476,13 @@ def test_facets_keeps_the_run_s_people_out_of_every_label():
     ]
     out = facets(results, n_phrases=5, materials=screens)
     assert [t.label for t in out.themes] == ["BOOSTER SHOTS", "Storm"]
+
+
+def test_a_headline_is_a_label_only_through_phrases_said_in_the_theme():
+    phrases = [Phrase("unavoidable contact", 1.0), Phrase("official", 0.5)]
+    graphic = [("OFFICIAL", 3)]
+    # Not said: the graphic's word is a phrase through the screen alone.
+    spoken = ["THE LEAGUE WOULD SAY THIS IS UNAVOIDABLE CONTACT"]
+    assert theme_label(phrases, graphic, spoken=spoken) == "Unavoidable contact"
+    assert theme_label(phrases, graphic, spoken=["AN OFFICIAL SAID SO"]) == "OFFICIAL"
+    assert theme_label(phrases, graphic) == "OFFICIAL"  # image-only: the screen is all there is

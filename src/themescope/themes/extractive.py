@@ -191,7 +191,7 @@ class ExtractiveTagger(Tagger):
                     phrases=phrases,
                     backend="extractive",
                     people=[name for name, _ in theme.people.most_common()],
-                    label=theme_label(phrases, material.on_screen, lang, names),
+                    label=theme_label(phrases, material.on_screen, lang, names, material.texts),
                 )
             )
         return out

@@ -82,7 +82,8 @@ def facets(
     for t, (result, phrases) in enumerate(zip(results, lists, strict=True)):
         kept = phrases[:n_phrases]
         on_screen = materials[t].on_screen if materials is not None else []
-        label = theme_label(kept, on_screen, _lang(kept), people)
+        spoken = materials[t].texts if materials is not None else []
+        label = theme_label(kept, on_screen, _lang(kept), people, spoken)
         themes.append(dataclasses.replace(result, phrases=kept, label=label))
     return Facets(common=common, themes=themes, unresolved=unresolved)
 
@@ -92,30 +93,38 @@ def theme_label(
     on_screen: Sequence[tuple[str, int]] = (),
     lang: str = "en",
     people: Collection[str] = (),
+    spoken: Sequence[str] = (),
 ) -> str | None:
     """Return a short title for a theme: an on-screen headline or its best phrase.
 
     A headline (short enough, :data:`MAX_LABEL_WORDS`) wins when it holds some of
     the theme's top :data:`LABEL_TOP` phrases, the better ranked the more (a
     phrase at rank r counts 1/(r+1)), ties going to the one shown in more frames.
-    A name strap is no headline: a line holding one of ``people`` (the run's
-    names), or a Chinese line that opens with a person's name and a space (陈霞
-    湖北省武汉市…). Otherwise the top phrase, its first letter capitalised. None
-    with neither.
+    Where the theme has words said (``spoken``, its transcript texts), only phrases
+    said there count: a headline belongs to the story told, while a graphic's text
+    ("OFFICIAL APP") or a map's place names would otherwise support themselves,
+    their words being phrases through the screen alone. A name strap is no
+    headline: a line holding one of ``people`` (the run's names), or a Chinese line
+    that opens with a person's name and a space (陈霞 湖北省武汉市…). Otherwise the
+    top phrase, its first letter capitalised. None with neither.
 
     On-screen lines reach here without boilerplate and without the lines that are
     no words (:mod:`themescope.media.furniture`), so a misread or a channel bug
     is no candidate either.
     """
+    said = " ".join(spoken)
+    counted = [
+        (rank, p)
+        for rank, p in enumerate(phrases[:LABEL_TOP])
+        if not said.strip() or contains_phrase(said, p.text, _lang([p]))
+    ]
     best: tuple[float, int, str] | None = None
     for text, n_frames in on_screen:
         title = " ".join(text.split())
         if not _short(title) or _name_strap(title, people):
             continue
         score = sum(
-            1 / (rank + 1)
-            for rank, p in enumerate(phrases[:LABEL_TOP])
-            if contains_phrase(title, p.text, _lang([p]))
+            1 / (rank + 1) for rank, p in counted if contains_phrase(title, p.text, _lang([p]))
         )
         if (score > 0 or not phrases) and (best is None or (score, n_frames) > best[:2]):
             best = (score, n_frames, title)
@@ -123,8 +132,8 @@ def theme_label(
         return best[2]
     if not phrases:
         return None
-    top = phrases[0].text
-    return top[:1].upper() + top[1:] if lang == "en" else top
+    first = phrases[0].text
+    return first[:1].upper() + first[1:] if lang == "en" else first
 
 
 def _name_strap(line: str, people: Collection[str]) -> bool:
