@@ -7,7 +7,7 @@ own overlay captured with the picture ("Press Esc to exit full screen"). Used as
 phrases or labels, such lines make a theme read as noise. This module decides:
 
 - whether two readings are the same text (:func:`same_text`): their normalised forms
-  (:func:`normalized`) differ by at most :data:`SAME_TEXT_RATIO` (difflib's ratio),
+  (:func:`normalized`) match by at least :data:`SAME_TEXT_RATIO` (difflib's ratio),
   which groups the readings of one bug or promo into one boilerplate item;
 - why a line is no words (:func:`noise_reason`), in this order: recognised with a
   confidence under :data:`MIN_WORDS_CONFIDENCE`; a player's overlay
@@ -48,16 +48,17 @@ from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
-from themescope.media.language import contains_han
+from themescope.media.language import contains_han, is_chinese
+from themescope.themes.background import has_background, zipf
 
 SAME_TEXT_RATIO = 0.8
 """Readings whose normalised forms match at least this much (difflib's ratio, 0–1) are
-one text: "CBS SATURDAY MORNING" and "CCBS SATURDAYIMOR" score 0.85, "TS NEWS" and
-"TSN NEWS" 0.92, two different headlines of one programme well under 0.6."""
+one text: "CBS SATURDAY MORNING" and "CCBS SATURDAYIMOR" score 0.82, "TS NEWS" and
+"TSN NEWS" 0.92; "FLOODS HIT COAST" and "FIRES HIT COAST" 0.74."""
 
 MIN_WORDS_CONFIDENCE = 0.8
 """Lines recognised with a lower confidence are misreads more often than words (on the
-CAIS clips "Saul!" for Sault at 0.82, "ay" at 0.75; real headlines read at 0.9 and over)."""
+CAIS clips a map's "ay" at 0.75; their headlines and captions read at 0.9 and over)."""
 
 EDGE_PX = 2.0
 """A box this close to a side of the frame (pixels) holds text the frame cuts off."""
@@ -95,8 +96,10 @@ PROMO_MIN_GAP_S = 20.0
 
 PROMO_PICTURE_DIFF = 6.0
 """Two frames show the same picture when their 32x18 greyscale thumbnails differ by at
-most this many grey levels (0-255) on average: a re-run bumper differs by JPEG noise
-(1-3), two shots of one studio with people moving by 10 and more."""
+most this many grey levels (0-255) on average. A re-run bumper differs by JPEG noise, but
+so does a set shown again: on the joined CAIS broadcast one weather map or one talk-show
+studio in two clips differs by 1-3. The picture alone thus tells nothing; silence and
+on-screen words nobody says are what mark a promo."""
 
 PROMO_THUMBNAIL = (32, 18)
 """Width and height of the thumbnails :func:`find_promos` compares."""
@@ -177,9 +180,6 @@ def _latin_words(text: str) -> list[str]:
 
 
 def _is_word(token: str, lang: str) -> bool:
-    from themescope.media.language import is_chinese
-    from themescope.themes.background import has_background, zipf
-
     base = lang if has_background(lang) and not is_chinese(lang) else "en"
     return zipf(token, base) >= MIN_WORD_ZIPF
 
