@@ -42,6 +42,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
@@ -116,18 +117,21 @@ def normalized(text: str) -> str:
 
 def same_text(a: str, b: str) -> bool:
     """Whether two readings are one text read a little differently (see :data:`SAME_TEXT_RATIO`)."""
-    key_a, key_b = normalized(a), normalized(b)
+    return same_key(normalized(a), normalized(b))
+
+
+def same_key(key_a: str, key_b: str) -> bool:
+    """:func:`same_text` of two texts already :func:`normalized` (to normalise each once)."""
     if not key_a or not key_b:
         return False
     if key_a == key_b:
         return True
+    # The upper bounds first, the cheapest (lengths alone) before building a matcher:
+    # most pairs are nowhere near alike.
+    if 2 * min(len(key_a), len(key_b)) < SAME_TEXT_RATIO * (len(key_a) + len(key_b)):
+        return False
     matcher = difflib.SequenceMatcher(None, key_a, key_b, autojunk=False)
-    # The quick upper bounds first: most pairs are nowhere near alike.
-    return (
-        matcher.real_quick_ratio() >= SAME_TEXT_RATIO
-        and matcher.quick_ratio() >= SAME_TEXT_RATIO
-        and matcher.ratio() >= SAME_TEXT_RATIO
-    )
+    return matcher.quick_ratio() >= SAME_TEXT_RATIO and matcher.ratio() >= SAME_TEXT_RATIO
 
 
 def noise_reason(
@@ -152,7 +156,8 @@ def noise_reason(
     """
     if confidence < MIN_WORDS_CONFIDENCE:
         return "low confidence"
-    if any(same_text(text, overlay) for overlay in PLAYER_OVERLAYS):
+    key = normalized(text)
+    if any(same_key(key, overlay) for overlay in _overlay_keys()):
         return "player overlay"
     width, height = frame_size
     x0, y0, x1, y1 = box
@@ -168,6 +173,11 @@ def noise_reason(
     if 2 * len(unknown) > len(words):
         return "not words"
     return None
+
+
+@functools.cache
+def _overlay_keys() -> tuple[str, ...]:
+    return tuple(normalized(overlay) for overlay in PLAYER_OVERLAYS)
 
 
 def transcript_words(texts: Iterable[str]) -> frozenset[str]:

@@ -69,6 +69,7 @@ from themescope.media.furniture import (
     NOISE_REASONS,
     noise_reason,
     normalized,
+    same_key,
     same_text,
     transcript_words,
 )
@@ -680,6 +681,16 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _ious(box: tuple[float, ...], boxes: np.ndarray) -> np.ndarray:
+    """:func:`_iou` of ``box`` with each row of ``boxes`` (shape (n, 4)) at once."""
+    w = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
+    h = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
+    inter = np.clip(w, 0, None) * np.clip(h, 0, None)
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = (box[2] - box[0]) * (box[3] - box[1]) + areas - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
 def _reading_order(lines: list[TextLine]) -> list[TextLine]:
     """Top to bottom; lines overlapping vertically by half form a row, read left to right."""
     rows: list[list[TextLine]] = []
@@ -719,18 +730,26 @@ def _find_boilerplate(
     if n_frames == 0:
         return []
     candidates: list[_Candidate] = []
+    # The candidates' first boxes, grown by doubling: a 13-minute video has thousands of
+    # candidates, and testing each one's place in Python took seconds.
+    places = np.empty((64, 4), dtype=np.float64)
     for index, lines in enumerate(frames):
         for line in lines:
             key = normalized(line.text)
             if not key:
                 continue
-            for candidate in candidates:
-                if _iou(line.box, candidate.box) >= BOILERPLATE_BOX_IOU and (
-                    key == candidate.key or same_text(key, candidate.key)
-                ):
-                    break
-            else:
+            overlapping = np.flatnonzero(
+                _ious(line.box, places[: len(candidates)]) >= BOILERPLATE_BOX_IOU
+            )
+            candidate = next(
+                (candidates[i] for i in overlapping if same_key(key, candidates[i].key)),
+                None,
+            )
+            if candidate is None:
                 candidate = _Candidate(line.box, key, [], [], [], set())
+                if len(candidates) == len(places):
+                    places = np.concatenate([places, np.empty_like(places)])
+                places[len(candidates)] = line.box
                 candidates.append(candidate)
             candidate.boxes.append(line.box)
             candidate.texts.append(line.text)
