@@ -97,6 +97,8 @@ def test_ingest_marks_black_frames_counts_and_warns(black_opening, tmp_path: Pat
         "3 of 15 frames are black or blank (0–6 s): they form no theme and their time counts "
         "in no theme's share"
     ) in manifest.warnings()
+    # Black frames with nothing said are no ads: nothing on a generated video is one.
+    assert result.record.n_frames_promo == 0 and not any(frames["promo"])
 
 
 def test_summarize_keeps_black_frames_out_of_every_theme(black_opening, tmp_path: Path) -> None:
@@ -136,7 +138,9 @@ def test_summarize_keeps_black_frames_out_of_every_theme(black_opening, tmp_path
     assert "15 (one every 2 s); 3 black or blank, in no theme" in html
 
 
-def _write_run(path: Path, blank: list[bool] | None) -> None:
+def _write_run(
+    path: Path, blank: list[bool] | None, columns: dict[str, list] | None = None
+) -> None:
     """A run with ingest and train done: two clear groups, and black frames alike."""
     rng = np.random.default_rng(0)
     n = 24
@@ -155,6 +159,7 @@ def _write_run(path: Path, blank: list[bool] | None) -> None:
     }
     if blank is not None:
         table["blank"] = pa.array(blank, pa.bool_())
+    table |= columns or {}
     run = RunDirectory(path)
     with run.stage("ingest", stage_fingerprint="ing", config={}) as st:
         pq.write_table(pa.table(table), st.path("frames.parquet"))
@@ -199,3 +204,20 @@ def test_a_run_of_black_frames_only_says_so(tmp_path: Path, embedder) -> None:
     _write_run(tmp_path / "run", [True] * 24)
     with pytest.raises(ThemescopeError, match=r"all 24 frames of .* are black or blank"):
         build_themes(tmp_path / "run", ThemesConfig(k=2), embedder=embedder)
+
+
+@pytest.mark.parametrize("promo", [False, True])
+def test_the_on_screen_text_of_an_ad_describes_no_theme(
+    tmp_path: Path, embedder, promo: bool
+) -> None:
+    ad = [i in (5, 6, 17, 18) for i in range(24)]
+    columns = {
+        "ocr_text": ["MATTRESS SALE" if is_ad else "" for is_ad in ad],
+        "promo": [is_ad and promo for is_ad in ad],
+    }
+    _write_run(tmp_path / "run", [False] * 24, columns)
+    build_themes(tmp_path / "run", ThemesConfig(k=2, n_bootstrap=0), embedder=embedder)
+    document = read_themes(tmp_path / "run" / "themes.json")
+    said = [p.text for t in document.themes for p in t.phrases] + [p.text for p in document.common]
+    said += [t.label for t in document.themes]
+    assert any("mattress" in text.lower() for text in said) is not promo, said

@@ -523,3 +523,40 @@ def test_a_name_shown_above_the_lower_third_is_no_strap(embedder):
     )
     other = material(1, ["天气预报说明天有雨。", "台风带来大风和降雨。"], lang="zh", first=10)
     assert ExtractiveTagger(embedder, seed=0).tag([theme, other])[0].people == []
+
+
+def test_a_name_strap_or_a_sentence_is_no_label():
+    phrases = [Phrase("社区卫生服务中心", 1.0), Phrase("疫苗接种", 0.8)]
+    strap = [("陈霞 湖北省武汉市汉阳区龙阳街社区卫生服务中心", 9)]
+    assert theme_label(phrases, strap, "zh") == "社区卫生服务中心"
+    headline = "社区卫生服务中心 疫苗接种"
+    assert theme_label(phrases, [(headline, 2)], "zh") == headline
+    english = [Phrase("booster shots", 1.0)]
+    strap_en = [("DR. DANA SMITH BOOSTER SHOTS EXPERT", 9)]
+    assert theme_label(english, strap_en, people={"dana smith"}) == "Booster shots"
+    assert theme_label(english, strap_en) == "DR. DANA SMITH BOOSTER SHOTS EXPERT"
+    sentence = [("THE STATE SAYS BOOSTER SHOTS ARE NOW OPEN TO EVERY ADULT", 9)]
+    assert theme_label(english, sentence) == "Booster shots"
+
+
+def test_facets_keeps_the_run_s_people_out_of_every_label():
+    results = [
+        ThemePhrases([Phrase("booster shots", 1.0)], "test", people=["dana smith"]),
+        ThemePhrases([Phrase("storm", 1.0)], "test"),
+    ]
+    screens = [
+        ThemeMaterial(0, [0], [""], [""], "en", on_screen=[("BOOSTER SHOTS", 1)]),
+        ThemeMaterial(1, [1], [""], [""], "en", on_screen=[("DANA SMITH ON THE STORM", 4)]),
+    ]
+    out = facets(results, n_phrases=5, materials=screens)
+    assert [t.label for t in out.themes] == ["BOOSTER SHOTS", "Storm"]
+
+
+def test_a_headline_is_a_label_only_through_phrases_said_in_the_theme():
+    phrases = [Phrase("unavoidable contact", 1.0), Phrase("official", 0.5)]
+    graphic = [("OFFICIAL", 3)]
+    # Not said: the graphic's word is a phrase through the screen alone.
+    spoken = ["THE LEAGUE WOULD SAY THIS IS UNAVOIDABLE CONTACT"]
+    assert theme_label(phrases, graphic, spoken=spoken) == "Unavoidable contact"
+    assert theme_label(phrases, graphic, spoken=["AN OFFICIAL SAID SO"]) == "OFFICIAL"
+    assert theme_label(phrases, graphic) == "OFFICIAL"  # image-only: the screen is all there is

@@ -420,6 +420,8 @@ def test_ingest_reads_headlines_and_records_the_channel_bug_as_boilerplate(
     assert [_squash(b["text"]) for b in bugs] == [_squash(news.channel_bug)]
     assert bugs[0]["n_frames"] == 15 and record["ocr"]["n_frames_with_text"] == 15
     assert record["ocr"]["seconds"] > 0 and not record["warnings"]
+    # Nothing on a generated video is an ad or a line that is no words.
+    assert record["n_frames_promo"] == 0 and record["ocr"]["n_lines_noise"] == {}
     assert json.loads((run / "manifest.json").read_text())["config"]["ingest"]["ocr"] == "auto"
 
 

@@ -214,6 +214,7 @@ def test_parameters_and_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "min_confidence": 0.5,
         "boilerplate_share": 0.5,
         "boilerplate_min_frames": 5,
+        "drop_noise": True,
         "reuse": True,
         "detect_every": 1,
         "model_dir": None,
@@ -290,3 +291,38 @@ def test_columns_for_frames_parquet(tmp_path: Path) -> None:
     ):
         add_ocr_columns(pa.table({"time_s": [0.0]}), found)
     assert found.to_record()["n_frames_with_text"] == 1
+
+
+def test_readings_that_differ_by_a_letter_are_one_boilerplate_item() -> None:
+    bug, headline = (10, 10, 200, 30), (20, 200, 300, 230)
+    readings = ["CBS SATURDAY MORNING"] * 4 + ["CCBS SATURDAYIMOR", "CBS SATURDAY M0RNING"]
+    stories = ["FLOODS HIT COAST"] * 3 + ["MARKETS FALL"] * 3
+    frames = [
+        (TextLine(text, bug, 0.9), _line(story, headline))
+        for text, story in zip(readings, stories, strict=True)
+    ]
+    found = ocr._find_boilerplate(frames, share=0.5, min_frames=5)
+    assert [(b.text, b.n_frames, b.share) for b in found] == [("CBS SATURDAY MORNING", 6, 1.0)]
+    assert ocr._is_boilerplate(_line("CCBS SATURDAYIMOR", bug), found)
+    # Another text at the bug's place, or the bug's text elsewhere, is not the bug.
+    assert not ocr._is_boilerplate(_line("WEATHER CENTRE", bug), found)
+    assert not ocr._is_boilerplate(_line("CBS SATURDAY MORNING", headline), found)
+
+
+def test_the_best_reading_is_the_commonest_then_the_most_confident() -> None:
+    bug = (10, 10, 200, 30)
+    frames = [(TextLine("TSN NEWS", bug, 0.7),)] * 3 + [(TextLine("TS NEWS", bug, 0.99),)] * 3
+    assert [b.text for b in ocr._find_boilerplate(frames, 0.5, 5)] == ["TS NEWS"]
+
+
+def test_lines_that_are_no_words_are_left_out_of_the_text(reader: OnScreenTextReader) -> None:
+    overlay = _text_frame(480, 270, "Press Esc to exit full screen")
+    headline = _text_frame(480, 270, "PRICES RISE")
+    found = reader.read([overlay, headline], [0.0, 2.0])
+    assert [_squash(line.text) for line in found.frames[0].lines] == ["pressesctoexitfullscreen"]
+    assert [f.text for f in found.frames] == ["", "PRICES RISE"]
+    assert found.n_lines_noise == {"player overlay": 1}
+    assert found.to_record()["n_lines_noise"] == {"player overlay": 1}
+    keep = OnScreenTextReader(drop_noise=False)
+    keep.engine_ = reader.engine_
+    assert _squash(keep.read([overlay], [0.0]).frames[0].text) == "pressesctoexitfullscreen"

@@ -67,7 +67,10 @@ class VideoFacts(msgspec.Struct, kw_only=True):
 
 
 class BoilerplateRecord(msgspec.Struct, kw_only=True):
-    """Text on screen for most of the video (a channel bug, a programme logo, a clock)."""
+    """Text on screen for most of the video (a channel bug, a programme logo, a clock).
+
+    ``text`` is its commonest reading: readings that differ by a misread letter are one item.
+    """
 
     text: str
     box: list[float] = msgspec.field(default_factory=list)
@@ -86,6 +89,8 @@ class OcrRecord(msgspec.Struct, kw_only=True):
         n_lines_reused: Text boxes that reused a line read before (same place, same pixels).
         n_frames_with_text: Frames with on-screen text besides the boilerplate.
         boilerplate: Text on screen for most of the video, left out of ``ocr_text``.
+        n_lines_noise: Lines left out of ``ocr_text`` as no words, by reason
+            (:func:`themescope.media.furniture.noise_reason`).
         seconds: Wall time of the reading, model loading included.
     """
 
@@ -96,6 +101,7 @@ class OcrRecord(msgspec.Struct, kw_only=True):
     n_lines_reused: int = 0
     n_frames_with_text: int = 0
     boilerplate: list[BoilerplateRecord] = msgspec.field(default_factory=list)
+    n_lines_noise: dict[str, int] = msgspec.field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -159,8 +165,9 @@ class IngestRecord(StageRecord, kw_only=True):
     """The ingest stage's record: the video's facts, where the text came from, what was on screen.
 
     ``n_frames_blank`` counts the sampled frames that are black or one flat colour
-    (:mod:`themescope.media.blank`); ``ocr`` is None when on-screen text was not
-    read (``--ocr off``, or no OCR package).
+    (:mod:`themescope.media.blank`), ``n_frames_promo`` those that look like ads,
+    station IDs, promos or bumpers (:func:`themescope.media.furniture.find_promos`);
+    ``ocr`` is None when on-screen text was not read (``--ocr off``, or no OCR package).
     """
 
     stage = "ingest"
@@ -168,6 +175,7 @@ class IngestRecord(StageRecord, kw_only=True):
     video: VideoFacts | None = None
     n_frames: int = 0
     n_frames_blank: int = 0
+    n_frames_promo: int = 0
     every_s: float = 2.0
     lang: str = "und"
     text_source: str = "none"

@@ -69,23 +69,34 @@ def blank_warning(times_s: Sequence[float], blank: Sequence[bool], every_s: floa
     n_blank = sum(bool(b) for b in blank)
     if not n_blank:
         return None
+    return (
+        f"{n_blank} of {len(blank)} frames are black or blank "
+        f"({describe_stretches(times_s, blank, every_s)}): they form no theme "
+        "and their time counts in no theme's share"
+    )
+
+
+def describe_stretches(times_s: Sequence[float], marked: Sequence[bool], every_s: float) -> str:
+    """Name the stretches of marked frames, the first :data:`MAX_STRETCHES_SHOWN` in full.
+
+    Example:
+        >>> describe_stretches([0.0, 2.0, 4.0, 6.0], [True, False, True, True], 2.0)
+        '0–2 s, 4–8 s'
+    """
     stretches: list[tuple[float, float]] = []
-    for i, (time_s, is_blank_frame) in enumerate(zip(times_s, blank, strict=True)):
-        if not is_blank_frame:
+    for i, (time_s, is_marked) in enumerate(zip(times_s, marked, strict=True)):
+        if not is_marked:
             continue
         # A frame stands for the time until the next one (the last: one interval).
         end_s = float(times_s[i + 1]) if i + 1 < len(times_s) else float(time_s) + every_s
-        if i > 0 and blank[i - 1]:
+        if i > 0 and marked[i - 1]:
             stretches[-1] = (stretches[-1][0], end_s)
         else:
             stretches.append((float(time_s), end_s))
     shown = ", ".join(f"{_seconds(a)}–{_seconds(b)} s" for a, b in stretches[:MAX_STRETCHES_SHOWN])
     if len(stretches) > MAX_STRETCHES_SHOWN:
         shown = f"e.g. {shown} and {len(stretches) - MAX_STRETCHES_SHOWN} more stretches"
-    return (
-        f"{n_blank} of {len(blank)} frames are black or blank ({shown}): they form no theme "
-        "and their time counts in no theme's share"
-    )
+    return shown
 
 
 def _seconds(seconds: float) -> str:

@@ -39,6 +39,8 @@ from themescope.rundir import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from themescope.media.frames import VideoInfo
     from themescope.media.ocr import OnScreenText, OnScreenTextReader
 
@@ -196,6 +198,7 @@ def _ingest_into(
 ) -> IngestRecord:
     from themescope.media.align import align
     from themescope.media.blank import blank_warning
+    from themescope.media.furniture import find_promos
 
     # Text first: a broken subtitle file fails in milliseconds, before any decoding.
     transcript = _read_text(stage, video, subtitles, config, duration_s)
@@ -217,8 +220,19 @@ def _ingest_into(
     if reader is not None:
         # From the stored JPEGs: boxes are in their pixels, and no frame is held in memory.
         paths = [stage.path(name) for name in frames.image]
-        on_screen = reader.read(paths, frames.time_s)
-    _write_tables(stage, frames, aligned, cues, lang, on_screen)
+        on_screen = reader.read(
+            paths, frames.time_s, transcript=[cue.text for cue in cues], lang=lang
+        )
+    promo = find_promos(
+        frames.time_s,
+        [item.text for item in aligned],
+        frames.blank,
+        frames.thumbnail,
+        [f.text for f in on_screen.frames] if on_screen is not None else [""] * n_frames,
+    )
+    if any(promo):
+        stage.warn(promo_warning(frames.time_s, promo, config.every_s))
+    _write_tables(stage, frames, aligned, cues, lang, on_screen, promo)
     n_with_text = sum(1 for item in aligned if item.text.strip())
     return IngestRecord(
         video=VideoFacts(
@@ -231,6 +245,7 @@ def _ingest_into(
         ),
         n_frames=n_frames,
         n_frames_blank=sum(frames.blank),
+        n_frames_promo=sum(promo),
         every_s=config.every_s,
         lang=lang,
         text_source=text_source,
@@ -256,6 +271,7 @@ class _SampledFrames:
         time_s: The time of the frame decoded for it.
         image: Its JPEG, relative to the run.
         blank: Whether it is black or one flat colour.
+        thumbnail: Its small grey picture, to find the same picture shown again (promos).
         n_corrupt_packets: Packets skipped while decoding.
         stopped_at_s: Where decoding stopped early (a truncated file), or None.
     """
@@ -265,6 +281,7 @@ class _SampledFrames:
     time_s: list[float]
     image: list[str]
     blank: list[bool]
+    thumbnail: list[np.ndarray]
     n_corrupt_packets: int
     stopped_at_s: float | None
 
@@ -274,15 +291,16 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> _Sa
 
     from themescope.media.blank import is_blank
     from themescope.media.frames.sampler import PyAVFrameSource
+    from themescope.media.furniture import promo_thumbnail
 
     requested: list[float] = []
     times: list[float] = []
     images: list[str] = []
 
-    def save(array: Any, target: Path) -> bool:
-        """Write the frame's JPEG; return whether it is blank."""
+    def save(array: Any, target: Path) -> tuple[bool, Any]:
+        """Write the frame's JPEG; return whether it is blank, and its promo thumbnail."""
         Image.fromarray(array).save(target, format="JPEG", quality=config.jpeg_quality)
-        return is_blank(array)
+        return is_blank(array), promo_thumbnail(array)
 
     with (
         PyAVFrameSource(
@@ -299,7 +317,9 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> _Sa
             requested.append(frame.requested_s)
             times.append(frame.time_s)
             images.append(name)
-        blank = [job.result() for job in pending]
+        results = [job.result() for job in pending]
+        blank = [is_blank_frame for is_blank_frame, _ in results]
+        thumbnails = [thumbnail for _, thumbnail in results]
         n_corrupt = source.n_corrupt_packets
         stopped_at_s = source.stopped_at_s
     if n_corrupt:
@@ -315,6 +335,7 @@ def _sample_frames(stage: StageWriter, video: Path, config: IngestConfig) -> _Sa
         time_s=times,
         image=images,
         blank=blank,
+        thumbnail=thumbnails,
         n_corrupt_packets=n_corrupt,
         stopped_at_s=stopped_at_s,
     )
@@ -364,6 +385,7 @@ def _write_tables(
     cues: list[Any],
     lang: str,
     on_screen: OnScreenText | None,
+    promo: list[bool],
 ) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -376,6 +398,7 @@ def _write_tables(
             "time_s": pa.array(frames.time_s, pa.float64()),
             "image": pa.array(frames.image, pa.string()),
             "blank": pa.array(frames.blank, pa.bool_()),
+            "promo": pa.array(promo, pa.bool_()),
             "text": pa.array([item.text for item in aligned], pa.string()),
             "text_raw": pa.array([item.text_raw for item in aligned], pa.string()),
             "cue_ids": pa.array([list(item.cue_ids) for item in aligned], pa.list_(pa.int64())),
@@ -397,6 +420,17 @@ def _write_tables(
     )
     pq.write_table(frame_table, stage.path("frames.parquet"))
     pq.write_table(cue_table, stage.path("cues.parquet"))
+
+
+def promo_warning(times_s: list[float], promo: list[bool], every_s: float) -> str:
+    """The run's warning about the frames :func:`~themescope.media.furniture.find_promos` found."""
+    from themescope.media.blank import describe_stretches
+
+    return (
+        f"{sum(promo)} of {len(promo)} frames look like ads, station IDs, promos or bumpers "
+        f"({describe_stretches(times_s, promo, every_s)}: a picture or text shown again with "
+        "nothing said over it): their on-screen text describes no theme"
+    )
 
 
 def _describe_file(path: Path, duration_s: float | None = None) -> InputFile:

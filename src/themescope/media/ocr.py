@@ -21,14 +21,18 @@ Reading every frame blindly would be slow, so the reader reuses what it already 
   recognised, in one batch per frame, from the full-size frame.
 
 Text that stays on screen for most of the video (a channel bug, a programme logo, a clock)
-is *boilerplate*: the same normalised text (digits count as one symbol, so a clock is one
-text) at about the same place in at least ``boilerplate_share`` of the frames and at least
-``boilerplate_min_frames`` frames. It is listed once in :attr:`OnScreenText.boilerplate`
-and left out of each frame's ``text``; the frame's ``lines`` still hold it.
+is *boilerplate*: the same text at about the same place in at least ``boilerplate_share``
+of the frames and at least ``boilerplate_min_frames`` frames, where readings that differ
+by a misread letter or two are the same text
+(:func:`~themescope.media.furniture.same_text`; digits count as one symbol, so a clock
+is one text). It is listed once in :attr:`OnScreenText.boilerplate`, as its commonest
+reading, and left out of each frame's ``text``; the frame's ``lines`` still hold it. So
+are lines that are no words (misreads, fragments, text cut by the frame's edge, a video
+player's overlay: :func:`~themescope.media.furniture.noise_reason`).
 
 Storage in ``frames.parquet`` (written by :func:`add_ocr_columns`, one row per frame):
 
-- ``ocr_text`` (string): the frame's lines that are not boilerplate, in reading order
+- ``ocr_text`` (string): the frame's lines that are neither boilerplate nor noise, in reading order
   (top to bottom, then left to right), joined by ``"\n"``; ``""`` when there are none.
 - ``ocr_lines`` (list<struct<text: string, box: list<float32>, confidence: float32>>):
   every line read in the frame, boilerplate included, in reading order; ``box`` is
@@ -48,11 +52,9 @@ import hashlib
 import importlib.util
 import logging
 import math
-import re
 import time
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +65,14 @@ from themescope import _progress, registry
 from themescope.components import Component
 from themescope.devices import usable_cores
 from themescope.errors import ConfigError, ModelLoadError, ThemescopeError
+from themescope.media.furniture import (
+    NOISE_REASONS,
+    noise_reason,
+    normalized,
+    same_key,
+    same_text,
+    transcript_words,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -137,7 +147,8 @@ class FrameText:
 
     Attributes:
         time_s: Time of the frame in the video.
-        text: Lines that are not boilerplate, in reading order, joined by newlines.
+        text: Lines that are neither boilerplate nor noise, in reading order, joined by
+            newlines.
         lines: Every line read, boilerplate included, in reading order.
         reused: True when the frame looked unchanged and took the previous frame's lines.
     """
@@ -177,6 +188,8 @@ class OnScreenText:
         n_frames_too_small: Frames with a side under :data:`MIN_FRAME_PX` (no text read).
         n_lines_recognized: Text boxes the recogniser read.
         n_lines_reused: Text boxes that reused a line read before (same place, same pixels).
+        n_lines_noise: Lines left out of the frames' text as no words, by reason
+            (:func:`themescope.media.furniture.noise_reason`; each line once per frame).
         seconds: Wall time of the reading, model loading included.
     """
 
@@ -188,6 +201,7 @@ class OnScreenText:
     n_lines_recognized: int
     n_lines_reused: int
     seconds: float
+    n_lines_noise: dict[str, int] = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
         """Return the run-level summary to store in the manifest (JSON-serialisable)."""
@@ -207,6 +221,7 @@ class OnScreenText:
                 }
                 for b in self.boilerplate
             ],
+            "n_lines_noise": dict(self.n_lines_noise),
             "seconds": round(self.seconds, 3),
         }
 
@@ -267,6 +282,9 @@ class OnScreenTextReader(Component):
         min_confidence: Lines recognised with a lower confidence are dropped.
         boilerplate_share: Share of frames (0–1] a text must appear in to be boilerplate.
         boilerplate_min_frames: Fewest frames a text must appear in to be boilerplate.
+        drop_noise: Leave lines that are no words (misreads, fragments, text cut by the
+            frame's edge, a player's overlay: :func:`~themescope.media.furniture.noise_reason`)
+            out of each frame's ``text``, as boilerplate is; False keeps them there.
         reuse: Reuse unchanged frames and boxes (False reads every frame in full).
         detect_every: The detector runs at least on every ``detect_every``-th frame; in
             between, a frame where every line of the last detected frame is still shown
@@ -295,6 +313,7 @@ class OnScreenTextReader(Component):
         min_confidence: float = 0.5,
         boilerplate_share: float = 0.5,
         boilerplate_min_frames: int = 5,
+        drop_noise: bool = True,
         reuse: bool = True,
         detect_every: int = 3,
         n_threads: int | None = None,
@@ -304,6 +323,7 @@ class OnScreenTextReader(Component):
         self.min_confidence = min_confidence
         self.boilerplate_share = boilerplate_share
         self.boilerplate_min_frames = boilerplate_min_frames
+        self.drop_noise = drop_noise
         self.reuse = reuse
         self.detect_every = detect_every
         self.n_threads = n_threads
@@ -392,7 +412,12 @@ class OnScreenTextReader(Component):
         return self
 
     def read(
-        self, images: Sequence[np.ndarray | str | Path], times_s: Sequence[float]
+        self,
+        images: Sequence[np.ndarray | str | Path],
+        times_s: Sequence[float],
+        *,
+        transcript: Sequence[str] = (),
+        lang: str = "en",
     ) -> OnScreenText:
         """Read the on-screen text of each frame, in order.
 
@@ -400,6 +425,9 @@ class OnScreenTextReader(Component):
             images: RGB frames, arrays of shape (height, width, 3) uint8 (greyscale
                 (height, width) is accepted), or paths of image files.
             times_s: Time of each frame in seconds, same length as ``images``.
+            transcript: The programme's words (cue texts): a name said there is a word
+                on screen too, even where general language does not know it.
+            lang: The programme's language (which word list tells words from misreads).
 
         Returns:
             The text of every frame, the boilerplate, and how much work was reused.
@@ -415,24 +443,34 @@ class OnScreenTextReader(Component):
         self.load()
         state = _ReadState()
         raw: list[tuple[tuple[TextLine, ...], bool]] = []
+        sizes: list[tuple[int, int]] = []
         for image in _progress.track(images, "reading on-screen text", len(images)):
-            raw.append(self._read_one(_as_rgb(image), state))
+            rgb = _as_rgb(image)
+            sizes.append((rgb.shape[1], rgb.shape[0]))
+            raw.append(self._read_one(rgb, state))
         boilerplate = _find_boilerplate(
             [lines for lines, _ in raw], self.boilerplate_share, self.boilerplate_min_frames
         )
-        frames = tuple(
-            FrameText(
-                time_s=float(t),
-                text="\n".join(
-                    line.text for line in lines if not _is_boilerplate(line, boilerplate)
-                ),
-                lines=lines,
-                reused=reused,
-            )
-            for (lines, reused), t in zip(raw, times_s, strict=True)
-        )
+        known = transcript_words(transcript)
+        noise: dict[str, int] = dict.fromkeys(NOISE_REASONS, 0)
+        frames = []
+        for (lines, reused), t, size in zip(raw, times_s, sizes, strict=True):
+            kept = []
+            for line in lines:
+                if _is_boilerplate(line, boilerplate):
+                    continue
+                reason = (
+                    noise_reason(line.text, line.box, line.confidence, size, known, lang)
+                    if self.drop_noise
+                    else None
+                )
+                if reason is None:
+                    kept.append(line.text)
+                else:
+                    noise[reason] += 1
+            frames.append(FrameText(float(t), "\n".join(kept), lines, reused))
         found = OnScreenText(
-            frames=frames,
+            frames=tuple(frames),
             boilerplate=tuple(boilerplate),
             n_frames_ocred=state.n_ocred,
             n_frames_reused=state.n_reused,
@@ -440,10 +478,11 @@ class OnScreenTextReader(Component):
             n_lines_recognized=state.n_recognized,
             n_lines_reused=state.n_lines_reused,
             seconds=time.perf_counter() - started,
+            n_lines_noise={reason: n for reason, n in noise.items() if n},
         )
         logger.info(
             "read on-screen text of %d frames in %.1f s (%d detected, %d reused; "
-            "%d lines recognised, %d reused; %d boilerplate)",
+            "%d lines recognised, %d reused; %d boilerplate; %d lines no words)",
             len(frames),
             found.seconds,
             found.n_frames_ocred,
@@ -451,6 +490,7 @@ class OnScreenTextReader(Component):
             found.n_lines_recognized,
             found.n_lines_reused,
             len(boilerplate),
+            sum(noise.values()),
         )
         return found
 
@@ -656,6 +696,16 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _ious(box: tuple[float, ...], boxes: np.ndarray) -> np.ndarray:
+    """:func:`_iou` of ``box`` with each row of ``boxes`` (shape (n, 4)) at once."""
+    w = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
+    h = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
+    inter = np.clip(w, 0, None) * np.clip(h, 0, None)
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = (box[2] - box[0]) * (box[3] - box[1]) + areas - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
 def _reading_order(lines: list[TextLine]) -> list[TextLine]:
     """Top to bottom; lines overlapping vertically by half form a row, read left to right."""
     rows: list[list[TextLine]] = []
@@ -670,55 +720,69 @@ def _reading_order(lines: list[TextLine]) -> list[TextLine]:
     return [line for row in rows for line in sorted(row, key=lambda x: x.box[0])]
 
 
-def _normalized(text: str) -> str:
-    """Text as compared for boilerplate: NFKC, case-folded, digits as '#', no spaces or marks."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"\d", "#", text)
-    return "".join(ch for ch in text if ch.isalnum() or ch == "#")
-
-
 @dataclass
 class _Candidate:
+    box: tuple[float, ...]
     key: str
     boxes: list[tuple[float, ...]]
     texts: list[str]
+    confidences: list[float]
     frames: set[int]
 
 
 def _find_boilerplate(
     frames: list[tuple[TextLine, ...]], share: float, min_frames: int
 ) -> list[BoilerplateText]:
+    """Text at about the same place in most frames, its readings grouped (module docstring).
+
+    A line joins the first candidate whose first box it overlaps (IoU >= 0.5) and
+    whose first reading it matches (:func:`~themescope.media.furniture.same_text`), so
+    a bug read "CBS SATURDAY MORNING" in one frame and "CCBS SATURDAYIMOR" in the next
+    is one item; its text is the reading seen most often, ties going to the more
+    confident one.
+    """
     n_frames = len(frames)
     if n_frames == 0:
         return []
     candidates: list[_Candidate] = []
+    # The candidates' first boxes, grown by doubling: a 13-minute video has thousands of
+    # candidates, and testing each one's place in Python took seconds.
+    places = np.empty((64, 4), dtype=np.float64)
     for index, lines in enumerate(frames):
         for line in lines:
-            key = _normalized(line.text)
+            key = normalized(line.text)
             if not key:
                 continue
-            for candidate in candidates:
-                if (
-                    candidate.key == key
-                    and _iou(line.box, candidate.boxes[0]) >= BOILERPLATE_BOX_IOU
-                ):
-                    break
-            else:
-                candidate = _Candidate(key, [], [], set())
+            overlapping = np.flatnonzero(
+                _ious(line.box, places[: len(candidates)]) >= BOILERPLATE_BOX_IOU
+            )
+            candidate = next(
+                (candidates[i] for i in overlapping if same_key(key, candidates[i].key)),
+                None,
+            )
+            if candidate is None:
+                candidate = _Candidate(line.box, key, [], [], [], set())
+                if len(candidates) == len(places):
+                    places = np.concatenate([places, np.empty_like(places)])
+                places[len(candidates)] = line.box
                 candidates.append(candidate)
             candidate.boxes.append(line.box)
             candidate.texts.append(line.text)
+            candidate.confidences.append(line.confidence)
             candidate.frames.add(index)
     needed = max(min_frames, math.ceil(share * n_frames))
     found = []
     for candidate in candidates:
         if len(candidate.frames) < needed:
             continue
-        texts, counts = np.unique(candidate.texts, return_counts=True)
+        readings: dict[str, list[float]] = {}
+        for text, confidence in zip(candidate.texts, candidate.confidences, strict=True):
+            readings.setdefault(text, []).append(confidence)
+        best = max(sorted(readings), key=lambda t: (len(readings[t]), float(np.mean(readings[t]))))
         box = np.median(np.asarray(candidate.boxes, dtype=np.float64), axis=0)
         found.append(
             BoilerplateText(
-                text=str(texts[int(np.argmax(counts))]),
+                text=best,
                 box=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
                 n_frames=len(candidate.frames),
                 share=len(candidate.frames) / n_frames,
@@ -727,10 +791,9 @@ def _find_boilerplate(
     return sorted(found, key=lambda b: (-b.n_frames, b.text))
 
 
-def _is_boilerplate(line: TextLine, boilerplate: list[BoilerplateText]) -> bool:
-    key = _normalized(line.text)
+def _is_boilerplate(line: TextLine, boilerplate: Sequence[BoilerplateText]) -> bool:
     return any(
-        key == _normalized(b.text) and _iou(line.box, b.box) >= BOILERPLATE_BOX_IOU
+        _iou(line.box, b.box) >= BOILERPLATE_BOX_IOU and same_text(line.text, b.text)
         for b in boilerplate
     )
 

@@ -200,7 +200,14 @@ class ExtractiveTagger(Tagger):
                 phrases += [Phrase(text=text, score=0.0) for text in shared if text not in present]
             people = [name for name, _ in theme.people.most_common()]
             own_roles = {name: roles[name] for name in people if name in roles}
-            label = theme_label(phrases, material.on_screen, lang, people, list(own_roles.values()))
+            label = theme_label(
+                phrases,
+                material.on_screen,
+                lang,
+                names,
+                list(own_roles.values()),
+                material.texts,
+            )
             out.append(
                 ThemePhrases(
                     phrases=phrases,

@@ -26,17 +26,17 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from themescope.media.language import contains_han
 from themescope.themes.base import Phrase, ThemeMaterial, ThemePhrases
-from themescope.themes.text import contains_phrase, phrase_key
+from themescope.themes.text import contains_phrase, phrase_key, posseg_zh
 
-MAX_LABEL_WORDS = 12
-"""An on-screen text longer than this (in English words) is no title."""
-MAX_LABEL_CHARS_ZH = 30
-"""An on-screen text longer than this (in characters, Chinese) is no title."""
+MAX_LABEL_WORDS = 8
+"""An on-screen text longer than this (in English words) is a sentence, no title."""
+MAX_LABEL_CHARS_ZH = 20
+"""An on-screen text longer than this (in characters, Chinese) is a sentence, no title."""
 LABEL_TOP = 5
 """How many of a theme's top phrases an on-screen headline is matched against."""
 
@@ -77,19 +77,16 @@ def facets(
     common_keys = {_key(p.text) for p in common}
     lists = [[p for p in phrases if _key(p.text) not in common_keys] for phrases in lists]
     unresolved = _distinct_tops(lists)
+    people = {name for result in results for name in result.people}
     themes = []
     for t, (result, phrases) in enumerate(zip(results, lists, strict=True)):
         kept = phrases[:n_phrases]
         on_screen = materials[t].on_screen if materials is not None else []
-        themes.append(
-            dataclasses.replace(
-                result,
-                phrases=kept,
-                label=theme_label(
-                    kept, on_screen, _lang(kept), result.people, list(result.roles.values())
-                ),
-            )
+        spoken = materials[t].texts if materials is not None else []
+        label = theme_label(
+            kept, on_screen, _lang(kept), people, list(result.roles.values()), spoken
         )
+        themes.append(dataclasses.replace(result, phrases=kept, label=label))
     return Facets(common=common, themes=themes, unresolved=unresolved)
 
 
@@ -97,28 +94,41 @@ def theme_label(
     phrases: Sequence[Phrase],
     on_screen: Sequence[tuple[str, int]] = (),
     lang: str = "en",
-    people: Sequence[str] = (),
+    people: Collection[str] = (),
     roles: Sequence[str] = (),
+    spoken: Sequence[str] = (),
 ) -> str | None:
     """Return a short title for a theme: an on-screen headline or its best phrase.
 
     A headline (short enough, :data:`MAX_LABEL_WORDS`) wins when it holds some of
     the theme's top :data:`LABEL_TOP` phrases, the better ranked the more (a
     phrase at rank r counts 1/(r+1)), ties going to the one shown in more frames.
-    Otherwise the top phrase, its first letter capitalised. None with neither.
-    A line that names one of the theme's ``people`` or is the role a strap gives one
-    is a name strap, not a headline.
+    Where the theme has words said (``spoken``, its transcript texts), only phrases
+    said there count: a headline belongs to the story told, while a graphic's text
+    ("OFFICIAL APP") or a map's place names would otherwise support themselves,
+    their words being phrases through the screen alone. A name strap is no
+    headline: a line holding one of ``people`` (the run's names), a strap's role
+    line (one of ``roles``), or a Chinese line that opens with a person's name and a
+    space (陈霞 湖北省武汉市…). Otherwise the top phrase, its first letter
+    capitalised. None with neither.
+
+    On-screen lines reach here without boilerplate and without the lines that are
+    no words (:mod:`themescope.media.furniture`), so a misread or a channel bug
+    is no candidate either.
     """
+    said = " ".join(spoken)
+    counted = [
+        (rank, p)
+        for rank, p in enumerate(phrases[:LABEL_TOP])
+        if not said.strip() or contains_phrase(said, p.text, _lang([p]))
+    ]
     best: tuple[float, int, str] | None = None
     for text, n_frames in on_screen:
         title = " ".join(text.split())
-        strap = any(name in title.lower() for name in people) or title in roles
-        if not _short(title) or strap:
+        if not _short(title) or _name_strap(title, people) or title in roles:
             continue
         score = sum(
-            1 / (rank + 1)
-            for rank, p in enumerate(phrases[:LABEL_TOP])
-            if contains_phrase(title, p.text, _lang([p]))
+            1 / (rank + 1) for rank, p in counted if contains_phrase(title, p.text, _lang([p]))
         )
         if (score > 0 or not phrases) and (best is None or (score, n_frames) > best[:2]):
             best = (score, n_frames, title)
@@ -126,8 +136,20 @@ def theme_label(
         return best[2]
     if not phrases:
         return None
-    top = phrases[0].text
-    return top[:1].upper() + top[1:] if lang == "en" else top
+    first = phrases[0].text
+    return first[:1].upper() + first[1:] if lang == "en" else first
+
+
+def _name_strap(line: str, people: Collection[str]) -> bool:
+    if any(contains_phrase(line, name, "zh" if contains_han(name) else "en") for name in people):
+        return True
+    first, _, rest = line.partition(" ")
+    return (
+        bool(rest)
+        and contains_han(first)
+        and 2 <= len(first) <= 4
+        and any(flag.startswith("nr") for _, flag in posseg_zh(first))
+    )
 
 
 def _short(title: str) -> bool:

@@ -252,6 +252,12 @@ def _write_themes(
         if "ocr_text" in table.column_names
         else [""] * table.num_rows
     )
+    # Ads, promos and bumpers (media.furniture.find_promos; nothing is said over them)
+    # show text of no theme's story.
+    if "promo" in table.column_names:
+        for i, is_promo in enumerate(table.column("promo").to_pylist()):
+            if is_promo:
+                ocr_texts[i] = ""
     lang = str(ingest.lang or _first(table.column("lang").to_pylist()) or "und")
     # Black and blank frames look alike whatever the programme: they would form a theme
     # of their own. Runs ingested before they were detected have no column: none then.
