@@ -105,7 +105,7 @@ STAGE_FILES: dict[str, tuple[str, ...]] = {
         "reconstructions.png",
         "text_reconstructions.txt",
     ),
-    "themes": ("themes.json",),
+    "themes": ("themes.json", "effects.csv"),
     "report": ("report.html",),
 }
 STAGE_COLUMNS: dict[str, tuple[str, ...]] = {"themes": ("theme", "caption")}

@@ -10,6 +10,7 @@ import typer
 
 from themescope._cli._app import app, print_summary
 from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
+from themescope.corpus.config import StudyConfig
 from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
@@ -53,6 +54,7 @@ def corpus_command(
     k_range: str | None = option(ThemesConfig, "k_range", defaults=STUDY_DEFAULTS),
     embedder: str | None = option(ThemesConfig, "embedder", defaults=STUDY_DEFAULTS),
     gloss_language: str | None = option(ThemesConfig, "gloss_language", defaults=STUDY_DEFAULTS),
+    covariates: str | None = option(StudyConfig, "covariates"),
     settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     force: bool = typer.Option(
         False,
@@ -69,6 +71,7 @@ def corpus_command(
         "themes": given(
             k=k, k_range=k_range, embedder=embedder, gloss_language=gloss_language, seed=seed
         ),
+        "study": given(covariates=covariates),
         **given(device=device),
     }
     study = Study.from_config(

@@ -49,6 +49,20 @@ Phrases (:func:`group_phrases`)
     never candidates, and general-language words ("new", "的话") are dropped as the
     extractive tagger drops them (:mod:`themescope.themes.extractive`).
 
+Over time (:func:`shares_over_time`)
+    With dated videos, each group's share of each theme per time bin: a day, a week
+    (from Monday) or a month, chosen by the span of the dates (:func:`time_unit`), with
+    the interval above over the videos of the group in the bin.
+
+Covariate effects (:func:`covariate_effects`)
+    Per theme, an ordinary least squares regression of each video's share of its own
+    airtime in the theme on the group and the covariates (:func:`design_matrix`:
+    categories one-hot against a reference level, numbers as written, the date as time
+    since the first video), every video counting once, as stm's ``estimateEffect``
+    regresses topic prevalence on document metadata. The interval is the percentile
+    interval of the coefficients refitted on ``n_bootstrap`` resamples of the videos;
+    an effect is significant when its interval leaves out zero.
+
 Example:
     >>> groups = {"us1": "US", "cn1": "CN"}
     >>> shares = group_shares(video, theme, seconds, groups, k=3)  # doctest: +SKIP
@@ -774,6 +788,11 @@ def shares_over_time(
     return OverTime(unit, tuple(bins), tuple(found))
 
 
+MIN_RESIDUAL_VIDEOS = 10
+"""Fewer videos than this beyond the regression's terms make its bootstrap intervals too
+narrow (a resample repeats the few videos there are), which the study warns of."""
+
+
 @dataclass(frozen=True)
 class Term:
     """One explanatory column of the covariate regression.
@@ -927,6 +946,11 @@ def covariate_effects(
             continue
         fitted.append(np.linalg.lstsq(full[drawn], shares[drawn], rcond=None)[0][1:])
     warnings = []
+    if n_videos - n_terms - 1 < MIN_RESIDUAL_VIDEOS:
+        warnings.append(
+            f"covariate effects rest on {n_videos} videos for {n_terms} terms and a mean: "
+            "their intervals are too narrow with so few; read them as a sketch"
+        )
     if len(fitted) < n_bootstrap:
         warnings.append(
             f"covariate effects have no intervals: only {len(fitted)} of {2 * n_bootstrap} "

@@ -43,6 +43,7 @@ from themescope.model.config import MULTILINGUAL
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, run_stage
 
 if TYPE_CHECKING:
+    from themescope.corpus.config import StudyConfig
     from themescope.corpus.spec import CorpusSpec
     from themescope.documents import ShareRecord
     from themescope.media.config import IngestConfig
@@ -154,6 +155,7 @@ class Study:
         captioner, tagger, embedder: Component instances instead of those ``themes`` names.
         n_bootstrap: Resamples of videos for each share's interval.
         n_permutations: Permutations of the videos' groups for the difference test.
+        study: The study's own settings (covariates); none when None.
     """
 
     def __init__(
@@ -171,7 +173,9 @@ class Study:
         embedder: PhraseEmbedder | None = None,
         n_bootstrap: int = 1000,
         n_permutations: int = 1000,
+        study: StudyConfig | None = None,
     ) -> None:
+        from themescope.corpus.config import StudyConfig
         from themescope.corpus.executors import load_executor
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
@@ -208,24 +212,28 @@ class Study:
         self.embedder = embedder
         self.n_bootstrap = n_bootstrap
         self.n_permutations = n_permutations
+        self.study = study if study is not None else StudyConfig()
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any], **options: Any) -> Study:
         """Build a study from a nested dict (a parsed config file) and keyword options.
 
-        Sections as for ``summarize``; :data:`STUDY_DEFAULTS` hold where the sections do
-        not set them.
+        Sections as for ``summarize`` and ``study``
+        (:class:`~themescope.corpus.config.StudyConfig`); :data:`STUDY_DEFAULTS` hold
+        where the sections do not set them.
         """
+        from themescope.corpus.config import StudyConfig
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
         from themescope.pipeline import CONFIG_SECTIONS, RUN_KEYS
         from themescope.themes.config import ThemesConfig
 
-        unknown = sorted(set(values) - set(CONFIG_SECTIONS) - set(RUN_KEYS))
+        sections = (*CONFIG_SECTIONS, StudyConfig.section)
+        unknown = sorted(set(values) - set(sections) - set(RUN_KEYS))
         if unknown:
             raise ConfigError(
                 f"unknown config section(s): {', '.join(unknown)}; "
-                f"expected {', '.join(CONFIG_SECTIONS + RUN_KEYS)}"
+                f"expected {', '.join(sections + RUN_KEYS)}"
             )
         train = {**STUDY_DEFAULTS["train"], **dict(values.get("train", {}))}
         themes = dict(values.get("themes", {}))
@@ -237,6 +245,7 @@ class Study:
             train=TrainConfig.from_dict(train),
             themes=ThemesConfig.from_dict(themes),
             device=str(values.get("device", "auto")),
+            study=StudyConfig.from_dict(dict(values.get(StudyConfig.section, {}))),
             **options,
         )
 
@@ -259,6 +268,7 @@ class Study:
                 embedder=self.embedder,
                 n_bootstrap=self.n_bootstrap,
                 n_permutations=self.n_permutations,
+                covariates=self.study.covariate_names,
             ),
             StudyReportStage(),
         ]
@@ -278,10 +288,15 @@ class Study:
         Raises:
             ThemescopeError: Bad input (one clear message), or the study is in use.
         """
-        from themescope.corpus.spec import read_corpus
+        from themescope.corpus.spec import read_corpus, read_covariates
         from themescope.errors import DocumentError
 
         spec = read_corpus(corpus)
+        read_covariates(
+            self.study.covariate_names,
+            [(video.row, video.metadata) for video in spec.videos],
+            f"corpus manifest {spec.source}",
+        )
         for message in spec.warnings:
             logger.warning(message)
         study = RunDirectory(out, study=True)
