@@ -708,10 +708,9 @@ def read_covariates(
                 f"covariate {name!r} has one value ({distinct[0]!r}) for all {len(values)} "
                 f"videos of {where}: it cannot explain a difference between them; leave it out"
             )
-        if name == date_column(columns):
-            covariates[name] = Covariate(name, "date")
-        elif all(_is_number(value) for value in values):
-            covariates[name] = Covariate(name, "numeric")
+        kind = column_kind(name, values, columns)
+        if kind != "categorical":
+            covariates[name] = Covariate(name, kind)
         elif len(distinct) >= len(values):
             raise ConfigError(
                 f"covariate {name!r} has {len(distinct)} different values for {len(values)} "
@@ -721,6 +720,21 @@ def read_covariates(
         else:
             covariates[name] = Covariate(name, "categorical", tuple(distinct))
     return tuple(covariates.values())
+
+
+def column_kind(
+    name: str, values: Sequence[str], columns: Sequence[str]
+) -> Literal["date", "numeric", "categorical"]:
+    """What a metadata column holds: the date column, numbers throughout, or categories.
+
+    Args:
+        name: The column.
+        values: Its value in every video.
+        columns: Every metadata column (to tell which one dates the videos).
+    """
+    if name == date_column(list(columns)):
+        return "date"
+    return "numeric" if values and all(_is_number(value) for value in values) else "categorical"
 
 
 def _is_number(text: str) -> bool:
@@ -960,6 +974,7 @@ __all__ = [
     "CorpusSpec",
     "CorpusVideo",
     "Covariate",
+    "column_kind",
     "date_column",
     "parse_date",
     "read_corpus",
