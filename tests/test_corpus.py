@@ -16,7 +16,11 @@ from test_model_support import tiny_config
 from themescope._cli import main
 from themescope.corpus.config import StudyConfig
 from themescope.corpus.study import Study
-from themescope.documents import read_study_themes, read_study_videos
+from themescope.documents import (
+    STUDY_THEMES_SCHEMA_VERSION,
+    read_study_themes,
+    read_study_videos,
+)
 from themescope.errors import ConfigError, RunLockedError
 from themescope.media.config import IngestConfig
 from themescope.model.config import MULTILINGUAL
@@ -306,9 +310,9 @@ def test_a_study_from_a_newer_themescope_is_refused_in_one_line(
     study = tmp_path / "study"
     shutil.copytree(done_study, study)
     path = study / "themes.json"
-    path.write_text(
-        path.read_text("utf-8").replace('"schema_version": 1', '"schema_version": 9', 1)
-    )
+    written = f'"schema_version": {STUDY_THEMES_SCHEMA_VERSION}'
+    assert written in path.read_text("utf-8")
+    path.write_text(path.read_text("utf-8").replace(written, '"schema_version": 9', 1))
     with pytest.raises(DocumentError, match=r"schema_version 9.*upgrade themescope"):
         tiny_study().run(tiny_corpus.manifest_path, out=study)
 

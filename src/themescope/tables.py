@@ -231,8 +231,10 @@ def _video_themes(study: Path, videos: dict[str, Any], labels: dict[int, str]) -
             summed["video"], summed["theme"], summed["seconds_sum"], strict=True
         )
     }
-    order = [video for video in videos if any(key[0] == video for key in seconds)]
-    totals = {video: sum(s for (v, _), s in seconds.items() if v == video) for video in order}
+    totals: dict[str, float] = {}
+    for (video, _), value in seconds.items():
+        totals[video] = totals.get(video, 0.0) + value
+    order = [video for video in videos if video in totals]
     rows = [(video, theme) for video in order for theme in sorted(labels)]
     columns: dict[str, Any] = {
         "video": [video for video, _ in rows],

@@ -19,6 +19,7 @@ import csv
 import logging
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -26,7 +27,7 @@ import numpy as np
 
 from themescope.components import identity
 from themescope.corpus import stats
-from themescope.corpus.spec import date_column, parse_date, read_covariates
+from themescope.corpus.spec import Covariate, date_column, parse_date, read_covariates
 from themescope.documents import (
     STUDY_THEMES_SCHEMA_VERSION,
     BackendsRecord,
@@ -464,7 +465,7 @@ def _over_time_record(column: str, found: stats.OverTime) -> OverTimeRecord:
     )
 
 
-def _model_sentence(covariates: tuple[Any, ...], terms: list[stats.Term]) -> str:
+def _model_sentence(covariates: tuple[Covariate, ...], terms: list[stats.Term]) -> str:
     """The regression in words, for the report's method section."""
     parts = []
     for covariate in covariates:
@@ -485,7 +486,7 @@ def _model_sentence(covariates: tuple[Any, ...], terms: list[stats.Term]) -> str
     )
 
 
-def _write_effects(path: Any, effects: EffectsRecord, themes: list[StudyThemeRecord]) -> None:
+def _write_effects(path: Path, effects: EffectsRecord, themes: list[StudyThemeRecord]) -> None:
     labels = {theme.id: theme.label for theme in themes}
     with open(path, "w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
