@@ -15,6 +15,7 @@ import pytest
 
 from themescope.corpus.spec import Covariate
 from themescope.corpus.stats import (
+    Effect,
     Term,
     TooFewGroupsError,
     _holm,
@@ -485,3 +486,13 @@ def test_effect_sentences_for_numbers_and_dates():
     assert effect_sentence(Term("date", unit="week"), -0.12, -0.19, -0.05, "Vaccines") == (
         "Each week later gives theme 'Vaccines' 12 points (5–19) less airtime"
     )
+
+
+def test_an_interval_whose_end_rounds_to_zero_is_not_called_significant():
+    from themescope.corpus.themes import _effect_record
+
+    term = Term("date", unit="week")
+    assert Effect(0, term, -0.25, -0.41, -0.00001).significant
+    record = _effect_record(Effect(0, term, -0.25, -0.41, -0.00001))
+    assert (record.high, record.significant) == (0.0, False)
+    assert _effect_record(Effect(0, term, -0.25, -0.41, -0.001)).significant

@@ -16,6 +16,7 @@ the ``theme`` column of ``STUDY/frames.parquet``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -409,22 +410,30 @@ class StudyThemesStage(Stage):
             n_videos=len(order),
             n_bootstrap=self.n_bootstrap,
             confidence_level=self.level,
-            effects=[
-                EffectRecord(
-                    theme=effect.theme,
-                    term=effect.term.name,
-                    covariate=effect.term.covariate,
-                    level=effect.term.level,
-                    reference=effect.term.reference,
-                    unit=effect.term.unit,
-                    estimate=_rounded(effect.estimate),
-                    low=None if effect.low is None else _rounded(effect.low),
-                    high=None if effect.high is None else _rounded(effect.high),
-                    significant=effect.significant,
-                )
-                for effect in effects
-            ],
+            effects=[_effect_record(effect) for effect in effects],
         )
+
+
+def _effect_record(effect: stats.Effect) -> EffectRecord:
+    # Significance is judged on the interval as written: one whose end rounds to 0 is not.
+    rounded = dataclasses.replace(
+        effect,
+        estimate=_rounded(effect.estimate),
+        low=None if effect.low is None else _rounded(effect.low),
+        high=None if effect.high is None else _rounded(effect.high),
+    )
+    return EffectRecord(
+        theme=effect.theme,
+        term=effect.term.name,
+        covariate=effect.term.covariate,
+        level=effect.term.level,
+        reference=effect.term.reference,
+        unit=effect.term.unit,
+        estimate=rounded.estimate,
+        low=rounded.low,
+        high=rounded.high,
+        significant=rounded.significant,
+    )
 
 
 def _rounded(value: float) -> float:

@@ -206,8 +206,10 @@ def line_chart(
     ]
     for tick, label in ticks:
         x = sx(tick)
+        # A long label (a date) centred on the right edge would run out of the chart.
+        anchor = "end" if x + 3.2 * len(label) > width_px else "middle"
         parts.append(
-            f'<text x="{x:.1f}" y="{top + plot_h + 13}" text-anchor="middle" class="tick">'
+            f'<text x="{x:.1f}" y="{top + plot_h + 13}" text-anchor="{anchor}" class="tick">'
             f"{escape(label)}</text>"
         )
     if x_label:
