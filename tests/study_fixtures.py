@@ -107,6 +107,10 @@ GROUP_SENTENCE = (
 )
 
 
+SENTENCES = {(0, "outlet_type=state"): OUTLET_SENTENCE, (1, "group=CN"): GROUP_SENTENCE}
+"""The sentence the stage writes for each significant effect of the study."""
+
+
 def _video_date(v: int) -> str:
     return f"2020-01-{10 + v:02d}"
 
@@ -159,6 +163,7 @@ def _effects(spec: StudySpec) -> EffectsRecord:
                     low=low,
                     high=high,
                     significant=(theme, term) in significant,
+                    sentence=SENTENCES.get((theme, term)),
                 )
             )
     return EffectsRecord(

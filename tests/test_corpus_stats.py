@@ -493,6 +493,8 @@ def test_an_interval_whose_end_rounds_to_zero_is_not_called_significant():
 
     term = Term("date", unit="week")
     assert Effect(0, term, -0.25, -0.41, -0.00001).significant
-    record = _effect_record(Effect(0, term, -0.25, -0.41, -0.00001))
-    assert (record.high, record.significant) == (0.0, False)
-    assert _effect_record(Effect(0, term, -0.25, -0.41, -0.001)).significant
+    record = _effect_record(Effect(0, term, -0.25, -0.41, -0.00001), "Vaccines")
+    assert (record.high, record.significant, record.sentence) == (0.0, False, None)
+    record = _effect_record(Effect(0, term, -0.25, -0.41, -0.001), "Vaccines")
+    assert record.significant
+    assert record.sentence == "Each week later gives theme 'Vaccines' 25 points (0–41) less airtime"

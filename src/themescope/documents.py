@@ -723,6 +723,10 @@ class EffectRecord(Record, kw_only=True):
     ] = None
     high: float | None = None
     significant: Annotated[bool, Meta(description="Whether the interval leaves out zero.")]
+    sentence: Annotated[
+        str | None,
+        Meta(description="A significant effect in words, in points of airtime; null otherwise."),
+    ] = None
 
 
 class EffectsRecord(Record, kw_only=True):

@@ -240,9 +240,6 @@ class StudyThemesStage(Stage):
             self,
             writer,
         )
-        over_time, effects = self._by_metadata(
-            run, on_videos, labels[on], seconds[on], video_group, k, writer
-        )
         phrases_by_group = [
             _group_phrases(rows, groups, texts, captions, ocr_texts, langs) for rows in members
         ]
@@ -291,6 +288,15 @@ class StudyThemesStage(Stage):
                     n_videos=len({videos[i] for i in rows}),
                 )
             )
+        over_time, effects = self._by_metadata(
+            run,
+            on_videos,
+            labels[on],
+            seconds[on],
+            video_group,
+            {theme.id: theme.label for theme in themes},
+            writer,
+        )
         document = StudyThemesDocument(
             schema_version=STUDY_THEMES_SCHEMA_VERSION,
             k=k,
@@ -359,10 +365,11 @@ class StudyThemesStage(Stage):
         labels: np.ndarray,
         seconds: np.ndarray,
         video_group: dict[str, str],
-        k: int,
+        theme_labels: dict[int, str],
         writer: StageWriter,
     ) -> tuple[OverTimeRecord | None, EffectsRecord | None]:
         """Shares over time (with a date column) and covariate effects (when asked)."""
+        k = len(theme_labels)
         order, matrix = _video_seconds(videos, labels, seconds, list(video_group), k)
         if not order:
             return None, None
@@ -410,11 +417,11 @@ class StudyThemesStage(Stage):
             n_videos=len(order),
             n_bootstrap=self.n_bootstrap,
             confidence_level=self.level,
-            effects=[_effect_record(effect) for effect in effects],
+            effects=[_effect_record(effect, theme_labels[effect.theme]) for effect in effects],
         )
 
 
-def _effect_record(effect: stats.Effect) -> EffectRecord:
+def _effect_record(effect: stats.Effect, label: str) -> EffectRecord:
     # Significance is judged on the interval as written: one whose end rounds to 0 is not.
     rounded = dataclasses.replace(
         effect,
@@ -433,6 +440,11 @@ def _effect_record(effect: stats.Effect) -> EffectRecord:
         low=rounded.low,
         high=rounded.high,
         significant=rounded.significant,
+        sentence=stats.effect_sentence(
+            effect.term, rounded.estimate, rounded.low or 0.0, rounded.high or 0.0, label
+        )
+        if rounded.significant
+        else None,
     )
 
 

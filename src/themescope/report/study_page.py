@@ -47,7 +47,6 @@ from markupsafe import Markup
 
 from themescope._limits import clip_text
 from themescope._version import __version__
-from themescope.corpus.stats import Term, effect_sentence
 from themescope.documents import (
     StudyThemeRecord,
     StudyThemesDocument,
@@ -417,10 +416,8 @@ def _effects(view: _StudyView) -> dict[str, Any] | None:
     found = document.effects
     if found is None:
         return None
-    labels = {t.id: _label(t) for t in document.themes}
     significant = sorted(
-        (e for e in found.effects if e.significant and e.low is not None and e.high is not None),
-        key=lambda e: -abs(e.estimate),
+        (e for e in found.effects if e.sentence is not None), key=lambda e: -abs(e.estimate)
     )
     terms = list(dict.fromkeys(e.term for e in found.effects))
     cells: dict[tuple[int, str], dict[str, Any]] = {
@@ -438,16 +435,7 @@ def _effects(view: _StudyView) -> dict[str, Any] | None:
         "n_videos": found.n_videos,
         "n_bootstrap": found.n_bootstrap,
         "level": found.confidence_level,
-        "sentences": [
-            effect_sentence(
-                Term(e.covariate, e.level, e.reference, e.unit),
-                e.estimate,
-                e.low or 0.0,
-                e.high or 0.0,
-                labels.get(e.theme, f"theme {e.theme}"),
-            )
-            for e in significant
-        ],
+        "sentences": [e.sentence for e in significant],
         "terms": terms,
         "rows": [
             {
