@@ -135,6 +135,11 @@ def test_dated_videos_give_shares_over_time_and_covariates_their_effects(
     }
     effects = read_study_themes(study / "themes.json").effects
     assert effects is not None and effects.n_videos == 4
+    assert result.effects == [
+        e.sentence
+        for e in sorted(effects.effects, key=lambda e: -abs(e.estimate))
+        if e.significant and e.sentence
+    ]
     assert [(c.name, c.kind) for c in effects.covariates] == [("date", "date")]
     with (study / "effects.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))

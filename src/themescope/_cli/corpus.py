@@ -95,5 +95,7 @@ def _theme_lines(result: Any) -> Iterator[str]:
         yield f"  theme {theme.id}  {theme.label}  |  {shares}{differs}"
     if result.p_value is not None:
         yield f"groups' theme distributions differ: p = {result.p_value:.3f}"
+    for sentence in result.effects:
+        yield f"effect: {sentence}"
     for video, error in result.failed:
         yield f"failed: {video}: {error}"

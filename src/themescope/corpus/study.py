@@ -98,6 +98,7 @@ class StudyResult:
         report_path: ``STUDY/report.html``.
         stages: For each stage, "ran" or "skipped".
         warnings: Every degradation recorded by the stages.
+        effects: Each significant covariate effect in a sentence, largest first.
     """
 
     study: RunDirectory
@@ -108,6 +109,7 @@ class StudyResult:
     report_path: Path
     stages: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    effects: list[str] = field(default_factory=list)
 
     @classmethod
     def from_study(
@@ -137,6 +139,13 @@ class StudyResult:
             report_path=study / "report.html",
             stages=dict(stages or {}),
             warnings=study.read_manifest().warnings(),
+            effects=[]
+            if document.effects is None
+            else [
+                e.sentence
+                for e in sorted(document.effects.effects, key=lambda e: -abs(e.estimate))
+                if e.sentence is not None
+            ],
         )
 
 
