@@ -6,6 +6,9 @@ running the corpus pipeline: the documents are built from their msgspec classes,
 the page is tested against the schema itself. Groups differ by design: group US spends
 most of its time on theme 0, group CN on theme 1; group TW has a single video (no
 interval); one CN video failed to ingest. Texts carry Chinese and markup payloads.
+Videos are dated (one a day per group): the themes' shares over time and the effect of
+an ``outlet_type`` covariate are in themes.json, unless the spec asks for a document of
+the first version, which had neither.
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ from PIL import Image
 from report_fixtures import SCRIPT_PAYLOAD
 from themescope.documents import (
     STUDY_SCHEMA_VERSION,
+    STUDY_THEMES_SCHEMA_VERSION,
     BackendsRecord,
     CaptionerBackend,
+    CovariateRecord,
+    EffectRecord,
+    EffectsRecord,
     EmbedderBackend,
     EvidenceRecord,
     GroupPhraseRecord,
@@ -30,6 +37,7 @@ from themescope.documents import (
     GroupTestRecord,
     KRow,
     KSelectionRecord,
+    OverTimeRecord,
     PhraseRecord,
     ProjectionRecord,
     ShareRecord,
@@ -39,6 +47,7 @@ from themescope.documents import (
     StudyVideosDocument,
     TaggerBackend,
     TaggerRecord,
+    TimeShareRecord,
     VideoTimelineRecord,
     write_study,
 )
@@ -74,6 +83,8 @@ class StudySpec:
     """None: one JPEG per frame; n: frames share n images per theme (big studies)."""
     churn: bool = False
     """Themes change every frame (the most spans a timeline can have)."""
+    first_version: bool = False
+    """Write themes.json as its first version did: no shares over time, no effects."""
 
 
 def _themes_of(group: str, n_frames: int, k: int, churn: bool, offset: int) -> list[int]:
@@ -83,6 +94,89 @@ def _themes_of(group: str, n_frames: int, k: int, churn: bool, offset: int) -> l
     counts = [round(share * n_frames) for share in mix[:k]]
     counts[0] += n_frames - sum(counts)
     return [theme for theme, n in enumerate(counts) for _ in range(n)]
+
+
+OUTLET_SENTENCE = (
+    "Videos from outlet_type=state give theme 'markets theme 0' 12 points (5–19) more "
+    "airtime than outlet_type=commercial"
+)
+"""The sentence the report says for the one significant covariate effect of the study."""
+GROUP_SENTENCE = (
+    f"Videos from group=CN give theme '{CHINESE_LABEL}' 30 points (22–38) more airtime "
+    "than group=US"
+)
+
+
+SENTENCES = {(0, "outlet_type=state"): OUTLET_SENTENCE, (1, "group=CN"): GROUP_SENTENCE}
+"""The sentence the stage writes for each significant effect of the study."""
+
+
+def _video_date(v: int) -> str:
+    return f"2020-01-{10 + v:02d}"
+
+
+def _over_time(timelines: list[VideoTimelineRecord], k: int) -> OverTimeRecord:
+    """Each video is its group's only one on its day; US's shares get a band all the same."""
+    points = []
+    for timeline in timelines:
+        v = int(timeline.id.rsplit("-", 1)[1])
+        for theme in range(k):
+            share = timeline.shares[theme]
+            banded = timeline.group == "US"
+            points.append(
+                TimeShareRecord(
+                    group=timeline.group,
+                    start=_video_date(v),
+                    theme=theme,
+                    share=share,
+                    low=max(share - 0.05, 0.0) if banded else None,
+                    high=min(share + 0.05, 1.0) if banded else None,
+                    n_videos=1,
+                )
+            )
+    n_days = max(int(t.id.rsplit("-", 1)[1]) for t in timelines)
+    return OverTimeRecord(
+        column="date",
+        unit="day",
+        bins=[_video_date(v) for v in range(1, n_days + 1)],
+        shares=points,
+    )
+
+
+def _effects(spec: StudySpec) -> EffectsRecord:
+    groups = list(spec.groups)
+    terms = [("group", g, groups[0]) for g in groups[1:]] + [("outlet_type", "state", "commercial")]
+    significant = {(0, "outlet_type=state"): (0.12, 0.05, 0.19), (1, "group=CN"): (0.3, 0.22, 0.38)}
+    effects = []
+    for theme in range(spec.k):
+        for covariate, level, reference in terms:
+            term = f"{covariate}={level}"
+            estimate, low, high = significant.get((theme, term), (0.01, -0.04, 0.06))
+            effects.append(
+                EffectRecord(
+                    theme=theme,
+                    term=term,
+                    covariate=covariate,
+                    level=level,
+                    reference=reference,
+                    estimate=estimate,
+                    low=low,
+                    high=high,
+                    significant=(theme, term) in significant,
+                    sentence=SENTENCES.get((theme, term)),
+                )
+            )
+    return EffectsRecord(
+        model="For each theme, an ordinary least squares regression of each video's share of "
+        "its airtime in the theme on the group and outlet_type.",
+        covariates=[
+            CovariateRecord(name="outlet_type", kind="categorical", levels=["commercial", "state"])
+        ],
+        n_videos=sum(spec.groups.values()),
+        n_bootstrap=1000,
+        confidence_level=0.95,
+        effects=effects,
+    )
 
 
 def _image(pixels_rng: np.random.Generator, theme: int, path: Path) -> None:
@@ -156,8 +250,9 @@ def build_study(root: Path, spec: StudySpec | None = None, *, name: str = "study
                     subtitles=f"/data/{video}.srt",
                     lang="zh" if group == "CN" else "en",
                     metadata={
-                        "date": f"2020-01-{10 + v:02d}",
+                        "date": _video_date(v),
                         "programme": f"{group} evening news",
+                        "outlet_type": "state" if v % 2 else "commercial",
                     },
                     row=row_number,
                     status="done",
@@ -243,7 +338,7 @@ def build_study(root: Path, spec: StudySpec | None = None, *, name: str = "study
             )
         )
     document = StudyThemesDocument(
-        schema_version=STUDY_SCHEMA_VERSION,
+        schema_version=1 if spec.first_version else STUDY_THEMES_SCHEMA_VERSION,
         k=spec.k,
         k_selection=KSelectionRecord(
             method="auto",
@@ -284,6 +379,8 @@ def build_study(root: Path, spec: StudySpec | None = None, *, name: str = "study
         confidence_level=0.95,
         n_bootstrap=1000,
         videos=timelines,
+        over_time=None if spec.first_version else _over_time(timelines, spec.k),
+        effects=None if spec.first_version else _effects(spec),
     )
     write_study(study / "themes.json", document)
     write_study(

@@ -579,3 +579,71 @@ def test_compare_refuses_to_replace_a_newer_compare_json(
         "reads 2; upgrade themescope, choose another --out, or pass --force to replace it"
     ]
     assert (out / "compare.json").read_text() == newer
+
+
+def _dated_corpus(tmp_path: Path, dates: tuple[str, str, str]) -> Path:
+    """A corpus manifest of three videos (a few bytes each: nothing is decoded before the
+    checks) with a date and an outlet_type column."""
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        (tmp_path / name).write_bytes(b"not a video")
+    manifest = tmp_path / "corpus.csv"
+    manifest.write_text(
+        "video,group,date,outlet_type,host\n"
+        f"a.mp4,US,{dates[0]},state,ann\n"
+        f"b.mp4,US,{dates[1]},commercial,bob\n"
+        f"c.mp4,CN,{dates[2]},state,cai\n",
+        encoding="utf-8",
+    )
+    return manifest
+
+
+@pytest.mark.parametrize(
+    ("args", "dates", "message"),
+    [
+        (
+            ["--covariates", "date,outlet"],
+            ("2020-01-01", "2020-01-02", "2020-01-03"),
+            "covariate 'outlet' is not a metadata column of corpus manifest {manifest} (its "
+            "columns: date, outlet_type, host)",
+        ),
+        (
+            ["--covariates", "host"],
+            ("2020-01-01", "2020-01-02", "2020-01-03"),
+            "covariate 'host' has 3 different values for 3 videos of corpus manifest "
+            "{manifest}: as a category it gives every video a level of its own; leave it out "
+            "or group its values",
+        ),
+        (
+            ["--set", "study.covariates=date"],
+            ("2020-01-01", "2020-01-01", "2020-01-01"),
+            "covariate 'date' has one value ('2020-01-01') for all 3 videos of corpus manifest "
+            "{manifest}: it cannot explain a difference between them; leave it out",
+        ),
+        (
+            [],
+            ("2020-01-01", "2020-01-02T10:00", ""),
+            "corpus manifest {manifest} column 'date' has no date in row 4; give every video a "
+            "date (2020-01-31) or remove the column",
+        ),
+        (
+            [],
+            ("2020-01-01", "2020-01-02T10:00", "2020-01-03T10:00"),
+            "corpus manifest {manifest} column 'date' mixes dates and date-times: row 2 holds "
+            "a date, the other rows a date-time; write them all one way",
+        ),
+    ],
+    ids=["unknown-covariate", "a-category-per-video", "one-value", "missing-date", "mixed-dates"],
+)
+def test_bad_dates_and_covariates_are_refused_before_any_work(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    dates: tuple[str, str, str],
+    message: str,
+) -> None:
+    manifest = _dated_corpus(tmp_path, dates)
+    out = tmp_path / "study"
+    code, _, err = _run(capsys, "corpus", str(manifest), "--out", str(out), *args)
+    assert code == 2
+    assert err.splitlines() == [f"themescope: error: {message.format(manifest=manifest)}"]
+    assert not out.exists()

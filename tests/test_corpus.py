@@ -14,8 +14,13 @@ import pytest
 
 from test_model_support import tiny_config
 from themescope._cli import main
+from themescope.corpus.config import StudyConfig
 from themescope.corpus.study import Study
-from themescope.documents import read_study_themes, read_study_videos
+from themescope.documents import (
+    STUDY_THEMES_SCHEMA_VERSION,
+    read_study_themes,
+    read_study_videos,
+)
 from themescope.errors import ConfigError, RunLockedError
 from themescope.media.config import IngestConfig
 from themescope.model.config import MULTILINGUAL
@@ -104,6 +109,57 @@ def test_a_study_writes_one_table_one_model_and_themes_with_group_shares(
     stability = document.stability
     assert stability is not None and stability.n_refits == ThemesConfig().stability
     assert stability.unstable == [t.id for t in document.themes if t.stability.unstable]  # type: ignore[union-attr]
+
+
+def test_dated_videos_give_shares_over_time_and_covariates_their_effects(
+    done_study: Path, tiny_corpus: SyntheticCorpus, tmp_path: Path
+) -> None:
+    document = read_study_themes(done_study / "themes.json")
+    # The generator dates each group's two videos a week apart: eight daily bins.
+    assert document.over_time is not None and document.over_time.unit == "day"
+    assert document.over_time.bins[0] == "2024-01-01" and len(document.over_time.bins) == 8
+    for group in ("A", "B"):
+        for start in ("2024-01-01", "2024-01-08"):
+            points = [p for p in document.over_time.shares if (p.group, p.start) == (group, start)]
+            assert [p.theme for p in points] == list(range(document.k))
+            assert sum(p.share for p in points) == pytest.approx(1, abs=1e-3)
+    assert document.effects is None and not (done_study / "effects.csv").exists()
+
+    # Asking for a covariate reruns only the themes and the report.
+    study = tmp_path / "study"
+    shutil.copytree(done_study, study)
+    result = tiny_study(workers=2, study=StudyConfig(covariates="date")).run(
+        tiny_corpus.manifest_path, out=study
+    )
+    assert result.stages == {
+        "ingest": "skipped",
+        "train": "skipped",
+        "themes": "ran",
+        "report": "ran",
+    }
+    effects = read_study_themes(study / "themes.json").effects
+    assert effects is not None and effects.n_videos == 4
+    assert result.effects == [
+        e.sentence
+        for e in sorted(effects.effects, key=lambda e: -abs(e.estimate))
+        if e.significant and e.sentence
+    ]
+    assert [(c.name, c.kind) for c in effects.covariates] == [("date", "date")]
+    with (study / "effects.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["theme"], r["term"]) for r in rows] == [
+        (str(t), term) for t in range(document.k) for term in ("group=B", "date")
+    ]
+    assert {r["unit"] for r in rows if r["term"] == "date"} == {"day"}
+    # Four videos for two terms and a mean: the study says how little that is.
+    assert any("covariate effects rest on 4 videos" in w for w in result.warnings)
+    html = (study / "report.html").read_text(encoding="utf-8")
+    assert 'id="effects"' in html and 'id="over-time"' in html
+
+    # Without covariates again, the effects go: nothing stale looks current.
+    tiny_study(workers=2).run(tiny_corpus.manifest_path, out=study)
+    assert not (study / "effects.csv").exists()
+    assert read_study_themes(study / "themes.json").effects is None
 
 
 def test_a_rerun_skips_every_stage_and_every_video(
@@ -274,9 +330,9 @@ def test_a_study_from_a_newer_themescope_is_refused_in_one_line(
     study = tmp_path / "study"
     shutil.copytree(done_study, study)
     path = study / "themes.json"
-    path.write_text(
-        path.read_text("utf-8").replace('"schema_version": 1', '"schema_version": 9', 1)
-    )
+    written = f'"schema_version": {STUDY_THEMES_SCHEMA_VERSION}'
+    assert written in path.read_text("utf-8")
+    path.write_text(path.read_text("utf-8").replace(written, '"schema_version": 9', 1))
     with pytest.raises(DocumentError, match=r"schema_version 9.*upgrade themescope"):
         tiny_study().run(tiny_corpus.manifest_path, out=study)
 

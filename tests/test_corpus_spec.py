@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from themescope.corpus.spec import CorpusSpec, read_corpus
+from themescope.corpus.spec import CorpusSpec, read_corpus, read_covariates
 from themescope.errors import ConfigError
 
 # read_corpus never decodes a video, so a few bytes stand in for one.
@@ -108,13 +108,14 @@ rerun = false
 video = "cn/xwlb_01.mp4"
 group = "CN"
 lang = "zh-Hans"
+date = 2020-01-02
 """,
     )
     spec = read_corpus(manifest)
     us, cn = spec.videos
     assert us.metadata == {"date": "2020-01-01", "episode": "12", "rerun": "false"}
     # Every video has the same metadata keys, so they make one table.
-    assert cn.metadata == {"date": "", "episode": "", "rerun": ""}
+    assert cn.metadata == {"date": "2020-01-02", "episode": "", "rerun": ""}
     assert (cn.subtitles, cn.lang, cn.row) == (None, "zh", 2)
 
 
@@ -125,7 +126,7 @@ def test_yaml_manifest(media: Path, under_key: bool) -> None:
   subtitles: us/fox_01.srt
   group: US
   date: 2020-01-01
-- {video: cn/xwlb_01.mp4, group: NO, lang: cmn, episode: 012, note: ~}
+- {video: cn/xwlb_01.mp4, group: NO, lang: cmn, episode: 012, note: ~, date: 2020-01-02}
 """
     text = "videos:\n" + entries.replace("\n", "\n  ") if under_key else entries
     spec = read_corpus(_write(media / "corpus.yaml", text))
@@ -133,7 +134,7 @@ def test_yaml_manifest(media: Path, under_key: bool) -> None:
     assert fox.metadata == {"date": "2020-01-01", "episode": "", "note": ""}
     # Values stay as written: no country code turns into a boolean, no number loses a digit.
     assert (xwlb.group, xwlb.lang, xwlb.row) == ("NO", "zh", 2)
-    assert xwlb.metadata == {"date": "", "episode": "012", "note": ""}
+    assert xwlb.metadata == {"date": "2020-01-02", "episode": "012", "note": ""}
 
 
 def test_folder(media: Path) -> None:
@@ -443,8 +444,114 @@ def test_problems_of_several_kinds_in_one_line(media: Path) -> None:
 
 
 def test_spec_is_plain_data(media: Path) -> None:
-    spec = read_corpus(_write(media / "c.csv", "video,group,date\nus/fox_01.mp4,US,2020\n"))
+    spec = read_corpus(_write(media / "c.csv", "video,group,date\nus/fox_01.mp4,US,2020-01-31\n"))
     assert isinstance(spec, CorpusSpec)
     assert hash(spec.videos[0]) == hash(spec.videos[0])
     with pytest.raises(AttributeError):
         spec.videos[0].group = "CN"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- dates, covariates
+
+DATED = (
+    "video,group,Date,outlet_type,size\n"
+    "us/cnn 01.mp4,US,{0},state,1.5\n"
+    "us/fox_01.mp4,US,{1},commercial,2\n"
+    "cn/xwlb_01.mp4,CN,{2},state,3\n"
+)
+
+
+def test_dates_and_date_times_are_read(media: Path) -> None:
+    days = read_corpus(
+        _write(media / "c.csv", DATED.format("2020-01-01", "2020-01-08", "2020-02-01"))
+    )
+    assert [v.metadata["Date"] for v in days.videos] == ["2020-01-01", "2020-01-08", "2020-02-01"]
+    times = DATED.format("2020-01-01T19:00", "2020-01-01 07:30:00", "2020-01-02T19:00+08:00")
+    assert len(read_corpus(_write(media / "c.csv", times)).videos) == 3
+
+
+@pytest.mark.parametrize(
+    ("dates", "problem"),
+    [
+        (
+            ("2020-01-01", "", ""),
+            "has no date in rows 3, 4; give every video a date (2020-01-31) or remove the column",
+        ),
+        (
+            ("2020-01-01", "01/08/2020", "2020-02-01"),
+            "holds values that are not ISO dates in row 3; write 2020-01-31 or 2020-01-31T19:00",
+        ),
+        (
+            ("2020-01-01", "2020-01-08T19:00", "2020-02-01"),
+            "mixes dates and date-times: row 3 holds a date-time, the other rows a date; write "
+            "them all one way",
+        ),
+    ],
+    ids=["missing", "not-iso", "mixed"],
+)
+def test_a_bad_date_column_is_refused_naming_the_rows(
+    media: Path, dates: tuple[str, str, str], problem: str
+) -> None:
+    manifest = _write(media / "c.csv", DATED.format(*dates))
+    assert _error(manifest) == f"corpus manifest {manifest} column 'Date' {problem}"
+
+
+def _covariates(media: Path, names: list[str], text: str = DATED) -> tuple:
+    spec = read_corpus(_write(media / "c.csv", text))
+    return read_covariates(names, [(v.row, v.metadata) for v in spec.videos], "c.csv")
+
+
+def test_covariates_are_told_apart_by_kind(media: Path) -> None:
+    text = DATED.format("2020-01-01", "2020-01-08", "2020-02-01")
+    date, outlet, size = _covariates(media, ["date", "OUTLET_TYPE", "size", "date"], text)
+    assert (date.name, date.kind) == ("Date", "date")
+    assert (outlet.kind, outlet.levels) == ("categorical", ("commercial", "state"))
+    assert (size.kind, size.levels) == ("numeric", ())
+
+
+@pytest.mark.parametrize(
+    ("names", "rows", "message"),
+    [
+        (
+            ["outlet"],
+            None,
+            "covariate 'outlet' is not a metadata column of c.csv (its columns: Date, "
+            "outlet_type, size)",
+        ),
+        (
+            ["group"],
+            None,
+            "covariate 'group': every study's model holds the group already; name other "
+            "columns of the corpus manifest",
+        ),
+        (
+            ["outlet_type"],
+            ("state", "state", "state"),
+            "covariate 'outlet_type' has one value ('state') for all 3 videos of c.csv: it "
+            "cannot explain a difference between them; leave it out",
+        ),
+        (
+            ["outlet_type"],
+            ("state", "commercial", "public"),
+            "covariate 'outlet_type' has 3 different values for 3 videos of c.csv: as a "
+            "category it gives every video a level of its own; leave it out or group its values",
+        ),
+        (
+            ["outlet_type"],
+            ("state", "", ""),
+            "covariate 'outlet_type' is empty in rows 3, 4 of c.csv; give every video a value "
+            "or leave the covariate out",
+        ),
+    ],
+    ids=["unknown", "group", "one-value", "a-value-per-video", "empty"],
+)
+def test_a_bad_covariate_is_refused_in_one_line(
+    media: Path, names: list[str], rows: tuple[str, str, str] | None, message: str
+) -> None:
+    text = DATED.format("2020-01-01", "2020-01-08", "2020-02-01")
+    if rows is not None:
+        for old, new in zip(("state,1.5", "commercial,2", "state,3"), rows, strict=True):
+            text = text.replace(old, f"{new},{old.split(',')[1]}")
+    with pytest.raises(ConfigError) as info:
+        _covariates(media, names, text)
+    assert str(info.value) == message

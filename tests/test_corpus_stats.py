@@ -6,17 +6,35 @@ so no video is decoded.
 
 from __future__ import annotations
 
+import datetime
+import re
 import time
 
 import numpy as np
 import pytest
 
+from themescope.corpus.spec import Covariate
 from themescope.corpus.stats import (
+    Effect,
+    Term,
     TooFewGroupsError,
     _holm,
+    covariate_effects,
+    design_matrix,
+    effect_sentence,
     group_difference_test,
     group_phrases,
     group_shares,
+    shares_over_time,
+    time_bin,
+    time_unit,
+)
+from themescope.synthetic import (
+    DEFAULT_COVARIATE,
+    DEFAULT_GROUPS,
+    DEFAULT_TREND,
+    _video_mixtures,
+    _video_targets,
 )
 
 # Themes: 0 economy, 1 health, 2 everything else.
@@ -344,3 +362,139 @@ def test_empty_text_gives_empty_lists():
     assert group_phrases({"US": US_TRADE, "EU": []}) == {"US": [], "EU": []}
     assert group_phrases({"US": US_TRADE}) == {"US": []}
     assert group_phrases({}) == {}
+
+
+# --------------------------------------------------------------------------- time, covariates
+
+
+def _generated_study(n_per_group: int = 12, seconds: float = 240.0, seed: int = 0):
+    """Per-video seconds per theme of the generator's corpus with its trend and covariate.
+
+    The videos' mixtures are those generate_corpus gives its videos (no video is written):
+    the groups' targets moved by the known trend and covariate effect, varied per video.
+    """
+    groups, dates, metadata, rows = [], [], [], []
+    for g, group in enumerate(DEFAULT_GROUPS):
+        targets = _video_targets(group, n_per_group, DEFAULT_TREND, DEFAULT_COVARIATE)
+        mixtures = _video_mixtures(np.random.default_rng([seed, 3, g]), targets, n_per_group)
+        for i, mixture in enumerate(mixtures):
+            groups.append(group.name)
+            dates.append(datetime.datetime(2024, 1, 1) + datetime.timedelta(days=7 * i))
+            metadata.append(
+                {
+                    "date": dates[-1].date().isoformat(),
+                    "outlet_type": DEFAULT_COVARIATE.levels[i % 2],
+                }
+            )
+            rows.append(mixture * seconds)
+    return np.array(rows), groups, dates, metadata
+
+
+def test_shares_over_time_find_the_generators_trend():
+    seconds, groups, dates, _ = _generated_study()
+    found = shares_over_time(seconds, groups, dates, n_bootstrap=200)
+    # Twelve weekly videos span 77 days: weekly bins, one video per group in each.
+    assert found.unit == "week"
+    assert found.bins[0] == datetime.date(2024, 1, 1) and len(found.bins) == 12
+    health = DEFAULT_TREND.theme
+    for group, rise in (("A", DEFAULT_TREND.rise), ("B", 0.0)):
+        points = [s for s in found.shares if s.group == group and s.theme == health]
+        assert [p.n_videos for p in points] == [1] * 12
+        assert all(p.low is None for p in points), "one video per bin has no band"
+        slope = np.polyfit(np.arange(12), [p.share for p in points], 1)[0]
+        assert slope * 11 == pytest.approx(rise, abs=0.06)
+
+
+def test_over_time_bins_by_the_span_with_a_band_over_the_bins_videos():
+    day = datetime.datetime(2024, 3, 1)
+    assert time_unit([day, day + datetime.timedelta(days=14)]) == "day"
+    assert time_unit([day, day + datetime.timedelta(days=15)]) == "week"
+    assert time_unit([day, day + datetime.timedelta(days=121)]) == "month"
+    assert time_bin(datetime.datetime(2024, 3, 7, 19), "week") == datetime.date(2024, 3, 4)
+    assert time_bin(datetime.datetime(2024, 3, 7), "month") == datetime.date(2024, 3, 1)
+    dates = [day + datetime.timedelta(days=d) for d in (0, 3, 40, 41, 200)]
+    seconds = np.array([[1.0, 1], [3, 1], [1, 0], [0, 1], [2, 2]])
+    found = shares_over_time(seconds, ["A"] * 5, dates, n_bootstrap=200)
+    assert found.unit == "month"
+    assert [b.isoformat() for b in found.bins] == [
+        "2024-03-01",
+        "2024-04-01",
+        "2024-05-01",
+        "2024-06-01",
+        "2024-07-01",
+        "2024-08-01",
+        "2024-09-01",
+    ]
+    march, april, september = (s for s in found.shares if s.theme == 0)
+    # Airtime-weighted over the bin's two videos, with a band over them.
+    assert (march.share, march.n_videos) == (pytest.approx(4 / 6), 2)
+    assert march.low is not None and march.low <= march.share <= march.high
+    assert (april.share, september.share, september.low) == (0.5, 0.5, None)
+
+
+def test_covariate_effects_find_the_generators_effect_and_trend():
+    seconds, groups, _, metadata = _generated_study()
+    covariates = (
+        Covariate("date", "date"),
+        Covariate("outlet_type", "categorical", DEFAULT_COVARIATE.levels),
+    )
+    design, terms = design_matrix(covariates, metadata, groups, "week")
+    assert [t.name for t in terms] == ["group=B", "outlet_type=state", "date"]
+    assert (terms[1].reference, terms[2].unit) == ("commercial", "week")
+    shares = seconds / seconds.sum(axis=1, keepdims=True)
+    effects, warnings = covariate_effects(shares, design, terms, n_bootstrap=300)
+    assert warnings == []
+    found = {(e.theme, e.term.name): e for e in effects}
+    state = found[DEFAULT_COVARIATE.theme, "outlet_type=state"]
+    assert state.significant and state.low < DEFAULT_COVARIATE.effect < state.high
+    assert state.estimate == pytest.approx(DEFAULT_COVARIATE.effect, abs=0.03)
+    economy_b = found[1, "group=B"]
+    assert economy_b.significant and economy_b.estimate == pytest.approx(0.05 - 0.5, abs=0.05)
+    # Health rises in group A only: 20 points over 11 weeks there, none in B, so about
+    # 0.9 points a week on average over both (the model has no group-by-time term).
+    assert found[DEFAULT_TREND.theme, "date"].estimate == pytest.approx(0.2 / 11 / 2, abs=0.005)
+    # A theme nothing acts on has no significant covariate effect.
+    assert not found[5, "outlet_type=state"].significant
+    sentence = effect_sentence(state.term, state.estimate, state.low, state.high, "economy")
+    assert re.fullmatch(
+        r"Videos from outlet_type=state give theme 'economy' \d+(\.\d)? points "
+        r"\(\d+(\.\d)?–\d+(\.\d)?\) more airtime than outlet_type=commercial",
+        sentence,
+    )
+    # The same seed, the same intervals.
+    again, _ = covariate_effects(shares, design, terms, n_bootstrap=300)
+    assert again == effects
+
+
+def test_covariates_that_follow_the_group_give_no_effects_and_say_why():
+    covariates = (Covariate("outlet_type", "categorical", ("commercial", "state")),)
+    metadata = [{"outlet_type": "state"}] * 3 + [{"outlet_type": "commercial"}] * 3
+    design, terms = design_matrix(covariates, metadata, ["A"] * 3 + ["B"] * 3)
+    effects, warnings = covariate_effects(np.full((6, 2), 0.5), design, terms)
+    assert effects == []
+    assert warnings == [
+        "no covariate effects: 6 videos cannot tell apart the 2 terms (group=B, "
+        "outlet_type=state) and a mean; some go together (a covariate that follows the "
+        "group?) or there are too few videos"
+    ]
+
+
+def test_effect_sentences_for_numbers_and_dates():
+    assert effect_sentence(Term("size"), 0.031, 0.012, 0.05, "Vaccines") == (
+        "Each unit more of size gives theme 'Vaccines' 3.1 points (1.2–5.0) more airtime"
+    )
+    assert effect_sentence(Term("date", unit="week"), -0.12, -0.19, -0.05, "Vaccines") == (
+        "Each week later gives theme 'Vaccines' 12 points (5–19) less airtime"
+    )
+
+
+def test_an_interval_whose_end_rounds_to_zero_is_not_called_significant():
+    from themescope.corpus.themes import _effect_record
+
+    term = Term("date", unit="week")
+    assert Effect(0, term, -0.25, -0.41, -0.00001).significant
+    record = _effect_record(Effect(0, term, -0.25, -0.41, -0.00001), "Vaccines")
+    assert (record.high, record.significant, record.sentence) == (0.0, False, None)
+    record = _effect_record(Effect(0, term, -0.25, -0.41, -0.001), "Vaccines")
+    assert record.significant
+    assert record.sentence == "Each week later gives theme 'Vaccines' 25 points (0–41) less airtime"

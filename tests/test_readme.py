@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from themescope._cli._reference import STAGE_CONFIGS
+from themescope.corpus import stats
 from themescope.corpus.study import STUDY_DEFAULTS, Study
 from themescope.devices import DEVICES
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
 from themescope.pipeline import Summarizer
+from themescope.tables import LIST_SEPARATOR
 from themescope.themes.config import ThemesConfig
 from themescope.themes.embedders import E5_NAME
 
@@ -95,6 +97,13 @@ README_CLAIMS: list[tuple[str, Any, Any]] = [
         STUDY_DEFAULTS["train"]["word_vectors"],
     ),
     ("(k chosen in 4–12 by default", (4, 12), STUDY_DEFAULTS["themes"]["k_range"]),
+    (
+        "by the span of the dates (up to 14 days, up to 120, longer)",
+        (14, 120),
+        (stats.DAY_BINS_UP_TO_DAYS, stats.WEEK_BINS_UP_TO_DAYS),
+    ),
+    ("with fewer than ten videos beyond the terms", 10, stats.MIN_RESIDUAL_VIDEOS),
+    ("lists joined by ` | `", " | ", LIST_SEPARATOR),
     # The paper preset
     ("3×120×200 input", (120, 200), (PAPER.image_height, PAPER.image_width)),
     ("three [3×3 conv 32", (32, 32, 32), PAPER.conv_channels),

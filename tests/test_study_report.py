@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from study_fixtures import (
     FAILED_VIDEO,
     GROUP_PHRASE_ZH,
     GROUP_PHRASE_ZH_GLOSS,
+    GROUP_SENTENCE,
+    OUTLET_SENTENCE,
     THEMES_WARNING,
     TRAIN_WARNING,
     VIDEO_WARNING,
@@ -289,3 +292,50 @@ def test_a_large_study_makes_a_page_of_a_few_megabytes(tmp_path: Path) -> None:
     assert record.n_thumbnails <= 12 * MAX_FRAMES_PER_THEME
     assert html.count('class="timeline video-timeline"') == 60
     assert html.count('<rect class="seg"') >= 60 * 400
+
+
+def test_shares_over_time_are_drawn_per_theme_with_each_group_and_its_band(html: str) -> None:
+    section = _section(html, "over-time")
+    charts = re.findall(
+        r'<figure class="over-time-chart" data-theme="(\d+)">(.*?)</figure>', section
+    )
+    assert [theme for theme, _ in charts] == ["0", "1", "2"]
+    for _, chart in charts:
+        # US and CN have a video on each of the three days, TW on the first only.
+        assert chart.count("<polyline") == 2
+        assert chart.count("<circle") == 3 + 3 + 1
+        # Only US's points carry an interval in the fixture: one band.
+        assert chart.count('class="band"') == 1
+        assert ">2020-01-11</text>" in chart and ">2020-01-13</text>" in chart
+        assert all(f">{group}</text>" in chart for group in ("US", "CN", "TW"))
+    method = html_module.unescape(re.sub(r"\s+", " ", _section(html, "method")))
+    assert "The videos' date column puts them in 3 days from 2020-01-11 to 2020-01-13" in method
+    assert '<a href="#over-time">over time</a>' in html
+
+
+def test_covariate_effects_are_said_in_sentences_and_tabled(html: str) -> None:
+    section = html_module.unescape(_section(html, "effects"))
+    sentences = re.findall(r"<li>(.*?)</li>", section)
+    # Largest first.
+    assert sentences == [f"{GROUP_SENTENCE}.", f"{OUTLET_SENTENCE}."]
+    header = section.split("<thead>")[1].split("</thead>")[0]
+    assert re.findall(r'<th class="num">(.*?)</th>', header) == [
+        "group=CN",
+        "group=TW",
+        "outlet_type=state",
+    ]
+    row = section.split('<tr data-theme="0">')[1].split("</tr>")[0]
+    assert '+12.0 <span class="sig">★</span><br><span class="cell-ci">5.0 to 19.0</span>' in row
+    assert row.count("★") == 1
+    method = _section(html, "method")
+    assert "ordinary least squares regression of each video&#39;s share" in method
+    assert "7 videos, 1000 resamples, 95% intervals" in method
+
+
+def test_a_first_version_study_document_has_no_time_or_effects_sections(tmp_path: Path) -> None:
+    study = build_study(tmp_path, StudySpec(first_version=True))
+    assert read_study_themes(study / "themes.json").over_time is None
+    render_study_report(study)
+    html = (study / "report.html").read_text(encoding="utf-8")
+    assert 'id="over-time"' not in html and 'id="effects"' not in html
+    assert "#over-time" not in html and "Covariates." not in html

@@ -72,3 +72,34 @@ def test_study_report_draws_the_heat_map_timelines_and_chinese(
     assert_injection_inert(driver)
     assert_offline_and_clean(driver)
     screenshot(driver, "study-report.png")
+
+
+def test_study_report_draws_shares_over_time_and_the_effects(
+    driver: Any,
+    tmp_path: Path,
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    study = build_study(tmp_path)
+    render_study_report(study)
+    document = read_study_themes(study / "themes.json")
+    open_page(driver, study / "report.html")
+
+    charts = driver.find_elements(By.CSS_SELECTOR, "#over-time figure.over-time-chart svg")
+    assert len(charts) == document.k
+    assert all(nonzero(chart) and chart.size["width"] > 300 for chart in charts)
+    # Each group's line and each band has an area on screen: they sit inside the plot.
+    lines = driver.find_elements(By.CSS_SELECTOR, "#over-time polyline")
+    assert lines and all(line.size["width"] > 50 for line in lines)
+    bands = driver.find_elements(By.CSS_SELECTOR, "#over-time polygon.band")
+    assert len(bands) == document.k and all(nonzero(band) for band in bands)
+    # Two charts side by side on a wide page (small multiples, not a column of one).
+    assert charts[0].location["y"] == charts[1].location["y"]
+
+    sentences = driver.find_elements(By.CSS_SELECTOR, "#effects .effect-sentences li")
+    assert len(sentences) == 2 and all(nonzero(s) for s in sentences)
+    table = driver.find_element(By.ID, "effects-table")
+    assert nonzero(table)
+    assert _cjk_glyphs(driver, "#effects .effect-sentences li") >= len(CHINESE_LABEL)
+    assert_offline_and_clean(driver)
+    screenshot(driver, "study-report-over-time.png")

@@ -12,11 +12,14 @@ import pytest
 from themescope.corpus.spec import read_corpus
 from themescope.errors import ConfigError
 from themescope.synthetic import (
+    DEFAULT_COVARIATE,
     DEFAULT_GROUPS,
+    DEFAULT_TREND,
     THEME_TOPICS,
     SyntheticGroup,
     _plan_mixture,
     _video_mixtures,
+    _video_targets,
     generate_corpus,
     generate_news_video,
     read_group_shares,
@@ -115,6 +118,7 @@ def test_corpus_manifest_is_read_by_read_corpus(tmp_path: Path) -> None:
         assert video.metadata == {
             "seed": str(member.seed),
             "truth": member.video.truth_path.relative_to(tmp_path).as_posix(),
+            "date": member.date.isoformat(),
         }
     assert list(spec.groups()) == ["A", "B"]
     # The folder is a corpus too: every video has its subtitles beside it.
@@ -203,3 +207,55 @@ def test_demo_data_corpus_command(tmp_path: Path, capsys: pytest.CaptureFixture[
             main(["demo-data", "--out", str(tmp_path / "x"), *extra])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_trend_and_a_covariate_effect_are_met_and_keep_the_groups_on_target() -> None:
+    n_videos = 6
+    a, b = DEFAULT_GROUPS
+    health, economy = DEFAULT_TREND.theme, DEFAULT_COVARIATE.theme
+    for group in DEFAULT_GROUPS:
+        targets = _video_targets(group, n_videos, DEFAULT_TREND, DEFAULT_COVARIATE)
+        assert targets.sum(axis=1) == pytest.approx(np.ones(n_videos))
+        assert targets.mean(axis=0) == pytest.approx(group.mixture)
+        # Videos take the levels in turn: state (odd) against commercial (even).
+        # (Without the trend, which moves the economy too in group A.)
+        alone = _video_targets(group, n_videos, None, DEFAULT_COVARIATE)
+        gap = alone[1::2, economy].mean() - alone[0::2, economy].mean()
+        assert gap == pytest.approx(DEFAULT_COVARIATE.effect)
+    rising = _video_targets(a, n_videos, DEFAULT_TREND, None)[:, health]
+    assert rising[-1] - rising[0] == pytest.approx(DEFAULT_TREND.rise)
+    assert np.all(np.diff(rising) > 0)
+    assert _video_targets(b, n_videos, DEFAULT_TREND, None)[:, health] == pytest.approx(
+        np.full(n_videos, 0.3)
+    )
+    # The drawn mixtures vary about the targets and keep their mean.
+    mixtures = _video_mixtures(
+        np.random.default_rng(0), _video_targets(a, 6, DEFAULT_TREND, None), 6
+    )
+    assert mixtures.mean(axis=0) == pytest.approx(a.mixture)
+    assert np.polyfit(np.arange(6), mixtures[:, health], 1)[0] * 5 == pytest.approx(0.2, abs=0.1)
+
+
+def test_corpus_dates_and_covariate_are_in_the_manifest(tmp_path: Path) -> None:
+    corpus = generate_corpus(
+        tmp_path,
+        n_per_group=2,
+        duration_s=20,
+        segment_s=(2, 5),
+        days_apart=3,
+        trend=DEFAULT_TREND,
+        covariate=DEFAULT_COVARIATE,
+        **TINY,  # type: ignore[arg-type]
+    )
+    spec = read_corpus(corpus.manifest_path)
+    assert [(v.metadata["date"], v.metadata["outlet_type"]) for v in spec.videos] == [
+        ("2024-01-01", "commercial"),
+        ("2024-01-04", "state"),
+    ] * 2
+
+
+def test_a_trend_in_a_group_the_corpus_lacks_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match="the trend's group 'C' is not one of the corpus's groups"
+    ):
+        generate_corpus(tmp_path, trend=DEFAULT_TREND.__class__("C", 3, 0.2), **TINY)  # type: ignore[arg-type]

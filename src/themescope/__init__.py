@@ -15,5 +15,6 @@ from themescope.devices import limit_openmp_spinning
 limit_openmp_spinning()
 
 from themescope.pipeline import Result, Summarizer  # noqa: E402
+from themescope.tables import export  # noqa: E402
 
-__all__ = ["Result", "Summarizer", "__version__"]
+__all__ = ["Result", "Summarizer", "__version__", "export"]

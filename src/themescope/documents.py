@@ -44,6 +44,12 @@ phrase and label carries its ``gloss``; a shared theme lists what both sides say
 COMPARE_READS = (1, 2)
 """compare.json versions this themescope reads (1: without glosses or ``said_by_both``)."""
 STUDY_SCHEMA_VERSION = 1
+"""Version of a study's ``videos.json``."""
+STUDY_THEMES_SCHEMA_VERSION = 2
+"""Version of a study's ``themes.json``. 2: the themes' shares over time (``over_time``)
+and the covariates' effects (``effects``)."""
+STUDY_THEMES_READS = (1, 2)
+"""Study themes.json versions this themescope reads (1: without over_time and effects)."""
 
 T = TypeVar("T")
 
@@ -725,6 +731,88 @@ class VideoTimelineRecord(Record, kw_only=True):
     ]
 
 
+class TimeShareRecord(Record, kw_only=True):
+    """One group's share of one theme in one time bin, with its interval over the bin's videos."""
+
+    group: str
+    start: Annotated[str, Meta(description="The bin's first day (ISO date).")]
+    theme: int
+    share: Annotated[
+        float, Meta(description="Share of the airtime of the group's videos in the bin.")
+    ]
+    low: Annotated[
+        float | None, Meta(description="Null when the bin holds one video of the group.")
+    ] = None
+    high: float | None = None
+    n_videos: int
+
+
+class OverTimeRecord(Record, kw_only=True):
+    """The themes' shares over time, per group, from the corpus manifest's date column."""
+
+    column: Annotated[str, Meta(description="The date column as the manifest names it.")]
+    unit: Annotated[
+        Literal["day", "week", "month"],
+        Meta(description="Width of a bin, chosen by the span of the dates (weeks from Monday)."),
+    ]
+    bins: Annotated[
+        list[str], Meta(description="First day of every bin, empty ones too, in order.")
+    ]
+    shares: Annotated[
+        list[TimeShareRecord],
+        Meta(description="One per group, bin holding videos of the group, and theme."),
+    ]
+
+
+class CovariateRecord(Record, kw_only=True):
+    """A covariate of the effects' regression."""
+
+    name: str
+    kind: Literal["date", "numeric", "categorical"]
+    levels: Annotated[
+        list[str], Meta(description="A categorical covariate's levels; the first is the reference.")
+    ] = []
+
+
+class EffectRecord(Record, kw_only=True):
+    """The effect of one term on a video's share of one theme."""
+
+    theme: int
+    term: Annotated[str, Meta(description="'outlet_type=state', 'group=CN', 'date' or 'size'.")]
+    covariate: Annotated[str, Meta(description="The metadata column, or 'group'.")]
+    level: str | None = None
+    reference: Annotated[
+        str | None, Meta(description="The level a categorical term is compared with.")
+    ] = None
+    unit: Annotated[
+        str | None, Meta(description="The date's step ('week'); null for the other terms.")
+    ] = None
+    estimate: Annotated[
+        float,
+        Meta(description="Change in the share (0.12: 12 points) for the level, or per unit."),
+    ]
+    low: Annotated[
+        float | None, Meta(description="Null when too few resamples could be fitted.")
+    ] = None
+    high: float | None = None
+    significant: Annotated[bool, Meta(description="Whether the interval leaves out zero.")]
+    sentence: Annotated[
+        str | None,
+        Meta(description="A significant effect in words, in points of airtime; null otherwise."),
+    ] = None
+
+
+class EffectsRecord(Record, kw_only=True):
+    """What the covariates do to the themes' shares of a video."""
+
+    model: Annotated[str, Meta(description="The regression, in words.")]
+    covariates: list[CovariateRecord]
+    n_videos: int
+    n_bootstrap: int
+    confidence_level: float
+    effects: Annotated[list[EffectRecord], Meta(description="Theme by theme, term by term.")]
+
+
 class StudyThemesDocument(ThemesDocument, kw_only=True):
     """``STUDY/themes.json``: the study's themes, groups side by side."""
 
@@ -736,6 +824,13 @@ class StudyThemesDocument(ThemesDocument, kw_only=True):
     confidence_level: float = 0.95
     n_bootstrap: int = 0
     videos: list[VideoTimelineRecord] = []
+    over_time: Annotated[
+        OverTimeRecord | None,
+        Meta(description="Null without a date column, or with one time bin (version 2)."),
+    ] = None
+    effects: Annotated[
+        EffectsRecord | None, Meta(description="Null without covariates (version 2).")
+    ] = None
 
 
 def read_themes(path: str | Path) -> ThemesDocument:
@@ -792,7 +887,7 @@ def read_study_themes(path: str | Path) -> StudyThemesDocument:
     return read_versioned(
         Path(path),
         StudyThemesDocument,
-        STUDY_SCHEMA_VERSION,
+        STUDY_THEMES_READS,
         missing="run `themescope corpus` first",
         rewrite="rerun `themescope corpus --force` to rewrite it",
     )

@@ -45,6 +45,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import datetime
 import logging
 import math
 import os
@@ -1122,6 +1123,54 @@ DEFAULT_GROUPS = (
 
 
 @dataclass(frozen=True)
+class SyntheticTrend:
+    """A theme whose share rises (or falls) over time in one group of a synthetic corpus.
+
+    The share moves in a straight line over the group's videos, in date order, by ``rise``
+    from the first to the last, centred on the group's mixture (so the group's airtime
+    stays on target); the other themes give or take in proportion to their shares.
+
+    Attributes:
+        group: The group's name.
+        theme: The theme id.
+        rise: Change of the share from the first video to the last (0.2: 20 points).
+    """
+
+    group: str
+    theme: int
+    rise: float
+
+
+@dataclass(frozen=True)
+class SyntheticCovariate:
+    """A categorical metadata column of a synthetic corpus with a known effect on one theme.
+
+    The videos of every group take the levels in turn; a video of the second level gives
+    the theme ``effect`` more of its airtime than one of the first (centred on the
+    group's mixture, the other themes giving in proportion).
+
+    Attributes:
+        name: The manifest column.
+        levels: The first is the reference (sorted first too, as the study takes it).
+        theme: The theme id.
+        effect: Difference in the share between the levels (0.1: 10 points).
+    """
+
+    name: str
+    levels: tuple[str, str]
+    theme: int
+    effect: float
+
+
+DEFAULT_TREND = SyntheticTrend(group="A", theme=3, rise=0.2)
+"""Health (theme 3) rises from 20 % to 40 % over group A's videos (B stays at 30 %)."""
+DEFAULT_COVARIATE = SyntheticCovariate(
+    name="outlet_type", levels=("commercial", "state"), theme=1, effect=0.08
+)
+"""State outlets give the economy (theme 1) 8 points more airtime than commercial ones."""
+
+
+@dataclass(frozen=True)
 class SyntheticCorpusVideo:
     """One video of a synthetic corpus.
 
@@ -1131,6 +1180,8 @@ class SyntheticCorpusVideo:
         seed: The seed it was generated with (also in the manifest's ``seed`` column).
         mixture: The target share of each theme for this video (its group's, varied).
         shares: The share of each theme in the video, from its truth.
+        date: Its date (the manifest's ``date`` column).
+        metadata: Its value of the corpus's covariate, by column name (empty without one).
 
     """
 
@@ -1139,6 +1190,8 @@ class SyntheticCorpusVideo:
     seed: int
     mixture: tuple[float, ...]
     shares: tuple[float, ...]
+    date: datetime.date
+    metadata: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -1146,8 +1199,8 @@ class SyntheticCorpus:
     """What :func:`generate_corpus` wrote.
 
     Attributes:
-        manifest_path: ``corpus.csv``: columns ``video,subtitles,group,lang,seed,truth``
-            (paths relative to its folder), one row per video, as
+        manifest_path: ``corpus.csv``: columns ``video,subtitles,group,lang,seed,truth,date``
+            and the covariate's (paths relative to its folder), one row per video, as
             :func:`themescope.corpus.spec.read_corpus` reads it.
         shares_path: ``truth_shares.csv``: columns ``group,theme,name,share,target``, the
             airtime share of every theme in every group, from the videos' truth, and the
@@ -1199,21 +1252,64 @@ def _validate_groups(groups: Sequence[SyntheticGroup], n_per_group: int, kwargs:
 
 
 def _video_mixtures(rng: np.random.Generator, target: np.ndarray, n_videos: int) -> np.ndarray:
-    """Mixtures of shape (n_videos, n_themes) around ``target`` whose mean is ``target``.
+    """Mixtures of shape (n_videos, n_themes) around ``target`` whose mean is ``target``'s.
 
-    Each is drawn from a Dirichlet distribution about ``target``; the draws are then
-    moved so that their mean is ``target`` exactly (shrunk, if need be, so that no share
-    falls below 0), which keeps the group's airtime on target however few videos it has.
+    ``target`` is one mixture for every video, or one per video (n_videos, n_themes).
+    Each video's is drawn from a Dirichlet distribution about its target; the draws'
+    departures from their targets are then moved so that they average 0 (shrunk, if need
+    be, so that no share falls below 0), which keeps the group's airtime on target however
+    few videos it has.
     """
-    target = target / target.sum()
-    present = target > 0
-    draws = np.zeros((n_videos, target.size))
-    draws[:, present] = rng.dirichlet(target[present] * VIDEO_MIXTURE_CONCENTRATION, n_videos)
-    deviation = draws - draws.mean(axis=0)
-    # The longest step from the target towards the draws that keeps every share >= 0.
-    room = np.divide(target, -deviation, out=np.full_like(deviation, np.inf), where=deviation < 0)
+    targets = np.broadcast_to(
+        target / target.sum(axis=-1, keepdims=True), (n_videos, target.shape[-1])
+    )
+    draws = np.zeros_like(targets)
+    for draw, row in zip(draws, targets, strict=True):
+        present = row > 0
+        draw[present] = rng.dirichlet(row[present] * VIDEO_MIXTURE_CONCENTRATION)
+    deviation = (draws - targets) - (draws - targets).mean(axis=0)
+    # The longest step from the targets towards the draws that keeps every share >= 0.
+    room = np.divide(targets, -deviation, out=np.full_like(deviation, np.inf), where=deviation < 0)
     scale = min(1.0, float(room.min()))
-    return np.clip(target + scale * deviation, 0.0, None)
+    return np.clip(targets + scale * deviation, 0.0, None)
+
+
+def _moved(mixture: np.ndarray, theme: int, shift: np.ndarray) -> np.ndarray:
+    """Changes (len(shift), n_themes) that move ``theme`` by each shift, the rest in proportion.
+
+    Linear in ``shift`` and each row sums to 0, so changes add up and centred shifts keep
+    the mean mixture.
+    """
+    others = mixture.copy()
+    others[theme] = 0.0
+    rest = others.sum()
+    change = -np.outer(shift, others / rest if rest else others)
+    change[:, theme] += shift
+    return change
+
+
+def _video_targets(
+    group: SyntheticGroup,
+    n_videos: int,
+    trend: SyntheticTrend | None,
+    covariate: SyntheticCovariate | None,
+) -> np.ndarray:
+    """Each video's target mixture (n_videos, n_themes): the group's, moved as told."""
+    mixture = np.asarray(group.mixture, np.float64) / sum(group.mixture)
+    targets = np.tile(mixture, (n_videos, 1))
+    steps = np.arange(n_videos, dtype=np.float64)
+    if trend is not None and trend.group == group.name and n_videos > 1:
+        targets += _moved(mixture, trend.theme, trend.rise * (steps / (n_videos - 1) - 0.5))
+    if covariate is not None:
+        second = steps % 2
+        # Centred, so that the group's mean stays its mixture however many videos it has.
+        targets += _moved(mixture, covariate.theme, covariate.effect * (second - second.mean()))
+    if targets.min() < -1e-9:
+        raise ConfigError(
+            f"the trend or covariate effect takes group {group.name!r}'s share of a theme "
+            "below 0; make it smaller"
+        )
+    return np.clip(targets, 0.0, None)
 
 
 def generate_corpus(
@@ -1223,6 +1319,10 @@ def generate_corpus(
     n_per_group: int = 6,
     duration_s: float = 240.0,
     seed: int = 0,
+    start_date: datetime.date = datetime.date(2024, 1, 1),
+    days_apart: int = 7,
+    trend: SyntheticTrend | None = None,
+    covariate: SyntheticCovariate | None = None,
     **video_kwargs: Any,
 ) -> SyntheticCorpus:
     """Write a corpus of synthetic news videos whose theme mixture differs by group.
@@ -1242,6 +1342,10 @@ def generate_corpus(
         n_per_group: Videos per group.
         duration_s: Length of every video in seconds.
         seed: Seed of every random choice (each video's seed is derived from it).
+        start_date: Date of every group's first video (the manifest's ``date`` column).
+        days_apart: Days between a group's consecutive videos.
+        trend: A theme rising over time in one group (e.g. :data:`DEFAULT_TREND`).
+        covariate: A metadata column with a known effect (e.g. :data:`DEFAULT_COVARIATE`).
         **video_kwargs: Passed on to :func:`generate_news_video` (``width``, ``fps``,
             ``segment_s``, ``preset``...); not ``lang``, ``n_themes``, ``seed``, ``mixture``
             or ``name``, which the corpus sets.
@@ -1276,12 +1380,18 @@ def generate_corpus(
             group.mixture,
             video_kwargs.get("looks") or list(range(n_themes)),
         )
+    if trend is not None and trend.group not in {group.name for group in groups}:
+        raise ConfigError(f"the trend's group {trend.group!r} is not one of the corpus's groups")
+    for changed in (trend, covariate):
+        if changed is not None and not 0 <= changed.theme < n_themes:
+            raise ConfigError(
+                f"the trend's or covariate's theme {changed.theme} is not in 0..{n_themes - 1}"
+            )
+    targets = [_video_targets(group, n_per_group, trend, covariate) for group in groups]
     out = Path(out_dir)
     videos: list[SyntheticCorpusVideo] = []
     for g, group in enumerate(groups):
-        mixtures = _video_mixtures(
-            np.random.default_rng([seed, 3, g]), np.asarray(group.mixture, np.float64), n_per_group
-        )
+        mixtures = _video_mixtures(np.random.default_rng([seed, 3, g]), targets[g], n_per_group)
         for i, mixture in enumerate(mixtures):
             video_seed = int(np.random.SeedSequence([seed, g, i]).generate_state(1)[0])
             video = generate_news_video(
@@ -1302,12 +1412,15 @@ def generate_corpus(
                     seed=video_seed,
                     mixture=tuple(float(x) for x in mixture),
                     shares=tuple(float(x) for x in video_shares),
+                    date=start_date + datetime.timedelta(days=i * days_apart),
+                    metadata={} if covariate is None else {covariate.name: covariate.levels[i % 2]},
                 )
             )
     manifest_path = out / "corpus.csv"
     with manifest_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["video", "subtitles", "group", "lang", "seed", "truth"])
+        columns = [] if covariate is None else [covariate.name]
+        writer.writerow(["video", "subtitles", "group", "lang", "seed", "truth", "date", *columns])
         for member in videos:
             v = member.video
             writer.writerow(
@@ -1318,6 +1431,8 @@ def generate_corpus(
                     v.lang,
                     member.seed,
                     v.truth_path.relative_to(out).as_posix(),
+                    member.date.isoformat(),
+                    *(member.metadata[c] for c in columns),
                 ]
             )
     # Videos of one corpus are equally long, so a group's airtime share is the mean of

@@ -21,6 +21,7 @@ import typer.main
 from themescope._cli import compare as _compare  # noqa: F401 - registers the command
 from themescope._cli import corpus as _corpus  # noqa: F401 - registers the command
 from themescope._cli import demo_data as _demo_data  # noqa: F401 - registers the command
+from themescope._cli import export as _export  # noqa: F401 - registers the command
 from themescope._cli import ingest as _ingest  # noqa: F401 - registers the command
 from themescope._cli import report as _report  # noqa: F401 - registers the command
 from themescope._cli import summarize as _summarize  # noqa: F401 - registers the command

@@ -15,6 +15,7 @@ import typer.main
 
 from themescope._cli._app import app
 from themescope._config import CATEGORIES, Settings, show
+from themescope.corpus.config import StudyConfig
 from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.devices import DEVICES
 from themescope.media.config import IngestConfig
@@ -24,6 +25,8 @@ from themescope.themes.config import ThemesConfig
 
 STAGE_CONFIGS: tuple[type[Settings], ...] = (IngestConfig, TrainConfig, ThemesConfig)
 """The config-file sections, in the order the stages run."""
+_FLAGGED_CONFIGS: tuple[type[Settings], ...] = (*STAGE_CONFIGS, StudyConfig)
+"""Every settings class whose flags a command that runs all stages takes."""
 _ALL_STAGES_COMMANDS = ("summarize", "corpus")
 """Commands that run every stage; the others run the stage of their own name."""
 
@@ -89,6 +92,10 @@ def settings_reference() -> str:
         ]
     lines += [
         "",
+        "and a `[study]` section of its own:",
+        "",
+        *_stage_table(StudyConfig, command_flags),
+        "",
         "Besides the flags marked `corpus` in the tables above, `themescope corpus` takes:",
         "",
     ]
@@ -138,7 +145,7 @@ def _command_table(command: str) -> list[str]:
     # The settings' flags of a command that runs the stages are in the stages' tables.
     declared = {
         declaration.flag
-        for config in STAGE_CONFIGS
+        for config in _FLAGGED_CONFIGS
         for declaration in config.declarations().values()
         if command in _ALL_STAGES_COMMANDS and declaration.flag is not None
     }

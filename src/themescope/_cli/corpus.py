@@ -18,7 +18,8 @@ from themescope._cli._options import (
     option,
     stability_flags,
 )
-from themescope.corpus.study import STUDY_DEFAULTS, StudyConfig
+from themescope.corpus.config import StudyConfig
+from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
 from themescope.themes.config import ThemesConfig
@@ -54,6 +55,7 @@ def corpus_command(
     gloss_language: str | None = option(ThemesConfig, "gloss_language", defaults=STUDY_DEFAULTS),
     stability: int | None = option(ThemesConfig, "stability"),
     no_stability: bool = typer.Option(False, "--no-stability", help=NO_STABILITY_HELP),
+    covariates: str | None = option(StudyConfig, "covariates"),
     settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     force: bool = typer.Option(
         False,
@@ -71,12 +73,12 @@ def corpus_command(
             k=k, k_range=k_range, embedder=embedder, gloss_language=gloss_language, seed=seed
         )
         | stability_flags(stability, no_stability),
+        "study": given(
+            executor=executor, workers=workers, ray_address=ray_address, covariates=covariates
+        ),
         **given(device=device),
     }
-    study = Study.from_config(
-        merged_config(config_file, settings, flags),
-        **given(executor=executor, workers=workers, ray_address=ray_address),
-    )
+    study = Study.from_config(merged_config(config_file, settings, flags))
     result = study.run(corpus, out=out, force=force)
     print_summary(result, _theme_lines(result))
 
@@ -92,5 +94,7 @@ def _theme_lines(result: Any) -> Iterator[str]:
         yield f"  theme {theme.id}  {theme.label}  |  {shares}{differs}"
     if result.p_value is not None:
         yield f"groups' theme distributions differ: p = {result.p_value:.3f}"
+    for sentence in result.effects:
+        yield f"effect: {sentence}"
     for video, error in result.failed:
         yield f"failed: {video}: {error}"

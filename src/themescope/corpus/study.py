@@ -34,15 +34,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from themescope._config import Settings, setting
 from themescope.documents import read_study_themes, read_study_videos
 from themescope.model.config import MULTILINGUAL
-from themescope.registry import Choices
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage
 
 if TYPE_CHECKING:
+    from themescope.corpus.config import StudyConfig
     from themescope.corpus.ingest import StudyIngestStage
     from themescope.corpus.spec import CorpusSpec
     from themescope.corpus.themes import StudyThemesStage
@@ -65,64 +64,6 @@ STUDY_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 """Where a study's defaults differ from a single run's, by config section: k in a wider
 range, and one word space for the text of every language. Read by :class:`Study` and by
 ``themescope corpus --help``, so the help shows what a study uses."""
-
-
-@dataclass(frozen=True)
-class StudyConfig(Settings):
-    """How a study runs its videos and its statistics (each declared with its range and help).
-
-    Example:
-        >>> StudyConfig(n_bootstrap=10)
-        Traceback (most recent call last):
-        ...
-        themescope.errors.ConfigError: study.n_bootstrap must be an int in [100, 1000000]. \
-Got 10 instead.
-    """
-
-    section: ClassVar[str] = "study"
-
-    executor: str = setting(
-        "local",
-        kind="str",
-        choices=Choices("executor"),
-        flag="--executor",
-        category="runtime",
-        help="Where the videos are ingested: local (a process pool) or ray "
-        "(pip install themescope[ray]).",
-    )
-    workers: int | None = setting(
-        None,
-        kind="int",
-        low=1,
-        high=4096,
-        optional=True,
-        flag="--workers",
-        category="runtime",
-        help="Parallel ingest workers (none: the machine's cores).",
-    )
-    ray_address: str | None = setting(
-        None,
-        kind="str",
-        optional=True,
-        flag="--ray-address",
-        category="runtime",
-        help="An existing Ray cluster: auto, host:port or ray://host:port (none: a local "
-        "Ray). Every worker must reach the videos and the study directory.",
-    )
-    n_bootstrap: int = setting(
-        1000,
-        kind="int",
-        low=100,
-        high=1_000_000,
-        help="Resamples of videos for each share's interval.",
-    )
-    n_permutations: int = setting(
-        1000,
-        kind="int",
-        low=100,
-        high=1_000_000,
-        help="Permutations of the videos' groups for the difference test.",
-    )
 
 
 @dataclass
@@ -159,6 +100,7 @@ class StudyResult:
         report_path: ``STUDY/report.html``.
         stages: For each stage, "ran" or "skipped".
         warnings: Every degradation recorded by the stages.
+        effects: Each significant covariate effect in a sentence, largest first.
     """
 
     study: RunDirectory
@@ -169,6 +111,7 @@ class StudyResult:
     report_path: Path
     stages: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    effects: list[str] = field(default_factory=list)
 
     @classmethod
     def from_study(
@@ -198,6 +141,13 @@ class StudyResult:
             report_path=study / "report.html",
             stages=dict(stages or {}),
             warnings=study.read_manifest().warnings(),
+            effects=[]
+            if document.effects is None
+            else [
+                e.sentence
+                for e in sorted(document.effects.effects, key=lambda e: -abs(e.estimate))
+                if e.sentence is not None
+            ],
         )
 
 
@@ -209,13 +159,17 @@ class Study:
         train: CRVAE settings; the ``fast`` preset with the multilingual word vectors
             (one text space for every language of the study) when None.
         themes: Clustering and description settings; k chosen in 4–12 when None.
-        executor: ``local`` (a process pool) or ``ray``.
-        workers: Worker processes of the local pool, or CPUs of a local Ray (None: all cores).
-        ray_address: An existing Ray cluster (``auto``, ``host:port``, ``ray://host:port``).
+        study: How the study runs its videos and statistics (executor, workers, Ray
+            address, resamples, covariates); the defaults when None.
         device: Where to train: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         captioner, tagger, embedder: Component instances instead of those ``themes`` names.
-        n_bootstrap: Resamples of videos for each share's interval.
-        n_permutations: Permutations of the videos' groups for the difference test.
+        executor, workers, ray_address, n_bootstrap, n_permutations: Shortcuts that
+            replace those fields of ``study`` when given.
+
+    Example:
+        >>> from themescope.corpus.config import StudyConfig
+        >>> Study(study=StudyConfig(covariates="date"), workers=2).study.workers
+        2
     """
 
     def __init__(
@@ -224,16 +178,18 @@ class Study:
         train: TrainConfig | None = None,
         themes: ThemesConfig | None = None,
         *,
-        executor: str = "local",
-        workers: int | None = None,
-        ray_address: str | None = None,
+        study: StudyConfig | None = None,
         device: str = "auto",
         captioner: Captioner | None = None,
         tagger: Tagger | None = None,
         embedder: PhraseEmbedder | None = None,
-        n_bootstrap: int = 1000,
-        n_permutations: int = 1000,
+        executor: str | None = None,
+        workers: int | None = None,
+        ray_address: str | None = None,
+        n_bootstrap: int | None = None,
+        n_permutations: int | None = None,
     ) -> None:
+        from themescope.corpus.config import StudyConfig
         from themescope.corpus.executors import load_executor
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
@@ -249,15 +205,20 @@ class Study:
             tagger=tagger,
             embedder=embedder,
         )
-        StudyConfig(
-            executor=executor,
-            workers=workers,
-            ray_address=ray_address,
-            n_bootstrap=n_bootstrap,
-            n_permutations=n_permutations,
+        shortcuts = {
+            "executor": executor,
+            "workers": workers,
+            "ray_address": ray_address,
+            "n_bootstrap": n_bootstrap,
+            "n_permutations": n_permutations,
+        }
+        self.study = (study if study is not None else StudyConfig()).replace(
+            **{name: value for name, value in shortcuts.items() if value is not None}
         )
         # The rules between settings (an address needs Ray); nothing starts yet.
-        load_executor(executor, workers=workers, address=ray_address)
+        load_executor(
+            self.study.executor, workers=self.study.workers, address=self.study.ray_address
+        )
         self.ingest = ingest if ingest is not None else IngestConfig()
         self.train = (
             train
@@ -265,29 +226,26 @@ class Study:
             else TrainConfig.preset("fast").replace(**STUDY_DEFAULTS["train"])
         )
         self.themes = themes if themes is not None else ThemesConfig(**STUDY_DEFAULTS["themes"])
-        self.executor = executor
-        self.workers = workers
-        self.ray_address = ray_address
         self.device = device
         self.captioner = captioner
         self.tagger = tagger
         self.embedder = embedder
-        self.n_bootstrap = n_bootstrap
-        self.n_permutations = n_permutations
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any], **options: Any) -> Study:
         """Build a study from a nested dict (a parsed config file) and keyword options.
 
-        Sections as for ``summarize``; :data:`STUDY_DEFAULTS` hold where the sections do
-        not set them.
+        Sections as for ``summarize`` and ``study``
+        (:class:`~themescope.corpus.config.StudyConfig`); :data:`STUDY_DEFAULTS` hold
+        where the sections do not set them.
         """
+        from themescope.corpus.config import StudyConfig
         from themescope.media.config import IngestConfig
         from themescope.model.config import TrainConfig
         from themescope.pipeline import check_sections, config_sections
         from themescope.themes.config import ThemesConfig
 
-        check_sections(values, config_sections(cls.stage_classes()))
+        check_sections(values, (*config_sections(cls.stage_classes()), StudyConfig.section))
         train = {**STUDY_DEFAULTS["train"], **dict(values.get("train", {}))}
         themes = dict(values.get("themes", {}))
         # A fixed k excludes a k range, the study's default one too.
@@ -297,6 +255,7 @@ class Study:
             ingest=IngestConfig.from_dict(dict(values.get("ingest", {}))),
             train=TrainConfig.from_dict(train),
             themes=ThemesConfig.from_dict(themes),
+            study=StudyConfig.from_dict(dict(values.get(StudyConfig.section, {}))),
             device=str(values.get("device", "auto")),
             **options,
         )
@@ -318,7 +277,9 @@ class Study:
         from themescope.corpus.executors import load_executor
 
         StudyIngestStage, TrainStage, StudyThemesStage, StudyReportStage = self.stage_classes()
-        executor = load_executor(self.executor, workers=self.workers, address=self.ray_address)
+        executor = load_executor(
+            self.study.executor, workers=self.study.workers, address=self.study.ray_address
+        )
         return [
             StudyIngestStage(spec, self.ingest, executor, force=force),
             TrainStage(self.train, device=self.device, resume=not force),
@@ -327,8 +288,9 @@ class Study:
                 captioner=self.captioner,
                 tagger=self.tagger,
                 embedder=self.embedder,
-                n_bootstrap=self.n_bootstrap,
-                n_permutations=self.n_permutations,
+                n_bootstrap=self.study.n_bootstrap,
+                n_permutations=self.study.n_permutations,
+                covariates=self.study.covariate_names,
             ),
             StudyReportStage(),
         ]
@@ -348,10 +310,15 @@ class Study:
         Raises:
             ThemescopeError: Bad input (one clear message), or the study is in use.
         """
-        from themescope.corpus.spec import read_corpus
+        from themescope.corpus.spec import read_corpus, read_covariates
         from themescope.rundir import Pipeline
 
         spec = read_corpus(corpus)
+        read_covariates(
+            self.study.covariate_names,
+            [(video.row, video.metadata) for video in spec.videos],
+            f"corpus manifest {spec.source}",
+        )
         for message in spec.warnings:
             logger.warning(message)
         study = RunDirectory(out, study=True)
@@ -359,4 +326,4 @@ class Study:
         return StudyResult.from_study(study, statuses)
 
 
-__all__ = ["STUDY_DEFAULTS", "STUDY_K_RANGE", "Study", "StudyConfig", "StudyResult", "StudyTheme"]
+__all__ = ["STUDY_DEFAULTS", "STUDY_K_RANGE", "Study", "StudyResult", "StudyTheme"]

@@ -6,36 +6,48 @@ frames come from different videos), describes each theme as a single run does
 drawn from every video in it, then measures the groups (:mod:`themescope.corpus.stats`):
 each group's share of each theme with a bootstrap interval over videos, a
 permutation test over videos of whether the groups' theme distributions differ,
-and the phrases each group says in a theme more than the others. Writes
-``STUDY/themes.json`` (:class:`~themescope.documents.StudyThemesDocument`) and the
-``theme`` column of ``STUDY/frames.parquet``.
+and the phrases each group says in a theme more than the others. With a ``date``
+column in the corpus manifest, each group's share of each theme per time bin; with
+covariates, their effects on a video's share of each theme (``STUDY/effects.csv``).
+Writes ``STUDY/themes.json`` (:class:`~themescope.documents.StudyThemesDocument`) and
+the ``theme`` column of ``STUDY/frames.parquet``.
 """
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import logging
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from themescope.components import identity
 from themescope.corpus import stats
+from themescope.corpus.spec import Covariate, date_column, parse_date, read_covariates
 from themescope.documents import (
-    STUDY_SCHEMA_VERSION,
+    STUDY_THEMES_SCHEMA_VERSION,
+    CovariateRecord,
+    EffectRecord,
+    EffectsRecord,
     GroupPhraseRecord,
     GroupRecord,
     GroupTestRecord,
+    OverTimeRecord,
     ShareRecord,
     StudyThemeRecord,
     StudyThemesDocument,
+    TimeShareRecord,
     VideoTimelineRecord,
+    read_study_videos,
     write_study,
 )
-from themescope.errors import RunDirectoryError, ThemescopeError
+from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
 from themescope.manifest import ThemesRecord
-from themescope.rundir import RunDirectory, Stage, StageWriter
+from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
 from themescope.themes import timeline
 from themescope.themes.base import Captioner, PhraseEmbedder, Tagger, ThemeMaterial
 from themescope.themes.candidates import theme_passages
@@ -61,6 +73,22 @@ STUDY_COLUMNS = ("video", "group", "seconds")
 
 N_GROUP_PHRASES = 8
 
+EFFECT_COLUMNS = (
+    "theme",
+    "label",
+    "term",
+    "covariate",
+    "level",
+    "reference",
+    "unit",
+    "estimate",
+    "low",
+    "high",
+    "significant",
+)
+"""Columns of ``STUDY/effects.csv``: one row per theme and term; ``estimate``, ``low`` and
+``high`` are changes of a video's share of the theme (0.12: 12 points)."""
+
 
 class StudyThemesStage(Stage):
     """Cluster a study's frames into themes and compare its groups.
@@ -73,12 +101,14 @@ class StudyThemesStage(Stage):
         n_bootstrap: Resamples of videos for each share's interval.
         n_permutations: Permutations of the videos' groups for the difference test.
         level: Confidence level of the intervals.
+        covariates: Metadata columns whose effects on the videos' theme shares are
+            estimated (checked against the corpus by :class:`~themescope.corpus.Study`).
     """
 
     name = "themes"
     needs = ("train",)
     record = ThemesRecord
-    files = ("themes.json",)
+    files = ("themes.json", "effects.csv")
     columns = ("theme", "caption")
     config_section = "themes"
     command = "corpus"
@@ -94,6 +124,7 @@ class StudyThemesStage(Stage):
         n_bootstrap: int = 1000,
         n_permutations: int = 1000,
         level: float = 0.95,
+        covariates: tuple[str, ...] = (),
     ) -> None:
         # The single-run stage resolves, checks and fingerprints the same components.
         self.describer = ThemesStage(config, captioner=captioner, tagger=tagger, embedder=embedder)
@@ -101,6 +132,7 @@ class StudyThemesStage(Stage):
         self.n_bootstrap = n_bootstrap
         self.n_permutations = n_permutations
         self.level = level
+        self.covariates = covariates
 
     def check(self) -> None:
         """Resolve and check the components."""
@@ -119,6 +151,7 @@ class StudyThemesStage(Stage):
             "n_bootstrap": self.n_bootstrap,
             "n_permutations": self.n_permutations,
             "level": self.level,
+            "covariates": list(self.covariates),
         }
 
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
@@ -262,8 +295,17 @@ class StudyThemesStage(Stage):
                     stability=clustering.theme_stability(t),
                 )
             )
+        over_time, effects = self._by_metadata(
+            run,
+            on_videos,
+            labels[on],
+            seconds[on],
+            video_group,
+            {theme.id: theme.label for theme in themes},
+            writer,
+        )
         document = StudyThemesDocument(
-            schema_version=STUDY_SCHEMA_VERSION,
+            schema_version=STUDY_THEMES_SCHEMA_VERSION,
             k=k,
             k_selection=clustering.selection.to_record(),
             backends=backends_record(
@@ -290,11 +332,15 @@ class StudyThemesStage(Stage):
             confidence_level=self.level,
             n_bootstrap=self.n_bootstrap,
             videos=_timelines(videos, groups, labels, times_s, seconds, k),
+            over_time=over_time,
+            effects=effects,
         )
         if describer.glosser is not None:
             _add_study_glosses(document, describer.glosser)
         document.warnings = list(writer.warnings)
         write_study(writer.path("themes.json"), document)
+        if effects is not None:
+            _write_effects(writer.path("effects.csv"), effects, themes)
         keep = [c for c in table.column_names if c not in ("theme", "caption")]
         out = table.select(keep).append_column("theme", pa.array(labels, type=pa.int64()))
         if describer.captioner is not None:
@@ -314,6 +360,177 @@ class StudyThemesStage(Stage):
             timings={"total_s": round(time.perf_counter() - started, 3)},
             captioner_identity=identity(describer.captioner),
         )
+
+    def _by_metadata(
+        self,
+        run: RunDirectory,
+        videos: list[str],
+        labels: np.ndarray,
+        seconds: np.ndarray,
+        video_group: dict[str, str],
+        theme_labels: dict[int, str],
+        writer: StageWriter,
+    ) -> tuple[OverTimeRecord | None, EffectsRecord | None]:
+        """Shares over time (with a date column) and covariate effects (when asked)."""
+        k = len(theme_labels)
+        order, matrix = _video_seconds(videos, labels, seconds, list(video_group), k)
+        if not order:
+            return None, None
+        metadata = {
+            video.id: video.metadata for video in read_study_videos(run / STUDY_VIDEOS_NAME).videos
+        }
+        rows = [metadata.get(video, {}) for video in order]
+        groups = [video_group[video] for video in order]
+        column = date_column(list(dict.fromkeys(key for row in rows for key in row)))
+        dates = [parse_date(row[column]) for row in rows] if column is not None else []
+        seed = self.config.seed
+        over_time = None
+        if dates:
+            found = stats.shares_over_time(
+                matrix, groups, dates, n_bootstrap=self.n_bootstrap, level=self.level, seed=seed
+            )
+            if len(found.bins) > 1:
+                over_time = _over_time_record(column or "", found)
+        if not self.covariates:
+            return over_time, None
+        try:
+            covariates = read_covariates(
+                self.covariates, list(enumerate(rows, start=1)), "the study's ingested videos"
+            )
+        except ConfigError as exc:
+            # The corpus was checked before any work; videos that failed can still leave
+            # a covariate with one value among the rest.
+            writer.warn(f"no covariate effects: {exc}")
+            return over_time, None
+        unit = stats.time_unit(dates) if dates else "day"
+        design, terms = stats.design_matrix(covariates, rows, groups, unit)
+        shares = matrix / matrix.sum(axis=1, keepdims=True)
+        effects, warnings = stats.covariate_effects(
+            shares, design, terms, n_bootstrap=self.n_bootstrap, level=self.level, seed=seed
+        )
+        for message in warnings:
+            writer.warn(message)
+        if not effects:
+            return over_time, None
+        return over_time, EffectsRecord(
+            model=_model_sentence(covariates, terms),
+            covariates=[
+                CovariateRecord(name=c.name, kind=c.kind, levels=list(c.levels)) for c in covariates
+            ],
+            n_videos=len(order),
+            n_bootstrap=self.n_bootstrap,
+            confidence_level=self.level,
+            effects=[_effect_record(effect, theme_labels[effect.theme]) for effect in effects],
+        )
+
+
+def _effect_record(effect: stats.Effect, label: str) -> EffectRecord:
+    # Significance is judged on the interval as written: one whose end rounds to 0 is not.
+    rounded = dataclasses.replace(
+        effect,
+        estimate=_rounded(effect.estimate),
+        low=None if effect.low is None else _rounded(effect.low),
+        high=None if effect.high is None else _rounded(effect.high),
+    )
+    return EffectRecord(
+        theme=effect.theme,
+        term=effect.term.name,
+        covariate=effect.term.covariate,
+        level=effect.term.level,
+        reference=effect.term.reference,
+        unit=effect.term.unit,
+        estimate=rounded.estimate,
+        low=rounded.low,
+        high=rounded.high,
+        significant=rounded.significant,
+        sentence=stats.effect_sentence(
+            effect.term, rounded.estimate, rounded.low or 0.0, rounded.high or 0.0, label
+        )
+        if rounded.significant
+        else None,
+    )
+
+
+def _rounded(value: float) -> float:
+    # Adding 0.0 turns a -0.0 left by rounding a tiny negative into 0.0.
+    return round(value, 4) + 0.0
+
+
+def _video_seconds(
+    videos: list[str], labels: np.ndarray, seconds: np.ndarray, order: list[str], k: int
+) -> tuple[list[str], np.ndarray]:
+    """The videos with airtime, in study order, and their seconds per theme (n_videos, k)."""
+    index = {video: i for i, video in enumerate(order)}
+    rows = np.array([index[video] for video in videos], dtype=np.int64)
+    matrix = np.bincount(
+        rows * k + labels.astype(np.int64), weights=seconds, minlength=len(order) * k
+    ).reshape(len(order), k)
+    kept = matrix.sum(axis=1) > 0
+    return [video for video, keep in zip(order, kept, strict=True) if keep], matrix[kept]
+
+
+def _over_time_record(column: str, found: stats.OverTime) -> OverTimeRecord:
+    return OverTimeRecord(
+        column=column,
+        unit=found.unit,
+        bins=[start.isoformat() for start in found.bins],
+        shares=[
+            TimeShareRecord(
+                group=point.group,
+                start=point.start.isoformat(),
+                theme=point.theme,
+                share=round(point.share, 4),
+                low=None if point.low is None else round(point.low, 4),
+                high=None if point.high is None else round(point.high, 4),
+                n_videos=point.n_videos,
+            )
+            for point in found.shares
+        ],
+    )
+
+
+def _model_sentence(covariates: tuple[Covariate, ...], terms: list[stats.Term]) -> str:
+    """The regression in words, for the report's method section."""
+    parts = []
+    for covariate in covariates:
+        if covariate.kind == "categorical":
+            parts.append(f"{covariate.name} (categorical, against {covariate.levels[0]})")
+        elif covariate.kind == "date":
+            unit = next(term.unit for term in terms if term.covariate == covariate.name)
+            parts.append(f"{covariate.name} (time since the first video, per {unit})")
+        else:
+            parts.append(f"{covariate.name} (a number, per unit)")
+    reference = next((term.reference for term in terms if term.covariate == "group"), None)
+    group = f"the group (categorical, against {reference})" if reference else "no group term"
+    return (
+        "For each theme, an ordinary least squares regression of each video's share of its "
+        f"airtime in the theme on {group} and {', '.join(parts)}; every video counts once. "
+        "Intervals are percentile intervals of the coefficients refitted on resamples of "
+        "the videos drawn with replacement."
+    )
+
+
+def _write_effects(path: Path, effects: EffectsRecord, themes: list[StudyThemeRecord]) -> None:
+    labels = {theme.id: theme.label for theme in themes}
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(EFFECT_COLUMNS)
+        for e in effects.effects:
+            out.writerow(
+                [
+                    e.theme,
+                    labels[e.theme],
+                    e.term,
+                    e.covariate,
+                    e.level or "",
+                    e.reference or "",
+                    e.unit or "",
+                    e.estimate,
+                    "" if e.low is None else e.low,
+                    "" if e.high is None else e.high,
+                    str(e.significant).lower(),
+                ]
+            )
 
 
 def _difference_test(

@@ -53,6 +53,8 @@ class Series:
         xs: X values.
         ys: Y values; None or NaN leaves a gap.
         color: Stroke colour (CSS).
+        lows: Lower ends of an interval around each y (None: no band there).
+        highs: Upper ends; with ``lows``, a translucent band is drawn under the line.
 
     """
 
@@ -60,6 +62,8 @@ class Series:
     xs: Sequence[float]
     ys: Sequence[float | None]
     color: str = PALETTE[0]
+    lows: Sequence[float | None] | None = None
+    highs: Sequence[float | None] | None = None
 
 
 def _finite(value: object) -> TypeGuard[float]:
@@ -105,6 +109,7 @@ def line_chart(
     height_px: int = 200,
     integer_x: bool = False,
     log_y: bool | None = None,
+    x_ticks: Sequence[tuple[float, str]] | None = None,
 ) -> Markup:
     """Return an SVG line chart of ``series`` (points drawn when there are few).
 
@@ -119,6 +124,7 @@ def line_chart(
         integer_x: X values are integers (k, epochs): ticks only at integers.
         log_y: Logarithmic y axis; None chooses it when all values are positive
             and span two decades or more (a training loss, typically).
+        x_ticks: ``(x, label)`` of each x tick (dates, say) instead of numbers.
 
     Returns:
         The SVG markup; a short "no data" SVG when no series has a finite point.
@@ -148,7 +154,10 @@ def line_chart(
             'class="chart-empty">no data</text></svg>'
         )
         return Markup("".join(parts))
-    ys_all = [p[1] for p in points]
+    # An interval band must fit in the plot too.
+    ys_all = [p[1] for p in points] + [
+        float(y) for s in series for y in [*(s.lows or ()), *(s.highs or ())] if _finite(y)
+    ]
     if log_y is None:
         log_y = min(ys_all) > 0 and max(ys_all) / min(ys_all) >= 100
     if log_y and min(ys_all) <= 0:
@@ -191,11 +200,16 @@ def line_chart(
             f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" class="tick">'
             f"{escape(_tick_label(tick))}</text>"
         )
-    for tick in _nice_ticks(x_low, x_high, 5, integer=integer_x):
+    ticks = x_ticks or [
+        (tick, f"{tick:.0f}" if integer_x or abs(tick) >= 10 else _tick_label(tick))
+        for tick in _nice_ticks(x_low, x_high, 5, integer=integer_x)
+    ]
+    for tick, label in ticks:
         x = sx(tick)
-        label = f"{tick:.0f}" if integer_x or abs(tick) >= 10 else _tick_label(tick)
+        # A long label (a date) centred on the right edge would run out of the chart.
+        anchor = "end" if x + 3.2 * len(label) > width_px else "middle"
         parts.append(
-            f'<text x="{x:.1f}" y="{top + plot_h + 13}" text-anchor="middle" class="tick">'
+            f'<text x="{x:.1f}" y="{top + plot_h + 13}" text-anchor="{anchor}" class="tick">'
             f"{escape(label)}</text>"
         )
     if x_label:
@@ -214,6 +228,18 @@ def line_chart(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" class="mark"/>'
         )
     for s in series:
+        band = [
+            (sx(x_value), sy(low), sy(high))
+            for x_value, low, high in zip(s.xs, s.lows or (), s.highs or (), strict=False)
+            if _finite(x_value) and _finite(low) and _finite(high) and not log_y
+        ]
+        if len(band) > 1:
+            outline = [f"{x:.1f},{y:.1f}" for x, _, y in band]
+            outline += [f"{x:.1f},{y:.1f}" for x, y, _ in reversed(band)]
+            parts.append(
+                f'<polygon points="{" ".join(outline)}" fill="{escape(s.color)}" '
+                'fill-opacity="0.15" stroke="none" class="band"/>'
+            )
         pairs = list(zip(s.xs, s.ys, strict=False))
         runs: list[list[tuple[float, float]]] = [[]]
         for x_value, y_value in pairs:

@@ -11,6 +11,10 @@ and ``frames.parquet`` with the frame images under ``videos/``. It shows, in ord
   its p-value means in words;
 - the theme × group share table as a heat map, each share with its interval, each
   theme with its corrected p-value, and each group's mix of themes as a bar;
+- with a date column, each theme's share over time per group (one small line chart per
+  theme, a band for the interval over a time bin's videos);
+- with covariates, their effects on each theme's share of a video, significant ones in
+  a sentence each, and the regression stated in the method;
 - one card per theme: its phrases, people and on-screen text, and for each group
   its example frames and the phrases it says more than the others;
 - each video's timeline, grouped by group, on one time scale.
@@ -90,6 +94,11 @@ MAX_TITLE_CHARS = 80
 """Longest theme label in a timeline segment's tooltip."""
 MAX_METADATA_CHARS = 120
 """Longest metadata value (a URL, a programme title) shown beside a video."""
+
+MAX_TIME_TICKS = 5
+"""Dates labelled under a chart of shares over time."""
+MAX_CHART_TITLE_CHARS = 48
+"""Longest theme label above its chart of shares over time."""
 
 FRAME_COLUMNS = ("frame_id", "video", "group", "time_s", "image")
 """Columns of ``STUDY/frames.parquet`` the page cannot do without."""
@@ -348,6 +357,101 @@ def _group_mixes(view: _StudyView) -> list[dict[str, Any]]:
     return mixes
 
 
+def _over_time(view: _StudyView) -> dict[str, Any] | None:
+    """One small line chart per theme: each group's share per time bin, with its band."""
+    document = view.document
+    over = document.over_time
+    if over is None:
+        return None
+    position = {start: i for i, start in enumerate(over.bins)}
+    step = max(1, math.ceil(len(over.bins) / MAX_TIME_TICKS))
+    ticks = [
+        (float(i), start[:7] if over.unit == "month" else start)
+        for i, start in enumerate(over.bins)
+        if i % step == 0
+    ]
+    points: dict[tuple[int, str], list[Any]] = {}
+    for point in sorted(over.shares, key=lambda p: position.get(p.start, 0)):
+        points.setdefault((point.theme, point.group), []).append(point)
+    groups = [g.name for g in document.groups]
+    charts = []
+    for theme in document.themes:
+        series = [
+            plots.Series(
+                group,
+                [float(position.get(p.start, 0)) for p in found],
+                [p.share for p in found],
+                color=plots.PALETTE[g % len(plots.PALETTE)],
+                lows=[p.low for p in found],
+                highs=[p.high for p in found],
+            )
+            for g, group in enumerate(groups)
+            for found in [points.get((theme.id, group), [])]
+        ]
+        charts.append(
+            {
+                "id": theme.id,
+                "label": _label(theme),
+                "label_gloss": theme.label_gloss,
+                "svg": plots.line_chart(
+                    series,
+                    title=clip_text(_label(theme), MAX_CHART_TITLE_CHARS),
+                    y_label="share of airtime",
+                    x_ticks=ticks,
+                    width_px=340,
+                    height_px=210,
+                ),
+            }
+        )
+    return {
+        "column": over.column,
+        "unit": over.unit,
+        "first": over.bins[0],
+        "last": over.bins[-1],
+        "n_bins": len(over.bins),
+        "charts": charts,
+    }
+
+
+def _effects(view: _StudyView) -> dict[str, Any] | None:
+    """The covariates' effects: a sentence per significant one and the whole table."""
+    document = view.document
+    found = document.effects
+    if found is None:
+        return None
+    significant = sorted(
+        (e for e in found.effects if e.sentence is not None), key=lambda e: -abs(e.estimate)
+    )
+    terms = list(dict.fromkeys(e.term for e in found.effects))
+    cells: dict[tuple[int, str], dict[str, Any]] = {
+        (e.theme, e.term): {
+            "estimate": f"{100 * e.estimate:+.1f}",
+            "interval": "no interval"
+            if e.low is None or e.high is None
+            else f"{100 * e.low:.1f} to {100 * e.high:.1f}",
+            "significant": e.significant,
+        }
+        for e in found.effects
+    }
+    return {
+        "model": found.model,
+        "n_videos": found.n_videos,
+        "n_bootstrap": found.n_bootstrap,
+        "level": found.confidence_level,
+        "sentences": [e.sentence for e in significant],
+        "terms": terms,
+        "rows": [
+            {
+                "id": theme.id,
+                "label": _label(theme),
+                "label_gloss": theme.label_gloss,
+                "cells": [cells.get((theme.id, term)) for term in terms],
+            }
+            for theme in document.themes
+        ],
+    }
+
+
 def _examples(representative: list[int], by_video: dict[str, list[int]], n_max: int) -> list[int]:
     """Up to ``n_max`` frames of one group in a theme, typical and from as many videos as can be.
 
@@ -584,6 +688,8 @@ def build_study_report_html(
         "method": method,
         "heat": _heat_map(view),
         "mixes": _group_mixes(view),
+        "over_time": _over_time(view),
+        "effects": _effects(view),
         "cards": cards,
         "timelines": _timelines(view),
         "theme_labels": [(t.id, _label(t), t.label_gloss) for t in document.themes],
