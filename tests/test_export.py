@@ -157,7 +157,7 @@ def test_bad_folders_are_refused_in_one_line(
     )
     unfinished = build_study(tmp_path, StudySpec(groups={"US": 2}), name="unfinished")
     manifest = RunDirectory(unfinished).read_manifest()
-    manifest.stages.themes = None
+    manifest.stages.pop("themes")
     RunDirectory(unfinished).write_manifest(manifest)
     assert _export_error(capsys, unfinished, out) == (
         f"themescope: error: {unfinished} is unfinished: its themes stage has not completed; run "
@@ -165,7 +165,7 @@ def test_bad_folders_are_refused_in_one_line(
     )
     run = build_run(tmp_path, name="run")
     manifest = RunDirectory(run).read_manifest()
-    manifest.stages.themes = None
+    manifest.stages.pop("themes")
     RunDirectory(run).write_manifest(manifest)
     assert _export_error(capsys, run, out) == (
         f"themescope: error: {run} is unfinished: its themes stage has not completed; run "

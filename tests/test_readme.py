@@ -12,7 +12,8 @@ import pytest
 
 from themescope._cli._reference import STAGE_CONFIGS
 from themescope.corpus import stats
-from themescope.corpus.study import STUDY_DEFAULTS, Study
+from themescope.corpus.config import StudyConfig
+from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.devices import DEVICES
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
@@ -88,7 +89,7 @@ README_CLAIMS: list[tuple[str, Any, Any]] = [
     (
         "`local` (default, a process pool",
         "local",
-        inspect.signature(Study).parameters["executor"].default,
+        StudyConfig().executor,
     ),
     ("`max_train_frames` frames (2,000 by default)", 2000, TRAIN.max_train_frames),
     (

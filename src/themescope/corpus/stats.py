@@ -83,8 +83,8 @@ import numpy as np
 import numpy.typing as npt
 
 from themescope.corpus.spec import Covariate
+from themescope.media.background import has_background, zipf
 from themescope.media.language import contains_han, is_chinese, phrase_language
-from themescope.themes.background import has_background, zipf
 from themescope.themes.candidates import Key, ThemeCandidates, extract, nested_counts
 from themescope.themes.extractive import MIN_RUN_TOKENS
 

@@ -49,8 +49,8 @@ from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
+from themescope.media.background import has_background, zipf
 from themescope.media.language import contains_han, is_chinese
-from themescope.themes.background import has_background, zipf
 
 SAME_TEXT_RATIO = 0.8
 """Readings whose normalised forms match at least this much (difflib's ratio, 0–1) are

@@ -59,8 +59,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from themescope.media.background import zipf
 from themescope.media.language import contains_han, dictionary_flag, is_chinese, join_texts
-from themescope.themes.background import zipf
 from themescope.themes.base import ThemeMaterial
 from themescope.themes.people import _ROLES_ZH
 from themescope.themes.text import (

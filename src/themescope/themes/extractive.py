@@ -21,7 +21,7 @@ rarity
     ``min(keyness / keyness_cap, 1)`` with ``keyness = zipf_run − zipf_bg``,
     ``zipf_run = log10(10⁹ · count in the run / max(words in the run, 1000))``
     and ``zipf_bg`` the phrase's Zipf frequency in wordfreq's lists
-    (:mod:`themescope.themes.background`); 0 when keyness is below
+    (:mod:`themescope.media.background`); 0 when keyness is below
     ``min_keyness``. With the defaults a phrase said 1000 times more often than
     in general language counts fully and one said less than 10 times more often
     ("new", "help", "far", "的话", "是不是") scores 0 and never ranks, however
@@ -52,8 +52,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from themescope.media.background import has_background, zipf
 from themescope.media.language import is_chinese, phrase_language
-from themescope.themes.background import has_background, zipf
 from themescope.themes.base import Phrase, PhraseEmbedder, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.candidates import (
     Key,

@@ -103,7 +103,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from themescope.themes.background import zipf
+from themescope.media.background import zipf
 from themescope.themes.text import BOUNDARY, STOP_WORDS_EN, STOP_WORDS_ZH, normalize, posseg_zh
 
 RARE_ZIPF = 4.5
