@@ -17,6 +17,7 @@ from themescope.embedding import (
     load_embedder,
 )
 from themescope.errors import ModelLoadError
+from themescope.manifest import EmbeddingSource
 
 
 @pytest.fixture(scope="module")
@@ -277,13 +278,12 @@ def test_multilingual_word_table_knows_every_word_in_one_space():
         "疫苗",
         "老年人",
     ]
-    assert vocabulary.source == {
-        "name": "multilingual",
-        "embedder": "multilingual-e5-small",
-        "dim": 384,
-        "fallback_reason": None,
-        "language_neutral": "centred on the mean of 300 common words per language",
-    }
+    assert vocabulary.source == EmbeddingSource(
+        name="multilingual",
+        embedder="multilingual-e5-small",
+        dim=384,
+        language_neutral="centred on the mean of 300 common words per language",
+    )
     words = vocabulary.vectors[3:]
     # scaled like the other sources, so the text weight keeps its meaning
     assert np.allclose(np.sqrt((words**2).mean(axis=1)), 0.4, atol=1e-4)

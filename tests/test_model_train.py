@@ -332,19 +332,19 @@ def test_a_chinese_run_trains_in_the_multilingual_word_space_by_default(tmp_path
     zh_run = make_run(tmp_path / "zh", n_frames=4, texts=texts, lang="zh")
     zh = train(zh_run, tiny_config(), device="cpu")
     assert zh.record.word_vectors == "multilingual"
-    assert zh.record.embeddings["name"] == "multilingual"
+    assert zh.record.embeddings.name == "multilingual"
     assert zh.record.unknown_word_rate == 0.0
     en_run = make_run(tmp_path / "en", n_frames=4, texts=["the vaccine"] * 4)
     en = train(en_run, tiny_config(), device="cpu")
     assert en.record.word_vectors is None
-    assert en.record.embeddings["name"] == "all-MiniLM-L6-v2"
+    assert en.record.embeddings.name == "all-MiniLM-L6-v2"
 
 
 def test_an_explicit_word_space_wins_over_the_runs_language(tmp_path: Path) -> None:
     run = make_run(tmp_path / "zh", n_frames=4, texts=["疫苗"] * 4, lang="zh")
     result = train(run, tiny_config(word_vectors="none"), device="cpu")  # as --word-vectors none
     assert result.record.word_vectors is None
-    assert result.record.embeddings["name"] == "all-MiniLM-L6-v2"
+    assert result.record.embeddings.name == "all-MiniLM-L6-v2"
     assert (  # MiniLM's WordPiece reads 疫苗 as two unknown characters
         "100% of the 8 tokens have no pretrained vector in all-MiniLM-L6-v2; the text path "
         "carries less information (pass --word-vectors multilingual, which knows every word, "
