@@ -16,8 +16,8 @@ import numpy as np
 from themescope._limits import clip_middle
 from themescope.themes.base import PhraseEmbedder
 from themescope.themes.compare.matching import _cosine_matrix
-from themescope.themes.compare.phrases import EmbeddedPhrases, _centred, phrase_similarity
 from themescope.themes.compare.runs import RunThemes
+from themescope.themes.phrase_match import EmbeddedPhrases, _centred, phrase_similarity
 
 MULTILINGUAL_MARKERS = ("multilingual", "labse", "distiluse")
 """Model names containing one of these are taken as multilingual embedders."""
