@@ -26,6 +26,8 @@ paraphrases the translation left out and names the whole broadcast repeats); 0.2
 maximises the difference of the two. The former rule (raw cosine from 0.85) found
 a counterpart for none: every Chinese phrase was a "difference". For another
 embedder the threshold is not measured."""
+MULTILINGUAL_MARKERS = ("multilingual", "labse", "distiluse")
+"""Model names containing one of these are taken as multilingual embedders."""
 PHRASE_MATCHING = (
     "cosine of the phrase embeddings, each run's phrases centred on their mean; the larger "
     "of that and the same cosine of their English forms (a non-English phrase's gloss)"
@@ -123,3 +125,16 @@ def phrase_similarity(mine: EmbeddedPhrases, other: EmbeddedPhrases) -> np.ndarr
     "booster shot" too; shape (len(mine.texts), len(other.texts)).
     """
     return np.maximum(mine.native @ other.native.T, mine.english @ other.english.T)
+
+
+def _is_multilingual(name: str, path: str | None, flag: bool) -> tuple[bool, str]:
+    if flag:
+        return True, "declared multilingual with --multilingual"
+    text = f"{name} {path or ''}".lower()
+    for marker in MULTILINGUAL_MARKERS:
+        if marker in text:
+            return True, f"its name contains {marker!r}"
+    return False, (
+        f"{name} is treated as monolingual: its name does not contain any of "
+        f"{', '.join(MULTILINGUAL_MARKERS)}"
+    )

@@ -63,13 +63,16 @@ from themescope.themes.compare.text import (
     _caption_matrix,
     _embedder_identity,
     _frame_text_matrix,
-    _is_multilingual,
     _text_basis,
     phrase_text_matrix,
 )
 from themescope.themes.compare.visual import _visual_matrix
 from themescope.themes.gloss import Glosser, make_glosser
-from themescope.themes.phrase_match import PHRASE_MATCHING, SAME_MEANING_SIMILARITY
+from themescope.themes.phrase_match import (
+    PHRASE_MATCHING,
+    SAME_MEANING_SIMILARITY,
+    _is_multilingual,
+)
 
 logger = logging.getLogger("themescope")
 
