@@ -20,6 +20,8 @@ import dataclasses
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ from themescope.documents import (
     GroupRecord,
     GroupTestRecord,
     OverTimeRecord,
+    PhraseMatching,
+    SaidByBothRecord,
     ShareRecord,
     StudyThemeRecord,
     StudyThemesDocument,
@@ -45,6 +49,7 @@ from themescope.documents import (
     read_study_videos,
     write_study,
 )
+from themescope.embedding import embedder_info
 from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
 from themescope.manifest import ThemesRecord
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
@@ -65,6 +70,15 @@ from themescope.themes.describe import (
     theme_description,
 )
 from themescope.themes.gloss import Glosser
+from themescope.themes.phrase_match import (
+    PHRASE_MATCHING,
+    SAME_MEANING_SIMILARITY,
+    EmbeddedPhrases,
+    PhraseGroup,
+    _is_multilingual,
+    embed_phrases,
+    phrase_similarity,
+)
 from themescope.themes.stage import ThemesStage, backends_record
 
 logger = logging.getLogger("themescope")
@@ -72,6 +86,12 @@ logger = logging.getLogger("themescope")
 STUDY_COLUMNS = ("video", "group", "seconds")
 
 N_GROUP_PHRASES = 8
+GROUP_PHRASE_CANDIDATES = 3 * N_GROUP_PHRASES
+"""Phrases listed per group and theme before those another group says in its own language
+are taken out, so that up to N_GROUP_PHRASES remain."""
+
+Listed = tuple[str, float, int]
+"""A group phrase: its text, its z-score and how often the group says it."""
 
 EFFECT_COLUMNS = (
     "theme",
@@ -246,9 +266,11 @@ class StudyThemesStage(Stage):
             self,
             writer,
         )
-        phrases_by_group = [
+        candidates = [
             _group_phrases(rows, groups, texts, captions, ocr_texts, langs) for rows in members
         ]
+        group_langs = {g.name: g.langs for g in _groups(videos, groups, seconds, langs)}
+        matched = _across_languages(candidates, group_langs, describer, writer)
         # Frames of different videos are never "close in time": representative frames spread.
         video_index = {v: i for i, v in enumerate(dict.fromkeys(videos))}
         apart_s = np.array([video_index[v] for v in videos], float) * 1e9 + times_s
@@ -284,12 +306,19 @@ class StudyThemesStage(Stage):
                         for interval in [intervals[t]]
                     },
                     group_phrases={
-                        group: [
-                            GroupPhraseRecord(text=text, z=round(float(z), 3), count=int(count))
-                            for text, z, count in found
-                        ]
-                        for group, found in phrases_by_group[t].items()
+                        group: [_group_phrase_record(found) for found in listed]
+                        for group, listed in matched.says_more[t].items()
                     },
+                    said_by_both=[
+                        SaidByBothRecord(
+                            phrases={
+                                pair.groups[0]: _group_phrase_record(pair.phrases[0]),
+                                pair.groups[1]: _group_phrase_record(pair.phrases[1]),
+                            },
+                            similarity=round(pair.similarity, 4),
+                        )
+                        for pair in matched.said_by_both[t]
+                    ],
                     group_p_value=_theme_p_value(test, t),
                     n_videos=len({videos[i] for i in rows}),
                     stability=clustering.theme_stability(t),
@@ -334,6 +363,13 @@ class StudyThemesStage(Stage):
             videos=_timelines(videos, groups, labels, times_s, seconds, k),
             over_time=over_time,
             effects=effects,
+            phrase_matching=None
+            if not matched.matched
+            else PhraseMatching(
+                method=PHRASE_MATCHING,
+                same_meaning_from=SAME_MEANING_SIMILARITY,
+                glosses=describer.glosser is not None,
+            ),
         )
         if describer.glosser is not None:
             _add_study_glosses(document, describer.glosser)
@@ -590,7 +626,151 @@ def _group_phrases(
         # Consecutive frames repeat a cue: passages count each sentence once.
         passages[group] = theme_passages(material)
         lang_by_group[group] = material.lang
-    return stats.group_phrases(passages, lang_by_group, n=N_GROUP_PHRASES)
+    return stats.group_phrases(passages, lang_by_group, n=GROUP_PHRASE_CANDIDATES)
+
+
+def _group_phrase_record(found: Listed) -> GroupPhraseRecord:
+    text, z, count = found
+    return GroupPhraseRecord(text=text, z=round(float(z), 3), count=int(count))
+
+
+@dataclass(frozen=True)
+class SaidByBoth:
+    """A phrase of each of two groups, in different languages, that say the same thing."""
+
+    groups: tuple[str, str]
+    phrases: tuple[Listed, Listed]
+    similarity: float
+
+
+@dataclass
+class MatchedPhrases:
+    """Every theme's group phrases once what two languages both say is taken out.
+
+    Attributes:
+        says_more: Per theme, per group, up to N_GROUP_PHRASES phrases it says more
+            than the others, highest z first.
+        said_by_both: Per theme, the pairs taken out, most alike first.
+        matched: Whether phrases were matched across languages at all.
+    """
+
+    says_more: list[dict[str, list[Listed]]]
+    said_by_both: list[list[SaidByBoth]]
+    matched: bool
+
+
+def _across_languages(
+    candidates: list[dict[str, list[Listed]]],
+    group_langs: dict[str, list[str]],
+    describer: ThemesStage,
+    writer: StageWriter,
+) -> MatchedPhrases:
+    """Take out of each theme's group phrases those another group says in its own language.
+
+    Two groups' candidates count as saying the same where
+    :func:`~themescope.themes.phrase_match.phrase_similarity` reaches
+    :data:`~themescope.themes.phrase_match.SAME_MEANING_SIMILARITY`, the rule
+    ``themescope compare`` uses. Groups of one language are left as they are: the
+    log-odds already weigh the same words' counts against each other.
+    """
+    keep = [{g: listed[:N_GROUP_PHRASES] for g, listed in theme.items()} for theme in candidates]
+    untouched = MatchedPhrases(says_more=keep, said_by_both=[[] for _ in candidates], matched=False)
+    names = list(group_langs)
+    pairs = [
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if not (group_langs[a] and group_langs[a] == group_langs[b])
+    ]
+    if not pairs:
+        return untouched
+    embedder = describer.embedder
+    assert embedder is not None  # by check()
+    info = embedder_info(embedder)
+    multilingual, reason = _is_multilingual(str(info["name"]), info["path"], False)
+    if not multilingual:
+        writer.warn(
+            "the groups speak different languages but their phrases are not matched across "
+            f"them: {reason}; a group's phrases may be the others' in translation"
+        )
+        return untouched
+    glosser = describer.glosser
+    return match_group_phrases(
+        candidates, pairs, embedder, glosser.gloss if glosser is not None else lambda _: None
+    )
+
+
+def match_group_phrases(
+    candidates: list[dict[str, list[Listed]]],
+    pairs: list[tuple[str, str]],
+    embedder: PhraseEmbedder,
+    gloss: Callable[[str], str | None],
+) -> MatchedPhrases:
+    """Match the group phrases of each pair of groups, theme by theme, by meaning.
+
+    Each group's phrases (of every theme, with their English glosses) are embedded
+    and centred on their own mean, as a run's are in a comparison: that takes out
+    the direction that sets the group's language apart. In each theme, a phrase of
+    one group at least :data:`~themescope.themes.phrase_match.SAME_MEANING_SIMILARITY`
+    like one of the other group's is said by both; each such phrase is paired with
+    the other group's phrase most like it, and both leave the groups' lists.
+
+    Args:
+        candidates: Per theme, per group, its phrases, highest z first.
+        pairs: The pairs of groups to match (groups of different languages).
+        embedder: The phrase embedder (multilingual).
+        gloss: A phrase's English gloss (None for English or unknown words).
+
+    Returns:
+        The phrases each group says more (up to N_GROUP_PHRASES) and the pairs taken out.
+    """
+    spaces: dict[str, list[EmbeddedPhrases | None]] = {}
+    for group in dict.fromkeys(g for pair in pairs for g in pair):
+        themes: list[PhraseGroup | None] = []
+        for theme in candidates:
+            listed = theme.get(group, [])
+            texts = [text for text, _, _ in listed]
+            themes.append(
+                (texts, np.array([z for _, z, _ in listed]), [gloss(t) for t in texts])
+                if listed
+                else None
+            )
+        spaces[group] = embed_phrases(themes, embedder)
+    says_more, said_by_both = [], []
+    for t, theme in enumerate(candidates):
+        dropped: dict[str, set[int]] = {group: set() for group in theme}
+        found: dict[tuple[str, int, str, int], float] = {}
+        for a, b in pairs:
+            mine, other = spaces[a][t], spaces[b][t]
+            if mine is None or other is None:
+                continue
+            similarity = phrase_similarity(mine, other)
+            same = similarity >= SAME_MEANING_SIMILARITY
+            # Every phrase said by both is in a pair: with its closest, from either side.
+            for i in map(int, np.flatnonzero(same.any(axis=1))):
+                j = int(similarity[i].argmax())
+                found[(a, i, b, j)] = float(similarity[i, j])
+            for j in map(int, np.flatnonzero(same.any(axis=0))):
+                i = int(similarity[:, j].argmax())
+                found[(a, i, b, j)] = float(similarity[i, j])
+        for a, i, b, j in found:
+            dropped[a].add(i)
+            dropped[b].add(j)
+        says_more.append(
+            {
+                group: [p for i, p in enumerate(listed) if i not in dropped[group]][
+                    :N_GROUP_PHRASES
+                ]
+                for group, listed in theme.items()
+            }
+        )
+        said_by_both.append(
+            [
+                SaidByBoth(groups=(a, b), phrases=(theme[a][i], theme[b][j]), similarity=value)
+                for (a, i, b, j), value in sorted(found.items(), key=lambda item: -item[1])
+            ][:N_GROUP_PHRASES]
+        )
+    return MatchedPhrases(says_more=says_more, said_by_both=said_by_both, matched=True)
 
 
 def _groups(
@@ -640,6 +820,6 @@ def _timelines(
 def _add_study_glosses(document: StudyThemesDocument, glosser: Glosser) -> None:
     add_glosses(document, glosser)
     for theme in document.themes:
-        for phrases in theme.group_phrases.values():
-            for phrase in phrases:
-                phrase.gloss = glosser.gloss(phrase.text)
+        listed = [p for phrases in theme.group_phrases.values() for p in phrases]
+        for phrase in [*listed, *(p for pair in theme.said_by_both for p in pair.phrases.values())]:
+            phrase.gloss = glosser.gloss(phrase.text)

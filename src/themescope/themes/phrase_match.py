@@ -29,7 +29,8 @@ embedder the threshold is not measured."""
 MULTILINGUAL_MARKERS = ("multilingual", "labse", "distiluse")
 """Model names containing one of these are taken as multilingual embedders."""
 PHRASE_MATCHING = (
-    "cosine of the phrase embeddings, each run's phrases centred on their mean; the larger "
+    "cosine of the phrase embeddings, each run's (or group's) phrases centred on their mean; "
+    "the larger "
     "of that and the same cosine of their English forms (a non-English phrase's gloss)"
 )
 

@@ -1,0 +1,61 @@
+"""A study's group phrases: what another group says in its own language is no difference."""
+
+from __future__ import annotations
+
+from themescope.corpus.themes import N_GROUP_PHRASES, match_group_phrases
+from themescope.themes.base import PhraseEmbedder
+from themescope.themes.gloss import make_glosser
+from themescope.themes.phrase_match import SAME_MEANING_SIMILARITY
+
+
+def _listed(*texts: str) -> list[tuple[str, float, int]]:
+    """Group phrases as the log-odds list them: best first, each said 5 times."""
+    return [(text, 3.0 - 0.1 * i, 5) for i, text in enumerate(texts)]
+
+
+def test_translations_are_said_by_both_and_the_distinct_phrases_kept(
+    embedder: PhraseEmbedder,
+) -> None:
+    glosser = make_glosser("en")
+    assert glosser is not None
+    candidates = [
+        {
+            "A": _listed("immunity", "symptoms", "nurses", "stock market"),
+            "B": _listed("免疫", "症状", "护理", "山火"),  # immunity, symptom, nursing, wildfire
+        },
+        {"A": _listed("election", "budget"), "B": _listed("选举", "外交官")},  # -, diplomat
+    ]
+    matched = match_group_phrases(candidates, [("A", "B")], embedder, glosser.gloss)
+
+    assert matched.matched
+    assert matched.says_more[0] == {"A": [("stock market", 2.7, 5)], "B": [("山火", 2.7, 5)]}
+    both = [
+        (pair.groups, pair.phrases[0][0], pair.phrases[1][0]) for pair in matched.said_by_both[0]
+    ]
+    assert sorted(both) == [
+        (("A", "B"), "immunity", "免疫"),
+        (("A", "B"), "nurses", "护理"),
+        (("A", "B"), "symptoms", "症状"),
+    ]
+    assert all(pair.similarity >= SAME_MEANING_SIMILARITY for pair in matched.said_by_both[0])
+    assert [(p.phrases[0][0], p.phrases[1][0]) for p in matched.said_by_both[1]] == [
+        ("election", "选举")
+    ]
+    assert matched.says_more[1] == {"A": [("budget", 2.9, 5)], "B": [("外交官", 2.9, 5)]}
+
+
+def test_what_the_translations_leave_is_filled_from_the_longer_list(
+    embedder: PhraseEmbedder,
+) -> None:
+    glosser = make_glosser("en")
+    assert glosser is not None
+    own = ["stock market", "interest rates", "inflation", "exports", "budget", "profit"]
+    own += ["investors", "unemployment", "bank"]
+    candidates = [{"A": _listed("immunity", *own), "B": _listed("免疫", "山火")}]
+    matched = match_group_phrases(candidates, [("A", "B")], embedder, glosser.gloss)
+
+    assert [text for text, _, _ in matched.says_more[0]["A"]] == own[:N_GROUP_PHRASES]
+    assert [text for text, _, _ in matched.says_more[0]["B"]] == ["山火"]
+    assert [p.phrases for p in matched.said_by_both[0]] == [
+        (("immunity", 3.0, 5), ("免疫", 3.0, 5))
+    ]
