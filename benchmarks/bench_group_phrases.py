@@ -8,9 +8,9 @@ only the group-phrase step is measured), and for every theme:
 
 - before: each group's top phrases by weighted log-odds against the other group
   (``stats.group_phrases``, as the study listed them);
-- after: the same candidates, longer lists, matched by meaning across the languages
-  (``match_group_phrases``, the rule ``themescope compare`` uses) — what both say
-  leaves the lists and is kept as "said by both".
+- after: the phrases each group says (more or not) matched by meaning across the
+  languages (``match_group_phrases``, the rule ``themescope compare`` uses): a top
+  phrase the other group says too leaves the list and is kept as "said by both".
 
 The generator draws both languages' words of a topic alike, so no group frames a
 topic differently: a phrase counts as a translation when every topic word in it has
@@ -100,11 +100,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from themescope.corpus import stats
-    from themescope.corpus.themes import (
-        GROUP_PHRASE_CANDIDATES,
-        N_GROUP_PHRASES,
-        match_group_phrases,
-    )
+    from themescope.corpus.themes import N_GROUP_PHRASES, SAID_PHRASES, match_group_phrases
     from themescope.synthetic import _THEME_NAMES, _WORDS_EN, _WORDS_ZH
     from themescope.themes.embedders import load_embedder
     from themescope.themes.gloss import make_glosser
@@ -126,7 +122,7 @@ def main() -> None:
     texts = [by_theme[t] for t in themes]
     started = time.perf_counter()
     before = [stats.group_phrases(t, langs, n=N_GROUP_PHRASES) for t in texts]
-    candidates = [stats.group_phrases(t, langs, n=GROUP_PHRASE_CANDIDATES) for t in texts]
+    candidates = [stats.group_phrases(t, langs, n=SAID_PHRASES, min_z=-float("inf")) for t in texts]
     listed_s = time.perf_counter() - started
     started = time.perf_counter()
     after = match_group_phrases(candidates, [(groups[0], groups[1])], embedder, glosser.gloss)

@@ -9,7 +9,7 @@ from themescope.themes.phrase_match import SAME_MEANING_SIMILARITY
 
 
 def _listed(*texts: str) -> list[tuple[str, float, int]]:
-    """Group phrases as the log-odds list them: best first, each said 5 times."""
+    """Phrases a group says more than the others (z from 1.645), best first, each 5 times."""
     return [(text, 3.0 - 0.1 * i, 5) for i, text in enumerate(texts)]
 
 
@@ -44,18 +44,20 @@ def test_translations_are_said_by_both_and_the_distinct_phrases_kept(
     assert matched.says_more[1] == {"A": [("budget", 2.9, 5)], "B": [("外交官", 2.9, 5)]}
 
 
-def test_what_the_translations_leave_is_filled_from_the_longer_list(
+def test_what_the_other_group_says_without_saying_it_more_is_no_difference_either(
     embedder: PhraseEmbedder,
 ) -> None:
+    """B says 免疫 three times, not more than A says anything: A's immunity is no difference."""
     glosser = make_glosser("en")
     assert glosser is not None
     own = ["stock market", "interest rates", "inflation", "exports", "budget", "profit"]
     own += ["investors", "unemployment", "bank"]
-    candidates = [{"A": _listed("immunity", *own), "B": _listed("免疫", "山火")}]
+    candidates = [{"A": _listed("immunity", *own), "B": [("山火", 2.0, 5), ("免疫", 1.0, 3)]}]
     matched = match_group_phrases(candidates, [("A", "B")], embedder, glosser.gloss)
 
+    # the list fills up from A's other phrases; 免疫 was never one B says more
     assert [text for text, _, _ in matched.says_more[0]["A"]] == own[:N_GROUP_PHRASES]
-    assert [text for text, _, _ in matched.says_more[0]["B"]] == ["山火"]
+    assert matched.says_more[0]["B"] == [("山火", 2.0, 5)]
     assert [p.phrases for p in matched.said_by_both[0]] == [
-        (("immunity", 3.0, 5), ("免疫", 3.0, 5))
+        (("immunity", 3.0, 5), ("免疫", 1.0, 3))
     ]

@@ -86,9 +86,11 @@ logger = logging.getLogger("themescope")
 STUDY_COLUMNS = ("video", "group", "seconds")
 
 N_GROUP_PHRASES = 8
-GROUP_PHRASE_CANDIDATES = 3 * N_GROUP_PHRASES
-"""Phrases listed per group and theme before those another group says in its own language
-are taken out, so that up to N_GROUP_PHRASES remain."""
+SAID_PHRASES = 64
+"""Phrases of each group and theme matched across languages: the group says each at least
+twice, and more than the others (by z) or not. Across languages z ranks by count, so these
+are what the group says most; the first N_GROUP_PHRASES with z from stats.MIN_Z that no
+other group says in its own language are what it says more."""
 
 Listed = tuple[str, float, int]
 """A group phrase: its text, its z-score and how often the group says it."""
@@ -610,7 +612,11 @@ def _group_phrases(
     ocr_texts: list[str],
     langs: list[str],
 ) -> dict[str, list[tuple[str, float, int]]]:
-    """The phrases each group says in one theme more than the others (their passages)."""
+    """The phrases each group says in one theme, highest z against the others first.
+
+    Those with z below :data:`~themescope.corpus.stats.MIN_Z` are no difference; they
+    are kept to be matched with what another group says more, in its own language.
+    """
     passages: dict[str, list[str]] = {}
     lang_by_group: dict[str, str] = {}
     for group in dict.fromkeys(groups[i] for i in rows):
@@ -626,7 +632,14 @@ def _group_phrases(
         # Consecutive frames repeat a cue: passages count each sentence once.
         passages[group] = theme_passages(material)
         lang_by_group[group] = material.lang
-    return stats.group_phrases(passages, lang_by_group, n=GROUP_PHRASE_CANDIDATES)
+    return stats.group_phrases(passages, lang_by_group, n=SAID_PHRASES, min_z=-np.inf)
+
+
+def _says_more(listed: list[Listed], dropped: set[int]) -> list[Listed]:
+    """What a group says more than the others: its distinctive phrases not said by others."""
+    return [p for i, p in enumerate(listed) if p[1] >= stats.MIN_Z and i not in dropped][
+        :N_GROUP_PHRASES
+    ]
 
 
 def _group_phrase_record(found: Listed) -> GroupPhraseRecord:
@@ -673,7 +686,7 @@ def _across_languages(
     ``themescope compare`` uses. Groups of one language are left as they are: the
     log-odds already weigh the same words' counts against each other.
     """
-    keep = [{g: listed[:N_GROUP_PHRASES] for g, listed in theme.items()} for theme in candidates]
+    keep = [{g: _says_more(listed, set()) for g, listed in theme.items()} for theme in candidates]
     untouched = MatchedPhrases(says_more=keep, said_by_both=[[] for _ in candidates], matched=False)
     names = list(group_langs)
     pairs = [
@@ -710,13 +723,14 @@ def match_group_phrases(
 
     Each group's phrases (of every theme, with their English glosses) are embedded
     and centred on their own mean, as a run's are in a comparison: that takes out
-    the direction that sets the group's language apart. In each theme, a phrase of
-    one group at least :data:`~themescope.themes.phrase_match.SAME_MEANING_SIMILARITY`
-    like one of the other group's is said by both; each such phrase is paired with
-    the other group's phrase most like it, and both leave the groups' lists.
+    the direction that sets the group's language apart. In each theme, a phrase one
+    group says more than the others (z from :data:`~themescope.corpus.stats.MIN_Z`)
+    at least :data:`~themescope.themes.phrase_match.SAME_MEANING_SIMILARITY` like
+    one the other group says (more or not) is said by both: it is paired with the
+    other group's phrase most like it, and leaves the group's list.
 
     Args:
-        candidates: Per theme, per group, its phrases, highest z first.
+        candidates: Per theme, per group, the phrases it says, highest z first.
         pairs: The pairs of groups to match (groups of different languages).
         embedder: The phrase embedder (multilingual).
         gloss: A phrase's English gloss (None for English or unknown words).
@@ -746,23 +760,18 @@ def match_group_phrases(
                 continue
             similarity = phrase_similarity(mine, other)
             same = similarity >= SAME_MEANING_SIMILARITY
-            # Every phrase said by both is in a pair: with its closest, from either side.
-            for i in map(int, np.flatnonzero(same.any(axis=1))):
+            # Each distinctive phrase said by the other side too is in a pair with its closest.
+            for i in map(int, np.flatnonzero(same.any(axis=1) & (mine.scores >= stats.MIN_Z))):
                 j = int(similarity[i].argmax())
                 found[(a, i, b, j)] = float(similarity[i, j])
-            for j in map(int, np.flatnonzero(same.any(axis=0))):
+            for j in map(int, np.flatnonzero(same.any(axis=0) & (other.scores >= stats.MIN_Z))):
                 i = int(similarity[:, j].argmax())
                 found[(a, i, b, j)] = float(similarity[i, j])
         for a, i, b, j in found:
             dropped[a].add(i)
             dropped[b].add(j)
         says_more.append(
-            {
-                group: [p for i, p in enumerate(listed) if i not in dropped[group]][
-                    :N_GROUP_PHRASES
-                ]
-                for group, listed in theme.items()
-            }
+            {group: _says_more(listed, dropped[group]) for group, listed in theme.items()}
         )
         said_by_both.append(
             [
