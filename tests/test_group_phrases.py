@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from themescope.corpus.themes import N_GROUP_PHRASES, match_group_phrases
+from collections.abc import Sequence
+from types import SimpleNamespace
+
+import numpy as np
+
+from themescope.corpus.themes import (
+    N_GROUP_PHRASES,
+    MatchedPhrases,
+    _across_languages,
+    match_group_phrases,
+)
 from themescope.themes.base import PhraseEmbedder
 from themescope.themes.gloss import make_glosser
 from themescope.themes.phrase_match import SAME_MEANING_SIMILARITY
@@ -61,3 +71,40 @@ def test_what_the_other_group_says_without_saying_it_more_is_no_difference_eithe
     assert [p.phrases for p in matched.said_by_both[0]] == [
         (("immunity", 3.0, 5), ("免疫", 1.0, 3))
     ]
+
+
+class _EnglishOnly(PhraseEmbedder):
+    """An embedder whose name says it knows one language; it must never be asked."""
+
+    name = "all-MiniLM-L6-v2"
+
+    def embed(self, phrases: Sequence[str]) -> np.ndarray:
+        raise AssertionError("a monolingual embedder must not match phrases across languages")
+
+
+def _match(langs: dict[str, list[str]]) -> tuple[MatchedPhrases, list[str]]:
+    warnings: list[str] = []
+    candidates = [{"A": [*_listed("immunity"), ("week", 1.0, 4)], "B": _listed("免疫")}]
+    describer = SimpleNamespace(embedder=_EnglishOnly(), glosser=None)
+    writer = SimpleNamespace(warn=warnings.append)
+    return _across_languages(candidates, langs, describer, writer), warnings  # type: ignore[arg-type]
+
+
+def test_a_monolingual_embedder_matches_nothing_and_the_study_says_so() -> None:
+    matched, warnings = _match({"A": ["en"], "B": ["zh"]})
+
+    assert not matched.matched and matched.said_by_both == [[]]
+    # each group's list is what it says more, as before matching
+    assert matched.says_more == [{"A": [("immunity", 3.0, 5)], "B": [("免疫", 3.0, 5)]}]
+    assert warnings == [
+        "the groups speak different languages but their phrases are not matched across them: "
+        "all-MiniLM-L6-v2 is treated as monolingual: its name does not contain any of "
+        "multilingual, labse, distiluse; a group's phrases may be the others' in translation"
+    ]
+
+
+def test_groups_of_one_language_are_left_to_the_log_odds() -> None:
+    matched, warnings = _match({"A": ["en"], "B": ["en"]})
+
+    assert not matched.matched and warnings == []
+    assert matched.says_more == [{"A": [("immunity", 3.0, 5)], "B": [("免疫", 3.0, 5)]}]
