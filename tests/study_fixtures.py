@@ -7,8 +7,8 @@ the page is tested against the schema itself. Groups differ by design: group US 
 most of its time on theme 0, group CN on theme 1; group TW has a single video (no
 interval); one CN video failed to ingest. Texts carry Chinese and markup payloads.
 Videos are dated (one a day per group): the themes' shares over time and the effect of
-an ``outlet_type`` covariate are in themes.json, unless the spec asks for a document of
-the first version, which had neither.
+an ``outlet_type`` covariate are in themes.json, and a phrase US and CN both say (each in
+its language), unless the spec asks for a document of the first version, which had none.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ from themescope.documents import (
     KRow,
     KSelectionRecord,
     OverTimeRecord,
+    PhraseMatching,
     PhraseRecord,
     ProjectionRecord,
+    SaidByBothRecord,
     ShareRecord,
     StudyThemeRecord,
     StudyThemesDocument,
@@ -59,6 +61,8 @@ CHINESE_LABEL = "经济增长"
 CHINESE_GLOSS = "economic growth"
 GROUP_PHRASE_ZH = "人民币汇率"
 GROUP_PHRASE_ZH_GLOSS = "RMB exchange rate"
+SAID_BY_BOTH = ("booster shot", "加强针", "booster shot")
+"""A phrase US says and CN says in Chinese (with its gloss): said by both, in every theme."""
 FAILED_VIDEO = "cn-lost"
 FAILED_ERROR = "cannot decode /data/cn-lost.mp4: moov atom not found"
 VIDEO_WARNING = "us-1: 3 subtitle lines were skipped (no timing)"
@@ -333,6 +337,19 @@ def build_study(root: Path, spec: StudySpec | None = None, *, name: str = "study
                     ],
                     "TW": [GroupPhraseRecord(text=SCRIPT_PAYLOAD, z=2.0, count=2)],
                 },
+                said_by_both=[]
+                if spec.first_version
+                else [
+                    SaidByBothRecord(
+                        phrases={
+                            "US": GroupPhraseRecord(text=SAID_BY_BOTH[0], z=2.6, count=7),
+                            "CN": GroupPhraseRecord(
+                                text=SAID_BY_BOTH[1], z=2.9, count=8, gloss=SAID_BY_BOTH[2]
+                            ),
+                        },
+                        similarity=0.81,
+                    )
+                ],
                 group_p_value=THEME_P_VALUES[t % len(THEME_P_VALUES)],
                 n_videos=len({videos_of[i] for i in members}),
             )
@@ -381,6 +398,11 @@ def build_study(root: Path, spec: StudySpec | None = None, *, name: str = "study
         videos=timelines,
         over_time=None if spec.first_version else _over_time(timelines, spec.k),
         effects=None if spec.first_version else _effects(spec),
+        phrase_matching=None
+        if spec.first_version
+        else PhraseMatching(
+            method="cosine of centred embeddings", same_meaning_from=0.3, glosses=True
+        ),
     )
     write_study(study / "themes.json", document)
     write_study(

@@ -101,6 +101,13 @@ def test_a_study_writes_one_table_one_model_and_themes_with_group_shares(
         assert sum(timeline.shares) == pytest.approx(1, abs=1e-3)
         assert timeline.spans[0][0] == 0.0
     assert all(t.n_videos >= 1 for t in document.themes)
+    # A speaks English and B Chinese: their group phrases were matched across the languages,
+    # and what both say is in no group's "says more"
+    assert document.phrase_matching is not None
+    for theme in document.themes:
+        said = {(g, p.text) for pair in theme.said_by_both for g, p in pair.phrases.items()}
+        assert all(len(pair.phrases) == 2 for pair in theme.said_by_both)
+        assert not said & {(g, p.text) for g, ps in theme.group_phrases.items() for p in ps}
     # a theme's frames are rows of the study's table and its examples come from them
     for theme in document.themes:
         assert all(frames["theme"][i] == theme.id for i in theme.frames)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from report_fixtures import CHINESE_PHRASE, build_compare, build_run
+from study_fixtures import SAID_BY_BOTH, StudySpec, build_study
 from themescope._cli import main
 from themescope.documents import (
     SCHEMA_FILES,
@@ -16,9 +17,11 @@ from themescope.documents import (
     ThemesDocument,
     ThemeStabilityRecord,
     read_compare,
+    read_study_themes,
     read_themes,
     schema_text,
     write_compare,
+    write_study,
     write_themes,
 )
 from themescope.errors import DocumentError
@@ -295,3 +298,30 @@ def test_people_roles_and_word_by_word_glosses_round_trip_and_older_files_read_w
     target = tmp_path / "copy" / "themes.json"
     write_themes(target, document)
     assert read_themes(target) == document
+
+
+def test_what_groups_both_say_round_trips_and_older_study_files_read_without_it(
+    tmp_path: Path,
+) -> None:
+    path = build_study(tmp_path, StudySpec()) / "themes.json"
+    document = read_study_themes(path)
+    pair = document.themes[0].said_by_both[0]
+    assert [(g, p.text, p.gloss) for g, p in pair.phrases.items()] == [
+        ("US", SAID_BY_BOTH[0], None),
+        ("CN", SAID_BY_BOTH[1], SAID_BY_BOTH[2]),
+    ]
+    assert document.phrase_matching is not None
+    assert document.phrase_matching.same_meaning_from == 0.3
+    target = tmp_path / "copy" / "themes.json"
+    write_study(target, document)
+    assert read_study_themes(target) == document
+
+    def drop(data):
+        del data["phrase_matching"]
+        for theme in data["themes"]:
+            del theme["said_by_both"]
+
+    _edit(path, drop)
+    older = read_study_themes(path)
+    assert older.phrase_matching is None
+    assert all(theme.said_by_both == [] for theme in older.themes)

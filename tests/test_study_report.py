@@ -20,6 +20,7 @@ from study_fixtures import (
     GROUP_PHRASE_ZH_GLOSS,
     GROUP_SENTENCE,
     OUTLET_SENTENCE,
+    SAID_BY_BOTH,
     THEMES_WARNING,
     TRAIN_WARNING,
     VIDEO_WARNING,
@@ -154,6 +155,20 @@ def test_theme_cards_show_examples_and_distinctive_phrases_of_each_group(
     assert f'{CHINESE_LABEL} <span class="gloss">({CHINESE_GLOSS})</span></h3>' in chinese
     assert '<p class="people">王华庆</p>' in chinese
     assert f'{CHINESE_LABEL} <span class="gloss">({CHINESE_GLOSS})</span></span></li>' in chinese
+
+
+def test_what_two_groups_say_each_in_its_language_is_shown_as_said_by_both(html: str) -> None:
+    english, chinese, gloss = SAID_BY_BOTH
+    card = html.split('id="theme-0"')[1].split("</article>")[0]
+    columns, both = card.split('<div class="said-by-both">')
+    assert "both groups say, each in its own language (no difference):" in both
+    assert (
+        f'<span class="group-name">US</span> <span class="phrase-text">{english}</span> ↔ '
+        f'<span class="group-name">CN</span> <span class="phrase-text">{chinese} '
+        f'<span class="gloss">({gloss})</span></span></li>'
+    ) in both
+    assert english not in columns and chinese not in columns  # no group "says more" of it
+    assert "is no difference and is listed as said by both" in _section(html, "method")
 
 
 def test_every_video_has_its_timeline_and_every_failure_is_shown(study: Path, html: str) -> None:
@@ -339,3 +354,4 @@ def test_a_first_version_study_document_has_no_time_or_effects_sections(tmp_path
     html = (study / "report.html").read_text(encoding="utf-8")
     assert 'id="over-time"' not in html and 'id="effects"' not in html
     assert "#over-time" not in html and "Covariates." not in html
+    assert "said-by-both" not in html and "listed as said by both" not in html

@@ -678,6 +678,19 @@ class GroupPhraseRecord(Record, kw_only=True):
     gloss: str | None = None
 
 
+class SaidByBothRecord(Record, kw_only=True):
+    """A meaning two groups of different languages both say in a theme: no difference."""
+
+    phrases: Annotated[
+        dict[str, GroupPhraseRecord],
+        Meta(description="Each of the two groups' phrase, by group (group A's first)."),
+    ]
+    similarity: Annotated[
+        float,
+        Meta(description="Their similarity (see `phrase_matching`), at its threshold or above."),
+    ]
+
+
 class StudyThemeRecord(ThemeRecord, kw_only=True):
     """A theme of a study: a single run's theme plus each group's share and phrases.
 
@@ -689,8 +702,22 @@ class StudyThemeRecord(ThemeRecord, kw_only=True):
     group_shares: dict[str, ShareRecord]
     group_phrases: Annotated[
         dict[str, list[GroupPhraseRecord]],
-        Meta(description="Per group, the phrases it says in this theme more than the others."),
+        Meta(
+            description=(
+                "Per group, the phrases it says in this theme more than the others, less "
+                "those another group says in its own language too (`said_by_both`)."
+            )
+        ),
     ]
+    said_by_both: Annotated[
+        list[SaidByBothRecord],
+        Meta(
+            description=(
+                "Phrases left out of `group_phrases`: two groups of different languages say "
+                "the same, each in its own; most alike first. Empty where nothing was matched."
+            )
+        ),
+    ] = []
     group_p_value: Annotated[
         float | None,
         Meta(description="Do the groups' shares of this theme differ? Corrected p-value."),
@@ -830,6 +857,16 @@ class StudyThemesDocument(ThemesDocument, kw_only=True):
     ] = None
     effects: Annotated[
         EffectsRecord | None, Meta(description="Null without covariates (version 2).")
+    ] = None
+    phrase_matching: Annotated[
+        PhraseMatching | None,
+        Meta(
+            description=(
+                "How the group phrases of groups in different languages were matched by "
+                "meaning; null when they were not (one language, a monolingual embedder, or "
+                "a study made before)."
+            )
+        ),
     ] = None
 
 

@@ -501,13 +501,17 @@ def _holm(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
+MIN_Z = 1.645
+"""Smallest z-score of a phrase a group says more than the others (one-sided 5 %)."""
+
+
 def group_phrases(
     texts_by_group: Mapping[str, Sequence[str]],
     lang_by_group: Mapping[str, str] | None = None,
     *,
     n: int = 8,
     min_count: int = 2,
-    min_z: float = 1.645,
+    min_z: float = MIN_Z,
     prior_weight: float = 0.25,
     min_keyness: float = 1.0,
     names: Collection[str] = (),

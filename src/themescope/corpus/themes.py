@@ -20,6 +20,8 @@ import dataclasses
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ from themescope.documents import (
     GroupRecord,
     GroupTestRecord,
     OverTimeRecord,
+    PhraseMatching,
+    SaidByBothRecord,
     ShareRecord,
     StudyThemeRecord,
     StudyThemesDocument,
@@ -45,6 +49,7 @@ from themescope.documents import (
     read_study_videos,
     write_study,
 )
+from themescope.embedding import embedder_info
 from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
 from themescope.manifest import ThemesRecord
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
@@ -65,6 +70,15 @@ from themescope.themes.describe import (
     theme_description,
 )
 from themescope.themes.gloss import Glosser
+from themescope.themes.phrase_match import (
+    PHRASE_MATCHING,
+    SAME_MEANING_SIMILARITY,
+    EmbeddedPhrases,
+    PhraseGroup,
+    _is_multilingual,
+    embed_phrases,
+    phrase_similarity,
+)
 from themescope.themes.stage import ThemesStage, backends_record
 
 logger = logging.getLogger("themescope")
@@ -72,6 +86,14 @@ logger = logging.getLogger("themescope")
 STUDY_COLUMNS = ("video", "group", "seconds")
 
 N_GROUP_PHRASES = 8
+SAID_PHRASES = 64
+"""Phrases of each group and theme matched across languages: the group says each at least
+twice, and more than the others (by z) or not. Across languages z ranks by count, so these
+are what the group says most; the first N_GROUP_PHRASES with z from stats.MIN_Z that no
+other group says in its own language are what it says more."""
+
+Listed = tuple[str, float, int]
+"""A group phrase: its text, its z-score and how often the group says it."""
 
 EFFECT_COLUMNS = (
     "theme",
@@ -246,9 +268,11 @@ class StudyThemesStage(Stage):
             self,
             writer,
         )
-        phrases_by_group = [
+        candidates = [
             _group_phrases(rows, groups, texts, captions, ocr_texts, langs) for rows in members
         ]
+        group_langs = {g.name: g.langs for g in _groups(videos, groups, seconds, langs)}
+        matched = _across_languages(candidates, group_langs, describer, writer)
         # Frames of different videos are never "close in time": representative frames spread.
         video_index = {v: i for i, v in enumerate(dict.fromkeys(videos))}
         apart_s = np.array([video_index[v] for v in videos], float) * 1e9 + times_s
@@ -284,12 +308,19 @@ class StudyThemesStage(Stage):
                         for interval in [intervals[t]]
                     },
                     group_phrases={
-                        group: [
-                            GroupPhraseRecord(text=text, z=round(float(z), 3), count=int(count))
-                            for text, z, count in found
-                        ]
-                        for group, found in phrases_by_group[t].items()
+                        group: [_group_phrase_record(found) for found in listed]
+                        for group, listed in matched.says_more[t].items()
                     },
+                    said_by_both=[
+                        SaidByBothRecord(
+                            phrases={
+                                pair.groups[0]: _group_phrase_record(pair.phrases[0]),
+                                pair.groups[1]: _group_phrase_record(pair.phrases[1]),
+                            },
+                            similarity=round(pair.similarity, 4),
+                        )
+                        for pair in matched.said_by_both[t]
+                    ],
                     group_p_value=_theme_p_value(test, t),
                     n_videos=len({videos[i] for i in rows}),
                     stability=clustering.theme_stability(t),
@@ -334,6 +365,13 @@ class StudyThemesStage(Stage):
             videos=_timelines(videos, groups, labels, times_s, seconds, k),
             over_time=over_time,
             effects=effects,
+            phrase_matching=None
+            if not matched.matched
+            else PhraseMatching(
+                method=PHRASE_MATCHING,
+                same_meaning_from=SAME_MEANING_SIMILARITY,
+                glosses=describer.glosser is not None,
+            ),
         )
         if describer.glosser is not None:
             _add_study_glosses(document, describer.glosser)
@@ -574,7 +612,11 @@ def _group_phrases(
     ocr_texts: list[str],
     langs: list[str],
 ) -> dict[str, list[tuple[str, float, int]]]:
-    """The phrases each group says in one theme more than the others (their passages)."""
+    """The phrases each group says in one theme, highest z against the others first.
+
+    Those with z below :data:`~themescope.corpus.stats.MIN_Z` are no difference; they
+    are kept to be matched with what another group says more, in its own language.
+    """
     passages: dict[str, list[str]] = {}
     lang_by_group: dict[str, str] = {}
     for group in dict.fromkeys(groups[i] for i in rows):
@@ -590,7 +632,154 @@ def _group_phrases(
         # Consecutive frames repeat a cue: passages count each sentence once.
         passages[group] = theme_passages(material)
         lang_by_group[group] = material.lang
-    return stats.group_phrases(passages, lang_by_group, n=N_GROUP_PHRASES)
+    return stats.group_phrases(passages, lang_by_group, n=SAID_PHRASES, min_z=-np.inf)
+
+
+def _says_more(listed: list[Listed], dropped: set[int]) -> list[Listed]:
+    """What a group says more than the others: its distinctive phrases not said by others."""
+    return [p for i, p in enumerate(listed) if p[1] >= stats.MIN_Z and i not in dropped][
+        :N_GROUP_PHRASES
+    ]
+
+
+def _group_phrase_record(found: Listed) -> GroupPhraseRecord:
+    text, z, count = found
+    return GroupPhraseRecord(text=text, z=round(float(z), 3), count=int(count))
+
+
+@dataclass(frozen=True)
+class SaidByBoth:
+    """A phrase of each of two groups, in different languages, that say the same thing."""
+
+    groups: tuple[str, str]
+    phrases: tuple[Listed, Listed]
+    similarity: float
+
+
+@dataclass
+class MatchedPhrases:
+    """Every theme's group phrases once what two languages both say is taken out.
+
+    Attributes:
+        says_more: Per theme, per group, up to N_GROUP_PHRASES phrases it says more
+            than the others, highest z first.
+        said_by_both: Per theme, the pairs taken out, most alike first.
+        matched: Whether phrases were matched across languages at all.
+    """
+
+    says_more: list[dict[str, list[Listed]]]
+    said_by_both: list[list[SaidByBoth]]
+    matched: bool
+
+
+def _across_languages(
+    candidates: list[dict[str, list[Listed]]],
+    group_langs: dict[str, list[str]],
+    describer: ThemesStage,
+    writer: StageWriter,
+) -> MatchedPhrases:
+    """Take out of each theme's group phrases those another group says in its own language.
+
+    Two groups' candidates count as saying the same where
+    :func:`~themescope.themes.phrase_match.phrase_similarity` reaches
+    :data:`~themescope.themes.phrase_match.SAME_MEANING_SIMILARITY`, the rule
+    ``themescope compare`` uses. Groups of one language are left as they are: the
+    log-odds already weigh the same words' counts against each other.
+    """
+    keep = [{g: _says_more(listed, set()) for g, listed in theme.items()} for theme in candidates]
+    untouched = MatchedPhrases(says_more=keep, said_by_both=[[] for _ in candidates], matched=False)
+    names = list(group_langs)
+    pairs = [
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if not (group_langs[a] and group_langs[a] == group_langs[b])
+    ]
+    if not pairs:
+        return untouched
+    embedder = describer.embedder
+    assert embedder is not None  # by check()
+    info = embedder_info(embedder)
+    multilingual, reason = _is_multilingual(str(info["name"]), info["path"], False)
+    if not multilingual:
+        writer.warn(
+            "the groups speak different languages but their phrases are not matched across "
+            f"them: {reason}; a group's phrases may be the others' in translation"
+        )
+        return untouched
+    glosser = describer.glosser
+    return match_group_phrases(
+        candidates, pairs, embedder, glosser.gloss if glosser is not None else lambda _: None
+    )
+
+
+def match_group_phrases(
+    candidates: list[dict[str, list[Listed]]],
+    pairs: list[tuple[str, str]],
+    embedder: PhraseEmbedder,
+    gloss: Callable[[str], str | None],
+) -> MatchedPhrases:
+    """Match the group phrases of each pair of groups, theme by theme, by meaning.
+
+    Each group's phrases (of every theme, with their English glosses) are embedded
+    and centred on their own mean, as a run's are in a comparison: that takes out
+    the direction that sets the group's language apart. In each theme, a phrase one
+    group says more than the others (z from :data:`~themescope.corpus.stats.MIN_Z`)
+    at least :data:`~themescope.themes.phrase_match.SAME_MEANING_SIMILARITY` like
+    one the other group says (more or not) is said by both: it is paired with the
+    other group's phrase most like it, and leaves the group's list.
+
+    Args:
+        candidates: Per theme, per group, the phrases it says, highest z first.
+        pairs: The pairs of groups to match (groups of different languages).
+        embedder: The phrase embedder (multilingual).
+        gloss: A phrase's English gloss (None for English or unknown words).
+
+    Returns:
+        The phrases each group says more (up to N_GROUP_PHRASES) and the pairs taken out.
+    """
+    spaces: dict[str, list[EmbeddedPhrases | None]] = {}
+    for group in dict.fromkeys(g for pair in pairs for g in pair):
+        themes: list[PhraseGroup | None] = []
+        for theme in candidates:
+            listed = theme.get(group, [])
+            texts = [text for text, _, _ in listed]
+            themes.append(
+                (texts, np.array([z for _, z, _ in listed]), [gloss(t) for t in texts])
+                if listed
+                else None
+            )
+        spaces[group] = embed_phrases(themes, embedder)
+    says_more, said_by_both = [], []
+    for t, theme in enumerate(candidates):
+        dropped: dict[str, set[int]] = {group: set() for group in theme}
+        found: dict[tuple[str, int, str, int], float] = {}
+        for a, b in pairs:
+            mine, other = spaces[a][t], spaces[b][t]
+            if mine is None or other is None:
+                continue
+            similarity = phrase_similarity(mine, other)
+            same = similarity >= SAME_MEANING_SIMILARITY
+            # Each distinctive phrase said by the other side too is in a pair with its closest.
+            for i in map(int, np.flatnonzero(same.any(axis=1) & (mine.scores >= stats.MIN_Z))):
+                j = int(similarity[i].argmax())
+                found[(a, i, b, j)] = float(similarity[i, j])
+            for j in map(int, np.flatnonzero(same.any(axis=0) & (other.scores >= stats.MIN_Z))):
+                i = int(similarity[:, j].argmax())
+                found[(a, i, b, j)] = float(similarity[i, j])
+        for a, i, b, j in found:
+            dropped[a].add(i)
+            dropped[b].add(j)
+        says_more.append(
+            {group: _says_more(listed, dropped[group]) for group, listed in theme.items()}
+        )
+        said_by_both.append(
+            [
+                SaidByBoth(groups=(a, b), phrases=(theme[a][i], theme[b][j]), similarity=value)
+                for (a, i, b, j), value in sorted(found.items(), key=lambda item: -item[1])
+            ][:N_GROUP_PHRASES]
+        )
+    return MatchedPhrases(says_more=says_more, said_by_both=said_by_both, matched=True)
 
 
 def _groups(
@@ -640,6 +829,6 @@ def _timelines(
 def _add_study_glosses(document: StudyThemesDocument, glosser: Glosser) -> None:
     add_glosses(document, glosser)
     for theme in document.themes:
-        for phrases in theme.group_phrases.values():
-            for phrase in phrases:
-                phrase.gloss = glosser.gloss(phrase.text)
+        listed = [p for phrases in theme.group_phrases.values() for p in phrases]
+        for phrase in [*listed, *(p for pair in theme.said_by_both for p in pair.phrases.values())]:
+            phrase.gloss = glosser.gloss(phrase.text)

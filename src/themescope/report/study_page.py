@@ -285,6 +285,7 @@ def _method(view: _StudyView) -> dict[str, Any]:
         "alpha": view.alpha,
         "level": document.confidence_level,
         "n_bootstrap": document.n_bootstrap,
+        "phrase_matching": document.phrase_matching,
     }
 
 
@@ -555,6 +556,13 @@ def _theme_cards(view: _StudyView) -> list[dict[str, Any]]:
                     :MAX_ON_SCREEN_LINES
                 ],
                 "groups": columns,
+                "said_by_both": [
+                    [
+                        {"group": group, "text": p.text, "gloss": p.gloss}
+                        for group, p in pair.phrases.items()
+                    ]
+                    for pair in theme.said_by_both
+                ],
             }
         )
     return cards

@@ -58,14 +58,14 @@ Example:
     [(0, 1), (2, 0)]
 """
 
-from themescope.themes.compare.phrases import (
+from themescope.themes.compare.stage import ComparisonResult, compare_runs
+from themescope.themes.compare.text import phrase_text_matrix
+from themescope.themes.compare.visual import visual_features
+from themescope.themes.phrase_match import (
     SAME_MEANING_SIMILARITY,
     embed_phrases,
     phrase_similarity,
 )
-from themescope.themes.compare.stage import ComparisonResult, compare_runs
-from themescope.themes.compare.text import phrase_text_matrix
-from themescope.themes.compare.visual import visual_features
 
 __all__ = [
     "SAME_MEANING_SIMILARITY",

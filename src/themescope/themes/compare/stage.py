@@ -52,8 +52,6 @@ from themescope.themes.base import PhraseEmbedder
 from themescope.themes.compare.config import CompareConfig
 from themescope.themes.compare.matching import _match, _nanmean, _round
 from themescope.themes.compare.phrases import (
-    PHRASE_MATCHING,
-    SAME_MEANING_SIMILARITY,
     _difference,
     _Glosses,
     _phrase_spaces,
@@ -65,12 +63,16 @@ from themescope.themes.compare.text import (
     _caption_matrix,
     _embedder_identity,
     _frame_text_matrix,
-    _is_multilingual,
     _text_basis,
     phrase_text_matrix,
 )
 from themescope.themes.compare.visual import _visual_matrix
 from themescope.themes.gloss import Glosser, make_glosser
+from themescope.themes.phrase_match import (
+    PHRASE_MATCHING,
+    SAME_MEANING_SIMILARITY,
+    _is_multilingual,
+)
 
 logger = logging.getLogger("themescope")
 

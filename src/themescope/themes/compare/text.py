@@ -1,8 +1,8 @@
 """The text and caption methods of a comparison: whether text is comparable, and how alike.
 
-:func:`_text_basis` decides from the runs' languages, the embedder
-(:func:`_is_multilingual`) and their taggers whether text is compared and on what
-basis; :func:`_frame_text_matrix` scores two themes by the words of their frames,
+:func:`_text_basis` decides from the runs' languages, the embedder (multilingual or
+not, :mod:`themescope.themes.phrase_match`) and their taggers whether text is compared
+and on what basis; :func:`_frame_text_matrix` scores two themes by the words of their frames,
 :func:`phrase_text_matrix` by their phrases alone and :func:`_caption_matrix` by
 their BLIP captions.
 """
@@ -16,12 +16,8 @@ import numpy as np
 from themescope._limits import clip_middle
 from themescope.themes.base import PhraseEmbedder
 from themescope.themes.compare.matching import _cosine_matrix
-from themescope.themes.compare.phrases import EmbeddedPhrases, _centred, phrase_similarity
 from themescope.themes.compare.runs import RunThemes
-
-MULTILINGUAL_MARKERS = ("multilingual", "labse", "distiluse")
-"""Model names containing one of these are taken as multilingual embedders."""
-
+from themescope.themes.phrase_match import EmbeddedPhrases, _centred, phrase_similarity
 
 MAX_TEXTS_PER_THEME = 64
 """Captions or frame texts embedded per theme (spread over the theme): bounds the time."""
@@ -158,16 +154,3 @@ def _embedder_identity(embedder: PhraseEmbedder) -> tuple[str, str | None]:
 
     info = embedder_info(embedder)
     return str(info["name"]), info["path"]
-
-
-def _is_multilingual(name: str, path: str | None, flag: bool) -> tuple[bool, str]:
-    if flag:
-        return True, "declared multilingual with --multilingual"
-    text = f"{name} {path or ''}".lower()
-    for marker in MULTILINGUAL_MARKERS:
-        if marker in text:
-            return True, f"its name contains {marker!r}"
-    return False, (
-        f"{name} is treated as monolingual: its name does not contain any of "
-        f"{', '.join(MULTILINGUAL_MARKERS)}"
-    )
