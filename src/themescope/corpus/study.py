@@ -310,8 +310,10 @@ class Study:
         Raises:
             ThemescopeError: Bad input (one clear message), or the study is in use.
         """
+        from themescope.corpus.codebook import StudyCodebookStage
         from themescope.corpus.spec import read_corpus, read_covariates
         from themescope.rundir import Pipeline
+        from themescope.themes.codebook import with_codebook
 
         spec = read_corpus(corpus)
         read_covariates(
@@ -322,7 +324,8 @@ class Study:
         for message in spec.warnings:
             logger.warning(message)
         study = RunDirectory(out, study=True)
-        statuses = Pipeline(self.stages(spec, force=force)).run(study, force=force)
+        stages = with_codebook(self.stages(spec, force=force), study.path, StudyCodebookStage)
+        statuses = Pipeline(stages).run(study, force=force)
         return StudyResult.from_study(study, statuses)
 
 
