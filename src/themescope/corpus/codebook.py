@@ -86,7 +86,8 @@ def apply_if_present(folder: str | Path) -> None:
     """Apply ``FOLDER/codebook.toml`` when there is one (before a report is rebuilt)."""
     run = open_folder(folder)
     if (run / CODEBOOK_NAME).is_file():
-        run_stage(run, codebook_stage(run))
+        # The report comes after it: a codebook applied for the first time invalidates it.
+        run_stage(run, codebook_stage(run), order=("themes", "codebook", "report"))
 
 
 def codebook(

@@ -97,8 +97,11 @@ class Codebook:
         return out
 
 
-def read_codebook(path: Path, k: int, where: str) -> Codebook:
+def read_codebook(path: Path, k: int | None, where: str) -> Codebook:
     """Read and check ``path`` against ``k`` automatic themes (``where``: "this study").
+
+    With ``k`` None (the themes are not there yet) only what the file says of itself is
+    checked.
 
     Raises:
         CodebookError: Not TOML, for another number of themes, an unknown id, a theme
@@ -111,11 +114,11 @@ def read_codebook(path: Path, k: int, where: str) -> Codebook:
         raise CodebookError(f"cannot read codebook {path}: {os_error_reason(exc)}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CodebookError(f"codebook {path} is not TOML: {exc}") from exc
-    if data.get("k") is not None and data.get("k") != k:
+    if k is not None and data.get("k", k) != k:
         raise CodebookError(
             f"codebook {path} is for {data['k']} themes but {where} has {k}: it was written "
-            "for another study or before the themes were redone; write a new one with "
-            "`themescope codebook --force`"
+            "for another study or run, or before the themes were redone; write a new one "
+            "with `themescope codebook FOLDER --force`"
         )
     tables = data.get("themes")
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
@@ -126,12 +129,12 @@ def read_codebook(path: Path, k: int, where: str) -> Codebook:
         if entry.id in entries:
             raise CodebookError(f"codebook {path} lists theme {entry.id} twice")
         entries[entry.id] = entry
-    for t in range(k):
+    for t in range(k or 0):
         entries.setdefault(t, Entry(id=t))
     return Codebook(entries, _targets(path, entries), sha256_file(path))
 
 
-def _entry(path: Path, table: dict[str, Any], k: int) -> Entry:
+def _entry(path: Path, table: dict[str, Any], k: int | None) -> Entry:
     theme = table.get("id")
     if not isinstance(theme, int) or isinstance(theme, bool):
         raise CodebookError(f"codebook {path}: every [[themes]] table needs an integer id")
@@ -143,18 +146,25 @@ def _entry(path: Path, table: dict[str, Any], k: int) -> Entry:
         )
     for key in ("id", "merge_into"):
         value = table.get(key)
-        if value is not None and not 0 <= value < k:
+        if isinstance(value, int) and k is not None and not 0 <= value < k:
             raise CodebookError(
                 f"codebook {path} names theme {value}, which does not exist: the themes "
                 f"are 0–{k - 1}"
             )
-    kinds = {"label": str, "merge_into": int, "drop": bool, "note": str}
-    for key, kind in kinds.items():
+    kinds = {
+        "label": (str, "text"),
+        "merge_into": (int, "a theme id"),
+        "drop": (bool, "true or false"),
+        "note": (str, "text"),
+    }
+    for key, (kind, what) in kinds.items():
         value = table.get(key)
-        if value is not None and (not isinstance(value, kind) or (kind is int and value is True)):
+        # TOML's true and false are Python ints too: neither is a theme id.
+        if value is not None and (
+            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        ):
             raise CodebookError(
-                f"codebook {path}: theme {theme}'s {key} must be "
-                f"{'true or false' if kind is bool else 'a ' + kind.__name__}, not {value!r}"
+                f"codebook {path}: theme {theme}'s {key} must be {what}, not {value!r}"
             )
     return Entry(
         id=theme,
@@ -172,6 +182,8 @@ def _targets(path: Path, entries: dict[int, Entry]) -> dict[int, int]:
         seen = [theme]
         current = entries[theme]
         while current.merge_into is not None and not current.drop:
+            # Without k (themes not there yet) a theme the file leaves out has its defaults.
+            entries.setdefault(current.merge_into, Entry(id=current.merge_into))
             following = current.merge_into
             if following in seen:
                 cycle = " → ".join(str(t) for t in [*seen[seen.index(following) :], following])
@@ -337,12 +349,21 @@ class CodebookStage(Stage):
         self.path = path
 
     def check(self) -> None:
-        """Refuse a missing codebook before any stage starts (it is read in full at run)."""
+        """Refuse a missing or bad codebook before any stage starts or anything is removed."""
         if not self.path.is_file():
             raise CodebookError(
                 f"{self.path} does not exist; write it with `themescope codebook "
                 f"{self.path.parent}` first"
             )
+        read_codebook(self.path, self._automatic_k(), f"this {self.kinds[0]}")
+
+    def _automatic_k(self) -> int | None:
+        """The number of automatic themes in the codebook's folder (None before themes)."""
+        folder = self.path.parent
+        for name in (AUTOMATIC_NAME, "themes.json"):
+            if (folder / name).is_file():
+                return self.read(folder / name).k
+        return None
 
     def settings(self) -> dict[str, Any]:
         """The codebook's file and hash (its provenance in the manifest's config)."""
