@@ -32,7 +32,7 @@ from themescope.themes.codebook import (
     Codebook,
     CodebookStage,
     ThemesDocument,
-    _auto_column,
+    automatic_column,
     merged_theme,
     write_codebook,
 )
@@ -136,7 +136,7 @@ def apply_to_study(
     import pyarrow.parquet as pq
 
     table = pq.read_table(run / "frames.parquet")
-    auto = np.asarray(table.column(_auto_column(run)).to_numpy(zero_copy_only=False), np.int64)
+    auto = np.asarray(table.column(automatic_column(run)).to_numpy(zero_copy_only=False), np.int64)
     labels = codebook.map(auto)
     kept = codebook.kept
     # The statistics number themes 0..m-1; the researcher's keep their automatic ids.
@@ -185,7 +185,7 @@ def apply_to_study(
     }
     themes = []
     for index, theme in enumerate(kept):
-        fields: dict[str, Any] = merged_theme(codebook, by_id, theme, len(by_id[theme].phrases))
+        fields: dict[str, Any] = merged_theme(codebook, by_id, theme)
         rows = np.flatnonzero(labels == theme)
         theme_seconds = float(seconds[rows].sum())
         fields.update(

@@ -219,7 +219,8 @@ def write_codebook(path: Path, document: ThemesDocument, groups: list[str]) -> N
             "[[themes]]",
             f"id = {theme.id}",
             f"label = {_toml_string(theme.label)}",
-            f"# automatic label: {_comment(theme.label)}",
+            f"# automatic label: {_comment(theme.label)}"
+            + (f" ({_comment(theme.label_gloss)})" if theme.label_gloss else ""),
             f"# share: {', '.join(shares)}",
             f"# phrases: {_comment(', '.join(p.text for p in theme.phrases[:8]))}",
             "# merge_into = 0",
@@ -239,7 +240,7 @@ def _comment(text: str) -> str:
 
 
 def merged_theme(
-    codebook: Codebook, by_id: Mapping[int, ThemeRecord], theme: int, n_phrases: int
+    codebook: Codebook, by_id: Mapping[int, ThemeRecord], theme: int
 ) -> dict[str, Any]:
     """The description fields of a researcher's theme: the automatic ones of its members.
 
@@ -260,7 +261,7 @@ def merged_theme(
     return {
         "frames": sorted(f for m in members for f in m.frames),
         "n_frames": sum(m.n_frames for m in members),
-        "phrases": list(phrases.values())[: max(n_phrases, len(members[0].phrases))],
+        "phrases": list(phrases.values())[: max(len(m.phrases) for m in members)],
         "people": list(dict.fromkeys(p for m in members for p in m.people)),
         "roles": {name: role for m in reversed(members) for name, role in m.roles.items()},
         "representative_frames": picks[:MAX_REPRESENTATIVE],
@@ -278,7 +279,7 @@ def apply_to_run(
 
     from themescope.manifest import IngestRecord
 
-    table = pq.read_table(run / "frames.parquet", columns=["time_s", _auto_column(run)])
+    table = pq.read_table(run / "frames.parquet", columns=["time_s", automatic_column(run)])
     times_s = np.asarray(table.column("time_s").to_numpy(zero_copy_only=False), float)
     labels = codebook.map(np.asarray(table.column(1).to_numpy(zero_copy_only=False), np.int64))
     ingest = run.require("ingest")
@@ -293,7 +294,7 @@ def apply_to_run(
     all_spans = timeline.spans(labels, times_s, durations)
     themes = []
     for theme in codebook.kept:
-        fields = merged_theme(codebook, by_id, theme, len(by_id[theme].phrases))
+        fields = merged_theme(codebook, by_id, theme)
         seconds = float(durations[fields["frames"]].sum())
         fields.update(
             share=round(seconds / total, 4) if total else 0.0,
@@ -320,7 +321,7 @@ def apply_to_run(
     return document, labels
 
 
-def _auto_column(run: RunDirectory) -> str:
+def automatic_column(run: RunDirectory) -> str:
     """The frames' automatic theme column: ``auto_theme`` once a codebook was applied."""
     import pyarrow.parquet as pq
 
@@ -383,7 +384,7 @@ class CodebookStage(Stage):
         codebook = read_codebook(self.path, automatic.k, f"this {self.kinds[0]}")
         labels = self.apply(run, codebook, automatic, writer)
         table = pq.read_table(run / "frames.parquet")
-        auto = table.column(_auto_column(run))
+        auto = table.column(automatic_column(run))
         keep = [c for c in table.column_names if c not in ("theme", "auto_theme")]
         out = table.select(keep).append_column("theme", pa.array(labels, type=pa.int64()))
         pq.write_table(out.append_column("auto_theme", auto), writer.path("frames.parquet"))
