@@ -95,11 +95,9 @@ def test_merging_two_themes_gives_the_share_of_their_union_and_nothing_upstream_
     assert _upstream(study) == before
 
     # Any later run of the study keeps the codebook, and redoes nothing.
-    statuses = tiny_study(workers=2).run(fitted[1].manifest_path, out=study).stages
-    assert set(statuses.values()) == {"skipped"} and "codebook" in statuses
-    assert read_study_themes(study / "themes.json").themes[0].researcher_label == (
-        "Health and weather"
-    )
+    result = tiny_study(workers=2).run(fitted[1].manifest_path, out=study)
+    assert set(result.stages.values()) == {"skipped"} and "codebook" in result.stages
+    assert result.themes[0].label == "Health and weather"
 
     # An edited codebook is applied to the automatic themes again, not to the merged ones.
     path.write_text(f'k = {automatic.k}\n[[themes]]\nid = 0\nlabel = "Weather"\n', "utf-8")

@@ -72,7 +72,7 @@ class StudyTheme:
 
     Attributes:
         id: Theme id (0..k-1, largest first).
-        label: Its title.
+        label: Its title: the researcher's from the codebook, else the automatic one.
         share: Share of the study's airtime.
         group_shares: Each group's share with its interval.
         group_p_value: Whether the groups' shares of it differ (corrected p-value).
@@ -128,7 +128,7 @@ class StudyResult:
             themes=[
                 StudyTheme(
                     id=theme.id,
-                    label=theme.label,
+                    label=theme.researcher_label or theme.label,
                     share=theme.share,
                     group_shares=dict(theme.group_shares),
                     group_p_value=theme.group_p_value,
