@@ -126,7 +126,16 @@ def test_a_single_run_exports_its_themes_and_frames(tmp_path: Path) -> None:
     themes = _csv(tmp_path / "tables" / "themes.csv")
     document = read_themes(run / "themes.json")
     assert tuple(themes[0]) == THEME_COLUMNS
-    assert THEME_COLUMNS[:6] == ("id", "label", "label_gloss", "phrases", "glosses", "people")
+    assert THEME_COLUMNS[:7] == (
+        "id",
+        "label",
+        "researcher_label",
+        "label_gloss",
+        "phrases",
+        "glosses",
+        "people",
+    )
+    assert {t["researcher_label"] for t in themes} == {""}  # no codebook
     assert [t["label"] for t in themes] == [t.label for t in document.themes]
     assert result.n_rows["frames"] == 18
 

@@ -316,6 +316,32 @@ class ThemeRecord(Record, kw_only=True):
         ThemeStabilityRecord | None,
         Meta(description="How often the theme comes back with other seeds; null when not run."),
     ] = None
+    researcher_label: Annotated[
+        str | None,
+        Meta(description="The label the researcher gave in codebook.toml; null without one."),
+    ] = None
+    merges: Annotated[
+        list[int],
+        Meta(description="Automatic themes the codebook merged into this one (besides `id`)."),
+    ] = []
+    note: Annotated[str | None, Meta(description="The researcher's note in codebook.toml.")] = None
+
+
+class CodebookRecord(Record, kw_only=True):
+    """The researcher's codebook applied to the automatic themes (``codebook.toml``)."""
+
+    path: Annotated[str, Meta(description="The codebook's file name in the folder.")]
+    sha256: Annotated[str, Meta(description="Hash of the codebook file that was applied.")]
+    dropped: Annotated[
+        list[int], Meta(description="Automatic themes set aside, like black frames.")
+    ] = []
+    dropped_frames: Annotated[
+        list[int], Meta(description="Their frames (theme -1 in frames.parquet).")
+    ] = []
+    dropped_share: Annotated[
+        float, Meta(description="Share of the airtime the dropped themes stood for.")
+    ] = 0.0
+    dropped_seconds: float = 0.0
 
 
 class BlankRecord(Record, kw_only=True):
@@ -363,6 +389,10 @@ class ThemesDocument(Record, kw_only=True):
     stability: Annotated[
         StabilityRecord | None,
         Meta(description="The clustering refitted with other seeds; null when not run."),
+    ] = None
+    codebook: Annotated[
+        CodebookRecord | None,
+        Meta(description="The researcher's codebook these themes follow; null without one."),
     ] = None
     warnings: list[str]
 

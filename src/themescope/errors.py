@@ -19,6 +19,10 @@ class ConfigError(ThemescopeError):
     """An option or configuration value is out of range or inconsistent."""
 
 
+class CodebookError(ConfigError):
+    """A codebook.toml cannot be applied to the themes of its folder."""
+
+
 class VideoOpenError(ThemescopeError):
     """The video file cannot be opened or holds no decodable video stream."""
 

@@ -259,7 +259,9 @@ class Summarizer:
         """
         run = RunDirectory(out)
         # --force redoes training from the start: a checkpoint is a cache of the old plan.
-        stages = self.stages(video, subtitles, resume=not force)
+        from themescope.themes.codebook import with_codebook
+
+        stages = with_codebook(self.stages(video, subtitles, resume=not force), run.path)
         statuses = Pipeline(stages).run(run, force=force)
         return Result.from_run(run, statuses)
 

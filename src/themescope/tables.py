@@ -7,10 +7,11 @@
     One row per video and theme: ``video, group``, every metadata column of the corpus
     manifest (the date as a date-time, columns of numbers as numbers, the rest as text),
     then ``theme, label, share`` (of the video's airtime outside black frames) and
-    ``seconds``.
+    ``seconds``; ``label`` is the researcher's where a codebook gives one.
 ``themes.csv`` / ``.parquet``
-    One row per theme: ``id, label, label_gloss, phrases, glosses, people, share,
-    seconds, n_frames``; a study adds ``n_videos, p_value`` (do the groups differ,
+    One row per theme: ``id, label, researcher_label, label_gloss, phrases, glosses,
+    people, share, seconds, n_frames`` (``label`` automatic, ``researcher_label`` from
+    the codebook, empty without one); a study adds ``n_videos, p_value`` (do the groups differ,
     corrected) and ``share_<group>, low_<group>, high_<group>`` for every group. Lists
     (phrases, their glosses, people) are joined by :data:`LIST_SEPARATOR`; ``glosses``
     has one entry per phrase, empty where a phrase needs none.
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 THEME_COLUMNS = (
     "id",
     "label",
+    "researcher_label",
     "label_gloss",
     "phrases",
     "glosses",
@@ -155,7 +157,8 @@ def _study_tables(study: Path) -> dict[str, pa.Table]:
 
     document = read_study_themes(study / "themes.json")
     videos = {v.id: v for v in read_study_videos(study / STUDY_VIDEOS_NAME).videos}
-    labels = {theme.id: theme.label for theme in document.themes}
+    # The tables a researcher plots from read as their report does: the codebook's labels.
+    labels = {theme.id: theme.researcher_label or theme.label for theme in document.themes}
     groups = [group.name for group in document.groups]
     theme_rows = []
     for theme in document.themes:
@@ -274,6 +277,7 @@ def _theme_row(theme: ThemeRecord) -> dict[str, Any]:
     return {
         "id": theme.id,
         "label": theme.label,
+        "researcher_label": theme.researcher_label,
         "label_gloss": theme.label_gloss,
         "phrases": LIST_SEPARATOR.join(p.text for p in theme.phrases),
         "glosses": LIST_SEPARATOR.join(p.gloss or "" for p in theme.phrases),

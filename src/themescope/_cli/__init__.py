@@ -18,6 +18,7 @@ import traceback
 
 import typer.main
 
+from themescope._cli import codebook as _codebook  # noqa: F401 - registers the command
 from themescope._cli import compare as _compare  # noqa: F401 - registers the command
 from themescope._cli import corpus as _corpus  # noqa: F401 - registers the command
 from themescope._cli import demo_data as _demo_data  # noqa: F401 - registers the command

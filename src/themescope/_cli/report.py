@@ -22,9 +22,12 @@ def report_command(
     ] = False,
 ) -> None:
     """Write RUN/report.html: themes, phrases with evidence, timeline, map and training plots."""
+    from themescope.corpus.codebook import apply_if_present
     from themescope.report import render_report, render_study_report
     from themescope.rundir import RunDirectory
 
+    # The researcher's codebook, edited since, is applied first: the page shows its labels.
+    apply_if_present(run)
     render = render_study_report if RunDirectory(run).is_study() else render_report
     render(run, force=force)
     path = Path(run) / "report.html"

@@ -72,7 +72,7 @@ class StudyTheme:
 
     Attributes:
         id: Theme id (0..k-1, largest first).
-        label: Its title.
+        label: Its title: the researcher's from the codebook, else the automatic one.
         share: Share of the study's airtime.
         group_shares: Each group's share with its interval.
         group_p_value: Whether the groups' shares of it differ (corrected p-value).
@@ -128,7 +128,7 @@ class StudyResult:
             themes=[
                 StudyTheme(
                     id=theme.id,
-                    label=theme.label,
+                    label=theme.researcher_label or theme.label,
                     share=theme.share,
                     group_shares=dict(theme.group_shares),
                     group_p_value=theme.group_p_value,
@@ -310,8 +310,10 @@ class Study:
         Raises:
             ThemescopeError: Bad input (one clear message), or the study is in use.
         """
+        from themescope.corpus.codebook import StudyCodebookStage
         from themescope.corpus.spec import read_corpus, read_covariates
         from themescope.rundir import Pipeline
+        from themescope.themes.codebook import with_codebook
 
         spec = read_corpus(corpus)
         read_covariates(
@@ -322,7 +324,8 @@ class Study:
         for message in spec.warnings:
             logger.warning(message)
         study = RunDirectory(out, study=True)
-        statuses = Pipeline(self.stages(spec, force=force)).run(study, force=force)
+        stages = with_codebook(self.stages(spec, force=force), study.path, StudyCodebookStage)
+        statuses = Pipeline(stages).run(study, force=force)
         return StudyResult.from_study(study, statuses)
 
 

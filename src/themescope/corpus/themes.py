@@ -265,7 +265,7 @@ class StudyThemesStage(Stage):
             video_group,
             k,
             config.seed,
-            self,
+            self.n_permutations,
             writer,
         )
         candidates = [
@@ -326,7 +326,7 @@ class StudyThemesStage(Stage):
                     stability=clustering.theme_stability(t),
                 )
             )
-        over_time, effects = self._by_metadata(
+        over_time, effects = by_metadata(
             run,
             on_videos,
             labels[on],
@@ -334,6 +334,10 @@ class StudyThemesStage(Stage):
             video_group,
             {theme.id: theme.label for theme in themes},
             writer,
+            seed=config.seed,
+            n_bootstrap=self.n_bootstrap,
+            level=self.level,
+            covariate_names=self.covariates,
         )
         document = StudyThemesDocument(
             schema_version=STUDY_THEMES_SCHEMA_VERSION,
@@ -399,67 +403,75 @@ class StudyThemesStage(Stage):
             captioner_identity=identity(describer.captioner),
         )
 
-    def _by_metadata(
-        self,
-        run: RunDirectory,
-        videos: list[str],
-        labels: np.ndarray,
-        seconds: np.ndarray,
-        video_group: dict[str, str],
-        theme_labels: dict[int, str],
-        writer: StageWriter,
-    ) -> tuple[OverTimeRecord | None, EffectsRecord | None]:
-        """Shares over time (with a date column) and covariate effects (when asked)."""
-        k = len(theme_labels)
-        order, matrix = _video_seconds(videos, labels, seconds, list(video_group), k)
-        if not order:
-            return None, None
-        metadata = {
-            video.id: video.metadata for video in read_study_videos(run / STUDY_VIDEOS_NAME).videos
-        }
-        rows = [metadata.get(video, {}) for video in order]
-        groups = [video_group[video] for video in order]
-        column = date_column(list(dict.fromkeys(key for row in rows for key in row)))
-        dates = [parse_date(row[column]) for row in rows] if column is not None else []
-        seed = self.config.seed
-        over_time = None
-        if dates:
-            found = stats.shares_over_time(
-                matrix, groups, dates, n_bootstrap=self.n_bootstrap, level=self.level, seed=seed
-            )
-            if len(found.bins) > 1:
-                over_time = _over_time_record(column or "", found)
-        if not self.covariates:
-            return over_time, None
-        try:
-            covariates = read_covariates(
-                self.covariates, list(enumerate(rows, start=1)), "the study's ingested videos"
-            )
-        except ConfigError as exc:
-            # The corpus was checked before any work; videos that failed can still leave
-            # a covariate with one value among the rest.
-            writer.warn(f"no covariate effects: {exc}")
-            return over_time, None
-        unit = stats.time_unit(dates) if dates else "day"
-        design, terms = stats.design_matrix(covariates, rows, groups, unit)
-        shares = matrix / matrix.sum(axis=1, keepdims=True)
-        effects, warnings = stats.covariate_effects(
-            shares, design, terms, n_bootstrap=self.n_bootstrap, level=self.level, seed=seed
+
+def by_metadata(
+    run: RunDirectory,
+    videos: list[str],
+    labels: np.ndarray,
+    seconds: np.ndarray,
+    video_group: dict[str, str],
+    theme_labels: dict[int, str],
+    writer: StageWriter,
+    *,
+    seed: int,
+    n_bootstrap: int,
+    level: float,
+    covariate_names: tuple[str, ...],
+) -> tuple[OverTimeRecord | None, EffectsRecord | None]:
+    """Shares over time (with a date column) and covariate effects (when asked).
+
+    ``labels`` are 0..len(theme_labels)-1: the themes stage's, or the researcher's
+    themes of a codebook (:mod:`themescope.corpus.codebook`).
+    """
+    k = len(theme_labels)
+    order, matrix = _video_seconds(videos, labels, seconds, list(video_group), k)
+    if not order:
+        return None, None
+    metadata = {
+        video.id: video.metadata for video in read_study_videos(run / STUDY_VIDEOS_NAME).videos
+    }
+    rows = [metadata.get(video, {}) for video in order]
+    groups = [video_group[video] for video in order]
+    column = date_column(list(dict.fromkeys(key for row in rows for key in row)))
+    dates = [parse_date(row[column]) for row in rows] if column is not None else []
+    over_time = None
+    if dates:
+        found = stats.shares_over_time(
+            matrix, groups, dates, n_bootstrap=n_bootstrap, level=level, seed=seed
         )
-        for message in warnings:
-            writer.warn(message)
-        if not effects:
-            return over_time, None
-        return over_time, EffectsRecord(
-            model=_model_sentence(covariates, terms),
-            covariates=[
-                CovariateRecord(name=c.name, kind=c.kind, levels=list(c.levels)) for c in covariates
-            ],
-            n_videos=len(order),
-            n_bootstrap=self.n_bootstrap,
-            confidence_level=self.level,
-            effects=[_effect_record(effect, theme_labels[effect.theme]) for effect in effects],
+        if len(found.bins) > 1:
+            over_time = _over_time_record(column or "", found)
+    if not covariate_names:
+        return over_time, None
+    try:
+        covariates = read_covariates(
+            covariate_names, list(enumerate(rows, start=1)), "the study's ingested videos"
         )
+    except ConfigError as exc:
+        # The corpus was checked before any work; videos that failed can still leave
+        # a covariate with one value among the rest.
+        writer.warn(f"no covariate effects: {exc}")
+        return over_time, None
+    unit = stats.time_unit(dates) if dates else "day"
+    design, terms = stats.design_matrix(covariates, rows, groups, unit)
+    shares = matrix / matrix.sum(axis=1, keepdims=True)
+    effects, warnings = stats.covariate_effects(
+        shares, design, terms, n_bootstrap=n_bootstrap, level=level, seed=seed
+    )
+    for message in warnings:
+        writer.warn(message)
+    if not effects:
+        return over_time, None
+    return over_time, EffectsRecord(
+        model=_model_sentence(covariates, terms),
+        covariates=[
+            CovariateRecord(name=c.name, kind=c.kind, levels=list(c.levels)) for c in covariates
+        ],
+        n_videos=len(order),
+        n_bootstrap=n_bootstrap,
+        confidence_level=level,
+        effects=[_effect_record(effect, theme_labels[effect.theme]) for effect in effects],
+    )
 
 
 def _effect_record(effect: stats.Effect, label: str) -> EffectRecord:
@@ -578,7 +590,7 @@ def _difference_test(
     video_group: dict[str, str],
     k: int,
     seed: int,
-    stage: StudyThemesStage,
+    n_permutations: int,
     writer: StageWriter,
 ) -> stats.GroupTest | None:
     if len(set(video_group.values())) < 2:
@@ -586,7 +598,7 @@ def _difference_test(
         return None
     try:
         test = stats.group_difference_test(
-            videos, labels, seconds, video_group, k, n_permutations=stage.n_permutations, seed=seed
+            videos, labels, seconds, video_group, k, n_permutations=n_permutations, seed=seed
         )
     except stats.TooFewGroupsError as exc:
         writer.warn(str(exc))

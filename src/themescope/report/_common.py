@@ -162,6 +162,52 @@ def shown_gloss(gloss: str | None, word_by_word: bool) -> str | None:
     return f"≈ {gloss}" if gloss and word_by_word else gloss
 
 
+def theme_title(theme: ThemeRecord) -> tuple[str, str | None]:
+    """A theme's heading and the gloss shown beside it.
+
+    The researcher's label (codebook.toml) heads the theme when it differs from the
+    automatic one, whose gloss then goes with it in :func:`codebook_line`.
+    """
+    gloss = shown_gloss(theme.label_gloss, theme.label_gloss_word_by_word)
+    if theme.researcher_label and theme.researcher_label != theme.label:
+        return theme.researcher_label, None
+    return theme.label or f"theme {theme.id}", gloss
+
+
+def codebook_line(theme: ThemeRecord) -> str | None:
+    """What the researcher's codebook made of a theme: the automatic label, merges, note."""
+    parts = []
+    if theme.researcher_label and theme.researcher_label != theme.label:
+        gloss = shown_gloss(theme.label_gloss, theme.label_gloss_word_by_word)
+        parts.append(f"automatic label: {theme.label}" + (f" ({gloss})" if gloss else ""))
+    if theme.merges:
+        ids = ", ".join(str(t) for t in theme.merges)
+        parts.append(f"merges automatic theme{'s' if len(theme.merges) > 1 else ''} {ids}")
+    if theme.note:
+        parts.append(f"note: {theme.note}")
+    return " · ".join(parts) or None
+
+
+def codebook_summary(document: ThemesDocument) -> str | None:
+    """One sentence on the codebook the themes follow (None for automatic themes)."""
+    codebook = document.codebook
+    if codebook is None:
+        return None
+    merged = sum(len(theme.merges) for theme in document.themes)
+    text = (
+        f"The themes follow the researcher's {codebook.path} (sha256 {codebook.sha256[:12]}): "
+        f"{len(document.themes)} themes, {merged} automatic theme{'s' if merged != 1 else ''} "
+        "merged into others"
+    )
+    if codebook.dropped:
+        ids = ", ".join(str(t) for t in codebook.dropped)
+        text += (
+            f"; theme{'s' if len(codebook.dropped) > 1 else ''} {ids} dropped: "
+            f"{fmt_pct(codebook.dropped_share, 1)} of the airtime set aside, like black frames"
+        )
+    return text + "."
+
+
 def people_lines(theme: ThemeRecord) -> list[str]:
     """Each person of a theme as the page shows them: "Name — role (gloss)"."""
     lines = []

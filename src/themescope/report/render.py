@@ -50,6 +50,8 @@ from themescope.report._common import (
     THUMB_WIDTH_PX,
     backend_rows,
     clock,
+    codebook_line,
+    codebook_summary,
     content_security_policy,
     finite_float,
     fmt_num,
@@ -64,6 +66,7 @@ from themescope.report._common import (
     stability_context,
     stage_settings,
     stage_warnings,
+    theme_title,
     thumbnail_data_uri,
 )
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
@@ -402,6 +405,9 @@ def _facts(view: _RunView) -> list[tuple[str, str]]:
     if train is not None:
         facts.extend(model_facts(train))
     facts.append(("themes", str(view.themes_doc.k)))
+    codebook = codebook_summary(view.themes_doc)
+    if codebook is not None:
+        facts.append(("codebook", codebook))
     return facts
 
 
@@ -451,8 +457,9 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
         cards.append(
             {
                 "id": theme.id,
-                "label": theme.label or f"theme {theme.id}",
-                "label_gloss": shown_gloss(theme.label_gloss, theme.label_gloss_word_by_word),
+                "label": theme_title(theme)[0],
+                "label_gloss": theme_title(theme)[1],
+                "codebook": codebook_line(theme),
                 "share": finite_float(theme.share),
                 "seconds": finite_float(theme.seconds),
                 "n_frames": theme.n_frames,
@@ -469,7 +476,10 @@ def _theme_cards(view: _RunView) -> list[dict[str, Any]]:
 
 
 def _script_data(view: _RunView) -> dict[str, Any]:
-    themes = [{"id": t.id, "label": t.label, "color": plots.theme_color(t.id)} for t in view.themes]
+    themes = [
+        {"id": t.id, "label": theme_title(t)[0], "color": plots.theme_color(t.id)}
+        for t in view.themes
+    ]
     if view.n_blank:
         themes.append({"id": -1, "label": BLANK_LABEL, "color": plots.theme_color(-1)})
     return {
@@ -538,7 +548,7 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         recon_text = recon_text_path.read_text(encoding="utf-8", errors="replace")
         if len(recon_text) > MAX_TEXT_CHARS:
             recon_text = recon_text[:MAX_TEXT_CHARS] + "\n… (truncated)"
-    theme_labels = {t.id: t.label for t in view.themes}
+    theme_labels = {t.id: theme_title(t)[0] for t in view.themes}
     if view.n_blank:
         theme_labels[-1] = BLANK_LABEL
     warnings = stage_warnings(view.manifest, view.themes_doc)

@@ -62,6 +62,8 @@ from themescope.report._common import (
     THUMB_WIDTH_PX,
     backend_rows,
     clock,
+    codebook_line,
+    codebook_summary,
     content_security_policy,
     fmt_pct,
     jinja_environment,
@@ -73,6 +75,7 @@ from themescope.report._common import (
     stability_context,
     stage_settings,
     stage_warnings,
+    theme_title,
     thumbnail_inside,
 )
 from themescope.report.render import BLANK_LABEL, BuiltPage, ReportStage
@@ -226,7 +229,7 @@ def _title(method: Mapping[str, Any]) -> str:
 
 
 def _label(theme: StudyThemeRecord) -> str:
-    return theme.label or f"theme {theme.id}"
+    return theme_title(theme)[0]
 
 
 # --------------------------------------------------------------------------- sections
@@ -315,7 +318,7 @@ def _heat_map(view: _StudyView) -> dict[str, Any]:
             {
                 "id": theme.id,
                 "label": _label(theme),
-                "label_gloss": shown_gloss(theme.label_gloss, theme.label_gloss_word_by_word),
+                "label_gloss": theme_title(theme)[1],
                 "share": theme.share,
                 "n_videos": theme.n_videos,
                 "p_text": _p_text(theme.group_p_value),
@@ -393,7 +396,7 @@ def _over_time(view: _StudyView) -> dict[str, Any] | None:
             {
                 "id": theme.id,
                 "label": _label(theme),
-                "label_gloss": theme.label_gloss,
+                "label_gloss": theme_title(theme)[1],
                 "svg": plots.line_chart(
                     series,
                     title=clip_text(_label(theme), MAX_CHART_TITLE_CHARS),
@@ -445,7 +448,7 @@ def _effects(view: _StudyView) -> dict[str, Any] | None:
             {
                 "id": theme.id,
                 "label": _label(theme),
-                "label_gloss": theme.label_gloss,
+                "label_gloss": theme_title(theme)[1],
                 "cells": [cells.get((theme.id, term)) for term in terms],
             }
             for theme in document.themes
@@ -534,7 +537,8 @@ def _theme_cards(view: _StudyView) -> list[dict[str, Any]]:
             {
                 "id": theme.id,
                 "label": _label(theme),
-                "label_gloss": shown_gloss(theme.label_gloss, theme.label_gloss_word_by_word),
+                "label_gloss": theme_title(theme)[1],
+                "codebook": codebook_line(theme),
                 "share": theme.share,
                 "seconds": theme.seconds,
                 "n_frames": theme.n_frames,
@@ -700,7 +704,8 @@ def build_study_report_html(
         "effects": _effects(view),
         "cards": cards,
         "timelines": _timelines(view),
-        "theme_labels": [(t.id, _label(t), t.label_gloss) for t in document.themes],
+        "theme_labels": [(t.id, *theme_title(t)) for t in document.themes],
+        "codebook": codebook_summary(document),
         "common": document.common,
         "settings": stage_settings(view.manifest),
         "backends": backend_rows(document.backends),
