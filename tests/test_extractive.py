@@ -112,6 +112,20 @@ def test_chinese_phrases_are_whole_units():
     assert not {"感知生态", "把握数字化"} & candidates("感知生态之变，要把握数字化、网络化", "zh")
 
 
+def test_a_subject_and_its_predicate_is_no_phrase():
+    phrases = candidates("农业增效益、农村增活力，农民增收入。农村增活力。", "zh")
+    assert "农村增活力" not in phrases
+    assert {"农村", "活力"} <= phrases
+    assert "老年人疫苗接种" in candidates("老年人疫苗接种。老年人疫苗接种。", "zh")
+
+
+def test_a_verb_used_as_a_noun_qualifies_the_noun_after_it():
+    text = "七里河区民兵应急连组成突击队。七里河区民兵应急连党员赶来救援。"
+    phrases = candidates(text, "zh")
+    assert "七里河区民兵应急" not in phrases
+    assert "民兵应急连" in phrases
+
+
 def test_a_pause_ends_a_chinese_phrase():
     assert "绿水青山金山银山" not in candidates("今年是绿水青山 金山银山理念提出", "zh")
 
@@ -537,6 +551,17 @@ def test_a_name_strap_or_a_sentence_is_no_label():
     assert theme_label(english, strap_en) == "DR. DANA SMITH BOOSTER SHOTS EXPERT"
     sentence = [("THE STATE SAYS BOOSTER SHOTS ARE NOW OPEN TO EVERY ADULT", 9)]
     assert theme_label(english, sentence) == "Booster shots"
+
+
+def test_a_phrase_label_is_written_as_the_screen_or_the_transcript_writes_it():
+    phrases = [Phrase("north bay", 1.0)]
+    # A line too long for a title still writes the name.
+    screen = [("Flurries tonight over North Bay, Sudbury and the rest of the north", 2)]
+    assert theme_label(phrases, screen, spoken=["SNOW IN NORTH BAY TONIGHT"]) == "North Bay"
+    spoken = ["North bay winds.", "Winds over North Bay and North Bay again."]
+    assert theme_label(phrases, spoken=spoken) == "North Bay"
+    # Upper-case captions say nothing about case: the first letter alone is capitalised.
+    assert theme_label(phrases, spoken=["SNOW IN NORTH BAY TONIGHT"]) == "North bay"
 
 
 def test_facets_keeps_the_run_s_people_out_of_every_label():

@@ -53,6 +53,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections import Counter
@@ -385,6 +386,7 @@ class _Word:
     object: bool = False  # a noun or adjective, which goes on the object of a verb before it
     institution: bool = False  # the head of an institution's name: 服务中心, 卫健委
     place: bool = False
+    nominal_verb: bool = False  # a verb used as a noun (vn): it qualifies a noun after it
 
 
 def _word_zh(word: str, flag: str, kind: str, rare_zipf: float) -> _Word:
@@ -403,6 +405,7 @@ def _word_zh(word: str, flag: str, kind: str, rare_zipf: float) -> _Word:
         object=(noun and flag != "vn") or flag in _MODIFIER_FLAGS_ZH,
         institution=word.endswith(_INSTITUTIONS_ZH),
         place=flag == "ns",
+        nominal_verb=flag == "vn",
     )
 
 
@@ -425,8 +428,23 @@ def _compounds(
                 continue
             if i + n == len(run) and object_goes_on and word.verb:
                 continue
+            if _clause(run[i : i + n]):
+                continue
             gram = words[i : i + n]
             out.add(tuple(gram), _join_zh(gram))
+
+
+def _clause(gram: Sequence[_Word]) -> bool:
+    """Whether ``gram`` is a subject and its predicate: a noun, then a one-character verb.
+
+    A one-character verb qualifies no noun (接种点 is a site, 增活力 only ever a
+    predicate), so after a noun it says what the noun does: 农村增活力 is a clause of
+    农业增效益、农村增活力, no unit a researcher would quote.
+    """
+    return any(
+        before.head and len(before.text) > 1 and verb.verb and len(verb.text) == 1
+        for before, verb in itertools.pairwise(gram)
+    )
 
 
 def _cut_before(gram: Sequence[_Word], after: _Word) -> bool:
@@ -439,6 +457,8 @@ def _cut_before(gram: Sequence[_Word], after: _Word) -> bool:
         return True  # 至 of 西宁至成都 leads a noun; 针 of 加强针出现 is jieba's mis-tag
     if after.object and any(w.verb for w in gram):
         return True  # the object goes on: 建设迈出 of 建设迈出重大步伐
+    if gram[-1].nominal_verb and after.head:
+        return True  # a verb used as a noun qualifies the noun after it: 民兵应急 of 民兵应急连
     # An institution's name is one unit: 龙阳街社区卫生 of 龙阳街社区卫生服务中心.
     return after.institution and not gram[-1].place
 
