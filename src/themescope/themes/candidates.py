@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from themescope.media.background import zipf
 from themescope.media.language import contains_han, dictionary_flag, is_chinese, join_texts
 from themescope.themes.base import ThemeMaterial
-from themescope.themes.people import _ROLES_ZH
+from themescope.themes.people import _ROLES_ZH, BROADCASTERS
 from themescope.themes.text import (
     BOUNDARY,
     STOP_WORDS_EN,
@@ -242,8 +242,29 @@ def _extract_en(text: str, out: ThemeCandidates, name_tokens: set[str], max_word
                 last = gram[-1]
                 if n > 1 and not (last in _INSIDE_EN or _edge_en(last, name_tokens)):
                     break  # a stop word or a name inside ends every longer gram too
-                if _edge_en(last, name_tokens) and (n == 1 or _ends_np(last)):
+                ends = _edge_en(last, name_tokens) and (n == 1 or _ends_np(last))
+                if ends and not _furniture_en(gram):
                     out.add(tuple(fold_token(t) for t in gram), " ".join(gram))
+
+
+def _furniture_en(gram: Sequence[str]) -> bool:
+    """Whether ``gram`` is no topic: a reading off a graphic, a channel, or led by an adverb.
+
+    A number after the first word makes a reading ("ssw 27-37 km", "sun 6 pm"); a
+    broadcaster's name, with "news" or alone, is the station naming itself ("ctv",
+    "global news"); an adverb in -ly opens no noun phrase ("currently toronto").
+    """
+    if any(t[0].isdigit() for t in gram[1:]):
+        return True
+    if all(t in BROADCASTERS or t == "news" for t in gram):
+        return True
+    return _adverb_en(gram[0])
+
+
+def _adverb_en(token: str) -> bool:
+    stem = token.removesuffix("ly")
+    stems = {stem, stem[:-1] + "y"} if stem.endswith("i") else {stem}
+    return token.endswith("ly") and len(stem) >= 4 and any(zipf(s, "en") >= 3.0 for s in stems)
 
 
 def _ends_np(token: str) -> bool:

@@ -177,7 +177,12 @@ _ABBREVIATION_ROLES = {
     "ms": "",
 }
 """The role an abbreviated title gives ("Dr." a doctor); a form of address gives none."""
-_NETWORKS = r"cbs|nbc|abc|cnn|fox|cnbc|msnbc|pbs|bbc|ctv|cbc|npr|tsn|cgtn|cctv|global|citynews|cp24"
+BROADCASTERS = frozenset(
+    "cbs nbc abc cnn fox cnbc msnbc pbs bbc ctv cbc npr tsn cgtn cctv global citynews cp24".split()  # noqa: SIM905
+)
+"""Networks that name themselves in speech and on screen; no rule tells "CTV" from an
+acronym a story is about, so they are listed."""
+_NETWORKS = "|".join(sorted(BROADCASTERS))
 _WORD = r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"
 _NAME = rf"(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})"
 _END = r"(?=\s*(?:[.,!?;:]|$))"
