@@ -111,7 +111,8 @@ def theme_label(
     their words being phrases through the screen alone. A name strap is no
     headline: a line holding one of ``people`` (the run's names), a strap's role
     line (one of ``roles``), or a Chinese line that opens with a person's name and a
-    space (陈霞 湖北省武汉市…). Otherwise the top phrase, English in the case the
+    space (陈霞 湖北省武汉市…). Otherwise the best of those phrases (the top
+    phrase where none is said), English in the case the
     screen or the transcript writes it (:func:`as_written`: "North Bay") and its
     first letter capitalised. None with neither.
 
@@ -139,7 +140,9 @@ def theme_label(
         return best[2]
     if not phrases:
         return None
-    first = phrases[0].text
+    # The best phrase said in the theme, as for headlines: a line shown but never said
+    # (a graphic's, another story's) is the screen's, not the story's.
+    first = counted[0][1].text if counted else phrases[0].text
     if lang != "en":
         return first
     written = as_written(first, [text for text, _ in on_screen] + list(spoken))
