@@ -64,6 +64,19 @@ def test_another_word_the_dictionary_lacks_is_glossed_by_its_characters(glosser,
     assert glosser.lookup(phrase) == Gloss(expected, word_by_word=True)
 
 
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        # A verb at a compound's head names the act, in its commonest -ing spelling.
+        ("生态文明建设", "ecology civilization building"),  # 建设 has verb senses only
+        ("数字乡村建设", "numeral village building"),
+        ("接种", "to be vaccinated"),  # alone, a verb keeps its infinitive
+    ],
+)
+def test_a_verb_heading_a_compound_is_glossed_as_the_act(glosser, phrase, expected):
+    assert glosser.gloss(phrase) == expected
+
+
 def test_a_gloss_never_exceeds_the_word_limit(glosser):
     long = "湖北省武汉市汉阳区龙阳街社区卫生服务中心 国务院联防联控机制 新冠病毒疫苗加强针接种"
     for phrase in [long, *long.split()]:
