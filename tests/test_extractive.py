@@ -76,6 +76,13 @@ def test_a_recurring_unit_beats_its_parts():
     assert scores[("shot",)] == 0  # said only inside "booster shots"
 
 
+def test_readings_channels_and_adverbs_are_no_english_candidates():
+    phrases = candidates("Wind SSW 27-37 km. CTV. Global News. Currently Toronto flurries.")
+    assert not {"ssw 27-37 km", "ssw 27-37", "ctv", "global news", "currently toronto"} & phrases
+    assert {"wind ssw", "toronto"} <= phrases
+    assert "global warming" in candidates("Global warming is here.")
+
+
 def test_chinese_candidates_are_jieba_words_and_compounds():
     phrases = candidates("我们今天接种了新冠疫苗，老年人也很安全。", "zh")
     assert "疫苗" in phrases and "新冠疫苗" in phrases and "老年人" in phrases
@@ -562,6 +569,13 @@ def test_a_phrase_label_is_written_as_the_screen_or_the_transcript_writes_it():
     assert theme_label(phrases, spoken=spoken) == "North Bay"
     # Upper-case captions say nothing about case: the first letter alone is capitalised.
     assert theme_label(phrases, spoken=["SNOW IN NORTH BAY TONIGHT"]) == "North bay"
+
+
+def test_a_phrase_label_is_a_phrase_said_in_the_theme():
+    phrases = [Phrase("virus immunity cases", 1.0), Phrase("bamboo forest", 0.5)]
+    spoken = ["The bamboo forest of Anji."]
+    assert theme_label(phrases, spoken=spoken) == "Bamboo forest"
+    assert theme_label(phrases, spoken=["Nothing of either."]) == "Virus immunity cases"
 
 
 def test_facets_keeps_the_run_s_people_out_of_every_label():
