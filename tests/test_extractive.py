@@ -81,6 +81,7 @@ def test_readings_channels_and_adverbs_are_no_english_candidates():
     assert not {"ssw 27-37 km", "ssw 27-37", "ctv", "global news", "currently toronto"} & phrases
     assert {"wind ssw", "toronto"} <= phrases
     assert "global warming" in candidates("Global warming is here.")
+    assert "honoured" not in candidates("He will be honoured for his work.")
 
 
 def test_chinese_candidates_are_jieba_words_and_compounds():
@@ -131,6 +132,14 @@ def test_a_verb_used_as_a_noun_qualifies_the_noun_after_it():
     phrases = candidates(text, "zh")
     assert "七里河区民兵应急" not in phrases
     assert "民兵应急连" in phrases
+
+
+def test_a_name_jieba_guesses_is_no_phrase():
+    # 朱桓 is speech recognition's 朱鹮 (crested ibis): a surname and a character jieba
+    # lacks, tagged a name; 安吉 (a county) is a name in its dictionary and stays.
+    phrases = candidates("稻农们在稻田里为朱桓留下觅食空间。浙江安吉开始。", "zh")
+    assert "朱桓" not in phrases
+    assert {"安吉", "稻田"} <= phrases
 
 
 def test_a_pause_ends_a_chinese_phrase():

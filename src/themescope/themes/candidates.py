@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from themescope.media.background import zipf
 from themescope.media.language import contains_han, dictionary_flag, is_chinese, join_texts
 from themescope.themes.base import ThemeMaterial
-from themescope.themes.people import _ROLES_ZH, BROADCASTERS
+from themescope.themes.people import _ROLES_ZH, _SURNAMES_ZH, BROADCASTERS, inflected
 from themescope.themes.text import (
     BOUNDARY,
     STOP_WORDS_EN,
@@ -248,23 +248,18 @@ def _extract_en(text: str, out: ThemeCandidates, name_tokens: set[str], max_word
 
 
 def _furniture_en(gram: Sequence[str]) -> bool:
-    """Whether ``gram`` is no topic: a reading off a graphic, a channel, or led by an adverb.
+    """Whether ``gram`` is no topic: a reading off a graphic, a channel, or no noun phrase.
 
     A number after the first word makes a reading ("ssw 27-37 km", "sun 6 pm"); a
     broadcaster's name, with "news" or alone, is the station naming itself ("ctv",
-    "global news"); an adverb in -ly opens no noun phrase ("currently toronto").
+    "global news"); an adverb in -ly opens no noun phrase ("currently toronto"), and
+    a participle alone is a verb's ("honoured"; -ing forms are often nouns: "flooding").
     """
     if any(t[0].isdigit() for t in gram[1:]):
         return True
     if all(t in BROADCASTERS or t == "news" for t in gram):
         return True
-    return _adverb_en(gram[0])
-
-
-def _adverb_en(token: str) -> bool:
-    stem = token.removesuffix("ly")
-    stems = {stem, stem[:-1] + "y"} if stem.endswith("i") else {stem}
-    return token.endswith("ly") and len(stem) >= 4 and any(zipf(s, "en") >= 3.0 for s in stems)
+    return inflected(gram[0], ("ly",)) or (len(gram) == 1 and inflected(gram[0], ("ed",)))
 
 
 def _ends_np(token: str) -> bool:
@@ -301,7 +296,7 @@ def _extract_stretch(
         if word and _is_token(word):
             out.n_tokens += 1
         kind = _kind_zh(word, flag)
-        if kind != "grammar" and word not in names and flag != "nrfg":
+        if kind != "grammar" and word not in names and not _name_like(word, flag):
             if i and _name_and_role(tagged[i - 1], tagged[i]):
                 _compounds(run, out, max_words)
                 run = []
@@ -315,6 +310,24 @@ def _extract_stretch(
         # 的 a verb and its object are mostly a whole relative clause (接种疫苗的人).
         _compounds(run, out, max_words, object_goes_on=word == "之" or (listed and not word))
         run = []
+
+
+def _name_like(word: str, flag: str) -> bool:
+    """Whether ``word`` reads as a person's name: one jieba knows (习近平), or one it guesses.
+
+    jieba guesses a name (``nr`` for a word its dictionary lacks) for a surname and one or
+    two characters: a person the people module found no role for, or speech recognition's
+    misreading (朱桓 for 朱鹮, the crested ibis). Either way it is no phrase to quote;
+    a name in its dictionary stays one (安吉, a county, is tagged ``nr`` too).
+    """
+    if flag == "nrfg":
+        return True
+    return (
+        flag == "nr"
+        and 2 <= len(word) <= 3
+        and word[0] in _SURNAMES_ZH
+        and dictionary_flag(word) is None
+    )
 
 
 def _is_token(word: str) -> bool:

@@ -488,12 +488,12 @@ def _may_be_name(word: str, slot: _Slot, mixed: bool) -> bool:
         return word[0].isupper()
     if slot.strong:
         return True
-    return not _inflected(lower) and lower not in NAME_HEADS and lower not in _PLACE_MODIFIERS
+    return not inflected(lower) and lower not in NAME_HEADS and lower not in _PLACE_MODIFIERS
 
 
-def _inflected(word: str) -> bool:
-    """Whether ``word`` is an English word plus -ly, -ed or -ing ("honestly", "worried")."""
-    for suffix in ("ly", "ed", "ing"):
+def inflected(word: str, suffixes: Sequence[str] = ("ly", "ed", "ing")) -> bool:
+    """Whether ``word`` is an English word plus one of ``suffixes`` ("honestly", "worried")."""
+    for suffix in suffixes:
         stem = word[: -len(suffix)]
         if not word.endswith(suffix) or len(stem) < 3:
             continue
