@@ -42,6 +42,7 @@ def test_chinese_phrases_get_short_english_glosses(glosser, phrase, expected):
         ("查台账", "check ledger"),
         ("主持人", "presenter"),
         ("新闻联播", "Xinwen Lianbo"),
+        ("中华民族", "Chinese nation"),  # a name the dictionary translates, not "Zhonghuaminzu"
     ],
 )
 def test_known_bad_glosses_are_short_and_pick_one_sense(glosser, phrase, expected):

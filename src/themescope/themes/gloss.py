@@ -284,7 +284,6 @@ PLACE_DESIGNATIONS = {
     "路": "Road",
 }
 """What the last character of a place's name says it is."""
-_TITLE_SMALL_WORDS = frozenset(["of", "the", "and", "for", "in", "on", "de"])
 _ADJECTIVE_SUFFIXES = frozenset("性")
 """基础性 is "basic": the suffix makes the word an adjective and adds no English word."""
 _SURNAMES = frozenset(
@@ -458,11 +457,12 @@ def _proper(word: str) -> str:
     name = _transliterate(_pinyin_of(word))
     sense = next((s for entry in _entries(word) for s in entry), "")
     if not sense.lower().replace(" ", "").startswith(name.lower()):
-        # A name the dictionary translates (焦点访谈 "Focus Report", 美国 "United States"),
-        # not one it explains (龙阳 "place in Shanghai").
-        words = sense.split()
-        titled = all(w[:1].isupper() or w in _TITLE_SMALL_WORDS for w in words)
-        return sense if words and titled and len(words) <= MAX_NAME_WORDS else name
+        # A name the dictionary translates (焦点访谈 "Focus Report", 美国 "United States",
+        # 中华民族 "the Chinese nation"), not one it explains (龙阳 "place in Shanghai"):
+        # a translation opens with a capital after its article, an explanation does not.
+        words = sense.removeprefix("the ").split()
+        translated = bool(words) and words[0][:1].isupper() and len(words) <= MAX_NAME_WORDS
+        return " ".join(words) if translated else name
     # The name as the dictionary spells it (新闻联播 "Xinwen Lianbo"), and its
     # designation if it gives one (湖北 "Hubei Province (Hupeh) ...").
     words = sense.split()
