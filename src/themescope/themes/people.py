@@ -278,6 +278,9 @@ _ROLES_ZH = frozenset(
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 _SPEECH_ZH = frozenset("说 表示 介绍 指出 强调 认为 告诉 称 说道 提到 解释 回忆".split())  # noqa: SIM905
+_ADDRESS_ZH = frozenset(["同志", "先生", "女士"])
+"""Forms of address among the roles: they introduce a name but say nothing of what the
+person is (习近平同志 is "comrade", 习近平总书记 the General Secretary)."""
 
 
 @dataclass
@@ -400,7 +403,7 @@ def _names_zh(text: str) -> list[tuple[str, str | None]]:
                 and (before in _ROLES_ZH or after in _ROLES_ZH or after in _SPEECH_ZH)
             ):
                 role = before if before in _ROLES_ZH else after if after in _ROLES_ZH else None
-                found.append((word, role))
+                found.append((word, None if role in _ADDRESS_ZH else role))
     return found
 
 
