@@ -585,6 +585,10 @@ def test_a_phrase_label_is_a_phrase_said_in_the_theme():
     spoken = ["The bamboo forest of Anji."]
     assert theme_label(phrases, spoken=spoken) == "Bamboo forest"
     assert theme_label(phrases, spoken=["Nothing of either."]) == "Virus immunity cases"
+    # Frames hold pieces of a cue: a Chinese phrase across two pieces is still said.
+    zh = [Phrase("美丽中国建设", 1.0), Phrase("重大步伐", 0.5)]
+    pieces = ["变化，美丽中国", "建设迈出重大步伐。"]
+    assert theme_label(zh, lang="zh", spoken=pieces) == "美丽中国建设"
 
 
 def test_facets_keeps_the_run_s_people_out_of_every_label():

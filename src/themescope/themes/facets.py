@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from themescope.media.language import contains_han
+from themescope.media.language import contains_han, join_texts
 from themescope.themes.base import Phrase, ThemeMaterial, ThemePhrases
 from themescope.themes.text import contains_phrase, phrase_key, posseg_zh
 
@@ -120,7 +120,8 @@ def theme_label(
     no words (:mod:`themescope.media.furniture`), so a misread or a channel bug
     is no candidate either.
     """
-    said = " ".join(spoken)
+    # Frames hold pieces of cues: Chinese pieces join without a space, as the cue reads.
+    said = join_texts(spoken)
     counted = [
         (rank, p)
         for rank, p in enumerate(phrases[:LABEL_TOP])
