@@ -72,6 +72,7 @@ def test_another_word_the_dictionary_lacks_is_glossed_by_its_characters(glosser,
         ("生态文明建设", "ecology civilization building"),  # 建设 has verb senses only
         ("数字乡村建设", "numeral village building"),
         ("接种", "to be vaccinated"),  # alone, a verb keeps its infinitive
+        ("收储", "receive store"),  # a character's senses are too many: 储 is not "heir"
     ],
 )
 def test_a_verb_heading_a_compound_is_glossed_as_the_act(glosser, phrase, expected):

@@ -218,7 +218,8 @@ class Glosser(Component):
                     name = _proper(word.text)
                 glossed.append(_Glossed(name, place=place or _is_place(name)))
             else:
-                head = i == len(words) - 1
+                # One character is too many words to take as a noun (储 "to store", "heir").
+                head = i == len(words) - 1 and word.kind == "word" and len(word.text) > 1
                 sense = self._pick(word.text, chunk, head=head)
                 if len(words) > 1:
                     # In a compound a verb is no infinitive: 查台账 "check ledger", not "to
