@@ -76,6 +76,14 @@ def test_a_recurring_unit_beats_its_parts():
     assert scores[("shot",)] == 0  # said only inside "booster shots"
 
 
+def test_readings_channels_and_adverbs_are_no_english_candidates():
+    phrases = candidates("Wind SSW 27-37 km. CTV. Global News. Currently Toronto flurries.")
+    assert not {"ssw 27-37 km", "ssw 27-37", "ctv", "global news", "currently toronto"} & phrases
+    assert {"wind ssw", "toronto"} <= phrases
+    assert "global warming" in candidates("Global warming is here.")
+    assert "honoured" not in candidates("He will be honoured for his work.")
+
+
 def test_chinese_candidates_are_jieba_words_and_compounds():
     phrases = candidates("我们今天接种了新冠疫苗，老年人也很安全。", "zh")
     assert "疫苗" in phrases and "新冠疫苗" in phrases and "老年人" in phrases
@@ -110,6 +118,28 @@ def test_chinese_phrases_are_whole_units():
     assert not any(p.endswith("暨") for p in candidates("中国人民抗日战争暨世界反法西斯战争", "zh"))
     # A verb's object goes on after 之 or an enumeration comma.
     assert not {"感知生态", "把握数字化"} & candidates("感知生态之变，要把握数字化、网络化", "zh")
+
+
+def test_a_subject_and_its_predicate_is_no_phrase():
+    phrases = candidates("农业增效益、农村增活力，农民增收入。农村增活力。", "zh")
+    assert "农村增活力" not in phrases
+    assert {"农村", "活力"} <= phrases
+    assert "老年人疫苗接种" in candidates("老年人疫苗接种。老年人疫苗接种。", "zh")
+
+
+def test_a_verb_used_as_a_noun_qualifies_the_noun_after_it():
+    text = "七里河区民兵应急连组成突击队。七里河区民兵应急连党员赶来救援。"
+    phrases = candidates(text, "zh")
+    assert "七里河区民兵应急" not in phrases
+    assert "民兵应急连" in phrases
+
+
+def test_a_name_jieba_guesses_is_no_phrase():
+    # 朱桓 is speech recognition's 朱鹮 (crested ibis): a surname and a character jieba
+    # lacks, tagged a name; 安吉 (a county) is a name in its dictionary and stays.
+    phrases = candidates("稻农们在稻田里为朱桓留下觅食空间。浙江安吉开始。", "zh")
+    assert "朱桓" not in phrases
+    assert {"安吉", "稻田"} <= phrases
 
 
 def test_a_pause_ends_a_chinese_phrase():
@@ -537,6 +567,28 @@ def test_a_name_strap_or_a_sentence_is_no_label():
     assert theme_label(english, strap_en) == "DR. DANA SMITH BOOSTER SHOTS EXPERT"
     sentence = [("THE STATE SAYS BOOSTER SHOTS ARE NOW OPEN TO EVERY ADULT", 9)]
     assert theme_label(english, sentence) == "Booster shots"
+
+
+def test_a_phrase_label_is_written_as_the_screen_or_the_transcript_writes_it():
+    phrases = [Phrase("north bay", 1.0)]
+    # A line too long for a title still writes the name.
+    screen = [("Flurries tonight over North Bay, Sudbury and the rest of the north", 2)]
+    assert theme_label(phrases, screen, spoken=["SNOW IN NORTH BAY TONIGHT"]) == "North Bay"
+    spoken = ["North bay winds.", "Winds over North Bay and North Bay again."]
+    assert theme_label(phrases, spoken=spoken) == "North Bay"
+    # Upper-case captions say nothing about case: the first letter alone is capitalised.
+    assert theme_label(phrases, spoken=["SNOW IN NORTH BAY TONIGHT"]) == "North bay"
+
+
+def test_a_phrase_label_is_a_phrase_said_in_the_theme():
+    phrases = [Phrase("virus immunity cases", 1.0), Phrase("bamboo forest", 0.5)]
+    spoken = ["The bamboo forest of Anji."]
+    assert theme_label(phrases, spoken=spoken) == "Bamboo forest"
+    assert theme_label(phrases, spoken=["Nothing of either."]) == "Virus immunity cases"
+    # Frames hold pieces of a cue: a Chinese phrase across two pieces is still said.
+    zh = [Phrase("美丽中国建设", 1.0), Phrase("重大步伐", 0.5)]
+    pieces = ["变化，美丽中国", "建设迈出重大步伐。"]
+    assert theme_label(zh, lang="zh", spoken=pieces) == "美丽中国建设"
 
 
 def test_facets_keeps_the_run_s_people_out_of_every_label():

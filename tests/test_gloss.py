@@ -42,6 +42,7 @@ def test_chinese_phrases_get_short_english_glosses(glosser, phrase, expected):
         ("查台账", "check ledger"),
         ("主持人", "presenter"),
         ("新闻联播", "Xinwen Lianbo"),
+        ("中华民族", "Chinese nation"),  # a name the dictionary translates, not "Zhonghuaminzu"
     ],
 )
 def test_known_bad_glosses_are_short_and_pick_one_sense(glosser, phrase, expected):
@@ -62,6 +63,20 @@ def test_a_name_the_dictionary_lacks_gets_pinyin_marked_word_by_word(glosser, ph
 )
 def test_another_word_the_dictionary_lacks_is_glossed_by_its_characters(glosser, phrase, expected):
     assert glosser.lookup(phrase) == Gloss(expected, word_by_word=True)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        # A verb at a compound's head names the act, in its commonest -ing spelling.
+        ("生态文明建设", "ecology civilization building"),  # 建设 has verb senses only
+        ("数字乡村建设", "numeral village building"),
+        ("接种", "to be vaccinated"),  # alone, a verb keeps its infinitive
+        ("收储", "receive store"),  # a character's senses are too many: 储 is not "heir"
+    ],
+)
+def test_a_verb_heading_a_compound_is_glossed_as_the_act(glosser, phrase, expected):
+    assert glosser.gloss(phrase) == expected
 
 
 def test_a_gloss_never_exceeds_the_word_limit(glosser):

@@ -170,3 +170,9 @@ def test_words_that_are_no_names_are_never_people() -> None:
     screens = ["AEGIS\nHEALTH", "Booster Shots\nat the clinic", "疫苗接种 老年人"]
     assert find_people(texts, "en", screens).names == Counter({"david": 1})
     assert find_people(["疫苗接种"], "zh", screens).names == Counter()
+
+
+def test_a_form_of_address_gives_no_role_and_leaves_room_for_a_real_one() -> None:
+    texts = ["习近平同志指出，要坚持绿色发展。", "习近平总书记强调，要保护生态。"]
+    assert find_people(texts[:1], "zh").roles == {}
+    assert find_people(texts, "zh").roles == {"习近平": "总书记"}

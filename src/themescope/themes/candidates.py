@@ -53,6 +53,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections import Counter
@@ -62,7 +63,7 @@ from dataclasses import dataclass, field
 from themescope.media.background import zipf
 from themescope.media.language import contains_han, dictionary_flag, is_chinese, join_texts
 from themescope.themes.base import ThemeMaterial
-from themescope.themes.people import _ROLES_ZH
+from themescope.themes.people import _ROLES_ZH, _SURNAMES_ZH, BROADCASTERS, inflected
 from themescope.themes.text import (
     BOUNDARY,
     STOP_WORDS_EN,
@@ -241,8 +242,24 @@ def _extract_en(text: str, out: ThemeCandidates, name_tokens: set[str], max_word
                 last = gram[-1]
                 if n > 1 and not (last in _INSIDE_EN or _edge_en(last, name_tokens)):
                     break  # a stop word or a name inside ends every longer gram too
-                if _edge_en(last, name_tokens) and (n == 1 or _ends_np(last)):
+                ends = _edge_en(last, name_tokens) and (n == 1 or _ends_np(last))
+                if ends and not _furniture_en(gram):
                     out.add(tuple(fold_token(t) for t in gram), " ".join(gram))
+
+
+def _furniture_en(gram: Sequence[str]) -> bool:
+    """Whether ``gram`` is no topic: a reading off a graphic, a channel, or no noun phrase.
+
+    A number after the first word makes a reading ("ssw 27-37 km", "sun 6 pm"); a
+    broadcaster's name, with "news" or alone, is the station naming itself ("ctv",
+    "global news"); an adverb in -ly opens no noun phrase ("currently toronto"), and
+    a participle alone is a verb's ("honoured"; -ing forms are often nouns: "flooding").
+    """
+    if any(t[0].isdigit() for t in gram[1:]):
+        return True
+    if all(t in BROADCASTERS or t == "news" for t in gram):
+        return True
+    return inflected(gram[0], ("ly",)) or (len(gram) == 1 and inflected(gram[0], ("ed",)))
 
 
 def _ends_np(token: str) -> bool:
@@ -279,7 +296,7 @@ def _extract_stretch(
         if word and _is_token(word):
             out.n_tokens += 1
         kind = _kind_zh(word, flag)
-        if kind != "grammar" and word not in names and flag != "nrfg":
+        if kind != "grammar" and word not in names and not _name_like(word, flag):
             if i and _name_and_role(tagged[i - 1], tagged[i]):
                 _compounds(run, out, max_words)
                 run = []
@@ -293,6 +310,24 @@ def _extract_stretch(
         # 的 a verb and its object are mostly a whole relative clause (接种疫苗的人).
         _compounds(run, out, max_words, object_goes_on=word == "之" or (listed and not word))
         run = []
+
+
+def _name_like(word: str, flag: str) -> bool:
+    """Whether ``word`` reads as a person's name: one jieba knows (习近平), or one it guesses.
+
+    jieba guesses a name (``nr`` for a word its dictionary lacks) for a surname and one or
+    two characters: a person the people module found no role for, or speech recognition's
+    misreading (朱桓 for 朱鹮, the crested ibis). Either way it is no phrase to quote;
+    a name in its dictionary stays one (安吉, a county, is tagged ``nr`` too).
+    """
+    if flag == "nrfg":
+        return True
+    return (
+        flag == "nr"
+        and 2 <= len(word) <= 3
+        and word[0] in _SURNAMES_ZH
+        and dictionary_flag(word) is None
+    )
 
 
 def _is_token(word: str) -> bool:
@@ -385,6 +420,7 @@ class _Word:
     object: bool = False  # a noun or adjective, which goes on the object of a verb before it
     institution: bool = False  # the head of an institution's name: 服务中心, 卫健委
     place: bool = False
+    nominal_verb: bool = False  # a verb used as a noun (vn): it qualifies a noun after it
 
 
 def _word_zh(word: str, flag: str, kind: str, rare_zipf: float) -> _Word:
@@ -403,6 +439,7 @@ def _word_zh(word: str, flag: str, kind: str, rare_zipf: float) -> _Word:
         object=(noun and flag != "vn") or flag in _MODIFIER_FLAGS_ZH,
         institution=word.endswith(_INSTITUTIONS_ZH),
         place=flag == "ns",
+        nominal_verb=flag == "vn",
     )
 
 
@@ -425,8 +462,23 @@ def _compounds(
                 continue
             if i + n == len(run) and object_goes_on and word.verb:
                 continue
+            if _clause(run[i : i + n]):
+                continue
             gram = words[i : i + n]
             out.add(tuple(gram), _join_zh(gram))
+
+
+def _clause(gram: Sequence[_Word]) -> bool:
+    """Whether ``gram`` is a subject and its predicate: a noun, then a one-character verb.
+
+    A one-character verb qualifies no noun (接种点 is a site, 增活力 only ever a
+    predicate), so after a noun it says what the noun does: 农村增活力 is a clause of
+    农业增效益、农村增活力, no unit a researcher would quote.
+    """
+    return any(
+        before.head and len(before.text) > 1 and verb.verb and len(verb.text) == 1
+        for before, verb in itertools.pairwise(gram)
+    )
 
 
 def _cut_before(gram: Sequence[_Word], after: _Word) -> bool:
@@ -439,6 +491,8 @@ def _cut_before(gram: Sequence[_Word], after: _Word) -> bool:
         return True  # 至 of 西宁至成都 leads a noun; 针 of 加强针出现 is jieba's mis-tag
     if after.object and any(w.verb for w in gram):
         return True  # the object goes on: 建设迈出 of 建设迈出重大步伐
+    if gram[-1].nominal_verb and after.head:
+        return True  # a verb used as a noun qualifies the noun after it: 民兵应急 of 民兵应急连
     # An institution's name is one unit: 龙阳街社区卫生 of 龙阳街社区卫生服务中心.
     return after.institution and not gram[-1].place
 

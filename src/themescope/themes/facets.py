@@ -26,10 +26,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from themescope.media.language import contains_han
+from themescope.media.language import contains_han, join_texts
 from themescope.themes.base import Phrase, ThemeMaterial, ThemePhrases
 from themescope.themes.text import contains_phrase, phrase_key, posseg_zh
 
@@ -109,14 +111,17 @@ def theme_label(
     their words being phrases through the screen alone. A name strap is no
     headline: a line holding one of ``people`` (the run's names), a strap's role
     line (one of ``roles``), or a Chinese line that opens with a person's name and a
-    space (陈霞 湖北省武汉市…). Otherwise the top phrase, its first letter
-    capitalised. None with neither.
+    space (陈霞 湖北省武汉市…). Otherwise the best of those phrases (the top
+    phrase where none is said), English in the case the
+    screen or the transcript writes it (:func:`as_written`: "North Bay") and its
+    first letter capitalised. None with neither.
 
     On-screen lines reach here without boilerplate and without the lines that are
     no words (:mod:`themescope.media.furniture`), so a misread or a channel bug
     is no candidate either.
     """
-    said = " ".join(spoken)
+    # Frames hold pieces of cues: Chinese pieces join without a space, as the cue reads.
+    said = join_texts(spoken)
     counted = [
         (rank, p)
         for rank, p in enumerate(phrases[:LABEL_TOP])
@@ -136,8 +141,36 @@ def theme_label(
         return best[2]
     if not phrases:
         return None
-    first = phrases[0].text
-    return first[:1].upper() + first[1:] if lang == "en" else first
+    # The best phrase said in the theme, as for headlines: a line shown but never said
+    # (a graphic's, another story's) is the screen's, not the story's.
+    first = counted[0][1].text if counted else phrases[0].text
+    if lang != "en":
+        return first
+    written = as_written(first, [text for text, _ in on_screen] + list(spoken))
+    return written[:1].upper() + written[1:]
+
+
+def as_written(phrase: str, texts: Sequence[str]) -> str:
+    """Return ``phrase`` in the case the texts write it ("north bay" → "North Bay").
+
+    Phrases are lower-cased to be counted, which loses a proper noun's capitals.
+    The commonest form among the texts' mixed-case occurrences wins, the first on a
+    tie; an occurrence in capitals (a caption or headline in upper case) says
+    nothing about case and is skipped. Without one, ``phrase`` unchanged.
+    """
+    words = phrase.split()
+    if not words:
+        return phrase
+    pattern = re.compile(
+        r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)", re.IGNORECASE
+    )
+    forms: Counter[str] = Counter()
+    for text in texts:
+        for match in pattern.finditer(text):
+            form = " ".join(match.group(0).split())
+            if form != form.upper():
+                forms[form] += 1
+    return forms.most_common(1)[0][0] if forms else phrase
 
 
 def _name_strap(line: str, people: Collection[str]) -> bool:

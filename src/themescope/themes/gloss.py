@@ -45,6 +45,7 @@ import numpy as np
 from themescope.components import Component
 from themescope.embedding import E5_NAME, PhraseEmbedder
 from themescope.errors import ConfigError, ModelLoadError
+from themescope.media.background import zipf
 from themescope.media.language import contains_han, is_han
 from themescope.themes.config import GLOSS_LANGUAGES
 from themescope.themes.text import posseg_zh
@@ -217,9 +218,15 @@ class Glosser(Component):
                     name = _proper(word.text)
                 glossed.append(_Glossed(name, place=place or _is_place(name)))
             else:
-                sense = self._pick(word.text, chunk, head=i == len(words) - 1)
-                # In a compound a verb is no infinitive: 查台账 "check ledger", not "to check".
-                glossed.append(_Glossed(sense if len(words) == 1 else sense.removeprefix("to ")))
+                # One character is too many words to take as a noun (储 "to store", "heir").
+                head = i == len(words) - 1 and word.kind == "word" and len(word.text) > 1
+                sense = self._pick(word.text, chunk, head=head)
+                if len(words) > 1:
+                    # In a compound a verb is no infinitive: 查台账 "check ledger", not "to
+                    # check"; at its head it names the act: 生态文明建设 "… building".
+                    verb = sense.removeprefix("to ")
+                    sense = _gerund(verb) if head and verb != sense and " " not in verb else verb
+                glossed.append(_Glossed(sense))
         return Gloss(_order(glossed), any(w.kind in ("unknown", "part") for w in words))
 
     def _pick(self, word: str, phrase: str, *, head: bool) -> str:
@@ -228,10 +235,19 @@ class Glosser(Component):
         senses = [s for s in every if len(s.split()) <= MAX_SENSE_WORDS][:MAX_SENSES] or every[:1]
         if not senses:  # only variants and references (嘀)
             return _transliterate(_pinyin_of(word))
+        if head:
+            # The head of a phrase is a noun where the word has a noun's sense: 不良反应
+            # "bad reaction", 生态文明建设 "ecological civilization construction", not "build".
+            # Without one, a verb of one word, which names the act ("to vaccinate", not
+            # "to be vaccinated").
+            head_senses = senses[:4]
+            senses = (
+                [s for s in head_senses if not s.startswith("to ")]
+                or [s for s in head_senses if len(s.split()) == 2]
+                or senses
+            )
         embedder = self.senses_embedder_
         if embedder is None or len(senses) == 1:
-            if head:  # the head of a compound is usually a noun ("不良反应": bad reaction)
-                return next((s for s in senses[:4] if not s.startswith("to ")), senses[0])
             return senses[0]
         vectors = embedder.embed([phrase, word, *senses])
         # Near the phrase (the sense that fits) and near the word itself (a sense of it,
@@ -269,7 +285,6 @@ PLACE_DESIGNATIONS = {
     "路": "Road",
 }
 """What the last character of a place's name says it is."""
-_TITLE_SMALL_WORDS = frozenset(["of", "the", "and", "for", "in", "on", "de"])
 _ADJECTIVE_SUFFIXES = frozenset("性")
 """基础性 is "basic": the suffix makes the word an adjective and adds no English word."""
 _SURNAMES = frozenset(
@@ -443,11 +458,12 @@ def _proper(word: str) -> str:
     name = _transliterate(_pinyin_of(word))
     sense = next((s for entry in _entries(word) for s in entry), "")
     if not sense.lower().replace(" ", "").startswith(name.lower()):
-        # A name the dictionary translates (焦点访谈 "Focus Report", 美国 "United States"),
-        # not one it explains (龙阳 "place in Shanghai").
-        words = sense.split()
-        titled = all(w[:1].isupper() or w in _TITLE_SMALL_WORDS for w in words)
-        return sense if words and titled and len(words) <= MAX_NAME_WORDS else name
+        # A name the dictionary translates (焦点访谈 "Focus Report", 美国 "United States",
+        # 中华民族 "the Chinese nation"), not one it explains (龙阳 "place in Shanghai"):
+        # a translation opens with a capital after its article, an explanation does not.
+        words = sense.removeprefix("the ").split()
+        translated = bool(words) and words[0][:1].isupper() and len(words) <= MAX_NAME_WORDS
+        return " ".join(words) if translated else name
     # The name as the dictionary spells it (新闻联播 "Xinwen Lianbo"), and its
     # designation if it gives one (湖北 "Hubei Province (Hupeh) ...").
     words = sense.split()
@@ -521,6 +537,12 @@ def _order(glossed: Sequence[_Glossed]) -> str:
     larger = [i.text for i in reversed(items[start:end])]
     main = " ".join(i.text for i in items[:start] + items[end:])
     return ", ".join([main, *larger])
+
+
+def _gerund(verb: str) -> str:
+    """The -ing form of an English verb, the spelling commonest in English ("building")."""
+    forms = [verb + "ing", verb[:-1] + "ing", verb + verb[-1] + "ing"]
+    return max(forms, key=lambda form: zipf(form, "en"))
 
 
 def _limit(words: list[str]) -> str:

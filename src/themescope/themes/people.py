@@ -177,7 +177,12 @@ _ABBREVIATION_ROLES = {
     "ms": "",
 }
 """The role an abbreviated title gives ("Dr." a doctor); a form of address gives none."""
-_NETWORKS = r"cbs|nbc|abc|cnn|fox|cnbc|msnbc|pbs|bbc|ctv|cbc|npr|tsn|cgtn|cctv|global|citynews|cp24"
+BROADCASTERS = frozenset(
+    "cbs nbc abc cnn fox cnbc msnbc pbs bbc ctv cbc npr tsn cgtn cctv global citynews cp24".split()  # noqa: SIM905
+)
+"""Networks that name themselves in speech and on screen; no rule tells "CTV" from an
+acronym a story is about, so they are listed."""
+_NETWORKS = "|".join(sorted(BROADCASTERS))
 _WORD = r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"
 _NAME = rf"(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})"
 _END = r"(?=\s*(?:[.,!?;:]|$))"
@@ -273,6 +278,9 @@ _ROLES_ZH = frozenset(
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 _SPEECH_ZH = frozenset("说 表示 介绍 指出 强调 认为 告诉 称 说道 提到 解释 回忆".split())  # noqa: SIM905
+_ADDRESS_ZH = frozenset(["同志", "先生", "女士"])
+"""Forms of address among the roles: they introduce a name but say nothing of what the
+person is (习近平同志 is "comrade", 习近平总书记 the General Secretary)."""
 
 
 @dataclass
@@ -395,7 +403,7 @@ def _names_zh(text: str) -> list[tuple[str, str | None]]:
                 and (before in _ROLES_ZH or after in _ROLES_ZH or after in _SPEECH_ZH)
             ):
                 role = before if before in _ROLES_ZH else after if after in _ROLES_ZH else None
-                found.append((word, role))
+                found.append((word, None if role in _ADDRESS_ZH else role))
     return found
 
 
@@ -483,12 +491,12 @@ def _may_be_name(word: str, slot: _Slot, mixed: bool) -> bool:
         return word[0].isupper()
     if slot.strong:
         return True
-    return not _inflected(lower) and lower not in NAME_HEADS and lower not in _PLACE_MODIFIERS
+    return not inflected(lower) and lower not in NAME_HEADS and lower not in _PLACE_MODIFIERS
 
 
-def _inflected(word: str) -> bool:
-    """Whether ``word`` is an English word plus -ly, -ed or -ing ("honestly", "worried")."""
-    for suffix in ("ly", "ed", "ing"):
+def inflected(word: str, suffixes: Sequence[str] = ("ly", "ed", "ing")) -> bool:
+    """Whether ``word`` is an English word plus one of ``suffixes`` ("honestly", "worried")."""
+    for suffix in suffixes:
         stem = word[: -len(suffix)]
         if not word.endswith(suffix) or len(stem) < 3:
             continue
