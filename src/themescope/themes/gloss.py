@@ -112,14 +112,24 @@ def check_gloss_language(value: str | None) -> str | None:
     return None if normal == "none" else normal
 
 
-def make_glosser(language: str | None = "en") -> Glosser | None:
+def make_glosser(
+    language: str | None = "en", embedder: PhraseEmbedder | None = None
+) -> Glosser | None:
     """Return the glosser for a ``--gloss-language`` value; None when glosses are off.
+
+    Args:
+        language: The ``--gloss-language`` value.
+        embedder: The run's phrase embedder: the glosser shares it when it is the
+            multilingual one (one model in memory, and the phrases the tagger embedded
+            are not embedded again); otherwise it loads its own.
 
     Raises:
         ConfigError: The value is not one of :data:`GLOSS_LANGUAGES`.
     """
     target = check_gloss_language(language)
-    return None if target is None else Glosser(target)
+    if target is None:
+        return None
+    return Glosser(target, embedder if embedder is not None and embedder.name == E5_NAME else None)
 
 
 @dataclass(frozen=True)
@@ -190,9 +200,27 @@ class Glosser(Component):
         found = self.lookup(phrase)
         return None if found is None else found.text
 
+    def lookup_many(self, phrases: Sequence[str]) -> list[Gloss | None]:
+        """Return the gloss of each phrase, in order (None for one without Chinese characters).
+
+        The same glosses as :meth:`lookup` one phrase at a time, faster: the senses
+        of every word of every phrase are embedded in one call first (a run has
+        thousands; the engine embeds a batch faster than one string at a time, and
+        the embedder keeps each vector, so a sense shared by many words is embedded
+        once and :meth:`lookup` finds them all).
+        """
+        chinese = [p for p in dict.fromkeys(phrases) if contains_han(p)]
+        if chinese:
+            embedder = self.load().senses_embedder_
+            if embedder is not None:
+                embedder.embed(
+                    [text for p in chinese for chunk in p.split() for text in _sense_texts(chunk)]
+                )
+        return [self.lookup(p) for p in phrases]
+
     def gloss_many(self, phrases: Sequence[str]) -> list[str | None]:
         """Return the gloss of each phrase, in order."""
-        return [self.gloss(p) for p in phrases]
+        return [None if g is None else g.text for g in self.lookup_many(phrases)]
 
     def _gloss_chunk(self, chunk: str) -> Gloss:
         """Gloss one whitespace-free piece from its words (see the module docstring)."""
@@ -231,8 +259,7 @@ class Glosser(Component):
 
     def _pick(self, word: str, phrase: str, *, head: bool) -> str:
         """The one sense of ``word`` that fits ``phrase`` best (its pinyin without one)."""
-        every = [s for entry in _entries(word) for s in entry]
-        senses = [s for s in every if len(s.split()) <= MAX_SENSE_WORDS][:MAX_SENSES] or every[:1]
+        senses = _senses(word)
         if not senses:  # only variants and references (嘀)
             return _transliterate(_pinyin_of(word))
         if head:
@@ -313,6 +340,27 @@ class _Glossed:
 
 def _is_place(name: str) -> bool:
     return name.rsplit(" ", 1)[-1] in PLACE_DESIGNATIONS.values()
+
+
+def _senses(word: str) -> list[str]:
+    """The senses of ``word`` a phrase picks from: titles, not explanations, commonest first."""
+    every = [s for entry in _entries(word) for s in entry]
+    return [s for s in every if len(s.split()) <= MAX_SENSE_WORDS][:MAX_SENSES] or every[:1]
+
+
+def _sense_texts(chunk: str) -> list[str]:
+    """What :meth:`Glosser._pick` embeds for the words of ``chunk``: it, each word, its senses.
+
+    The words are those :meth:`Glosser._gloss_chunk` picks a sense for: dictionary words
+    and parts of unknown ones, not proper names.
+    """
+    texts = []
+    for word in _words(chunk):
+        if word.kind in ("word", "part") and not _is_proper(word.text):
+            senses = _senses(word.text)
+            if len(senses) > 1:
+                texts += [chunk, word.text, *senses]
+    return texts
 
 
 def _sense_embedder(embedder: PhraseEmbedder | None) -> PhraseEmbedder | None:

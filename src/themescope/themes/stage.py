@@ -120,7 +120,7 @@ class ThemesStage(Stage):
         if self.tagger is None:
             self.tagger = _load_tagger(config, self.embedder)
         if self.glosser is None:
-            self.glosser = make_glosser(config.gloss_language)
+            self.glosser = make_glosser(config.gloss_language, self.embedder)
 
     def settings(self) -> dict[str, Any]:
         """The themes settings."""
@@ -355,7 +355,9 @@ def _write_themes(
         warnings=list(st.warnings),
     )
     if glosser is not None:
+        t0 = time.perf_counter()
         add_glosses(document, glosser)
+        timings["gloss_s"] = time.perf_counter() - t0
     write_themes(st.path("themes.json"), document)
 
     keep = [c for c in table.column_names if c not in ("theme", "caption")]
