@@ -21,7 +21,7 @@ import logging
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -47,7 +47,7 @@ from themescope.documents import (
 )
 from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
 from themescope.manifest import ThemesRecord
-from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
+from themescope.rundir import STUDY_VIDEOS_NAME, Kind, RunDirectory, Stage, StageWriter
 from themescope.themes import timeline
 from themescope.themes.base import Captioner, PhraseEmbedder, Tagger, ThemeMaterial
 from themescope.themes.candidates import theme_passages
@@ -112,7 +112,9 @@ class StudyThemesStage(Stage):
     columns = ("theme", "caption")
     config_section = "themes"
     command = "corpus"
-    kinds = ("study",)
+    kinds: ClassVar[tuple[Kind, ...]] = ("study",)
+    one_video_per_group: ClassVar[bool] = False
+    """A comparison's groups are one run each: no interval or test over a group's videos."""
 
     def __init__(
         self,
@@ -234,17 +236,22 @@ class StudyThemesStage(Stage):
             level=self.level,
             seed=config.seed,
         )
-        for message in shares.warnings:
-            writer.warn(message)
-        test = _difference_test(
-            [videos[i] for i in on],
-            labels[on],
-            seconds[on],
-            video_group,
-            k,
-            config.seed,
-            self,
-            writer,
+        if not self.one_video_per_group:
+            for message in shares.warnings:
+                writer.warn(message)
+        test = (
+            None
+            if self.one_video_per_group
+            else _difference_test(
+                [videos[i] for i in on],
+                labels[on],
+                seconds[on],
+                video_group,
+                k,
+                config.seed,
+                self,
+                writer,
+            )
         )
         phrases_by_group = [
             _group_phrases(rows, groups, texts, captions, ocr_texts, langs) for rows in members
