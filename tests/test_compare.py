@@ -12,6 +12,7 @@ import pytest
 from report_fixtures import build_compare, build_run
 from test_model_support import tiny_config
 from themescope._cli import main
+from themescope.corpus.compare import compare_runs
 from themescope.documents import CompareDocument, JointCompareDocument, read_compare
 from themescope.manifest import CompareRecord
 from themescope.media.config import IngestConfig
@@ -19,7 +20,7 @@ from themescope.media.ingest import IngestStage
 from themescope.model.config import MULTILINGUAL
 from themescope.rundir import RunDirectory, run_stage
 from themescope.synthetic import generate_news_video
-from themescope.themes.compare import SAME_MEANING_SIMILARITY, compare_runs
+from themescope.themes.compare import SAME_MEANING_SIMILARITY
 from themescope.themes.config import ThemesConfig
 
 TINY_VIDEO = {"width": 160, "height": 90, "fps": 5, "segment_s": (4, 8), "preset": "ultrafast"}

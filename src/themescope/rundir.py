@@ -588,10 +588,14 @@ class RunDirectory:
 
     def _command(self, name: str) -> str:
         """The command that (re)does stage ``name`` here."""
-        found = self.kind if self.kind in _KIND_COMMANDS else self.found_kind()
+        found = self.kind if self.kind in _KIND_COMMANDS else self.found_kind() or "run"
         if found in _KIND_COMMANDS:
             return _KIND_COMMANDS[found]
-        commands = [cls.command for cls in _STAGE_CLASSES.get(name, ()) if cls.command]
+        commands = [
+            cls.command
+            for cls in _STAGE_CLASSES.get(name, ())
+            if cls.command and found in cls.kinds
+        ]
         return commands[0] if commands else name
 
     def _document_readers(self) -> dict[str, Callable[[Path], object]]:

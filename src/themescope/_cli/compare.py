@@ -41,9 +41,9 @@ def compare_command(
     """Analyse RUNS jointly: each joint theme's share per run, what each says, what both say."""
     from rich.console import Console
 
+    from themescope.corpus.compare import ComparisonResult, comparison_stages
     from themescope.pipeline import check_sections
     from themescope.rundir import Pipeline, RunDirectory
-    from themescope.themes.compare.stage import ComparisonResult, comparison_stages
 
     flags: dict[str, Any] = {
         "compare": given(min_share=min_share),

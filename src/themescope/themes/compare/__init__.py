@@ -1,7 +1,7 @@
 """Compare runs jointly: what two (or more) reports share and where they differ.
 
 Two videos on one event (a US and a Chinese news report, say) are analysed as one
-study with one video per side (:mod:`.stage`): one CRVAE over the frames of every
+study with one video per side (:mod:`themescope.corpus.compare`): one CRVAE over the frames of every
 run, text in the multilingual word space, one clustering, so every theme has each
 run's share of its airtime. Per theme, what each run says is described as a study
 describes a theme, among that run's frames alone; two runs' phrases that mean the
@@ -17,6 +17,7 @@ centred within the run, which removed what the two had in common. Those files st
 read (:func:`themescope.documents.read_compare`).
 
 Example:
+    >>> from themescope.corpus.compare import compare_runs
     >>> result = compare_runs(["runs/us", "runs/cn"], "runs/us-vs-cn")  # doctest: +SKIP
     >>> [(t.label, t.shares) for t in result.document.themes if t.shared]  # doctest: +SKIP
     [('booster shots', {'us': 0.41, 'cn': 0.36})]
@@ -27,13 +28,11 @@ from themescope.themes.compare.phrases import (
     embed_phrases,
     phrase_similarity,
 )
-from themescope.themes.compare.stage import ComparisonResult, compare_runs, comparison_stages
+from themescope.themes.compare.stage import CompareStage
 
 __all__ = [
     "SAME_MEANING_SIMILARITY",
-    "ComparisonResult",
-    "compare_runs",
-    "comparison_stages",
+    "CompareStage",
     "embed_phrases",
     "phrase_similarity",
 ]
