@@ -90,7 +90,11 @@ def test_english_and_chinese_runs_share_themes_in_one_space(
     images = [image for theme in document.themes for image in theme.representative_images]
     assert images and all(image.startswith("videos/") for image in images)
     assert all((out / image).is_file() for image in images)
-    assert (out / "compare.html").is_file()
+    # The page leads with what the runs share, each Chinese phrase with its gloss beside it.
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    assert page.index("What these reports share") < page.index("Where they differ")
+    chinese_pair = pairs[0].phrases["cn"]
+    assert f'{chinese_pair.text} <span class="gloss">({chinese_pair.gloss})</span>' in page
     record = RunDirectory(out, kind="comparison").read_manifest().record("compare", CompareRecord)
     assert record is not None and (record.n_runs, record.n_shared) == (2, len(shared))
     # A rerun skips every stage; a run ingested anew redoes the comparison.
