@@ -10,7 +10,7 @@ shares, label, what both say and what only one says (glossed), against the truth
   frames of both runs mostly in one shared theme), 0 and 3 each side's own;
 - ``xinwen``: Xinwen Lianbo of 2025-08-09 in Chinese against 2025-08-10 in English
   (``../shared/data/xinwen-lianbo-zh-en``, the first ``--minutes`` of each transcript
-  over a generated video of its own seed, so the pictures carry nothing): stories
+  over a generated video of one look, so the pictures carry nothing): stories
   that recur on both days must come out shared, the others each side's own (judged
   by eye from the phrases printed); and, as the control, 08-09 in Chinese against
   its own English translation: everything shared;
@@ -141,8 +141,15 @@ def xinwen_case(data: Path, folder: Path, minutes: float, extra: list[str]) -> N
         (("20250809", "zh"), ("20250810", "en"), ("20250809", "en"))
     ):
         name = f"{date}-{lang}"
+        # One look throughout: the generator's looks recur in every video it makes and
+        # would pair the runs' frames by their pictures alone.
         video = generate_news_video(
-            folder / f"video-{seed}", lang="en", duration_s=duration, seed=seed, name="video"
+            folder / f"video-{seed}",
+            lang="en",
+            duration_s=duration,
+            n_themes=1,
+            seed=seed,
+            name="video",
         )
         srt = folder / f"{name}.srt"
         cut_srt(data / f"{date}.{lang}.srt", srt, duration)
