@@ -14,8 +14,8 @@ shares, label, what both say and what only one says (glossed), against the truth
   that recur on both days must come out shared, the others each side's own (judged
   by eye from the phrases printed); and, as the control, 08-09 in Chinese against
   its own English translation: everything shared;
-- ``cais``: CAIS clips (``../shared/data/cais-tv-en``): two weather clips (shared)
-  and a weather clip against a sports clip (not shared).
+- ``cais``: CAIS clips (``../shared/data/cais-tv-en``), three joined per side: weather
+  against other weather clips (shared) and against sports clips (not shared).
 
 Usage::
 
@@ -164,13 +164,23 @@ def xinwen_case(data: Path, folder: Path, minutes: float, extra: list[str]) -> N
 
 
 def cais_case(data: Path, folder: Path, extra: list[str]) -> None:
+    import bench_real_cais
+
+    # A clip is 15-30 s: each side joins several, as bench_real_cais.py joins the broadcast.
+    sides = {
+        "weather-a": ["v13_weather", "v16_weather", "v17_weather"],
+        "weather-b": ["v18_weather", "v19_weather", "v20_weather"],
+        "sports": ["v1_sports", "v3_sports"],
+    }
     runs = {}
-    for clip in ("v13_weather", "v16_weather", "v1_sports"):
-        runs[clip] = folder / clip
-        ingest(data / f"{clip}.mp4", data / f"{clip}_0.vtt", runs[clip], [])
+    for name, clips in sides.items():
+        bench_real_cais.ORDER = clips
+        video, srt, _ = bench_real_cais.join_broadcast(data, folder / f"{name}-video")
+        runs[name] = folder / name
+        ingest(video, srt, runs[name], [])
     for title, pair in (
-        ("cais: weather vs weather (shared)", ("v13_weather", "v16_weather")),
-        ("cais: weather vs sports (not shared)", ("v13_weather", "v1_sports")),
+        ("cais: weather vs weather (shared)", ("weather-a", "weather-b")),
+        ("cais: weather vs sports (not shared)", ("weather-a", "sports")),
     ):
         document, wall = compare([runs[n] for n in pair], folder / "-".join(pair), extra)
         describe(title, document, wall)
