@@ -107,7 +107,7 @@ def _context(doc: JointCompareDocument, compare_dir: Path, width_px: int) -> dic
     }
     about = [
         ("runs", "; ".join(f"{r.name}: {r.lang}, {r.n_frames} frames, {r.path}" for r in doc.runs)),
-        ("shared from", f"{fmt_setting(doc.min_share)} of each run's airtime"),
+        ("shared from", f"{doc.min_share:.0%} of each run's airtime"),
         (
             "phrases say the same",
             f"from {fmt_setting(doc.phrase_matching.same_meaning_from)}: "
