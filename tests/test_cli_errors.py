@@ -106,7 +106,7 @@ def test_every_option_help_is_printed_as_written(
     ("name", "usage"),
     [
         ("summarize", "Usage: themescope summarize [OPTIONS] VIDEO"),
-        ("compare", "Usage: themescope compare [OPTIONS] RUN_A RUN_B"),
+        ("compare", "Usage: themescope compare [OPTIONS] RUNS"),
         ("corpus", "Usage: themescope corpus [OPTIONS] CORPUS"),
     ],
 )
@@ -285,7 +285,7 @@ _SEED_RANGE = "must be an int in [0, 4294967295]"
         ),
         (
             ("compare", "a", "b", "--seed", "-1"),
-            f"--seed (compare.seed) {_SEED_RANGE}. Got -1 instead.",
+            f"--seed (themes.seed) {_SEED_RANGE}. Got -1 instead.",
         ),
         (("demo-data", "--seed", "-1"), f"seed {_SEED_RANGE}. Got -1 instead."),
         (
@@ -576,7 +576,7 @@ def test_compare_refuses_to_replace_a_newer_compare_json(
     assert code == 2
     assert err.splitlines() == [
         f"themescope: error: {out / 'compare.json'} has schema_version 99; this themescope "
-        "reads 2; upgrade themescope, choose another --out, or pass --force to replace it"
+        "reads 3; upgrade themescope, choose another --out, or pass --force to replace it"
     ]
     assert (out / "compare.json").read_text() == newer
 

@@ -134,7 +134,7 @@ def test_a_newer_schema_version_says_to_upgrade(
     _edit(path, lambda data: data.update(schema_version=7))
     with pytest.raises(DocumentError) as info:
         reader(path)
-    newest = 2 if name == "compare.json" else 1
+    newest = 3 if name == "compare.json" else 1
     assert str(info.value) == (
         f"{path} has schema_version 7; this themescope reads {newest}; upgrade themescope"
     )
@@ -165,7 +165,7 @@ def test_compare_json_of_schema_version_1_still_reads(compare_dir: Path) -> None
     assert document.per_run.a.shared[0].said_by_both == []
     assert document.runs.b.themes[0].phrases[0].gloss is None
     _edit(path, lambda data: data.update(schema_version=0))
-    with pytest.raises(DocumentError, match=r"cannot read \(it reads 1 and 2\); rerun"):
+    with pytest.raises(DocumentError, match=r"cannot read \(it reads 1, 2 and 3\); rerun"):
         read_compare(path)
 
 

@@ -5,8 +5,9 @@ page), these pages come from the real pipeline, with markup injected into the
 subtitles the way a hostile or sloppy subtitle file would carry it.
 
 The same two runs give the generator's two-language check (the English and the
-Chinese video have the same themes, so the comparison must pair them theme for
-theme); that test needs no browser and runs without one.
+Chinese video have the same stories, so the joint comparison must put each story's
+frames of both videos in one shared theme); that test needs no browser and runs
+without one.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ from browser_fixtures import (
     open_page,
     screenshot,
 )
-from helpers import PIPELINE_CONFIG
+from helpers import PIPELINE_CONFIG, SMALL_TRAIN
 from report_fixtures import IMG_PAYLOAD, SCRIPT_PAYLOAD
 from themescope import Summarizer
-from themescope.documents import read_compare, read_themes
+from themescope.corpus.compare import compare_runs
+from themescope.documents import JointCompareDocument, read_compare, read_themes
+from themescope.model.config import MULTILINGUAL, TrainConfig
 from themescope.report import render_compare
 from themescope.synthetic import SyntheticVideo, read_truth
-from themescope.themes.compare import compare_runs
+from themescope.themes.config import ThemesConfig
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +59,13 @@ def pages(
     for name, video in (("en", synthetic_video_en), ("zh", synthetic_video_zh)):
         subtitles = _with_payloads(video.subtitles_path, root / f"{name}.srt")
         runs[name] = summarizer.run(video.video_path, subtitles, out=root / name)
-    comparison = compare_runs(runs["en"].run.path, runs["zh"].run.path, root / "compare")
+    comparison = compare_runs(
+        [runs["en"].run.path, runs["zh"].run.path],
+        root / "compare",
+        train=TrainConfig.from_dict({**SMALL_TRAIN, "word_vectors": MULTILINGUAL}),
+        themes=ThemesConfig(k_range=(3, 5)),
+        device="cpu",
+    )
     return {
         "report": runs["en"].report_path,
         "report_zh": runs["zh"].report_path,
@@ -82,28 +91,32 @@ def _true_theme(run: Path, video: SyntheticVideo) -> dict[int, tuple[int, float]
     return out
 
 
-def test_generated_english_and_chinese_runs_pair_theme_for_theme(pages: dict[str, Any]) -> None:
-    runs, videos = pages["runs"], pages["videos"]
-    true_en = _true_theme(runs["en"].run.path, videos["en"])
-    true_zh = _true_theme(runs["zh"].run.path, videos["zh"])
-    truth_en = {theme: truth for theme, (truth, _) in true_en.items()}
-    truth_zh = {theme: truth for theme, (truth, _) in true_zh.items()}
+def test_generated_english_and_chinese_runs_share_their_stories(pages: dict[str, Any]) -> None:
+    import pyarrow.parquet as pq
+
     document = read_compare(pages["compare_json"])
-    # every pair is of the same story (a story split in two themes pairs one of them)
-    matched = {(m.a, m.b) for m in document.matching}
-    assert len(matched) == min(len(truth_en), len(truth_zh))
-    assert all(truth_en[a] == truth_zh[b] for a, b in matched)
-    # the words alone rank a theme of the same story first, both ways
-    text = np.array(document.matrices.text, dtype=float)
-    assert all(truth_zh[int(np.argmax(row))] == truth_en[i] for i, row in enumerate(text))
-    assert all(truth_en[int(np.argmax(text[:, j]))] == truth_zh[j] for j in range(text.shape[1]))
-    # A matched pair of clean themes is shared. The small training of these tests can
-    # leave a theme a mix of two stories: its pair is matched right but may score below
-    # the threshold.
-    shared = {(m.a, m.b) for m in document.matching if m.shared}
-    assert shared <= matched
-    clean = {(a, b) for a, b in matched if true_en[a][1] >= 0.9 and true_zh[b][1] >= 0.9}
-    assert clean <= shared
+    assert isinstance(document, JointCompareDocument)
+    folder = pages["compare_json"].parent
+    frames = pq.read_table(folder / "frames.parquet").to_pydict()
+    truth = {name: read_truth(video.truth_path) for name, video in pages["videos"].items()}
+    story = np.array(
+        [
+            truth[video][min(int(time), len(truth[video]) - 1)]
+            for video, time in zip(frames["video"], frames["time_s"], strict=True)
+        ]
+    )
+    videos, themes = np.array(frames["video"]), np.array(frames["theme"])
+    shared = [theme for theme in document.themes if theme.shared]
+    # Both videos tell the same stories: most of the airtime is in shared themes, and a
+    # shared theme's frames of either video are of one story.
+    assert sum(theme.shares["en"] for theme in shared) >= 0.5
+    for theme in shared:
+        majority = {
+            name: np.bincount(story[(videos == name) & (themes == theme.id)]).argmax()
+            for name in ("en", "zh")
+        }
+        assert majority["en"] == majority["zh"], theme.label
+    assert any(theme.said_by_both for theme in shared)
 
 
 def test_real_report_renders_shows_evidence_and_runs_no_injected_markup(
@@ -156,35 +169,19 @@ def test_real_chinese_report_and_comparison_render(
     assert_offline_and_clean(driver)
 
     open_page(driver, pages["compare"])
-    rows = driver.find_elements(By.CSS_SELECTOR, "#side-a .theme-row")
-    assert len(rows) == pages["runs"]["en"].k
-    assert driver.find_elements(By.CSS_SELECTOR, "table.heat")
-    # the default embedder is multilingual: English and Chinese phrases are compared by meaning
-    assert "multilingual" in driver.find_element(By.ID, "comparable").text
-    # What each side says that the other does not, and what both say, with the English
-    # gloss of every Chinese phrase beside it, as compare.json has them.
     comparison = read_compare(pages["compare_json"])
-    section = driver.find_element(By.ID, "shared-own")
-    differences = section.find_elements(By.CSS_SELECTOR, ".phr.only .diff")
-    pairs = section.find_elements(By.CSS_SELECTOR, ".phr.both .same")
-    assert differences and pairs and all(nonzero(item) for item in differences + pairs)
-    written = [
-        (d.text, d.gloss)
-        for side in (comparison.per_run.a, comparison.per_run.b)
-        for item in side.shared + side.own
-        for d in item.difference_phrases
-    ]
-    assert [d.text for d in differences] == [
-        f"{text} ({gloss})" if gloss else text for text, gloss in written
-    ]
-    chinese = [(text, gloss) for text, gloss in written if not text.isascii()]
-    assert chinese and all(gloss and gloss.isascii() for _, gloss in chinese)
-    both = [p for item in comparison.per_run.b.shared for p in item.said_by_both]
-    assert both and all(p.gloss for p in both)
-    shown_pairs = {p.text for p in pairs}
-    for p in both:
-        assert f"{p.text} ({p.gloss}) = {p.other}" in shown_pairs
-    glosses = section.find_elements(By.CSS_SELECTOR, ".gloss")
+    assert isinstance(comparison, JointCompareDocument)
+    # The page leads with what the reports share, each Chinese phrase glossed beside it.
+    answer = driver.find_element(By.ID, "answer")
+    shared = [theme for theme in comparison.themes if theme.shared]
+    assert len(answer.find_elements(By.CSS_SELECTOR, ".theme-row.shared")) == len(shared)
+    pairs = answer.find_elements(By.CSS_SELECTOR, ".phr.both .same")
+    written = [pair for theme in shared for pair in theme.said_by_both]
+    assert len(pairs) == len(written) and all(nonzero(item) for item in pairs)
+    for shown, pair in zip(pairs, written, strict=True):
+        chinese = pair.phrases["zh"]
+        assert chinese.gloss and f"{chinese.text} ({chinese.gloss})" in shown.text
+    glosses = driver.find_elements(By.CSS_SELECTOR, ".gloss")
     assert glosses and all(nonzero(g) for g in glosses)
     assert_injection_inert(driver)
     assert_offline_and_clean(driver)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import hashlib
 import json
 import os
-import re
-import types
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,6 @@ import pytest
 from helpers import add_stability
 from report_fixtures import (
     ALERT_PAYLOAD,
-    CHINESE_GLOSS,
     CHINESE_PHRASE,
     CHINESE_TEXT,
     IMG_PAYLOAD,
@@ -26,10 +22,9 @@ from report_fixtures import (
     build_run,
     parse_page,
 )
-from themescope import __version__
 from themescope._atomic import write_json_atomic
 from themescope._cli import main
-from themescope.documents import read_compare, read_themes, write_themes
+from themescope.documents import read_themes, write_themes
 from themescope.errors import RunDirectoryError, StageNotDoneError
 from themescope.report import render_compare, render_report
 from themescope.report._common import json_for_script
@@ -292,106 +287,17 @@ def test_api_errors_are_themescope_errors(tmp_path: Path) -> None:
         render_compare(tmp_path / "cmp")
 
 
-def test_compare_page_shows_both_runs_matrices_and_differences(tmp_path: Path) -> None:
-    run_a = build_run(tmp_path, name="us")
-    run_b = build_run(tmp_path, name="cn", lang="zh")
-    out = build_compare(tmp_path, run_a, run_b)
-    path = render_compare(out)
-    assert path == out / "compare.html"
-    html = path.read_text(encoding="utf-8")
-    _assert_self_contained_and_inert(html)
-    for payload in (SCRIPT_PAYLOAD, IMG_PAYLOAD):
-        assert payload not in html
-
-    assert 'id="side-a"' in html and 'id="side-b"' in html
-    assert "us.mp4" in html and "cn.mp4" in html
-    for side in ("a", "b"):
-        for theme_id in range(3):
-            assert f'id="theme-{side}-{theme_id}"' in html
-    # combined and visual matrices are drawn; text (null in compare.json) is not.
-    tables = re.findall(r'<table class="heat" data-kind="(\w+)"', html)
-    assert tables == ["combined", "visual"]
-    combined = html.split('data-kind="combined"')[1].split("</table>")[0]
-    assert combined.count('class="cell') == 9 and combined.count("cell matched") == 3
-    assert "0.9" in combined
-    assert "the embedder is monolingual" in html and CHINESE_PHRASE in html
-    assert "too different" in html and "what makes it its own" in html
-    assert "its top phrases (the words of the two runs cannot be compared)" in html
-    # The Chinese phrase carries its gloss wherever it is shown: among theme 0's phrases
-    # (both hand-built runs have it), as a difference phrase of B, and as what A's shared
-    # theme says too.
-    shown = f'{CHINESE_PHRASE} <span class="gloss">({CHINESE_GLOSS})</span>'
-    assert html.count(shown) == 2 + 1 + 1
-    assert "both say: " in html
-    # a difference is below the threshold: 0.2996 is shown as 0.29, not as 0.30
-    assert 'interview</span> <span class="muted">(0.29)</span>' in html
-    assert "phrases say the same" in html and "schema_version 1" not in html
-    # Representative frames of both runs are embedded.
-    assert html.count("data:image/jpeg;base64,") >= 2 * 3 * 3
-
-
-def test_compare_header_shows_each_time_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A page written as the comparison ran showed the same timestamp twice.
-    from themescope.report import compare_page
-
-    out = build_compare(tmp_path, build_run(tmp_path, name="us"), build_run(tmp_path, name="b"))
-    created = read_compare(out / "compare.json").created
-    now = _dt.datetime.fromisoformat(created)
-    clock = types.SimpleNamespace(UTC=_dt.UTC, datetime=types.SimpleNamespace(now=lambda tz: now))
-    monkeypatch.setattr(compare_page, "_dt", clock)
-    header = render_compare(out).read_text(encoding="utf-8").split('<div class="sub">')[1]
-    assert (
-        header.split("</div>")[0] == f"comparison by themescope {__version__} · compared {created}"
+def test_a_compare_json_of_an_older_themescope_says_what_to_rerun(tmp_path: Path) -> None:
+    out = build_compare(
+        tmp_path, build_run(tmp_path, name="us"), build_run(tmp_path, name="cn", lang="zh")
     )
-    later = now + _dt.timedelta(days=1)
-    clock.datetime.now = lambda tz: later
-    header = render_compare(out).read_text(encoding="utf-8").split('<div class="sub">')[1]
-    assert header.split("</div>")[0] == (
-        f"comparison by themescope {__version__} · compared {created} · page written "
-        f"{later.isoformat(timespec='seconds')}"
+    with pytest.raises(RunDirectoryError) as info:
+        render_compare(out)
+    assert str(info.value) == (
+        f"{out / 'compare.json'} has schema_version 2, from an older themescope that matched "
+        f"separately fitted themes; rerun `themescope compare RUN_A RUN_B --out {out}` to "
+        "compare the runs jointly"
     )
-
-
-def test_compare_page_of_an_older_compare_json_says_what_to_rerun(tmp_path: Path) -> None:
-    run_a = build_run(tmp_path, name="us")
-    run_b = build_run(tmp_path, name="cn", lang="zh")
-    out = build_compare(tmp_path, run_a, run_b)
-    path = out / "compare.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    # schema_version 1: no glosses, no said_by_both, no phrase_matching or gloss_language
-    data["schema_version"] = 1
-    data.pop("phrase_matching"), data.pop("gloss_language")
-    for key in ("a", "b"):
-        for theme in data["runs"][key]["themes"]:
-            theme.pop("label_gloss")
-            for phrase in theme["phrases"]:
-                phrase.pop("gloss")
-        for kind in ("shared", "own"):
-            for item in data["per_run"][key][kind]:
-                item.pop("said_by_both", None)
-                for phrase in item["difference_phrases"]:
-                    phrase.pop("gloss")
-    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    assert read_compare(path).per_run.a.shared[0].said_by_both == []
-    html = render_compare(out).read_text(encoding="utf-8")
-    assert "compare.json has schema_version 1, from an older themescope" in html
-    assert "rerun `themescope compare` to add them" in html
-    assert CHINESE_PHRASE in html and f"({CHINESE_GLOSS})" not in html
-
-
-def test_compare_page_without_its_runs_still_renders(tmp_path: Path) -> None:
-    run_a = build_run(tmp_path, name="us")
-    run_b = build_run(tmp_path, name="cn", lang="zh")
-    out = build_compare(tmp_path, run_a, run_b)
-    import shutil
-
-    shutil.rmtree(run_b)
-    html = render_compare(out).read_text(encoding="utf-8")
-    _assert_self_contained_and_inert(html)
-    assert "not found; its frames are not shown" in html
-    assert 'id="theme-b-2"' in html  # themes listed in compare.json itself
 
 
 def test_long_videos_are_capped_to_keep_the_page_small(

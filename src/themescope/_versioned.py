@@ -76,7 +76,7 @@ def read_versioned(
         if found is not None and found not in reads:
             raise DocumentError(
                 f"{path} has schema_version {found}, which this themescope cannot read "
-                f"(it reads {' and '.join(map(str, reads))}); {rewrite}"
+                f"(it reads {_listed(reads)}); {rewrite}"
             )
         return msgspec.json.decode(raw, type=document_type)
     except msgspec.ValidationError as exc:
@@ -95,3 +95,9 @@ def decode_error_text(exc: Exception) -> str:
     text = str(exc).replace(" - at ", " at ")
     # Lower-case its first word, but not an acronym ("JSON is malformed").
     return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def _listed(versions: tuple[int, ...]) -> str:
+    """``1``, ``1 and 2``, ``1, 2 and 3``."""
+    *first, last = map(str, versions)
+    return f"{', '.join(first)} and {last}" if first else last

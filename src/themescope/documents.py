@@ -36,13 +36,19 @@ from themescope._atomic import atomic_path
 from themescope._versioned import read_versioned
 
 THEMES_SCHEMA_VERSION = 1
-COMPARE_SCHEMA_VERSION = 2
-"""2: difference phrases are found by meaning across languages (phrases centred per run,
-Chinese also through its English gloss, one measured threshold), so their
+COMPARE_SCHEMA_VERSION = 3
+"""3: the runs are analysed jointly (:class:`JointCompareDocument`): one model and one
+clustering over the frames of every run, each theme with every run's share of its
+airtime and what each run says in it. 2 (:class:`CompareDocument`, separately fitted
+themes matched one to one): difference phrases are found by meaning across languages
+(phrases centred per run, Chinese also through its English gloss, one measured
+threshold), so their
 ``similarity_to_other`` and the text matrix are on a new scale; every non-English
 phrase and label carries its ``gloss``; a shared theme lists what both sides say."""
-COMPARE_READS = (1, 2)
+COMPARE_READS = (1, 2, 3)
 """compare.json versions this themescope reads (1: without glosses or ``said_by_both``)."""
+PAIRWISE_COMPARE_VERSIONS = (1, 2)
+"""compare.json versions that matched two runs' own themes (:class:`CompareDocument`)."""
 STUDY_SCHEMA_VERSION = 1
 """Version of a study's ``videos.json``."""
 STUDY_THEMES_SCHEMA_VERSION = 2
@@ -625,7 +631,7 @@ class PhraseMatching(Record, kw_only=True):
 
 
 class CompareDocument(Record, kw_only=True):
-    """``compare.json``: the comparison of two runs' themes (written by ``themescope compare``)."""
+    """``compare.json`` 1 and 2: two runs' separately fitted themes, matched (read only)."""
 
     schema_version: int
     tool: str
@@ -656,6 +662,88 @@ class CompareDocument(Record, kw_only=True):
         Meta(description="Language of the glosses ('en'); null when glosses are off."),
     ] = None
     warnings: list[str]
+
+
+class JointPhrase(Record, kw_only=True):
+    """A phrase one run says in a joint theme."""
+
+    text: str
+    gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
+
+
+class SaidByBoth(Record, kw_only=True):
+    """Two phrases, each said by another run in one theme, that say the same thing."""
+
+    phrases: Annotated[
+        dict[str, JointPhrase], Meta(description="Each of the two runs' phrase, by run name.")
+    ]
+    similarity: Annotated[
+        float,
+        Meta(description="Their similarity (see `phrase_matching`), at its threshold or above."),
+    ]
+
+
+class JointTheme(Record, kw_only=True):
+    """A theme of the joint clustering of every compared run."""
+
+    id: int
+    label: str
+    label_gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
+    shares: Annotated[
+        dict[str, float], Meta(description="Each run's share of its own airtime in the theme.")
+    ]
+    shared: Annotated[
+        bool, Meta(description="Every run gives it at least `min_share` of its airtime.")
+    ]
+    n_frames: int
+    representative_images: Annotated[
+        list[str], Meta(description="Image paths relative to the comparison's folder.")
+    ]
+    phrases: Annotated[
+        dict[str, list[JointPhrase]],
+        Meta(description="What each run says in the theme, best first, by run name."),
+    ]
+    said_by_both: Annotated[
+        list[SaidByBoth],
+        Meta(description="Phrases of two runs that say the same thing (across languages)."),
+    ]
+    only: Annotated[
+        dict[str, list[JointPhrase]],
+        Meta(description="Each run's phrases of the theme that no other run says anywhere."),
+    ]
+
+
+class JointRun(Record, kw_only=True):
+    """One compared run."""
+
+    name: Annotated[str, Meta(description="Its folder's name; its key in every theme.")]
+    path: Annotated[str, Meta(description="Absolute path of the run directory.")]
+    lang: str
+    ingest_fingerprint: str
+    n_frames: int
+    seconds: float
+
+
+class JointCompareDocument(Record, kw_only=True):
+    """``compare.json``: runs analysed jointly, what they share and where they differ."""
+
+    schema_version: int
+    tool: str
+    version: str
+    created: Annotated[str, Meta(description="ISO-8601 time of writing.")]
+    runs: list[JointRun]
+    min_share: float
+    themes: Annotated[list[JointTheme], Meta(description="Largest first.")]
+    phrase_matching: PhraseMatching
+    gloss_language: Annotated[
+        str | None,
+        Meta(description="Language of the glosses ('en'); null when glosses are off."),
+    ] = None
+    warnings: list[str]
+
+
+class _CompareHeader(Record, kw_only=True):
+    schema_version: int | None = None
 
 
 # --------------------------------------------------------------------------- reading, writing
@@ -921,26 +1009,28 @@ def write_themes(path: str | Path, document: ThemesDocument) -> None:
     _write(Path(path), document)
 
 
-def read_compare(path: str | Path) -> CompareDocument:
+def read_compare(path: str | Path) -> JointCompareDocument | CompareDocument:
     """Read and validate ``compare.json``.
 
     A file of an older version in :data:`COMPARE_READS` is read with the fields it
-    lacks left empty; its ``schema_version`` says which it was.
+    lacks left empty; its ``schema_version`` says which it was, and a version in
+    :data:`PAIRWISE_COMPARE_VERSIONS` is read as a :class:`CompareDocument`.
 
     Raises:
         DocumentError: The file is missing, is not JSON, does not match the
             schema, or was written by a newer themescope.
     """
-    return read_versioned(
-        Path(path),
-        CompareDocument,
-        COMPARE_READS,
-        missing="run `themescope compare` first",
-        rewrite="rerun `themescope compare` to rewrite it",
-    )
+    how = {
+        "missing": "run `themescope compare` first",
+        "rewrite": "rerun `themescope compare` to rewrite it",
+    }
+    found = read_versioned(Path(path), _CompareHeader, COMPARE_READS, **how).schema_version
+    if found in PAIRWISE_COMPARE_VERSIONS:
+        return read_versioned(Path(path), CompareDocument, PAIRWISE_COMPARE_VERSIONS, **how)
+    return read_versioned(Path(path), JointCompareDocument, COMPARE_SCHEMA_VERSION, **how)
 
 
-def write_compare(path: str | Path, document: CompareDocument) -> None:
+def write_compare(path: str | Path, document: JointCompareDocument) -> None:
     """Write ``compare.json`` atomically (indented UTF-8, non-ASCII kept)."""
     _write(Path(path), document)
 
@@ -982,7 +1072,7 @@ def write_study(path: str | Path, document: StudyThemesDocument | StudyVideosDoc
 
 SCHEMA_FILES: dict[str, type[Record]] = {
     "themes.schema.json": ThemesDocument,
-    "compare.schema.json": CompareDocument,
+    "compare.schema.json": JointCompareDocument,
     "study-themes.schema.json": StudyThemesDocument,
     "study-videos.schema.json": StudyVideosDocument,
 }

@@ -278,14 +278,13 @@ class ReportRecord(StageRecord, kw_only=True):
 
 
 class CompareRecord(StageRecord, kw_only=True):
-    """The compare stage's record (a comparison's folder): how the two runs' themes matched."""
+    """The compare stage's record (a comparison's folder): the runs' joint themes."""
 
     stage = "compare"
 
-    n_themes_a: int = 0
-    n_themes_b: int = 0
+    n_runs: int = 0
+    k: int = 0
     n_shared: int = 0
-    methods: list[str] = msgspec.field(default_factory=list)
 
 
 R = TypeVar("R", bound=StageRecord)

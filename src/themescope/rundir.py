@@ -81,6 +81,9 @@ STUDY_VIDEOS_NAME = "videos.json"
 """The file that tells a study directory from a single video's run."""
 COMPARE_NAME = "compare.json"
 """The file that tells a comparison's folder (``themescope compare``) from a run."""
+COMPARED_RUNS = "runs"
+"""The ``text_source`` of a comparison's ingest, which gathers its runs' frames: it tells a
+comparison stopped before compare.json from a study (both have videos.json)."""
 LOCK_NAME = ".lock"
 Kind = Literal["run", "study", "comparison"]
 """The kinds of run directory: a single video's run, a study, a comparison of two runs."""
@@ -438,14 +441,17 @@ class RunDirectory:
 
     def is_comparison(self) -> bool:
         """Whether this directory holds a comparison (``themescope compare`` wrote it)."""
-        return (self / COMPARE_NAME).is_file()
+        if (self / COMPARE_NAME).is_file():
+            return True
+        record = self.record("ingest") if self.exists() else None
+        return record is not None and getattr(record, "text_source", None) == COMPARED_RUNS
 
     def found_kind(self) -> Kind | None:
         """The kind of directory found on disk (None: no run of any kind yet)."""
+        if self.is_comparison():  # a joint comparison holds a study's files too
+            return "comparison"
         if self.is_study():
             return "study"
-        if self.is_comparison():
-            return "comparison"
         return "run" if self.exists() and self.read_manifest().stages else None
 
     def read_manifest(self) -> Manifest:
@@ -582,11 +588,14 @@ class RunDirectory:
 
     def _command(self, name: str) -> str:
         """The command that (re)does stage ``name`` here."""
-        if self.is_study():
-            return _KIND_COMMANDS["study"]
-        if self.kind in _KIND_COMMANDS:
-            return _KIND_COMMANDS[self.kind]
-        commands = [cls.command for cls in _STAGE_CLASSES.get(name, ()) if cls.command]
+        found = self.kind if self.kind in _KIND_COMMANDS else self.found_kind() or "run"
+        if found in _KIND_COMMANDS:
+            return _KIND_COMMANDS[found]
+        commands = [
+            cls.command
+            for cls in _STAGE_CLASSES.get(name, ())
+            if cls.command and found in cls.kinds
+        ]
         return commands[0] if commands else name
 
     def _document_readers(self) -> dict[str, Callable[[Path], object]]:

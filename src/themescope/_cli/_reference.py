@@ -104,8 +104,9 @@ def settings_reference() -> str:
         "",
         "## compare",
         "",
-        "`themescope compare` (and `themescope.themes.compare.compare_runs`) reads no config "
-        "file; its options:",
+        "`themescope compare` (and `themescope.corpus.compare.compare_runs`) reads the "
+        "compare, train and themes sections of a config file (a study's defaults where they "
+        "say nothing); its options:",
         "",
     ]
     lines += _command_table("compare")

@@ -1,84 +1,86 @@
-"""``themescope compare``: shared and own themes of two runs, across languages too."""
+"""``themescope compare``: runs analysed jointly, what they share and where they differ."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from themescope._cli._app import app
-from themescope._cli._options import given, option, registered
+from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
+from themescope.corpus.study import STUDY_DEFAULTS
+from themescope.model.config import TrainConfig
 from themescope.themes.compare.config import CompareConfig
+from themescope.themes.config import ThemesConfig
 
 
 @app.command("compare")
 def compare_command(
-    run_a: Annotated[Path, typer.Argument(help="First run directory (with themes).")],
-    run_b: Annotated[Path, typer.Argument(help="Second run directory (with themes).")],
+    runs: Annotated[
+        list[Path], typer.Argument(help="Two or more run directories (with a finished ingest).")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the comparison into.")],
-    embedder: Annotated[
-        str | None,
-        typer.Option(
-            "--embedder",
-            help=f"Phrase embedder: one of {registered('embedder')} (default: "
-            "multilingual-e5-small, which compares phrases across languages; minilm: English "
-            "only), or a local sentence-transformers folder.",
-        ),
-    ] = None,
-    multilingual: bool | None = option(CompareConfig, "multilingual"),
-    threshold: float | None = option(CompareConfig, "threshold"),
-    seed: int | None = option(CompareConfig, "seed"),
-    gloss_language: str | None = option(CompareConfig, "gloss_language"),
+    config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_FILE_HELP),
+    settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    min_share: float | None = option(CompareConfig, "min_share"),
+    epochs: int | None = option(TrainConfig, "epochs", defaults=STUDY_DEFAULTS),
+    k: int | None = option(ThemesConfig, "k", defaults=STUDY_DEFAULTS),
+    k_range: str | None = option(ThemesConfig, "k_range", defaults=STUDY_DEFAULTS),
+    embedder: str | None = option(ThemesConfig, "embedder", defaults=STUDY_DEFAULTS),
+    gloss_language: str | None = option(ThemesConfig, "gloss_language", defaults=STUDY_DEFAULTS),
+    seed: int | None = option(ThemesConfig, "seed"),
+    device: str | None = typer.Option(
+        None, "--device", help="auto, cpu, cuda or mps (default: auto)."
+    ),
     force: Annotated[
         bool,
-        typer.Option(
-            "--force",
-            help="Redo the comparison, and write into an --out that holds other files or a "
-            "newer themescope's compare.json.",
-        ),
+        typer.Option("--force", help="Redo every stage; accept an --out holding other files."),
     ] = False,
 ) -> None:
-    """Match the themes of RUN_A and RUN_B; write what they share and what is their own."""
-    from themescope.report.compare_page import CompareReportStage
-    from themescope.rundir import Pipeline, RunDirectory
-    from themescope.themes.compare.stage import CompareStage, ComparisonResult
+    """Analyse RUNS jointly: each joint theme's share per run, what each says, what both say."""
+    from rich.console import Console
 
-    config = CompareConfig.from_dict(
-        given(
-            threshold=threshold, multilingual=multilingual, seed=seed, gloss_language=gloss_language
-        )
+    from themescope.corpus.compare import ComparisonResult, comparison_stages
+    from themescope.pipeline import check_sections
+    from themescope.rundir import Pipeline, RunDirectory
+
+    flags: dict[str, Any] = {
+        "compare": given(min_share=min_share),
+        "train": given(epochs=epochs, seed=seed),
+        "themes": given(
+            k=k, k_range=k_range, embedder=embedder, gloss_language=gloss_language, seed=seed
+        ),
+        **given(device=device),
+    }
+    values = merged_config(config_file, settings, flags)
+    check_sections(values, ("compare", "train", "themes"))
+    themes = dict(values.get("themes", {}))
+    if "k" not in themes:  # a fixed k excludes a k range, the study's default one too
+        themes = {**STUDY_DEFAULTS["themes"], **themes}
+    stages = comparison_stages(
+        runs,
+        CompareConfig.from_dict(dict(values.get("compare", {}))),
+        themes=ThemesConfig.from_dict(themes),
+        train=TrainConfig.from_dict({**STUDY_DEFAULTS["train"], **dict(values.get("train", {}))}),
+        device=str(values.get("device", "auto")),
     )
     folder = RunDirectory(out, kind="comparison")
-    stages = [CompareStage(run_a, run_b, config, embedder=embedder), CompareReportStage()]
     result = ComparisonResult.read(folder, Pipeline(stages).run(folder, force=force))
     document = result.document
     console = Console(soft_wrap=True)
     done = ", ".join(f"{stage} {status}" for stage, status in result.stages.items())
-    console.print(f"comparison ({done})", markup=False)
-    used = ", ".join(m.name for m in document.methods if m.used)
-    languages = document.languages
-    console.print(f"languages: {languages.a} vs {languages.b} · methods: {used}", markup=False)
-    if not document.text_comparable:
-        # The reason was logged as a warning; compare.json keeps it too.
-        console.print("text: not compared (see text_comparable_reason in compare.json)")
-    themes_a = document.runs.a.themes
-    themes_b = document.runs.b.themes
-    table = Table("A theme", "B theme", "score", "shared")
-    for match in document.matching:
-        table.add_row(
-            f"{match.a}: {themes_a[match.a].label}",
-            f"{match.b}: {themes_b[match.b].label}",
-            f"{match.score:.2f}",
-            "yes" if match.shared else "no",
+    console.print(f"{len(document.themes)} joint themes ({done})", markup=False)
+    for theme in document.themes:
+        shares = "  ".join(f"{name} {share:5.1%}" for name, share in theme.shares.items())
+        gloss = f" ({theme.label_gloss})" if theme.label_gloss else ""
+        mark = "shared" if theme.shared else "own"
+        console.print(
+            f"  theme {theme.id}  {theme.label}{gloss}  |  {shares}  |  {mark}, "
+            f"{len(theme.said_by_both)} said by both",
+            markup=False,
+            highlight=False,
         )
-    console.print(table)
-    n_own_a = len(document.per_run.a.own)
-    n_own_b = len(document.per_run.b.own)
-    n_shared = sum(1 for m in document.matching if m.shared)
-    console.print(
-        f"{n_shared} shared · {n_own_a} own to A · {n_own_b} own to B → {result.path}", markup=False
-    )
+    n_shared = sum(theme.shared for theme in document.themes)
+    console.print(f"{n_shared} shared → {result.path}", markup=False, highlight=False)
     console.print(f"report: {folder / 'compare.html'}", markup=False, highlight=False)

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -52,7 +52,7 @@ from themescope.documents import (
 from themescope.embedding import embedder_info
 from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
 from themescope.manifest import ThemesRecord
-from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
+from themescope.rundir import STUDY_VIDEOS_NAME, Kind, RunDirectory, Stage, StageWriter
 from themescope.themes import timeline
 from themescope.themes.base import Captioner, PhraseEmbedder, Tagger, ThemeMaterial
 from themescope.themes.candidates import theme_passages
@@ -134,7 +134,9 @@ class StudyThemesStage(Stage):
     columns = ("theme", "caption")
     config_section = "themes"
     command = "corpus"
-    kinds = ("study",)
+    kinds: ClassVar[tuple[Kind, ...]] = ("study",)
+    one_video_per_group: ClassVar[bool] = False
+    """A comparison's groups are one run each: no interval or test over a group's videos."""
 
     def __init__(
         self,
@@ -256,17 +258,22 @@ class StudyThemesStage(Stage):
             level=self.level,
             seed=config.seed,
         )
-        for message in shares.warnings:
-            writer.warn(message)
-        test = _difference_test(
-            [videos[i] for i in on],
-            labels[on],
-            seconds[on],
-            video_group,
-            k,
-            config.seed,
-            self.n_permutations,
-            writer,
+        if not self.one_video_per_group:
+            for message in shares.warnings:
+                writer.warn(message)
+        test = (
+            None
+            if self.one_video_per_group
+            else _difference_test(
+                [videos[i] for i in on],
+                labels[on],
+                seconds[on],
+                video_group,
+                k,
+                config.seed,
+                self.n_permutations,
+                writer,
+            )
         )
         candidates = [
             _group_phrases(rows, groups, texts, captions, ocr_texts, langs) for rows in members

@@ -55,7 +55,7 @@ class TrainStage(Stage):
     )
     config_section = "train"
     command = "train"
-    kinds = ("run", "study")
+    kinds = ("run", "study", "comparison")
 
     def __init__(
         self,

