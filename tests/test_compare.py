@@ -20,8 +20,8 @@ from themescope.media.ingest import IngestStage
 from themescope.model.config import MULTILINGUAL
 from themescope.rundir import RunDirectory, run_stage
 from themescope.synthetic import generate_news_video
-from themescope.themes.compare import SAME_MEANING_SIMILARITY
 from themescope.themes.config import ThemesConfig
+from themescope.themes.phrase_match import SAME_MEANING_SIMILARITY
 
 TINY_VIDEO = {"width": 160, "height": 90, "fps": 5, "segment_s": (4, 8), "preset": "ultrafast"}
 TINY = {"train": tiny_config(word_vectors=MULTILINGUAL), "themes": ThemesConfig(k_range=(2, 4))}

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
+from test_model_support import tiny_config
 from themescope import registry
 from themescope.documents import read_themes
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
@@ -490,8 +491,9 @@ def _add_on_screen_text(path: Path) -> list[str]:
 
 
 def test_runs_with_and_without_on_screen_text_go_through_themes_report_compare(tmp_path, embedder):
+    from themescope.corpus.compare import compare_runs
+    from themescope.model.config import MULTILINGUAL
     from themescope.report.render import render_report
-    from themescope.themes.compare import compare_runs
 
     # Run "old" was ingested before OCR existed (no ocr_* columns); run "new" has them.
     runs = {"old": tmp_path / "old", "new": tmp_path / "new"}
@@ -515,8 +517,14 @@ def test_runs_with_and_without_on_screen_text_go_through_themes_report_compare(t
         if texts is not None:
             assert table.column("ocr_text").to_pylist() == texts
         assert render_report(path).status == "ran"
-    result = compare_runs(runs["old"], runs["new"], tmp_path / "compare", embedder=embedder)
-    assert result.path.is_file() and result.document.matching
+    # Built alike, the two runs record the same ingest: make "new" a run of its own.
+    manifest = json.loads((runs["new"] / "manifest.json").read_text("utf-8"))
+    manifest["stages"]["ingest"]["fingerprint"] = "ingested with on-screen text"
+    (runs["new"] / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    tiny = {"train": tiny_config(word_vectors=MULTILINGUAL), "themes": ThemesConfig(k=2)}
+    result = compare_runs(list(runs.values()), tmp_path / "compare", device="cpu", **tiny)
+    assert {run.name for run in result.document.runs} == {"old", "new"}
+    assert all(set(theme.shares) == {"old", "new"} for theme in result.document.themes)
 
 
 def test_name_straps_are_read_from_the_lower_third_of_each_frame(tmp_path):

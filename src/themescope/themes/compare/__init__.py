@@ -22,17 +22,3 @@ Example:
     >>> [(t.label, t.shares) for t in result.document.themes if t.shared]  # doctest: +SKIP
     [('booster shots', {'us': 0.41, 'cn': 0.36})]
 """
-
-from themescope.themes.compare.stage import CompareStage
-from themescope.themes.phrase_match import (
-    SAME_MEANING_SIMILARITY,
-    embed_phrases,
-    phrase_similarity,
-)
-
-__all__ = [
-    "SAME_MEANING_SIMILARITY",
-    "CompareStage",
-    "embed_phrases",
-    "phrase_similarity",
-]
