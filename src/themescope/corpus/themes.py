@@ -370,15 +370,21 @@ class StudyThemesStage(Stage):
         video_group: dict[str, str],
         theme_labels: dict[int, str],
         writer: StageWriter,
+        metadata: dict[str, dict[str, str]] | None = None,
     ) -> tuple[OverTimeRecord | None, EffectsRecord | None]:
-        """Shares over time (with a date column) and covariate effects (when asked)."""
+        """Shares over time (with a date column) and covariate effects (when asked).
+
+        ``metadata``: each video's metadata columns; videos.json's when None.
+        """
         k = len(theme_labels)
         order, matrix = _video_seconds(videos, labels, seconds, list(video_group), k)
         if not order:
             return None, None
-        metadata = {
-            video.id: video.metadata for video in read_study_videos(run / STUDY_VIDEOS_NAME).videos
-        }
+        if metadata is None:
+            metadata = {
+                video.id: video.metadata
+                for video in read_study_videos(run / STUDY_VIDEOS_NAME).videos
+            }
         rows = [metadata.get(video, {}) for video in order]
         groups = [video_group[video] for video in order]
         column = date_column(list(dict.fromkeys(key for row in rows for key in row)))
