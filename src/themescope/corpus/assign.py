@@ -362,7 +362,7 @@ def _encode(run: RunDirectory, frames: Any, device_name: str) -> np.ndarray:
     from themescope.devices import resolve_device
     from themescope.model.artifacts import load_model
     from themescope.model.data import FrameData, stream_batches
-    from themescope.model.text import TokenizedText, embeddings_for
+    from themescope.model.text import TokenizedText, Vocabulary, embeddings_for
     from themescope.model.trainer import encode_batches
 
     device = resolve_device(device_name)
@@ -374,11 +374,24 @@ def _encode(run: RunDirectory, frames: Any, device_name: str) -> np.ndarray:
     if vocabulary is not None:
         train = run.require("train")
         words = train.word_vectors if isinstance(train, TrainRecord) else None
-        tokenizer = embeddings_for(words)
-        token_ids = [
-            vocabulary.encode(tokenizer.tokenize(t, lang)[: config.max_tokens])
+        source = embeddings_for(words)
+        tokens = [
+            source.tokenize(t, lang)[: config.max_tokens]
             for t, lang in zip(texts, langs, strict=True)
         ]
+        # A word's vector is the word space's, not the fit's: words the fit never met get
+        # theirs from the same space (a new story is new words), so the table grows.
+        new_words = sorted({w for ts in tokens for w in ts} - set(vocabulary.index))
+        if new_words:
+            vectors, known = source.vectors(new_words)
+            vocabulary = Vocabulary(
+                tokens=[*vocabulary.tokens, *new_words],
+                vectors=np.concatenate([vocabulary.vectors, vectors.reshape(-1, vocabulary.dim)]),
+                known=np.concatenate([vocabulary.known, known]),
+                source=vocabulary.source,
+            )
+            model.token_vectors = torch.from_numpy(vocabulary.vectors).to(device)
+        token_ids = [vocabulary.encode(ts) for ts in tokens]
         text = TokenizedText(
             vocabulary=vocabulary,
             token_ids=token_ids,

@@ -279,6 +279,7 @@ def _task(
 
 def row_identity(video: CorpusVideo) -> dict[str, Any]:
     """A row as its fingerprint sees it: its id, group, language and files (path, size, mtime)."""
+
     def file(path: Path | None) -> list[Any] | None:
         if path is None:
             return None
