@@ -137,6 +137,8 @@ def test_added_videos_get_themes_and_shares_and_the_fitted_ones_keep_theirs(
         assert timelines[video].novel_share is not None
     assert all(timelines[v.id].novel_share is None for v in videos if v.added is None)
     assert document.novelty is not None and document.novelty.n_added_videos == 2
+    result = added["result"]
+    assert set(result.novel_shares) == new_ids  # type: ignore[attr-defined]
 
 
 def test_a_video_of_an_unseen_story_is_flagged_novel(added: dict[str, object]) -> None:

@@ -119,5 +119,7 @@ def _theme_lines(result: Any) -> Iterator[str]:
         yield f"groups' theme distributions differ: p = {result.p_value:.3f}"
     for sentence in result.effects:
         yield f"effect: {sentence}"
+    for video, share in result.novel_shares.items():
+        yield f"added: {video}: {share:.0%} of its airtime far from every theme (novel)"
     for video, error in result.failed:
         yield f"failed: {video}: {error}"

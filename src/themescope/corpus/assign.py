@@ -160,7 +160,7 @@ class StudyAssignStage(Stage):
 
         started = time.perf_counter()
         fit, fit_latents = read_inputs(run)
-        records = ingest_rows(run, self.videos, self.ingest, self.executor, writer)
+        records = ingest_rows(run, self.videos, self.ingest, self.executor, writer.warn)
         for record in records:
             record.added = self.added[record.id]
         done = [r for r in records if r.status == "done"]
@@ -322,7 +322,7 @@ class StudyAssignStage(Stage):
         glosser = _glosser(self.themes)
         if glosser is not None:
             _add_study_glosses(document, glosser)
-        document.warnings = [*document.warnings, *writer.warnings]
+        document.warnings = list(dict.fromkeys([*document.warnings, *writer.warnings]))
         write_study(writer.path("themes.json"), document)
         if document.effects is not None:
             _write_effects(writer.path("effects.csv"), document.effects, document.themes)

@@ -13,7 +13,7 @@ relative to the study, which the train and themes stages read like a run's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,7 +180,9 @@ class StudyIngestStage(Stage):
             # The manifest before the videos' folders: a study killed during its first
             # ingest is still recognised as one (and resumed) by the next run.
             run.write_manifest(Manifest())
-        records = ingest_rows(run, self.spec.videos, self.config, self.executor, writer, self.force)
+        records = ingest_rows(
+            run, self.spec.videos, self.config, self.executor, writer.warn, self.force
+        )
         done = [r for r in records if r.status == "done"]
         for group, members in self.spec.groups().items():
             if not any(r.group == group for r in done):
@@ -225,12 +227,13 @@ def ingest_rows(
     videos: Sequence[CorpusVideo],
     config: IngestConfig,
     executor: Executor,
-    writer: StageWriter,
+    warn: Callable[[str], None],
     force: bool = False,
 ) -> list[StudyVideoRecord]:
     """Ingest each row into ``STUDY/videos/<id>/`` on ``executor``; return their records.
 
-    A video that fails is recorded and warned about; the others go on.
+    A video that fails is recorded and told to ``warn`` (a stage's ``writer.warn``); the
+    others go on.
 
     Raises:
         ThemescopeError: Not one video could be ingested.
@@ -248,7 +251,7 @@ def ingest_rows(
         outcomes[index] = outcome
         video = videos[index]
         if isinstance(outcome, TaskFailure):
-            writer.warn(f"video {video.id} (row {video.row}) failed: {outcome.message}")
+            warn(f"video {video.id} (row {video.row}) failed: {outcome.message}")
         else:
             logger.info("video %s: ingest %s", video.id, outcome.status)
     records = [_video_record(run, video, outcomes[i]) for i, video in enumerate(videos)]

@@ -106,6 +106,8 @@ class StudyResult:
         stages: For each stage, "ran" or "skipped".
         warnings: Every degradation recorded by the stages.
         effects: Each significant covariate effect in a sentence, largest first.
+        novel_shares: Each video added to the fitted study (``--into``) and the share of
+            its airtime far from every theme.
     """
 
     study: RunDirectory
@@ -117,6 +119,7 @@ class StudyResult:
     stages: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     effects: list[str] = field(default_factory=list)
+    novel_shares: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_study(
@@ -153,6 +156,9 @@ class StudyResult:
                 for e in sorted(document.effects.effects, key=lambda e: -abs(e.estimate))
                 if e.sentence is not None
             ],
+            novel_shares={
+                v.id: v.novel_share for v in document.videos if v.novel_share is not None
+            },
         )
 
 
