@@ -48,6 +48,7 @@ from themescope.corpus.themes import (
 from themescope.documents import (
     STUDY_SCHEMA_VERSION,
     GroupPhraseRecord,
+    GroupTestRecord,
     NoveltyRecord,
     ShareRecord,
     StudyVideosDocument,
@@ -61,6 +62,7 @@ from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWrite
 from themescope.themes import timeline
 from themescope.themes.config import ThemesConfig
 from themescope.themes.describe import read_inputs
+from themescope.themes.gloss import make_glosser
 
 logger = logging.getLogger("themescope")
 
@@ -319,7 +321,7 @@ class StudyAssignStage(Stage):
             n_added_frames=new.num_rows,
             n_novel_frames=int(new_novel.sum()),
         )
-        glosser = _glosser(self.themes)
+        glosser = make_glosser(self.themes.gloss_language)
         if glosser is not None:
             _add_study_glosses(document, glosser)
         document.warnings = list(dict.fromkeys([*document.warnings, *writer.warnings]))
@@ -415,15 +417,7 @@ def _encode(run: RunDirectory, frames: Any, device_name: str) -> np.ndarray:
     return encode_batches(model, stream_batches(data, config, n_threads=n_threads), device)
 
 
-def _glosser(config: ThemesConfig) -> Any:
-    from themescope.themes.gloss import make_glosser
-
-    return make_glosser(config.gloss_language)
-
-
-def _group_test(test: stats.GroupTest) -> Any:
-    from themescope.documents import GroupTestRecord
-
+def _group_test(test: stats.GroupTest) -> GroupTestRecord:
     return GroupTestRecord(
         method=test.method,
         statistic=round(float(test.statistic), 6),
