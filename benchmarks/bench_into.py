@@ -106,7 +106,11 @@ def main() -> None:
         f"ingest alone {ingest_s:.1f} s, --into {add_s:.1f} s, ratio {ratio:.2f} "
         f"(target at most {TARGET_RATIO:.2f}: {'met' if ratio <= TARGET_RATIO else 'missed'})"
     )
-    print(f"stages: {result.stages}")
+    manifest = RunDirectory(study_dir, study=True).read_manifest()
+    print(
+        f"stages: {result.stages}; assign {manifest.record('assign').timings}; report "  # type: ignore[union-attr]
+        f"{manifest.record('report').seconds} s"
+    )  # type: ignore[union-attr]
 
 
 if __name__ == "__main__":

@@ -224,3 +224,21 @@ def test_bad_into_targets_are_refused_in_one_line(
         "themescope: error: --into adds videos to a fitted study and --out fits one: "
         "give one of them"
     ]
+
+
+def test_refit_fits_the_old_and_the_new_videos_together(
+    added: dict[str, object], tmp_path: Path
+) -> None:
+    study = tmp_path / "refit"
+    shutil.copytree(added["study"], study)  # type: ignore[arg-type]
+    fresh = _more_csv(added["more"].manifest_path.parent, tmp_path / "m.csv", prefix="refit_")  # type: ignore[attr-defined]
+    result = tiny_study().add(fresh, into=study, refit=True)
+    assert result.stages["ingest"] == "ran" and "assign" not in result.stages
+    videos = read_study_videos(study / "videos.json").videos
+    assert len(videos) == 8 and all(v.added is None for v in videos)
+    assert set(pq.read_table(study / "frames.parquet").column("video").to_pylist()) == {
+        v.id for v in videos
+    }
+    assert not (study / ADDED_FRAMES).exists()
+    assert read_study_themes(study / "themes.json").novelty is None
+    assert "assign" not in RunDirectory(study, study=True).read_manifest().stages

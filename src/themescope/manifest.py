@@ -278,6 +278,7 @@ class AssignRecord(StageRecord, kw_only=True):
     n_frames: int = 0
     n_novel_frames: int = 0
     novel_threshold: float = 0.0
+    timings: dict[str, float] = msgspec.field(default_factory=dict)
 
 
 class ReportRecord(StageRecord, kw_only=True):

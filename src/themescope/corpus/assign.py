@@ -37,7 +37,6 @@ from themescope.corpus.ingest import frame_table, ingest_rows, row_identity
 from themescope.corpus.spec import CorpusVideo
 from themescope.corpus.themes import (
     StudyThemesStage,
-    _add_study_glosses,
     _difference_test,
     _group_phrases,
     _groups,
@@ -51,6 +50,7 @@ from themescope.documents import (
     GroupTestRecord,
     NoveltyRecord,
     ShareRecord,
+    StudyThemesDocument,
     StudyVideosDocument,
     read_study_themes,
     read_study_videos,
@@ -62,7 +62,7 @@ from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWrite
 from themescope.themes import timeline
 from themescope.themes.config import ThemesConfig
 from themescope.themes.describe import read_inputs
-from themescope.themes.gloss import make_glosser
+from themescope.themes.gloss import Glosser, make_glosser
 
 logger = logging.getLogger("themescope")
 
@@ -163,11 +163,13 @@ class StudyAssignStage(Stage):
         started = time.perf_counter()
         fit, fit_latents = read_inputs(run)
         records = ingest_rows(run, self.videos, self.ingest, self.executor, writer.warn)
+        timings = {"ingest_s": time.perf_counter() - started}
         for record in records:
             record.added = self.added[record.id]
         done = [r for r in records if r.status == "done"]
         new = frame_table(run, done, first_id=fit.num_rows)
         latents = _encode(run, new, self.device)
+        timings["encode_s"] = time.perf_counter() - started - sum(timings.values())
         config = self.themes
         fit_blank = _column(fit, "blank", bool)
         fit_labels = _column(fit, "theme", np.int64)
@@ -193,8 +195,10 @@ class StudyAssignStage(Stage):
         pq.write_table(new, writer.path(ADDED_FRAMES))
         np.save(writer.path(ADDED_LATENTS), latents)
 
+        timings["assign_s"] = time.perf_counter() - started - sum(timings.values())
         fit_novel = np.zeros(fit.num_rows, dtype=bool)
         self._measure(run, writer, fit, fit_labels, fit_novel, new, labels, novel, threshold)
+        timings["statistics_s"] = time.perf_counter() - started - sum(timings.values())
         previous = read_study_videos(run / STUDY_VIDEOS_NAME)
         kept = [v for v in previous.videos if v.added is None]
         write_study(
@@ -210,6 +214,7 @@ class StudyAssignStage(Stage):
             n_frames=len(labels),
             n_novel_frames=int(novel.sum()),
             novel_threshold=round(threshold, 4),
+            timings={name: round(seconds, 3) for name, seconds in timings.items()},
         )
         logger.info(
             "assigned %d frames of %d added videos in %.1f s (%d novel)",
@@ -233,6 +238,12 @@ class StudyAssignStage(Stage):
     ) -> None:
         """Rewrite themes.json's statistics (and effects.csv) over fitted and added videos."""
         document = read_study_themes(run / "themes.json")
+        known_glosses = {
+            phrase.text: phrase.gloss
+            for theme in document.themes
+            for phrases in theme.group_phrases.values()
+            for phrase in phrases
+        }
         k = document.k
         both = [fit, new]
         videos = [v for t in both for v in _strings(t, "video")]
@@ -323,7 +334,9 @@ class StudyAssignStage(Stage):
         )
         glosser = make_glosser(self.themes.gloss_language)
         if glosser is not None:
-            _add_study_glosses(document, glosser)
+            # The themes' labels and phrases keep the fit's glosses; only group phrases are
+            # new, and those the groups already said keep theirs (glossing is slow).
+            _gloss_group_phrases(document, glosser, known_glosses)
         document.warnings = list(dict.fromkeys([*document.warnings, *writer.warnings]))
         write_study(writer.path("themes.json"), document)
         if document.effects is not None:
@@ -415,6 +428,17 @@ def _encode(run: RunDirectory, frames: Any, device_name: str) -> np.ndarray:
     )
     n_threads = max(1, torch.get_num_threads())
     return encode_batches(model, stream_batches(data, config, n_threads=n_threads), device)
+
+
+def _gloss_group_phrases(
+    document: StudyThemesDocument, glosser: Glosser, known: Mapping[str, str | None]
+) -> None:
+    for theme in document.themes:
+        for phrases in theme.group_phrases.values():
+            for phrase in phrases:
+                phrase.gloss = (
+                    known[phrase.text] if phrase.text in known else glosser.gloss(phrase.text)
+                )
 
 
 def _group_test(test: stats.GroupTest) -> GroupTestRecord:

@@ -354,24 +354,26 @@ class PhraseEmbedderWords:
         """
         if not tokens:
             return unit
-        means = self._language_means
         chinese = np.array([contains_han(t) for t in tokens])
-        centred = unit - np.where(chinese[:, None], means["zh"], means["en"])
+        centred = unit.copy()
+        for lang, rows in (("zh", chinese), ("en", ~chinese)):
+            if rows.any():
+                centred[rows] -= self._language_mean(lang)
         norms = np.linalg.norm(centred, axis=1, keepdims=True)
         return (centred / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    @functools.cached_property
-    def _language_means(self) -> dict[str, np.ndarray]:
-        from wordfreq import top_n_list
+    def _language_mean(self, lang: str) -> np.ndarray:
+        # Per language and only when asked: embedding the reference words takes seconds,
+        # and the words added to a fitted study are often of one language.
+        means: dict[str, np.ndarray] = self.__dict__.setdefault("_language_means", {})
+        if lang not in means:
+            from wordfreq import top_n_list
 
-        references = {
-            "en": [w for w in top_n_list("en", 2 * N_REFERENCE_WORDS) if w.isalpha()],
-            "zh": [w for w in top_n_list("zh", 2 * N_REFERENCE_WORDS) if contains_han(w)],
-        }
-        return {
-            lang: self._embedder.embed(words[:N_REFERENCE_WORDS]).mean(axis=0)
-            for lang, words in references.items()
-        }
+            words = top_n_list(lang, 2 * N_REFERENCE_WORDS)
+            keep = contains_han if lang == "zh" else str.isalpha
+            reference = [w for w in words if keep(w)][:N_REFERENCE_WORDS]
+            means[lang] = self._embedder.embed(reference).mean(axis=0)
+        return means[lang]
 
     def describe(self) -> EmbeddingSource:
         """Return what the run's record and ``model/vocab.json`` say of this source."""
