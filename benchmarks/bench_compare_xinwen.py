@@ -48,9 +48,9 @@ def phrase_threshold(data: Path, dates: list[str], window: int, n_windows: int) 
     """Print TPR/FPR of "the other side says this too" for the baseline and the new rule."""
     from themescope.embedding import load_embedder
     from themescope.themes.candidates import extract
+    from themescope.themes.gloss import make_glosser
     from themescope.themes.phrase_match import SAME_MEANING_SIMILARITY, embed_phrases
     from themescope.themes.phrase_match import phrase_similarity as similarity
-    from themescope.themes.gloss import make_glosser
 
     embedder, glosser = load_embedder(None), make_glosser("en")
     assert glosser is not None

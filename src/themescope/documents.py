@@ -769,6 +769,14 @@ class StudyVideoRecord(Record, kw_only=True):
     n_frames: int = 0
     duration_s: float | None = None
     warnings: list[str] = []
+    added: Annotated[
+        str | None,
+        Meta(
+            description="When it was added to the fitted study (`themescope corpus --into`, "
+            "ISO date-time): its frames were assigned to the themes, not clustered with them. "
+            "Null for a video of the fit."
+        ),
+    ] = None
 
 
 class StudyVideosDocument(Record, kw_only=True):
@@ -874,6 +882,13 @@ class VideoTimelineRecord(Record, kw_only=True):
     spans: Annotated[
         list[tuple[float, float, int]], Meta(description="(start_s, end_s, theme) in order.")
     ]
+    novel_share: Annotated[
+        float | None,
+        Meta(
+            description="For a video added to the fitted study: the share of its airtime in "
+            "frames farther from every theme than the fit's novelty threshold. Null otherwise."
+        ),
+    ] = None
 
 
 class TimeShareRecord(Record, kw_only=True):
@@ -958,6 +973,23 @@ class EffectsRecord(Record, kw_only=True):
     effects: Annotated[list[EffectRecord], Meta(description="Theme by theme, term by term.")]
 
 
+class NoveltyRecord(Record, kw_only=True):
+    """How frames of videos added to a fitted study were found far from every theme."""
+
+    threshold: Annotated[
+        float,
+        Meta(
+            description="Distance (in the clustered feature space) beyond which an added "
+            "frame is novel: the `percentile` of the fitted frames' distance to their own "
+            "theme's centre."
+        ),
+    ]
+    percentile: float
+    n_added_videos: int
+    n_added_frames: int
+    n_novel_frames: int
+
+
 class StudyThemesDocument(ThemesDocument, kw_only=True):
     """``STUDY/themes.json``: the study's themes, groups side by side."""
 
@@ -985,6 +1017,10 @@ class StudyThemesDocument(ThemesDocument, kw_only=True):
                 "a study made before)."
             )
         ),
+    ] = None
+    novelty: Annotated[
+        NoveltyRecord | None,
+        Meta(description="Null until videos are added to the fitted study (`--into`)."),
     ] = None
 
 

@@ -266,6 +266,21 @@ class ThemesRecord(StageRecord, kw_only=True):
     captioner_identity: dict[str, Any] | None = None
 
 
+class AssignRecord(StageRecord, kw_only=True):
+    """The assign stage's record: videos added to a fitted study and what became of them.
+
+    ``added`` maps each added video's id to when it was added (ISO date-time).
+    """
+
+    stage = "assign"
+
+    added: dict[str, str] = msgspec.field(default_factory=dict)
+    n_frames: int = 0
+    n_novel_frames: int = 0
+    novel_threshold: float = 0.0
+    timings: dict[str, float] = msgspec.field(default_factory=dict)
+
+
 class ReportRecord(StageRecord, kw_only=True):
     """The report stage's record: the size of the page."""
 

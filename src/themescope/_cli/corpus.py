@@ -20,6 +20,7 @@ from themescope._cli._options import (
 )
 from themescope.corpus.config import StudyConfig
 from themescope.corpus.study import STUDY_DEFAULTS
+from themescope.errors import ConfigError
 from themescope.media.config import IngestConfig
 from themescope.model.config import TrainConfig
 from themescope.themes.config import ThemesConfig
@@ -32,8 +33,18 @@ def corpus_command(
         help="Corpus manifest (CSV, TOML or YAML: video, subtitles, group, lang, any metadata) "
         "or a folder of group folders holding videos with same-stem subtitle files.",
     ),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Study directory to write (resumed if it exists)."
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Study directory to write (resumed if it exists)."
+    ),
+    into: Path | None = typer.Option(
+        None,
+        "--into",
+        help="A fitted study to add CORPUS's videos to: encoded with its model and assigned "
+        "to its themes (frames far from every theme flagged novel), with its settings; the "
+        "groups are measured again over every video.",
+    ),
+    refit: bool = typer.Option(
+        False, "--refit", help="With --into: fit the study again with every video instead."
     ),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_FILE_HELP),
     executor: str | None = option(StudyConfig, "executor"),
@@ -78,8 +89,20 @@ def corpus_command(
         ),
         **given(device=device),
     }
+    if (out is None) == (into is None):
+        raise ConfigError(
+            "--into adds videos to a fitted study and --out fits one: give one of them"
+            if out is not None
+            else "give --out STUDY to fit a study, or --into STUDY to add videos to a fitted one"
+        )
+    if refit and into is None:
+        raise ConfigError("--refit goes with --into (fitting with --out always fits)")
     study = Study.from_config(merged_config(config_file, settings, flags))
-    result = study.run(corpus, out=out, force=force)
+    if into is not None:
+        result = study.add(corpus, into=into, refit=refit)
+    else:
+        assert out is not None  # one of them, checked above
+        result = study.run(corpus, out=out, force=force)
     print_summary(result, _theme_lines(result))
 
 
@@ -96,5 +119,7 @@ def _theme_lines(result: Any) -> Iterator[str]:
         yield f"groups' theme distributions differ: p = {result.p_value:.3f}"
     for sentence in result.effects:
         yield f"effect: {sentence}"
+    for video, share in result.novel_shares.items():
+        yield f"added: {video}: {share:.0%} of its airtime far from every theme (novel)"
     for video, error in result.failed:
         yield f"failed: {video}: {error}"

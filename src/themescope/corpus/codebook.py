@@ -290,7 +290,6 @@ def _group_phrases(
     def texts(name: str) -> list[str]:
         return [t or "" for t in table.column(name).to_pylist()] if name in column else []
 
-    shared = {(group, p.text) for pair in said_by_both for group, p in pair.phrases.items()}
     n = table.num_rows
     found = study_themes._group_phrases(
         rows,
@@ -300,15 +299,4 @@ def _group_phrases(
         texts("ocr_text") or [""] * n,
         [lang or "und" for lang in table.column("lang").to_pylist()],
     )
-    return {
-        group: [
-            GroupPhraseRecord(
-                text=text, z=round(float(z), 3), count=int(count), gloss=glosses.get(text)
-            )
-            for text, z, count in study_themes._says_more(
-                phrases,
-                {i for i, (text, _, _) in enumerate(phrases) if (group, text) in shared},
-            )
-        ]
-        for group, phrases in found.items()
-    }
+    return study_themes.group_phrase_records(found, said_by_both, glosses)

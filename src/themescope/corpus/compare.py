@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from themescope.corpus.ingest import VIDEOS_DIR, _write_frame_table
+from themescope.corpus.ingest import VIDEOS_DIR, frame_table, write_frame_table
 from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.corpus.themes import StudyThemesStage
 from themescope.documents import (
@@ -238,7 +238,9 @@ class CompareIngestStage(Stage):
                 schema_version=STUDY_SCHEMA_VERSION, source="themescope compare", videos=records
             ),
         )
-        n_frames = _write_frame_table(run, records, writer.path("frames.parquet"))
+        frames = frame_table(run, records)
+        write_frame_table(frames, writer.path("frames.parquet"))
+        n_frames = frames.num_rows
         langs = sorted({side.ingest.lang for side in self.sides})
         writer.record = IngestRecord(
             n_frames=n_frames,

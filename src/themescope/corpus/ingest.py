@@ -13,6 +13,7 @@ relative to the study, which the train and themes stages read like a run's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,14 +143,17 @@ class StudyIngestStage(Stage):
         resolve_reader(self.config.ocr, None)
 
     def stale(self, run: RunDirectory) -> bool:
-        """Whether a video failed last time: it is retried (the done ones skip in their runs)."""
+        """Whether a video failed last time: it is retried (the done ones skip in their runs).
+
+        A video added to the fitted study that failed is the assign stage's to retry.
+        """
         if run.record("ingest") is None:
             return False
         try:
             previous = read_study_videos(run / STUDY_VIDEOS_NAME)
         except DocumentError:
             return True  # damaged, or from another themescope: the stage rewrites it
-        return any(v.status == "failed" for v in previous.videos)
+        return any(v.status == "failed" and v.added is None for v in previous.videos)
 
     def close(self) -> None:
         """Stop the executor's workers."""
@@ -167,7 +171,7 @@ class StudyIngestStage(Stage):
         """
         return {
             "settings": self.config.fingerprinted(),
-            "videos": [_row_identity(video) for video in self.spec.videos],
+            "videos": [row_identity(video) for video in self.spec.videos],
         }
 
     def run(self, run: RunDirectory, writer: StageWriter) -> None:
@@ -176,29 +180,10 @@ class StudyIngestStage(Stage):
             # The manifest before the videos' folders: a study killed during its first
             # ingest is still recognised as one (and resumed) by the next run.
             run.write_manifest(Manifest())
-        videos = list(self.spec.videos)
-        tasks = [self._task(run, video) for video in videos]
-        outcomes: dict[int, IngestedVideo | TaskFailure] = {}
-        logger.info(
-            "ingesting %d videos with the %s executor (%d workers)",
-            len(videos),
-            self.executor.name,
-            self.executor.n_workers,
+        records = ingest_rows(
+            run, self.spec.videos, self.config, self.executor, writer.warn, self.force
         )
-        for index, outcome in self.executor.map(ingest_video, tasks):
-            outcomes[index] = outcome
-            video = videos[index]
-            if isinstance(outcome, TaskFailure):
-                writer.warn(f"video {video.id} (row {video.row}) failed: {outcome.message}")
-            else:
-                logger.info("video %s: ingest %s", video.id, outcome.status)
-        records = [_video_record(run, video, outcomes[i]) for i, video in enumerate(videos)]
         done = [r for r in records if r.status == "done"]
-        if not done:
-            raise ThemescopeError(
-                f"none of the {len(records)} videos could be ingested; the first error: "
-                f"{records[0].error}"
-            )
         for group, members in self.spec.groups().items():
             if not any(r.group == group for r in done):
                 writer.warn(f"group {group!r} has no ingested video: it is left out of the study")
@@ -208,34 +193,96 @@ class StudyIngestStage(Stage):
         write_study(
             writer.path(STUDY_VIDEOS_NAME),
             StudyVideosDocument(
-                schema_version=STUDY_SCHEMA_VERSION, source=str(self.spec.source), videos=records
+                schema_version=STUDY_SCHEMA_VERSION,
+                source=str(self.spec.source),
+                # Videos added to the fitted study stay listed: the assign stage redoes them.
+                videos=[
+                    *records,
+                    *(v for v in added_videos(run) if v.id not in {r.id for r in records}),
+                ],
             ),
         )
-        n_frames = _write_frame_table(run, done, writer.path("frames.parquet"))
+        frames = frame_table(run, done)
+        write_frame_table(frames, writer.path("frames.parquet"))
         langs = sorted({r.lang for r in done if r.lang})
         writer.record = IngestRecord(
-            n_frames=n_frames,
+            n_frames=frames.num_rows,
             lang=langs[0] if len(langs) == 1 else "mul",
             every_s=self.config.every_s,
             text_source="corpus",
         )
 
-    def _task(self, run: RunDirectory, video: CorpusVideo) -> VideoTask:
-        config = self.config if video.lang is None else self.config.replace(lang=video.lang)
-        if config.n_threads == 0 and (self.executor.name == "ray" or self.executor.n_workers > 1):
-            # Every worker (a Ray task holds one CPU) decodes and reads on one thread: two
-            # workers each asking for every core ran slower than one worker alone.
-            config = config.replace(n_threads=1)
-        return VideoTask(
-            video=str(video.video),
-            subtitles=None if video.subtitles is None else str(video.subtitles),
-            out=str(run / VIDEOS_DIR / video.id),
-            ingest=config.to_dict(),
-            force=self.force,
+
+def added_videos(run: RunDirectory) -> list[StudyVideoRecord]:
+    """The videos added to the fitted study (``themescope corpus --into``), from videos.json."""
+    try:
+        found = read_study_videos(run / STUDY_VIDEOS_NAME)
+    except DocumentError:
+        return []
+    return [video for video in found.videos if video.added is not None]
+
+
+def ingest_rows(
+    run: RunDirectory,
+    videos: Sequence[CorpusVideo],
+    config: IngestConfig,
+    executor: Executor,
+    warn: Callable[[str], None],
+    force: bool = False,
+) -> list[StudyVideoRecord]:
+    """Ingest each row into ``STUDY/videos/<id>/`` on ``executor``; return their records.
+
+    A video that fails is recorded and told to ``warn`` (a stage's ``writer.warn``); the
+    others go on.
+
+    Raises:
+        ThemescopeError: Not one video could be ingested.
+    """
+    videos = list(videos)
+    tasks = [_task(run, video, config, executor, force) for video in videos]
+    outcomes: dict[int, IngestedVideo | TaskFailure] = {}
+    logger.info(
+        "ingesting %d videos with the %s executor (%d workers)",
+        len(videos),
+        executor.name,
+        executor.n_workers,
+    )
+    for index, outcome in executor.map(ingest_video, tasks):
+        outcomes[index] = outcome
+        video = videos[index]
+        if isinstance(outcome, TaskFailure):
+            warn(f"video {video.id} (row {video.row}) failed: {outcome.message}")
+        else:
+            logger.info("video %s: ingest %s", video.id, outcome.status)
+    records = [_video_record(run, video, outcomes[i]) for i, video in enumerate(videos)]
+    if not any(r.status == "done" for r in records):
+        raise ThemescopeError(
+            f"none of the {len(records)} videos could be ingested; the first error: "
+            f"{records[0].error}"
         )
+    return records
 
 
-def _row_identity(video: CorpusVideo) -> dict[str, Any]:
+def _task(
+    run: RunDirectory, video: CorpusVideo, config: IngestConfig, executor: Executor, force: bool
+) -> VideoTask:
+    config = config if video.lang is None else config.replace(lang=video.lang)
+    if config.n_threads == 0 and (executor.name == "ray" or executor.n_workers > 1):
+        # Every worker (a Ray task holds one CPU) decodes and reads on one thread: two
+        # workers each asking for every core ran slower than one worker alone.
+        config = config.replace(n_threads=1)
+    return VideoTask(
+        video=str(video.video),
+        subtitles=None if video.subtitles is None else str(video.subtitles),
+        out=str(run / VIDEOS_DIR / video.id),
+        ingest=config.to_dict(),
+        force=force,
+    )
+
+
+def row_identity(video: CorpusVideo) -> dict[str, Any]:
+    """A row as its fingerprint sees it: its id, group, language and files (path, size, mtime)."""
+
     def file(path: Path | None) -> list[Any] | None:
         if path is None:
             return None
@@ -277,8 +324,8 @@ def _video_record(
     )
 
 
-def _write_frame_table(run: RunDirectory, done: list[StudyVideoRecord], path: Path) -> int:
-    """Write every ingested frame as one table; return the number of frames."""
+def frame_table(run: RunDirectory, done: Sequence[StudyVideoRecord], first_id: int = 0) -> Any:
+    """Every frame of the ``done`` videos as one pyarrow table, ids from ``first_id`` on."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -320,6 +367,12 @@ def _write_frame_table(run: RunDirectory, done: list[StudyVideoRecord], path: Pa
                 columns[name] = pa.array([""] * n, pa.string())
         parts.append(pa.table(columns))
     frames = pa.concat_tables(parts)
-    frames = frames.add_column(0, "frame_id", pa.array(np.arange(frames.num_rows), pa.int64()))
+    ids = np.arange(first_id, first_id + frames.num_rows)
+    return frames.add_column(0, "frame_id", pa.array(ids, pa.int64()))
+
+
+def write_frame_table(frames: Any, path: Path) -> None:
+    """Write a frame table as Parquet."""
+    import pyarrow.parquet as pq
+
     pq.write_table(frames, path)
-    return int(frames.num_rows)

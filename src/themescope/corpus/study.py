@@ -33,25 +33,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from themescope.documents import read_study_themes, read_study_videos
+from themescope.errors import ConfigError, RunDirectoryError
+from themescope.media.config import IngestConfig
 from themescope.model.config import MULTILINGUAL
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage
+from themescope.themes.config import ThemesConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from themescope.corpus.assign import StudyAssignStage
     from themescope.corpus.config import StudyConfig
     from themescope.corpus.ingest import StudyIngestStage
-    from themescope.corpus.spec import CorpusSpec
+    from themescope.corpus.spec import CorpusSpec, CorpusVideo
     from themescope.corpus.themes import StudyThemesStage
-    from themescope.documents import ShareRecord
-    from themescope.media.config import IngestConfig
+    from themescope.documents import ShareRecord, StudyVideoRecord
     from themescope.model.config import TrainConfig
     from themescope.model.train import TrainStage
     from themescope.report.study_page import StudyReportStage
     from themescope.themes.base import Captioner, PhraseEmbedder, Tagger
-    from themescope.themes.config import ThemesConfig
 
 logger = logging.getLogger("themescope")
 
@@ -101,6 +106,8 @@ class StudyResult:
         stages: For each stage, "ran" or "skipped".
         warnings: Every degradation recorded by the stages.
         effects: Each significant covariate effect in a sentence, largest first.
+        novel_shares: Each video added to the fitted study (``--into``) and the share of
+            its airtime far from every theme.
     """
 
     study: RunDirectory
@@ -112,6 +119,7 @@ class StudyResult:
     stages: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     effects: list[str] = field(default_factory=list)
+    novel_shares: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_study(
@@ -148,6 +156,9 @@ class StudyResult:
                 for e in sorted(document.effects.effects, key=lambda e: -abs(e.estimate))
                 if e.sentence is not None
             ],
+            novel_shares={
+                v.id: v.novel_share for v in document.videos if v.novel_share is not None
+            },
         )
 
 
@@ -272,14 +283,33 @@ class Study:
 
         return StudyIngestStage, TrainStage, StudyThemesStage, StudyReportStage
 
-    def stages(self, spec: CorpusSpec, *, force: bool = False) -> list[Stage]:
-        """Return the stages :meth:`run` runs, in order."""
+    def stages(
+        self,
+        spec: CorpusSpec,
+        *,
+        force: bool = False,
+        added: Sequence[StudyVideoRecord] = (),
+    ) -> list[Stage]:
+        """Return the stages :meth:`run` runs, in order.
+
+        ``added``: videos added to the fitted study (:meth:`add`): assigned after the fit.
+        """
         from themescope.corpus.executors import load_executor
 
         StudyIngestStage, TrainStage, StudyThemesStage, StudyReportStage = self.stage_classes()
         executor = load_executor(
             self.study.executor, workers=self.study.workers, address=self.study.ray_address
         )
+        assign: list[Stage] = []
+        if added:
+            assign.append(
+                self._assign_stage(
+                    [_corpus_video(record) for record in added],
+                    {record.id: record.added or "" for record in added},
+                    self.ingest,
+                    self.themes,
+                )
+            )
         return [
             StudyIngestStage(spec, self.ingest, executor, force=force),
             TrainStage(self.train, device=self.device, resume=not force),
@@ -292,8 +322,36 @@ class Study:
                 n_permutations=self.study.n_permutations,
                 covariates=self.study.covariate_names,
             ),
+            *assign,
             StudyReportStage(),
         ]
+
+    def _assign_stage(
+        self,
+        videos: Sequence[CorpusVideo],
+        added: Mapping[str, str],
+        ingest: IngestConfig,
+        themes: ThemesConfig,
+        statistics: Mapping[str, Any] | None = None,
+    ) -> StudyAssignStage:
+        from themescope.corpus.assign import StudyAssignStage
+        from themescope.corpus.executors import load_executor
+
+        found = dict(statistics or {})
+        return StudyAssignStage(
+            videos,
+            added,
+            ingest=ingest,
+            themes=themes,
+            executor=load_executor(
+                self.study.executor, workers=self.study.workers, address=self.study.ray_address
+            ),
+            n_bootstrap=int(found.get("n_bootstrap", self.study.n_bootstrap)),
+            n_permutations=int(found.get("n_permutations", self.study.n_permutations)),
+            level=float(found.get("level", 0.95)),
+            covariates=tuple(found.get("covariates", self.study.covariate_names)),
+            device=self.device,
+        )
 
     def run(self, corpus: str | Path, *, out: str | Path, force: bool = False) -> StudyResult:
         """Run every stage that is not current and return the study's themes.
@@ -324,9 +382,162 @@ class Study:
         for message in spec.warnings:
             logger.warning(message)
         study = RunDirectory(out, study=True)
-        stages = with_codebook(self.stages(spec, force=force), study.path, StudyCodebookStage)
+        # The study's corpus is the union: videos added with --into are assigned again
+        # after the fit, never dropped and never clustered (a row of the corpus that names
+        # one takes it into the fit).
+        ids = {video.id for video in spec.videos}
+        added = [v for v in _added_videos(study) if v.id not in ids]
+        stages = with_codebook(
+            self.stages(spec, force=force, added=added), study.path, StudyCodebookStage
+        )
         statuses = Pipeline(stages).run(study, force=force)
         return StudyResult.from_study(study, statuses)
+
+    def add(self, corpus: str | Path, *, into: str | Path, refit: bool = False) -> StudyResult:
+        """Add the videos of ``corpus`` to the fitted study ``into`` and measure again.
+
+        Each new video is ingested with the study's ingest settings, encoded with its
+        trained model and its frames assigned to the nearest theme, frames far from every
+        theme flagged novel (:mod:`themescope.corpus.assign`); the groups are then
+        measured over every video. The study's fitted videos keep their themes frame for
+        frame. With ``refit``, the study is fitted again with every video instead (its
+        settings: this study's).
+
+        Args:
+            corpus: A corpus manifest or folder of the new videos.
+            into: A study directory made by ``themescope corpus``.
+            refit: Retrain and recluster with the old and the new videos.
+
+        Raises:
+            ThemescopeError: ``into`` is not a study of this themescope with its model,
+                or a new video's id is already in it (one line, before any work).
+        """
+        from datetime import datetime
+
+        from themescope.corpus.spec import CorpusSpec, read_corpus, read_covariates
+        from themescope.rundir import Pipeline
+
+        spec = read_corpus(corpus)
+        study = RunDirectory(into, study=True)
+        existing = _check_into(study, refit=refit)
+        taken = {video.id: video for video in existing}
+        clashes = [video for video in spec.videos if video.id in taken]
+        if clashes:
+            shown = ", ".join(f"row {v.row}: {v.id}" for v in clashes[:3])
+            more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+            raise ConfigError(
+                f"{spec.source}: {shown}{more} already in {study.path} (videos/<id>/); "
+                "give the new files other names or another group"
+            )
+        for message in spec.warnings:
+            logger.warning(message)
+        if refit:
+            union = CorpusSpec(
+                source=spec.source,
+                videos=(*(_corpus_video(v) for v in existing), *spec.videos),
+                warnings=(),
+            )
+            read_covariates(
+                self.study.covariate_names,
+                [(video.row, video.metadata) for video in union.videos],
+                f"the videos of {study.path} and {spec.source}",
+            )
+            statuses = Pipeline(self.stages(union)).run(study)
+            return StudyResult.from_study(study, statuses)
+        manifest = study.read_manifest()
+        themes_settings = dict(manifest.config.get("themes", {}))
+        found = themes_settings.pop("statistics", None)
+        statistics: dict[str, Any] = found if isinstance(found, dict) else {}
+        read_covariates(
+            tuple(statistics.get("covariates", ())),
+            [(video.row, video.metadata) for video in spec.videos],
+            f"corpus manifest {spec.source}",
+        )
+        ingest = {k: v for k, v in manifest.config.get("ingest", {}).items() if k != "executor"}
+        when = datetime.now(UTC).isoformat(timespec="seconds")
+        earlier = [v for v in existing if v.added is not None]
+        stage = self._assign_stage(
+            [*(_corpus_video(v) for v in earlier), *spec.videos],
+            {**{v.id: v.added or "" for v in earlier}, **{v.id: when for v in spec.videos}},
+            IngestConfig.from_dict(ingest),
+            ThemesConfig.from_dict(themes_settings),
+            statistics,
+        )
+        StudyReportStage = self.stage_classes()[3]
+        statuses = Pipeline([stage, StudyReportStage()]).run(study)
+        return StudyResult.from_study(study, statuses)
+
+
+def _added_videos(study: RunDirectory) -> list[StudyVideoRecord]:
+    from themescope.corpus.ingest import added_videos
+
+    return added_videos(study) if study.is_study() else []
+
+
+def _corpus_video(record: StudyVideoRecord) -> CorpusVideo:
+    """A study's video as the corpus row it came from."""
+    from themescope.corpus.spec import CorpusVideo
+
+    return CorpusVideo(
+        id=record.id,
+        video=Path(record.video),
+        subtitles=None if record.subtitles is None else Path(record.subtitles),
+        group=record.group,
+        lang=record.lang,
+        metadata=dict(record.metadata),
+        row=record.row,
+    )
+
+
+def _check_into(study: RunDirectory, *, refit: bool) -> list[StudyVideoRecord]:
+    """Refuse an ``--into`` that is not a fitted study of this themescope with its model.
+
+    Returns the study's videos.
+    """
+    import json
+
+    from themescope._version import __version__
+    from themescope.model.config import TrainConfig
+
+    path = study.path
+    if not study.is_study():
+        if study.exists() and study.found_kind() == "run":
+            raise RunDirectoryError(
+                f"{path} is a single video's run directory, not a study; --into takes a "
+                "folder made by `themescope corpus`"
+            )
+        raise RunDirectoryError(
+            f"{path} is not a study (no {STUDY_VIDEOS_NAME}); fit one first with "
+            f"`themescope corpus CORPUS --out {path}`"
+        )
+    manifest = study.read_manifest()
+    if manifest.version != __version__ and not refit:
+        raise RunDirectoryError(
+            f"{path} was made by themescope {manifest.version}, this is {__version__}: its "
+            "model and themes are not this version's; add the videos with --refit (a new "
+            f"fit of every video) or with themescope {manifest.version}"
+        )
+    videos = read_study_videos(study / STUDY_VIDEOS_NAME).videos
+    if refit:
+        return videos
+    study.require("themes")
+    model_dir = study / "model"
+    train = {k: v for k, v in manifest.config.get("train", {}).items() if k != "device"}
+    try:
+        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["config"]
+        same = TrainConfig.from_dict(saved).fingerprinted() == (
+            TrainConfig.from_dict(train).fingerprinted()
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunDirectoryError(
+            f"{model_dir} does not hold the study's trained model ({exc}); refit with --refit"
+        ) from exc
+    if not same:
+        raise RunDirectoryError(
+            f"{model_dir} holds another model than the one {path} was fitted with (its "
+            "config.json differs from the manifest's train settings); refit with --refit"
+        )
+    return videos
 
 
 __all__ = ["STUDY_DEFAULTS", "STUDY_K_RANGE", "Study", "StudyResult", "StudyTheme"]

@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -424,19 +424,22 @@ def by_metadata(
     n_bootstrap: int,
     level: float,
     covariate_names: tuple[str, ...],
+    metadata: dict[str, dict[str, str]] | None = None,
 ) -> tuple[OverTimeRecord | None, EffectsRecord | None]:
     """Shares over time (with a date column) and covariate effects (when asked).
 
     ``labels`` are 0..len(theme_labels)-1: the themes stage's, or the researcher's
-    themes of a codebook (:mod:`themescope.corpus.codebook`).
+    themes of a codebook (:mod:`themescope.corpus.codebook`). ``metadata``: each
+    video's metadata columns; videos.json's when None.
     """
     k = len(theme_labels)
     order, matrix = _video_seconds(videos, labels, seconds, list(video_group), k)
     if not order:
         return None, None
-    metadata = {
-        video.id: video.metadata for video in read_study_videos(run / STUDY_VIDEOS_NAME).videos
-    }
+    if metadata is None:
+        metadata = {
+            video.id: video.metadata for video in read_study_videos(run / STUDY_VIDEOS_NAME).videos
+        }
     rows = [metadata.get(video, {}) for video in order]
     groups = [video_group[video] for video in order]
     column = date_column(list(dict.fromkeys(key for row in rows for key in row)))
@@ -659,6 +662,32 @@ def _says_more(listed: list[Listed], dropped: set[int]) -> list[Listed]:
     return [p for i, p in enumerate(listed) if p[1] >= stats.MIN_Z and i not in dropped][
         :N_GROUP_PHRASES
     ]
+
+
+def group_phrase_records(
+    found: dict[str, list[Listed]],
+    said_by_both: Sequence[SaidByBothRecord],
+    glosses: Mapping[str, str | None] | None = None,
+) -> dict[str, list[GroupPhraseRecord]]:
+    """What each group says more than the others, for themes not described anew.
+
+    A codebook's merged theme and a study with videos added keep the phrases the fit
+    found said by both groups (each in its own language) out, as the themes stage
+    does; matching anew would load the phrase embedder.
+    """
+    shared = {(group, p.text) for pair in said_by_both for group, p in pair.phrases.items()}
+    known = glosses or {}
+    return {
+        group: [
+            GroupPhraseRecord(
+                text=text, z=round(float(z), 3), count=int(count), gloss=known.get(text)
+            )
+            for text, z, count in _says_more(
+                listed, {i for i, (text, _, _) in enumerate(listed) if (group, text) in shared}
+            )
+        ]
+        for group, listed in found.items()
+    }
 
 
 def _group_phrase_record(found: Listed) -> GroupPhraseRecord:

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from themescope._atomic import write_json_atomic
+from themescope.errors import ModelLoadError
 from themescope.model.config import TrainConfig
-from themescope.model.crvae import count_parameters
+from themescope.model.crvae import CRVAE, count_parameters
 from themescope.model.data import FrameData
 from themescope.model.text import Vocabulary
 from themescope.model.trainer import Evaluation, Trainer
@@ -77,6 +78,55 @@ def write_outputs(
     _write_text_reconstructions(
         st.path("text_reconstructions.txt"), data, vocabulary, evaluation, trainer
     )
+
+
+def load_model(model_dir: Path, device: Any) -> tuple[CRVAE, Vocabulary | None]:
+    """Load the CRVAE and its vocabulary that :func:`write_outputs` wrote into ``model_dir``.
+
+    Args:
+        model_dir: A run's or a study's ``model/``.
+        device: The ``torch.device`` to load it onto.
+
+    Raises:
+        ModelLoadError: A file is missing or damaged, or the weights do not fit the config.
+    """
+    import json
+
+    import msgspec
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file as load_numpy
+    from safetensors.torch import load_file
+
+    from themescope.manifest import EmbeddingSource
+
+    try:
+        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        config = TrainConfig.from_dict(saved["config"])
+        vocabulary = None
+        if config.uses_text:
+            vocab = json.loads((model_dir / "vocab.json").read_text(encoding="utf-8"))
+            vocabulary = Vocabulary(
+                tokens=list(vocab["tokens"]),
+                vectors=load_numpy(str(model_dir / "embeddings.safetensors"))["vectors"],
+                known=np.asarray(vocab["known"], dtype=bool),
+                source=msgspec.convert(vocab["source"], EmbeddingSource),
+            )
+        weights = load_file(str(model_dir / "weights.safetensors"))
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
+        raise ModelLoadError(f"cannot load the trained model in {model_dir}: {exc}") from exc
+    import torch
+
+    vectors = None if vocabulary is None else torch.from_numpy(vocabulary.vectors)
+    model = CRVAE(config, vectors)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[-1].strip()
+        raise ModelLoadError(f"the weights in {model_dir} do not fit its config ({first})") from exc
+    model.to(device)
+    if device.type == "cpu" and config.uses_images:
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return model, vocabulary
 
 
 def reconstruction_sample(n_frames: int, n_sample: int = N_SAMPLE_FRAMES) -> np.ndarray:

@@ -290,29 +290,13 @@ class Trainer:
 
     # -- evaluation -------------------------------------------------------------------------
 
-    @torch.inference_mode()
     def encode(self, batches: Iterable[Batch]) -> np.ndarray:
         """Return μ (float32, one row per frame) of every frame the batches hold, in order.
 
         Used for the frames outside the training sample; μ of a frame does not depend on
         the batch it is in (eval mode, packed sequences), so it equals :meth:`evaluate`'s.
         """
-        model = self.model
-        model.eval()
-        mus = []
-        for images, token_ids, lengths in batches:
-            if images is not None:
-                images = images.to(self.device)
-                if self.device.type == "cpu":
-                    images = images.contiguous(memory_format=torch.channels_last)
-            ids = text_lengths = None
-            if self.config.uses_text:
-                width = max(1, int(lengths.max()) if len(lengths) else 1)
-                ids = token_ids[:, :width].to(self.device)
-                text_lengths = lengths.to(self.device)
-            mu, _ = model.encode(images, ids, text_lengths)
-            mus.append(mu.float().cpu())
-        return torch.cat(mus).numpy().astype(np.float32)
+        return encode_batches(self.model, batches, self.device)
 
     @torch.inference_mode()
     def evaluate(self, batch_size: int = 64, keep: np.ndarray | None = None) -> Evaluation:
@@ -412,3 +396,27 @@ def _losses(
 
 def _bad_value(value: float) -> str:
     return "NaN" if math.isnan(value) else "infinite"
+
+
+@torch.inference_mode()
+def encode_batches(model: CRVAE, batches: Iterable[Batch], device: torch.device) -> np.ndarray:
+    """Return μ (float32, one row per frame) of every frame ``batches`` hold, in order.
+
+    Training encodes the frames outside its sample with it, and a study the frames of
+    videos added after its fit (:mod:`themescope.corpus.assign`).
+    """
+    model.eval()
+    mus = []
+    for images, token_ids, lengths in batches:
+        if images is not None:
+            images = images.to(device)
+            if device.type == "cpu":
+                images = images.contiguous(memory_format=torch.channels_last)
+        ids = text_lengths = None
+        if model.config.uses_text:
+            width = max(1, int(lengths.max()) if len(lengths) else 1)
+            ids = token_ids[:, :width].to(device)
+            text_lengths = lengths.to(device)
+        mu, _ = model.encode(images, ids, text_lengths)
+        mus.append(mu.float().cpu())
+    return torch.cat(mus).numpy().astype(np.float32)

@@ -1,0 +1,117 @@
+"""Benchmark: new videos into a fitted study against ingesting them (issue 17 part 2).
+
+Generates (once, cached under ``--out``) a two-group corpus of ``--fit`` videos and
+``--new`` more (``--minutes`` each, 960×540), fits a study on the first (not timed
+against anything: training is what ``--into`` saves), then times, on the same machine
+one after the other:
+
+1. ingesting the new videos alone, as the study's ingest does (the same settings and
+   executor, into a scratch folder);
+2. ``Study.add(new, into=STUDY)``: the same ingest into the study, encoding with its
+   model, assigning to its themes and measuring the groups again over every video.
+
+Target (the issue: 12 four-minute videos into a 12-video study): the add costs no more
+than the ingest plus 15 %. The load average is printed before and after: on a shared
+machine wall times compare only under the same load.
+
+Usage::
+
+    python benchmarks/bench_into.py [--out bench-out] [--fit 6] [--new 3] [--minutes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import time
+from pathlib import Path
+
+TARGET_RATIO = 1.15
+
+
+def corpora(out: Path, n_fit: int, n_new: int, minutes: float) -> tuple[Path, Path]:
+    """Generate the corpus once; return the fit's and the new videos' manifests."""
+    from themescope.synthetic import generate_corpus
+
+    per_group = (n_fit + n_new + 1) // 2
+    folder = out / f"into-{per_group}x{minutes:g}min"
+    manifest = folder / "corpus.csv"
+    if not manifest.is_file():
+        started = time.perf_counter()
+        generate_corpus(
+            folder, n_per_group=per_group, duration_s=60.0 * minutes, width=960, height=540, fps=10
+        )
+        print(f"generated {2 * per_group} videos in {time.perf_counter() - started:.0f} s")
+    with open(manifest, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    # Alternate the groups so both are in the fit and among the new videos.
+    rows.sort(key=lambda row: (row["video"].split("/")[-1], row["group"]))
+    fit, new = folder / "fit.csv", folder / "new.csv"
+    for path, part in ((fit, rows[:n_fit]), (new, rows[n_fit : n_fit + n_new])):
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(part)
+    return fit, new
+
+
+def main() -> None:
+    """Fit, then time the ingest of the new videos against adding them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("bench-out"))
+    parser.add_argument("--fit", type=int, default=6)
+    parser.add_argument("--new", type=int, default=3)
+    parser.add_argument("--minutes", type=float, default=2.0)
+    parser.add_argument("--epochs", type=int, default=None, help="Training epochs of the fit.")
+    args = parser.parse_args()
+
+    from themescope.corpus import Study
+    from themescope.corpus.executors import load_executor
+    from themescope.corpus.ingest import ingest_rows
+    from themescope.corpus.spec import read_corpus
+    from themescope.rundir import RunDirectory
+
+    fit, new = corpora(args.out, args.fit, args.new, args.minutes)
+    study_dir = args.out / f"into-study-{args.fit}"
+    options = {"train": {"epochs": args.epochs}} if args.epochs else {}
+    study = Study.from_config(options)
+    shutil.rmtree(study_dir, ignore_errors=True)
+    started = time.perf_counter()
+    study.run(fit, out=study_dir)
+    print(f"fitted {args.fit} videos in {time.perf_counter() - started:.0f} s")
+
+    print(f"cores {os.cpu_count()}; load before {os.getloadavg()}")
+    scratch = RunDirectory(args.out / "into-ingest-only", study=True)
+    shutil.rmtree(scratch.path, ignore_errors=True)
+    scratch.create()
+    executor = load_executor(
+        study.study.executor, workers=study.study.workers, address=study.study.ray_address
+    )
+    started = time.perf_counter()
+    try:
+        ingest_rows(scratch, read_corpus(new).videos, study.ingest, executor, print)
+    finally:
+        executor.close()
+    ingest_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    result = study.add(new, into=study_dir)
+    add_s = time.perf_counter() - started
+    ratio = add_s / ingest_s
+    print(f"load after {os.getloadavg()}")
+    print(
+        f"{args.new} new {args.minutes:g}-minute videos into a {args.fit}-video study: "
+        f"ingest alone {ingest_s:.1f} s, --into {add_s:.1f} s, ratio {ratio:.2f} "
+        f"(target at most {TARGET_RATIO:.2f}: {'met' if ratio <= TARGET_RATIO else 'missed'})"
+    )
+    manifest = RunDirectory(study_dir, study=True).read_manifest()
+    print(
+        f"stages: {result.stages}; assign {manifest.record('assign').timings}; report "  # type: ignore[union-attr]
+        f"{manifest.record('report').seconds} s"
+    )  # type: ignore[union-attr]
+
+
+if __name__ == "__main__":
+    main()
