@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from themescope.corpus.covariates import Covariate
 from themescope.corpus.effects import (
     Effect,
     Term,
@@ -23,7 +24,6 @@ from themescope.corpus.effects import (
     time_bin,
     time_unit,
 )
-from themescope.corpus.spec import Covariate
 from themescope.corpus.stats import (
     TooFewGroupsError,
     _holm,

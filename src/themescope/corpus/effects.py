@@ -2,7 +2,7 @@
 
 Each video's airtime per theme (the shares of :mod:`themescope.corpus.stats`) is
 related to its metadata: when it aired, and the covariates the manifest gives it
-(:func:`themescope.corpus.spec.read_covariates`). As there, every statistic resamples videos,
+(:func:`themescope.corpus.covariates.read_covariates`). As there, every statistic resamples videos,
 never frames.
 
 Over time (:func:`shares_over_time`)
@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from themescope.corpus.spec import Covariate
+from themescope.corpus.covariates import Covariate
 from themescope.corpus.stats import share_intervals
 
 TimeUnit = Literal["day", "week", "month"]
@@ -227,7 +227,7 @@ def design_matrix(
     gives no column.
 
     Args:
-        covariates: From :func:`themescope.corpus.spec.read_covariates`.
+        covariates: From :func:`themescope.corpus.covariates.read_covariates`.
         metadata: Each video's metadata.
         groups: Each video's group.
         unit: The date's unit (:data:`TIME_UNIT_DAYS`).
@@ -235,7 +235,7 @@ def design_matrix(
     Returns:
         The matrix, shape (n_videos, n_terms), and its terms.
     """
-    from themescope.corpus.spec import parse_date
+    from themescope.corpus.covariates import parse_date
 
     columns: list[npt.NDArray[np.float64]] = []
     terms: list[Term] = []

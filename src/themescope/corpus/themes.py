@@ -30,6 +30,7 @@ import numpy as np
 
 from themescope.components import identity
 from themescope.corpus import stats
+from themescope.corpus.covariates import Covariate, date_column, parse_date, read_covariates
 from themescope.corpus.effects import (
     Effect,
     OverTime,
@@ -40,7 +41,6 @@ from themescope.corpus.effects import (
     shares_over_time,
     time_unit,
 )
-from themescope.corpus.spec import Covariate, date_column, parse_date, read_covariates
 from themescope.documents import (
     STUDY_THEMES_SCHEMA_VERSION,
     CovariateRecord,
