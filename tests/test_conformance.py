@@ -37,9 +37,10 @@ from themescope.themes.base import (
     ThemeMaterial,
     ThemePhrases,
 )
+from themescope.themes.chat import ChatClient, Message
 from themescope.themes.config import ThemesConfig
 from themescope.themes.extractive import ExtractiveTagger
-from themescope.themes.llm import ChatClient, LLMTagger, Message
+from themescope.themes.llm import LLMTagger
 
 
 def _built(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:

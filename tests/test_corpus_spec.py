@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from themescope.corpus.spec import CorpusSpec, read_corpus, read_covariates
+from themescope.corpus.covariates import read_covariates
+from themescope.corpus.spec import CorpusSpec, read_corpus
 from themescope.errors import ConfigError
 
 # read_corpus never decodes a video, so a few bytes stand in for one.

@@ -13,21 +13,23 @@ import time
 import numpy as np
 import pytest
 
-from themescope.corpus.spec import Covariate
-from themescope.corpus.stats import (
+from themescope.corpus.covariates import Covariate
+from themescope.corpus.effects import (
     Effect,
     Term,
-    TooFewGroupsError,
-    _holm,
     covariate_effects,
     design_matrix,
     effect_sentence,
-    group_difference_test,
-    group_phrases,
-    group_shares,
     shares_over_time,
     time_bin,
     time_unit,
+)
+from themescope.corpus.stats import (
+    TooFewGroupsError,
+    _holm,
+    group_difference_test,
+    group_phrases,
+    group_shares,
 )
 from themescope.synthetic import (
     DEFAULT_COVARIATE,

@@ -17,14 +17,8 @@ import pytest
 
 from themescope.errors import BackendError, ConfigError, ModelLoadError
 from themescope.themes.base import Phrase, Tagger, ThemeMaterial, ThemePhrases
-from themescope.themes.llm import (
-    HttpChatClient,
-    LLMTagger,
-    TransformersChatClient,
-    is_refusal,
-    load_llm_tagger,
-    parse_tags,
-)
+from themescope.themes.chat import HttpChatClient, TransformersChatClient
+from themescope.themes.llm import LLMTagger, is_refusal, load_llm_tagger, parse_tags
 
 GOOD_TAGS = [
     "vaccine clinic",

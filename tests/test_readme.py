@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from themescope._cli._reference import STAGE_CONFIGS
-from themescope.corpus import stats
+from themescope.corpus import effects
 from themescope.corpus.config import StudyConfig
 from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.devices import DEVICES
@@ -101,9 +101,9 @@ README_CLAIMS: list[tuple[str, Any, Any]] = [
     (
         "by the span of the dates (up to 14 days, up to 120, longer)",
         (14, 120),
-        (stats.DAY_BINS_UP_TO_DAYS, stats.WEEK_BINS_UP_TO_DAYS),
+        (effects.DAY_BINS_UP_TO_DAYS, effects.WEEK_BINS_UP_TO_DAYS),
     ),
-    ("with fewer than ten videos beyond the terms", 10, stats.MIN_RESIDUAL_VIDEOS),
+    ("with fewer than ten videos beyond the terms", 10, effects.MIN_RESIDUAL_VIDEOS),
     ("lists joined by ` | `", " | ", LIST_SEPARATOR),
     # The paper preset
     ("3×120×200 input", (120, 200), (PAPER.image_height, PAPER.image_width)),

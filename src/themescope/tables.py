@@ -223,7 +223,7 @@ def _video_themes(study: Path, videos: dict[str, Any], labels: dict[int, str]) -
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from themescope.corpus.spec import column_kind, parse_date
+    from themescope.corpus.covariates import column_kind, parse_date
 
     frames = pq.read_table(study / "frames.parquet", columns=["video", "theme", "seconds"])
     themed = frames.filter(pc.greater_equal(frames.column("theme"), 0))

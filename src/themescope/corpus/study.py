@@ -369,7 +369,8 @@ class Study:
             ThemescopeError: Bad input (one clear message), or the study is in use.
         """
         from themescope.corpus.codebook import StudyCodebookStage
-        from themescope.corpus.spec import read_corpus, read_covariates
+        from themescope.corpus.covariates import read_covariates
+        from themescope.corpus.spec import read_corpus
         from themescope.rundir import Pipeline
         from themescope.themes.codebook import with_codebook
 

@@ -3,7 +3,8 @@
 Clusters the latents of every video's frames in one space (time is no feature:
 frames come from different videos), describes each theme as a single run does
 (label, phrases with evidence, people, on-screen text, glosses) with material
-drawn from every video in it, then measures the groups (:mod:`themescope.corpus.stats`):
+drawn from every video in it, then measures the groups (:mod:`themescope.corpus.stats`,
+:mod:`themescope.corpus.effects`):
 each group's share of each theme with a bootstrap interval over videos, a
 permutation test over videos of whether the groups' theme distributions differ,
 and the phrases each group says in a theme more than the others. With a ``date``
@@ -29,7 +30,17 @@ import numpy as np
 
 from themescope.components import identity
 from themescope.corpus import stats
-from themescope.corpus.spec import Covariate, date_column, parse_date, read_covariates
+from themescope.corpus.covariates import Covariate, date_column, parse_date, read_covariates
+from themescope.corpus.effects import (
+    Effect,
+    OverTime,
+    Term,
+    covariate_effects,
+    design_matrix,
+    effect_sentence,
+    shares_over_time,
+    time_unit,
+)
 from themescope.documents import (
     STUDY_THEMES_SCHEMA_VERSION,
     CovariateRecord,
@@ -446,7 +457,7 @@ def by_metadata(
     dates = [parse_date(row[column]) for row in rows] if column is not None else []
     over_time = None
     if dates:
-        found = stats.shares_over_time(
+        found = shares_over_time(
             matrix, groups, dates, n_bootstrap=n_bootstrap, level=level, seed=seed
         )
         if len(found.bins) > 1:
@@ -462,10 +473,10 @@ def by_metadata(
         # a covariate with one value among the rest.
         writer.warn(f"no covariate effects: {exc}")
         return over_time, None
-    unit = stats.time_unit(dates) if dates else "day"
-    design, terms = stats.design_matrix(covariates, rows, groups, unit)
+    unit = time_unit(dates) if dates else "day"
+    design, terms = design_matrix(covariates, rows, groups, unit)
     shares = matrix / matrix.sum(axis=1, keepdims=True)
-    effects, warnings = stats.covariate_effects(
+    effects, warnings = covariate_effects(
         shares, design, terms, n_bootstrap=n_bootstrap, level=level, seed=seed
     )
     for message in warnings:
@@ -484,7 +495,7 @@ def by_metadata(
     )
 
 
-def _effect_record(effect: stats.Effect, label: str) -> EffectRecord:
+def _effect_record(effect: Effect, label: str) -> EffectRecord:
     # Significance is judged on the interval as written: one whose end rounds to 0 is not.
     rounded = dataclasses.replace(
         effect,
@@ -503,7 +514,7 @@ def _effect_record(effect: stats.Effect, label: str) -> EffectRecord:
         low=rounded.low,
         high=rounded.high,
         significant=rounded.significant,
-        sentence=stats.effect_sentence(
+        sentence=effect_sentence(
             effect.term, rounded.estimate, rounded.low or 0.0, rounded.high or 0.0, label
         )
         if rounded.significant
@@ -529,7 +540,7 @@ def _video_seconds(
     return [video for video, keep in zip(order, kept, strict=True) if keep], matrix[kept]
 
 
-def _over_time_record(column: str, found: stats.OverTime) -> OverTimeRecord:
+def _over_time_record(column: str, found: OverTime) -> OverTimeRecord:
     return OverTimeRecord(
         column=column,
         unit=found.unit,
@@ -549,7 +560,7 @@ def _over_time_record(column: str, found: stats.OverTime) -> OverTimeRecord:
     )
 
 
-def _model_sentence(covariates: tuple[Covariate, ...], terms: list[stats.Term]) -> str:
+def _model_sentence(covariates: tuple[Covariate, ...], terms: list[Term]) -> str:
     """The regression in words, for the report's method section."""
     parts = []
     for covariate in covariates:
