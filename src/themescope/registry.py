@@ -265,12 +265,25 @@ def _kind(kind: str) -> dict[str, Registration]:
 
 
 def _loaded(kind: str) -> dict[str, Registration]:
+    """The kind's registrations, built-ins first in the order of :data:`KINDS`' modules.
+
+    A module of the kind may have been imported (and registered) before the others,
+    so the order is set here, not by the imports: choices, help and ``--ocr auto``'s
+    first reader must not depend on which module a program happened to import first.
+    """
     registered = _kind(kind)
     if kind not in _LOADED:
         _LOADED.add(kind)
         for module in KINDS[kind]:
             importlib.import_module(module)
-    return registered
+    modules = KINDS[kind]
+
+    def rank(registration: Registration) -> int:
+        module = getattr(registration.factory, "__module__", "")
+        return modules.index(module) if module in modules else len(modules)
+
+    # sorted() is stable: plug-ins and a module's own components keep their order.
+    return {r.name: r for r in sorted(registered.values(), key=rank)}
 
 
 def _find(registered: dict[str, Registration], key: str) -> Registration | None:

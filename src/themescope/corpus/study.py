@@ -415,7 +415,8 @@ class Study:
         """
         from datetime import datetime
 
-        from themescope.corpus.spec import CorpusSpec, read_corpus, read_covariates
+        from themescope.corpus.covariates import read_covariates
+        from themescope.corpus.spec import CorpusSpec, read_corpus
         from themescope.rundir import Pipeline
 
         spec = read_corpus(corpus)
