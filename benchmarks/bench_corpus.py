@@ -127,7 +127,7 @@ def quality(study: Path, manifest: Path) -> None:
     """Print ARI, each group's share of each true theme against the truth, the test's verdicts."""
     from sklearn.metrics import adjusted_rand_score
 
-    from themescope.documents import read_study_themes
+    from themescope.study_documents import read_study_themes
     from themescope.synthetic import THEME_TOPICS, read_group_shares
 
     true, found, _, _ = truth_of_frames(study, manifest)
@@ -173,7 +173,7 @@ def digest(study: Path) -> str:
     """A hash of what the study found: frames (text, OCR, theme), latents, themes' phrases."""
     import pyarrow.parquet as pq
 
-    from themescope.documents import read_study_themes
+    from themescope.study_documents import read_study_themes
 
     frames = pq.read_table(study / "frames.parquet").to_pydict()
     h = hashlib.sha256()

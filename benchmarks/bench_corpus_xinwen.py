@@ -74,7 +74,7 @@ def main() -> None:
     import pyarrow.parquet as pq
     from sklearn.metrics import adjusted_rand_score
 
-    from themescope.documents import read_study_themes
+    from themescope.study_documents import read_study_themes
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/xinwen-lianbo-zh-en"))

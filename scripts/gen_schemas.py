@@ -1,6 +1,6 @@
 """Write the JSON Schema of every document into docs/schemas/.
 
-One file per entry of themescope.documents.SCHEMA_FILES: themes.json, compare.json and
+One file per entry of themescope.schemas.SCHEMA_FILES: themes.json, compare.json and
 a study's themes.json and videos.json. The schemas are generated from the classes in
 themescope.documents; never edit the files by hand. tests/test_documents.py fails when
 they are out of date:
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from themescope.documents import SCHEMA_FILES, schema_text
+from themescope.schemas import SCHEMA_FILES, schema_text
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 

@@ -524,7 +524,7 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
     # as compare writes it: every optional field present
     import msgspec
 
-    from themescope.documents import CompareDocument
+    from themescope.compare_document import CompareDocument
 
     complete = msgspec.to_builtins(msgspec.convert(doc, CompareDocument))
     (out / "compare.json").write_text(json.dumps(complete, ensure_ascii=False), encoding="utf-8")

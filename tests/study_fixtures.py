@@ -23,38 +23,40 @@ from PIL import Image
 
 from report_fixtures import SCRIPT_PAYLOAD
 from themescope.documents import (
-    STUDY_SCHEMA_VERSION,
-    STUDY_THEMES_SCHEMA_VERSION,
     BackendsRecord,
     CaptionerBackend,
-    CovariateRecord,
-    EffectRecord,
-    EffectsRecord,
     EmbedderBackend,
     EvidenceRecord,
-    GroupPhraseRecord,
-    GroupRecord,
-    GroupTestRecord,
     KRow,
     KSelectionRecord,
-    OverTimeRecord,
     PhraseMatching,
     PhraseRecord,
     ProjectionRecord,
+    TaggerBackend,
+    TaggerRecord,
+)
+from themescope.manifest import IngestRecord, Manifest, ThemesRecord, TrainRecord
+from themescope.rundir import RunDirectory
+from themescope.study_documents import (
+    STUDY_SCHEMA_VERSION,
+    STUDY_THEMES_SCHEMA_VERSION,
+    CovariateRecord,
+    EffectRecord,
+    EffectsRecord,
+    GroupPhraseRecord,
+    GroupRecord,
+    GroupTestRecord,
+    OverTimeRecord,
     SaidByBothRecord,
     ShareRecord,
     StudyThemeRecord,
     StudyThemesDocument,
     StudyVideoRecord,
     StudyVideosDocument,
-    TaggerBackend,
-    TaggerRecord,
     TimeShareRecord,
     VideoTimelineRecord,
     write_study,
 )
-from themescope.manifest import IngestRecord, Manifest, ThemesRecord, TrainRecord
-from themescope.rundir import RunDirectory
 
 EVERY_S = 2.0
 CHINESE_LABEL = "经济增长"

@@ -21,8 +21,9 @@ from study_fixtures import build_study
 from test_corpus import TINY_VIDEO, tiny_study
 from themescope._cli import main
 from themescope.corpus.codebook import codebook
-from themescope.documents import read_study_themes, read_themes
+from themescope.documents import read_themes
 from themescope.rundir import RunDirectory, sha256_file
+from themescope.study_documents import read_study_themes
 from themescope.synthetic import SyntheticCorpus, generate_corpus
 from themescope.tables import export
 

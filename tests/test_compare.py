@@ -12,8 +12,8 @@ import pytest
 from report_fixtures import build_compare, build_run
 from test_model_support import tiny_config
 from themescope._cli import main
+from themescope.compare_document import CompareDocument, JointCompareDocument, read_compare
 from themescope.corpus.compare import compare_runs
-from themescope.documents import CompareDocument, JointCompareDocument, read_compare
 from themescope.manifest import CompareRecord
 from themescope.media.config import IngestConfig
 from themescope.media.ingest import IngestStage

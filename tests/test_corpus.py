@@ -16,14 +16,14 @@ from test_model_support import tiny_config
 from themescope._cli import main
 from themescope.corpus.config import StudyConfig
 from themescope.corpus.study import Study
-from themescope.documents import (
+from themescope.errors import ConfigError, RunLockedError
+from themescope.media.config import IngestConfig
+from themescope.model.config import MULTILINGUAL
+from themescope.study_documents import (
     STUDY_THEMES_SCHEMA_VERSION,
     read_study_themes,
     read_study_videos,
 )
-from themescope.errors import ConfigError, RunLockedError
-from themescope.media.config import IngestConfig
-from themescope.model.config import MULTILINGUAL
 from themescope.synthetic import SyntheticCorpus, generate_corpus
 from themescope.themes.config import ThemesConfig
 

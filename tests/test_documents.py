@@ -10,22 +10,18 @@ import pytest
 from report_fixtures import CHINESE_PHRASE, build_compare, build_run
 from study_fixtures import SAID_BY_BOTH, StudySpec, build_study
 from themescope._cli import main
+from themescope.compare_document import CompareDocument, read_compare, write_compare
 from themescope.documents import (
-    SCHEMA_FILES,
-    CompareDocument,
     StabilityRecord,
     ThemesDocument,
     ThemeStabilityRecord,
-    read_compare,
-    read_study_themes,
     read_themes,
-    schema_text,
-    write_compare,
-    write_study,
     write_themes,
 )
 from themescope.errors import DocumentError
 from themescope.manifest import read_manifest
+from themescope.schemas import SCHEMA_FILES, schema_text
+from themescope.study_documents import read_study_themes, write_study
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 

@@ -28,8 +28,9 @@ from browser_fixtures import (
 from helpers import PIPELINE_CONFIG, SMALL_TRAIN
 from report_fixtures import IMG_PAYLOAD, SCRIPT_PAYLOAD
 from themescope import Summarizer
+from themescope.compare_document import JointCompareDocument, read_compare
 from themescope.corpus.compare import compare_runs
-from themescope.documents import JointCompareDocument, read_compare, read_themes
+from themescope.documents import read_themes
 from themescope.model.config import MULTILINGUAL, TrainConfig
 from themescope.report import render_compare
 from themescope.synthetic import SyntheticVideo, read_truth

@@ -13,10 +13,11 @@ from report_fixtures import build_run
 from study_fixtures import CHINESE_GLOSS, CHINESE_LABEL, GROUP_MIX, StudySpec, build_study
 from themescope import export
 from themescope._cli import main
-from themescope.documents import read_study_themes, read_themes, write_study
+from themescope.documents import read_themes
 from themescope.errors import RunDirectoryError, StageNotDoneError
 from themescope.manifest import Manifest
 from themescope.rundir import RunDirectory
+from themescope.study_documents import read_study_themes, write_study
 from themescope.tables import THEME_COLUMNS
 
 

@@ -22,11 +22,11 @@ from test_model_support import tiny_config
 from themescope._version import __version__
 from themescope.corpus.assign import ADDED_FRAMES
 from themescope.corpus.study import Study
-from themescope.documents import read_study_themes, read_study_videos
 from themescope.errors import ConfigError, RunDirectoryError
 from themescope.media.config import IngestConfig
 from themescope.model.config import MULTILINGUAL
 from themescope.rundir import RunDirectory
+from themescope.study_documents import read_study_themes, read_study_videos
 from themescope.synthetic import SyntheticGroup, generate_corpus
 from themescope.themes.config import ThemesConfig
 

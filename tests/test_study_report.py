@@ -27,7 +27,6 @@ from study_fixtures import (
     StudySpec,
     build_study,
 )
-from themescope.documents import read_study_themes, read_study_videos, write_study
 from themescope.report import plots
 from themescope.report.study_page import (
     MAX_FRAMES_PER_GROUP,
@@ -36,6 +35,7 @@ from themescope.report.study_page import (
     render_study_report,
 )
 from themescope.rundir import RunDirectory, run_stage
+from themescope.study_documents import read_study_themes, read_study_videos, write_study
 
 
 @pytest.fixture(scope="module")

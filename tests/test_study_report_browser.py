@@ -17,8 +17,8 @@ from browser_fixtures import (
     screenshot,
 )
 from study_fixtures import CHINESE_LABEL, GROUP_PHRASE_ZH, build_study
-from themescope.documents import read_study_themes
 from themescope.report.study_page import render_study_report
+from themescope.study_documents import read_study_themes
 
 pytestmark = pytest.mark.browser
 

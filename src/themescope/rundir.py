@@ -485,7 +485,7 @@ class RunDirectory:
                 "directory, not a comparison; choose another --out"
             )
         if self.kind == "comparison" and found == "comparison" and not force:
-            from themescope.documents import read_compare
+            from themescope.compare_document import read_compare
 
             try:
                 read_compare(self / COMPARE_NAME)
@@ -600,14 +600,14 @@ class RunDirectory:
 
     def _document_readers(self) -> dict[str, Callable[[Path], object]]:
         """The typed reader of each JSON document a stage writes here."""
-        from themescope import documents
+        from themescope import compare_document, documents, study_documents
 
         if self.is_study():
             return {
-                "themes.json": documents.read_study_themes,
-                STUDY_VIDEOS_NAME: documents.read_study_videos,
+                "themes.json": study_documents.read_study_themes,
+                STUDY_VIDEOS_NAME: study_documents.read_study_videos,
             }
-        return {"themes.json": documents.read_themes, COMPARE_NAME: documents.read_compare}
+        return {"themes.json": documents.read_themes, COMPARE_NAME: compare_document.read_compare}
 
     @contextlib.contextmanager
     def lock(self, *, create: bool = True) -> Iterator[None]:

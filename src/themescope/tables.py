@@ -152,8 +152,8 @@ def _run_tables(run: Path) -> dict[str, pa.Table]:
 def _study_tables(study: Path) -> dict[str, pa.Table]:
     import pyarrow as pa
 
-    from themescope.documents import read_study_themes, read_study_videos
     from themescope.rundir import STUDY_VIDEOS_NAME
+    from themescope.study_documents import read_study_themes, read_study_videos
 
     document = read_study_themes(study / "themes.json")
     videos = {v.id: v for v in read_study_videos(study / STUDY_VIDEOS_NAME).videos}

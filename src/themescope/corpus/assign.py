@@ -46,7 +46,10 @@ from themescope.corpus.themes import (
     by_metadata,
     group_phrase_records,
 )
-from themescope.documents import (
+from themescope.manifest import AssignRecord, TrainRecord
+from themescope.media.config import IngestConfig
+from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
+from themescope.study_documents import (
     STUDY_SCHEMA_VERSION,
     GroupTestRecord,
     NoveltyRecord,
@@ -57,9 +60,6 @@ from themescope.documents import (
     read_study_videos,
     write_study,
 )
-from themescope.manifest import AssignRecord, TrainRecord
-from themescope.media.config import IngestConfig
-from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
 from themescope.themes import timeline
 from themescope.themes.config import ThemesConfig
 from themescope.themes.describe import read_inputs

@@ -17,16 +17,16 @@ import numpy as np
 
 from themescope.corpus import themes as study_themes
 from themescope.corpus.stats import group_shares
-from themescope.documents import (
-    CodebookRecord,
+from themescope.documents import CodebookRecord
+from themescope.errors import CodebookError
+from themescope.rundir import Pipeline, RunDirectory, StageWriter, run_stage
+from themescope.study_documents import (
     GroupPhraseRecord,
     GroupTestRecord,
     SaidByBothRecord,
     ShareRecord,
     StudyThemesDocument,
 )
-from themescope.errors import CodebookError
-from themescope.rundir import Pipeline, RunDirectory, StageWriter, run_stage
 from themescope.themes.codebook import (
     AUTOMATIC_NAME,
     CODEBOOK_NAME,
@@ -51,7 +51,7 @@ class StudyCodebookStage(CodebookStage):
 
     def read(self, path: Path) -> ThemesDocument:
         """Read the automatic STUDY/themes.json."""
-        from themescope.documents import read_study_themes
+        from themescope.study_documents import read_study_themes
 
         return read_study_themes(path)
 
@@ -63,7 +63,7 @@ class StudyCodebookStage(CodebookStage):
         writer: StageWriter,
     ) -> np.ndarray:
         """Write themes.json, effects.csv and the automatic themes; return the frames' labels."""
-        from themescope.documents import write_study
+        from themescope.study_documents import write_study
 
         assert isinstance(automatic, StudyThemesDocument)  # read by read()
         document, labels = apply_to_study(run, codebook, automatic, writer)
@@ -106,9 +106,10 @@ def codebook(
         ThemescopeError: Not a finished run or study, a codebook already there (without
             ``force``), or one that cannot be applied (nothing is written then).
     """
-    from themescope.documents import read_study_themes, read_themes
+    from themescope.documents import read_themes
     from themescope.report.render import ReportStage
     from themescope.report.study_page import StudyReportStage
+    from themescope.study_documents import read_study_themes
 
     run = open_folder(folder)
     run.require("themes")

@@ -28,17 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from themescope.compare_document import JointCompareDocument, read_compare
 from themescope.corpus.ingest import VIDEOS_DIR, frame_table, write_frame_table
 from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.corpus.themes import StudyThemesStage
-from themescope.documents import (
-    STUDY_SCHEMA_VERSION,
-    JointCompareDocument,
-    StudyVideoRecord,
-    StudyVideosDocument,
-    read_compare,
-    write_study,
-)
 from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
 from themescope.manifest import IngestRecord, Manifest
 from themescope.model.config import TrainConfig
@@ -51,6 +44,12 @@ from themescope.rundir import (
     RunDirectory,
     Stage,
     StageWriter,
+)
+from themescope.study_documents import (
+    STUDY_SCHEMA_VERSION,
+    StudyVideoRecord,
+    StudyVideosDocument,
+    write_study,
 )
 from themescope.themes.compare.config import CompareConfig
 from themescope.themes.config import ThemesConfig

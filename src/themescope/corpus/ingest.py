@@ -22,17 +22,17 @@ import numpy as np
 
 from themescope.corpus.executors import Executor, TaskFailure
 from themescope.corpus.spec import CorpusSpec, CorpusVideo
-from themescope.documents import (
+from themescope.errors import DocumentError, ThemescopeError
+from themescope.manifest import IngestRecord, Manifest
+from themescope.media.config import IngestConfig
+from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
+from themescope.study_documents import (
     STUDY_SCHEMA_VERSION,
     StudyVideoRecord,
     StudyVideosDocument,
     read_study_videos,
     write_study,
 )
-from themescope.errors import DocumentError, ThemescopeError
-from themescope.manifest import IngestRecord, Manifest
-from themescope.media.config import IngestConfig
-from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
 
 logger = logging.getLogger("themescope")
 

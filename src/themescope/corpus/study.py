@@ -37,11 +37,11 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from themescope.documents import read_study_themes, read_study_videos
 from themescope.errors import ConfigError, RunDirectoryError
 from themescope.media.config import IngestConfig
 from themescope.model.config import MULTILINGUAL
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage
+from themescope.study_documents import read_study_themes, read_study_videos
 from themescope.themes.config import ThemesConfig
 
 if TYPE_CHECKING:
@@ -52,10 +52,10 @@ if TYPE_CHECKING:
     from themescope.corpus.ingest import StudyIngestStage
     from themescope.corpus.spec import CorpusSpec, CorpusVideo
     from themescope.corpus.themes import StudyThemesStage
-    from themescope.documents import ShareRecord, StudyVideoRecord
     from themescope.model.config import TrainConfig
     from themescope.model.train import TrainStage
     from themescope.report.study_page import StudyReportStage
+    from themescope.study_documents import ShareRecord, StudyVideoRecord
     from themescope.themes.base import Captioner, PhraseEmbedder, Tagger
 
 logger = logging.getLogger("themescope")

@@ -10,7 +10,7 @@ permutation test over videos of whether the groups' theme distributions differ,
 and the phrases each group says in a theme more than the others. With a ``date``
 column in the corpus manifest, each group's share of each theme per time bin; with
 covariates, their effects on a video's share of each theme (``STUDY/effects.csv``).
-Writes ``STUDY/themes.json`` (:class:`~themescope.documents.StudyThemesDocument`) and
+Writes ``STUDY/themes.json`` (:class:`~themescope.study_documents.StudyThemesDocument`) and
 the ``theme`` column of ``STUDY/frames.parquet``.
 """
 
@@ -41,7 +41,12 @@ from themescope.corpus.effects import (
     shares_over_time,
     time_unit,
 )
-from themescope.documents import (
+from themescope.documents import PhraseMatching
+from themescope.embedding import embedder_info
+from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
+from themescope.manifest import ThemesRecord
+from themescope.rundir import STUDY_VIDEOS_NAME, Kind, RunDirectory, Stage, StageWriter
+from themescope.study_documents import (
     STUDY_THEMES_SCHEMA_VERSION,
     CovariateRecord,
     EffectRecord,
@@ -50,7 +55,6 @@ from themescope.documents import (
     GroupRecord,
     GroupTestRecord,
     OverTimeRecord,
-    PhraseMatching,
     SaidByBothRecord,
     ShareRecord,
     StudyThemeRecord,
@@ -60,10 +64,6 @@ from themescope.documents import (
     read_study_videos,
     write_study,
 )
-from themescope.embedding import embedder_info
-from themescope.errors import ConfigError, RunDirectoryError, ThemescopeError
-from themescope.manifest import ThemesRecord
-from themescope.rundir import STUDY_VIDEOS_NAME, Kind, RunDirectory, Stage, StageWriter
 from themescope.themes import timeline
 from themescope.themes.base import Captioner, PhraseEmbedder, Tagger, ThemeMaterial
 from themescope.themes.candidates import theme_passages

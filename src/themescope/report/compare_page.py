@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from themescope._atomic import atomic_path
 from themescope._version import __version__
-from themescope.documents import JointCompareDocument, JointPhrase, JointTheme, read_compare
+from themescope.compare_document import JointCompareDocument, JointPhrase, JointTheme, read_compare
 from themescope.errors import DocumentError
 from themescope.report._common import (
     THUMB_WIDTH_PX,

@@ -37,11 +37,7 @@ from markupsafe import Markup
 
 from themescope._limits import clip_text
 from themescope._version import __version__
-from themescope.documents import (
-    ThemeRecord,
-    ThemesDocument,
-    read_themes,
-)
+from themescope.documents import ThemeRecord, ThemesDocument, read_themes
 from themescope.errors import ConfigError, RunDirectoryError
 from themescope.manifest import IngestRecord, Manifest, ReportRecord, TrainRecord
 from themescope.report import plots

@@ -1,7 +1,7 @@
 r"""Render a study's ``report.html``: the groups side by side, for a media researcher.
 
 The page reads the study directory (:mod:`themescope.corpus.study`): ``manifest.json``,
-``themes.json`` (:class:`~themescope.documents.StudyThemesDocument`), ``videos.json``
+``themes.json`` (:class:`~themescope.study_documents.StudyThemesDocument`), ``videos.json``
 and ``frames.parquet`` with the frame images under ``videos/``. It shows, in order:
 
 - every warning of the study (its stages', its documents', each video's) and the
@@ -47,14 +47,6 @@ from markupsafe import Markup
 
 from themescope._limits import clip_text
 from themescope._version import __version__
-from themescope.documents import (
-    StudyThemeRecord,
-    StudyThemesDocument,
-    StudyVideoRecord,
-    StudyVideosDocument,
-    read_study_themes,
-    read_study_videos,
-)
 from themescope.errors import RunDirectoryError
 from themescope.manifest import IngestRecord, Manifest, TrainRecord
 from themescope.report import plots
@@ -80,6 +72,14 @@ from themescope.report._common import (
 )
 from themescope.report.render import BLANK_LABEL, BuiltPage, ReportStage
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, StageResult, run_stage
+from themescope.study_documents import (
+    StudyThemeRecord,
+    StudyThemesDocument,
+    StudyVideoRecord,
+    StudyVideosDocument,
+    read_study_themes,
+    read_study_videos,
+)
 
 logger = logging.getLogger("themescope")
 

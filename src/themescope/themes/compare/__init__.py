@@ -14,7 +14,7 @@ when every run gives it at least ``min_share`` of its airtime.
 Separately fitted themes matched one to one (compare.json versions 1 and 2) found
 nothing shared on two reports of one event cut differently: each run's text was
 centred within the run, which removed what the two had in common. Those files still
-read (:func:`themescope.documents.read_compare`).
+read (:func:`themescope.compare_document.read_compare`).
 
 Example:
     >>> from themescope.corpus.compare import compare_runs

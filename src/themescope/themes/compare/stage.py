@@ -17,20 +17,19 @@ from typing import Any
 import numpy as np
 
 from themescope._version import __version__
-from themescope.documents import (
+from themescope.compare_document import (
     COMPARE_SCHEMA_VERSION,
     JointCompareDocument,
     JointPhrase,
     JointRun,
     JointTheme,
-    PhraseMatching,
     SaidByBoth,
-    read_study_themes,
-    read_study_videos,
     write_compare,
 )
+from themescope.documents import PhraseMatching
 from themescope.manifest import CompareRecord
 from themescope.rundir import COMPARE_NAME, STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
+from themescope.study_documents import read_study_themes, read_study_videos
 from themescope.themes.base import ThemeMaterial
 from themescope.themes.compare.config import CompareConfig
 from themescope.themes.describe import describe_themes, lower_third_texts, on_screen_lines
