@@ -21,6 +21,7 @@ from test_corpus import TINY_VIDEO, _cli
 from test_model_support import tiny_config
 from themescope._version import __version__
 from themescope.corpus.assign import ADDED_FRAMES
+from themescope.corpus.config import StudyConfig
 from themescope.corpus.study import Study
 from themescope.errors import ConfigError, RunDirectoryError
 from themescope.media.config import IngestConfig
@@ -37,8 +38,13 @@ UNSEEN_MIX = (0.0, 0.0, 0.0, 0.0, 1.0)
 
 
 def tiny_study() -> Study:
-    """The tiny model, trained long enough that an unseen story lies apart from the fit."""
+    """The tiny model, trained long enough that an unseen story lies apart from the fit.
+
+    A categorical covariate, ``slot``, is estimated over every video: two added videos
+    holding both of its values are no covariate "with a level per video".
+    """
     return Study(
+        study=StudyConfig(covariates="slot"),
         ingest=IngestConfig(ocr="off"),
         train=tiny_config(word_vectors=MULTILINGUAL, epochs=30),
         themes=ThemesConfig(k_range=(2, 4), n_bootstrap=0),
@@ -52,7 +58,8 @@ def _more_csv(source: Path, out: Path, prefix: str) -> Path:
     """A manifest of ``source``'s videos, copied to file names that start with ``prefix``."""
     with open(source / "corpus.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    for row in rows:
+    for i, row in enumerate(rows):
+        row["slot"] = ("morning", "evening")[i % 2]
         for column in ("video", "subtitles"):
             path = (source / row[column]).resolve()
             renamed = path.with_name(prefix + path.name)
@@ -86,7 +93,8 @@ def added(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         **TINY_VIDEO,  # type: ignore[arg-type]
     )
     study = root / "study"
-    tiny_study().run(fit.manifest_path, out=study)
+    fit_csv = _more_csv(fit.manifest_path.parent, root / "fit.csv", prefix="fit_")
+    tiny_study().run(fit_csv, out=study)
     before = pq.read_table(study / "frames.parquet")
     latents = np.load(study / "latents.npy")
     more_csv = _more_csv(more.manifest_path.parent, root / "more.csv", prefix="added_")
@@ -94,6 +102,7 @@ def added(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {
         "study": study,
         "fit": fit,
+        "fit_csv": fit_csv,
         "more": more,
         "more_csv": more_csv,
         "before": before,
@@ -163,8 +172,7 @@ def test_a_video_of_an_unseen_story_is_flagged_novel(added: dict[str, object]) -
 
 def test_a_plain_rerun_of_the_fit_keeps_the_added_videos(added: dict[str, object]) -> None:
     study = added["study"]
-    fit = added["fit"]
-    result = tiny_study().run(fit.manifest_path, out=study)  # type: ignore[attr-defined]
+    result = tiny_study().run(added["fit_csv"], out=study)  # type: ignore[arg-type]
     assert set(result.stages.values()) == {"skipped"}
     assert result.stages["assign"] == "skipped"
     videos = read_study_videos(study / "videos.json").videos  # type: ignore[operator]
@@ -186,7 +194,7 @@ def test_bad_into_targets_are_refused_in_one_line(
     )
     fresh = _more_csv(added["more"].manifest_path.parent, tmp_path / "m.csv", prefix="fresh_")  # type: ignore[attr-defined]
     # a single video's run
-    run = study / "videos" / "a__news_01"
+    run = study / "videos" / "a__fit_news_01"
     with pytest.raises(RunDirectoryError) as single:
         tiny_study().add(fresh, into=run)
     assert str(single.value) == (
@@ -242,3 +250,22 @@ def test_refit_fits_the_old_and_the_new_videos_together(
     assert not (study / ADDED_FRAMES).exists()
     assert read_study_themes(study / "themes.json").novelty is None
     assert "assign" not in RunDirectory(study, study=True).read_manifest().stages
+
+
+def test_videos_added_under_a_codebook_take_the_themes_it_merged_them_into(
+    added: dict[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = tmp_path / "coded"
+    shutil.copytree(added["study"], study)  # type: ignore[arg-type]
+    assert _cli(capsys, "codebook", str(study))[0] == 0
+    codebook = study / "codebook.toml"
+    # The clustering's theme 1 merges into theme 0: the researcher reads them as one.
+    text = codebook.read_text("utf-8").replace("# merge_into = 0", "merge_into = 0", 2)
+    codebook.write_text(text.replace("merge_into = 0", "# merge_into = 0", 1), "utf-8")
+    assert _cli(capsys, "codebook", str(study), "--apply")[0] == 0
+    n_themes = len(read_study_themes(study / "themes.json").themes)
+    fresh = _more_csv(added["more"].manifest_path.parent, tmp_path / "m.csv", prefix="coded_")  # type: ignore[attr-defined]
+    tiny_study().add(fresh, into=study)
+    added_themes = set(pq.read_table(study / ADDED_FRAMES).column("theme").to_pylist())
+    assert added_themes <= set(range(n_themes)) | {-1}
+    assert len(read_study_themes(study / "themes.json").themes) == n_themes

@@ -61,6 +61,7 @@ from themescope.study_documents import (
     write_study,
 )
 from themescope.themes import timeline
+from themescope.themes.codebook import automatic_column
 from themescope.themes.config import ThemesConfig
 from themescope.themes.describe import read_inputs
 from themescope.themes.gloss import Glosser, make_glosser
@@ -173,9 +174,16 @@ class StudyAssignStage(Stage):
         timings["encode_s"] = time.perf_counter() - started - sum(timings.values())
         config = self.themes
         fit_blank = _column(fit, "blank", bool)
-        fit_labels = _column(fit, "theme", np.int64)
+        # The clustering's own themes give the centres; under a codebook the frames'
+        # ``theme`` is the researcher's, and an added frame takes the one its automatic
+        # theme was merged into (-1 where it was dropped).
+        automatic = automatic_column(run)
+        fit_labels = _column(fit, automatic, np.int64)
         centres, mean, rms, threshold = _theme_space(
             fit_latents, _strings(fit, "video"), fit_blank, fit_labels, config.smooth_frames
+        )
+        researcher = dict(
+            zip(fit_labels.tolist(), _column(fit, "theme", np.int64).tolist(), strict=True)
         )
         new_videos = _strings(new, "video")
         new_blank = _column(new, "blank", bool)
@@ -185,7 +193,14 @@ class StudyAssignStage(Stage):
         distances = np.linalg.norm(
             ((smoothed - mean) / rms)[:, None, :] - centres[None, :, :], axis=2
         )
-        labels = np.where(new_blank, -1, distances.argmin(axis=1)).astype(np.int64)
+        nearest_theme = distances.argmin(axis=1)
+        labels = np.array(
+            [
+                -1 if blank else researcher.get(int(t), -1)
+                for t, blank in zip(nearest_theme, new_blank, strict=True)
+            ],
+            dtype=np.int64,
+        )
         nearest = distances.min(axis=1)
         novel = ~new_blank & (nearest > threshold)
         new = (
@@ -198,7 +213,8 @@ class StudyAssignStage(Stage):
 
         timings["assign_s"] = time.perf_counter() - started - sum(timings.values())
         fit_novel = np.zeros(fit.num_rows, dtype=bool)
-        self._measure(run, writer, fit, fit_labels, fit_novel, new, labels, novel, threshold)
+        fit_themes = _column(fit, "theme", np.int64)
+        self._measure(run, writer, fit, fit_themes, fit_novel, new, labels, novel, threshold)
         timings["statistics_s"] = time.perf_counter() - started - sum(timings.values())
         previous = read_study_videos(run / STUDY_VIDEOS_NAME)
         kept = [v for v in previous.videos if v.added is None]
@@ -245,7 +261,10 @@ class StudyAssignStage(Stage):
             for phrases in theme.group_phrases.values()
             for phrase in phrases
         }
-        k = document.k
+        # Theme ids index the themes; under a codebook they are the kept automatic ids
+        # (a merge keeps its target's), so the statistics count by position.
+        k = len(document.themes)
+        position = {theme.id: index for index, theme in enumerate(document.themes)}
         both = [fit, new]
         videos = [v for t in both for v in _strings(t, "video")]
         groups = [g for t in both for g in _strings(t, "group")]
@@ -256,7 +275,10 @@ class StudyAssignStage(Stage):
         ocr_texts = [x for t in both for x in _strings(t, "ocr_text")]
         # Added frames have no captions: the captioner is the fit's, not run again here.
         captions = _strings(fit, "caption") + [""] * new.num_rows
-        labels = np.concatenate([fit_labels, new_labels])
+        labels = np.array(
+            [position.get(int(t), -1) for t in np.concatenate([fit_labels, new_labels])],
+            dtype=np.int64,
+        )
         novel = np.concatenate([fit_novel, new_novel])
         video_group = dict(zip(videos, groups, strict=True))
         on = np.flatnonzero(labels >= 0)
@@ -286,8 +308,8 @@ class StudyAssignStage(Stage):
             writer,
         )
         total = float(seconds[on].sum())
-        for theme in document.themes:
-            rows = np.flatnonzero(labels == theme.id)
+        for index, theme in enumerate(document.themes):
+            rows = np.flatnonzero(labels == index)
             theme_seconds = float(seconds[rows].sum())
             theme.share = round(theme_seconds / total, 4) if total else 0.0
             theme.seconds = round(theme_seconds, 3)
@@ -299,7 +321,7 @@ class StudyAssignStage(Stage):
                     high=None if interval.high is None else round(interval.high, 4),
                 )
                 for group, intervals in shares.shares.items()
-                for interval in [intervals[theme.id]]
+                for interval in [intervals[index]]
             }
             glosses = {p.text: p.gloss for found in theme.group_phrases.values() for p in found}
             theme.group_phrases = group_phrase_records(
@@ -307,10 +329,15 @@ class StudyAssignStage(Stage):
                 theme.said_by_both,
                 glosses,
             )
-            theme.group_p_value = _theme_p_value(test, theme.id)
+            theme.group_p_value = _theme_p_value(test, index)
         document.groups = _groups(videos, groups, seconds, langs)
         document.group_test = None if test is None else _group_test(test)
         document.videos = _timelines(videos, groups, labels, times_s, seconds, k)
+        for timeline_record in document.videos:
+            timeline_record.spans = [
+                (start, end, document.themes[t].id if t >= 0 else -1)
+                for start, end, t in timeline_record.spans
+            ]
         added = set(_strings(new, "video"))
         for record in document.videos:
             if record.id in added:
@@ -326,7 +353,10 @@ class StudyAssignStage(Stage):
             labels[on],
             seconds[on],
             video_group,
-            {theme.id: theme.label for theme in document.themes},
+            {
+                index: theme.researcher_label or theme.label
+                for index, theme in enumerate(document.themes)
+            },
             writer,
             seed=statistics.config.seed,
             n_bootstrap=statistics.n_bootstrap,
@@ -334,6 +364,13 @@ class StudyAssignStage(Stage):
             covariate_names=statistics.covariates,
             metadata=metadata,
         )
+        ids = [theme.id for theme in document.themes]
+        if document.over_time is not None:
+            for point in document.over_time.shares:
+                point.theme = ids[point.theme]
+        if document.effects is not None:
+            for effect in document.effects.effects:
+                effect.theme = ids[effect.theme]
         document.novelty = NoveltyRecord(
             threshold=round(threshold, 4),
             percentile=NOVEL_PERCENTILE,

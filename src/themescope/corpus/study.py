@@ -450,10 +450,15 @@ class Study:
         themes_settings = dict(manifest.config.get("themes", {}))
         found = themes_settings.pop("statistics", None)
         statistics: dict[str, Any] = found if isinstance(found, dict) else {}
+        # The effects are estimated over every video, so a covariate is judged on all of
+        # them: two new videos may well hold two values of a category.
         read_covariates(
             tuple(statistics.get("covariates", ())),
-            [(video.row, video.metadata) for video in spec.videos],
-            f"corpus manifest {spec.source}",
+            [
+                *((video.row, video.metadata) for video in existing),
+                *((video.row, video.metadata) for video in spec.videos),
+            ],
+            f"the videos of {study.path} and {spec.source}",
         )
         ingest = {k: v for k, v in manifest.config.get("ingest", {}).items() if k != "executor"}
         when = datetime.now(UTC).isoformat(timespec="seconds")
