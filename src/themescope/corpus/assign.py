@@ -411,7 +411,16 @@ def _theme_space(
     features = (x - mean) / rms
     fitted = labels[content]
     k = int(fitted.max()) + 1
-    centres = np.stack([features[fitted == t].mean(axis=0) for t in range(k)])
+    # A theme id with no fitted frame (a codebook's merged-away theme under
+    # ``auto_theme`` keeps its frames; this guards ids left empty) is never the nearest.
+    centres = np.stack(
+        [
+            features[fitted == t].mean(axis=0)
+            if (fitted == t).any()
+            else np.full(features.shape[1], np.inf)
+            for t in range(k)
+        ]
+    )
     own = np.linalg.norm(features - centres[fitted], axis=1)
     return centres, mean, rms, float(np.percentile(own, NOVEL_PERCENTILE))
 
