@@ -52,21 +52,19 @@ class StudyCodebookStage(CodebookStage):
 
         return read_study_themes(path)
 
-    def apply(
-        self,
-        run: RunDirectory,
-        codebook: Codebook,
-        automatic: ThemesDocument,
-        writer: StageWriter,
-    ) -> np.ndarray:
-        """Write themes.json, effects.csv and the automatic themes; return the frames' labels."""
+    def write(self, path: Path, document: ThemesDocument) -> None:
+        """Write a study's themes.json."""
         from themescope.study_documents import write_study
 
+        assert isinstance(document, StudyThemesDocument)  # read by read()
+        write_study(path, document)
+
+    def apply(
+        self, run: RunDirectory, codebook: Codebook, automatic: ThemesDocument, writer: StageWriter
+    ) -> tuple[ThemesDocument, np.ndarray]:
+        """The study's themes and statistics under ``codebook`` (writes effects.csv)."""
         assert isinstance(automatic, StudyThemesDocument)  # read by read()
-        document, labels = apply_to_study(run, codebook, automatic, writer)
-        write_study(writer.path("themes.json"), document)
-        write_study(writer.path(AUTOMATIC_NAME), automatic)
-        return labels
+        return apply_to_study(run, codebook, automatic, writer)
 
 
 def codebook_stage(run: RunDirectory) -> CodebookStage:
