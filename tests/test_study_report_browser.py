@@ -18,9 +18,17 @@ from browser_fixtures import (
 )
 from study_fixtures import CHINESE_LABEL, GROUP_PHRASE_ZH, build_study
 from themescope.report.study_page import render_study_report
-from themescope.study_documents import read_study_themes
+from themescope.study_documents import StudyThemesDocument, read_study_themes
 
 pytestmark = pytest.mark.browser
+
+
+def _open_study_report(driver: Any, folder: Path) -> StudyThemesDocument:
+    """Build a study in ``folder``, render its report and open it; return its themes."""
+    study = build_study(folder)
+    render_study_report(study)
+    open_page(driver, study / "report.html")
+    return read_study_themes(study / "themes.json")
 
 
 def _cjk_glyphs(browser: Any, selector: str) -> int:
@@ -30,16 +38,10 @@ def _cjk_glyphs(browser: Any, selector: str) -> int:
     )
 
 
-def test_study_report_draws_the_heat_map_timelines_and_chinese(
-    driver: Any,
-    tmp_path: Path,
-) -> None:
+def test_study_report_draws_the_heat_map_timelines_and_chinese(driver: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    study = build_study(tmp_path)
-    render_study_report(study)
-    document = read_study_themes(study / "themes.json")
-    open_page(driver, study / "report.html")
+    document = _open_study_report(driver, tmp_path)
 
     table = driver.find_element(By.ID, "share-table")
     assert nonzero(table) and table.size["width"] > 400
@@ -74,16 +76,10 @@ def test_study_report_draws_the_heat_map_timelines_and_chinese(
     screenshot(driver, "study-report.png")
 
 
-def test_study_report_draws_shares_over_time_and_the_effects(
-    driver: Any,
-    tmp_path: Path,
-) -> None:
+def test_study_report_draws_shares_over_time_and_the_effects(driver: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    study = build_study(tmp_path)
-    render_study_report(study)
-    document = read_study_themes(study / "themes.json")
-    open_page(driver, study / "report.html")
+    document = _open_study_report(driver, tmp_path)
 
     charts = driver.find_elements(By.CSS_SELECTOR, "#over-time figure.over-time-chart svg")
     assert len(charts) == document.k

@@ -196,17 +196,8 @@ class Summarizer:
     @classmethod
     def from_config(cls, values: Mapping[str, Any]) -> Summarizer:
         """Build a summarizer from a nested dict (a parsed config file, see :func:`load_config`)."""
-        from themescope.media.ingest import IngestConfig
-        from themescope.model.config import TrainConfig
-        from themescope.themes.stage import ThemesConfig
-
         check_sections(values, config_sections(cls.stage_classes()))
-        return cls(
-            ingest=IngestConfig.from_dict(dict(values.get("ingest", {}))),
-            train=TrainConfig.from_dict(dict(values.get("train", {}))),
-            themes=ThemesConfig.from_dict(dict(values.get("themes", {}))),
-            device=str(values.get("device", "auto")),
-        )
+        return cls(**parts_from_config(values, values.get("train", {}), values.get("themes", {})))
 
     @staticmethod
     def stage_classes() -> tuple[
@@ -264,6 +255,26 @@ class Summarizer:
         stages = with_codebook(self.stages(video, subtitles, resume=not force), run.path)
         statuses = Pipeline(stages).run(run, force=force)
         return Result.from_run(run, statuses)
+
+
+def parts_from_config(
+    values: Mapping[str, Any], train: Mapping[str, Any], themes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The ingest, train and themes settings and the device of a parsed config file.
+
+    ``train`` and ``themes``: those sections as the caller completes them (a study's
+    defaults); a Summarizer and a Study read the rest alike.
+    """
+    from themescope.media.config import IngestConfig
+    from themescope.model.config import TrainConfig
+    from themescope.themes.config import ThemesConfig
+
+    return {
+        "ingest": IngestConfig.from_dict(dict(values.get("ingest", {}))),
+        "train": TrainConfig.from_dict(dict(train)),
+        "themes": ThemesConfig.from_dict(dict(themes)),
+        "device": str(values.get("device", "auto")),
+    }
 
 
 # What each part of a Summarizer or a Study must be, and how to make one from what users

@@ -31,29 +31,27 @@ from typing import Any
 
 import numpy as np
 
-from themescope.corpus import stats
 from themescope.corpus.executors import Executor
 from themescope.corpus.ingest import frame_table, ingest_rows, row_identity
 from themescope.corpus.spec import CorpusVideo
 from themescope.corpus.themes import (
     StudyThemesStage,
-    _difference_test,
     _group_phrases,
     _groups,
-    _theme_p_value,
     _timelines,
     _write_effects,
+    airtime,
     by_metadata,
+    group_phrase_glosses,
     group_phrase_records,
+    measure_groups,
 )
 from themescope.manifest import AssignRecord, TrainRecord
 from themescope.media.config import IngestConfig
 from themescope.rundir import STUDY_VIDEOS_NAME, RunDirectory, Stage, StageWriter
 from themescope.study_documents import (
     STUDY_SCHEMA_VERSION,
-    GroupTestRecord,
     NoveltyRecord,
-    ShareRecord,
     StudyThemesDocument,
     StudyVideosDocument,
     read_study_themes,
@@ -255,12 +253,7 @@ class StudyAssignStage(Stage):
     ) -> None:
         """Rewrite themes.json's statistics (and effects.csv) over fitted and added videos."""
         document = read_study_themes(run / "themes.json")
-        known_glosses = {
-            phrase.text: phrase.gloss
-            for theme in document.themes
-            for phrases in theme.group_phrases.values()
-            for phrase in phrases
-        }
+        known_glosses = group_phrase_glosses(document)
         # Theme ids index the themes; under a codebook they are the kept automatic ids
         # (a merge keeps its target's), so the statistics count by position.
         k = len(document.themes)
@@ -285,53 +278,24 @@ class StudyAssignStage(Stage):
         on_videos = [videos[i] for i in on]
         seed = self.themes.seed
         statistics = self.statistics
-        shares = stats.group_shares(
-            on_videos,
-            labels[on],
-            seconds[on],
-            video_group,
-            k,
-            n_bootstrap=statistics.n_bootstrap,
-            level=statistics.level,
-            seed=seed,
-        )
-        for message in shares.warnings:
-            writer.warn(message)
-        test = _difference_test(
-            on_videos,
-            labels[on],
-            seconds[on],
-            video_group,
-            k,
-            seed,
-            statistics.n_permutations,
-            writer,
+        measured = measure_groups(
+            videos, labels, seconds, video_group, k, writer, seed, statistics._statistics()
         )
         total = float(seconds[on].sum())
         for index, theme in enumerate(document.themes):
             rows = np.flatnonzero(labels == index)
-            theme_seconds = float(seconds[rows].sum())
-            theme.share = round(theme_seconds / total, 4) if total else 0.0
-            theme.seconds = round(theme_seconds, 3)
-            theme.n_videos = len({videos[i] for i in rows})
-            theme.group_shares = {
-                group: ShareRecord(
-                    share=round(interval.share, 4),
-                    low=None if interval.low is None else round(interval.low, 4),
-                    high=None if interval.high is None else round(interval.high, 4),
-                )
-                for group, intervals in shares.shares.items()
-                for interval in [intervals[index]]
-            }
+            for name, value in airtime(rows, videos, seconds, total).items():
+                setattr(theme, name, value)
+            theme.group_shares = measured.share_records(index)
             glosses = {p.text: p.gloss for found in theme.group_phrases.values() for p in found}
             theme.group_phrases = group_phrase_records(
                 _group_phrases(rows, groups, texts, captions, ocr_texts, langs),
                 theme.said_by_both,
                 glosses,
             )
-            theme.group_p_value = _theme_p_value(test, index)
+            theme.group_p_value = measured.p_value(index)
         document.groups = _groups(videos, groups, seconds, langs)
-        document.group_test = None if test is None else _group_test(test)
+        document.group_test = measured.test_record()
         document.videos = _timelines(videos, groups, labels, times_s, seconds, k)
         for timeline_record in document.videos:
             timeline_record.spans = [
@@ -494,16 +458,6 @@ def _gloss_group_phrases(
                 phrase.gloss = (
                     known[phrase.text] if phrase.text in known else glosser.gloss(phrase.text)
                 )
-
-
-def _group_test(test: stats.GroupTest) -> GroupTestRecord:
-    return GroupTestRecord(
-        method=test.method,
-        statistic=round(float(test.statistic), 6),
-        p_value=round(float(test.p_value), 4),
-        n_permutations=test.n_permutations,
-        correction=test.correction,
-    )
 
 
 def _column(table: Any, name: str, dtype: Any) -> np.ndarray:

@@ -16,15 +16,12 @@ import msgspec
 import numpy as np
 
 from themescope.corpus import themes as study_themes
-from themescope.corpus.stats import group_shares
 from themescope.documents import CodebookRecord
 from themescope.errors import CodebookError
 from themescope.rundir import Pipeline, RunDirectory, StageWriter, run_stage
 from themescope.study_documents import (
     GroupPhraseRecord,
-    GroupTestRecord,
     SaidByBothRecord,
-    ShareRecord,
     StudyThemesDocument,
 )
 from themescope.themes.codebook import (
@@ -55,21 +52,19 @@ class StudyCodebookStage(CodebookStage):
 
         return read_study_themes(path)
 
-    def apply(
-        self,
-        run: RunDirectory,
-        codebook: Codebook,
-        automatic: ThemesDocument,
-        writer: StageWriter,
-    ) -> np.ndarray:
-        """Write themes.json, effects.csv and the automatic themes; return the frames' labels."""
+    def write(self, path: Path, document: ThemesDocument) -> None:
+        """Write a study's themes.json."""
         from themescope.study_documents import write_study
 
+        assert isinstance(document, StudyThemesDocument)  # read by read()
+        write_study(path, document)
+
+    def apply(
+        self, run: RunDirectory, codebook: Codebook, automatic: ThemesDocument, writer: StageWriter
+    ) -> tuple[ThemesDocument, np.ndarray]:
+        """The study's themes and statistics under ``codebook`` (writes effects.csv)."""
         assert isinstance(automatic, StudyThemesDocument)  # read by read()
-        document, labels = apply_to_study(run, codebook, automatic, writer)
-        write_study(writer.path("themes.json"), document)
-        write_study(writer.path(AUTOMATIC_NAME), automatic)
-        return labels
+        return apply_to_study(run, codebook, automatic, writer)
 
 
 def codebook_stage(run: RunDirectory) -> CodebookStage:
@@ -155,55 +150,20 @@ def apply_to_study(
     on = np.flatnonzero(compact >= 0)
     on_videos = [videos[i] for i in on]
     m = len(kept)
-    shares = group_shares(
-        on_videos,
-        compact[on],
-        seconds[on],
-        video_group,
-        m,
-        n_bootstrap=automatic.n_bootstrap,
-        level=automatic.confidence_level,
-        seed=seed,
-    )
-    for message in shares.warnings:
-        writer.warn(message)
-    test = study_themes._difference_test(
-        on_videos,
-        compact[on],
-        seconds[on],
-        video_group,
-        m,
-        seed,
-        int(statistics["n_permutations"]),
-        writer,
+    measured = study_themes.measure_groups(
+        videos, compact, seconds, video_group, m, writer, seed, statistics
     )
     by_id = {theme.id: theme for theme in automatic.themes}
     total = float(seconds[on].sum())
-    glosses = {
-        p.text: p.gloss
-        for theme in automatic.themes
-        for found in theme.group_phrases.values()
-        for p in found
-    }
+    glosses = study_themes.group_phrase_glosses(automatic)
     themes = []
     for index, theme in enumerate(kept):
         fields: dict[str, Any] = merged_theme(codebook, by_id, theme)
         rows = np.flatnonzero(labels == theme)
-        theme_seconds = float(seconds[rows].sum())
         fields.update(
-            share=round(theme_seconds / total, 4) if total else 0.0,
-            seconds=round(theme_seconds, 3),
-            group_shares={
-                group: ShareRecord(
-                    share=round(found.share, 4),
-                    low=None if found.low is None else round(found.low, 4),
-                    high=None if found.high is None else round(found.high, 4),
-                )
-                for group, intervals in shares.shares.items()
-                for found in [intervals[index]]
-            },
-            group_p_value=study_themes._theme_p_value(test, index),
-            n_videos=len({videos[i] for i in rows}),
+            study_themes.airtime(rows, videos, seconds, total),
+            group_shares=measured.share_records(index),
+            group_p_value=measured.p_value(index),
         )
         if fields["merges"]:
             members = [by_id[i] for i in (theme, *fields["merges"]) if i in by_id]
@@ -243,15 +203,7 @@ def apply_to_study(
         automatic,
         themes=themes,
         k=len(themes),
-        group_test=None
-        if test is None
-        else GroupTestRecord(
-            method=test.method,
-            statistic=round(float(test.statistic), 6),
-            p_value=round(float(test.p_value), 4),
-            n_permutations=test.n_permutations,
-            correction=test.correction,
-        ),
+        group_test=measured.test_record(),
         videos=timelines,
         over_time=over_time,
         effects=effects,

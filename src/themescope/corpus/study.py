@@ -251,10 +251,7 @@ class Study:
         where the sections do not set them.
         """
         from themescope.corpus.config import StudyConfig
-        from themescope.media.config import IngestConfig
-        from themescope.model.config import TrainConfig
-        from themescope.pipeline import check_sections, config_sections
-        from themescope.themes.config import ThemesConfig
+        from themescope.pipeline import check_sections, config_sections, parts_from_config
 
         check_sections(values, (*config_sections(cls.stage_classes()), StudyConfig.section))
         train = {**STUDY_DEFAULTS["train"], **dict(values.get("train", {}))}
@@ -263,11 +260,8 @@ class Study:
         if "k" not in themes:
             themes = {**STUDY_DEFAULTS["themes"], **themes}
         return cls(
-            ingest=IngestConfig.from_dict(dict(values.get("ingest", {}))),
-            train=TrainConfig.from_dict(train),
-            themes=ThemesConfig.from_dict(themes),
+            **parts_from_config(values, train, themes),
             study=StudyConfig.from_dict(dict(values.get(StudyConfig.section, {}))),
-            device=str(values.get("device", "auto")),
             **options,
         )
 

@@ -257,35 +257,20 @@ class StudyThemesStage(Stage):
             materials, describer.tagger, describer.embedder, config.n_phrases, writer
         )
 
-        on = content
-        on_videos = [videos[i] for i in on]
-        shares = stats.group_shares(
-            on_videos,
-            labels[on],
-            seconds[on],
+        compare = not self.one_video_per_group
+        measured = measure_groups(
+            videos,
+            labels,
+            seconds,
             video_group,
             k,
-            n_bootstrap=self.n_bootstrap,
-            level=self.level,
-            seed=config.seed,
+            writer,
+            config.seed,
+            self._statistics(),
+            compare,
         )
-        if not self.one_video_per_group:
-            for message in shares.warnings:
-                writer.warn(message)
-        test = (
-            None
-            if self.one_video_per_group
-            else _difference_test(
-                [videos[i] for i in on],
-                labels[on],
-                seconds[on],
-                video_group,
-                k,
-                config.seed,
-                self.n_permutations,
-                writer,
-            )
-        )
+        on = content
+        on_videos = [videos[i] for i in on]
         candidates = [
             _group_phrases(rows, groups, texts, captions, ocr_texts, langs) for rows in members
         ]
@@ -300,14 +285,12 @@ class StudyThemesStage(Stage):
         for t, (material, result, rows) in enumerate(
             zip(materials, described, members, strict=True)
         ):
-            theme_seconds = float(seconds[rows].sum())
             themes.append(
                 StudyThemeRecord(
                     **theme_description(t, material, result, config.n_phrases, writer),
+                    **airtime(rows, videos, seconds, total),
                     frames=material.frame_ids,
                     n_frames=len(rows),
-                    share=round(theme_seconds / total, 4) if total else 0.0,
-                    seconds=round(theme_seconds, 3),
                     spans=[],
                     representative_frames=representative_frames(
                         material.frame_ids,
@@ -316,15 +299,7 @@ class StudyThemesStage(Stage):
                         apart_s,
                         2 * step,
                     ),
-                    group_shares={
-                        group: ShareRecord(
-                            share=round(interval.share, 4),
-                            low=None if interval.low is None else round(interval.low, 4),
-                            high=None if interval.high is None else round(interval.high, 4),
-                        )
-                        for group, intervals in shares.shares.items()
-                        for interval in [intervals[t]]
-                    },
+                    group_shares=measured.share_records(t),
                     group_phrases={
                         group: [_group_phrase_record(found) for found in listed]
                         for group, listed in matched.says_more[t].items()
@@ -339,8 +314,7 @@ class StudyThemesStage(Stage):
                         )
                         for pair in matched.said_by_both[t]
                     ],
-                    group_p_value=_theme_p_value(test, t),
-                    n_videos=len({videos[i] for i in rows}),
+                    group_p_value=measured.p_value(t),
                     stability=clustering.theme_stability(t),
                 )
             )
@@ -373,15 +347,7 @@ class StudyThemesStage(Stage):
             stability=None if clustering.stability is None else clustering.stability.to_record(),
             warnings=[],
             groups=_groups(videos, groups, seconds, langs),
-            group_test=None
-            if test is None
-            else GroupTestRecord(
-                method=test.method,
-                statistic=round(float(test.statistic), 6),
-                p_value=round(float(test.p_value), 4),
-                n_permutations=test.n_permutations,
-                correction=test.correction,
-            ),
+            group_test=measured.test_record(),
             confidence_level=self.level,
             n_bootstrap=self.n_bootstrap,
             videos=_timelines(videos, groups, labels, times_s, seconds, k),
@@ -604,6 +570,109 @@ def _write_effects(path: Path, effects: EffectsRecord, themes: list[StudyThemeRe
             )
 
 
+@dataclass(frozen=True)
+class GroupStatistics:
+    """The groups' shares of each theme and the test of whether they differ, as records."""
+
+    shares: stats.GroupShares
+    test: stats.GroupTest | None
+
+    def share_records(self, theme: int) -> dict[str, ShareRecord]:
+        """Each group's share of ``theme`` (0..k-1) with its interval, rounded."""
+        return {
+            group: ShareRecord(
+                share=round(interval.share, 4),
+                low=None if interval.low is None else round(interval.low, 4),
+                high=None if interval.high is None else round(interval.high, 4),
+            )
+            for group, intervals in self.shares.shares.items()
+            for interval in [intervals[theme]]
+        }
+
+    def p_value(self, theme: int) -> float | None:
+        """The test's adjusted p-value of ``theme`` (None without a test)."""
+        return (
+            None if self.test is None else round(float(self.test.theme_p_values_adjusted[theme]), 4)
+        )
+
+    def test_record(self) -> GroupTestRecord | None:
+        """The test as themes.json holds it."""
+        test = self.test
+        return (
+            None
+            if test is None
+            else GroupTestRecord(
+                method=test.method,
+                statistic=round(float(test.statistic), 6),
+                p_value=round(float(test.p_value), 4),
+                n_permutations=test.n_permutations,
+                correction=test.correction,
+            )
+        )
+
+
+def measure_groups(
+    videos: list[str],
+    labels: np.ndarray,
+    seconds: np.ndarray,
+    video_group: dict[str, str],
+    k: int,
+    writer: StageWriter,
+    seed: int,
+    statistics: Mapping[str, Any],
+    compare: bool = True,
+) -> GroupStatistics:
+    """The groups' shares and their difference test, from the frames' labels (-1: no theme's).
+
+    The themes stage, a codebook's themes (:mod:`themescope.corpus.codebook`) and a study
+    with videos added (:mod:`themescope.corpus.assign`) all measure the groups here, with
+    the statistics' settings the themes stage records (``n_bootstrap``, ``level``,
+    ``n_permutations``). ``compare`` False (a comparison's groups are one run each): no
+    test, no warnings.
+    """
+    on = np.flatnonzero(labels >= 0)
+    videos, labels, seconds = [videos[i] for i in on], labels[on], seconds[on]
+    shares = stats.group_shares(
+        videos,
+        labels,
+        seconds,
+        video_group,
+        k,
+        n_bootstrap=int(statistics["n_bootstrap"]),
+        level=float(statistics["level"]),
+        seed=seed,
+    )
+    if not compare:
+        return GroupStatistics(shares, None)
+    for message in shares.warnings:
+        writer.warn(message)
+    n_permutations = int(statistics["n_permutations"])
+    test = _difference_test(videos, labels, seconds, video_group, k, seed, n_permutations, writer)
+    return GroupStatistics(shares, test)
+
+
+def airtime(
+    rows: np.ndarray, videos: list[str], seconds: np.ndarray, total: float
+) -> dict[str, Any]:
+    """A theme's share of the themed airtime ``total``, its seconds and videos, by its frames."""
+    theme_seconds = float(seconds[rows].sum())
+    return {
+        "share": round(theme_seconds / total, 4) if total else 0.0,
+        "seconds": round(theme_seconds, 3),
+        "n_videos": len({videos[i] for i in rows}),
+    }
+
+
+def group_phrase_glosses(document: StudyThemesDocument) -> dict[str, str | None]:
+    """The glosses of the group phrases ``document`` holds, by text (glossing is slow)."""
+    return {
+        phrase.text: phrase.gloss
+        for theme in document.themes
+        for phrases in theme.group_phrases.values()
+        for phrase in phrases
+    }
+
+
 def _difference_test(
     videos: list[str],
     labels: np.ndarray,
@@ -627,10 +696,6 @@ def _difference_test(
     for message in test.warnings:
         writer.warn(message)
     return test
-
-
-def _theme_p_value(test: stats.GroupTest | None, theme: int) -> float | None:
-    return None if test is None else round(float(test.theme_p_values_adjusted[theme]), 4)
 
 
 def _majority(values: list[str]) -> str:

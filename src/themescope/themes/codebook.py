@@ -382,7 +382,10 @@ class CodebookStage(Stage):
         source = run / AUTOMATIC_NAME
         automatic = self.read(source if source.is_file() else run / "themes.json")
         codebook = read_codebook(self.path, automatic.k, f"this {self.kinds[0]}")
-        labels = self.apply(run, codebook, automatic, writer)
+        document, labels = self.apply(run, codebook, automatic, writer)
+        self.write(writer.path("themes.json"), document)
+        # Beside it, so that the codebook can be written anew or applied again.
+        self.write(writer.path(AUTOMATIC_NAME), automatic)
         table = pq.read_table(run / "frames.parquet")
         auto = table.column(automatic_column(run))
         keep = [c for c in table.column_names if c not in ("theme", "auto_theme")]
@@ -401,20 +404,17 @@ class CodebookStage(Stage):
 
         return read_themes(path)
 
-    def apply(
-        self,
-        run: RunDirectory,
-        codebook: Codebook,
-        automatic: ThemesDocument,
-        writer: StageWriter,
-    ) -> np.ndarray:
-        """Write themes.json (and the automatic one beside it); return the frames' labels."""
+    def write(self, path: Path, document: ThemesDocument) -> None:
+        """Write a themes.json."""
         from themescope.documents import write_themes
 
-        document, labels = apply_to_run(run, codebook, automatic)
-        write_themes(writer.path("themes.json"), document)
-        write_themes(writer.path(AUTOMATIC_NAME), automatic)
-        return labels
+        write_themes(path, document)
+
+    def apply(
+        self, run: RunDirectory, codebook: Codebook, automatic: ThemesDocument, writer: StageWriter
+    ) -> tuple[ThemesDocument, np.ndarray]:
+        """The themes under ``codebook`` and the frames' labels."""
+        return apply_to_run(run, codebook, automatic)
 
 
 def with_codebook(
