@@ -21,7 +21,7 @@
     One row per group, time bin and theme: ``group, start, unit, theme, label, share,
     low, high, n_videos``.
 ``effects.csv`` / ``.parquet`` (study with covariates)
-    ``STUDY/effects.csv`` as its columns say (:data:`~themescope.corpus.themes.EFFECT_COLUMNS`).
+    ``STUDY/effects.csv`` as its columns say (:data:`~themescope.corpus.metadata.EFFECT_COLUMNS`).
 
 The tables are written into a hidden folder first and moved in place when all are
 done, so an export that fails leaves the folder's tables as they were.
@@ -195,7 +195,7 @@ def _study_tables(study: Path) -> dict[str, pa.Table]:
             }
         )
     if document.effects is not None:
-        from themescope.corpus.themes import EFFECT_COLUMNS
+        from themescope.corpus.metadata import EFFECT_COLUMNS
 
         rows = [
             {

@@ -33,15 +33,14 @@ import numpy as np
 
 from themescope.corpus.executors import Executor
 from themescope.corpus.ingest import frame_table, ingest_rows, row_identity
+from themescope.corpus.metadata import by_metadata, write_effects
 from themescope.corpus.spec import CorpusVideo
 from themescope.corpus.themes import (
     StudyThemesStage,
     _group_phrases,
     _groups,
     _timelines,
-    _write_effects,
     airtime,
-    by_metadata,
     group_phrase_glosses,
     group_phrase_records,
     measure_groups,
@@ -350,7 +349,7 @@ class StudyAssignStage(Stage):
         document.warnings = list(dict.fromkeys([*document.warnings, *writer.warnings]))
         write_study(writer.path("themes.json"), document)
         if document.effects is not None:
-            _write_effects(writer.path("effects.csv"), document.effects, document.themes)
+            write_effects(writer.path("effects.csv"), document.effects, document.themes)
 
 
 def _theme_space(

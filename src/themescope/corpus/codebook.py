@@ -16,6 +16,7 @@ import msgspec
 import numpy as np
 
 from themescope.corpus import themes as study_themes
+from themescope.corpus.metadata import by_metadata, write_effects
 from themescope.documents import CodebookRecord
 from themescope.errors import CodebookError
 from themescope.rundir import Pipeline, RunDirectory, StageWriter, run_stage
@@ -172,7 +173,7 @@ def apply_to_study(
             fields["group_phrases"] = _group_phrases(table, rows, groups, glosses, both)
         themes.append(msgspec.structs.replace(by_id[theme], **fields))
     labels_by_index = {i: theme.researcher_label or theme.label for i, theme in enumerate(themes)}
-    over_time, effects = study_themes.by_metadata(
+    over_time, effects = by_metadata(
         run,
         on_videos,
         compact[on],
@@ -191,7 +192,7 @@ def apply_to_study(
     if effects is not None:
         for effect in effects.effects:
             effect.theme = kept[effect.theme]
-        study_themes._write_effects(writer.path("effects.csv"), effects, themes)
+        write_effects(writer.path("effects.csv"), effects, themes)
     timelines = study_themes._timelines(videos, groups, compact, times_s, seconds, m)
     for record in timelines:
         record.spans = [(start, end, kept[t] if t >= 0 else -1) for start, end, t in record.spans]
