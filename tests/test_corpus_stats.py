@@ -491,7 +491,7 @@ def test_effect_sentences_for_numbers_and_dates():
 
 
 def test_an_interval_whose_end_rounds_to_zero_is_not_called_significant():
-    from themescope.corpus.themes import _effect_record
+    from themescope.corpus.metadata import _effect_record
 
     term = Term("date", unit="week")
     assert Effect(0, term, -0.25, -0.41, -0.00001).significant

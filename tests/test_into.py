@@ -263,9 +263,10 @@ def test_videos_added_under_a_codebook_take_the_themes_it_merged_them_into(
     text = codebook.read_text("utf-8").replace("# merge_into = 0", "merge_into = 0", 2)
     codebook.write_text(text.replace("merge_into = 0", "# merge_into = 0", 1), "utf-8")
     assert _cli(capsys, "codebook", str(study), "--apply")[0] == 0
-    n_themes = len(read_study_themes(study / "themes.json").themes)
+    # A merged theme keeps its target's id: the ids are the automatic ones that remain.
+    ids = {theme.id for theme in read_study_themes(study / "themes.json").themes}
     fresh = _more_csv(added["more"].manifest_path.parent, tmp_path / "m.csv", prefix="coded_")  # type: ignore[attr-defined]
     tiny_study().add(fresh, into=study)
     added_themes = set(pq.read_table(study / ADDED_FRAMES).column("theme").to_pylist())
-    assert added_themes <= set(range(n_themes)) | {-1}
-    assert len(read_study_themes(study / "themes.json").themes) == n_themes
+    assert 1 not in ids and added_themes <= ids | {-1}
+    assert {theme.id for theme in read_study_themes(study / "themes.json").themes} == ids
