@@ -247,54 +247,38 @@ def _k_charts(selection: KSelectionRecord) -> list[Markup]:
     if not table:
         return []
     ks = [float(row["k"]) for row in table]
-    chosen = float(selection.chosen)
-    charts = [
-        plots.line_chart(
-            [plots.Series(key, ks, [finite_float(row[key]) for row in table], plots.PALETTE[i])],
+
+    def column(key: str) -> list[float | None]:
+        return [finite_float(row[key]) for row in table]
+
+    def chart(title: str, *series: plots.Series) -> Markup:
+        # Every k chart is drawn alike: k on the x axis, the chosen k marked.
+        return plots.line_chart(
+            series,
             x_label="k",
             title=title,
-            mark_x=chosen,
+            mark_x=float(selection.chosen),
             integer_x=True,
             width_px=260,
             height_px=180,
         )
+
+    charts = [
+        chart(title, plots.Series(key, ks, column(key), plots.PALETTE[i]))
         for i, (key, title) in enumerate(_K_METRICS)
     ]
-    if any(finite_float(row["score"]) is not None for row in table):
+    if any(value is not None for value in column("score")):
         charts.insert(
             0,
-            plots.line_chart(
-                [plots.Series("score", ks, [finite_float(r["score"]) for r in table], "#333333")],
-                x_label="k",
-                title="combined score (the choice)",
-                mark_x=chosen,
-                integer_x=True,
-                width_px=260,
-                height_px=180,
+            chart(
+                "combined score (the choice)", plots.Series("score", ks, column("score"), "#333333")
             ),
         )
     charts.append(
-        plots.line_chart(
-            [
-                plots.Series(
-                    "bootstrap",
-                    ks,
-                    [finite_float(row["bootstrap_stability"]) for row in table],
-                    plots.PALETTE[3],
-                ),
-                plots.Series(
-                    "large clusters",
-                    ks,
-                    [finite_float(row["large_cluster_stability"]) for row in table],
-                    plots.PALETTE[4],
-                ),
-            ],
-            x_label="k",
-            title="stability",
-            mark_x=chosen,
-            integer_x=True,
-            width_px=260,
-            height_px=180,
+        chart(
+            "stability",
+            plots.Series("bootstrap", ks, column("bootstrap_stability"), plots.PALETTE[3]),
+            plots.Series("large clusters", ks, column("large_cluster_stability"), plots.PALETTE[4]),
         )
     )
     return charts
