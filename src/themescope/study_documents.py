@@ -7,7 +7,7 @@ and one writer; schemas are generated from these classes (``docs/schemas/``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from msgspec import Meta
 
@@ -21,6 +21,8 @@ STUDY_THEMES_SCHEMA_VERSION = 2
 and the covariates' effects (``effects``)."""
 STUDY_THEMES_READS = (1, 2)
 """Study themes.json versions this themescope reads (1: without over_time and effects)."""
+
+D = TypeVar("D", bound=Record)
 
 
 # --------------------------------------------------------------------------- reading, writing
@@ -301,19 +303,24 @@ class StudyThemesDocument(ThemesDocument, kw_only=True):
     ] = None
 
 
+def _read_study_document(path: Path, document_type: type[D], version: int | tuple[int, ...]) -> D:
+    """Read one of a study's documents; both are written by `themescope corpus`."""
+    return read_versioned(
+        path,
+        document_type,
+        version,
+        missing="run `themescope corpus` first",
+        rewrite="rerun `themescope corpus --force` to rewrite it",
+    )
+
+
 def read_study_themes(path: str | Path) -> StudyThemesDocument:
     """Read and validate a study's ``themes.json``.
 
     Raises:
         DocumentError: Missing, not JSON, not matching the schema, or from a newer themescope.
     """
-    return read_versioned(
-        Path(path),
-        StudyThemesDocument,
-        STUDY_THEMES_READS,
-        missing="run `themescope corpus` first",
-        rewrite="rerun `themescope corpus --force` to rewrite it",
-    )
+    return _read_study_document(Path(path), StudyThemesDocument, STUDY_THEMES_READS)
 
 
 def read_study_videos(path: str | Path) -> StudyVideosDocument:
@@ -322,13 +329,7 @@ def read_study_videos(path: str | Path) -> StudyVideosDocument:
     Raises:
         DocumentError: Missing, not JSON, not matching the schema, or from a newer themescope.
     """
-    return read_versioned(
-        Path(path),
-        StudyVideosDocument,
-        STUDY_SCHEMA_VERSION,
-        missing="run `themescope corpus` first",
-        rewrite="rerun `themescope corpus --force` to rewrite it",
-    )
+    return _read_study_document(Path(path), StudyVideosDocument, STUDY_SCHEMA_VERSION)
 
 
 def write_study(path: str | Path, document: StudyThemesDocument | StudyVideosDocument) -> None:
