@@ -13,7 +13,13 @@ import msgspec
 from msgspec import Meta
 
 from themescope._versioned import read_versioned
-from themescope.documents import BackendsRecord, PhraseMatching, Record, _write
+from themescope.documents import (
+    BackendsRecord,
+    PhraseMatching,
+    PhraseSimilarity,
+    Record,
+    _write,
+)
 
 COMPARE_SCHEMA_VERSION = 3
 """3: the runs are analysed jointly (:class:`JointCompareDocument`): one model and one
@@ -116,6 +122,10 @@ class Match(Record, kw_only=True):
 
 
 GLOSS_DESCRIPTION = "English gloss of a non-English phrase (CC-CEDICT); null if none."
+GlossLanguage = Annotated[
+    str | None, Meta(description="Language of the glosses ('en'); null when glosses are off.")
+]
+"""The field of a comparison's document that says which language its glosses are in."""
 
 
 class ScoredPhrase(Record, kw_only=True):
@@ -185,10 +195,7 @@ class PhrasePair(Record, kw_only=True):
     gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
     other: Annotated[str, Meta(description="The matched theme's phrase closest in meaning.")]
     other_gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
-    similarity: Annotated[
-        float,
-        Meta(description="Their similarity (see `phrase_matching`), at its threshold or above."),
-    ]
+    similarity: PhraseSimilarity
 
 
 class SharedTheme(Record, kw_only=True):
@@ -274,10 +281,7 @@ class CompareDocument(Record, kw_only=True):
         PhraseMatching | None,
         Meta(description="null when phrases were not compared (their own ranking is shown)."),
     ] = None
-    gloss_language: Annotated[
-        str | None,
-        Meta(description="Language of the glosses ('en'); null when glosses are off."),
-    ] = None
+    gloss_language: GlossLanguage = None
     warnings: list[str]
 
 
@@ -294,10 +298,7 @@ class SaidByBoth(Record, kw_only=True):
     phrases: Annotated[
         dict[str, JointPhrase], Meta(description="Each of the two runs' phrase, by run name.")
     ]
-    similarity: Annotated[
-        float,
-        Meta(description="Their similarity (see `phrase_matching`), at its threshold or above."),
-    ]
+    similarity: PhraseSimilarity
 
 
 class JointTheme(Record, kw_only=True):
@@ -352,10 +353,7 @@ class JointCompareDocument(Record, kw_only=True):
     min_share: float
     themes: Annotated[list[JointTheme], Meta(description="Largest first.")]
     phrase_matching: PhraseMatching
-    gloss_language: Annotated[
-        str | None,
-        Meta(description="Language of the glosses ('en'); null when glosses are off."),
-    ] = None
+    gloss_language: GlossLanguage = None
     warnings: list[str]
 
 

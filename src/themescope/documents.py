@@ -394,6 +394,13 @@ class PhraseMatching(Record, kw_only=True):
     ]
 
 
+PhraseSimilarity = Annotated[
+    float,
+    Meta(description="Their similarity (see `phrase_matching`), at its threshold or above."),
+]
+"""The field of a record of two phrases that say the same thing: how alike they are."""
+
+
 def read_themes(path: str | Path) -> ThemesDocument:
     """Read and validate ``themes.json``.
 

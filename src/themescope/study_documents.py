@@ -12,7 +12,14 @@ from typing import Annotated, Literal, TypeVar
 from msgspec import Meta
 
 from themescope._versioned import read_versioned
-from themescope.documents import PhraseMatching, Record, ThemeRecord, ThemesDocument, _write
+from themescope.documents import (
+    PhraseMatching,
+    PhraseSimilarity,
+    Record,
+    ThemeRecord,
+    ThemesDocument,
+    _write,
+)
 
 STUDY_SCHEMA_VERSION = 1
 """Version of a study's ``videos.json``."""
@@ -90,10 +97,7 @@ class SaidByBothRecord(Record, kw_only=True):
         dict[str, GroupPhraseRecord],
         Meta(description="Each of the two groups' phrase, by group (group A's first)."),
     ]
-    similarity: Annotated[
-        float,
-        Meta(description="Their similarity (see `phrase_matching`), at its threshold or above."),
-    ]
+    similarity: PhraseSimilarity
 
 
 class StudyThemeRecord(ThemeRecord, kw_only=True):
