@@ -11,17 +11,20 @@ warnings, settings, backends and choice of k the same way;
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import hashlib
 import io
 import json
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from markupsafe import Markup
 
+from themescope._version import __version__
 from themescope.documents import BackendsRecord, KSelectionRecord, ThemeRecord, ThemesDocument
 from themescope.manifest import Manifest, TrainRecord
 from themescope.report import plots
@@ -83,6 +86,25 @@ def jinja_environment() -> Any:
     env.filters["num"] = fmt_num
     env.filters["color"] = plots.theme_color
     return env
+
+
+def render_page(template: str, context: Mapping[str, Any], *, script: str | None = None) -> str:
+    """Render one of the pages from ``template``: ``context`` and what every page carries.
+
+    That is the themescope version and the time of writing shown on the page, the inlined
+    style sheet, and the Content-Security-Policy that lets only ``script`` run (the page's
+    one inline script, handed to the template as ``script``; None for a page without one).
+    """
+    framing: dict[str, Any] = {
+        "tool_version": __version__,
+        "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "css": Markup(read_asset("report.css")),
+        "csp": content_security_policy(script),
+    }
+    if script is not None:
+        framing["script"] = Markup(script)
+    html: str = jinja_environment().get_template(template).render(**context, **framing)
+    return html
 
 
 def clock(seconds: Any) -> str:

@@ -19,23 +19,17 @@ Example:
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
 from themescope._atomic import atomic_path
-from themescope._version import __version__
 from themescope.compare_document import JointCompareDocument, JointPhrase, JointTheme, read_compare
 from themescope.errors import DocumentError
 from themescope.report._common import (
     THUMB_WIDTH_PX,
-    content_security_policy,
     fmt_setting,
-    jinja_environment,
-    read_asset,
+    render_page,
     thumbnail_inside,
 )
 from themescope.report.render import BuiltPage, ReportStage
@@ -135,17 +129,7 @@ def build_compare_html(compare_dir: Path, *, thumb_width_px: int = THUMB_WIDTH_P
 def _built(compare_dir: Path, width_px: int) -> BuiltPage:
     doc = read_joint(compare_dir)
     context = _context(doc, compare_dir, width_px)
-    html = (
-        jinja_environment()
-        .get_template("compare.html.j2")
-        .render(
-            **context,
-            tool_version=__version__,
-            generated=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            css=Markup(read_asset("report.css")),
-            csp=content_security_policy(None),
-        )
-    )
+    html = render_page("compare.html.j2", context)
     shown = [*context["shared"], *(t for own in context["own"].values() for t in own)]
     return BuiltPage(
         html,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import datetime as _dt
 import hashlib
 import io
 import logging
@@ -36,7 +35,6 @@ import numpy as np
 from markupsafe import Markup
 
 from themescope._limits import clip_text
-from themescope._version import __version__
 from themescope.documents import ThemeRecord, ThemesDocument, read_themes
 from themescope.errors import ConfigError, RunDirectoryError
 from themescope.manifest import IngestRecord, Manifest, ReportRecord, TrainRecord
@@ -48,16 +46,15 @@ from themescope.report._common import (
     clock,
     codebook_line,
     codebook_summary,
-    content_security_policy,
     finite_float,
     fmt_num,
     fmt_pct,
-    jinja_environment,
     json_for_script,
     k_selection_context,
     model_facts,
     people_lines,
     read_asset,
+    render_page,
     shown_gloss,
     stability_context,
     stage_settings,
@@ -556,12 +553,9 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
                 "missing or unreadable; they are left out of the page",
             }
         )
-    script = read_asset("report.js")
     context = {
         "title": view.title,
-        "tool_version": __version__,
         "run_version": view.manifest.version,
-        "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "created": view.manifest.created,
         "facts": _facts(view),
         "settings": stage_settings(view.manifest),
@@ -586,11 +580,8 @@ def build_report_html(path: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> tu
         "recon_png": _embed_picture(path / "reconstructions.png"),
         "recon_text": recon_text,
         "data_json": json_for_script(_script_data(view)),
-        "css": Markup(read_asset("report.css")),
-        "script": Markup(script),
-        "csp": content_security_policy(script),
     }
-    html = jinja_environment().get_template("report.html.j2").render(**context)
+    html = render_page("report.html.j2", context, script=read_asset("report.js"))
     return html, view
 
 

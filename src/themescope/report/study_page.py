@@ -34,7 +34,6 @@ Example:
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -43,10 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from markupsafe import Markup
 
 from themescope._limits import clip_text
-from themescope._version import __version__
 from themescope.errors import RunDirectoryError
 from themescope.manifest import IngestRecord, Manifest, TrainRecord
 from themescope.report import plots
@@ -56,13 +53,11 @@ from themescope.report._common import (
     clock,
     codebook_line,
     codebook_summary,
-    content_security_policy,
     fmt_pct,
-    jinja_environment,
     k_selection_context,
     model_facts,
     people_lines,
-    read_asset,
+    render_page,
     shown_gloss,
     stability_context,
     stage_settings,
@@ -690,9 +685,7 @@ def build_study_report_html(
         "title": _title(method),
         "folder": path.resolve().name,
         "source": source,
-        "tool_version": __version__,
         "run_version": view.manifest.version,
-        "generated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "created": view.manifest.created,
         "k": document.k,
         "warnings": warnings,
@@ -711,10 +704,8 @@ def build_study_report_html(
         "backends": backend_rows(document.backends),
         **k_selection_context(document.k_selection),
         **stability_context(document),
-        "css": Markup(read_asset("report.css")),
-        "csp": content_security_policy(None),
     }
-    html: str = jinja_environment().get_template("study.html.j2").render(**context)
+    html = render_page("study.html.j2", context)
     return html, view
 
 
