@@ -254,13 +254,18 @@ class PerRun(Record, kw_only=True):
     own: list[OwnTheme]
 
 
-class CompareDocument(Record, kw_only=True):
-    """``compare.json`` 1 and 2: two runs' separately fitted themes, matched (read only)."""
+class _CompareFileHead(Record, kw_only=True):
+    """The fields every version of ``compare.json`` begins with: its version, who wrote it, when."""
 
     schema_version: int
     tool: str
     version: str
     created: Annotated[str, Meta(description="ISO-8601 time of writing.")]
+
+
+class CompareDocument(_CompareFileHead, kw_only=True):
+    """``compare.json`` 1 and 2: two runs' separately fitted themes, matched (read only)."""
+
     runs: Pair[CompareRun]
     languages: Languages
     embedder: Annotated[
@@ -342,13 +347,9 @@ class JointRun(Record, kw_only=True):
     seconds: float
 
 
-class JointCompareDocument(Record, kw_only=True):
+class JointCompareDocument(_CompareFileHead, kw_only=True):
     """``compare.json``: runs analysed jointly, what they share and where they differ."""
 
-    schema_version: int
-    tool: str
-    version: str
-    created: Annotated[str, Meta(description="ISO-8601 time of writing.")]
     runs: list[JointRun]
     min_share: float
     themes: Annotated[list[JointTheme], Meta(description="Largest first.")]
