@@ -52,6 +52,19 @@ def given(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def section_flags(config: type[Settings], params: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the given flags of ``config``'s section among a command's parameters.
+
+    A command names each settings flag's parameter as the setting (``every_s`` for
+    ``--every``), so its section is read from the declarations rather than listed again.
+
+    Args:
+        config: The section's settings class.
+        params: The command's parameters by name (``typer.Context.params``).
+    """
+    return given(**{name: params[name] for name in config.declarations() if name in params})
+
+
 NO_STABILITY_HELP = "Switch off the stability refits (themes.stability = none)."
 
 

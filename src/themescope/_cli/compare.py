@@ -8,7 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from themescope._cli._app import app
-from themescope._cli._options import CONFIG_FILE_HELP, SET_HELP, given, merged_config, option
+from themescope._cli._options import (
+    CONFIG_FILE_HELP,
+    SET_HELP,
+    given,
+    merged_config,
+    option,
+    section_flags,
+)
 from themescope.corpus.study import STUDY_DEFAULTS
 from themescope.model.config import TrainConfig
 from themescope.themes.compare.config import CompareConfig
@@ -17,6 +24,7 @@ from themescope.themes.config import ThemesConfig
 
 @app.command("compare")
 def compare_command(
+    ctx: typer.Context,
     runs: Annotated[
         list[Path], typer.Argument(help="Two or more run directories (with a finished ingest).")
     ],
@@ -46,11 +54,9 @@ def compare_command(
     from themescope.rundir import Pipeline, RunDirectory
 
     flags: dict[str, Any] = {
-        "compare": given(min_share=min_share),
-        "train": given(epochs=epochs, seed=seed),
-        "themes": given(
-            k=k, k_range=k_range, embedder=embedder, gloss_language=gloss_language, seed=seed
-        ),
+        "compare": section_flags(CompareConfig, ctx.params),
+        "train": section_flags(TrainConfig, ctx.params),
+        "themes": section_flags(ThemesConfig, ctx.params),
         **given(device=device),
     }
     values = merged_config(config_file, settings, flags)

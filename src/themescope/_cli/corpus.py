@@ -16,6 +16,7 @@ from themescope._cli._options import (
     given,
     merged_config,
     option,
+    section_flags,
     stability_flags,
 )
 from themescope.corpus.config import StudyConfig
@@ -28,6 +29,7 @@ from themescope.themes.config import ThemesConfig
 
 @app.command("corpus")
 def corpus_command(
+    ctx: typer.Context,
     corpus: Path = typer.Argument(
         ...,
         help="Corpus manifest (CSV, TOML or YAML: video, subtitles, group, lang, any metadata) "
@@ -50,7 +52,7 @@ def corpus_command(
     executor: str | None = option(StudyConfig, "executor"),
     workers: int | None = option(StudyConfig, "workers"),
     ray_address: str | None = option(StudyConfig, "ray_address"),
-    every: float | None = option(IngestConfig, "every_s", defaults=STUDY_DEFAULTS),
+    every_s: float | None = option(IngestConfig, "every_s", defaults=STUDY_DEFAULTS),
     ocr: str | None = option(IngestConfig, "ocr", defaults=STUDY_DEFAULTS),
     epochs: int | None = option(TrainConfig, "epochs", defaults=STUDY_DEFAULTS),
     seed: int | None = typer.Option(
@@ -78,15 +80,11 @@ def corpus_command(
     from themescope.corpus.study import Study
 
     flags: dict[str, Any] = {
-        "ingest": given(every_s=every, ocr=ocr),
-        "train": given(epochs=epochs, seed=seed, word_vectors=word_vectors),
-        "themes": given(
-            k=k, k_range=k_range, embedder=embedder, gloss_language=gloss_language, seed=seed
-        )
+        "ingest": section_flags(IngestConfig, ctx.params),
+        "train": section_flags(TrainConfig, ctx.params),
+        "themes": section_flags(ThemesConfig, ctx.params)
         | stability_flags(stability, no_stability),
-        "study": given(
-            executor=executor, workers=workers, ray_address=ray_address, covariates=covariates
-        ),
+        "study": section_flags(StudyConfig, ctx.params),
         **given(device=device),
     }
     if (out is None) == (into is None):

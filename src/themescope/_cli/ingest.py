@@ -8,13 +8,14 @@ import typer
 from rich.console import Console
 
 from themescope._cli._app import app
-from themescope._cli._options import given, option
+from themescope._cli._options import option, section_flags
 from themescope.manifest import IngestRecord
 from themescope.media.config import IngestConfig
 
 
 @app.command("ingest")
 def ingest_command(
+    ctx: typer.Context,
     video: Path = typer.Argument(..., help="The video file (any format FFmpeg reads)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
     subtitles: Path | None = typer.Option(
@@ -24,7 +25,7 @@ def ingest_command(
         help="Subtitles (SRT, WebVTT, ASS/SSA), a YouTube transcript (JSON, or CSV with "
         "text,start,duration) or plain text with one segment per line.",
     ),
-    every: float | None = option(IngestConfig, "every_s"),
+    every_s: float | None = option(IngestConfig, "every_s"),
     lang: str | None = option(IngestConfig, "lang"),
     align: str | None = option(IngestConfig, "align"),
     subtitle_encoding: str | None = option(IngestConfig, "subtitle_encoding"),
@@ -39,18 +40,7 @@ def ingest_command(
     """Sample frames from VIDEO, align them with its words, and write the run directory."""
     from themescope.media.ingest import ingest
 
-    config = IngestConfig.from_dict(
-        given(
-            every_s=every,
-            frame_height=frame_height,
-            lang=lang,
-            align=align,
-            subtitle_encoding=subtitle_encoding,
-            asr_model=asr_model,
-            ocr=ocr,
-            embedded_subtitles=embedded_subtitles,
-        )
-    )
+    config = IngestConfig.from_dict(section_flags(IngestConfig, ctx.params))
     result = ingest(video, out, subtitles=subtitles, config=config, force=force)
     record = result.record
     assert isinstance(record, IngestRecord)

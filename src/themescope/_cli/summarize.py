@@ -16,6 +16,7 @@ from themescope._cli._options import (
     given,
     merged_config,
     option,
+    section_flags,
     stability_flags,
 )
 from themescope.media.config import IngestConfig
@@ -25,6 +26,7 @@ from themescope.themes.config import ThemesConfig
 
 @app.command("summarize")
 def summarize_command(
+    ctx: typer.Context,
     video: Path = typer.Argument(..., help="The video file."),
     out: Path = typer.Option(
         ..., "--out", "-o", help="Run directory to write (resumed if it exists)."
@@ -36,7 +38,7 @@ def summarize_command(
         help="Subtitles / transcript (SRT, VTT, ASS, YouTube JSON/CSV, text).",
     ),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_FILE_HELP),
-    every: float | None = option(IngestConfig, "every_s"),
+    every_s: float | None = option(IngestConfig, "every_s"),
     lang: str | None = option(IngestConfig, "lang"),
     align: str | None = option(IngestConfig, "align"),
     subtitle_encoding: str | None = option(IngestConfig, "subtitle_encoding"),
@@ -74,28 +76,11 @@ def summarize_command(
     from themescope.pipeline import Summarizer
 
     flags: dict[str, Any] = {
-        "ingest": given(
-            every_s=every,
-            lang=lang,
-            align=align,
-            subtitle_encoding=subtitle_encoding,
-            asr_model=asr_model,
-            ocr=ocr,
-        ),
-        "train": given(preset=preset, epochs=epochs, seed=seed, word_vectors=word_vectors),
-        "themes": given(
-            k=k,
-            k_range=k_range,
-            captioner=captioner,
-            captioner_model=captioner_model,
-            tagger=tagger,
-            llm_url=llm_url,
-            llm_model=llm_model,
-            tag_language=tag_language,
-            embedder=embedder,
-            gloss_language=gloss_language,
-            seed=seed,
-        )
+        "ingest": section_flags(IngestConfig, ctx.params),
+        # A section names the preset its values start from as `preset` (the setting is
+        # preset_name, the name recorded), so that flag is given by hand.
+        "train": given(preset=preset) | section_flags(TrainConfig, ctx.params),
+        "themes": section_flags(ThemesConfig, ctx.params)
         | stability_flags(stability, no_stability),
         **given(device=device),
     }

@@ -9,13 +9,20 @@ from rich.console import Console
 from rich.table import Table
 
 from themescope._cli._app import app
-from themescope._cli._options import NO_STABILITY_HELP, given, option, stability_flags
+from themescope._cli._options import (
+    NO_STABILITY_HELP,
+    given,
+    option,
+    section_flags,
+    stability_flags,
+)
 from themescope.documents import read_themes
 from themescope.themes.config import ThemesConfig
 
 
 @app.command("themes")
 def themes_command(
+    ctx: typer.Context,
     run: Path = typer.Argument(..., help="Run directory with finished ingest and train stages."),
     k: int | None = option(ThemesConfig, "k"),
     k_range: str | None = option(ThemesConfig, "k_range"),
@@ -36,18 +43,10 @@ def themes_command(
     from themescope.themes.stage import build_themes
 
     config = ThemesConfig.from_dict(
-        given(
-            k=k,
-            k_range=k_range,
+        section_flags(ThemesConfig, ctx.params)
+        | given(
             captioner=captioner.strip().lower() if captioner else None,
-            captioner_model=captioner_model,
             tagger=tagger.strip().lower() if tagger else None,
-            llm_url=llm_url,
-            llm_model=llm_model,
-            tag_language=tag_language,
-            embedder=embedder,
-            gloss_language=gloss_language,
-            seed=seed,
         )
         | stability_flags(stability, no_stability)
     )

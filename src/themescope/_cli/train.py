@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from themescope._cli._app import app
-from themescope._cli._options import given, option
+from themescope._cli._options import given, option, section_flags
 from themescope._format import decimals
 from themescope.manifest import TrainRecord
 from themescope.model.config import TrainConfig
@@ -16,6 +16,7 @@ from themescope.model.config import TrainConfig
 
 @app.command("train")
 def train_command(
+    ctx: typer.Context,
     run: Path = typer.Argument(..., help="The run directory (after `themescope ingest`)."),
     preset: str = typer.Option(
         "fast", "--preset", help="fast (default: CPU-friendly) or paper (the reference CRVAE)."
@@ -43,23 +44,9 @@ def train_command(
     """Train the CRVAE on RUN: writes latents.npy, model/, train_log.csv and plots."""
     from themescope.model.train import train
 
-    config = TrainConfig.from_dict(
-        given(
-            preset=preset,
-            epochs=epochs,
-            seed=seed,
-            word_vectors=word_vectors,
-            ablation=ablation,
-            batch_size=batch_size,
-            lr=lr,
-            latent_dim=latent_dim,
-            kl_weight=kl_weight,
-            text_weight=text_weight,
-            early_stopping=early_stopping,
-            max_train_s=max_train_s,
-            n_threads=n_threads,
-        )
-    )
+    # A section names the preset its values start from as `preset` (the setting is
+    # preset_name, the name recorded), so that flag is given by hand.
+    config = TrainConfig.from_dict(given(preset=preset) | section_flags(TrainConfig, ctx.params))
     result = train(run, config, resume=resume, force=force, device=device)
     record = result.record
     assert isinstance(record, TrainRecord)
