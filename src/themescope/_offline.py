@@ -4,21 +4,25 @@ themescope never downloads a model: every ``from_pretrained`` gets
 ``local_files_only=True``, and while a model loads :func:`offline_hub` also puts the
 hub itself in offline mode, so no code path in those libraries can reach the network.
 The switch is undone when the load ends: a program that imports themescope keeps
-its own settings. The captioner and the local LLM find their model with
-:func:`resolve_local_model` (a folder, or an id already in the local cache) and load
-it with :func:`load_pretrained`.
+its own settings. The captioner and the local LLM load their model with
+:func:`load_local_model`: :func:`resolve_local_model` finds it (a folder, or an id
+already in the local cache) and :func:`load_pretrained` reads it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from themescope._model_files import check_model_folder
+from themescope.devices import resolve_device
 from themescope.errors import ModelLoadError
+
+logger = logging.getLogger("themescope")
 
 _VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
@@ -109,6 +113,44 @@ def load_pretrained(source: str, what: str, *classes: Any) -> list[Any]:
         ) from exc
 
 
+def load_local_model(
+    model_path: str,
+    *,
+    device: str,
+    what: str,
+    kind: str,
+    name: str,
+    classes: tuple[str, str],
+) -> tuple[Any, Any]:
+    """Find a local model, load its preprocessor and model offline, and ready the model.
+
+    Args:
+        model_path: A folder saved with ``save_pretrained``, or an "org/name" id in the cache.
+        device: Where to run it: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        what: What the model is, for a missing model's message ("BLIP captioning model").
+        kind: What the files must be, with its article ("a BLIP captioning model").
+        name: What the log line calls the component ("BLIP captioner").
+        classes: The names of the transformers classes of the preprocessor (processor
+            or tokenizer) and of the model.
+
+    Returns:
+        The preprocessor and the model, on ``device`` and in evaluation mode.
+
+    Raises:
+        ModelLoadError: As :func:`resolve_local_model` and :func:`load_pretrained`.
+
+    """
+    source = resolve_local_model(model_path, what=what)
+    import transformers
+
+    resolved = resolve_device(device)
+    logger.info("loading %s from %s on %s", name, source, resolved)
+    preprocessor, model = load_pretrained(
+        source, kind, *(getattr(transformers, cls) for cls in classes)
+    )
+    return preprocessor, model.to(resolved).eval()
+
+
 def _looks_like_hub_id(text: str) -> bool:
     """Whether ``text`` reads as "org/name" rather than a filesystem path."""
     if text.startswith((".", "/", "~")) or "\\" in text:
@@ -117,4 +159,4 @@ def _looks_like_hub_id(text: str) -> bool:
     return len(parts) == 2 and all(parts)
 
 
-__all__ = ["load_pretrained", "offline_hub", "resolve_local_model"]
+__all__ = ["load_local_model", "load_pretrained", "offline_hub", "resolve_local_model"]

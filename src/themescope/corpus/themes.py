@@ -51,15 +51,16 @@ from themescope.themes.candidates import theme_passages
 from themescope.themes.config import ThemesConfig
 from themescope.themes.describe import (
     add_glosses,
+    blank_frames,
     caption_frames,
     cluster_frames,
     describe_themes,
-    lower_third_texts,
     on_screen_lines,
     phrase_record,
     read_inputs,
     representative_frames,
     theme_description,
+    theme_materials,
 )
 from themescope.themes.gloss import Glosser
 from themescope.themes.phrase_match import (
@@ -180,13 +181,9 @@ class StudyThemesStage(Stage):
         langs = [lang or "und" for lang in table.column("lang").to_pylist()]
         ocr_texts = [t or "" for t in table.column("ocr_text").to_pylist()]
         video_group = dict(zip(videos, groups, strict=True))
-        # Black and blank frames would form a theme of their own whatever the programme:
-        # they get theme -1 and are left out of the shares, as in a single run.
-        blank = (
-            np.asarray(table.column("blank").fill_null(False).to_numpy(zero_copy_only=False), bool)
-            if "blank" in table.column_names  # studies gathered before blank frames were marked
-            else np.zeros(len(videos), dtype=bool)
-        )
+        # Black and blank frames get theme -1 and are left out of the shares, as in a
+        # single run.
+        blank = blank_frames(table)
         content = np.flatnonzero(~blank)
         if len(content) == 0:
             raise ThemescopeError(
@@ -204,20 +201,15 @@ class StudyThemesStage(Stage):
         k = int(labels.max()) + 1
         captions = caption_frames(run, table, describer.captioner)
         members = [np.flatnonzero(labels == t) for t in range(k)]
-        straps = lower_third_texts(run, table)
-        materials = [
-            ThemeMaterial(
-                theme_id=t,
-                frame_ids=[int(i) for i in rows],
-                texts=[texts[i] for i in rows],
-                captions=[captions[i] for i in rows],
-                lang=_majority([langs[i] for i in rows]),
-                on_screen=on_screen_lines([ocr_texts[i] for i in rows]),
-                screen_texts=[ocr_texts[i] for i in rows],
-                strap_texts=None if straps is None else [straps[i] for i in rows],
-            )
-            for t, rows in enumerate(members)
-        ]
+        materials = theme_materials(
+            run,
+            table,
+            members,
+            texts,
+            captions,
+            ocr_texts,
+            lambda rows: _majority([langs[i] for i in rows]),
+        )
         described, common = describe_themes(
             materials, describer.tagger, describer.embedder, config.n_phrases, writer
         )

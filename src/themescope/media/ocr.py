@@ -53,7 +53,7 @@ import importlib.util
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -340,31 +340,21 @@ class OnScreenTextReader(Component):
         return params
 
     def _check_params(self) -> None:
-        if not 64 <= self.det_max_side <= 4096:
-            raise ConfigError(
-                "The 'det_max_side' parameter of OnScreenTextReader must be an int in the range "
-                f"[64, 4096]. Got {self.det_max_side} instead."
-            )
-        if not 0.0 <= self.min_confidence <= 1.0:
-            raise ConfigError(
-                "The 'min_confidence' parameter of OnScreenTextReader must be in [0, 1]. "
-                f"Got {self.min_confidence} instead."
-            )
-        if not 0.0 < self.boilerplate_share <= 1.0:
-            raise ConfigError(
-                "The 'boilerplate_share' parameter of OnScreenTextReader must be in (0, 1]. "
-                f"Got {self.boilerplate_share} instead."
-            )
-        if self.detect_every < 1:
-            raise ConfigError(
-                "The 'detect_every' parameter of OnScreenTextReader must be >= 1. "
-                f"Got {self.detect_every} instead."
-            )
-        if self.boilerplate_min_frames < 1:
-            raise ConfigError(
-                "The 'boilerplate_min_frames' parameter of OnScreenTextReader must be >= 1. "
-                f"Got {self.boilerplate_min_frames} instead."
-            )
+        # Each parameter, what breaks its rule, and the rule in words; checked in order.
+        rules: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+            ("det_max_side", lambda v: not 64 <= v <= 4096, "an int in the range [64, 4096]"),
+            ("min_confidence", lambda v: not 0.0 <= v <= 1.0, "in [0, 1]"),
+            ("boilerplate_share", lambda v: not 0.0 < v <= 1.0, "in (0, 1]"),
+            ("detect_every", lambda v: v < 1, ">= 1"),
+            ("boilerplate_min_frames", lambda v: v < 1, ">= 1"),
+        )
+        for name, breaks, rule in rules:
+            value = getattr(self, name)
+            if breaks(value):
+                raise ConfigError(
+                    f"The '{name}' parameter of OnScreenTextReader must be {rule}. "
+                    f"Got {value} instead."
+                )
 
     def load(self) -> OnScreenTextReader:
         """Check and load the models (done by :meth:`read` when needed); return self.

@@ -102,30 +102,13 @@ class CRVAE(nn.Module):
             assert token_vectors is not None
             self.register_buffer("token_vectors", token_vectors.float(), persistent=False)
             dim = int(token_vectors.shape[1])
-            rnn = nn.LSTM if config.rnn_cell == "lstm" else nn.GRU
-            self.text_encoder = rnn(
-                dim,
-                config.rnn_hidden,
-                config.rnn_layers,
-                batch_first=True,
-                bidirectional=config.encoder_bidirectional,
-            )
-            enc_dirs = 2 if config.encoder_bidirectional else 1
-            n_text = config.rnn_layers * enc_dirs * config.rnn_hidden
-            n_text *= 2 if config.rnn_cell == "lstm" else 1
+            self.text_encoder, _, n_text = _text_rnn(config, dim, config.encoder_bidirectional)
             if config.feature_norm:
                 self.text_norm = nn.BatchNorm1d(n_text)
             n_features += n_text
-            self.text_decoder = rnn(
-                dim,
-                config.rnn_hidden,
-                config.rnn_layers,
-                batch_first=True,
-                bidirectional=config.decoder_bidirectional,
+            self.text_decoder, dec_dirs, self.n_state = _text_rnn(
+                config, dim, config.decoder_bidirectional
             )
-            dec_dirs = 2 if config.decoder_bidirectional else 1
-            self.n_state = config.rnn_layers * dec_dirs * config.rnn_hidden
-            self.n_state *= 2 if config.rnn_cell == "lstm" else 1
             self.text_out = nn.Linear(dec_dirs * config.rnn_hidden, dim)
 
         dense = 0 if pure else config.dense_units
@@ -317,6 +300,26 @@ class CRVAE(nn.Module):
         z = mu if noise is None else mu + noise * torch.exp(0.5 * logvar)
         image, text = self.decode(z, token_ids, lengths)
         return CRVAEOutput(mu=mu, logvar=logvar, image=image, text=text)
+
+
+def _text_rnn(
+    config: TrainConfig, dim: int, bidirectional: bool
+) -> tuple[nn.LSTM | nn.GRU, int, int]:
+    """One text RNN (the encoder's or the decoder's) as ``config`` asks.
+
+    Returns:
+        The RNN, its number of directions, and the size of its final state flattened
+        (h, and c too for an LSTM, over every layer and direction).
+
+    """
+    rnn = nn.LSTM if config.rnn_cell == "lstm" else nn.GRU
+    module = rnn(
+        dim, config.rnn_hidden, config.rnn_layers, batch_first=True, bidirectional=bidirectional
+    )
+    n_dirs = 2 if bidirectional else 1
+    n_state = config.rnn_layers * n_dirs * config.rnn_hidden
+    n_state *= 2 if config.rnn_cell == "lstm" else 1
+    return module, n_dirs, n_state
 
 
 def _activation(config: TrainConfig, channels: int) -> list[nn.Module]:

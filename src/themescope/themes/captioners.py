@@ -14,7 +14,6 @@ returns the captioner.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,11 @@ from typing import Any
 from PIL import Image
 
 from themescope import registry
-from themescope._offline import load_pretrained, resolve_local_model
+from themescope._offline import load_local_model, resolve_local_model
 from themescope._progress import track
-from themescope.devices import resolve_device
 from themescope.documents import CaptionerBackend
 from themescope.errors import ConfigError
 from themescope.themes.base import Captioner
-
-logger = logging.getLogger("themescope")
 
 
 class BlipCaptioner(Captioner):
@@ -104,16 +100,14 @@ class BlipCaptioner(Captioner):
         if self.model_ is not None:
             return self
         self._validate()
-        source = resolve_local_model(self.model_path, what="BLIP captioning model")
-        from transformers import BlipForConditionalGeneration, BlipProcessor
-
-        device = resolve_device(self.device)
-        logger.info("loading BLIP captioner from %s on %s", source, device)
-        processor, model = load_pretrained(
-            source, "a BLIP captioning model", BlipProcessor, BlipForConditionalGeneration
+        self.processor_, self.model_ = load_local_model(
+            self.model_path,
+            device=self.device,
+            what="BLIP captioning model",
+            kind="a BLIP captioning model",
+            name="BLIP captioner",
+            classes=("BlipProcessor", "BlipForConditionalGeneration"),
         )
-        self.model_ = model.to(device).eval()
-        self.processor_ = processor
         return self
 
     def generation_kwargs(self) -> dict[str, Any]:

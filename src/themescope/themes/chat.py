@@ -33,9 +33,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from themescope._offline import load_pretrained, resolve_local_model
+from themescope._offline import load_local_model
 from themescope.components import Component
-from themescope.devices import resolve_device
 from themescope.errors import BackendError
 from themescope.media.language import count_cjk
 
@@ -305,17 +304,15 @@ class TransformersChatClient(ChatClient):
         """
         if self.model_ is not None:
             return self
-        source = resolve_local_model(self.model, what="local LLM")
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        device = resolve_device(self.device)
-        logger.info("loading local LLM from %s on %s", source, device)
-        tokenizer, model = load_pretrained(
-            source, "a causal language model", AutoTokenizer, AutoModelForCausalLM
+        self.tokenizer_, self.model_ = load_local_model(
+            self.model,
+            device=self.device,
+            what="local LLM",
+            kind="a causal language model",
+            name="local LLM",
+            classes=("AutoTokenizer", "AutoModelForCausalLM"),
         )
-        self.model_ = model.to(device).eval()
-        self.tokenizer_ = tokenizer
-        configured = _config_context(model.config) or DEFAULT_LOCAL_CONTEXT_CAP
+        configured = _config_context(self.model_.config) or DEFAULT_LOCAL_CONTEXT_CAP
         self.context_tokens_ = self.requested_context_tokens or min(
             configured, DEFAULT_LOCAL_CONTEXT_CAP
         )

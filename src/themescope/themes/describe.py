@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -283,6 +284,55 @@ def lower_third_texts(run: RunDirectory, table: Any) -> list[str] | None:
             )
         )
     return out
+
+
+def theme_materials(
+    run: RunDirectory,
+    table: Any,
+    members: Sequence[np.ndarray],
+    texts: list[str],
+    captions: list[str],
+    ocr_texts: list[str],
+    lang: Callable[[np.ndarray], str],
+) -> list[ThemeMaterial]:
+    """What the taggers read of each theme: its frames' words, captions and screen text.
+
+    Args:
+        run: The run (or study) directory that holds the frames' pictures.
+        table: frames.parquet, as :func:`read_inputs` returns it.
+        members: Each theme's rows of ``table``, theme 0 first.
+        texts: Each row's words.
+        captions: Each row's caption ("" where none).
+        ocr_texts: Each row's on-screen text.
+        lang: The language of a theme's rows (a run's one language, a study's majority).
+
+    """
+    straps = lower_third_texts(run, table)
+    return [
+        ThemeMaterial(
+            theme_id=t,
+            frame_ids=[int(i) for i in rows],
+            texts=[texts[i] for i in rows],
+            captions=[captions[i] for i in rows],
+            lang=lang(rows),
+            on_screen=on_screen_lines([ocr_texts[i] for i in rows]),
+            screen_texts=[ocr_texts[i] for i in rows],
+            strap_texts=None if straps is None else [straps[i] for i in rows],
+        )
+        for t, rows in enumerate(members)
+    ]
+
+
+def blank_frames(table: Any) -> np.ndarray:
+    """Which rows of frames.parquet ingest marked black or blank (a bool each).
+
+    Black and blank frames look alike whatever the programme: they would form a theme
+    of their own. Runs and studies ingested before they were marked have no column:
+    none then.
+    """
+    if "blank" not in table.column_names:
+        return np.zeros(table.num_rows, dtype=bool)
+    return np.asarray(table.column("blank").fill_null(False).to_numpy(zero_copy_only=False), bool)
 
 
 def read_inputs(run: RunDirectory) -> tuple[Any, np.ndarray]:

@@ -199,12 +199,9 @@ class LLMTagger(Tagger):
 
     def _ask(self, messages: list[Message], n_phrases: int) -> list[str]:
         reply = self.client.chat(messages, self.max_reply_tokens)
-        tags = parse_tags(reply, n_phrases)
-        problem = self._wrong_language(tags)
-        if problem is None and tags is not None:
+        tags, problem = self._read_reply(reply, n_phrases)
+        if tags is not None:
             return tags
-        if is_refusal(reply):
-            raise ChatError(f'the model refused: "{shorten(reply, 80)}"')
         reask = _reask_text(n_phrases)
         if problem:
             reask += f" Write every tag in {problem}."
@@ -218,12 +215,9 @@ class LLMTagger(Tagger):
             reminder = f"{messages[-1]['content']}\n\n{reask}"
             retry = [*messages[:-1], {"role": "user", "content": reminder}]
         second = self.client.chat(retry, self.max_reply_tokens)
-        tags = parse_tags(second, n_phrases)
-        problem = self._wrong_language(tags)
-        if problem is None and tags is not None:
+        tags, problem = self._read_reply(second, n_phrases)
+        if tags is not None:
             return tags
-        if is_refusal(second):
-            raise ChatError(f'the model refused: "{shorten(second, 80)}"')
         if problem is not None:
             raise ChatError(
                 f'the tags were not in {problem}, even after one re-ask: "{shorten(second, 80)}"'
@@ -232,6 +226,24 @@ class LLMTagger(Tagger):
             "the reply could not be read as a list of tags, even after one re-ask: "
             f'"{shorten(second, 80)}"'
         )
+
+    def _read_reply(self, reply: str, n_phrases: int) -> tuple[list[str] | None, str | None]:
+        """Return the reply's tags when they can be used, else None and what is wrong.
+
+        What is wrong is the wanted language's name when the tags are in another script,
+        None when the reply cannot be read as tags at all.
+
+        Raises:
+            ChatError: The model refused.
+
+        """
+        tags = parse_tags(reply, n_phrases)
+        problem = self._wrong_language(tags)
+        if problem is None and tags is not None:
+            return tags, None
+        if is_refusal(reply):
+            raise ChatError(f'the model refused: "{shorten(reply, 80)}"')
+        return None, problem
 
     def _wrong_language(self, tags: list[str] | None) -> str | None:
         """Return the wanted language's name when the tags are in another script, else None."""

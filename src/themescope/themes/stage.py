@@ -61,15 +61,15 @@ from themescope.themes.config import ThemesConfig
 from themescope.themes.describe import (
     MAX_REPRESENTATIVE,
     add_glosses,
+    blank_frames,
     caption_frames,
     cluster_frames,
     describe_themes,
-    lower_third_texts,
-    on_screen_lines,
     phrase_record,
     read_inputs,
     representative_frames,
     theme_description,
+    theme_materials,
 )
 from themescope.themes.gloss import Glosser, make_glosser
 
@@ -259,13 +259,7 @@ def _write_themes(
             if is_promo:
                 ocr_texts[i] = ""
     lang = str(ingest.lang or _first(table.column("lang").to_pylist()) or "und")
-    # Black and blank frames look alike whatever the programme: they would form a theme
-    # of their own. Runs ingested before they were detected have no column: none then.
-    blank = (
-        np.asarray(table.column("blank").fill_null(False).to_numpy(zero_copy_only=False), bool)
-        if "blank" in table.column_names
-        else np.zeros(n, dtype=bool)
-    )
+    blank = blank_frames(table)
     content = np.flatnonzero(~blank)
     if len(content) == 0:
         raise ThemescopeError(
@@ -300,22 +294,15 @@ def _write_themes(
         duration_s=ingest.video.duration_s if ingest.video is not None else None,
     )
     k = int(labels.max()) + 1
-    straps = lower_third_texts(run, table)
-    materials = [
-        ThemeMaterial(
-            theme_id=t,
-            frame_ids=[int(i) for i in np.flatnonzero(labels == t)],
-            texts=[texts[i] for i in np.flatnonzero(labels == t)],
-            captions=[captions[i] for i in np.flatnonzero(labels == t)],
-            lang=lang,
-            on_screen=on_screen_lines([ocr_texts[i] for i in np.flatnonzero(labels == t)]),
-            screen_texts=[ocr_texts[i] for i in np.flatnonzero(labels == t)],
-            strap_texts=None
-            if straps is None
-            else [straps[i] for i in np.flatnonzero(labels == t)],
-        )
-        for t in range(k)
-    ]
+    materials = theme_materials(
+        run,
+        table,
+        [np.flatnonzero(labels == t) for t in range(k)],
+        texts,
+        captions,
+        ocr_texts,
+        lambda rows: lang,
+    )
 
     t0 = time.perf_counter()
     described, common = describe_themes(materials, tagger, embedder, config.n_phrases, st)
