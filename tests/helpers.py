@@ -51,9 +51,10 @@ def cli_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     """
     code, _, err = run_cli(capsys, *args)
     assert code == 2, err
-    (line,) = err.splitlines()
-    assert line.startswith(ERROR_PREFIX), err
-    return line.removeprefix(ERROR_PREFIX)
+    assert err.startswith(ERROR_PREFIX) and err.endswith("\n"), err
+    message = err.removeprefix(ERROR_PREFIX).removesuffix("\n")
+    assert "\n" not in message, err
+    return message
 
 
 BLIP_WORDS = [
