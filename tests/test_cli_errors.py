@@ -252,69 +252,56 @@ def test_every_below_the_frame_interval_is_refused_by_ingest(
 
 _SEED_RANGE = "must be an int in [0, 4294967295]"
 
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ("summarize", "v.mp4", "--seed", "4294967296"),
-            f"--seed (train.seed) {_SEED_RANGE}. Got 4294967296 instead.",
-        ),
-        (
-            ("summarize", "v.mp4", "--seed", "99999999999999999999999"),
-            f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999999 instead.",
-        ),
-        (
-            ("summarize", "v.mp4", "--set", "themes.seed=4294967296"),
-            f"--seed (themes.seed) {_SEED_RANGE}. Got 4294967296 instead.",
-        ),
-        (
-            ("corpus", "corpus.csv", "--seed", "99999999999999999999"),
-            f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999 instead.",
-        ),
-        (
-            ("compare", "a", "b", "--seed", "-1"),
-            f"--seed (themes.seed) {_SEED_RANGE}. Got -1 instead.",
-        ),
-        (("demo-data", "--seed", "-1"), f"seed {_SEED_RANGE}. Got -1 instead."),
-        (
-            ("demo-data", "--corpus", "--seed", "4294967296"),
-            f"seed {_SEED_RANGE}. Got 4294967296 instead.",
-        ),
-    ],
-)
-def test_a_seed_out_of_range_is_refused_before_any_work(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
-) -> None:
-    # numpy and scikit-learn take seeds in [0, 2**32 - 1]; a larger one failed in K-means
-    # after ingest and training.
-    out = tmp_path / "out"
-    assert cli_error(capsys, *args, "--out", str(out)) == message
-    assert not out.exists()
-
+# numpy and scikit-learn take seeds in [0, 2**32 - 1]; a larger one failed in K-means
+# after ingest and training.
+_SEEDS_OUT_OF_RANGE = [
+    (
+        ("summarize", "v.mp4", "--seed", "4294967296"),
+        f"--seed (train.seed) {_SEED_RANGE}. Got 4294967296 instead.",
+    ),
+    (
+        ("summarize", "v.mp4", "--seed", "99999999999999999999999"),
+        f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999999 instead.",
+    ),
+    (
+        ("summarize", "v.mp4", "--set", "themes.seed=4294967296"),
+        f"--seed (themes.seed) {_SEED_RANGE}. Got 4294967296 instead.",
+    ),
+    (
+        ("corpus", "corpus.csv", "--seed", "99999999999999999999"),
+        f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999 instead.",
+    ),
+    (
+        ("compare", "a", "b", "--seed", "-1"),
+        f"--seed (themes.seed) {_SEED_RANGE}. Got -1 instead.",
+    ),
+    (("demo-data", "--seed", "-1"), f"seed {_SEED_RANGE}. Got -1 instead."),
+    (
+        ("demo-data", "--corpus", "--seed", "4294967296"),
+        f"seed {_SEED_RANGE}. Got 4294967296 instead.",
+    ),
+]
 
 _STABILITY_ZERO = (
     "--stability (themes.stability) must be an int in [1, 1000] (refits with other seeds); "
     "--no-stability switches stability off. Got 0 instead."
 )
+# Issue 17: zero refits would give an empty figure; the message says how to switch it off.
+_STABILITY_ZERO_CASES = [
+    (("corpus", "corpus.csv", "--stability", "0"), _STABILITY_ZERO),
+    (("summarize", "v.mp4", "--stability", "0"), _STABILITY_ZERO),
+    (("summarize", "v.mp4", "--set", "themes.stability=0"), _STABILITY_ZERO),
+    (
+        ("corpus", "corpus.csv", "--stability", "2", "--no-stability"),
+        "give --stability or --no-stability, not both (--stability 2)",
+    ),
+]
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("corpus", "corpus.csv", "--stability", "0"), _STABILITY_ZERO),
-        (("summarize", "v.mp4", "--stability", "0"), _STABILITY_ZERO),
-        (("summarize", "v.mp4", "--set", "themes.stability=0"), _STABILITY_ZERO),
-        (
-            ("corpus", "corpus.csv", "--stability", "2", "--no-stability"),
-            "give --stability or --no-stability, not both (--stability 2)",
-        ),
-    ],
-)
-def test_stability_zero_is_refused_before_any_work(
+@pytest.mark.parametrize(("args", "message"), [*_SEEDS_OUT_OF_RANGE, *_STABILITY_ZERO_CASES])
+def test_a_setting_out_of_range_is_refused_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
 ) -> None:
-    # Issue 17: zero refits would give an empty figure; the message says how to switch it off.
     out = tmp_path / "out"
     assert cli_error(capsys, *args, "--out", str(out)) == message
     assert not out.exists()
