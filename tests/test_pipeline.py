@@ -36,8 +36,12 @@ def _write_toml_config(path: Path, *theme_lines: str) -> Path:
     return path
 
 
-def _summarize_args(video: SyntheticVideo, out: Path, config: Path) -> list[str]:
-    """The command line of summarize on ``video`` with a config file."""
+def _summarize_args(video: SyntheticVideo, out: Path, *theme_lines: str) -> list[str]:
+    """The command line of summarize on ``video`` with PIPELINE_CONFIG in a config file.
+
+    The file, ``config.toml`` beside ``out``, has ``theme_lines`` in its [themes] section.
+    """
+    config = _write_toml_config(out.parent / "config.toml", *theme_lines)
     return [
         "summarize",
         str(video.video_path),
@@ -176,16 +180,12 @@ def test_a_stage_whose_files_were_deleted_or_damaged_is_not_up_to_date(
 
 
 def test_bad_settings_are_refused_before_any_stage_reruns(
-    synthetic_video_en: SyntheticVideo,
-    run_copy: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    synthetic_video_en: SyntheticVideo, run_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue 8, finding 1: a changed --every with --device cuda must not leave a mixed run."""
     out = run_copy
     before = (out / "manifest.json").read_text()
-    config = _write_toml_config(tmp_path / "config.toml")
-    args = _summarize_args(synthetic_video_en, out, config)
+    args = _summarize_args(synthetic_video_en, out)
     assert cli_error(capsys, *args, "--every", "3", "--device", "cuda") == (
         f"--device cuda was asked for, but this torch "
         f"({__import__('torch').__version__}) sees no CUDA GPU"
@@ -212,7 +212,7 @@ def test_settings_of_later_stages_are_checked_before_ingest(
     message: str,
 ) -> None:
     out = tmp_path / "run"
-    args = _summarize_args(synthetic_video_en, out, _write_toml_config(tmp_path / "c.toml"))
+    args = _summarize_args(synthetic_video_en, out)
     assert message in cli_error(capsys, *args, *flags)
     assert not out.exists(), "nothing may be written before the settings are checked"
 
@@ -235,14 +235,10 @@ def test_a_components_parameters_are_part_of_its_stage_fingerprint(
 
 
 def test_cli_summarize_reads_a_config_file_and_flags_override_it(
-    synthetic_video_en: SyntheticVideo,
-    run_copy: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    synthetic_video_en: SyntheticVideo, run_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = run_copy
-    config = _write_toml_config(tmp_path / "settings.toml", "k = 5")
-    argv = [*_summarize_args(synthetic_video_en, out, config), "--k", "3"]
+    argv = [*_summarize_args(synthetic_video_en, out, "k = 5"), "--k", "3"]
     code, printed, _ = run_cli(capsys, *argv)
     assert code == 0
     assert "3 themes" in printed
@@ -311,9 +307,8 @@ def test_a_second_process_on_the_same_run_refuses_cleanly(
 def test_killed_training_resumes_to_the_same_result(
     synthetic_video_en: SyntheticVideo, english_run: Result, tmp_path: Path
 ) -> None:
-    config = _write_toml_config(tmp_path / "settings.toml")
     out = tmp_path / "run"
-    args = _cli(*_summarize_args(synthetic_video_en, out, config))
+    args = _cli(*_summarize_args(synthetic_video_en, out))
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = out / ".train-checkpoint" / "state.json"
     deadline = time.monotonic() + 300
