@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from themescope._cli import main
-
 # Small enough to train in seconds, large enough to separate the generator's four looks.
 SMALL_TRAIN = {
     "image_height": 48,
@@ -35,6 +33,8 @@ ERROR_PREFIX = "themescope: error: "
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """Run the command line in this process; return its exit status, stdout and stderr."""
+    from themescope._cli import main
+
     with pytest.raises(SystemExit) as exit_info:
         main(list(args))
     captured = capsys.readouterr()
