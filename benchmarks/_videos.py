@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 VIDEOS = {
@@ -30,3 +31,17 @@ def news_video(out: Path, name: str) -> tuple[Path, Path, Path]:
             fps=10,
         )
     return video, video.with_suffix(".srt"), video.with_suffix(".truth.csv")
+
+
+def two_group_corpus(folder: Path, per_group: int, minutes: float) -> Path:
+    """Generate the two-group 960×540 corpus in ``folder`` once; return its corpus.csv."""
+    from themescope.synthetic import generate_corpus
+
+    manifest = folder / "corpus.csv"
+    if not manifest.is_file():
+        started = time.perf_counter()
+        generate_corpus(
+            folder, n_per_group=per_group, duration_s=60.0 * minutes, width=960, height=540, fps=10
+        )
+        print(f"generated {2 * per_group} videos in {time.perf_counter() - started:.0f} s")
+    return manifest

@@ -45,23 +45,15 @@ from pathlib import Path
 
 import numpy as np
 
+from _videos import two_group_corpus
+
 STAGES = ("ingest", "train", "themes", "report")
 TARGET_TOTAL_S = 300.0
 
 
 def corpus(out: Path, per_group: int, minutes: float) -> Path:
     """Generate the two-group corpus once; return its corpus.csv."""
-    from themescope.synthetic import generate_corpus
-
-    folder = out / f"corpus-{per_group}x{minutes:g}min"
-    manifest = folder / "corpus.csv"
-    if not manifest.is_file():
-        started = time.perf_counter()
-        generate_corpus(
-            folder, n_per_group=per_group, duration_s=60.0 * minutes, width=960, height=540, fps=10
-        )
-        print(f"generated {2 * per_group} videos in {time.perf_counter() - started:.0f} s")
-    return manifest
+    return two_group_corpus(out / f"corpus-{per_group}x{minutes:g}min", per_group, minutes)
 
 
 # Runs the CLI in a process that reports its own peak memory (training and themes run in

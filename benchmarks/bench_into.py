@@ -28,22 +28,16 @@ import shutil
 import time
 from pathlib import Path
 
+from _videos import two_group_corpus
+
 TARGET_RATIO = 1.15
 
 
 def corpora(out: Path, n_fit: int, n_new: int, minutes: float) -> tuple[Path, Path]:
     """Generate the corpus once; return the fit's and the new videos' manifests."""
-    from themescope.synthetic import generate_corpus
-
     per_group = (n_fit + n_new + 1) // 2
     folder = out / f"into-{per_group}x{minutes:g}min"
-    manifest = folder / "corpus.csv"
-    if not manifest.is_file():
-        started = time.perf_counter()
-        generate_corpus(
-            folder, n_per_group=per_group, duration_s=60.0 * minutes, width=960, height=540, fps=10
-        )
-        print(f"generated {2 * per_group} videos in {time.perf_counter() - started:.0f} s")
+    manifest = two_group_corpus(folder, per_group, minutes)
     with open(manifest, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     # Alternate the groups so both are in the fit and among the new videos.

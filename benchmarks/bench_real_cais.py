@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _subtitles import read_cues, srt_time
+
 # Weather, sports and talk show interleaved so that no two neighbours share a clip.
 ORDER = (
     "v13_weather",
@@ -56,32 +58,16 @@ PCA_DIMS = 20
 SEED = 0
 DARK = 0.06
 """Mean RGB (0..1) of a thumbnail below which a frame counts as black."""
-VTT_TIME = re.compile(r"(?:(\d+):)?(\d+):(\d+)\.(\d+)\s*-->\s*(?:(\d+):)?(\d+):(\d+)\.(\d+)")
-
-
-def _vtt_seconds(h: str | None, m: str, s: str, ms: str) -> float:
-    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms) / 10 ** len(ms)
 
 
 def read_vtt(path: Path) -> list[tuple[float, float, str]]:
     """The (start_s, end_s, text) cues of a WebVTT file (tags and settings dropped)."""
     cues: list[tuple[float, float, str]] = []
-    for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8-sig")):
-        lines = block.strip().splitlines()
-        for i, line in enumerate(lines):
-            match = VTT_TIME.search(line)
-            if match:
-                g = match.groups()
-                text = " ".join(re.sub(r"<[^>]+>", "", x).strip() for x in lines[i + 1 :])
-                if text.strip():
-                    cues.append((_vtt_seconds(*g[:4]), _vtt_seconds(*g[4:]), text.strip()))
-                break
+    for start, end, lines in read_cues(path):
+        text = " ".join(re.sub(r"<[^>]+>", "", x).strip() for x in lines)
+        if text.strip():
+            cues.append((start, end, text.strip()))
     return cues
-
-
-def _srt_time(t: float) -> str:
-    ms = round(t * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
 
 def join_broadcast(data: Path, folder: Path) -> tuple[Path, Path, Path]:
@@ -129,7 +115,7 @@ def join_broadcast(data: Path, folder: Path) -> tuple[Path, Path, Path]:
     os.replace(partial, video)
     srt.write_text(
         "\n".join(
-            f"{i}\n{_srt_time(a)} --> {_srt_time(b)}\n{text}\n"
+            f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{text}\n"
             for i, (a, b, text) in enumerate(cues, 1)
         ),
         encoding="utf-8",

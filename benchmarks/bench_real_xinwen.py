@@ -21,39 +21,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-SRT_TIME = re.compile(r"(\d+):(\d+):(\d+)[,.](\d+)\s*-->\s*(\d+):(\d+):(\d+)[,.](\d+)")
-
-
-def _seconds(h: str, m: str, s: str, ms: str) -> float:
-    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 10 ** len(ms)
-
-
-def _srt_time(t: float) -> str:
-    ms = round(t * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+from _subtitles import read_cues, srt_time
 
 
 def cut_srt(source: Path, target: Path, duration_s: float) -> int:
     """Copy the cues of ``source`` that start before ``duration_s``; return how many."""
     blocks = []
-    for block in re.split(r"\n\s*\n", source.read_text(encoding="utf-8-sig")):
-        lines = block.strip().splitlines()
-        for i, line in enumerate(lines):
-            match = SRT_TIME.search(line)
-            if match:
-                g = match.groups()
-                start, end = _seconds(*g[:4]), min(_seconds(*g[4:]), duration_s)
-                text = "\n".join(lines[i + 1 :]).strip()
-                if start < end and text:
-                    blocks.append(f"{_srt_time(start)} --> {_srt_time(end)}\n{text}\n")
-                break
+    for start, cue_end, lines in read_cues(source):
+        end = min(cue_end, duration_s)
+        text = "\n".join(lines).strip()
+        if start < end and text:
+            blocks.append(f"{srt_time(start)} --> {srt_time(end)}\n{text}\n")
     target.write_text("\n".join(f"{i}\n{b}" for i, b in enumerate(blocks, 1)), encoding="utf-8")
     return len(blocks)
 

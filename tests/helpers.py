@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 # Small enough to train in seconds, large enough to separate the generator's four looks.
 SMALL_TRAIN = {
     "image_height": 48,
@@ -25,6 +27,35 @@ PIPELINE_CONFIG = {
     "device": "cpu",
 }
 """Settings of a whole pipeline run on a synthetic video that finishes in seconds."""
+
+ERROR_PREFIX = "themescope: error: "
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the command line in this process; return its exit status, stdout and stderr."""
+    from themescope._cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    code = exit_info.value.code
+    # As the interpreter does: no code is success, a message instead of a number is status 1.
+    status = 0 if code is None else code if isinstance(code, int) else 1
+    return status, captured.out, captured.err
+
+
+def cli_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run a command line that must be refused; return its message.
+
+    A refusal exits 2 and writes one line to stderr, ``themescope: error: <message>``.
+    """
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2, err
+    assert err.startswith(ERROR_PREFIX) and err.endswith("\n"), err
+    message = err.removeprefix(ERROR_PREFIX).removesuffix("\n")
+    assert "\n" not in message, err
+    return message
+
 
 BLIP_WORDS = [
     "a",

@@ -421,6 +421,18 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
         gloss = CHINESE_GLOSS if text == CHINESE_PHRASE else None
         return {"text": text, "score": 0.5, "similarity_to_other": similarity, "gloss": gloss}
 
+    def theme_0_matched(*difference_phrases: dict[str, Any]) -> dict[str, Any]:
+        # Theme 0 of either run, as matched to theme 0 of the other, seen from its side.
+        return {
+            "theme": 0,
+            "label": SCRIPT_PAYLOAD,
+            "with": 0,
+            "with_label": SCRIPT_PAYLOAD,
+            "score": 0.9,
+            "difference_basis": "own-ranking",
+            "difference_phrases": list(difference_phrases),
+        }
+
     visual = [[0.9, 0.2, 0.1], [0.2, 0.8, 0.3], [0.1, 0.3, 0.4]]
     doc = {
         "schema_version": 2,
@@ -462,13 +474,7 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
             "a": {
                 "shared": [
                     {
-                        "theme": 0,
-                        "label": SCRIPT_PAYLOAD,
-                        "with": 0,
-                        "with_label": SCRIPT_PAYLOAD,
-                        "score": 0.9,
-                        "difference_basis": "own-ranking",
-                        "difference_phrases": [diff("clinic")],
+                        **theme_0_matched(diff("clinic")),
                         "said_by_both": [
                             {
                                 "text": "vaccination",
@@ -491,17 +497,7 @@ def build_compare(root: Path, run_a: Path, run_b: Path, *, name: str = "cmp") ->
                 ],
             },
             "b": {
-                "shared": [
-                    {
-                        "theme": 0,
-                        "label": SCRIPT_PAYLOAD,
-                        "with": 0,
-                        "with_label": SCRIPT_PAYLOAD,
-                        "score": 0.9,
-                        "difference_basis": "own-ranking",
-                        "difference_phrases": [diff(CHINESE_PHRASE)],
-                    }
-                ],
+                "shared": [theme_0_matched(diff(CHINESE_PHRASE))],
                 "own": [
                     {
                         "theme": 2,

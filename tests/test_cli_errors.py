@@ -9,18 +9,10 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from themescope._cli import main
+from helpers import cli_error, run_cli
 from themescope._cli._app import app
 from themescope.errors import describe_os_error
 from themescope.synthetic import SyntheticVideo
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
 
 
 def _flat(text: str) -> str:
@@ -31,7 +23,7 @@ def _flat(text: str) -> str:
 def test_a_mistyped_command_is_a_usage_error_with_a_suggestion(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _, err = _run(capsys, "sumarize")
+    code, _, err = run_cli(capsys, "sumarize")
     assert code == 2
     assert err.splitlines()[-1] == "Error: No such command 'sumarize'. Did you mean 'summarize'?"
     assert "internal error" not in err
@@ -56,7 +48,7 @@ def test_a_mistyped_command_is_a_usage_error_with_a_suggestion(
 def test_usage_mistakes_exit_2_with_clicks_message(
     capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
 ) -> None:
-    code, _, err = _run(capsys, *args)
+    code, _, err = run_cli(capsys, *args)
     assert code == 2
     assert err.splitlines()[-1] == message
     assert "internal error" not in err
@@ -66,7 +58,7 @@ def test_a_bare_themescope_prints_the_help_and_exits_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # click's no_args_is_help: the help goes to stderr as a usage error would.
-    code, out, err = _run(capsys)
+    code, out, err = run_cli(capsys)
     assert code == 2
     assert out == ""
     assert err.startswith("Usage: themescope [OPTIONS] COMMAND [ARGS]...")
@@ -74,17 +66,17 @@ def test_a_bare_themescope_prints_the_help_and_exits_2(
 
 
 def test_version_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "--version")
+    code, out, _ = run_cli(capsys, "--version")
     assert code == 0
     assert out.startswith("themescope ")
 
 
 def test_help_keeps_bracketed_text(capsys: pytest.CaptureFixture[str]) -> None:
     # rich markup took "[ingest]" for a tag and printed "TOML or YAML file with , , sections."
-    code, out, _ = _run(capsys, "summarize", "--help")
+    code, out, _ = run_cli(capsys, "summarize", "--help")
     assert code == 0
     assert "[ingest]" in out and "[themes]" in out and "[required]" in out
-    code, out, _ = _run(capsys, "demo-data", "--help")
+    code, out, _ = run_cli(capsys, "demo-data", "--help")
     assert code == 0
     assert "[default: en]" in out and "[default: 4.0]" in out
 
@@ -94,7 +86,7 @@ def test_every_option_help_is_printed_as_written(
     capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
     command = typer.main.get_group(app).commands[name]
-    code, out, _ = _run(capsys, name, "--help")
+    code, out, _ = run_cli(capsys, name, "--help")
     assert code == 0
     for param in command.params:
         text = getattr(param, "help", None)
@@ -114,14 +106,14 @@ def test_usage_lines_name_arguments_in_capitals(
     capsys: pytest.CaptureFixture[str], name: str, usage: str
 ) -> None:
     # typer wrote "{video}", which reads as a placeholder the program forgot to fill.
-    code, out, _ = _run(capsys, name, "--help")
+    code, out, _ = run_cli(capsys, name, "--help")
     assert code == 0
     assert out.splitlines()[0] == usage
 
 
 @pytest.mark.parametrize("name", sorted(typer.main.get_group(app).commands))
 def test_no_usage_line_shows_braces(capsys: pytest.CaptureFixture[str], name: str) -> None:
-    _, out, _ = _run(capsys, name, "--help")
+    _, out, _ = run_cli(capsys, name, "--help")
     assert "{" not in out.splitlines()[0]
 
 
@@ -154,7 +146,7 @@ def test_corpus_help_shows_the_defaults_a_study_uses(capsys: pytest.CaptureFixtu
             checked[flag] = used[flag]
             assert text.endswith(f"(default: {_shown(used[flag])})"), flag
     assert checked["--k-range"] == (4, 12) and checked["--word-vectors"] == "multilingual"
-    code, out, _ = _run(capsys, "corpus", "--help")
+    code, out, _ = run_cli(capsys, "corpus", "--help")
     assert code == 0
     assert "(default:4-12)" in _flat(out) and "(default:multilingual)" in _flat(out)
 
@@ -189,11 +181,9 @@ def test_an_os_error_while_working_is_one_line_naming_the_path_and_exit_2(
         raise OSError(number, strerror, str(target))
 
     monkeypatch.setattr("themescope.media.frames.probe.probe_video", fail)
-    code, _, err = _run(
+    assert cli_error(
         capsys, "ingest", str(_fake_video(tmp_path)), "--out", str(tmp_path / "run")
-    )
-    assert code == 2
-    assert err.splitlines() == [f"themescope: error: {reason.format(path=target)}"]
+    ) == reason.format(path=target)
 
 
 def test_an_out_below_a_regular_file_is_one_line_and_exit_2(
@@ -203,10 +193,9 @@ def test_an_out_below_a_regular_file_is_one_line_and_exit_2(
     blocker = tmp_path / "notes.txt"
     blocker.write_text("not a folder\n")
     out = blocker / "run"
-    code, _, err = _run(capsys, "ingest", str(synthetic_video_en.video_path), "--out", str(out))
-    assert code == 2
-    (line,) = err.splitlines()
-    assert line.startswith("themescope: error: ") and str(out) in line
+    assert str(out) in cli_error(
+        capsys, "ingest", str(synthetic_video_en.video_path), "--out", str(out)
+    )
 
 
 @pytest.mark.parametrize(
@@ -239,7 +228,7 @@ def test_ctrl_c_exits_130_and_says_a_rerun_resumes(
         raise KeyboardInterrupt
 
     monkeypatch.setattr("themescope.media.frames.probe.probe_video", interrupt)
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "ingest", str(_fake_video(tmp_path)), "--out", str(tmp_path / "run")
     )
     assert code == 130
@@ -252,86 +241,69 @@ def test_every_below_the_frame_interval_is_refused_by_ingest(
     synthetic_video_en: SyntheticVideo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     video = str(synthetic_video_en.video_path)
-    code, _, err = _run(capsys, "ingest", video, "--every", "0.05", "--out", str(tmp_path / "run"))
-    assert code == 2
-    assert err.splitlines() == [
-        "themescope: error: --every 0.05 s is shorter than the video's frame interval "
+    assert cli_error(
+        capsys, "ingest", video, "--every", "0.05", "--out", str(tmp_path / "run")
+    ) == (
+        "--every 0.05 s is shorter than the video's frame interval "
         "(0.1 s at 10 fps) and would repeat frames; choose --every 0.1 or more"
-    ]
+    )
     assert not (tmp_path / "run").exists()
 
 
 _SEED_RANGE = "must be an int in [0, 4294967295]"
 
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ("summarize", "v.mp4", "--seed", "4294967296"),
-            f"--seed (train.seed) {_SEED_RANGE}. Got 4294967296 instead.",
-        ),
-        (
-            ("summarize", "v.mp4", "--seed", "99999999999999999999999"),
-            f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999999 instead.",
-        ),
-        (
-            ("summarize", "v.mp4", "--set", "themes.seed=4294967296"),
-            f"--seed (themes.seed) {_SEED_RANGE}. Got 4294967296 instead.",
-        ),
-        (
-            ("corpus", "corpus.csv", "--seed", "99999999999999999999"),
-            f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999 instead.",
-        ),
-        (
-            ("compare", "a", "b", "--seed", "-1"),
-            f"--seed (themes.seed) {_SEED_RANGE}. Got -1 instead.",
-        ),
-        (("demo-data", "--seed", "-1"), f"seed {_SEED_RANGE}. Got -1 instead."),
-        (
-            ("demo-data", "--corpus", "--seed", "4294967296"),
-            f"seed {_SEED_RANGE}. Got 4294967296 instead.",
-        ),
-    ],
-)
-def test_a_seed_out_of_range_is_refused_before_any_work(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
-) -> None:
-    # numpy and scikit-learn take seeds in [0, 2**32 - 1]; a larger one failed in K-means
-    # after ingest and training.
-    out = tmp_path / "out"
-    code, _, err = _run(capsys, *args, "--out", str(out))
-    assert code == 2
-    assert err.splitlines() == [f"themescope: error: {message}"]
-    assert not out.exists()
-
+# numpy and scikit-learn take seeds in [0, 2**32 - 1]; a larger one failed in K-means
+# after ingest and training.
+_SEEDS_OUT_OF_RANGE = [
+    (
+        ("summarize", "v.mp4", "--seed", "4294967296"),
+        f"--seed (train.seed) {_SEED_RANGE}. Got 4294967296 instead.",
+    ),
+    (
+        ("summarize", "v.mp4", "--seed", "99999999999999999999999"),
+        f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999999 instead.",
+    ),
+    (
+        ("summarize", "v.mp4", "--set", "themes.seed=4294967296"),
+        f"--seed (themes.seed) {_SEED_RANGE}. Got 4294967296 instead.",
+    ),
+    (
+        ("corpus", "corpus.csv", "--seed", "99999999999999999999"),
+        f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999 instead.",
+    ),
+    (
+        ("compare", "a", "b", "--seed", "-1"),
+        f"--seed (themes.seed) {_SEED_RANGE}. Got -1 instead.",
+    ),
+    (("demo-data", "--seed", "-1"), f"seed {_SEED_RANGE}. Got -1 instead."),
+    (
+        ("demo-data", "--corpus", "--seed", "4294967296"),
+        f"seed {_SEED_RANGE}. Got 4294967296 instead.",
+    ),
+]
 
 _STABILITY_ZERO = (
     "--stability (themes.stability) must be an int in [1, 1000] (refits with other seeds); "
     "--no-stability switches stability off. Got 0 instead."
 )
+# Issue 17: zero refits would give an empty figure; the message says how to switch it off.
+_STABILITY_ZERO_CASES = [
+    (("corpus", "corpus.csv", "--stability", "0"), _STABILITY_ZERO),
+    (("summarize", "v.mp4", "--stability", "0"), _STABILITY_ZERO),
+    (("summarize", "v.mp4", "--set", "themes.stability=0"), _STABILITY_ZERO),
+    (
+        ("corpus", "corpus.csv", "--stability", "2", "--no-stability"),
+        "give --stability or --no-stability, not both (--stability 2)",
+    ),
+]
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("corpus", "corpus.csv", "--stability", "0"), _STABILITY_ZERO),
-        (("summarize", "v.mp4", "--stability", "0"), _STABILITY_ZERO),
-        (("summarize", "v.mp4", "--set", "themes.stability=0"), _STABILITY_ZERO),
-        (
-            ("corpus", "corpus.csv", "--stability", "2", "--no-stability"),
-            "give --stability or --no-stability, not both (--stability 2)",
-        ),
-    ],
-)
-def test_stability_zero_is_refused_before_any_work(
+@pytest.mark.parametrize(("args", "message"), [*_SEEDS_OUT_OF_RANGE, *_STABILITY_ZERO_CASES])
+def test_a_setting_out_of_range_is_refused_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
 ) -> None:
-    # Issue 17: zero refits would give an empty figure; the message says how to switch it off.
     out = tmp_path / "out"
-    code, _, err = _run(capsys, *args, "--out", str(out))
-    assert code == 2
-    assert err.splitlines() == [f"themescope: error: {message}"]
+    assert cli_error(capsys, *args, "--out", str(out)) == message
     assert not out.exists()
 
 
@@ -340,14 +312,12 @@ def test_a_seed_out_of_range_in_a_config_file_is_refused(
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[train]\nseed = 99999999999999999999999\n", encoding="utf-8")
-    code, _, err = _run(
-        capsys, "summarize", "v.mp4", "--config", str(config), "--out", str(tmp_path / "run")
+    assert (
+        cli_error(
+            capsys, "summarize", "v.mp4", "--config", str(config), "--out", str(tmp_path / "run")
+        )
+        == f"--seed (train.seed) {_SEED_RANGE}. Got 99999999999999999999999 instead."
     )
-    assert code == 2
-    assert err.splitlines() == [
-        f"themescope: error: --seed (train.seed) {_SEED_RANGE}. "
-        "Got 99999999999999999999999 instead."
-    ]
 
 
 def test_demo_data_refuses_a_frame_larger_than_4k(
@@ -355,14 +325,10 @@ def test_demo_data_refuses_a_frame_larger_than_4k(
 ) -> None:
     # 100000x100000 ended in a MemoryError (exit 1) while the first frame was drawn.
     out = tmp_path / "demo"
-    code, _, err = _run(
-        capsys, "demo-data", "--width", "100000", "--height", "100000", "--out", str(out)
+    assert (
+        cli_error(capsys, "demo-data", "--width", "100000", "--height", "100000", "--out", str(out))
+        == "width and height must be even, >= 16 and at most 3840x2160; got 100000x100000"
     )
-    assert code == 2
-    assert err.splitlines() == [
-        "themescope: error: width and height must be even, >= 16 and at most 3840x2160; "
-        "got 100000x100000"
-    ]
     assert not out.exists()
 
 
@@ -370,12 +336,9 @@ def test_demo_data_refuses_a_frame_larger_than_4k(
 def test_every_that_is_not_finite_is_refused_as_such(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
 ) -> None:
-    code, _, err = _run(capsys, "summarize", "v.mp4", "--every", value, "--out", str(tmp_path))
-    assert code == 2
-    assert err.splitlines() == [
-        f"themescope: error: --every (ingest.every_s) must be a finite number > 0. "
-        f"Got {value} instead."
-    ]
+    assert cli_error(capsys, "summarize", "v.mp4", "--every", value, "--out", str(tmp_path)) == (
+        f"--every (ingest.every_s) must be a finite number > 0. Got {value} instead."
+    )
 
 
 @pytest.mark.parametrize(
@@ -400,9 +363,7 @@ def test_every_that_is_not_finite_is_refused_as_such(
 def test_a_size_beyond_its_bound_is_refused(
     capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
 ) -> None:
-    code, _, err = _run(capsys, *args)
-    assert code == 2
-    assert err.splitlines() == [f"themescope: error: {message}"]
+    assert cli_error(capsys, *args) == message
 
 
 def _unanswered_url() -> tuple[str, socket.socket]:
@@ -452,12 +413,11 @@ def test_summarize_checks_models_and_servers_before_the_first_stage(
     out = tmp_path / "run"
     video = str(synthetic_video_en.video_path)
     try:
-        code, _, err = _run(capsys, "summarize", video, "--ocr", "off", "--out", str(out), *args)
+        refused = cli_error(capsys, "summarize", video, "--ocr", "off", "--out", str(out), *args)
     finally:
         if probe is not None:
             probe.close()
-    assert code == 2
-    assert err.splitlines() == [f"themescope: error: {message}"]
+    assert refused == message
     assert not out.exists()
 
 
@@ -490,14 +450,12 @@ def test_a_single_video_command_refuses_a_study_and_changes_nothing(
     before = _tree(study)
     video = _fake_video(tmp_path)
     args = [part.format(video=video, study=study) for part in command]
-    code, _, err = _run(capsys, *args)
-    assert code == 2
-    assert err.splitlines() == [
-        f"themescope: error: {study} is a study folder (made by `themescope corpus`), not a "
+    assert cli_error(capsys, *args) == (
+        f"{study} is a study folder (made by `themescope corpus`), not a "
         "single video's run; write the run to another --out, redo the study with "
         f"`themescope corpus CORPUS --out {study}`, or rebuild its report with "
         f"`themescope report {study}`"
-    ]
+    )
     assert _tree(study) == before
 
 
@@ -525,7 +483,7 @@ def test_the_python_api_refuses_a_study_too_and_report_renders_it(
         with pytest.raises(RunDirectoryError, match=r"is a study folder \(made by `themescope"):
             call()
     assert _tree(study) == before
-    code, _, _ = _run(capsys, "report", str(study), "--force")
+    code, _, _ = run_cli(capsys, "report", str(study), "--force")
     assert code == 0 and "group" in (study / "report.html").read_text(encoding="utf-8").lower()
 
 
@@ -534,19 +492,20 @@ def test_a_refused_ingest_leaves_nothing_behind(
 ) -> None:
     """Issue 14, part 5, item 10: an unknown encoding left r/x with its lock files."""
     out = tmp_path / "r" / "x"
-    code, _, err = _run(
-        capsys,
-        "ingest",
-        str(synthetic_video_en.video_path),
-        "--subtitles",
-        str(synthetic_video_en.subtitles_path),
-        "--subtitle-encoding",
-        "klingon",
-        "--out",
-        str(out),
+    assert (
+        cli_error(
+            capsys,
+            "ingest",
+            str(synthetic_video_en.video_path),
+            "--subtitles",
+            str(synthetic_video_en.subtitles_path),
+            "--subtitle-encoding",
+            "klingon",
+            "--out",
+            str(out),
+        )
+        == "unknown subtitle encoding 'klingon'"
     )
-    assert code == 2
-    assert err.splitlines() == ["themescope: error: unknown subtitle encoding 'klingon'"]
     assert list(tmp_path.iterdir()) == [], "the refused command created folders"
 
 
@@ -555,12 +514,10 @@ def test_train_on_a_file_says_it_is_not_a_run_folder(
 ) -> None:
     afile = tmp_path / "afile"
     afile.write_text("x")
-    code, _, err = _run(capsys, "train", str(afile))
-    assert code == 2
-    assert err.splitlines() == [
-        f"themescope: error: {afile} is a file, not a run directory; give the folder that "
+    assert cli_error(capsys, "train", str(afile)) == (
+        f"{afile} is a file, not a run directory; give the folder that "
         "`themescope ingest` or `themescope summarize` wrote"
-    ]
+    )
 
 
 def test_compare_refuses_to_replace_a_newer_compare_json(
@@ -570,14 +527,12 @@ def test_compare_refuses_to_replace_a_newer_compare_json(
     out.mkdir()
     newer = '{"schema_version": 99, "from": "a newer themescope"}'
     (out / "compare.json").write_text(newer)
-    code, _, err = _run(
+    assert cli_error(
         capsys, "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out)
-    )
-    assert code == 2
-    assert err.splitlines() == [
-        f"themescope: error: {out / 'compare.json'} has schema_version 99; this themescope "
+    ) == (
+        f"{out / 'compare.json'} has schema_version 99; this themescope "
         "reads 3; upgrade themescope, choose another --out, or pass --force to replace it"
-    ]
+    )
     assert (out / "compare.json").read_text() == newer
 
 
@@ -643,7 +598,6 @@ def test_bad_dates_and_covariates_are_refused_before_any_work(
 ) -> None:
     manifest = _dated_corpus(tmp_path, dates)
     out = tmp_path / "study"
-    code, _, err = _run(capsys, "corpus", str(manifest), "--out", str(out), *args)
-    assert code == 2
-    assert err.splitlines() == [f"themescope: error: {message.format(manifest=manifest)}"]
+    refused = cli_error(capsys, "corpus", str(manifest), "--out", str(out), *args)
+    assert refused == message.format(manifest=manifest)
     assert not out.exists()

@@ -261,71 +261,60 @@ def test_not_utf8(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "name,text,message",
-    [
-        (
-            "c.csv",
-            'video,group\n"a.mp4"x,US\n',
-            "is not valid CSV: ',' expected after '\"' (line 2)",
-        ),
-        ("c.csv", 'video,group\n"a.mp4,US\n', "is not valid CSV: unexpected end of data"),
-        ("c.toml", "[[videos]]\nvideo = a.mp4\n", "is not valid TOML: Invalid value (at line 2"),
-        ("c.yaml", "- video: a.mp4\n group: [US\n", "is not valid YAML:"),
-        ("c.yaml", "video: a.mp4\n", "must be a list of videos (mappings with video, group, ...)"),
-        ("c.toml", "[[video]]\nvideo = 'a.mp4'\n", "unknown top-level key 'video'; list each"),
-        ("c.toml", "videos = 'a.mp4'\n", "must list each video in a [[videos]] table"),
-        ("c.yaml", "- a.mp4\n", "row 1: a video must be a mapping of column: value; got a str"),
-    ],
-)
-def test_unparsable(tmp_path: Path, name: str, text: str, message: str) -> None:
+_UNPARSABLE = [
+    (
+        "c.csv",
+        'video,group\n"a.mp4"x,US\n',
+        "is not valid CSV: ',' expected after '\"' (line 2)",
+    ),
+    ("c.csv", 'video,group\n"a.mp4,US\n', "is not valid CSV: unexpected end of data"),
+    ("c.toml", "[[videos]]\nvideo = a.mp4\n", "is not valid TOML: Invalid value (at line 2"),
+    ("c.yaml", "- video: a.mp4\n group: [US\n", "is not valid YAML:"),
+    ("c.yaml", "video: a.mp4\n", "must be a list of videos (mappings with video, group, ...)"),
+    ("c.toml", "[[video]]\nvideo = 'a.mp4'\n", "unknown top-level key 'video'; list each"),
+    ("c.toml", "videos = 'a.mp4'\n", "must list each video in a [[videos]] table"),
+    ("c.yaml", "- a.mp4\n", "row 1: a video must be a mapping of column: value; got a str"),
+]
+_EMPTY = [
+    ("c.csv", "", "is empty; list one video per row"),
+    ("c.csv", "\n,,\n", "is empty; list one video per row"),
+    ("c.csv", "video,group\n,\n", "lists no videos (only a header row)"),
+    ("c.toml", "videos = []\n", "lists no videos"),
+    ("c.yaml", "[]\n", "lists no videos"),
+    ("c.yaml", "# nothing yet\n", "must be a list of videos"),
+]
+_BAD_COLUMNS = [
+    ("c.csv", "file,group\na.mp4,US\n", "has no 'video' column (its columns: file, group)"),
+    (
+        "c.csv",
+        "video,country\na.mp4,US\n",
+        "has no 'group' column (its columns: video, country)",
+    ),
+    ("c.toml", "[[videos]]\nvideo = 'a.mp4'\n", "has no 'group' column: no entry names one"),
+    ("c.yaml", "- {path: a.mp4, group: US}\n", "has no 'video' column"),
+    (
+        "c.csv",
+        "video,group,Group\na.mp4,US,CN\n",
+        "names the 'group' column twice ('group' and 'Group')",
+    ),
+    (
+        "c.yaml",
+        "- {video: a.mp4, group: US, Group: CN}\n",
+        "row 1 names the 'group' column twice ('group' and 'Group')",
+    ),
+    ("c.csv", "video,group,\na.mp4,US,x\n", "row 2: value 'x' in column 3, which has no name"),
+]
+
+
+@pytest.mark.parametrize("name,text,message", [*_UNPARSABLE, *_EMPTY, *_BAD_COLUMNS])
+def test_a_bad_manifest_is_refused_naming_itself_and_the_fault(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    _touch(tmp_path / "a.mp4")  # the video exists: the manifest's own fault is found
     manifest = _write(tmp_path / name, text)
-    assert f"corpus manifest {manifest}" in _error(manifest)
-    assert message in _error(manifest)
-
-
-@pytest.mark.parametrize(
-    "name,text,message",
-    [
-        ("c.csv", "", "is empty; list one video per row"),
-        ("c.csv", "\n,,\n", "is empty; list one video per row"),
-        ("c.csv", "video,group\n,\n", "lists no videos (only a header row)"),
-        ("c.toml", "videos = []\n", "lists no videos"),
-        ("c.yaml", "[]\n", "lists no videos"),
-        ("c.yaml", "# nothing yet\n", "must be a list of videos"),
-    ],
-)
-def test_empty_manifest(tmp_path: Path, name: str, text: str, message: str) -> None:
-    assert message in _error(_write(tmp_path / name, text))
-
-
-@pytest.mark.parametrize(
-    "name,text,message",
-    [
-        ("c.csv", "file,group\na.mp4,US\n", "has no 'video' column (its columns: file, group)"),
-        (
-            "c.csv",
-            "video,country\na.mp4,US\n",
-            "has no 'group' column (its columns: video, country)",
-        ),
-        ("c.toml", "[[videos]]\nvideo = 'a.mp4'\n", "has no 'group' column: no entry names one"),
-        ("c.yaml", "- {path: a.mp4, group: US}\n", "has no 'video' column"),
-        (
-            "c.csv",
-            "video,group,Group\na.mp4,US,CN\n",
-            "names the 'group' column twice ('group' and 'Group')",
-        ),
-        (
-            "c.yaml",
-            "- {video: a.mp4, group: US, Group: CN}\n",
-            "row 1 names the 'group' column twice ('group' and 'Group')",
-        ),
-        ("c.csv", "video,group,\na.mp4,US,x\n", "row 2: value 'x' in column 3, which has no name"),
-    ],
-)
-def test_columns(tmp_path: Path, name: str, text: str, message: str) -> None:
-    _touch(tmp_path / "a.mp4")
-    assert message in _error(_write(tmp_path / name, text))
+    error = _error(manifest)
+    assert f"corpus manifest {manifest}" in error
+    assert message in error
 
 
 def test_missing_video_names_the_row_and_path(media: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import cli_error
 from report_fixtures import CHINESE_PHRASE, build_compare, build_run
 from study_fixtures import SAID_BY_BOTH, StudySpec, build_study
-from themescope._cli import main
 from themescope.compare_document import CompareDocument, read_compare, write_compare
 from themescope.documents import (
     StabilityRecord,
@@ -234,21 +234,14 @@ def test_cli_report_on_a_damaged_or_newer_themes_json_exits_2_with_one_line(
     path = run_dir / "themes.json"
     original = path.read_text(encoding="utf-8")
     _edit(path, lambda data: data.update(schema_version=2))
-    with pytest.raises(SystemExit) as exit_info:
-        main(["report", str(run_dir)])
-    assert exit_info.value.code == 2
-    assert capsys.readouterr().err == (
-        f"themescope: error: {path} has schema_version 2; this themescope reads 1; "
-        "upgrade themescope\n"
+    assert cli_error(capsys, "report", str(run_dir)) == (
+        f"{path} has schema_version 2; this themescope reads 1; upgrade themescope"
     )
     path.write_text(original, encoding="utf-8")
     _edit(path, lambda data: data["themes"][2].update(frames=None))
-    with pytest.raises(SystemExit) as exit_info:
-        main(["report", str(run_dir)])
-    assert exit_info.value.code == 2
-    assert capsys.readouterr().err == (
-        f"themescope: error: {path} is damaged: expected `array`, got `null` at "
-        "`$.themes[2].frames`; rerun `themescope themes --force` to rewrite it\n"
+    assert cli_error(capsys, "report", str(run_dir)) == (
+        f"{path} is damaged: expected `array`, got `null` at "
+        "`$.themes[2].frames`; rerun `themescope themes --force` to rewrite it"
     )
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import run_cli
 from test_frames import _audio_only, _write_indexed
-from themescope._cli import main
 from themescope.manifest import OcrRecord
 from themescope.media import ingest as ingest_module
 from themescope.media import ocr as ocr_module
@@ -18,13 +18,6 @@ from themescope.media.config import IngestConfig
 from themescope.media.ocr import OnScreenTextReader
 from themescope.rundir import RunDirectory
 from themescope.synthetic import SyntheticVideo, generate_news_video
-
-
-def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
 
 
 def _one_error_line(err: str) -> str:
@@ -57,7 +50,7 @@ def test_ingest_writes_the_run_directory_contract(
     run = tmp_path / "run"
     args = ["ingest", str(synthetic_video_en.video_path), "--subtitles"]
     args += [str(synthetic_video_en.subtitles_path), "--out", str(run)]
-    code, out, _ = _run_cli(args, capsys)
+    code, out, _ = run_cli(capsys, *args)
     assert code == 0 and "ingested 40 frames" in out
     frames = _frames(run)
     assert frames["frame_id"] == list(range(40))
@@ -84,12 +77,12 @@ def test_rerun_is_a_no_op_that_says_so_and_force_redoes_it(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "run"
-    assert _run_cli(["ingest", str(clip), "--out", str(run)], capsys)[0] == 0
+    assert run_cli(capsys, "ingest", str(clip), "--out", str(run))[0] == 0
     finished = _record(run)["finished"]
-    code, out, _ = _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
+    code, out, _ = run_cli(capsys, "ingest", str(clip), "--out", str(run))
     assert code == 0 and out.startswith("already ingested 6 frames")
     assert _record(run)["finished"] == finished
-    code, out, _ = _run_cli(["ingest", str(clip), "--out", str(run), "--force"], capsys)
+    code, out, _ = run_cli(capsys, "ingest", str(clip), "--out", str(run), "--force")
     assert code == 0 and out.startswith("ingested 6 frames")
 
 
@@ -97,8 +90,8 @@ def test_changed_settings_redo_the_stage(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "run"
-    _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
-    code, out, _ = _run_cli(["ingest", str(clip), "--out", str(run), "--every", "3"], capsys)
+    run_cli(capsys, "ingest", str(clip), "--out", str(run))
+    code, out, _ = run_cli(capsys, "ingest", str(clip), "--out", str(run), "--every", "3")
     assert code == 0 and out.startswith("ingested 4 frames")
     assert _frames(run)["requested_s"] == [0.0, 3.0, 6.0, 9.0]
 
@@ -107,7 +100,7 @@ def test_without_text_the_run_is_image_only_and_says_so(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "run"
-    code, out, _ = _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
+    code, out, _ = run_cli(capsys, "ingest", str(clip), "--out", str(run))
     assert code == 0 and "text: none" in out
     assert set(_frames(run)["text"]) == {""}
     assert any("image-only" in w for w in _record(run)["warnings"])
@@ -118,14 +111,14 @@ def test_a_failing_stage_leaves_the_previous_complete_state(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = tmp_path / "run"
-    _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
+    run_cli(capsys, "ingest", str(clip), "--out", str(run))
     before = (run / "frames.parquet").read_bytes()
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(ingest_module, "_write_tables", broken)
-    code, _, err = _run_cli(["ingest", str(clip), "--out", str(run), "--every", "3"], capsys)
+    code, _, err = run_cli(capsys, "ingest", str(clip), "--out", str(run), "--every", "3")
     assert code == 1 and "internal error: RuntimeError: disk on fire" in err
     assert (run / "frames.parquet").read_bytes() == before
     assert _record(run)["every_s"] == 2.0
@@ -141,7 +134,7 @@ def test_a_failure_on_a_new_run_leaves_nothing_that_looks_complete(
 
     monkeypatch.setattr(ingest_module, "_write_tables", broken)
     run = tmp_path / "run"
-    assert _run_cli(["ingest", str(clip), "--out", str(run)], capsys)[0] == 1
+    assert run_cli(capsys, "ingest", str(clip), "--out", str(run))[0] == 1
     assert not (run / "manifest.json").exists()
     assert not (run / "frames.parquet").exists() and not (run / "frames").exists()
 
@@ -180,7 +173,7 @@ def test_bad_video_is_one_line_exit_2_and_no_run(
 ) -> None:  # type: ignore[no-untyped-def]
     video = make(tmp_path, clip)
     run = tmp_path / "run"
-    code, _, err = _run_cli(["ingest", str(video), "--out", str(run)], capsys)
+    code, _, err = run_cli(capsys, "ingest", str(video), "--out", str(run))
     assert code == 2
     assert pytest.importorskip("re").match(message, _one_error_line(err))
     assert not (run / "manifest.json").exists()
@@ -191,7 +184,7 @@ def test_truncated_video_keeps_what_decodes_and_records_where_it_stopped(
 ) -> None:
     video = _truncated(clip, tmp_path / "cut.mp4")
     run = tmp_path / "run"
-    code, _, err = _run_cli(["ingest", str(video), "--out", str(run)], capsys)
+    code, _, err = run_cli(capsys, "ingest", str(video), "--out", str(run))
     assert code == 0
     record = _record(run)
     assert 0 < record["n_frames"] < 6
@@ -211,8 +204,8 @@ def test_truncated_video_keeps_what_decodes_and_records_where_it_stopped(
 def test_every_out_of_range_is_refused(
     every: str, message: str, clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = _run_cli(
-        ["ingest", str(clip), "--every", every, "--out", str(tmp_path / "r")], capsys
+    code, _, err = run_cli(
+        capsys, "ingest", str(clip), "--every", every, "--out", str(tmp_path / "r")
     )
     assert code == 2 and _one_error_line(err) == message
 
@@ -223,13 +216,13 @@ def test_out_holding_other_files_is_refused_unless_forced(
     out = tmp_path / "thesis"
     out.mkdir()
     (out / "chapter1.docx").write_text("precious")
-    code, _, err = _run_cli(["ingest", str(clip), "--out", str(out)], capsys)
+    code, _, err = run_cli(capsys, "ingest", str(clip), "--out", str(out))
     assert code == 2
     assert _one_error_line(err) == (
         f"{out} already holds other files (chapter1.docx) and is not a themescope run; "
         "choose another --out or pass --force"
     )
-    assert _run_cli(["ingest", str(clip), "--out", str(out), "--force"], capsys)[0] == 0
+    assert run_cli(capsys, "ingest", str(clip), "--out", str(out), "--force")[0] == 0
     assert (out / "chapter1.docx").read_text() == "precious"
 
 
@@ -248,7 +241,7 @@ def _ingest_subtitles(
 ) -> tuple[int, str, Path]:
     run = tmp_path / "run"
     args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run)]
-    code, _, err = _run_cli(args, capsys)
+    code, _, err = run_cli(capsys, *args)
     return code, err, run
 
 
@@ -330,7 +323,7 @@ def test_subtitle_encoding_flag_overrides_detection(
     subtitles.write_bytes(_srt((0.0, 3.0, "déjà vu à Zürich")).encode("latin-1"))
     run = tmp_path / "run"
     args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run)]
-    code, _, _ = _run_cli([*args, "--subtitle-encoding", "latin-1"], capsys)
+    code, _, _ = run_cli(capsys, *args, "--subtitle-encoding", "latin-1")
     assert code == 0
     assert pq.read_table(run / "cues.parquet").to_pydict()["text"] == ["déjà vu à Zürich"]
     assert _record(run)["encoding"] == "iso8859-1"  # the codec's canonical name
@@ -355,7 +348,7 @@ def test_nearest_alignment_pairs_each_cue_with_its_closest_frame(
     subtitles.write_text(_srt((2.9, 3.5, "alpha"), (7.0, 7.5, "beta")))
     run = tmp_path / "run"
     args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run)]
-    assert _run_cli([*args, "--align", "nearest"], capsys)[0] == 0
+    assert run_cli(capsys, *args, "--align", "nearest")[0] == 0
     texts = _frames(run)["text"]
     assert texts[1] == "alpha" and texts[3] == "beta"  # frames at 2 s and 6 s are closest
 
@@ -404,7 +397,7 @@ def test_ingest_reads_headlines_and_records_the_channel_bug_as_boilerplate(
 ) -> None:
     run = tmp_path / "run"
     args = ["ingest", str(news.video_path), "--subtitles", str(news.subtitles_path)]
-    assert _run_cli([*args, "--out", str(run)], capsys)[0] == 0
+    assert run_cli(capsys, *args, "--out", str(run))[0] == 0
     frames = _frames(run)
     assert len(frames["ocr_text"]) == len(frames["time_s"]) == 15
     for time_s, text, lines in zip(
@@ -430,7 +423,7 @@ def test_ocr_off_reads_nothing_and_a_changed_reader_reruns_ingest(
 ) -> None:
     pytest.importorskip("rapidocr")
     run = tmp_path / "run"
-    assert _run_cli(["ingest", str(clip), "--out", str(run), "--ocr", "off"], capsys)[0] == 0
+    assert run_cli(capsys, "ingest", str(clip), "--out", str(run), "--ocr", "off")[0] == 0
     assert "ocr_text" not in _frames(run) and "ocr_lines" not in _frames(run)
     assert _record(run)["ocr"] is None
     assert not any("on-screen" in w for w in _record(run)["warnings"])
@@ -447,7 +440,7 @@ def test_ocr_auto_without_rapidocr_goes_on_and_says_so(
 ) -> None:
     monkeypatch.setattr(ocr_module, "ocr_available", lambda: False)
     run = tmp_path / "run"
-    assert _run_cli(["ingest", str(clip), "--out", str(run)], capsys)[0] == 0
+    assert run_cli(capsys, "ingest", str(clip), "--out", str(run))[0] == 0
     assert "ocr_text" not in _frames(run) and _record(run)["ocr"] is None
     assert (
         "on-screen text not read: rapidocr is not installed (pip install rapidocr==3.10.0)"
@@ -459,7 +452,7 @@ def test_an_unknown_ocr_mode_is_one_line_exit_2(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "run"
-    code, _, err = _run_cli(["ingest", str(clip), "--out", str(run), "--ocr", "on"], capsys)
+    code, _, err = run_cli(capsys, "ingest", str(clip), "--out", str(run), "--ocr", "on")
     assert code == 2
     assert _one_error_line(err) == "--ocr (ingest.ocr) must be one of auto, off. Got 'on' instead."
     assert not run.exists()
@@ -483,7 +476,7 @@ def test_a_corrupt_ocr_model_is_refused_before_any_frame_is_sampled(
 
     monkeypatch.setattr(ingest_module, "_sample_frames", no_sampling)
     run = tmp_path / "run"
-    code, _, err = _run_cli(["ingest", str(clip), "--out", str(run)], capsys)
+    code, _, err = run_cli(capsys, "ingest", str(clip), "--out", str(run))
     assert code == 2
     assert _one_error_line(err) == (
         f"OCR model file {det} is corrupt (checksum mismatch); "

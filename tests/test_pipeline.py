@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from helpers import PIPELINE_CONFIG, SMALL_TRAIN
+from helpers import PIPELINE_CONFIG, SMALL_TRAIN, cli_error, run_cli
 from themescope import Result, Summarizer
 from themescope._cli import main
 from themescope.documents import read_themes
@@ -36,8 +36,12 @@ def _write_toml_config(path: Path, *theme_lines: str) -> Path:
     return path
 
 
-def _summarize_args(video: SyntheticVideo, out: Path, config: Path) -> list[str]:
-    """The command line of summarize on ``video`` with a config file."""
+def _summarize_args(video: SyntheticVideo, out: Path, *theme_lines: str) -> list[str]:
+    """The command line of summarize on ``video`` with PIPELINE_CONFIG in a config file.
+
+    The file, ``config.toml`` beside ``out``, has ``theme_lines`` in its [themes] section.
+    """
+    config = _write_toml_config(out.parent / "config.toml", *theme_lines)
     return [
         "summarize",
         str(video.video_path),
@@ -61,6 +65,15 @@ def english_run(
     synthetic_video_en: SyntheticVideo, tmp_path_factory: pytest.TempPathFactory
 ) -> Result:
     return _summarize(synthetic_video_en, tmp_path_factory.mktemp("pipeline") / "run")
+
+
+@pytest.fixture
+def run_copy(english_run: Result, tmp_path: Path) -> Path:
+    """A copy of the module's English run, as ``tmp_path / "run"``, for a test to change."""
+    # Copying keeps the test independent of the module's run, which other tests read.
+    out = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
+    return out
 
 
 def _frame_truth(run: RunDirectory, video: SyntheticVideo) -> tuple[np.ndarray, np.ndarray]:
@@ -114,11 +127,9 @@ def test_rerun_with_the_same_settings_skips_every_stage(
 
 
 def test_a_changed_setting_reruns_that_stage_and_the_ones_after_it(
-    synthetic_video_en: SyntheticVideo, english_run: Result, tmp_path: Path
+    synthetic_video_en: SyntheticVideo, run_copy: Path
 ) -> None:
-    out = tmp_path / "run"
-    # Copying keeps this test independent of the module's run, which other tests read.
-    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
+    out = run_copy
     changed = {**PIPELINE_CONFIG, "themes": {**PIPELINE_CONFIG["themes"], "k": 3}}
     result = _summarize(synthetic_video_en, out, changed)
     assert result.stages == {
@@ -133,26 +144,15 @@ def test_a_changed_setting_reruns_that_stage_and_the_ones_after_it(
 
 
 def test_a_stage_whose_files_were_deleted_or_damaged_is_not_up_to_date(
-    synthetic_video_en: SyntheticVideo,
-    english_run: Result,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    synthetic_video_en: SyntheticVideo, run_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue 14, part 5, item 9: themes and report said "up to date" from the manifest alone."""
-    out = tmp_path / "run"
-    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
-
-    def cli(*args: str) -> tuple[int, str]:
-        with pytest.raises(SystemExit) as exit_info:
-            main(["-q", *args])
-        code = exit_info.value.code
-        return (code if isinstance(code, int) else 1), capsys.readouterr().err
+    out = run_copy
 
     (out / "latents.npy").unlink()
-    assert cli("themes", str(out)) == (
-        2,
-        f"themescope: error: {out / 'latents.npy'} is missing, so the train stage of {out} "
-        "is not complete; run `themescope train` again\n",
+    assert cli_error(capsys, "-q", "themes", str(out)) == (
+        f"{out / 'latents.npy'} is missing, so the train stage of {out} "
+        "is not complete; run `themescope train` again"
     )
     result = _summarize(synthetic_video_en, out)
     assert result.stages == {
@@ -162,16 +162,14 @@ def test_a_stage_whose_files_were_deleted_or_damaged_is_not_up_to_date(
         "report": "ran",
     }
     (out / "themes.json").write_text("{", encoding="utf-8")
-    assert cli("report", str(out)) == (
-        2,
-        f"themescope: error: {out / 'themes.json'} is unreadable (input data was truncated); "
-        "rerun `themescope themes --force` to rewrite it\n",
+    assert cli_error(capsys, "-q", "report", str(out)) == (
+        f"{out / 'themes.json'} is unreadable (input data was truncated); "
+        "rerun `themescope themes --force` to rewrite it"
     )
     (out / "themes.json").unlink()
-    assert cli("report", str(out)) == (
-        2,
-        f"themescope: error: {out / 'themes.json'} is missing, so the themes stage of {out} "
-        "is not complete; run `themescope themes` again\n",
+    assert cli_error(capsys, "-q", "report", str(out)) == (
+        f"{out / 'themes.json'} is missing, so the themes stage of {out} "
+        "is not complete; run `themescope themes` again"
     )
     assert _summarize(synthetic_video_en, out).stages == {
         "ingest": "skipped",
@@ -182,23 +180,14 @@ def test_a_stage_whose_files_were_deleted_or_damaged_is_not_up_to_date(
 
 
 def test_bad_settings_are_refused_before_any_stage_reruns(
-    synthetic_video_en: SyntheticVideo,
-    english_run: Result,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    synthetic_video_en: SyntheticVideo, run_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue 8, finding 1: a changed --every with --device cuda must not leave a mixed run."""
-    out = tmp_path / "run"
-    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
+    out = run_copy
     before = (out / "manifest.json").read_text()
-    config = _write_toml_config(tmp_path / "config.toml")
-    args = _summarize_args(synthetic_video_en, out, config)
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args, "--every", "3", "--device", "cuda"])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err == (
-        f"themescope: error: --device cuda was asked for, but this torch "
+    args = _summarize_args(synthetic_video_en, out)
+    assert cli_error(capsys, *args, "--every", "3", "--device", "cuda") == (
+        f"--device cuda was asked for, but this torch "
         f"({__import__('torch').__version__}) sees no CUDA GPU"
     )
     assert (out / "manifest.json").read_text() == before
@@ -223,24 +212,19 @@ def test_settings_of_later_stages_are_checked_before_ingest(
     message: str,
 ) -> None:
     out = tmp_path / "run"
-    args = _summarize_args(synthetic_video_en, out, _write_toml_config(tmp_path / "c.toml"))
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args, *flags])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("themescope: error: ") and message in err and "\n" not in err
+    args = _summarize_args(synthetic_video_en, out)
+    assert message in cli_error(capsys, *args, *flags)
     assert not out.exists(), "nothing may be written before the settings are checked"
 
 
 def test_a_components_parameters_are_part_of_its_stage_fingerprint(
-    synthetic_video_en: SyntheticVideo, english_run: Result, tmp_path: Path
+    synthetic_video_en: SyntheticVideo, run_copy: Path
 ) -> None:
     """Issue 8, finding 4: a tagger with other parameters is not the default tagger."""
     from themescope.embedding import load_embedder
     from themescope.themes.extractive import ExtractiveTagger
 
-    out = tmp_path / "run"
-    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
+    out = run_copy
     embedder = load_embedder(None)
     summarizer = Summarizer.from_config(PIPELINE_CONFIG)
     summarizer.tagger = ExtractiveTagger(embedder, mmr_lambda=0.3)
@@ -251,19 +235,12 @@ def test_a_components_parameters_are_part_of_its_stage_fingerprint(
 
 
 def test_cli_summarize_reads_a_config_file_and_flags_override_it(
-    synthetic_video_en: SyntheticVideo,
-    english_run: Result,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    synthetic_video_en: SyntheticVideo, run_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "run"
-    subprocess.run(["cp", "-r", str(english_run.run.path), str(out)], check=True)
-    config = _write_toml_config(tmp_path / "settings.toml", "k = 5")
-    argv = [*_summarize_args(synthetic_video_en, out, config), "--k", "3"]
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 0
-    printed = capsys.readouterr().out
+    out = run_copy
+    argv = [*_summarize_args(synthetic_video_en, out, "k = 5"), "--k", "3"]
+    code, printed, _ = run_cli(capsys, *argv)
+    assert code == 0
     assert "3 themes" in printed
     assert "ingest skipped, train skipped, themes ran, report ran" in printed
     assert f"report: {out / 'report.html'}" in printed
@@ -283,12 +260,7 @@ def test_bad_video_through_summarize_is_one_line_and_exit_2(
 ) -> None:
     fake = tmp_path / "notes.mp4"
     fake.write_text("this is not a video\n")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["summarize", str(fake), "--out", str(tmp_path / "run")])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("themescope: error: ")
-    assert "notes.mp4" in err[0]
+    assert "notes.mp4" in cli_error(capsys, "summarize", str(fake), "--out", str(tmp_path / "run"))
     assert not (tmp_path / "run" / "manifest.json").exists()
 
 
@@ -335,9 +307,8 @@ def test_a_second_process_on_the_same_run_refuses_cleanly(
 def test_killed_training_resumes_to_the_same_result(
     synthetic_video_en: SyntheticVideo, english_run: Result, tmp_path: Path
 ) -> None:
-    config = _write_toml_config(tmp_path / "settings.toml")
     out = tmp_path / "run"
-    args = _cli(*_summarize_args(synthetic_video_en, out, config))
+    args = _cli(*_summarize_args(synthetic_video_en, out))
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = out / ".train-checkpoint" / "state.json"
     deadline = time.monotonic() + 300

@@ -11,6 +11,7 @@ import numpy as np
 import pysubs2
 import pytest
 
+from helpers import cli_error, run_cli
 from themescope.errors import ConfigError
 from themescope.media.frames import PyAVFrameSource, probe_video
 from themescope.synthetic import SyntheticVideo, generate_news_video, read_headlines, read_truth
@@ -184,14 +185,10 @@ def test_read_truth_round_trip(tmp_path: Path) -> None:
 
 
 def test_demo_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from themescope._cli import main
-
     args = ["demo-data", "--out", str(tmp_path), "--lang", "zh", "--minutes", "0.2"]
     args += ["--themes", "2", "--width", "64", "--height", "36", "--fps", "5", "--seed", "3"]
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
+    code, out, _ = run_cli(capsys, *args)
+    assert code == 0
     assert "wrote 12 s video with 2 themes (zh)" in out
     assert out.splitlines()[-1] == (
         f"next: themescope summarize {tmp_path / 'news_zh.mp4'} --subtitles "
@@ -202,10 +199,8 @@ def test_demo_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert probe_video(tmp_path / "news_zh.mp4").duration_s == pytest.approx(12.0, abs=0.3)
     assert pysubs2.load(str(tmp_path / "news_zh.srt"), encoding="utf-8")
 
-    with pytest.raises(SystemExit) as exit_info:
-        main(["demo-data", "--out", str(tmp_path), "--themes", "9"])
-    assert exit_info.value.code == 2
-    assert "n_themes must be between 1 and 6; got 9" in capsys.readouterr().err
+    refused = cli_error(capsys, "demo-data", "--out", str(tmp_path), "--themes", "9")
+    assert "n_themes must be between 1 and 6; got 9" in refused
 
 
 def test_headlines_follow_the_stories_and_the_bug_stays(synthetic_video_zh: SyntheticVideo) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import cli_error, run_cli
 from themescope.corpus.spec import read_corpus
 from themescope.errors import ConfigError
 from themescope.synthetic import (
@@ -183,14 +184,10 @@ def test_bad_mixture_of_one_video(tmp_path: Path) -> None:
 
 
 def test_demo_data_corpus_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from themescope._cli import main
-
     args = ["demo-data", "--out", str(tmp_path), "--corpus", "--per-group", "1"]
     args += ["--minutes", "0.2", "--width", "32", "--height", "18", "--fps", "1"]
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
+    code, out, _ = run_cli(capsys, *args)
+    assert code == 0
     assert "wrote 2 videos of 12 s in groups A (en), B (zh)" in out
     # The user is told what to run next, ready to paste.
     assert out.splitlines()[-1] == (
@@ -203,10 +200,7 @@ def test_demo_data_corpus_command(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["--corpus", "--lang", "zh"], "--lang and --themes do not apply to --corpus"),
         (["--per-group", "2"], "--per-group applies only with --corpus"),
     ]:
-        with pytest.raises(SystemExit) as exit_info:
-            main(["demo-data", "--out", str(tmp_path / "x"), *extra])
-        assert exit_info.value.code == 2
-        assert message in capsys.readouterr().err
+        assert message in cli_error(capsys, "demo-data", "--out", str(tmp_path / "x"), *extra)
 
 
 def test_a_trend_and_a_covariate_effect_are_met_and_keep_the_groups_on_target() -> None:
