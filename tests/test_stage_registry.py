@@ -7,6 +7,8 @@ skips, invalidates and records it like the package's own stages.
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import subprocess
 import sys
@@ -22,7 +24,14 @@ from helpers import PIPELINE_CONFIG
 from themescope import Summarizer
 from themescope.errors import CheckpointError, RunLockedError
 from themescope.manifest import StageRecord, ThemesRecord, read_manifest
-from themescope.rundir import Pipeline, RunDirectory, Stage, StageWriter, run_stage
+from themescope.rundir import (
+    BUILTIN_STAGE_MODULES,
+    Pipeline,
+    RunDirectory,
+    Stage,
+    StageWriter,
+    run_stage,
+)
 from themescope.synthetic import SyntheticVideo
 from themescope.themes.config import ThemesConfig
 from themescope.themes.stage import ThemesStage
@@ -259,3 +268,45 @@ def test_the_pipeline_falls_back_asks_stale_and_closes_its_stages(tmp_path: Path
         Pipeline([NotesStage(fall_back=False, log=log)]).run(run, force=True)
     assert str(info.value) == "the checkpoint was written with another latent_dim"
     assert log[-1] == "closed"
+
+
+def _builtin_stage_classes() -> dict[str, list[str]]:
+    """Every module of the package that defines a stage class, with those classes' names."""
+    package = Path(__file__).resolve().parents[1] / "src" / "themescope"
+    found: dict[str, list[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        module = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            bases = [b.id for b in getattr(node, "bases", []) if isinstance(b, ast.Name)]
+            if isinstance(node, ast.ClassDef) and any(b.endswith("Stage") for b in bases):
+                found.setdefault(module, []).append(node.name)
+    return found
+
+
+def test_the_builtin_stage_modules_are_every_module_defining_a_stage() -> None:
+    # An old manifest's record lists no files: the stage's declaration names them, so
+    # every built-in stage must be loadable whichever command reads the run.
+    assert set(BUILTIN_STAGE_MODULES) == set(_builtin_stage_classes())
+
+
+def test_every_builtin_record_decodes_in_a_process_that_imported_no_stage() -> None:
+    # A process that decodes a record as a plain StageRecord and writes the manifest
+    # back drops the record's fields (it lost a codebook's hash after `--into`).
+    records = {}
+    for module, names in _builtin_stage_classes().items():
+        for name in names:
+            stage = getattr(importlib.import_module(module), name)
+            records[stage.name] = stage.record.__name__
+    script = (
+        "import json, sys; from themescope.manifest import record_type; "
+        "print(json.dumps({n: record_type(n).__name__ for n in json.loads(sys.argv[1])})); "
+        "assert not [m for m in sys.modules if m.startswith(('themescope.themes', "
+        "'themescope.corpus', 'themescope.model', 'themescope.report'))]"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(sorted(records))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == records

@@ -292,6 +292,22 @@ class ReportRecord(StageRecord, kw_only=True):
     n_thumbnails: int = 0
 
 
+class CodebookStageRecord(StageRecord, kw_only=True):
+    """The codebook stage's record: which codebook the themes follow (provenance).
+
+    Declared here with the other built-in records, not beside its stage, so that every
+    process decodes it whole: one that never imported the codebook stage and rewrites
+    the manifest would otherwise drop the codebook's hash.
+    """
+
+    stage = "codebook"
+
+    sha256: str = ""
+    n_themes: int = 0
+    merged: list[int] = msgspec.field(default_factory=list)
+    dropped: list[int] = msgspec.field(default_factory=list)
+
+
 class CompareRecord(StageRecord, kw_only=True):
     """The compare stage's record (a comparison's folder): the runs' joint themes."""
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -116,6 +117,34 @@ _STAGE_CLASSES: dict[str, list[type[Stage]]] = {}
 def stage_classes(name: str) -> list[type[Stage]]:
     """Return the stage classes registered under ``name``, in the order they were defined."""
     return list(_STAGE_CLASSES.get(name, ()))
+
+
+BUILTIN_STAGE_MODULES = (
+    "themescope.media.ingest",
+    "themescope.model.train",
+    "themescope.themes.stage",
+    "themescope.themes.codebook",
+    "themescope.themes.compare.stage",
+    "themescope.report.render",
+    "themescope.report.study_page",
+    "themescope.report.compare_page",
+    "themescope.corpus.ingest",
+    "themescope.corpus.themes",
+    "themescope.corpus.codebook",
+    "themescope.corpus.assign",
+    "themescope.corpus.compare",
+)
+"""The modules that define themescope's own stages (a test keeps the list complete)."""
+
+
+def load_builtin_stages() -> None:
+    """Define every built-in stage class, whatever this process has imported so far.
+
+    Only for what a stage's declaration alone can tell (the file an old record did not
+    list): the modules are heavy, and a running pipeline has imported its own stages.
+    """
+    for module in BUILTIN_STAGE_MODULES:
+        importlib.import_module(module)
 
 
 def declared_files(name: str) -> tuple[str, ...]:
@@ -574,7 +603,10 @@ class RunDirectory:
             StageNotDoneError: A file the stage wrote is missing.
             DocumentError: A JSON document it wrote is damaged or of another version.
         """
-        # Manifests written before stages recorded their files: the one file always written.
+        if not record.files:
+            # Manifests written before stages recorded their files: the one file always
+            # written, known from the stage's declaration, whichever command reads it.
+            load_builtin_stages()
         for relative in record.files or declared_files(name)[:1]:
             path = self / relative
             if not path.exists():

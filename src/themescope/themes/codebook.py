@@ -32,7 +32,7 @@ import numpy as np
 
 from themescope.documents import CodebookRecord, PhraseRecord, ThemeRecord, ThemesDocument
 from themescope.errors import CodebookError, os_error_reason
-from themescope.manifest import StageRecord
+from themescope.manifest import CodebookStageRecord
 from themescope.rundir import RunDirectory, Stage, StageWriter, sha256_file
 from themescope.themes import timeline
 from themescope.themes.describe import MAX_REPRESENTATIVE
@@ -41,17 +41,6 @@ CODEBOOK_NAME = "codebook.toml"
 AUTOMATIC_NAME = "themes.auto.json"
 """The automatic themes.json, kept so an edited codebook is applied to it again."""
 _KEYS = ("id", "label", "merge_into", "drop", "note")
-
-
-class CodebookStageRecord(StageRecord, kw_only=True):
-    """The codebook stage's record: which codebook the themes follow (provenance)."""
-
-    stage = "codebook"
-
-    sha256: str = ""
-    n_themes: int = 0
-    merged: list[int] = msgspec.field(default_factory=list)
-    dropped: list[int] = msgspec.field(default_factory=list)
 
 
 @dataclass(frozen=True)
