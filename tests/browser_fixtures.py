@@ -52,6 +52,7 @@ def chromium(tmp_path: Path) -> Iterator[Any]:
         "--disable-gpu",
         "--disable-dev-shm-usage",
         "--disable-background-networking",
+        "--hide-scrollbars",
         "--disable-component-update",
         "--disable-sync",
         "--disable-extensions",
