@@ -109,9 +109,11 @@ def assert_offline_and_clean(driver: Any) -> None:
     assert not severe, f"console errors: {severe}"
 
 
-def assert_injection_inert(driver: Any) -> None:
+def assert_page_safe(driver: Any) -> None:
+    """The markup injected into the test data ran nothing, and the page stayed offline and clean."""
     assert driver.execute_script("return typeof window.__pwned") == "undefined"
     assert driver.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert_offline_and_clean(driver)
 
 
 def nonzero(element: Any) -> bool:
@@ -127,17 +129,22 @@ def image_loaded(driver: Any, image: Any) -> bool:
     )
 
 
-def fonts_used(driver: Any, selector: str) -> list[dict[str, Any]]:
-    """The platform fonts Chromium drew the text of ``selector`` with (DevTools protocol)."""
+def cjk_glyphs(driver: Any, selector: str) -> int:
+    """How many glyphs of ``selector``'s text Chromium drew with a CJK font (DevTools protocol).
+
+    At least the number of Chinese characters there means none of them is an empty box.
+    """
     driver.execute_cdp_cmd("DOM.enable", {})
     driver.execute_cdp_cmd("CSS.enable", {})
     root = driver.execute_cdp_cmd("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
     node = driver.execute_cdp_cmd("DOM.querySelector", {"nodeId": root, "selector": selector})
     assert node["nodeId"], f"no element {selector}"
-    fonts: list[dict[str, Any]] = driver.execute_cdp_cmd(
-        "CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]}
-    )["fonts"]
-    return fonts
+    fonts = driver.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
+    return sum(
+        f["glyphCount"]
+        for f in fonts["fonts"]
+        if "CJK" in f["familyName"] or "Han" in f["familyName"]
+    )
 
 
 def screenshot(driver: Any, name: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from browser_fixtures import assert_injection_inert, assert_offline_and_clean, nonzero, open_page
+from browser_fixtures import assert_page_safe, nonzero, open_page
 from study_fixtures import CHINESE_GLOSS, CHINESE_LABEL, build_study
 from themescope.corpus.codebook import codebook
 from themescope.rundir import RunDirectory
@@ -50,5 +50,4 @@ def test_the_study_report_shows_the_researchers_labels_beside_the_automatic_ones
     assert driver.find_elements(By.ID, "theme-2") == []
     method = driver.find_element(By.ID, "method").text
     assert "theme 2 dropped:" in method and "set aside, like black frames" in method
-    assert_injection_inert(driver)
-    assert_offline_and_clean(driver)
+    assert_page_safe(driver)

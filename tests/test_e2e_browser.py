@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 
 from browser_fixtures import (
-    assert_injection_inert,
-    assert_offline_and_clean,
+    assert_page_safe,
     nonzero,
     open_page,
     screenshot,
@@ -146,8 +145,7 @@ def test_real_report_renders_shows_evidence_and_runs_no_injected_markup(
     assert first.phrases[0].split()[0].lower() in evidence.text.lower()
     assert evidence.find_elements(By.CSS_SELECTOR, "figure img")
 
-    assert_injection_inert(driver)
-    assert_offline_and_clean(driver)
+    assert_page_safe(driver)
     screenshot(driver, "e2e-report.png")
 
 
@@ -166,8 +164,7 @@ def test_real_chinese_report_and_comparison_render(
     assert len(glossed) >= len(document.themes) and all(p.gloss.isascii() for p in glossed)
     shown = [g.text for g in driver.find_elements(By.CSS_SELECTOR, ".phrase-text .gloss")]
     assert f"({glossed[0].gloss})" in shown
-    assert_injection_inert(driver)
-    assert_offline_and_clean(driver)
+    assert_page_safe(driver)
 
     open_page(driver, pages["compare"])
     comparison = read_compare(pages["compare_json"])
@@ -184,6 +181,5 @@ def test_real_chinese_report_and_comparison_render(
         assert chinese.gloss and f"{chinese.text} ({chinese.gloss})" in shown.text
     glosses = driver.find_elements(By.CSS_SELECTOR, ".gloss")
     assert glosses and all(nonzero(g) for g in glosses)
-    assert_injection_inert(driver)
-    assert_offline_and_clean(driver)
+    assert_page_safe(driver)
     screenshot(driver, "e2e-compare.png")

@@ -14,9 +14,8 @@ import pytest
 
 from browser_fixtures import (
     TIMEOUT_S,
-    assert_injection_inert,
-    assert_offline_and_clean,
-    fonts_used,
+    assert_page_safe,
+    cjk_glyphs,
     image_loaded,
     nonzero,
     open_page,
@@ -117,17 +116,14 @@ def test_report_renders_interacts_and_stays_offline(driver: Any, pages: dict[str
     assert len(driver.find_elements(By.CSS_SELECTOR, "table.transcript tr.highlight")) == 1
 
     # Chinese is drawn with a CJK font (no empty boxes).
-    fonts = fonts_used(driver, "#theme-0 ol.phrases li:nth-child(2) .phrase-text")
-    cjk = [f for f in fonts if "CJK" in f["familyName"] or "Han" in f["familyName"]]
-    assert cjk, fonts
     # every Chinese character is drawn by the CJK font (the English gloss beside it may not be)
-    assert sum(f["glyphCount"] for f in cjk) >= len(CHINESE_PHRASE)
+    phrase = "#theme-0 ol.phrases li:nth-child(2) .phrase-text"
+    assert cjk_glyphs(driver, phrase) >= len(CHINESE_PHRASE)
 
     # Charts of the k choice and the training loss are drawn.
     charts = driver.find_elements(By.CSS_SELECTOR, "#k-section svg.chart, #training svg.chart")
     assert len(charts) >= 5 and all(nonzero(chart) for chart in charts)
 
-    assert_injection_inert(driver)
-    assert_offline_and_clean(driver)
+    assert_page_safe(driver)
     ActionChains(driver).move_by_offset(0, 0).perform()
     screenshot(driver, "report.png")

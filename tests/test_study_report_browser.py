@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from browser_fixtures import (
-    assert_injection_inert,
     assert_offline_and_clean,
-    fonts_used,
+    assert_page_safe,
+    cjk_glyphs,
     image_loaded,
     nonzero,
     open_page,
@@ -29,13 +29,6 @@ def _open_study_report(driver: Any, folder: Path) -> StudyThemesDocument:
     render_study_report(study)
     open_page(driver, study / "report.html")
     return read_study_themes(study / "themes.json")
-
-
-def _cjk_glyphs(browser: Any, selector: str) -> int:
-    fonts = fonts_used(browser, selector)
-    return sum(
-        f["glyphCount"] for f in fonts if "CJK" in f["familyName"] or "Han" in f["familyName"]
-    )
 
 
 def test_study_report_draws_the_heat_map_timelines_and_chinese(driver: Any, tmp_path: Path) -> None:
@@ -66,13 +59,12 @@ def test_study_report_draws_the_heat_map_timelines_and_chinese(driver: Any, tmp_
     assert frames and all(image_loaded(driver, img) for img in frames)
 
     # Chinese is drawn with a CJK font: a theme label and a group's distinctive phrase.
-    assert _cjk_glyphs(driver, "#theme-1 h3.label") >= len(CHINESE_LABEL)
-    assert _cjk_glyphs(driver, '#theme-1 .group-col[data-group="CN"] .phrase-text') >= len(
+    assert cjk_glyphs(driver, "#theme-1 h3.label") >= len(CHINESE_LABEL)
+    assert cjk_glyphs(driver, '#theme-1 .group-col[data-group="CN"] .phrase-text') >= len(
         GROUP_PHRASE_ZH
     )
 
-    assert_injection_inert(driver)
-    assert_offline_and_clean(driver)
+    assert_page_safe(driver)
     screenshot(driver, "study-report.png")
 
 
@@ -96,6 +88,6 @@ def test_study_report_draws_shares_over_time_and_the_effects(driver: Any, tmp_pa
     assert len(sentences) == 2 and all(nonzero(s) for s in sentences)
     table = driver.find_element(By.ID, "effects-table")
     assert nonzero(table)
-    assert _cjk_glyphs(driver, "#effects .effect-sentences li") >= len(CHINESE_LABEL)
+    assert cjk_glyphs(driver, "#effects .effect-sentences li") >= len(CHINESE_LABEL)
     assert_offline_and_clean(driver)
     screenshot(driver, "study-report-over-time.png")
