@@ -46,6 +46,7 @@ from themescope.study_documents import (
     GroupPhraseRecord,
     GroupRecord,
     GroupTestRecord,
+    NoveltyRecord,
     OverTimeRecord,
     SaidByBothRecord,
     ShareRecord,
@@ -70,6 +71,8 @@ FAILED_ERROR = "cannot decode /data/cn-lost.mp4: moov atom not found"
 VIDEO_WARNING = "us-1: 3 subtitle lines were skipped (no timing)"
 THEMES_WARNING = "group 'TW' has one video: its shares have no interval"
 TRAIN_WARNING = "training stopped early at epoch 12"
+ADDED_AT = "2026-11-30T09:15:00+00:00"
+NOVEL_THRESHOLD = 1.234
 P_VALUE = 0.002
 THEME_P_VALUES = (0.004, 0.012, 0.61)
 
@@ -91,6 +94,8 @@ class StudySpec:
     """Themes change every frame (the most spans a timeline can have)."""
     first_version: bool = False
     """Write themes.json as its first version did: no shares over time, no effects."""
+    added: dict[str, float] = field(default_factory=dict)
+    """Videos added to the fitted study (``--into``), by id, with their novel share."""
 
 
 def _themes_of(group: str, n_frames: int, k: int, churn: bool, offset: int) -> list[int]:
@@ -246,6 +251,7 @@ def build_study(root: Path, spec: StudySpec | None = None, *, name: str = "study
                     seconds=seconds,
                     shares=[themes.count(t) / len(themes) for t in range(spec.k)],
                     spans=spans,
+                    novel_share=spec.added.get(video),
                 )
             )
             video_records.append(
@@ -265,6 +271,7 @@ def build_study(root: Path, spec: StudySpec | None = None, *, name: str = "study
                     n_frames=spec.n_frames,
                     duration_s=seconds,
                     warnings=[VIDEO_WARNING] if video == "us-1" else [],
+                    added=ADDED_AT if video in spec.added else None,
                 )
             )
     if "CN" in spec.groups:
@@ -400,6 +407,15 @@ def build_study(root: Path, spec: StudySpec | None = None, *, name: str = "study
         videos=timelines,
         over_time=None if spec.first_version else _over_time(timelines, spec.k),
         effects=None if spec.first_version else _effects(spec),
+        novelty=NoveltyRecord(
+            threshold=NOVEL_THRESHOLD,
+            percentile=99.0,
+            n_added_videos=len(spec.added),
+            n_added_frames=len(spec.added) * spec.n_frames,
+            n_novel_frames=sum(round(share * spec.n_frames) for share in spec.added.values()),
+        )
+        if spec.added
+        else None,
         phrase_matching=None
         if spec.first_version
         else PhraseMatching(

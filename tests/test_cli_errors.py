@@ -120,6 +120,8 @@ def test_no_usage_line_shows_braces(capsys: pytest.CaptureFixture[str], name: st
 def _shown(value: object) -> str:
     if value is None:
         return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, tuple):
         return "-".join(str(v) for v in value)
     return str(value)

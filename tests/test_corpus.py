@@ -37,11 +37,14 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> SyntheticCorpus:
     return generate_corpus(out, n_per_group=2, duration_s=24.0, seed=3, **TINY_VIDEO)  # type: ignore[arg-type]
 
 
-def tiny_study(**options: object) -> Study:
+TINY_THEMES = ThemesConfig(k_range=(2, 4), n_bootstrap=0)
+
+
+def tiny_study(*, themes: ThemesConfig = TINY_THEMES, **options: object) -> Study:
     return Study(
         ingest=IngestConfig(ocr="off"),
         train=tiny_config(word_vectors=MULTILINGUAL),
-        themes=ThemesConfig(k_range=(2, 4), n_bootstrap=0),
+        themes=themes,
         n_bootstrap=200,
         n_permutations=200,
         **options,  # type: ignore[arg-type]
@@ -167,6 +170,31 @@ def test_dated_videos_give_shares_over_time_and_covariates_their_effects(
     tiny_study(workers=2).run(tiny_corpus.manifest_path, out=study)
     assert not (study / "effects.csv").exists()
     assert read_study_themes(study / "themes.json").effects is None
+
+
+def test_stability_that_retrains_the_model_reruns_only_the_themes_and_the_report(
+    done_study: Path, tiny_corpus: SyntheticCorpus, tmp_path: Path
+) -> None:
+    study = tmp_path / "study"
+    shutil.copytree(done_study, study)
+    latents = np.load(study / "latents.npy")
+    result = tiny_study(
+        workers=2, themes=TINY_THEMES.replace(stability_refit_model=True, stability=3)
+    ).run(tiny_corpus.manifest_path, out=study)
+    assert result.stages == {
+        "ingest": "skipped",
+        "train": "skipped",
+        "themes": "ran",
+        "report": "ran",
+    }
+    document = read_study_themes(study / "themes.json")
+    assert document.stability is not None and document.stability.refit == "model"
+    assert document.stability.n_refits == 3
+    assert all(t.stability is not None for t in document.themes)
+    assert np.array_equal(np.load(study / "latents.npy"), latents)
+    html = (study / "report.html").read_text(encoding="utf-8")
+    assert "The model was retrained and the frames encoded and clustered again 3 times" in html
+    assert "Only the clustering was refitted" not in html
 
 
 def test_a_rerun_skips_every_stage_and_every_video(

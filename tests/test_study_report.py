@@ -12,6 +12,7 @@ import pytest
 from helpers import add_stability
 from report_fixtures import SCRIPT_PAYLOAD, parse_page
 from study_fixtures import (
+    ADDED_AT,
     CHINESE_GLOSS,
     CHINESE_LABEL,
     FAILED_ERROR,
@@ -19,6 +20,7 @@ from study_fixtures import (
     GROUP_PHRASE_ZH,
     GROUP_PHRASE_ZH_GLOSS,
     GROUP_SENTENCE,
+    NOVEL_THRESHOLD,
     OUTLET_SENTENCE,
     SAID_BY_BOTH,
     THEMES_WARNING,
@@ -355,3 +357,32 @@ def test_a_first_version_study_document_has_no_time_or_effects_sections(tmp_path
     assert 'id="over-time"' not in html and 'id="effects"' not in html
     assert "#over-time" not in html and "Covariates." not in html
     assert "said-by-both" not in html and "listed as said by both" not in html
+
+
+def test_videos_added_to_the_fitted_study_show_when_and_their_novel_share(
+    tmp_path: Path, html: str
+) -> None:
+    assert 'id="added"' not in html and "#added" not in html  # a study without added videos
+    study = build_study(tmp_path, StudySpec(added={"us-3": 0.45, "cn-3": 0.0}))
+    render_study_report(study)
+    page = (study / "report.html").read_text(encoding="utf-8")
+    assert '<a href="#added">added videos (2)</a>' in page
+    section = _section(page, "added")
+    rows = re.findall(
+        r'<tr data-video="([^"]+)"><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>'
+        r'<td class="num">(\d+)</td><td class="num novel-share">([^<]*)</td>',
+        section,
+    )
+    assert rows == [("us-3", "US", ADDED_AT, "20", "45.0%"), ("cn-3", "CN", ADDED_AT, "20", "0.0%")]
+    # how the threshold was calibrated, as corpus/assign.py computes it
+    sentence = " ".join(section.split())
+    assert (
+        f"farther from every theme's centre (distance {NOVEL_THRESHOLD:.3g} in the space the "
+        "themes were clustered in) than 99% of the fitted frames are from their own theme's "
+        "centre, so "
+        "by construction 1% of the fit lies beyond it"
+    ) in sentence
+    assert "9 of the 40 added frames are novel" in sentence
+    # each added video is marked beside its timeline, a fitted one is not
+    assert 'href="#added" title="added to the fitted study ' + ADDED_AT in _video_row(page, "us-3")
+    assert 'href="#added"' not in _video_row(page, "us-1")

@@ -16,16 +16,18 @@ from browser_fixtures import (
     open_page,
     screenshot,
 )
-from study_fixtures import CHINESE_LABEL, GROUP_PHRASE_ZH, build_study
+from study_fixtures import CHINESE_LABEL, GROUP_PHRASE_ZH, StudySpec, build_study
 from themescope.report.study_page import render_study_report
 from themescope.study_documents import StudyThemesDocument, read_study_themes
 
 pytestmark = pytest.mark.browser
 
 
-def _open_study_report(driver: Any, folder: Path) -> StudyThemesDocument:
+def _open_study_report(
+    driver: Any, folder: Path, spec: StudySpec | None = None
+) -> StudyThemesDocument:
     """Build a study in ``folder``, render its report and open it; return its themes."""
-    study = build_study(folder)
+    study = build_study(folder, spec)
     render_study_report(study)
     open_page(driver, study / "report.html")
     return read_study_themes(study / "themes.json")
@@ -34,7 +36,8 @@ def _open_study_report(driver: Any, folder: Path) -> StudyThemesDocument:
 def test_study_report_draws_the_heat_map_timelines_and_chinese(driver: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    document = _open_study_report(driver, tmp_path)
+    added = {"us-3": 0.45, "cn-3": 0.0}
+    document = _open_study_report(driver, tmp_path, StudySpec(added=added))
 
     table = driver.find_element(By.ID, "share-table")
     assert nonzero(table) and table.size["width"] > 400
@@ -54,6 +57,17 @@ def test_study_report_draws_the_heat_map_timelines_and_chinese(driver: Any, tmp_
     assert all(s.size["width"] > 0 for s in segments)
     mixes = driver.find_elements(By.CSS_SELECTOR, "svg.mix-bar")
     assert len(mixes) == len(document.groups) and all(nonzero(m) for m in mixes)
+
+    # The videos added to the fitted study: a small table, each marked beside its timeline.
+    rows = driver.find_elements(By.CSS_SELECTOR, "#added-table tbody tr")
+    assert [row.get_attribute("data-video") for row in rows] == list(added)
+    assert all(nonzero(row) for row in rows)
+    assert [row.find_element(By.CSS_SELECTOR, ".novel-share").text for row in rows] == [
+        "45.0%",
+        "0.0%",
+    ]
+    badges = driver.find_elements(By.CSS_SELECTOR, '#videos a.badge[href="#added"]')
+    assert len(badges) == len(added) and all(nonzero(badge) for badge in badges)
 
     frames = driver.find_elements(By.CSS_SELECTOR, "#theme-0 .group-col img")
     assert frames and all(image_loaded(driver, img) for img in frames)

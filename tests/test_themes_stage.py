@@ -13,11 +13,13 @@ import pytest
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
+from test_model_support import make_run as make_ingested_run
 from test_model_support import tiny_config
 from themescope import registry
 from themescope.documents import read_themes
 from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
 from themescope.manifest import IngestRecord, ThemesRecord, VideoFacts
+from themescope.model.config import TrainConfig
 from themescope.rundir import RunDirectory, StageResult
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.describe import lower_third_texts, representative_frames
@@ -367,6 +369,45 @@ def test_stability_is_deterministic_and_can_be_off(tmp_path, embedder):
     assert data["stability"] is None and all(t["stability"] is None for t in data["themes"])
 
 
+def test_stability_can_retrain_the_model_with_each_seed(tmp_path, embedder, monkeypatch):
+    from themescope.model import train as train_module
+
+    run = make_ingested_run(tmp_path / "run", n_frames=24)
+    train_module.train(run, tiny_config())
+    trained = np.load(run / "latents.npy")
+    retrained: list[tuple[int, TrainConfig, np.ndarray]] = []
+    retrain = train_module.retrain_latents
+
+    def spy(run, config, *, seed, device="auto"):
+        latents = retrain(run, config, seed=seed, device=device)
+        retrained.append((seed, config, latents))
+        return latents
+
+    monkeypatch.setattr(train_module, "retrain_latents", spy)
+    config = ThemesConfig(k=3, seed=0, stability=2, n_bootstrap=0, stability_refit_model=True)
+    document = read_themes(build_themes(run, config, embedder=embedder).run / "themes.json")
+
+    assert document.stability is not None and document.stability.refit == "model"
+    # one training per refit, with its seed and the run's own training settings ...
+    assert [seed for seed, _, _ in retrained] == document.stability.seeds == [1, 2]
+    assert all(used.to_dict() == tiny_config().to_dict() for _, used, _ in retrained)
+    # ... each a model of its own: every frame encoded again, to other latents
+    (_, _, first), (_, _, second) = retrained
+    assert first.shape == second.shape == trained.shape
+    assert not np.allclose(first, trained) and not np.allclose(first, second)
+    for theme in document.themes:
+        assert theme.stability is not None and 0 <= theme.stability.recurrence <= 1
+    assert -1 <= document.stability.min_ari <= document.stability.mean_ari <= 1
+    # the run's model and latents are the train stage's still
+    assert np.array_equal(np.load(run / "latents.npy"), trained)
+
+    # only the clustering again: the setting is in the themes stage's fingerprint
+    result = build_themes(run, config.replace(stability_refit_model=False), embedder=embedder)
+    assert result.status == "ran" and len(retrained) == 2
+    clustering_only = read_themes(run / "themes.json").stability
+    assert clustering_only is not None and clustering_only.refit == "clustering"
+
+
 def test_config_round_trip_and_validation():
     config = ThemesConfig(k_range=(2, 6), seed=3, tagger="llm", llm_model="m")
     assert ThemesConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
@@ -420,6 +461,11 @@ def test_cli_themes(tmp_path, capsys):
         (
             ["--stability", "3", "--no-stability"],
             "themescope: error: give --stability or --no-stability, not both (--stability 3)\n",
+        ),
+        (
+            ["--no-stability", "--stability-model"],
+            "themescope: error: --stability-model retrains the model for each stability refit: "
+            "give --stability N, not --no-stability (themes.stability = none)\n",
         ),
     ],
 )

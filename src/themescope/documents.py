@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -232,6 +232,16 @@ class StabilityRecord(Record, kw_only=True):
         float, Meta(description="A theme with a lower recurrence is flagged unstable.")
     ]
     unstable: Annotated[list[int], Meta(description="Ids of the unstable themes.")]
+    refit: Annotated[
+        Literal["clustering", "model"],
+        Meta(
+            description=(
+                "What each seed refitted: `clustering` (K-means on the same latents) or "
+                "`model` (the CRVAE retrained with the seed, every frame encoded again, "
+                "then K-means)."
+            )
+        ),
+    ] = "clustering"
 
 
 class ThemeRecord(Record, kw_only=True):

@@ -68,6 +68,7 @@ def corpus_command(
     gloss_language: str | None = option(ThemesConfig, "gloss_language", defaults=STUDY_DEFAULTS),
     stability: int | None = option(ThemesConfig, "stability"),
     no_stability: bool = typer.Option(False, "--no-stability", help=NO_STABILITY_HELP),
+    stability_refit_model: bool | None = option(ThemesConfig, "stability_refit_model"),
     covariates: str | None = option(StudyConfig, "covariates"),
     settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     force: bool = typer.Option(

@@ -67,6 +67,7 @@ def summarize_command(
     gloss_language: str | None = option(ThemesConfig, "gloss_language"),
     stability: int | None = option(ThemesConfig, "stability"),
     no_stability: bool = typer.Option(False, "--no-stability", help=NO_STABILITY_HELP),
+    stability_refit_model: bool | None = option(ThemesConfig, "stability_refit_model"),
     settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     force: bool = typer.Option(
         False, "--force", help="Redo every stage; accept an --out holding other files."

@@ -36,6 +36,7 @@ def themes_command(
     gloss_language: str | None = option(ThemesConfig, "gloss_language"),
     stability: int | None = option(ThemesConfig, "stability"),
     no_stability: bool = typer.Option(False, "--no-stability", help=NO_STABILITY_HELP),
+    stability_refit_model: bool | None = option(ThemesConfig, "stability_refit_model"),
     seed: int | None = option(ThemesConfig, "seed"),
     force: bool = typer.Option(False, "--force", help="Redo the stage even when it is up to date."),
 ) -> None:

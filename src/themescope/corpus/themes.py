@@ -55,6 +55,7 @@ from themescope.themes.describe import (
     caption_frames,
     cluster_frames,
     describe_themes,
+    model_refits,
     on_screen_lines,
     phrase_record,
     read_inputs,
@@ -195,8 +196,17 @@ class StudyThemesStage(Stage):
                 "no theme and the groups' shares are of the rest of their airtime"
             )
 
-        smoothed = timeline.smooth_within(latents, videos, config.smooth_frames, include=~blank)
-        clustering = cluster_frames(smoothed, None, config, writer, content=content)
+        def smooth(latents: np.ndarray) -> np.ndarray:
+            return timeline.smooth_within(latents, videos, config.smooth_frames, include=~blank)
+
+        clustering = cluster_frames(
+            smooth(latents),
+            None,
+            config,
+            writer,
+            content=content,
+            refit_latents=model_refits(run, config, smooth),
+        )
         labels = clustering.labels
         k = int(labels.max()) + 1
         captions = caption_frames(run, table, describer.captioner)

@@ -80,6 +80,21 @@ def write_outputs(
     )
 
 
+def read_trained_config(model_dir: Path) -> TrainConfig:
+    """The configuration the model in ``model_dir`` was trained with (its ``config.json``).
+
+    Raises:
+        ModelLoadError: The file is missing or damaged.
+    """
+    import json
+
+    try:
+        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        return TrainConfig.from_dict(saved["config"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"cannot load the trained model in {model_dir}: {exc}") from exc
+
+
 def load_model(model_dir: Path, device: Any) -> tuple[CRVAE, Vocabulary | None]:
     """Load the CRVAE and its vocabulary that :func:`write_outputs` wrote into ``model_dir``.
 
@@ -99,9 +114,8 @@ def load_model(model_dir: Path, device: Any) -> tuple[CRVAE, Vocabulary | None]:
 
     from themescope.manifest import EmbeddingSource
 
+    config = read_trained_config(model_dir)
     try:
-        saved = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        config = TrainConfig.from_dict(saved["config"])
         vocabulary = None
         if config.uses_text:
             vocab = json.loads((model_dir / "vocab.json").read_text(encoding="utf-8"))

@@ -16,13 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from themescope._format import decimals
 from themescope.devices import resolve_device, torch_threads
 from themescope.errors import CheckpointError, ModelLoadError, TrainingError
 from themescope.manifest import IngestRecord, TrainRecord
 from themescope.model.config import AUTO_VECTORS, MULTILINGUAL, TrainConfig
 from themescope.model.data import FrameData
-from themescope.model.text import WordVectorFile
+from themescope.model.text import Vocabulary, WordVectorFile
 from themescope.model.trainer import EpochCallback
 from themescope.rundir import RunDirectory, Stage, StageResult, StageWriter, run_stage
 
@@ -125,41 +127,13 @@ class TrainStage(Stage):
 
         from themescope.model.artifacts import reconstruction_sample, write_outputs
         from themescope.model.crvae import count_parameters
-        from themescope.model.data import load_frame_data, stream_batches
-        from themescope.model.text import embeddings_for
+        from themescope.model.data import stream_batches
         from themescope.model.trainer import Trainer
 
-        requested = config = self.config
+        requested = self.config
         device = resolve_device(self.device)
         started = time.perf_counter()
-        ingest = run.require("ingest")
-        lang = ingest.lang if isinstance(ingest, IngestRecord) else "und"
-        word_vectors = config.resolved_word_vectors(lang)
-        embeddings = embeddings_for(word_vectors) if config.uses_text else None
-        data = load_frame_data(run, config, embeddings, n_threads=max(1, torch.get_num_threads()))
-        if data.n_frames < 2:
-            raise TrainingError(
-                f"{run.path} has {data.n_frames} frame(s); training needs at least 2 "
-                "(batch normalisation and clustering need several); ingest a longer video "
-                "or sample more often with --every"
-            )
-        if data.n_frames < 8:
-            st.warn(
-                f"only {data.n_frames} frames: the latents will say little and themes need "
-                "more frames; ingest a longer video or sample more often"
-            )
-        config = _adapt_to_text(config, data, st.warn)
-        config = _image_only_rate(config)
-        if config.uses_text and data.text is not None and data.text.n_tokens:
-            rate = data.text.unknown_word_rate
-            if rate > UNKNOWN_WARN_RATE:
-                st.warn(
-                    f"{rate:.0%} of the {data.text.n_tokens} tokens have no pretrained vector in "
-                    f"{data.text.vocabulary.source.name}; the text path carries less "
-                    f"information (pass --word-vectors {MULTILINGUAL}, which knows every word, "
-                    "or a word-vector file for this language)"
-                )
-        vocabulary = data.text.vocabulary if (config.uses_text and data.text) else None
+        config, data, vocabulary, word_vectors = _training_data(run, requested, st.warn)
         load_s = time.perf_counter() - started
 
         trainer = Trainer(config, data, vocabulary, device, checkpoint)
@@ -276,6 +250,86 @@ def train(
     return run_stage(run, stage, force=force)
 
 
+def retrain_latents(
+    run: RunDirectory, config: TrainConfig, *, seed: int, device: str = "auto"
+) -> np.ndarray:
+    """Train the CRVAE on ``run`` again as the train stage did, with another seed.
+
+    The stability refits of the model (``themes.stability_refit_model``) ask what of the
+    themes survives another training: the same frames and settings, ``seed`` instead of
+    ``config.seed`` for every random choice of training (the initial weights, the batch
+    order and, where training takes a sample, which frames). Nothing is written into the
+    run; the train stage's warnings, said once already, are only logged.
+
+    Args:
+        run: A run or study whose train stage is done.
+        config: The configuration the run's model was trained with.
+        seed: The refit's seed.
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+
+    Returns:
+        μ of every frame, shape (n_frames, latent_dim), as ``latents.npy`` holds it.
+    """
+    import torch
+
+    from themescope.model.data import stream_batches
+    from themescope.model.trainer import Trainer
+
+    config = config.replace(seed=seed)
+    with torch_threads(config.n_threads):
+        config, data, vocabulary, _ = _training_data(run, config, logger.info)
+        trainer = Trainer(config, data, vocabulary, resolve_device(device))
+        trainer.fit(None)
+        return trainer.encode(
+            stream_batches(data, config, n_threads=max(1, torch.get_num_threads()))
+        )
+
+
+def _training_data(
+    run: RunDirectory, config: TrainConfig, warn: Callable[[str], None]
+) -> tuple[TrainConfig, FrameData, Vocabulary | None, str | None]:
+    """Load what training needs and fit ``config`` to it (no text: the image-only model).
+
+    Returns:
+        The configuration to train with, the frames, the text path's vocabulary (None
+        without one) and the word space resolved.
+    """
+    import torch
+
+    from themescope.model.data import load_frame_data
+    from themescope.model.text import embeddings_for
+
+    ingest = run.require("ingest")
+    lang = ingest.lang if isinstance(ingest, IngestRecord) else "und"
+    word_vectors = config.resolved_word_vectors(lang)
+    embeddings = embeddings_for(word_vectors) if config.uses_text else None
+    data = load_frame_data(run, config, embeddings, n_threads=max(1, torch.get_num_threads()))
+    if data.n_frames < 2:
+        raise TrainingError(
+            f"{run.path} has {data.n_frames} frame(s); training needs at least 2 "
+            "(batch normalisation and clustering need several); ingest a longer video "
+            "or sample more often with --every"
+        )
+    if data.n_frames < 8:
+        warn(
+            f"only {data.n_frames} frames: the latents will say little and themes need "
+            "more frames; ingest a longer video or sample more often"
+        )
+    config = _adapt_to_text(config, data, warn)
+    config = _image_only_rate(config)
+    if config.uses_text and data.text is not None and data.text.n_tokens:
+        rate = data.text.unknown_word_rate
+        if rate > UNKNOWN_WARN_RATE:
+            warn(
+                f"{rate:.0%} of the {data.text.n_tokens} tokens have no pretrained vector in "
+                f"{data.text.vocabulary.source.name}; the text path carries less "
+                f"information (pass --word-vectors {MULTILINGUAL}, which knows every word, "
+                "or a word-vector file for this language)"
+            )
+    vocabulary = data.text.vocabulary if (config.uses_text and data.text) else None
+    return config, data, vocabulary, word_vectors
+
+
 def _adapt_to_text(
     config: TrainConfig, data: FrameData, warn: Callable[[str], None]
 ) -> TrainConfig:
@@ -322,4 +376,4 @@ def _mean_frame_psnr(data: FrameData) -> float | None:
     return round(10 * math.log10(1.0 / max(mse, 1e-12)), 3)
 
 
-__all__ = ["TrainStage", "train"]
+__all__ = ["TrainStage", "retrain_latents", "train"]

@@ -17,6 +17,8 @@ and ``frames.parquet`` with the frame images under ``videos/``. It shows, in ord
   a sentence each, and the regression stated in the method;
 - one card per theme: its phrases, people and on-screen text, and for each group
   its example frames and the phrases it says more than the others;
+- the videos added to the fitted study (``--into``), when, and each one's share of
+  novel frames (far from every theme), with how the novelty threshold was calibrated;
 - each video's timeline, grouped by group, on one time scale.
 
 Like the run report it is one self-contained file: thumbnails are small JPEG
@@ -606,6 +608,7 @@ def _timelines(view: _StudyView) -> dict[str, Any]:
                 "id": video.id,
                 "meta": _metadata_text(video),
                 "error": video.error if video.status == "failed" else None,
+                "added": video.added,
                 "svg": None,
             }
             if record is not None:
@@ -645,6 +648,33 @@ def _timelines(view: _StudyView) -> dict[str, Any]:
             }
         )
     return {"groups": groups, "longest_s": longest_s}
+
+
+def _added(view: _StudyView) -> dict[str, Any] | None:
+    """The videos added to the fitted study (``--into``): when, and each one's novel share."""
+    novelty = view.document.novelty
+    added = [v for v in view.videos.videos if v.added is not None]
+    if novelty is None or not added:
+        return None
+    novel = {timeline.id: timeline.novel_share for timeline in view.document.videos}
+    return {
+        "percentile": novelty.percentile,
+        "beyond": round(100.0 - novelty.percentile, 6),
+        "threshold": novelty.threshold,
+        "n_frames": novelty.n_added_frames,
+        "n_novel_frames": novelty.n_novel_frames,
+        "rows": [
+            {
+                "id": video.id,
+                "group": video.group,
+                "added": video.added,
+                "n_frames": video.n_frames,
+                "novel_share": novel.get(video.id),
+                "error": video.error if video.status == "failed" else None,
+            }
+            for video in added
+        ],
+    }
 
 
 def _failed(view: _StudyView) -> list[dict[str, Any]]:
@@ -697,6 +727,7 @@ def build_study_report_html(
         "effects": _effects(view),
         "cards": cards,
         "timelines": _timelines(view),
+        "added": _added(view),
         "theme_labels": [(t.id, *theme_title(t)) for t in document.themes],
         "codebook": codebook_summary(document),
         "common": document.common,

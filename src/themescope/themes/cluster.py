@@ -43,8 +43,9 @@ import importlib.util
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -626,11 +627,14 @@ class SeedStability:
         ari: Adjusted Rand index of each refit against the clustering, shape (n_refits,).
         best_jaccard: Each theme's best Jaccard overlap with a cluster of each refit,
             shape (k, n_refits).
+        refit: What each seed refitted: ``clustering`` (K-means on the same features) or
+            ``model`` (the CRVAE retrained, every frame encoded again, then K-means).
     """
 
     seeds: list[int]
     ari: np.ndarray
     best_jaccard: np.ndarray
+    refit: Literal["clustering", "model"] = "clustering"
 
     @property
     def recurrence(self) -> np.ndarray:
@@ -651,6 +655,7 @@ class SeedStability:
             same_theme_jaccard=SAME_THEME_JACCARD,
             unstable_below=UNSTABLE_BELOW,
             unstable=self.unstable(),
+            refit=self.refit,
         )
 
     def theme_record(self, theme: int) -> ThemeStabilityRecord:
@@ -681,12 +686,15 @@ def seed_stability(
     n_refits: int,
     n_init: int = 10,
     backend: str = "auto",
+    refit_features: Callable[[int], np.ndarray] | None = None,
 ) -> SeedStability:
     """Refit K-means at the clustering's k with other seeds; measure what comes back.
 
     Each refit clusters the same features into as many clusters as ``labels`` has,
     with one of :func:`refit_seeds` and otherwise as the clustering was fitted, so
-    a theme that only one seed's initialisation draws shows as not coming back.
+    a theme that only one seed's initialisation draws shows as not coming back. With
+    ``refit_features``, each refit clusters the features a model retrained with its
+    seed gives instead: what survives another training of the model too.
 
     Args:
         features: The clustered features, shape (n, dim).
@@ -695,6 +703,8 @@ def seed_stability(
         n_refits: Refits (>= 1).
         n_init: K-means initialisations per refit, as for the clustering.
         backend: K-means backend, as for the clustering.
+        refit_features: The features of the same rows from a model retrained with the
+            given seed; None refits only the clustering.
 
     Example:
         >>> x = np.repeat(np.eye(3) * 5, 20, axis=0)
@@ -710,12 +720,14 @@ def seed_stability(
     members = np.eye(k, dtype=bool)[labels].T  # (k, n): theme t's frames
     best = np.zeros((k, n_refits))
     ari = np.zeros(n_refits)
-    with native_threads(len(features)):
-        for r, refit_seed in enumerate(seeds):
-            refit = kmeans(features, k, seed=refit_seed, n_init=n_init, backend=backend).labels
+    for r, refit_seed in enumerate(seeds):
+        # Training sizes its own threads: only K-means runs under scikit-learn's limit.
+        x = features if refit_features is None else refit_features(refit_seed)
+        with native_threads(len(x)):
+            refit = kmeans(x, k, seed=refit_seed, n_init=n_init, backend=backend).labels
             ari[r] = adjusted_rand_score(labels, refit)
-            other = np.eye(k, dtype=bool)[refit].T
-            overlap = members.astype(np.int64) @ other.T.astype(np.int64)  # (k, k)
-            union = members.sum(1)[:, None] + other.sum(1)[None, :] - overlap
-            best[:, r] = (overlap / np.maximum(union, 1)).max(axis=1)
-    return SeedStability(seeds, ari, best)
+        other = np.eye(k, dtype=bool)[refit].T
+        overlap = members.astype(np.int64) @ other.T.astype(np.int64)  # (k, k)
+        union = members.sum(1)[:, None] + other.sum(1)[None, :] - overlap
+        best[:, r] = (overlap / np.maximum(union, 1)).max(axis=1)
+    return SeedStability(seeds, ari, best, "clustering" if refit_features is None else "model")

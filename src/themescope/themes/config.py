@@ -129,8 +129,17 @@ class ThemesConfig(Settings):
         optional=True,
         flag="--stability",
         help="Refit the clustering at the chosen k with this many other seeds (derived from "
-        "seed) and report how often each theme comes back; none (--no-stability) switches "
-        "it off.",
+        "seed) and report how often each theme comes back (with --stability-model, the model "
+        "is retrained too); none (--no-stability) switches it off.",
+    )
+    stability_refit_model: bool = setting(
+        False,
+        kind="bool",
+        flag="--stability-model",
+        help="With stability on, retrain the CRVAE too for each other seed (same frames and "
+        "settings), encode every frame again and cluster at the chosen k: how much of each "
+        "theme survives another training, not only another clustering. Costly: the themes "
+        "stage trains the model once more per refit.",
     )
     n_phrases: int = setting(10, kind="int", low=1, high=1000, help="Phrases per theme.")
     time_weight: float = setting(
@@ -173,6 +182,11 @@ class ThemesConfig(Settings):
         super().__post_init__()
 
     def _check(self) -> None:
+        if self.stability_refit_model and self.stability is None:
+            raise ConfigError(
+                "--stability-model retrains the model for each stability refit: give "
+                "--stability N, not --no-stability (themes.stability = none)"
+            )
         if self.k is not None and self.k_range != _DEFAULT_K_RANGE:
             raise ConfigError(
                 f"give --k or --k-range, not both (--k {self.k}, --k-range "

@@ -100,6 +100,7 @@ def cluster_frames(
     st: StageWriter,
     *,
     content: np.ndarray | None = None,
+    refit_latents: Callable[[int], np.ndarray] | None = None,
 ) -> Clustering:
     """Choose k, cluster the latents (themes numbered largest first) and project them to 2-D.
 
@@ -109,6 +110,9 @@ def cluster_frames(
         config: k, its range, seed and backend.
         st: Collects the k selection's warnings.
         content: Indices of the frames to cluster (the others get theme -1); None: all.
+        refit_latents: Every frame's latents, as ``latents`` (smoothed alike), from a
+            model retrained with the given seed (:func:`model_refits`): the stability
+            refits retrain the model too; None refits only the clustering.
     """
     n = len(latents)
     rows = np.arange(n) if content is None else np.asarray(content)
@@ -130,6 +134,13 @@ def cluster_frames(
     content_labels, centers = _order_themes(selection)
     stability = None
     if config.stability is not None:
+        refit_features = None
+        if refit_latents is not None:
+            refit_times = None if times_s is None else times_s[rows]
+
+            def refit_features(seed: int) -> np.ndarray:
+                return scale_features(refit_latents(seed)[rows], refit_times, time_weight)
+
         stability = seed_stability(
             selection.features,
             content_labels,
@@ -137,6 +148,7 @@ def cluster_frames(
             n_refits=config.stability,
             n_init=config.n_init,
             backend=config.cluster_backend,
+            refit_features=refit_features,
         )
         _warn_unstable(stability, st)
     labels = np.full(n, -1, dtype=np.int64)
@@ -168,12 +180,38 @@ def cluster_frames(
     return Clustering(selection, labels, centers, features, projection, cluster_s, stability)
 
 
+def model_refits(
+    run: RunDirectory, config: ThemesConfig, smooth: Callable[[np.ndarray], np.ndarray]
+) -> Callable[[int], np.ndarray] | None:
+    """The ``refit_latents`` of :func:`cluster_frames` when the stability refits the model.
+
+    With ``config.stability_refit_model`` (and stability on): a function of a seed that
+    retrains the run's CRVAE with it (the configuration in ``RUN/model/config.json``, on
+    the device the train stage was asked for) and returns every frame's latents, passed
+    through ``smooth`` as the stage smoothed the trained ones. Otherwise None.
+    """
+    if config.stability is None or not config.stability_refit_model:
+        return None
+    from themescope.model.artifacts import read_trained_config
+    from themescope.model.train import retrain_latents
+
+    trained = read_trained_config(run / "model")
+    device = run.read_manifest().config.get("train", {}).get("device", "auto")
+
+    def refit(seed: int) -> np.ndarray:
+        logger.info("stability: retraining the model with seed %d", seed)
+        return smooth(retrain_latents(run, trained, seed=seed, device=str(device)))
+
+    return refit
+
+
 def _warn_unstable(stability: SeedStability, st: StageWriter) -> None:
     n_refits = len(stability.seeds)
+    refits = "refits" if stability.refit == "clustering" else "refits of the model"
     for t in stability.unstable():
         came_back = round(float(stability.recurrence[t]) * n_refits)
         st.warn(
-            f"theme {t} came back in {came_back} of {n_refits} refits with other seeds "
+            f"theme {t} came back in {came_back} of {n_refits} {refits} with other seeds "
             f"(unstable: below {UNSTABLE_BELOW:.0%}); read it as a tentative theme"
         )
 

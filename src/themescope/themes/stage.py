@@ -65,6 +65,7 @@ from themescope.themes.describe import (
     caption_frames,
     cluster_frames,
     describe_themes,
+    model_refits,
     phrase_record,
     read_inputs,
     representative_frames,
@@ -275,10 +276,20 @@ def _write_themes(
     )
 
     t0 = time.perf_counter()
-    smoothed = timeline.smooth_within(
-        latents, np.zeros(n, dtype=int), config.smooth_frames, include=~blank
+
+    def smooth(latents: np.ndarray) -> np.ndarray:
+        return timeline.smooth_within(
+            latents, np.zeros(n, dtype=int), config.smooth_frames, include=~blank
+        )
+
+    clustering = cluster_frames(
+        smooth(latents),
+        times_s,
+        config,
+        st,
+        content=content,
+        refit_latents=model_refits(run, config, smooth),
     )
-    clustering = cluster_frames(smoothed, times_s, config, st, content=content)
     selection, labels, centers = clustering.selection, clustering.labels, clustering.centers
     features = clustering.features
     timings["cluster_s"] = clustering.cluster_s
