@@ -32,6 +32,8 @@ def compare_command(
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_FILE_HELP),
     settings: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     min_share: float | None = option(CompareConfig, "min_share"),
+    meaning_weight: float | None = option(CompareConfig, "meaning_weight"),
+    align_neighbours: int | None = option(CompareConfig, "align_neighbours"),
     epochs: int | None = option(TrainConfig, "epochs", defaults=STUDY_DEFAULTS),
     k: int | None = option(ThemesConfig, "k", defaults=STUDY_DEFAULTS),
     k_range: str | None = option(ThemesConfig, "k_range", defaults=STUDY_DEFAULTS),

@@ -21,12 +21,15 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from themescope.compare_document import JointCompareDocument, read_compare
 from themescope.corpus.ingest import VIDEOS_DIR, frame_table, write_frame_table
@@ -51,8 +54,11 @@ from themescope.study_documents import (
     StudyVideosDocument,
     write_study,
 )
+from themescope.themes.compare.align import align_runs
 from themescope.themes.compare.config import CompareConfig
 from themescope.themes.config import ThemesConfig
+
+logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("frame_id", "time_s", "image", "text", "lang")
 """What a run's frames.parquet needs to be compared (older themescopes wrote less)."""
@@ -108,12 +114,13 @@ def comparison_stages(
         else TrainConfig.preset("fast").replace(**STUDY_DEFAULTS["train"])
     )
     themes = themes if themes is not None else ThemesConfig(**STUDY_DEFAULTS["themes"])
-    themes_stage = CompareThemesStage(themes)
+    config = config or CompareConfig()
+    themes_stage = CompareThemesStage(themes, config)
     return [
         CompareIngestStage(runs),
         TrainStage(train, device=device),
         themes_stage,
-        CompareStage(themes_stage.describer, config or CompareConfig()),
+        CompareStage(themes_stage.describer, config),
         CompareReportStage(),
     ]
 
@@ -309,8 +316,69 @@ def _gather(side: _Side, folder: Path) -> None:
 
 
 class CompareThemesStage(StudyThemesStage):
-    """The study's themes stage for a comparison: groups are runs of one video each."""
+    """The study's themes stage for a comparison: groups are runs of one video each.
+
+    What is clustered is each frame's CRVAE latent beside what its words mean (the phrase
+    embedder's multilingual space), with every run aligned to the first on the frames that
+    say the same thing (:func:`~themescope.themes.compare.align.align_runs`): otherwise
+    each run's own look and language make themes of their own.
+
+    Args:
+        config: Clustering and description settings.
+        compare: The weight of meaning and the neighbours the runs are aligned on.
+        options: As :class:`~themescope.corpus.themes.StudyThemesStage` takes.
+    """
 
     command = "compare"
     kinds = ("comparison",)
     one_video_per_group = True
+
+    def __init__(self, config: ThemesConfig, compare: CompareConfig, **options: Any) -> None:
+        super().__init__(config, **options)
+        self.compare = compare
+
+    def _joint_space(self) -> dict[str, Any]:
+        return {
+            "meaning_weight": self.compare.meaning_weight,
+            "align_neighbours": self.compare.align_neighbours,
+        }
+
+    def settings(self) -> dict[str, Any]:
+        """The study themes stage's settings and the joint space's."""
+        return {**super().settings(), **self._joint_space()}
+
+    def fingerprint_parts(self) -> Any:
+        """The study themes stage's parts and the joint space's settings."""
+        return {"study": super().fingerprint_parts(), **self._joint_space()}
+
+    def cluster_features(self, latents: np.ndarray, table: Any, blank: np.ndarray) -> np.ndarray:
+        """The latents beside the words' meaning (each of unit RMS), runs aligned."""
+        runs = np.asarray([str(v) for v in table.column("video").to_pylist()])
+        content = ~blank
+        texts = [str(t or "").strip() for t in table.column("text").to_pylist()]
+        said = np.array([bool(t) for t in texts]) & content
+        embedder = self.describer.embedder
+        assert embedder is not None  # resolved by check()
+        if not said.any() or not content.any():
+            return latents
+        vectors = embedder.embed([t for t, s in zip(texts, said, strict=True) if s])
+        meaning = np.zeros((len(texts), vectors.shape[1]), dtype=np.float64)
+        meaning[said] = vectors
+        (latents, meaning), n_pairs = align_runs(
+            [latents, meaning], meaning, runs, said, self.compare.align_neighbours
+        )
+        meaning[~said] = meaning[said].mean(axis=0)  # a frame without words says nothing
+        logger.info("runs aligned on %d pairs of frames that say the same thing", n_pairs)
+        return np.hstack(
+            [
+                _unit_rms(latents, content),
+                self.compare.meaning_weight * _unit_rms(meaning, said),
+            ]
+        )
+
+
+def _unit_rms(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values`` less the mean of ``rows``, scaled to a root mean square length of 1 there."""
+    out = values - values[rows].mean(axis=0)
+    rms = float(np.sqrt((out[rows] ** 2).sum(axis=1).mean()))
+    return out / rms if rms > 0 else out

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -74,6 +74,9 @@ from themescope.themes.phrase_match import (
     phrase_similarity,
 )
 from themescope.themes.stage import ThemesStage, backends_record
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 logger = logging.getLogger("themescope")
 
@@ -148,6 +151,12 @@ class StudyThemesStage(Stage):
         """The components' identities and the statistics' settings."""
         return {"describe": self.describer.fingerprint_parts(), "statistics": self._statistics()}
 
+    def cluster_features(
+        self, latents: np.ndarray, table: pa.Table, blank: np.ndarray
+    ) -> np.ndarray:
+        """What is clustered, one row per frame: a study clusters the CRVAE latents."""
+        return latents
+
     def _statistics(self) -> dict[str, Any]:
         return {
             "n_bootstrap": self.n_bootstrap,
@@ -196,16 +205,21 @@ class StudyThemesStage(Stage):
                 "no theme and the groups' shares are of the rest of their airtime"
             )
 
-        def smooth(latents: np.ndarray) -> np.ndarray:
-            return timeline.smooth_within(latents, videos, config.smooth_frames, include=~blank)
+        def features(latents: np.ndarray) -> np.ndarray:
+            return timeline.smooth_within(
+                self.cluster_features(latents, table, blank),
+                videos,
+                config.smooth_frames,
+                include=~blank,
+            )
 
         clustering = cluster_frames(
-            smooth(latents),
+            features(latents),
             None,
             config,
             writer,
             content=content,
-            refit_latents=model_refits(run, config, smooth),
+            refit_latents=model_refits(run, config, features),
         )
         labels = clustering.labels
         k = int(labels.max()) + 1
