@@ -23,9 +23,7 @@ def test_a_run_that_says_the_same_things_is_shifted_onto_the_first():
     runs = np.array(["a"] * 20 + ["b"] * 20)
     said = np.ones(40, dtype=bool)
 
-    (shifted, shifted_meaning), n_pairs = align_runs(
-        [latents, meaning], meaning, runs, said, k=1
-    )
+    (shifted, shifted_meaning), n_pairs = align_runs([latents, meaning], meaning, runs, said, k=1)
 
     assert n_pairs == 20
     np.testing.assert_allclose(shifted[20:], latents_a[order], atol=1e-9)
