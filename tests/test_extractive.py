@@ -82,6 +82,9 @@ def test_readings_channels_and_adverbs_are_no_english_candidates():
     assert {"wind ssw", "toronto"} <= phrases
     assert "global warming" in candidates("Global warming is here.")
     assert "honoured" not in candidates("He will be honoured for his work.")
+    opening = candidates("Mm-hmm, good evening, dear viewers. Today's programme: flood relief.")
+    assert not {"mm-hmm", "good evening", "dear viewers", "today's", "today"} & opening
+    assert "flood relief" in opening
 
 
 def test_chinese_candidates_are_jieba_words_and_compounds():

@@ -247,17 +247,25 @@ def _extract_en(text: str, out: ThemeCandidates, name_tokens: set[str], max_word
                     out.add(tuple(fold_token(t) for t in gram), " ".join(gram))
 
 
+_GREETINGS_EN = frozenset(
+    ("good morning", "good afternoon", "good evening", "good night", "dear viewers")
+)
+
+
 def _furniture_en(gram: Sequence[str]) -> bool:
     """Whether ``gram`` is no topic: a reading off a graphic, a channel, or no noun phrase.
 
     A number after the first word makes a reading ("ssw 27-37 km", "sun 6 pm"); a
     broadcaster's name, with "news" or alone, is the station naming itself ("ctv",
-    "global news"); an adverb in -ly opens no noun phrase ("currently toronto"), and
+    "global news"); a greeting opens or closes a programme, whatever its story ("good
+    evening"); an adverb in -ly opens no noun phrase ("currently toronto"), and
     a participle alone is a verb's ("honoured"; -ing forms are often nouns: "flooding").
     """
     if any(t[0].isdigit() for t in gram[1:]):
         return True
     if all(t in BROADCASTERS or t == "news" for t in gram):
+        return True
+    if " ".join(gram) in _GREETINGS_EN:
         return True
     return inflected(gram[0], ("ly",)) or (len(gram) == 1 and inflected(gram[0], ("ed",)))
 

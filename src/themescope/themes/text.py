@@ -22,8 +22,9 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from themescope.media.language import is_chinese, jieba_tagged, jieba_words
 
-# Spoken-transcript fillers and very common verbs that carry no theme: automatic
-# transcripts are full of them and they would otherwise top every theme.
+# Spoken-transcript fillers, thanks, the days a broadcast speaks from ("today's") and very
+# common verbs carry no theme: automatic transcripts are full of them and they would
+# otherwise top every theme ("mm-hmm", "today's" were phrases of Xinwen Lianbo's opening).
 _SPOKEN_EN = frozenset(
     """
     uh um ah oh okay ok yeah yes yep hey hi gonna wanna gotta just like really actually
@@ -31,7 +32,8 @@ _SPOKEN_EN = frozenset(
     getting say says said saying want wants let lets make makes made come comes came look
     looks looking way need needs kind sort maybe sure ll ve re don didn doesn isn aren wasn
     weren won wouldn couldn shouldn can't don't it's that's i'm you're we're they're there's
-    let's i've we've
+    let's i've we've mm hmm mm-hmm uh-huh mhm er erm huh thank thanks today today's tonight
+    tonight's tomorrow yesterday
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 
