@@ -184,3 +184,67 @@ def test_an_older_compare_json_still_reads(tmp_path: Path) -> None:
     document = read_compare(out / "compare.json")
     assert isinstance(document, CompareDocument) and document.schema_version == 2
     assert not isinstance(document, JointCompareDocument)
+
+
+def test_a_word_by_word_gloss_is_marked_on_the_page(tmp_path: Path) -> None:
+    from themescope.compare_document import (
+        COMPARE_SCHEMA_VERSION,
+        JointPhrase,
+        JointRun,
+        JointTheme,
+        SaidByBoth,
+        write_compare,
+    )
+    from themescope.documents import PhraseMatching
+    from themescope.report.compare_page import build_compare_html
+
+    guessed = JointPhrase(text="角角落落", gloss="corner corner", gloss_word_by_word=True)
+    known = JointPhrase(text="加强针", gloss="booster shot")
+    theme = JointTheme(
+        id=0,
+        label="两山理念",
+        label_gloss="two mountains idea",
+        label_gloss_word_by_word=True,
+        shares={"us": 0.5, "cn": 0.5},
+        shared=True,
+        n_frames=4,
+        representative_images=[],
+        phrases={"us": [JointPhrase(text="booster shot")], "cn": [known, guessed]},
+        said_by_both=[
+            SaidByBoth(
+                phrases={"us": JointPhrase(text="booster shot"), "cn": known}, similarity=0.6
+            )
+        ],
+        only={"us": [], "cn": [guessed]},
+    )
+    write_compare(
+        tmp_path / "compare.json",
+        JointCompareDocument(
+            schema_version=COMPARE_SCHEMA_VERSION,
+            tool="themescope",
+            version="test",
+            created="2026-12-06T00:00:00+00:00",
+            runs=[
+                JointRun(
+                    name=n,
+                    path=f"/runs/{n}",
+                    lang=lang,
+                    ingest_fingerprint=n,
+                    n_frames=2,
+                    seconds=4.0,
+                )
+                for n, lang in (("us", "en"), ("cn", "zh"))
+            ],
+            min_share=0.05,
+            themes=[theme],
+            phrase_matching=PhraseMatching(method="test", same_meaning_from=0.3, glosses=True),
+            gloss_language="en",
+            warnings=[],
+        ),
+    )
+    page = build_compare_html(tmp_path)
+    # A gloss pieced together from the parts of an unknown word may mislead: marked "≈".
+    assert '角角落落 <span class="gloss">(≈ corner corner)</span>' in page
+    assert "≈ two mountains idea" in page
+    assert '加强针 <span class="gloss">(booster shot)</span>' in page
+    assert "≈ booster shot" not in page

@@ -14,6 +14,7 @@ from msgspec import Meta
 
 from themescope._versioned import read_versioned
 from themescope.documents import (
+    WORD_BY_WORD_DESCRIPTION,
     BackendsRecord,
     PhraseMatching,
     PhraseSimilarity,
@@ -295,6 +296,7 @@ class JointPhrase(Record, kw_only=True):
 
     text: str
     gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
+    gloss_word_by_word: Annotated[bool, Meta(description=WORD_BY_WORD_DESCRIPTION)] = False
 
 
 class SaidByBoth(Record, kw_only=True):
@@ -312,6 +314,7 @@ class JointTheme(Record, kw_only=True):
     id: int
     label: str
     label_gloss: Annotated[str | None, Meta(description=GLOSS_DESCRIPTION)] = None
+    label_gloss_word_by_word: Annotated[bool, Meta(description=WORD_BY_WORD_DESCRIPTION)] = False
     shares: Annotated[
         dict[str, float], Meta(description="Each run's share of its own airtime in the theme.")
     ]

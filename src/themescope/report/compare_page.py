@@ -30,6 +30,7 @@ from themescope.report._common import (
     THUMB_WIDTH_PX,
     fmt_setting,
     render_page,
+    shown_gloss,
     thumbnail_inside,
 )
 from themescope.report.render import BuiltPage, ReportStage
@@ -58,7 +59,10 @@ def read_joint(compare_dir: Path) -> JointCompareDocument:
 
 
 def _phrases(items: list[JointPhrase]) -> list[dict[str, Any]]:
-    return [{"text": p.text, "gloss": p.gloss} for p in items[:MAX_PHRASES]]
+    return [
+        {"text": p.text, "gloss": shown_gloss(p.gloss, p.gloss_word_by_word)}
+        for p in items[:MAX_PHRASES]
+    ]
 
 
 def _theme(theme: JointTheme, names: list[str], root: Path, width_px: int) -> dict[str, Any]:
@@ -70,14 +74,17 @@ def _theme(theme: JointTheme, names: list[str], root: Path, width_px: int) -> di
     return {
         "id": theme.id,
         "label": theme.label or f"theme {theme.id}",
-        "label_gloss": theme.label_gloss,
+        "label_gloss": shown_gloss(theme.label_gloss, theme.label_gloss_word_by_word),
         "shares": [(name, theme.shares.get(name, 0.0)) for name in names],
         "frames": frames,
         "phrases": {name: _phrases(theme.phrases.get(name, [])) for name in names},
         "only": {name: _phrases(theme.only.get(name, [])) for name in names},
         "both": [
             {
-                "sides": [(name, p.text, p.gloss) for name, p in pair.phrases.items()],
+                "sides": [
+                    (name, p.text, shown_gloss(p.gloss, p.gloss_word_by_word))
+                    for name, p in pair.phrases.items()
+                ],
                 "similarity": pair.similarity,
             }
             for pair in theme.said_by_both

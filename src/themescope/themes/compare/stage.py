@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from themescope.study_documents import read_study_themes, read_study_videos
 from themescope.themes.base import ThemeMaterial
 from themescope.themes.compare.config import CompareConfig
 from themescope.themes.describe import describe_themes, lower_third_texts, on_screen_lines
+from themescope.themes.gloss import Gloss
 from themescope.themes.phrase_match import (
     PHRASE_MATCHING,
     SAME_MEANING_SIMILARITY,
@@ -148,8 +150,18 @@ def _compare(run: RunDirectory, stage: CompareStage, writer: StageWriter) -> Joi
 
     glosser = describer.glosser
 
+    looked_up: dict[str, Gloss | None] = {}
+
+    def joint(text: str) -> JointPhrase:
+        if text not in looked_up:
+            looked_up[text] = None if glosser is None else glosser.lookup(text)
+        found = looked_up[text]
+        if found is None:
+            return JointPhrase(text=text)
+        return JointPhrase(text=text, gloss=found.text, gloss_word_by_word=found.word_by_word)
+
     def gloss(text: str) -> str | None:
-        return None if glosser is None else glosser.gloss(text)
+        return joint(text).gloss
 
     spaces = {
         name: embed_phrases(
@@ -167,18 +179,16 @@ def _compare(run: RunDirectory, stage: CompareStage, writer: StageWriter) -> Joi
                 id=t,
                 label=record.label,
                 label_gloss=record.label_gloss,
+                label_gloss_word_by_word=record.label_gloss_word_by_word,
                 shares=shares,
                 shared=all(share >= stage.config.min_share for share in shares.values()),
                 n_frames=record.n_frames,
                 representative_images=[
                     str(table.column("image")[f].as_py()) for f in record.representative_frames
                 ],
-                phrases={
-                    name: [JointPhrase(text=x, gloss=gloss(x)) for x in said[name][t]]
-                    for name in names
-                },
-                said_by_both=_said_by_both(t, names, spaces),
-                only={name: _only(t, name, names, spaces) for name in names},
+                phrases={name: [joint(x) for x in said[name][t]] for name in names},
+                said_by_both=_said_by_both(t, names, spaces, joint),
+                only={name: _only(t, name, names, spaces, joint) for name in names},
             )
         )
     total = {name: float(seconds[[v == name for v in video]].sum()) for name in names}
@@ -211,7 +221,10 @@ def _compare(run: RunDirectory, stage: CompareStage, writer: StageWriter) -> Joi
 
 
 def _said_by_both(
-    theme: int, names: list[str], spaces: dict[str, list[EmbeddedPhrases | None]]
+    theme: int,
+    names: list[str],
+    spaces: dict[str, list[EmbeddedPhrases | None]],
+    joint: Callable[[str], JointPhrase],
 ) -> list[SaidByBoth]:
     """Pairs of phrases two runs say in ``theme`` that mean the same, closest first."""
     pairs = []
@@ -236,8 +249,8 @@ def _said_by_both(
                 pairs.append(
                     SaidByBoth(
                         phrases={
-                            a: JointPhrase(text=mine.texts[x], gloss=mine.glosses[x]),
-                            b: JointPhrase(text=other.texts[y], gloss=other.glosses[y]),
+                            a: joint(mine.texts[x]),
+                            b: joint(other.texts[y]),
                         },
                         similarity=round(value, 4),
                     )
@@ -247,7 +260,11 @@ def _said_by_both(
 
 
 def _only(
-    theme: int, name: str, names: list[str], spaces: dict[str, list[EmbeddedPhrases | None]]
+    theme: int,
+    name: str,
+    names: list[str],
+    spaces: dict[str, list[EmbeddedPhrases | None]],
+    joint: Callable[[str], JointPhrase],
 ) -> list[JointPhrase]:
     """The run's phrases of ``theme`` that no other run says anything like, in any theme."""
     mine = spaces[name][theme]
@@ -261,7 +278,5 @@ def _only(
             if phrases is not None:
                 closest = np.maximum(closest, phrase_similarity(mine, phrases).max(axis=1))
     return [
-        JointPhrase(text=text, gloss=mine.glosses[i])
-        for i, text in enumerate(mine.texts)
-        if closest[i] < SAME_MEANING_SIMILARITY
+        joint(text) for i, text in enumerate(mine.texts) if closest[i] < SAME_MEANING_SIMILARITY
     ]
