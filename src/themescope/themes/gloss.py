@@ -224,7 +224,7 @@ class Glosser(Component):
 
     def _gloss_chunk(self, chunk: str) -> Gloss:
         """Gloss one whitespace-free piece from its words (see the module docstring)."""
-        words = _words(chunk)
+        words = _words(_unreduplicated(chunk))
         glossed: list[_Glossed] = []
         for i, word in enumerate(words):
             designated = i + 1 < len(words) and words[i + 1].kind == "designation"
@@ -312,6 +312,9 @@ PLACE_DESIGNATIONS = {
     "路": "Road",
 }
 """What the last character of a place's name says it is."""
+_NUMERALS = frozenset("一二两三四五六七八九十百千万")
+_VERB_OR_VERB = re.compile(r"^(to \w+) or \w+$")
+"""A verb's sense with an alternative ("to fall or drop"): one sense is the first."""
 _ADJECTIVE_SUFFIXES = frozenset("性")
 """基础性 is "basic": the suffix makes the word an adjective and adds no English word."""
 _SURNAMES = frozenset(
@@ -340,6 +343,17 @@ class _Glossed:
 
 def _is_place(name: str) -> bool:
     return name.rsplit(" ", 1)[-1] in PLACE_DESIGNATIONS.values()
+
+
+def _unreduplicated(chunk: str) -> str:
+    """AB for an AABB word the dictionary lacks (角角落落 "every nook": 角落 "corner").
+
+    Glossed by its characters it strung four senses together ("angle corner decline").
+    """
+    a, b = chunk[:1], chunk[2:3]
+    aabb = len(chunk) == 4 and chunk == a * 2 + b * 2 and a != b
+    dictionary = _dictionary()
+    return a + b if aabb and chunk not in dictionary and a + b in dictionary else chunk
 
 
 def _senses(word: str) -> list[str]:
@@ -483,7 +497,10 @@ def _unknown(
                 chunk[i : j + 1],
                 j + 1,
             )  # jieba cuts a given name's last character off: 吕晓|彤
-        if len(text) > 1 and (person or flag in ("ns", "nt")):
+        # jieba tags a number's phrase as a place (两山 "the two mountains"): a name the
+        # dictionary lacks does not open with a numeral.
+        named = flag in ("ns", "nt") and text[0] not in _NUMERALS
+        if len(text) > 1 and (person or named):
             words.append(_Word(text, "unknown"))
         else:
             words.extend(_Word(char, "part") for char in text)
@@ -632,6 +649,7 @@ def _clean(sense: str) -> str | None:
         previous, text = text, _PARENTHESES.sub("", text)
     text = _REFERENCE.sub("", text)
     text = text.split(",", 1)[0]  # "Beijing, capital of ..." -> "Beijing"
+    text = _VERB_OR_VERB.sub(r"\1", text)  # "to decline or sink" -> "to decline"
     text = re.sub(r"\s+", " ", text).strip(" .~")
     return text or None
 
