@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import msgspec
 import pyarrow.parquet as pq
 import pytest
 
@@ -248,3 +249,42 @@ def test_a_word_by_word_gloss_is_marked_on_the_page(tmp_path: Path) -> None:
     assert "≈ two mountains idea" in page
     assert '加强针 <span class="gloss">(booster shot)</span>' in page
     assert "≈ booster shot" not in page
+
+
+def test_a_shared_theme_is_labelled_by_what_every_run_says() -> None:
+    from themescope.compare_document import JointPhrase, JointTheme, SaidByBoth
+    from themescope.themes.compare.stage import shared_label
+
+    anji = JointPhrase(text="安吉", gloss="Anji County")
+    theme = JointTheme(
+        id=0,
+        label="安吉",
+        label_gloss="Anji County",
+        shares={"cn": 0.2, "us": 0.1},
+        shared=True,
+        n_frames=9,
+        representative_images=[],
+        phrases={"cn": [anji], "us": [JointPhrase(text="rectifications")]},
+        said_by_both=[],
+        only={"cn": [anji], "us": [JointPhrase(text="rectifications")]},
+    )
+    # Only one run says 安吉: each run's best phrase, not one run's word for both.
+    relabelled = shared_label(theme)
+    assert (relabelled.label, relabelled.label_gloss) == (
+        "安吉 · rectifications",
+        "Anji County · rectifications",
+    )
+    viewers = SaidByBoth(
+        phrases={
+            "cn": JointPhrase(text="观众", gloss="audience"),
+            "us": JointPhrase(text="viewers"),
+        },
+        similarity=0.41,
+    )
+    both = msgspec.structs.replace(theme, said_by_both=[viewers])
+    assert shared_label(both).label == "观众 · viewers"
+    # A label every run says, and a theme of one run, keep their label.
+    said = msgspec.structs.replace(theme, phrases={"cn": [anji], "us": [anji]})
+    assert shared_label(said).label == "安吉"
+    own = msgspec.structs.replace(theme, shared=False)
+    assert shared_label(own) == own

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from themescope._version import __version__
@@ -191,6 +192,7 @@ def _compare(run: RunDirectory, stage: CompareStage, writer: StageWriter) -> Joi
                 only={name: _only(t, name, names, spaces, joint) for name in names},
             )
         )
+        themes[-1] = shared_label(themes[-1])
     total = {name: float(seconds[[v == name for v in video]].sum()) for name in names}
     return JointCompareDocument(
         schema_version=COMPARE_SCHEMA_VERSION,
@@ -280,3 +282,31 @@ def _only(
     return [
         joint(text) for i, text in enumerate(mine.texts) if closest[i] < SAME_MEANING_SIMILARITY
     ]
+
+
+def shared_label(theme: JointTheme) -> JointTheme:
+    """A shared theme labelled by what every run says, not by one run's word.
+
+    The joint theme's label is its best phrase or headline over all its frames, often one
+    run's: a shared theme labelled 安吉 (Anji) read as if both reports spoke of Anji when
+    only one did. Unless every run says the label, the label becomes the best pair that
+    both say, else each run's best phrase, joined by " · " (glossed alike).
+    """
+    sides = [phrases for phrases in theme.phrases.values() if phrases]
+    if not theme.shared or len(sides) < 2:
+        return theme
+    label = theme.label.casefold()
+    if all(any(label in p.text.casefold() for p in phrases) for phrases in sides):
+        return theme
+    chosen = (
+        list(theme.said_by_both[0].phrases.values())
+        if theme.said_by_both
+        else [phrases[0] for phrases in sides]
+    )
+    glossed = any(p.gloss for p in chosen)
+    return msgspec.structs.replace(
+        theme,
+        label=" · ".join(p.text for p in chosen),
+        label_gloss=" · ".join(p.gloss or p.text for p in chosen) if glossed else None,
+        label_gloss_word_by_word=any(p.gloss_word_by_word for p in chosen),
+    )
