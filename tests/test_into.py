@@ -20,7 +20,7 @@ import pytest
 from test_corpus import TINY_VIDEO, _cli
 from test_model_support import tiny_config
 from themescope._version import __version__
-from themescope.corpus.assign import ADDED_FRAMES
+from themescope.corpus.assign import ADDED_FRAMES, ADDED_LATENTS
 from themescope.corpus.config import StudyConfig
 from themescope.corpus.study import Study
 from themescope.errors import ConfigError, RunDirectoryError
@@ -270,3 +270,27 @@ def test_videos_added_under_a_codebook_take_the_themes_it_merged_them_into(
     added_themes = set(pq.read_table(study / ADDED_FRAMES).column("theme").to_pylist())
     assert 1 not in ids and added_themes <= ids | {-1}
     assert {theme.id for theme in read_study_themes(study / "themes.json").themes} == ids
+
+
+def test_added_videos_are_centred_on_the_fits_language_means_without_embedding_them_again(
+    added: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+    import wordfreq
+
+    from themescope.corpus.assign import _encode
+    from themescope.model.artifacts import load_model
+
+    study = added["study"]
+    assert isinstance(study, Path)
+    _, vocabulary = load_model(study / "model", torch.device("cpu"))
+    assert vocabulary is not None and set(vocabulary.language_means) == {"en"}
+    assert vocabulary.language_means["en"].shape == (vocabulary.dim,)
+
+    def no_reference_words(*args: object, **kwargs: object) -> list[str]:
+        raise AssertionError("the fit's language means were embedded again")
+
+    monkeypatch.setattr(wordfreq, "top_n_list", no_reference_words)
+    frames = pq.read_table(study / ADDED_FRAMES)
+    latents = _encode(RunDirectory(study, study=True), frames, "cpu")
+    np.testing.assert_allclose(latents, np.load(study / ADDED_LATENTS), atol=1e-5)

@@ -395,7 +395,12 @@ def _encode(run: RunDirectory, frames: Any, device_name: str) -> np.ndarray:
     from themescope.devices import resolve_device
     from themescope.model.artifacts import load_model
     from themescope.model.data import FrameData, stream_batches
-    from themescope.model.text import TokenizedText, Vocabulary, embeddings_for
+    from themescope.model.text import (
+        PhraseEmbedderWords,
+        TokenizedText,
+        Vocabulary,
+        embeddings_for,
+    )
     from themescope.model.trainer import encode_batches
 
     device = resolve_device(device_name)
@@ -408,6 +413,8 @@ def _encode(run: RunDirectory, frames: Any, device_name: str) -> np.ndarray:
         train = run.require("train")
         words = train.word_vectors if isinstance(train, TrainRecord) else None
         source = embeddings_for(words)
+        if isinstance(source, PhraseEmbedderWords):
+            source.means.update(vocabulary.language_means)  # as the fit centred its words
         tokens = [
             source.tokenize(t, lang)[: config.max_tokens]
             for t, lang in zip(texts, langs, strict=True)
@@ -422,6 +429,7 @@ def _encode(run: RunDirectory, frames: Any, device_name: str) -> np.ndarray:
                 vectors=np.concatenate([vocabulary.vectors, vectors.reshape(-1, vocabulary.dim)]),
                 known=np.concatenate([vocabulary.known, known]),
                 source=vocabulary.source,
+                language_means=vocabulary.language_means,
             )
             model.token_vectors = torch.from_numpy(vocabulary.vectors).to(device)
         token_ids = [vocabulary.encode(ts) for ts in tokens]

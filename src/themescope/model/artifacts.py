@@ -20,7 +20,7 @@ from themescope.errors import ModelLoadError
 from themescope.model.config import TrainConfig
 from themescope.model.crvae import CRVAE, count_parameters
 from themescope.model.data import FrameData
-from themescope.model.text import Vocabulary
+from themescope.model.text import MEAN_PREFIX, Vocabulary
 from themescope.model.trainer import Evaluation, Trainer
 from themescope.rundir import RunDirectory, os_errors
 
@@ -119,11 +119,17 @@ def load_model(model_dir: Path, device: Any) -> tuple[CRVAE, Vocabulary | None]:
         vocabulary = None
         if config.uses_text:
             vocab = json.loads((model_dir / "vocab.json").read_text(encoding="utf-8"))
+            tensors = load_numpy(str(model_dir / "embeddings.safetensors"))
             vocabulary = Vocabulary(
                 tokens=list(vocab["tokens"]),
-                vectors=load_numpy(str(model_dir / "embeddings.safetensors"))["vectors"],
+                vectors=tensors["vectors"],
                 known=np.asarray(vocab["known"], dtype=bool),
                 source=msgspec.convert(vocab["source"], EmbeddingSource),
+                language_means={
+                    key.removeprefix(MEAN_PREFIX): value
+                    for key, value in tensors.items()
+                    if key.startswith(MEAN_PREFIX)
+                },
             )
         weights = load_file(str(model_dir / "weights.safetensors"))
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:

@@ -24,7 +24,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -322,7 +322,9 @@ class PhraseEmbedderWords:
     def __init__(self, embedder: PhraseEmbedder | None = None) -> None:
         self.embedder = embedder
         self.dim = 384
-        self._means: dict[str, np.ndarray] = {}
+        self.means: dict[str, np.ndarray] = {}
+        """Each language's mean direction, embedded on first use (saved with a vocabulary:
+        a study's model gives new videos the same centring without embedding it again)."""
 
     @functools.cached_property
     def _embedder(self) -> PhraseEmbedder:
@@ -369,13 +371,13 @@ class PhraseEmbedderWords:
         Embedded only for a language the run's words are in: 300 reference words cost
         seconds, and an English run has no Chinese word to centre.
         """
-        if lang not in self._means:
+        if lang not in self.means:
             from wordfreq import top_n_list
 
             keep = contains_han if lang == "zh" else str.isalpha
             words = [w for w in top_n_list(lang, 2 * N_REFERENCE_WORDS) if keep(w)]
-            self._means[lang] = self._embedder.embed(words[:N_REFERENCE_WORDS]).mean(axis=0)
-        return self._means[lang]
+            self.means[lang] = self._embedder.embed(words[:N_REFERENCE_WORDS]).mean(axis=0)
+        return self.means[lang]
 
     def describe(self) -> EmbeddingSource:
         """Return what the run's record and ``model/vocab.json`` say of this source."""
@@ -437,6 +439,10 @@ def _load_table(folder: Path) -> tuple[np.ndarray, dict[str, int], float]:
     return table, vocab, scale
 
 
+MEAN_PREFIX = "language_mean_"
+"""Tensors of ``embeddings.safetensors`` beside ``vectors``: a language's mean direction."""
+
+
 def embeddings_for(word_vectors: str | Path | None) -> TokenEmbeddings:
     """Return the embedding source a config names.
 
@@ -464,12 +470,16 @@ class Vocabulary:
         vectors: float32 array of shape (n_tokens, dim).
         known: Whether each token had a pretrained vector.
         source: Where the pretrained vectors came from.
+        language_means: The multilingual word space's mean direction of each language
+            (:class:`PhraseEmbedderWords`), which new text is centred on as the run's was;
+            empty for other sources.
     """
 
     tokens: list[str]
     vectors: np.ndarray
     known: np.ndarray
     source: EmbeddingSource
+    language_means: dict[str, np.ndarray] = field(default_factory=dict)
 
     @functools.cached_property
     def index(self) -> dict[str, int]:
@@ -520,7 +530,8 @@ class Vocabulary:
             json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
         with os_errors(folder / "embeddings.safetensors"):
-            save_file({"vectors": self.vectors}, str(folder / "embeddings.safetensors"))
+            tensors = {f"{MEAN_PREFIX}{lang}": m for lang, m in self.language_means.items()}
+            save_file({"vectors": self.vectors, **tensors}, str(folder / "embeddings.safetensors"))
 
 
 @dataclass
@@ -569,6 +580,9 @@ def tokenize_frames(
         vectors=np.concatenate([special, vectors.reshape(-1, dim)]),
         known=np.concatenate([np.array([True, True, False]), known]),
         source=embeddings.describe(),
+        language_means=dict(embeddings.means)
+        if isinstance(embeddings, PhraseEmbedderWords)
+        else {},
     )
     token_ids = [vocabulary.encode(tokens) for tokens in per_frame]
     n_tokens = sum(len(ids) for ids in token_ids)
