@@ -29,5 +29,11 @@ ruff format --check src tests benchmarks
 mypy
 # faulthandler prints the Python stacks when a native library crashes during the run, instead
 # of a bare exit status 139 (a crash in C++ destructors after interpreter shutdown, like issue 8's
-# oneDNN one, is past its reach and still shows only the status).
-python -X faulthandler -m pytest "$@"
+# oneDNN one, is past its reach and still shows only the status); in the workers pytest's own
+# faulthandler plugin does the same for a crash during a test.
+# Two workers: most tests hold one core (torch and the embedder on one thread), so on two cores
+# the suite takes about 60% of its time on one worker. --dist loadfile keeps a module on one
+# worker, so that its module-scoped runs and studies are built once. A worker that crashes after
+# its last test goes unreported (pytest-xdist 3.8), so a crash at exit is caught only by the
+# tests that check it in a process of their own (test_asr.py's exit tests).
+python -X faulthandler -m pytest -n auto --maxprocesses 2 --dist loadfile "$@"

@@ -455,6 +455,28 @@ def test_many_frames_are_fast_enough(embedder):
     assert all(r.phrases for r in results)
 
 
+def test_a_theme_of_long_texts_embeds_a_bounded_sample_for_its_centroid(embedder):
+    class Counting:
+        name = "counting"
+        dim = embedder.dim
+
+        def __init__(self):
+            self.texts = []
+
+        def embed(self, phrases):
+            self.texts.extend(phrases)
+            return embedder.embed(phrases)
+
+    # every frame under one huge cue: the themes stage hands each frame up to 2,000 characters
+    long_texts = [f"{' '.join(VACCINE)} {' '.join(POLITICS)} frame {i}" for i in range(40)]
+    counting = Counting()
+    tagger = ExtractiveTagger(counting, seed=0, max_centroid_chars=2_000)
+    (result,) = tagger.tag([material(0, long_texts)])
+    assert result.phrases
+    centroid_texts = [t for t in counting.texts if t in long_texts]
+    assert centroid_texts and sum(map(len, centroid_texts)) <= 2_000
+
+
 def _supported(text, support, score=1.0):
     p = Phrase(text, score)
     p.evidence.support = support

@@ -88,6 +88,10 @@ class ExtractiveTagger(Tagger):
         duplicate_cosine: Cosine above which two phrases are near-duplicates.
         mmr_lambda: Relevance/diversity trade-off of MMR (1 = relevance only).
         max_centroid_texts: Texts embedded per theme for its centroid.
+        max_centroid_chars: Characters embedded per theme for its centroid. The
+            embedder's cost grows with the characters, not with the texts: the default
+            takes all ``max_centroid_texts`` texts of a few seconds of speech each, but
+            only four frames that each carry 2,000 characters of one huge cue.
         max_words: Longest English candidate, in words.
         max_words_zh: Longest Chinese compound, in jieba words.
         min_count: Occurrences in the run a multi-word candidate needs.
@@ -116,6 +120,7 @@ class ExtractiveTagger(Tagger):
         duplicate_cosine: float = 0.85,
         mmr_lambda: float = 0.7,
         max_centroid_texts: int = 64,
+        max_centroid_chars: int = 8_000,
         max_words: int = 4,
         max_words_zh: int = 3,
         min_count: int = 2,
@@ -131,6 +136,7 @@ class ExtractiveTagger(Tagger):
         self.duplicate_cosine = duplicate_cosine
         self.mmr_lambda = mmr_lambda
         self.max_centroid_texts = max_centroid_texts
+        self.max_centroid_chars = max_centroid_chars
         self.max_words = max_words
         self.max_words_zh = max_words_zh
         self.min_count = min_count
@@ -310,12 +316,21 @@ class ExtractiveTagger(Tagger):
         )
         if not docs:
             return None
+        rng = np.random.default_rng(self.seed + material.theme_id)
         if len(docs) > self.max_centroid_texts:
-            rng = np.random.default_rng(self.seed + material.theme_id)
             docs = [
                 docs[i]
                 for i in sorted(rng.choice(len(docs), self.max_centroid_texts, replace=False))
             ]
+        if sum(len(d) for d in docs) > self.max_centroid_chars:
+            kept: list[int] = []
+            n_chars = 0
+            for i in rng.permutation(len(docs)):
+                if kept and n_chars + len(docs[i]) > self.max_centroid_chars:
+                    break
+                kept.append(int(i))
+                n_chars += len(docs[i])
+            docs = [docs[i] for i in sorted(kept)]
         mean = embedder.embed(docs).mean(axis=0)
         norm = float(np.linalg.norm(mean))
         return mean / norm if norm > 0 else None

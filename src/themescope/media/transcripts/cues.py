@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from themescope.errors import ConfigError
-from themescope.media.language import is_cjk
+from themescope.media.language import contains_cjk, is_cjk
 from themescope.media.transcripts.markup import clean_markup
 
 logger = logging.getLogger("themescope")
@@ -114,6 +114,10 @@ def _units(text: str) -> list[str]:
     """Split cleaned text into units: CJK characters one by one, other words at spaces."""
     units: list[str] = []
     for word in text.split():
+        # One search per word instead of one per character: a cue may be megabytes long.
+        if not contains_cjk(word):
+            units.append(word)
+            continue
         run = ""
         for char in word:
             if is_cjk(char):
@@ -135,14 +139,20 @@ def _normal(unit: str) -> str:
 
 def _overlap(prev_units: Sequence[str], next_units: Sequence[str]) -> int:
     """Return how many leading units of ``next_units`` repeat the tail of ``prev_units``."""
-    prev_norm = [_normal(u) for u in prev_units]
-    next_norm = [_normal(u) for u in next_units]
-    for k in range(min(len(prev_norm), len(next_norm)), 0, -1):
-        if prev_norm[-k:] == next_norm[:k]:
-            if k >= ROLLING_MIN_WORDS or k == len(prev_norm):
-                return k
-            return 0
-    return 0
+    n = min(len(prev_units), len(next_units))
+    # The longest tail of prev that starts next is the prefix function (KMP) of next's
+    # head, a separator and prev's tail: linear, where trying every length is quadratic
+    # in the words of a huge cue.
+    seq: list[str | None] = [_normal(u) for u in next_units[:n]]
+    seq += [None, *(_normal(u) for u in prev_units[len(prev_units) - n :])]
+    prefix = [0] * len(seq)
+    for i in range(1, len(seq)):
+        k = prefix[i - 1]
+        while k and seq[i] != seq[k]:
+            k = prefix[k - 1]
+        prefix[i] = k + 1 if seq[i] == seq[k] else k
+    k = prefix[-1]
+    return k if k >= ROLLING_MIN_WORDS or k == len(prev_units) else 0
 
 
 def _drop_units(text: str, k: int) -> str:
