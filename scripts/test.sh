@@ -34,6 +34,11 @@ mypy
 # Two workers: most tests hold one core (torch and the embedder on one thread), so on two cores
 # the suite takes about 60% of its time on one worker. --dist loadfile keeps a module on one
 # worker, so that its module-scoped runs and studies are built once. A worker that crashes after
-# its last test goes unreported (pytest-xdist 3.8), so a crash at exit is caught only by the
-# tests that check it in a process of their own (test_asr.py's exit tests).
+# its last test goes unreported (pytest-xdist 3.8): so the whole suite ends with a run of the
+# pipeline from video to comparison (torch, the embedder, jieba, glosses) and of on-screen text
+# (onnxruntime) in one plain process, whose status shows a crash at exit.
 python -X faulthandler -m pytest -n auto --maxprocesses 2 --dist loadfile "$@"
+if [ "$#" -eq 0 ]; then
+  python -X faulthandler -m pytest -q \
+    tests/test_compare.py::test_english_and_chinese_runs_share_themes_in_one_space tests/test_ocr.py
+fi
