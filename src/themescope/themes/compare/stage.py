@@ -290,7 +290,7 @@ def shared_label(theme: JointTheme) -> JointTheme:
     The joint theme's label is its best phrase or headline over all its frames, often one
     run's: a shared theme labelled 安吉 (Anji) read as if both reports spoke of Anji when
     only one did. Unless every run says the label, the label becomes the best pair that
-    both say, else each run's best phrase, joined by " · " (glossed alike).
+    both say, else each run's best phrase, joined by " · " (the gloss of those glossed).
     """
     sides = [phrases for phrases in theme.phrases.values() if phrases]
     if not theme.shared or len(sides) < 2:
@@ -303,10 +303,10 @@ def shared_label(theme: JointTheme) -> JointTheme:
         if theme.said_by_both
         else [phrases[0] for phrases in sides]
     )
-    glossed = any(p.gloss for p in chosen)
+    glosses = [p.gloss for p in chosen if p.gloss]
     return msgspec.structs.replace(
         theme,
         label=" · ".join(p.text for p in chosen),
-        label_gloss=" · ".join(p.gloss or p.text for p in chosen) if glossed else None,
+        label_gloss=" · ".join(glosses) or None,
         label_gloss_word_by_word=any(p.gloss_word_by_word for p in chosen),
     )
