@@ -53,9 +53,8 @@ from themescope.themes.describe import (
     add_glosses,
     blank_frames,
     caption_frames,
-    cluster_frames,
+    cluster_run,
     describe_themes,
-    model_refits,
     on_screen_lines,
     phrase_record,
     read_inputs,
@@ -213,14 +212,7 @@ class StudyThemesStage(Stage):
                 include=~blank,
             )
 
-        clustering = cluster_frames(
-            features(latents),
-            None,
-            config,
-            writer,
-            content=content,
-            refit_latents=model_refits(run, config, features),
-        )
+        clustering = cluster_run(run, latents, features, None, config, writer, content)
         labels = clustering.labels
         k = int(labels.max()) + 1
         captions = caption_frames(run, table, describer.captioner)

@@ -205,6 +205,31 @@ def model_refits(
     return refit
 
 
+def cluster_run(
+    run: RunDirectory,
+    latents: np.ndarray,
+    features: Callable[[np.ndarray], np.ndarray],
+    times_s: np.ndarray | None,
+    config: ThemesConfig,
+    st: StageWriter,
+    content: np.ndarray,
+) -> Clustering:
+    """:func:`cluster_frames` of ``features(latents)``, a run's or a study's.
+
+    ``features`` turns latents into what is clustered (smoothing them, for a comparison
+    also placing them beside the words' meaning); a stability refit of the model passes
+    its latents through it too, so a refit is clustered as the trained model's latents.
+    """
+    return cluster_frames(
+        features(latents),
+        times_s,
+        config,
+        st,
+        content=content,
+        refit_latents=model_refits(run, config, features),
+    )
+
+
 def _warn_unstable(stability: SeedStability, st: StageWriter) -> None:
     n_refits = len(stability.seeds)
     refits = "refits" if stability.refit == "clustering" else "refits of the model"

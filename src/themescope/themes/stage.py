@@ -63,9 +63,8 @@ from themescope.themes.describe import (
     add_glosses,
     blank_frames,
     caption_frames,
-    cluster_frames,
+    cluster_run,
     describe_themes,
-    model_refits,
     phrase_record,
     read_inputs,
     representative_frames,
@@ -282,14 +281,7 @@ def _write_themes(
             latents, np.zeros(n, dtype=int), config.smooth_frames, include=~blank
         )
 
-    clustering = cluster_frames(
-        smooth(latents),
-        times_s,
-        config,
-        st,
-        content=content,
-        refit_latents=model_refits(run, config, smooth),
-    )
+    clustering = cluster_run(run, latents, smooth, times_s, config, st, content)
     selection, labels, centers = clustering.selection, clustering.labels, clustering.centers
     features = clustering.features
     timings["cluster_s"] = clustering.cluster_s
