@@ -53,7 +53,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -61,6 +61,9 @@ from PIL import Image, ImageDraw, ImageFont
 from themescope import _progress
 from themescope._config import check_seed
 from themescope.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 logger = logging.getLogger("themescope")
 
@@ -1058,6 +1061,39 @@ def read_headlines(path: str | os.PathLike[str]) -> list[str]:
     with Path(path).open(newline="", encoding="utf-8") as fh:
         rows = sorted((int(r["second"]), r["headline"]) for r in csv.DictReader(fh))
     return [headline for _, headline in rows]
+
+
+def text_frames_table(
+    requested_s: Sequence[float] | np.ndarray,
+    time_s: Sequence[float] | np.ndarray,
+    texts: Sequence[str],
+    lang: str = "en",
+) -> pa.Table:
+    """Return the ``frames.parquet`` table of an ingest whose frames carry given texts.
+
+    Frame ``i``, requested at ``requested_s[i]`` and taken at ``time_s[i]``, is the
+    image ``frames/{i:06d}.jpg`` (not written here) with ``texts[i]``, from cue ``i``:
+    the ingest's table for tests and benchmarks that fake an ingest of known text.
+
+    Example:
+        >>> text_frames_table([0.0, 2.0], [0.0, 2.0], ["a.", "b."]).num_rows
+        2
+    """
+    import pyarrow as pa
+
+    n = len(texts)
+    return pa.table(
+        {
+            "frame_id": pa.array(np.arange(n), pa.int64()),
+            "requested_s": pa.array(np.asarray(requested_s, dtype=np.float64)),
+            "time_s": pa.array(np.asarray(time_s, dtype=np.float64)),
+            "image": [f"frames/{i:06d}.jpg" for i in range(n)],
+            "text": list(texts),
+            "text_raw": list(texts),
+            "cue_ids": pa.array([[i] for i in range(n)], pa.list_(pa.int64())),
+            "lang": [lang] * n,
+        }
+    )
 
 
 def read_truth(path: str | os.PathLike[str]) -> np.ndarray:
