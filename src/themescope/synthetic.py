@@ -1050,6 +1050,41 @@ def _mux_i420(
     container.mux(stream.encode(frame))
 
 
+LANGUAGE_PAIR_MIXTURES = {"en": (1.0, 1.0, 1.0, 0.0), "zh": (0.0, 1.0, 1.0, 1.0)}
+"""The stories of :func:`generate_language_pair`'s videos: 0-2 in English, 1-3 in Chinese."""
+
+
+def generate_language_pair(
+    out_dir: str | os.PathLike[str], **video: Any
+) -> dict[str, SyntheticVideo]:
+    """Write an English and a Chinese news video that share stories 1 and 2 of four.
+
+    The English video (seed 0, in ``out_dir/video-en``) tells stories 0-2, the Chinese
+    one (seed 1, in ``out_dir/video-zh``) stories 1-3: what a joint comparison of the
+    two must find shared (1 and 2) and each side's own (0 and 3).
+
+    Args:
+        out_dir: Folder to write the two videos' folders into.
+        **video: Further arguments of :func:`generate_news_video` (size, duration).
+
+    Example:
+        >>> pair = generate_language_pair("pair", duration_s=60)  # doctest: +SKIP
+        >>> read_truth(pair["zh"].truth_path).min()  # doctest: +SKIP
+        1
+    """
+    return {
+        lang: generate_news_video(
+            Path(out_dir) / f"video-{lang}",
+            lang=lang,
+            n_themes=4,
+            seed=seed,
+            mixture=mixture,
+            **video,
+        )
+        for seed, (lang, mixture) in enumerate(LANGUAGE_PAIR_MIXTURES.items())
+    }
+
+
 def read_headlines(path: str | os.PathLike[str]) -> list[str]:
     """Read the on-screen headline of every second from a ``truth.csv``, in order of seconds.
 
