@@ -85,21 +85,11 @@ def describe(title: str, document: dict, wall: float) -> None:
 def generator_case(folder: Path, extra: list[str]) -> None:
     import pyarrow.parquet as pq
 
-    from themescope.synthetic import generate_news_video, read_truth
+    from themescope.synthetic import generate_language_pair, read_truth
 
-    mixes = {"en": (1, 1, 1, 0), "zh": (0, 1, 1, 1)}
     runs, truths = [], {}
-    for seed, (lang, mixture) in enumerate(mixes.items()):
-        video = generate_news_video(
-            folder / f"video-{lang}",
-            lang=lang,
-            duration_s=120,
-            n_themes=4,
-            seed=seed,
-            mixture=mixture,
-            width=320,
-            height=180,
-        )
+    videos = generate_language_pair(folder, duration_s=120, width=320, height=180)
+    for lang, video in videos.items():
         run = folder / lang
         ingest(video.video_path, video.subtitles_path, run, ["--ocr", "off"])
         runs.append(run)

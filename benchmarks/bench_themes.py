@@ -28,13 +28,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from themescope.documents import read_themes
 from themescope.embedding import load_embedder
 from themescope.manifest import IngestRecord
 from themescope.rundir import RunDirectory
+from themescope.synthetic import text_frames_table
 from themescope.themes.cluster import FAISS_MIN_POINTS, faiss_available, free_cpus, native_threads
 from themescope.themes.stage import ThemesConfig, build_themes
 
@@ -113,19 +113,8 @@ def make_run(path: Path, n: int, dim: int, seed: int) -> None:
     ]
     run = RunDirectory(path)
     with run.stage("ingest", stage_fingerprint=f"bench-{n}", config={}) as st:
-        table = pa.table(
-            {
-                "frame_id": pa.array(np.arange(n), pa.int64()),
-                "requested_s": pa.array(np.arange(n) * 2.0),
-                "time_s": pa.array(np.arange(n) * 2.0),
-                "image": [f"frames/{i:06d}.jpg" for i in range(n)],
-                "text": texts,
-                "text_raw": texts,
-                "cue_ids": pa.array([[i] for i in range(n)], pa.list_(pa.int64())),
-                "lang": ["en"] * n,
-            }
-        )
-        pq.write_table(table, st.path("frames.parquet"))
+        times = np.arange(n) * 2.0
+        pq.write_table(text_frames_table(times, times, texts), st.path("frames.parquet"))
         st.record = IngestRecord(n_frames=n, every_s=2.0, lang="en")
     with run.stage("train", stage_fingerprint=f"bench-{n}", config={}) as st:
         np.save(st.path("latents.npy"), latents)

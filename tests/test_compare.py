@@ -20,7 +20,7 @@ from themescope.media.config import IngestConfig
 from themescope.media.ingest import IngestStage
 from themescope.model.config import MULTILINGUAL
 from themescope.rundir import RunDirectory, run_stage
-from themescope.synthetic import generate_news_video
+from themescope.synthetic import SyntheticVideo, generate_language_pair
 from themescope.themes.config import ThemesConfig
 from themescope.themes.phrase_match import SAME_MEANING_SIMILARITY
 
@@ -28,16 +28,7 @@ TINY_VIDEO = {"width": 160, "height": 90, "fps": 5, "segment_s": (4, 8), "preset
 TINY = {"train": tiny_config(word_vectors=MULTILINGUAL), "themes": ThemesConfig(k_range=(2, 4))}
 
 
-def _ingest(root: Path, name: str, lang: str, mixture: tuple[float, ...], seed: int) -> Path:
-    video = generate_news_video(
-        root / f"{name}-video",
-        lang=lang,
-        duration_s=40.0,
-        n_themes=4,
-        seed=seed,
-        mixture=mixture,
-        **TINY_VIDEO,  # type: ignore[arg-type]
-    )
+def _ingest(root: Path, name: str, video: SyntheticVideo) -> Path:
     run = RunDirectory(root / name)
     run_stage(run, IngestStage(video.video_path, video.subtitles_path, IngestConfig(ocr="off")))
     return run.path
@@ -47,10 +38,8 @@ def _ingest(root: Path, name: str, lang: str, mixture: tuple[float, ...], seed: 
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """An English run of stories 0-2 and a Chinese run of stories 1-3 (only ingested)."""
     root = tmp_path_factory.mktemp("runs")
-    return (
-        _ingest(root, "us", "en", (1, 1, 1, 0), seed=0),
-        _ingest(root, "cn", "zh", (0, 1, 1, 1), seed=1),
-    )
+    videos = generate_language_pair(root, duration_s=40.0, **TINY_VIDEO)
+    return _ingest(root, "us", videos["en"]), _ingest(root, "cn", videos["zh"])
 
 
 def _fail(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:

@@ -237,21 +237,40 @@ def _srt(*cues: tuple[float, float, str]) -> str:
 
 
 def _ingest_subtitles(
-    clip: Path, subtitles: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clip: Path, subtitles: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> tuple[int, str, Path]:
     run = tmp_path / "run"
-    args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run)]
+    args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run), *extra]
     code, _, err = run_cli(capsys, *args)
     return code, err, run
+
+
+def _ingest_written(
+    clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: str | bytes,
+    *extra: str,
+) -> Path:
+    """Write ``content`` to the subtitle file ``name``, ingest ``clip`` with it; return the run.
+
+    The ingest (with the ``extra`` options) must succeed.
+    """
+    subtitles = tmp_path / name
+    if isinstance(content, bytes):
+        subtitles.write_bytes(content)
+    else:
+        subtitles.write_text(content)
+    code, err, run = _ingest_subtitles(clip, subtitles, tmp_path, capsys, *extra)
+    assert code == 0, err
+    return run
 
 
 def test_empty_subtitles_continue_image_only(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    subtitles = tmp_path / "empty.srt"
-    subtitles.write_text("")
-    code, _, run = _ingest_subtitles(clip, subtitles, tmp_path, capsys)
-    assert code == 0
+    run = _ingest_written(clip, tmp_path, capsys, "empty.srt", "")
     assert set(_frames(run)["text"]) == {""}
     assert any("image" in w for w in _record(run)["warnings"])
 
@@ -279,18 +298,14 @@ def test_missing_subtitle_file_is_one_line_exit_2(
 def test_overlapping_unordered_and_overlong_cues_are_repaired(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    subtitles = tmp_path / "messy.srt"
-    subtitles.write_text(
-        _srt(
-            (6.0, 8.0, "third cue"),
-            (0.0, 3.0, "first cue"),
-            (2.0, 5.0, "second cue overlaps"),
-            (10.0, 30.0, "runs past the end"),
-            (40.0, 42.0, "starts after the end"),
-        )
+    messy = _srt(
+        (6.0, 8.0, "third cue"),
+        (0.0, 3.0, "first cue"),
+        (2.0, 5.0, "second cue overlaps"),
+        (10.0, 30.0, "runs past the end"),
+        (40.0, 42.0, "starts after the end"),
     )
-    code, _, run = _ingest_subtitles(clip, subtitles, tmp_path, capsys)
-    assert code == 0
+    run = _ingest_written(clip, tmp_path, capsys, "messy.srt", messy)
     cues = pq.read_table(run / "cues.parquet").to_pydict()
     assert cues["text"] == ["first cue", "second cue overlaps", "third cue", "runs past the end"]
     assert cues["end_s"][-1] == pytest.approx(12.0, abs=0.2)
@@ -305,10 +320,9 @@ def test_subtitle_encodings_are_detected_and_no_bom_leaks(
     lines = [(0.0, 4.0, f"{text}工作正在全国展开"), (4.0, 8.0, "专家表示效果良好")]
     if encoding == "big5":
         lines = [(0.0, 4.0, f"{text}工作正在全國展開"), (4.0, 8.0, "專家表示效果良好")]
-    subtitles = tmp_path / f"zh-{encoding}.srt"
-    subtitles.write_bytes(_srt(*lines).encode(encoding))
-    code, _, run = _ingest_subtitles(clip, subtitles, tmp_path, capsys)
-    assert code == 0
+    run = _ingest_written(
+        clip, tmp_path, capsys, f"zh-{encoding}.srt", _srt(*lines).encode(encoding)
+    )
     cues = pq.read_table(run / "cues.parquet").to_pydict()
     assert cues["text"] == [lines[0][2], lines[1][2]]
     assert not cues["text"][0].startswith("\ufeff")
@@ -319,12 +333,10 @@ def test_subtitle_encodings_are_detected_and_no_bom_leaks(
 def test_subtitle_encoding_flag_overrides_detection(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    subtitles = tmp_path / "latin1.srt"
-    subtitles.write_bytes(_srt((0.0, 3.0, "déjà vu à Zürich")).encode("latin-1"))
-    run = tmp_path / "run"
-    args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run)]
-    code, _, _ = run_cli(capsys, *args, "--subtitle-encoding", "latin-1")
-    assert code == 0
+    latin1 = _srt((0.0, 3.0, "déjà vu à Zürich")).encode("latin-1")
+    run = _ingest_written(
+        clip, tmp_path, capsys, "latin1.srt", latin1, "--subtitle-encoding", "latin-1"
+    )
     assert pq.read_table(run / "cues.parquet").to_pydict()["text"] == ["déjà vu à Zürich"]
     assert _record(run)["encoding"] == "iso8859-1"  # the codec's canonical name
 
@@ -332,10 +344,9 @@ def test_subtitle_encoding_flag_overrides_detection(
 def test_plain_text_transcript_is_spread_over_the_video(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    transcript = tmp_path / "transcript.txt"
-    transcript.write_text("one two\nthree four\nfive six\n")
-    code, _, run = _ingest_subtitles(clip, transcript, tmp_path, capsys)
-    assert code == 0
+    run = _ingest_written(
+        clip, tmp_path, capsys, "transcript.txt", "one two\nthree four\nfive six\n"
+    )
     cues = pq.read_table(run / "cues.parquet").to_pydict()
     assert cues["start_s"] == pytest.approx([0.0, 4.0, 8.0], abs=0.01)
     assert _record(run)["text_source"] == "plain-text"
@@ -344,11 +355,8 @@ def test_plain_text_transcript_is_spread_over_the_video(
 def test_nearest_alignment_pairs_each_cue_with_its_closest_frame(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    subtitles = tmp_path / "two.srt"
-    subtitles.write_text(_srt((2.9, 3.5, "alpha"), (7.0, 7.5, "beta")))
-    run = tmp_path / "run"
-    args = ["ingest", str(clip), "--subtitles", str(subtitles), "--out", str(run)]
-    assert run_cli(capsys, *args, "--align", "nearest")[0] == 0
+    two = _srt((2.9, 3.5, "alpha"), (7.0, 7.5, "beta"))
+    run = _ingest_written(clip, tmp_path, capsys, "two.srt", two, "--align", "nearest")
     texts = _frames(run)["text"]
     assert texts[1] == "alpha" and texts[3] == "beta"  # frames at 2 s and 6 s are closest
 

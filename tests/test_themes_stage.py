@@ -21,6 +21,7 @@ from themescope.errors import ConfigError, StageNotDoneError, ThemescopeError
 from themescope.manifest import IngestRecord, ThemesRecord, VideoFacts
 from themescope.model.config import TrainConfig
 from themescope.rundir import RunDirectory, StageResult
+from themescope.synthetic import text_frames_table
 from themescope.themes.base import Captioner, Phrase, Tagger, ThemeMaterial, ThemePhrases
 from themescope.themes.describe import lower_third_texts, representative_frames
 from themescope.themes.stage import ThemesConfig, build_themes
@@ -75,18 +76,7 @@ def make_run(
     times = np.arange(n) * 2.0 + 0.04
     run = RunDirectory(path)
     with run.stage("ingest", stage_fingerprint="ing", config={}) as st:
-        table = pa.table(
-            {
-                "frame_id": pa.array(np.arange(n), pa.int64()),
-                "requested_s": pa.array(np.arange(n) * 2.0),
-                "time_s": pa.array(times),
-                "image": [f"frames/{i:06d}.jpg" for i in range(n)],
-                "text": texts,
-                "text_raw": texts,
-                "cue_ids": pa.array([[i] for i in range(n)], pa.list_(pa.int64())),
-                "lang": ["en"] * n,
-            }
-        )
+        table = text_frames_table(np.arange(n) * 2.0, times, texts)
         pq.write_table(table, st.path("frames.parquet"))
         if images:
             colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]

@@ -53,7 +53,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -61,6 +61,9 @@ from PIL import Image, ImageDraw, ImageFont
 from themescope import _progress
 from themescope._config import check_seed
 from themescope.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 logger = logging.getLogger("themescope")
 
@@ -1047,6 +1050,41 @@ def _mux_i420(
     container.mux(stream.encode(frame))
 
 
+LANGUAGE_PAIR_MIXTURES = {"en": (1.0, 1.0, 1.0, 0.0), "zh": (0.0, 1.0, 1.0, 1.0)}
+"""The stories of :func:`generate_language_pair`'s videos: 0-2 in English, 1-3 in Chinese."""
+
+
+def generate_language_pair(
+    out_dir: str | os.PathLike[str], **video: Any
+) -> dict[str, SyntheticVideo]:
+    """Write an English and a Chinese news video that share stories 1 and 2 of four.
+
+    The English video (seed 0, in ``out_dir/video-en``) tells stories 0-2, the Chinese
+    one (seed 1, in ``out_dir/video-zh``) stories 1-3: what a joint comparison of the
+    two must find shared (1 and 2) and each side's own (0 and 3).
+
+    Args:
+        out_dir: Folder to write the two videos' folders into.
+        **video: Further arguments of :func:`generate_news_video` (size, duration).
+
+    Example:
+        >>> pair = generate_language_pair("pair", duration_s=60)  # doctest: +SKIP
+        >>> read_truth(pair["zh"].truth_path).min()  # doctest: +SKIP
+        1
+    """
+    return {
+        lang: generate_news_video(
+            Path(out_dir) / f"video-{lang}",
+            lang=lang,
+            n_themes=4,
+            seed=seed,
+            mixture=mixture,
+            **video,
+        )
+        for seed, (lang, mixture) in enumerate(LANGUAGE_PAIR_MIXTURES.items())
+    }
+
+
 def read_headlines(path: str | os.PathLike[str]) -> list[str]:
     """Read the on-screen headline of every second from a ``truth.csv``, in order of seconds.
 
@@ -1058,6 +1096,39 @@ def read_headlines(path: str | os.PathLike[str]) -> list[str]:
     with Path(path).open(newline="", encoding="utf-8") as fh:
         rows = sorted((int(r["second"]), r["headline"]) for r in csv.DictReader(fh))
     return [headline for _, headline in rows]
+
+
+def text_frames_table(
+    requested_s: Sequence[float] | np.ndarray,
+    time_s: Sequence[float] | np.ndarray,
+    texts: Sequence[str],
+    lang: str = "en",
+) -> pa.Table:
+    """Return the ``frames.parquet`` table of an ingest whose frames carry given texts.
+
+    Frame ``i``, requested at ``requested_s[i]`` and taken at ``time_s[i]``, is the
+    image ``frames/{i:06d}.jpg`` (not written here) with ``texts[i]``, from cue ``i``:
+    the ingest's table for tests and benchmarks that fake an ingest of known text.
+
+    Example:
+        >>> text_frames_table([0.0, 2.0], [0.0, 2.0], ["a.", "b."]).num_rows
+        2
+    """
+    import pyarrow as pa
+
+    n = len(texts)
+    return pa.table(
+        {
+            "frame_id": pa.array(np.arange(n), pa.int64()),
+            "requested_s": pa.array(np.asarray(requested_s, dtype=np.float64)),
+            "time_s": pa.array(np.asarray(time_s, dtype=np.float64)),
+            "image": [f"frames/{i:06d}.jpg" for i in range(n)],
+            "text": list(texts),
+            "text_raw": list(texts),
+            "cue_ids": pa.array([[i] for i in range(n)], pa.list_(pa.int64())),
+            "lang": [lang] * n,
+        }
+    )
 
 
 def read_truth(path: str | os.PathLike[str]) -> np.ndarray:
