@@ -27,7 +27,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,6 +57,9 @@ from themescope.study_documents import (
 from themescope.themes.compare.align import align_runs
 from themescope.themes.compare.config import CompareConfig
 from themescope.themes.config import ThemesConfig
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
@@ -351,7 +354,9 @@ class CompareThemesStage(StudyThemesStage):
         """The study themes stage's parts and the joint space's settings."""
         return {"study": super().fingerprint_parts(), **self._joint_space()}
 
-    def cluster_features(self, latents: np.ndarray, table: Any, blank: np.ndarray) -> np.ndarray:
+    def cluster_features(
+        self, latents: np.ndarray, table: pa.Table, blank: np.ndarray
+    ) -> np.ndarray:
         """The latents beside the words' meaning (each of unit RMS), runs aligned."""
         runs = np.asarray([str(v) for v in table.column("video").to_pylist()])
         content = ~blank
@@ -359,7 +364,7 @@ class CompareThemesStage(StudyThemesStage):
         said = np.array([bool(t) for t in texts]) & content
         embedder = self.describer.embedder
         assert embedder is not None  # resolved by check()
-        if not said.any() or not content.any():
+        if not said.any():  # no words to pair or weigh (said lies within content)
             return latents
         vectors = embedder.embed([t for t, s in zip(texts, said, strict=True) if s])
         meaning = np.zeros((len(texts), vectors.shape[1]), dtype=np.float64)
