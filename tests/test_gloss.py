@@ -49,7 +49,7 @@ def test_chinese_phrases_get_short_english_glosses(glosser, phrase, expected):
         ("主持人", "presenter"),
         ("新闻联播", "Xinwen Lianbo"),
         ("中华民族", "Chinese nation"),  # a name the dictionary translates, not "Zhonghuaminzu"
-        ("角角落落", "corner"),  # AABB: 角落, not "angle corner decline or sink"
+        ("角角落落", "nook"),  # AABB: 角落, not "angle corner decline or sink"
         ("落", "to fall"),  # one sense, not "to fall or drop"
     ],
 )
@@ -78,7 +78,7 @@ def test_another_word_the_dictionary_lacks_is_glossed_by_its_characters(glosser,
     [
         # A verb at a compound's head names the act, in its commonest -ing spelling.
         ("生态文明建设", "ecology civilization building"),  # 建设 has verb senses only
-        ("数字乡村建设", "numeral village building"),
+        ("数字乡村建设", "digital village building"),  # 数字 fits the phrase as "digital"
         ("接种", "to be vaccinated"),  # alone, a verb keeps its infinitive
         ("收储", "receive store"),  # a character's senses are too many: 储 is not "heir"
     ],
@@ -92,7 +92,7 @@ def test_a_gloss_never_exceeds_the_word_limit(glosser):
     for phrase in [long, *long.split()]:
         gloss = glosser.gloss(phrase)
         assert gloss is not None
-        assert len(gloss.replace(" …", "").split()) <= MAX_WORDS
+        assert len(gloss.split()) <= MAX_WORDS  # an ellipsis is no word of its own
     # a place drops its largest units first, so the most specific one stays
     assert glosser.gloss("湖北省武汉市汉阳区龙阳街社区卫生服务中心").startswith("Longyang Street")
 
@@ -194,3 +194,23 @@ def test_missing_dictionary_names_the_package(monkeypatch):
 def test_a_numeral_opens_no_name(glosser):
     # jieba tags 两山 ("the two mountains" of the "two mountains" concept) as a place.
     assert glosser.lookup("两山理念") == Gloss("two mountain idea", word_by_word=True)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("贯彻落实", "carry out and implement"),  # an idiom of two verbs, neither said twice
+        ("金山银山", "gold mountain silver mountain"),  # 金山 is a district beside no name
+        ("青山", "green hills"),  # alone, a word has no context: its commonest sense
+        ("乡村振兴", "village reviving"),  # jieba reads 振兴 as a verb: no noun sense
+        ("浙江长兴县雁桃村", "Changxing County wild goose peach village, Zhejiang Province"),
+    ],
+)
+def test_a_gloss_reads_the_phrase_as_its_words_do(glosser, phrase, expected):
+    assert glosser.gloss(phrase) == expected
+
+
+def test_a_foreign_name_spelt_by_sound_is_transliterated_not_glossed_by_character(glosser):
+    found = glosser.lookup("伊斯坎德尔导弹")
+    assert found is not None and found.word_by_word
+    assert found.text == "Yisikande'er missile"  # not "second person singular pronoun …"

@@ -36,7 +36,7 @@ import gzip
 import importlib.util
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,7 +224,9 @@ class Glosser(Component):
 
     def _gloss_chunk(self, chunk: str) -> Gloss:
         """Gloss one whitespace-free piece from its words (see the module docstring)."""
-        words = _words(_unreduplicated(chunk))
+        chunk = _unreduplicated(chunk)
+        words = _words(chunk)
+        flags = _flags(chunk, words)
         glossed: list[_Glossed] = []
         for i, word in enumerate(words):
             designated = i + 1 < len(words) and words[i + 1].kind == "designation"
@@ -248,38 +250,56 @@ class Glosser(Component):
             else:
                 # One character is too many words to take as a noun (储 "to store", "heir").
                 head = i == len(words) - 1 and word.kind == "word" and len(word.text) > 1
-                sense = self._pick(word.text, chunk, head=head)
+                idiom = flags[i] == "i"
+                role = "verb" if head and flags[i] in _VERB_FLAGS else "noun" if head else ""
+                used = {g.text for g in glossed} if idiom else set()
+                sense = self._pick(word.text, chunk, role="" if idiom else role, used=used)
                 if len(words) > 1:
                     # In a compound a verb is no infinitive: 查台账 "check ledger", not "to
                     # check"; at its head it names the act: 生态文明建设 "… building".
                     verb = sense.removeprefix("to ")
-                    sense = _gerund(verb) if head and verb != sense and " " not in verb else verb
-                glossed.append(_Glossed(sense))
+                    passive = verb.startswith("be ")  # 疫苗接种 "vaccine vaccinated"
+                    verb = verb.removeprefix("be ")
+                    if idiom and verb != sense and glossed and glossed[-1].verb:
+                        # an idiom of two verbs does both: 贯彻落实 "implement and carry out"
+                        glossed[-1] = _Glossed(f"{glossed[-1].text} and {verb}")
+                        continue
+                    gerund = head and not (idiom or passive) and verb != sense and " " not in verb
+                    glossed.append(_Glossed(_gerund(verb) if gerund else verb, verb=verb != sense))
+                else:
+                    glossed.append(_Glossed(sense))
         return Gloss(_order(glossed), any(w.kind in ("unknown", "part") for w in words))
 
-    def _pick(self, word: str, phrase: str, *, head: bool) -> str:
-        """The one sense of ``word`` that fits ``phrase`` best (its pinyin without one)."""
+    def _pick(self, word: str, phrase: str, *, role: str = "", used: Set[str] = frozenset()) -> str:
+        """The one sense of ``word`` that fits ``phrase`` best (its pinyin without one).
+
+        ``role`` is "noun" or "verb" for the head of a phrase; ``used``: the words an
+        idiom has already said, not said twice (贯彻落实 holds two words for "to carry
+        out").
+        """
         senses = _senses(word)
         if not senses:  # only variants and references (嘀)
             return _transliterate(_pinyin_of(word))
-        if head:
+        senses = [s for s in senses if s.removeprefix("to ") not in used] or senses
+        if role:
             # The head of a phrase is a noun where the word has a noun's sense: 不良反应
-            # "bad reaction", 生态文明建设 "ecological civilization construction", not "build".
-            # Without one, a verb of one word, which names the act ("to vaccinate", not
-            # "to be vaccinated").
+            # "bad reaction", 生态文明建设 "ecological civilization construction", not "build";
+            # unless jieba reads it as a verb (乡村振兴). A verb's is one word, which names
+            # the act ("to vaccinate", not "to be vaccinated").
             head_senses = senses[:4]
-            senses = (
-                [s for s in head_senses if not s.startswith("to ")]
-                or [s for s in head_senses if len(s.split()) == 2]
-                or senses
-            )
+            nouns = [s for s in head_senses if not s.startswith("to ")] if role == "noun" else []
+            senses = nouns or [s for s in head_senses if len(s.split()) == 2] or senses
         embedder = self.senses_embedder_
-        if embedder is None or len(senses) == 1:
+        if embedder is None or len(senses) == 1 or phrase == word:
+            # a word alone has no context to pick by: its commonest sense (青山 "green
+            # hills", which the embedder put after "life")
             return senses[0]
         vectors = embedder.embed([phrase, word, *senses])
         # Near the phrase (the sense that fits) and near the word itself (a sense of it,
         # not of its neighbours); earlier senses are the commoner ones: a small edge.
-        fit = vectors[2:] @ vectors[0] + vectors[2:] @ vectors[1]
+        # (The weighted mean, doubled: the scale :data:`SENSE_RANK_PENALTY` is set for.)
+        fit = PHRASE_FIT_WEIGHT * vectors[2:] @ vectors[0] + vectors[2:] @ vectors[1]
+        fit *= 2 / (PHRASE_FIT_WEIGHT + 1)
         scores = fit - SENSE_RANK_PENALTY * np.arange(len(senses))
         return senses[int(np.argmax(scores))]
 
@@ -292,6 +312,8 @@ MAX_SENSE_WORDS = 4
 """Longer senses are explanations, not titles ("slow to take effect (e.g. a slow poison)")."""
 MAX_NAME_WORDS = 6
 """Longest translated proper name kept ("Central Committee of the CCP"); longer: pinyin."""
+PHRASE_FIT_WEIGHT = 2.0
+"""How much more a sense's nearness to the whole phrase counts than to the word alone."""
 SENSE_RANK_PENALTY = 0.01
 """Cosine a sense loses per place after the dictionary's first sense."""
 
@@ -312,6 +334,18 @@ PLACE_DESIGNATIONS = {
     "路": "Road",
 }
 """What the last character of a place's name says it is."""
+_VERB_FLAGS = frozenset({"v", "vd", "vg", "i"})
+"""jieba's flags of a verb and of an idiom (mostly predicates: 贯彻落实, 真抓实干)."""
+_TRANSLITERATION = frozenset(
+    "阿埃艾安奥巴拜班邦保贝本比波伯博布查达戴丹德迪蒂杜多俄厄恩尔法菲费弗福盖冈戈格贡古哈海汉赫亨胡霍"
+    "基吉加贾杰金卡凯坎科克库奎拉莱兰朗劳勒雷里利连列林卢鲁伦罗洛马迈曼梅蒙米明莫姆穆纳奈南内尼纽诺"
+    "欧帕潘佩皮普奇乔切丘萨塞桑瑟森沙舍什施斯松苏索塔泰坦特提托瓦威韦维温沃乌伍西希谢辛休雅亚扬耶伊"
+    "因尤于扎泽詹兹"
+)
+"""Characters Chinese spells foreign names with (the commonest of the transliteration
+table of Xinhua's naming guide)."""
+_MIN_TRANSLITERATED = 3
+"""Loose characters in a row that read as a foreign name, all of them from the table."""
 _NUMERALS = frozenset("一二两三四五六七八九十百千万")
 _VERB_OR_VERB = re.compile(r"^(to \w+) or \w+$")
 """A verb's sense with an alternative ("to fall or drop"): one sense is the first."""
@@ -339,6 +373,16 @@ class _Glossed:
     text: str
     place: bool = False
     """A place's name: places in a row are put in English order."""
+    verb: bool = False
+    """A verb's sense (its "to" dropped)."""
+
+
+def _flags(chunk: str, words: Sequence[_Word]) -> list[str]:
+    """The part-of-speech flag jieba gives the word holding each word's last character."""
+    tagged = posseg_zh(chunk)
+    owner = [flag for word, flag in tagged for _ in word]
+    ends = np.cumsum([len(w.text) for w in words]) - 1
+    return [owner[end] if end < len(owner) else "" for end in ends]
 
 
 def _is_place(name: str) -> bool:
@@ -346,7 +390,7 @@ def _is_place(name: str) -> bool:
 
 
 def _unreduplicated(chunk: str) -> str:
-    """AB for an AABB word the dictionary lacks (角角落落 "every nook": 角落 "corner").
+    """AB for an AABB word the dictionary lacks (角角落落 "every nook": 角落 "nook").
 
     Glossed by its characters it strung four senses together ("angle corner decline").
     """
@@ -437,7 +481,52 @@ def _words(chunk: str) -> list[_Word]:
         words.append(_Word(piece, kind))
         start += len(piece)
     words.extend(_unknown(chunk, start - len(run), start, owner, tagged))
-    return words
+    return _unnamed(words)
+
+
+def _unnamed(words: list[_Word]) -> list[_Word]:
+    """Words with a proper name beside characters glossed one by one read as characters too.
+
+    A name is no neighbour of loose characters: 金山银山 "mountains of gold and silver"
+    holds 金山 (Jinshan, a district), but 银山 is no word; "gold mountain silver
+    mountain", not "Jinshan silver mountain".
+    """
+    out: list[_Word] = []
+    for i, word in enumerate(words):
+        beside = words[max(i - 1, 0) : i] + words[i + 1 : i + 2]
+        loose = any(w.kind == "part" for w in beside)
+        # a place's name, with its designation in it or after it, is a place (长兴县)
+        designated = word.text[-1] in PLACE_DESIGNATIONS or any(
+            w.kind == "designation" for w in words[i + 1 : i + 2]
+        )
+        if word.kind == "word" and loose and not designated and _is_proper(word.text):
+            out += [_Word(char, "part") for char in word.text]
+        else:
+            out.append(word)
+    return _transliterated(out)
+
+
+def _transliterated(words: list[_Word]) -> list[_Word]:
+    """Words with a run of loose characters that spell a foreign name read as that name.
+
+    Chinese writes foreign names by sound, mostly with a small set of characters
+    (伊斯坎德尔 Iskander): glossed one by one they read "second person singular
+    pronoun Slovakia"; their pinyin is the better guess.
+    """
+    out: list[_Word] = []
+    run: list[_Word] = []
+    for word in [*words, _Word("", "end")]:
+        if word.kind == "part" and word.text in _TRANSLITERATION:
+            run.append(word)
+            continue
+        if len(run) >= _MIN_TRANSLITERATED:
+            out.append(_Word("".join(w.text for w in run), "unknown"))
+        else:
+            out += run
+        run = []
+        if word.kind != "end":
+            out.append(word)
+    return out
 
 
 def _cut(chunk: str, dictionary: dict[str, list[str]], cuts: np.ndarray) -> list[str]:
@@ -617,7 +706,7 @@ def _limit(words: list[str]) -> str:
         text = text.rsplit(", ", 1)[0]
     words = text.split()
     if len(words) > MAX_WORDS:
-        return " ".join(words[:MAX_WORDS]).rstrip(",") + " …"
+        return " ".join(words[:MAX_WORDS]).rstrip(",") + "…"
     return text
 
 
