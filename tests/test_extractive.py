@@ -7,7 +7,7 @@ import pytest
 
 from themescope.media.language import phrase_language
 from themescope.themes.base import Phrase, ThemeMaterial, ThemePhrases
-from themescope.themes.candidates import extract, nested_counts
+from themescope.themes.candidates import extract, keep_recurring, nested_counts
 from themescope.themes.evidence import attach_evidence
 from themescope.themes.extractive import ExtractiveTagger
 from themescope.themes.facets import facets, theme_label
@@ -637,3 +637,26 @@ def test_a_headline_is_a_label_only_through_phrases_said_in_the_theme():
     assert theme_label(phrases, graphic, spoken=spoken) == "Unavoidable contact"
     assert theme_label(phrases, graphic, spoken=["AN OFFICIAL SAID SO"]) == "OFFICIAL"
     assert theme_label(phrases, graphic) == "OFFICIAL"  # image-only: the screen is all there is
+
+
+def test_a_clock_read_onto_a_word_is_no_phrase():
+    # OCR reads the "LIVE 12:17" bug as one token; the time after the word is a reading
+    assert candidates("LIVE12:17") == {"live"}
+    assert "covid19" in candidates("covid19 cases rise")  # digits in a word are its own
+
+
+def test_the_station_naming_itself_is_no_chinese_phrase():
+    phrases = candidates("新闻联播推出系列报道。新闻联播推出系列报道。", lang="zh")
+    assert phrases and not any("新闻联播" in p for p in phrases)
+    assert "系列报道" in phrases
+
+
+def test_a_word_english_does_not_know_is_quoted_in_its_setting_not_cut_out():
+    caption = "HE WILL BE PRESENTED WITH THE WALT GREALIS SPECIAL ACHIEVEMENT AWARD AT A HUGE GALA."
+    found = extract([caption], "en", set())
+    keep_recurring([found], min_count=2)
+    scores = nested_counts(found.counts)
+    best = max(scores, key=lambda k: scores[k])
+    assert found.surface(best) == "grealis special achievement award"
+    assert scores[("greali",)] == 0  # the name's part alone is a cut word
+    assert ("huge", "gala") not in found.counts  # a known word's phrase said once is no unit

@@ -21,9 +21,10 @@ Chinese
     compounds of them, never a piece of a word. Clause punctuation and a pause (a
     space between Chinese characters) end a run. Particles, conjunctions,
     adverbs, pronouns, numerals, measure words, time and direction words, a
-    spoken date (八号), the stop words and a person (a name the people module
-    found, or a full name from jieba's dictionary: 习近平, 李强) break a run
-    too, and a name never joins a role (主持人 + 劳春燕). A set phrase (jieba's
+    spoken date (八号), the station's or a programme's name (新闻联播), the stop
+    words and a person (a name the people module found, or a full name from
+    jieba's dictionary: 习近平, 李强) break a run too, and a name never joins a
+    role (主持人 + 劳春燕). A set phrase (jieba's
     "l" and "i") is read by its parts: a noun at its end makes it a noun
     (货物贸易); a pronoun, numeral or preposition at its start, a particle, time
     or direction word at its end, or an adverb before a verb make it grammar
@@ -60,10 +61,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from themescope.media.background import zipf
+from themescope.media.background import FLOOR_ZIPF, zipf
 from themescope.media.language import contains_han, dictionary_flag, is_chinese, join_texts
 from themescope.themes.base import ThemeMaterial
-from themescope.themes.people import _ROLES_ZH, _SURNAMES_ZH, BROADCASTERS, inflected
+from themescope.themes.people import (
+    _ROLES_ZH,
+    _SURNAMES_ZH,
+    BROADCASTERS,
+    BROADCASTERS_ZH,
+    inflected,
+)
 from themescope.themes.text import (
     BOUNDARY,
     STOP_WORDS_EN,
@@ -86,6 +93,8 @@ COMMON_LAST_ZIPF = 5.6
 English: such a word is mostly a verb or adverb after the noun ("booster shots help")."""
 
 _INSIDE_EN = frozenset({"of"})
+_GLUED_CLOCK = re.compile(r"(?<=[^\W\d_])(?=\d{1,2}:\d{2}\b)")
+"""A clock read onto the word before it: the bug "LIVE 12:17" is read "LIVE12:17"."""
 # Adverbs, time words and predicative adjectives end no noun phrase ("line today").
 _NOT_LAST_EN = frozenset(
     """
@@ -229,7 +238,7 @@ def _mentions(text: str, name: str) -> int:
 
 
 def _extract_en(text: str, out: ThemeCandidates, name_tokens: set[str], max_words: int) -> None:
-    for clause in BOUNDARY.split(text):
+    for clause in BOUNDARY.split(_GLUED_CLOCK.sub(" ", text)):
         tokens = tokenize_en(clause)
         out.n_tokens += len(tokens)
         for i, first in enumerate(tokens):
@@ -369,6 +378,8 @@ def _name_and_role(first: tuple[str, str], second: tuple[str, str]) -> bool:
 def _kind_zh(word: str, flag: str) -> str:
     """``noun``, ``predicate``, ``preposition``, ``other`` or ``grammar`` (breaks a run)."""
     if word in STOP_WORDS_ZH or word in STOP_WORDS_EN or not _is_token(word):
+        return "grammar"
+    if word in BROADCASTERS_ZH:  # the station naming itself breaks a phrase like a pause
         return "grammar"
     if _is_date_zh(word):
         return "grammar"
@@ -514,13 +525,40 @@ def _join_zh(words: Sequence[str]) -> str:
 
 
 def keep_recurring(themes: Sequence[ThemeCandidates], min_count: int) -> None:
-    """Drop, in place, multi-word candidates seen fewer than ``min_count`` times in the run."""
+    """Drop, in place, multi-word candidates seen fewer than ``min_count`` times in the run.
+
+    A phrase said once is kept where it is the only setting of a word English does not
+    know (a name's part: "grealis" of "WALT GREALIS SPECIAL ACHIEVEMENT AWARD"): the
+    word alone is a cut, the phrase says what it is. :func:`nested_counts` then gives the
+    word nothing of its own.
+    """
     total: Counter[Key] = Counter()
     for theme in themes:
         total.update(theme.counts)
     for theme in themes:
-        for key in [k for k in theme.counts if len(k) > 1 and total[k] < min_count]:
+        settings = _settings_of_unknown_words(theme, total)
+        for key in [
+            k for k in theme.counts if len(k) > 1 and total[k] < min_count and k not in settings
+        ]:
             del theme.counts[key]
+
+
+def _settings_of_unknown_words(theme: ThemeCandidates, total: Counter[Key]) -> set[Key]:
+    """The setting of each English word general English does not know.
+
+    That is the longest candidate holding the word wherever the run says it (of
+    those, the one the word opens first: an English head comes last).
+    """
+    out = set()
+    for key in theme.counts:
+        word = key[0]
+        known = zipf(theme.surface(key), "en") > FLOOR_ZIPF
+        if len(key) > 1 or not (word.isascii() and word.isalpha()) or known:
+            continue
+        holders = [k for k in theme.counts if len(k) > 1 and word in k and total[k] == total[key]]
+        if holders:
+            out.add(max(holders, key=lambda k: (len(k), -k.index(word))))
+    return out
 
 
 def nested_counts(counts: Counter[Key]) -> dict[Key, float]:
