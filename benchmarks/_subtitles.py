@@ -35,3 +35,15 @@ def srt_time(t: float) -> str:
     """``t`` seconds as an SRT time, "HH:MM:SS,mmm"."""
     ms = round(t * 1000)
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def cut_srt(source: Path, target: Path, duration_s: float) -> int:
+    """Copy the cues of ``source`` that start before ``duration_s``; return how many."""
+    blocks = []
+    for start, cue_end, lines in read_cues(source):
+        end = min(cue_end, duration_s)
+        text = "\n".join(lines).strip()
+        if start < end and text:
+            blocks.append(f"{srt_time(start)} --> {srt_time(end)}\n{text}\n")
+    target.write_text("\n".join(f"{i}\n{b}" for i, b in enumerate(blocks, 1)), encoding="utf-8")
+    return len(blocks)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_real_xinwen import cut_srt
+from _subtitles import cut_srt
 
 
 def ingest(video: Path, subtitles: Path, run: Path, extra: list[str]) -> None:

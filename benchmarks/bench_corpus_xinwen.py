@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_real_xinwen import cut_srt
+from _subtitles import cut_srt
 
 # 20250811.en.srt is in Polish, not English (found by reading it): it is left out.
 EPISODES = ("20250809", "20250810")
