@@ -660,3 +660,9 @@ def test_a_word_english_does_not_know_is_quoted_in_its_setting_not_cut_out():
     assert found.surface(best) == "grealis special achievement award"
     assert scores[("greali",)] == 0  # the name's part alone is a cut word
     assert ("huge", "gala") not in found.counts  # a known word's phrase said once is no unit
+
+
+def test_a_chinese_label_names_something_rather_than_a_lone_verb():
+    phrases = [Phrase("不负", 1.0), Phrase("稻田", 0.8), Phrase("生态环境保护", 0.7)]
+    assert theme_label(phrases, [], "zh") == "稻田"  # 不负 "to live up to" names nothing
+    assert theme_label([Phrase("不负", 1.0)], [], "zh") == "不负"  # better than no label

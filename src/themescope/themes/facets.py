@@ -112,7 +112,8 @@ def theme_label(
     headline: a line holding one of ``people`` (the run's names), a strap's role
     line (one of ``roles``), or a Chinese line that opens with a person's name and a
     space (陈霞 湖北省武汉市…). Otherwise the best of those phrases (the top
-    phrase where none is said), English in the case the
+    phrase where none is said; in Chinese, the best that is no lone verb or
+    adjective), English in the case the
     screen or the transcript writes it (:func:`as_written`: "North Bay") and its
     first letter capitalised. None with neither.
 
@@ -145,9 +146,21 @@ def theme_label(
     # (a graphic's, another story's) is the screen's, not the story's.
     first = counted[0][1].text if counted else phrases[0].text
     if lang != "en":
-        return first
+        # a title names something: a lone verb or adjective (不负 "to live up to") is
+        # passed over for the next phrase that does
+        named = [p.text for _, p in counted if not _lone_predicate_zh(p.text)]
+        return named[0] if named else first
     written = as_written(first, [text for text, _ in on_screen] + list(spoken))
     return written[:1].upper() + written[1:]
+
+
+def _lone_predicate_zh(text: str) -> bool:
+    words = posseg_zh(text) if contains_han(text) else ()
+    return len(words) == 1 and words[0][1] in _PREDICATE_FLAGS_ZH
+
+
+_PREDICATE_FLAGS_ZH = frozenset({"v", "vd", "vg", "a", "ad", "ag", "z"})
+"""jieba's flags of a verb or an adjective."""
 
 
 def as_written(phrase: str, texts: Sequence[str]) -> str:

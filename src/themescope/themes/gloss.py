@@ -253,8 +253,8 @@ class Glosser(Component):
                 # One character is too many words to take as a noun (储 "to store", "heir").
                 head = i == len(words) - 1 and word.kind == "word" and len(word.text) > 1
                 idiom = flags[i] == "i"
-                verb = head and len(words) > 1 and flags[i] in _VERB_FLAGS
-                role = "verb" if verb else "noun" if head else ""
+                verb_head = head and len(words) > 1 and flags[i] in _VERB_FLAGS
+                role = "verb" if verb_head else "noun" if head else ""
                 used = {g.text for g in glossed} if idiom else set()
                 sense = self._pick(word.text, chunk, role="" if idiom else role, used=used)
                 if len(words) > 1:
