@@ -666,3 +666,14 @@ def test_a_chinese_label_names_something_rather_than_a_lone_verb():
     phrases = [Phrase("不负", 1.0), Phrase("稻田", 0.8), Phrase("生态环境保护", 0.7)]
     assert theme_label(phrases, [], "zh") == "稻田"  # 不负 "to live up to" names nothing
     assert theme_label([Phrase("不负", 1.0)], [], "zh") == "不负"  # better than no label
+
+
+def test_an_english_phrase_is_not_cut_where_its_noun_phrase_goes_on():
+    phrases = candidates(
+        "The important directives of general secretary Xi Jinping.", names=["xi jinping"]
+    )
+    assert "directives of general" not in phrases  # "general" is the title's first word
+    assert "important directive" in phrases and "general secretary" in phrases  # plurals fold
+    long = extract(["The walt grealis special achievement award happening."], "en", set())
+    assert ("walt", "greali", "special", "achievement") not in long.counts  # "award" goes on
+    assert ("greali", "special", "achievement", "award") in long.counts  # a verb follows

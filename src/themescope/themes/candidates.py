@@ -252,6 +252,11 @@ def _extract_en(text: str, out: ThemeCandidates, name_tokens: set[str], max_word
                 if n > 1 and not (last in _INSIDE_EN or _edge_en(last, name_tokens)):
                     break  # a stop word or a name inside ends every longer gram too
                 ends = _edge_en(last, name_tokens) and (n == 1 or _ends_np(last))
+                if ends and (n == max_words or "of" in gram) and i + n < len(tokens):
+                    # the noun phrase goes on past the longest candidate, or past the
+                    # object of its "of": a cut ("directives of general" of "... of
+                    # general secretary xi jinping")
+                    ends = not _goes_on_en(tokens[i + n], name_tokens)
                 if ends and not _furniture_en(gram):
                     out.add(tuple(fold_token(t) for t in gram), " ".join(gram))
 
@@ -277,6 +282,12 @@ def _furniture_en(gram: Sequence[str]) -> bool:
     if " ".join(gram) in _GREETINGS_EN:
         return True
     return inflected(gram[0], ("ly",)) or (len(gram) == 1 and inflected(gram[0], ("ed",)))
+
+
+def _goes_on_en(token: str, name_tokens: set[str]) -> bool:
+    """Whether ``token`` after a phrase carries its noun phrase on (a noun, not a verb)."""
+    continues = _edge_en(token, name_tokens) or token in name_tokens
+    return continues and _ends_np(token) and not inflected(token)
 
 
 def _ends_np(token: str) -> bool:
