@@ -1,4 +1,4 @@
-"""Machine-translated glosses (``--translator``): a tiny random MarianMT model built here."""
+"""Machine-translated glosses (``--translator``) on tiny random MarianMT models."""
 
 from __future__ import annotations
 
