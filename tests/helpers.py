@@ -73,6 +73,57 @@ BLIP_WORDS = [
 STUTTER_WORD = "bald"
 
 
+TRANSLATED_PHRASES = ["加强针", "老年人", "疫苗"]
+"""One token each: one batch needs no padding, so it decodes as each phrase alone."""
+MARIAN_WORDS = ["booster", "shot", "old", "people", "vaccine", "the", "news", "clinic", "today"]
+MARIAN_EOS = 2
+
+
+def build_tiny_marian(folder: Path, *, eos_bias: float = -1e4, codes: tuple[str, ...] = ()) -> None:
+    """Save a random MarianMT model and its word-level tokenizer into ``folder``.
+
+    ``eos_bias`` is added to the end token's logit: very negative, the model never stops
+    (random words up to the length limit); very positive, it stops at once (says nothing).
+    ``codes``: language tokens in the vocabulary, as a multilingual model's (NLLB's).
+    """
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import MarianConfig, MarianMTModel, PreTrainedTokenizerFast
+
+    vocab = {"[UNK]": 0, "[PAD]": 1, "</s>": MARIAN_EOS}
+    for word in [*TRANSLATED_PHRASES, *MARIAN_WORDS, *codes]:
+        vocab.setdefault(word, len(vocab))
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", eos_token="</s>"
+    )
+    torch.manual_seed(0)
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        pad_token_id=1,
+        eos_token_id=MARIAN_EOS,
+        decoder_start_token_id=1,
+        forced_eos_token_id=None,
+    )
+    model = MarianMTModel(config)
+    with torch.no_grad():
+        # it writes English words only (and, as asked, the end token)
+        model.final_logits_bias[0, :] = -1e4
+        model.final_logits_bias[0, [vocab[word] for word in MARIAN_WORDS]] = 0.0
+        model.final_logits_bias[0, MARIAN_EOS] = eos_bias
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
 def build_tiny_blip(folder: Path) -> None:
     """Save a tiny random BLIP captioning model (weights and processor) in ``folder``.
 

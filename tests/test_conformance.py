@@ -4,9 +4,9 @@ As PySceneDetect runs one test module over all its video backends: whatever the
 backend, a frame source yields increasing times and closes; a transcript format
 gives sorted, non-empty cues; an OCR reader one result per frame; an embedder unit
 rows of one width; a tagger one result per theme; a captioner one caption per image;
-a cluster backend k groups; an executor every item's outcome once; and every
-swappable component reports its parameters, so that stage fingerprints can tell two
-configurations apart.
+a translator one translation per text; a cluster backend k groups; an executor every
+item's outcome once; and every swappable component reports its parameters, so that stage
+fingerprints can tell two configurations apart.
 
 The cases are the registered names (``registry.names(kind)``): a new backend is tested
 as soon as it registers. Where the registered factory needs what a test cannot have
@@ -41,6 +41,7 @@ from themescope.themes.chat import ChatClient, Message
 from themescope.themes.config import ThemesConfig
 from themescope.themes.extractive import ExtractiveTagger
 from themescope.themes.llm import LLMTagger
+from themescope.themes.translate import Translator
 
 
 def _built(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -201,6 +202,24 @@ def test_captioner_contract(backend: str, request: pytest.FixtureRequest) -> Non
     captions = captioner.caption(images)
     assert len(captions) == len(images) and all(isinstance(c, str) for c in captions)
     _assert_component(captioner)
+
+
+# -- translators ------------------------------------------------------------------------------
+
+
+TRANSLATOR_MODELS: dict[str, str] = {"seq2seq": "marian_dir"}
+"""The fixture that makes each translator's model (a tiny random one: nothing is downloaded)."""
+
+
+@pytest.mark.parametrize("backend", registry.names("translator"))
+def test_translator_contract(backend: str, request: pytest.FixtureRequest) -> None:
+    folder = request.getfixturevalue(TRANSLATOR_MODELS[backend])
+    translator: Translator = _built("translator", backend, str(folder), device="cpu")
+    texts = ["加强针", "老年人", "加强针"]
+    translations = translator.translate(texts)
+    assert len(translations) == len(texts) and all(isinstance(t, str) for t in translations)
+    assert translations[0] == translations[2] and translator.translate([]) == []
+    _assert_component(translator)
 
 
 # -- OCR readers ------------------------------------------------------------------------------

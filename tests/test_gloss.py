@@ -162,7 +162,7 @@ def test_a_run_shares_its_multilingual_embedder_with_the_glosser():
 
 
 def test_glosser_is_a_component():
-    assert Glosser().get_params() == {"target": "en", "embedder": None}
+    assert Glosser().get_params() == {"target": "en", "embedder": None, "translator": None}
 
 
 @pytest.mark.parametrize(("value", "expected"), [("en", "en"), ("English", "en"), ("none", None)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,7 +43,7 @@ def test_every_kind_has_its_built_in_components() -> None:
         "embedder": ("default", "e5", "minilm"),
         "tagger": ("extractive", "llm"),
         "captioner": ("blip",),
-        "translator": (),
+        "translator": ("seq2seq",),
         "cluster backend": ("sklearn", "faiss"),
         "executor": ("local", "ray"),
     }
@@ -96,11 +97,15 @@ def test_the_embedder_is_a_registered_name_or_a_folder(tmp_path) -> None:
     assert str(caught.value).endswith(", or a local model folder. Got 'minlm' instead.")
 
 
-def test_the_translator_kind_is_read_by_the_config_while_none_is_registered() -> None:
+def test_the_translator_setting_takes_none_or_a_model_folder(tmp_path: Path) -> None:
     assert ThemesConfig().translator == "none"
+    assert ThemesConfig(translator=str(tmp_path)).translator == str(tmp_path)
     with pytest.raises(ConfigError) as caught:
         ThemesConfig.from_dict({"translator": "opus-mt"})
-    assert str(caught.value) == ("themes.translator must be one of none. Got 'opus-mt' instead.")
+    assert str(caught.value) == (
+        "--translator (themes.translator) must be one of none, seq2seq, or a local model "
+        "folder. Got 'opus-mt' instead."
+    )
 
 
 def test_a_name_is_registered_once_and_kinds_are_fixed() -> None:

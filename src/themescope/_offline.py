@@ -4,14 +4,16 @@ themescope never downloads a model: every ``from_pretrained`` gets
 ``local_files_only=True``, and while a model loads :func:`offline_hub` also puts the
 hub itself in offline mode, so no code path in those libraries can reach the network.
 The switch is undone when the load ends: a program that imports themescope keeps
-its own settings. The captioner and the local LLM load their model with
+its own settings. The captioner, the translator and the local LLM load their model with
 :func:`load_local_model`: :func:`resolve_local_model` finds it (a folder, or an id
-already in the local cache) and :func:`load_pretrained` reads it.
+already in the local cache) and :func:`load_pretrained` reads it;
+:func:`read_local_config` reads its config beforehand, to check what kind of model it is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -91,6 +93,31 @@ def resolve_local_model(model_path: str, *, what: str) -> str:
     raise ModelLoadError(f"{what} path {path} does not exist")
 
 
+def read_local_config(model_path: str, *, what: str) -> dict[str, Any]:
+    """Return the ``config.json`` of a local model, found as :func:`resolve_local_model` finds it.
+
+    Reading the config takes milliseconds, so what kind of model a folder holds can be
+    checked before any work, long before the model loads.
+
+    Raises:
+        ModelLoadError: As :func:`resolve_local_model`, or the config is not a JSON object.
+
+    """
+    source = resolve_local_model(model_path, what=what)
+    config = Path(source) / "config.json"
+    if not config.is_file():  # an id in the local cache
+        from huggingface_hub import try_to_load_from_cache
+
+        config = Path(str(try_to_load_from_cache(source, "config.json")))
+    try:
+        values = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(f"{what} {config} is not readable JSON ({exc})") from exc
+    if not isinstance(values, dict):
+        raise ModelLoadError(f"{what} {config} is not a JSON object")
+    return values
+
+
 def load_pretrained(source: str, what: str, *classes: Any) -> list[Any]:
     """Load ``source`` with each class's ``from_pretrained``, offline, in order.
 
@@ -159,4 +186,10 @@ def _looks_like_hub_id(text: str) -> bool:
     return len(parts) == 2 and all(parts)
 
 
-__all__ = ["load_local_model", "load_pretrained", "offline_hub", "resolve_local_model"]
+__all__ = [
+    "load_local_model",
+    "load_pretrained",
+    "offline_hub",
+    "read_local_config",
+    "resolve_local_model",
+]

@@ -14,8 +14,10 @@ from msgspec import Meta
 
 from themescope._versioned import read_versioned
 from themescope.documents import (
+    GLOSS_DESCRIPTION,
     WORD_BY_WORD_DESCRIPTION,
     BackendsRecord,
+    GlossTranslator,
     PhraseMatching,
     PhraseSimilarity,
     Record,
@@ -122,7 +124,6 @@ class Match(Record, kw_only=True):
     scores: MethodScores
 
 
-GLOSS_DESCRIPTION = "English gloss of a non-English phrase (CC-CEDICT); null if none."
 GlossLanguage = Annotated[
     str | None, Meta(description="Language of the glosses ('en'); null when glosses are off.")
 ]
@@ -358,6 +359,7 @@ class JointCompareDocument(_CompareFileHead, kw_only=True):
     themes: Annotated[list[JointTheme], Meta(description="Largest first.")]
     phrase_matching: PhraseMatching
     gloss_language: GlossLanguage = None
+    gloss_translator: GlossTranslator = None
     warnings: list[str]
 
 

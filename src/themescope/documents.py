@@ -108,6 +108,20 @@ class TaggerBackend(Record, kw_only=True, omit_defaults=True):
     language: str | None = None
 
 
+class TranslatorBackend(Record, kw_only=True):
+    """The machine translator whose translations are the glosses (``--translator``)."""
+
+    name: str
+    model: Annotated[str, Meta(description="Its local model folder.")]
+
+
+GlossTranslator = Annotated[
+    TranslatorBackend | None,
+    Meta(description="What translated the glosses; null: CC-CEDICT's dictionary glosses."),
+]
+"""The field of a document that says which machine translator made its glosses."""
+
+
 class EmbedderBackend(Record, kw_only=True):
     """The phrase embedder (its folder when known)."""
 
@@ -127,6 +141,7 @@ class BackendsRecord(Record, kw_only=True):
             description="K-means backend of the final clustering: 'sklearn', 'faiss' or 'trivial'."
         ),
     ]
+    translator: GlossTranslator = None
 
 
 class ProjectionRecord(Record, kw_only=True):
@@ -155,6 +170,9 @@ class EvidenceRecord(Record, kw_only=True):
     ] = []
 
 
+GLOSS_DESCRIPTION = (
+    "English gloss of a non-English phrase (CC-CEDICT, or the translator's); null if none."
+)
 WORD_BY_WORD_DESCRIPTION = (
     "True when the gloss is word by word: some word is not in the dictionary and is "
     "glossed by its parts or its pinyin, so the gloss may miss what is meant."
@@ -172,7 +190,7 @@ class PhraseRecord(Record, kw_only=True):
     evidence: EvidenceRecord
     gloss: Annotated[
         str | None,
-        Meta(description="English gloss of a non-English phrase (CC-CEDICT); null if none."),
+        Meta(description=GLOSS_DESCRIPTION),
     ] = None
     gloss_word_by_word: Annotated[bool, Meta(description=WORD_BY_WORD_DESCRIPTION)] = False
 

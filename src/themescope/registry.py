@@ -46,7 +46,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "embedder": ("themescope.embedding",),
     "tagger": ("themescope.themes.taggers", "themescope.themes.llm"),
     "captioner": ("themescope.themes.captioners",),
-    "translator": (),
+    "translator": ("themescope.themes.translate",),
     "cluster backend": ("themescope.themes.cluster",),
     "executor": ("themescope.corpus.executors",),
 }
@@ -64,7 +64,7 @@ ocr reader         ``()`` -> a reader with ``load()`` and ``read(images, times_s
 embedder           ``(*, device, load)`` -> ``embedding.PhraseEmbedder``
 tagger             ``(config: ThemesConfig, embedder)`` -> ``themes.base.Tagger``
 captioner          ``(model_path, *, device)`` -> ``themes.base.Captioner``
-translator         none registered yet
+translator         ``(model_path, *, device)`` -> ``themes.translate.Translator``
 cluster backend    ``(x, k, *, seed, n_init, max_iter)`` -> ``themes.cluster.KMeansFit``
 executor           ``(*, workers, address)`` -> ``corpus.executors.Executor``
 =================  ==================================================================

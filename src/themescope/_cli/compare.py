@@ -39,6 +39,7 @@ def compare_command(
     k_range: str | None = option(ThemesConfig, "k_range", defaults=STUDY_DEFAULTS),
     embedder: str | None = option(ThemesConfig, "embedder", defaults=STUDY_DEFAULTS),
     gloss_language: str | None = option(ThemesConfig, "gloss_language", defaults=STUDY_DEFAULTS),
+    translator: str | None = option(ThemesConfig, "translator", defaults=STUDY_DEFAULTS),
     seed: int | None = option(ThemesConfig, "seed"),
     device: str | None = typer.Option(
         None, "--device", help="auto, cpu, cuda or mps (default: auto)."

@@ -66,6 +66,7 @@ def corpus_command(
     k_range: str | None = option(ThemesConfig, "k_range", defaults=STUDY_DEFAULTS),
     embedder: str | None = option(ThemesConfig, "embedder", defaults=STUDY_DEFAULTS),
     gloss_language: str | None = option(ThemesConfig, "gloss_language", defaults=STUDY_DEFAULTS),
+    translator: str | None = option(ThemesConfig, "translator", defaults=STUDY_DEFAULTS),
     stability: int | None = option(ThemesConfig, "stability"),
     no_stability: bool = typer.Option(False, "--no-stability", help=NO_STABILITY_HELP),
     stability_refit_model: bool | None = option(ThemesConfig, "stability_refit_model"),

@@ -34,6 +34,7 @@ def themes_command(
     tag_language: str | None = option(ThemesConfig, "tag_language"),
     embedder: str | None = option(ThemesConfig, "embedder"),
     gloss_language: str | None = option(ThemesConfig, "gloss_language"),
+    translator: str | None = option(ThemesConfig, "translator"),
     stability: int | None = option(ThemesConfig, "stability"),
     no_stability: bool = typer.Option(False, "--no-stability", help=NO_STABILITY_HELP),
     stability_refit_model: bool | None = option(ThemesConfig, "stability_refit_model"),

@@ -62,6 +62,7 @@ from themescope.themes.codebook import automatic_column
 from themescope.themes.config import ThemesConfig
 from themescope.themes.describe import read_inputs
 from themescope.themes.gloss import Glosser, make_glosser
+from themescope.themes.translate import load_translator
 
 logger = logging.getLogger("themescope")
 
@@ -125,10 +126,14 @@ class StudyAssignStage(Stage):
             covariates=covariates,
         )
         self.device = device
+        self.glosser: Glosser | None = None
 
     def check(self) -> None:
-        """Check the executor before any video is read."""
+        """Check the executor and the translator's folder before any video is read."""
         self.executor.check()
+        self.glosser = make_glosser(
+            self.themes.gloss_language, translator=load_translator(self.themes.translator)
+        )
 
     def close(self) -> None:
         """Stop the executor's workers."""
@@ -341,11 +346,10 @@ class StudyAssignStage(Stage):
             n_added_frames=new.num_rows,
             n_novel_frames=int(new_novel.sum()),
         )
-        glosser = make_glosser(self.themes.gloss_language)
-        if glosser is not None:
+        if self.glosser is not None:
             # The themes' labels and phrases keep the fit's glosses; only group phrases are
             # new, and those the groups already said keep theirs (glossing is slow).
-            _gloss_group_phrases(document, glosser, known_glosses)
+            _gloss_group_phrases(document, self.glosser, known_glosses)
         document.warnings = list(dict.fromkeys([*document.warnings, *writer.warnings]))
         write_study(writer.path("themes.json"), document)
         if document.effects is not None:

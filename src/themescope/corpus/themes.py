@@ -313,6 +313,7 @@ class StudyThemesStage(Stage):
                 describer.tagger,
                 describer.embedder,
                 clustering.selection.backend,
+                describer.glosser,
             ),
             projection=clustering.projection.to_record(),
             themes=themes,

@@ -335,11 +335,15 @@ def _k_table(selection: KSelectionRecord) -> tuple[list[str], list[dict[str, Any
 
 def backend_rows(backends: BackendsRecord) -> list[dict[str, str]]:
     """The components of the themes stage as rows of kind, name and detail."""
+    translator = backends.translator
     rows = [
         ("captioner", backends.captioner.name, backends.captioner.model),
         ("cluster", backends.cluster, None),
         ("embedder", backends.embedder.name, backends.embedder.path),
         ("tagger", backends.tagger.name, backends.tagger.model),
+        ("translator", "none", None)
+        if translator is None
+        else ("translator", translator.name, translator.model),
     ]
     return [
         {"kind": kind, "name": name or "—", "detail": detail or ""} for kind, name, detail in rows

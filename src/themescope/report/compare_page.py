@@ -114,7 +114,7 @@ def _context(doc: JointCompareDocument, compare_dir: Path, width_px: int) -> dic
             f"from {fmt_setting(doc.phrase_matching.same_meaning_from)}: "
             f"{doc.phrase_matching.method}",
         ),
-        ("glosses", doc.gloss_language or "none"),
+        ("glosses", _glosses(doc)),
     ]
     return {
         "names": names,
@@ -126,6 +126,16 @@ def _context(doc: JointCompareDocument, compare_dir: Path, width_px: int) -> dic
         "created": doc.created,
         "warnings": list(doc.warnings),
     }
+
+
+def _glosses(doc: JointCompareDocument) -> str:
+    """The glosses' language and what made them: a reader must tell a translation from a gloss."""
+    if doc.gloss_language is None:
+        return "none"
+    if doc.gloss_translator is None:
+        return f"{doc.gloss_language}, from the CC-CEDICT dictionary"
+    translator = doc.gloss_translator
+    return f"{doc.gloss_language}, machine-translated by {translator.name} ({translator.model})"
 
 
 def build_compare_html(compare_dir: Path, *, thumb_width_px: int = THUMB_WIDTH_PX) -> str:

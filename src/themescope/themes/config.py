@@ -101,9 +101,12 @@ class ThemesConfig(Settings):
     )
     translator: str = setting(
         "none",
-        kind="str",
-        choices=Choices("translator", ("none",)),
-        help="Machine translator of non-English phrases (none: only the dictionary glosses).",
+        kind="name or path",
+        choices=Choices("translator", ("none",), or_folder=True),
+        flag="--translator",
+        help="Local translation model folder (MarianMT opus-mt-zh-en, NLLB, M2M100) whose "
+        "English translations are the glosses of non-English phrases; none: CC-CEDICT's "
+        "dictionary glosses.",
     )
     gloss_language: str = setting(
         "en",

@@ -19,7 +19,9 @@ sexually transmitted disease"):
 - A gloss has at most :data:`MAX_WORDS` words: the largest units of a place go
   first, then the end is cut ("…").
 
-A phrase without Chinese characters needs no gloss.
+A phrase without Chinese characters needs no gloss. With a machine translator
+(``--translator``, :mod:`themescope.themes.translate`), a phrase's gloss is its
+translation instead, cut as above; the dictionary glosses what it leaves empty.
 
 Example:
     >>> glosser = make_glosser("en")  # doctest: +SKIP
@@ -49,6 +51,7 @@ from themescope.media.background import zipf
 from themescope.media.language import contains_han, is_han
 from themescope.themes.config import GLOSS_LANGUAGES
 from themescope.themes.text import posseg_zh
+from themescope.themes.translate import Translator
 
 logger = logging.getLogger("themescope")
 
@@ -115,7 +118,9 @@ def check_gloss_language(value: str | None) -> str | None:
 
 
 def make_glosser(
-    language: str | None = "en", embedder: PhraseEmbedder | None = None
+    language: str | None = "en",
+    embedder: PhraseEmbedder | None = None,
+    translator: Translator | None = None,
 ) -> Glosser | None:
     """Return the glosser for a ``--gloss-language`` value; None when glosses are off.
 
@@ -124,6 +129,8 @@ def make_glosser(
         embedder: The run's phrase embedder: the glosser shares it when it is the
             multilingual one (one model in memory, and the phrases the tagger embedded
             are not embedded again); otherwise it loads its own.
+        translator: The ``--translator``, whose translations are the glosses; None:
+            the dictionary's.
 
     Raises:
         ConfigError: The value is not one of :data:`GLOSS_LANGUAGES`.
@@ -131,7 +138,8 @@ def make_glosser(
     target = check_gloss_language(language)
     if target is None:
         return None
-    return Glosser(target, embedder if embedder is not None and embedder.name == E5_NAME else None)
+    shared = embedder if embedder is not None and embedder.name == E5_NAME else None
+    return Glosser(target, shared, translator)
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,8 @@ class Glosser(Component):
         embedder: Multilingual phrase embedder that picks each word's sense; None
             loads multilingual-e5-small on first use (without it, and with an
             English-only embedder, each word gets the dictionary's first sense).
+        translator: A machine translator: a phrase's gloss is its translation (cut to
+            :data:`MAX_WORDS` words), and the dictionary's only where it gives none.
 
     The dictionary (122,000 entries) is read on the first Chinese phrase (or by
     :meth:`load`), once per process.
@@ -167,9 +177,16 @@ class Glosser(Component):
 
     name = "cc-cedict"
 
-    def __init__(self, target: str = "en", embedder: PhraseEmbedder | None = None) -> None:
+    def __init__(
+        self,
+        target: str = "en",
+        embedder: PhraseEmbedder | None = None,
+        translator: Translator | None = None,
+    ) -> None:
         self.target = target
         self.embedder = embedder
+        self.translator = translator
+        self.translations_: dict[str, str] = {}
 
     def load(self) -> Glosser:
         """Read the dictionary now and return self.
@@ -190,6 +207,9 @@ class Glosser(Component):
         """Return the gloss of ``phrase``; None for a phrase without Chinese characters."""
         if not contains_han(phrase):
             return None
+        translated = self._translations([phrase])[phrase] if self.translator is not None else ""
+        if translated:
+            return Gloss(_limit(translated.split()))
         self.load()
         parts = [self._gloss_chunk(chunk) for chunk in phrase.split()]
         text = " ".join(p.text for p in parts if p.text)
@@ -209,9 +229,13 @@ class Glosser(Component):
         of every word of every phrase are embedded in one call first (a run has
         thousands; the engine embeds a batch faster than one string at a time, and
         the embedder keeps each vector, so a sense shared by many words is embedded
-        once and :meth:`lookup` finds them all).
+        once and :meth:`lookup` finds them all); with a translator, every phrase is
+        translated in one call, and only those it gives nothing for are embedded.
         """
         chinese = [p for p in dict.fromkeys(phrases) if contains_han(p)]
+        if self.translator is not None:
+            translated = self._translations(chinese)
+            chinese = [p for p in chinese if not translated[p]]
         if chinese:
             embedder = self.load().senses_embedder_
             if embedder is not None:
@@ -223,6 +247,13 @@ class Glosser(Component):
     def gloss_many(self, phrases: Sequence[str]) -> list[str | None]:
         """Return the gloss of each phrase, in order."""
         return [None if g is None else g.text for g in self.lookup_many(phrases)]
+
+    def _translations(self, phrases: Sequence[str]) -> dict[str, str]:
+        """Every phrase translated so far, ``phrases`` among them (new ones in one call)."""
+        assert self.translator is not None  # the callers check
+        new = [p for p in dict.fromkeys(phrases) if p not in self.translations_]
+        self.translations_.update(zip(new, self.translator.translate(new), strict=True))
+        return self.translations_
 
     def _gloss_chunk(self, chunk: str) -> Gloss:
         """Gloss one whitespace-free piece from its words (see the module docstring)."""

@@ -44,6 +44,7 @@ from themescope.documents import (
     EmbedderBackend,
     ThemeRecord,
     ThemesDocument,
+    TranslatorBackend,
     write_themes,
 )
 from themescope.errors import ThemescopeError
@@ -72,6 +73,7 @@ from themescope.themes.describe import (
     theme_materials,
 )
 from themescope.themes.gloss import Glosser, make_glosser
+from themescope.themes.translate import load_translator
 
 logger = logging.getLogger("themescope")
 
@@ -120,7 +122,9 @@ class ThemesStage(Stage):
         if self.tagger is None:
             self.tagger = _load_tagger(config, self.embedder)
         if self.glosser is None:
-            self.glosser = make_glosser(config.gloss_language, self.embedder)
+            self.glosser = make_glosser(
+                config.gloss_language, self.embedder, load_translator(config.translator)
+            )
 
     def settings(self) -> dict[str, Any]:
         """The themes settings."""
@@ -210,7 +214,11 @@ def _load_tagger(config: ThemesConfig, embedder: PhraseEmbedder) -> Tagger:
 
 
 def backends_record(
-    captioner: Captioner | None, tagger: Tagger, embedder: PhraseEmbedder, cluster: str
+    captioner: Captioner | None,
+    tagger: Tagger,
+    embedder: PhraseEmbedder,
+    cluster: str,
+    glosser: Glosser | None,
 ) -> BackendsRecord:
     """What themes.json records of the components that made the themes."""
     from themescope.embedding import embedder_info
@@ -223,7 +231,15 @@ def backends_record(
             name=str(embedder_described["name"]), path=embedder_described["path"]
         ),
         cluster=cluster,
+        translator=gloss_translator(glosser),
     )
+
+
+def gloss_translator(glosser: Glosser | None) -> TranslatorBackend | None:
+    """What the documents record of the machine translator that made the glosses, if one did."""
+    if glosser is None or glosser.translator is None:
+        return None
+    return glosser.translator.backend()
 
 
 def _write_themes(
@@ -329,7 +345,7 @@ def _write_themes(
         )
         themes[-1].stability = clustering.theme_stability(t)
     n_unsupported = sum(1 for theme in themes for p in theme.phrases if not p.supported)
-    backends = backends_record(captioner, tagger, embedder, selection.backend)
+    backends = backends_record(captioner, tagger, embedder, selection.backend, glosser)
     document = ThemesDocument(
         schema_version=THEMES_SCHEMA_VERSION,
         k=k,

@@ -43,7 +43,7 @@ from themescope.themes.phrase_match import (
     embed_phrases,
     phrase_similarity,
 )
-from themescope.themes.stage import ThemesStage
+from themescope.themes.stage import ThemesStage, gloss_translator
 
 logger = logging.getLogger("themescope")
 
@@ -218,6 +218,7 @@ def _compare(run: RunDirectory, stage: CompareStage, writer: StageWriter) -> Joi
             glosses=glosser is not None,
         ),
         gloss_language=None if glosser is None else glosser.target,
+        gloss_translator=gloss_translator(glosser),
         warnings=list(study.warnings),
     )
 
