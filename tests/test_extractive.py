@@ -677,3 +677,9 @@ def test_an_english_phrase_is_not_cut_where_its_noun_phrase_goes_on():
     long = extract(["The walt grealis special achievement award happening."], "en", set())
     assert ("walt", "greali", "special", "achievement") not in long.counts  # "award" goes on
     assert ("greali", "special", "achievement", "award") in long.counts  # a verb follows
+
+
+def test_a_possessive_ends_no_english_phrase():
+    found = extract(["China's rural revitalization is China's goal."], "en", set())
+    assert ("china",) not in found.counts  # "china's" owns what follows; it is no topic alone
+    assert found.surface(("china", "rural", "revitalization")) == "china's rural revitalization"

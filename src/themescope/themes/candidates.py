@@ -251,7 +251,9 @@ def _extract_en(text: str, out: ThemeCandidates, name_tokens: set[str], max_word
                 last = gram[-1]
                 if n > 1 and not (last in _INSIDE_EN or _edge_en(last, name_tokens)):
                     break  # a stop word or a name inside ends every longer gram too
-                ends = _edge_en(last, name_tokens) and (n == 1 or _ends_np(last))
+                # a possessive opens the noun phrase it owns ("china's rural revitalization")
+                possessive = last.endswith(("'s", "’s"))
+                ends = _edge_en(last, name_tokens) and (n == 1 or _ends_np(last)) and not possessive
                 if ends and (n == max_words or "of" in gram) and i + n < len(tokens):
                     # the noun phrase goes on past the longest candidate, or past the
                     # object of its "of": a cut ("directives of general" of "... of

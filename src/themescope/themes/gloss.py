@@ -97,6 +97,7 @@ _SKIPPED_SENSES = (
     "taiwan pr.",
     "abbr. for",
     "also written",
+    "kangxi radical",
 )
 
 
