@@ -77,6 +77,16 @@ TRANSLATED_PHRASES = ["加强针", "老年人", "疫苗"]
 """One token each: one batch needs no padding, so it decodes as each phrase alone."""
 MARIAN_WORDS = ["booster", "shot", "old", "people", "vaccine", "the", "news", "clinic", "today"]
 MARIAN_EOS = 2
+TINY_ENCODER_DECODER = {
+    "d_model": 16,
+    "encoder_layers": 1,
+    "decoder_layers": 1,
+    "encoder_attention_heads": 2,
+    "decoder_attention_heads": 2,
+    "encoder_ffn_dim": 32,
+    "decoder_ffn_dim": 32,
+}
+"""The sizes of the tiny encoder-decoder models the tests build (MarianMT, Whisper)."""
 
 
 def build_tiny_marian(folder: Path, *, eos_bias: float = -1e4, codes: tuple[str, ...] = ()) -> None:
@@ -101,13 +111,7 @@ def build_tiny_marian(folder: Path, *, eos_bias: float = -1e4, codes: tuple[str,
     torch.manual_seed(0)
     config = MarianConfig(
         vocab_size=len(vocab),
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
+        **TINY_ENCODER_DECODER,
         max_position_embeddings=64,
         pad_token_id=1,
         eos_token_id=MARIAN_EOS,

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import TINY_ENCODER_DECODER
 from themescope.errors import (
     BackendError,
     ConfigError,
@@ -203,13 +204,7 @@ def convert_tiny_whisper(root: Path) -> Path:
     config = WhisperConfig(
         vocab_size=len(vocab),
         num_mel_bins=80,
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
+        **TINY_ENCODER_DECODER,
         decoder_start_token_id=vocab["<|startoftranscript|>"],
         eos_token_id=eot,
         pad_token_id=eot,
