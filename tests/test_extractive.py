@@ -683,3 +683,16 @@ def test_a_possessive_ends_no_english_phrase():
     found = extract(["China's rural revitalization is China's goal."], "en", set())
     assert ("china",) not in found.counts  # "china's" owns what follows; it is no topic alone
     assert found.surface(("china", "rural", "revitalization")) == "china's rural revitalization"
+
+
+def test_an_adjective_said_once_is_quoted_with_the_noun_the_run_repeats():
+    caption = (
+        "WAS THERE CONTACT TO THE HEAD? THE LEAGUE WOULD SAY THIS IS UNAVOIDABLE CONTACT. "
+        "A TALLER PLAYER ON A SMALLER PLAYER."
+    )
+    found = extract([caption], "en", set())
+    keep_recurring([found], min_count=2)
+    scores = nested_counts(found.counts)
+    assert scores[("unavoidable", "contact")] > 0 and scores[("unavoidable",)] == 0
+    assert scores[("taller", "player")] > 0 and scores[("smaller", "player")] > 0
+    assert ("league",) in found.counts  # "would" is no noun the run repeats

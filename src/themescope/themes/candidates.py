@@ -92,6 +92,10 @@ COMMON_LAST_ZIPF = 5.6
 """An English phrase of several words does not end in a word this common in general
 English: such a word is mostly a verb or adverb after the noun ("booster shots help")."""
 
+HEAD_ZIPF = 5.3
+"""A noun that an adjective said once is quoted with is rarer than this in general English
+(contact 5.0, player 5.2): commoner words after an adjective are mostly adverbs or verbs
+(far 5.5, help 5.8)."""
 _INSIDE_EN = frozenset({"of"})
 _GLUED_CLOCK = re.compile(r"(?<=[^\W\d_])(?=\d{1,2}:\d{2}\b)")
 """A clock read onto the word before it: the bug "LIVE 12:17" is read "LIVE12:17"."""
@@ -540,37 +544,50 @@ def _join_zh(words: Sequence[str]) -> str:
 def keep_recurring(themes: Sequence[ThemeCandidates], min_count: int) -> None:
     """Drop, in place, multi-word candidates seen fewer than ``min_count`` times in the run.
 
-    A phrase said once is kept where it is the only setting of a word English does not
-    know (a name's part: "grealis" of "WALT GREALIS SPECIAL ACHIEVEMENT AWARD"): the
-    word alone is a cut, the phrase says what it is. :func:`nested_counts` then gives the
-    word nothing of its own.
+    A phrase said once is kept where it is the setting of a single English word that
+    says little alone (:func:`_settings_of_single_words`). :func:`nested_counts` then
+    gives the word nothing of its own.
     """
     total: Counter[Key] = Counter()
     for theme in themes:
         total.update(theme.counts)
     for theme in themes:
-        settings = _settings_of_unknown_words(theme, total)
+        settings = _settings_of_single_words(theme, total, min_count)
         for key in [
             k for k in theme.counts if len(k) > 1 and total[k] < min_count and k not in settings
         ]:
             del theme.counts[key]
 
 
-def _settings_of_unknown_words(theme: ThemeCandidates, total: Counter[Key]) -> set[Key]:
-    """The setting of each English word general English does not know.
+def _settings_of_single_words(
+    theme: ThemeCandidates, total: Counter[Key], min_count: int
+) -> set[Key]:
+    """The phrases that say what a single English word alone would cut short.
 
-    That is the longest candidate holding the word wherever the run says it (of
-    those, the one the word opens first: an English head comes last).
+    - A word general English does not know (a name's part: "grealis" of "WALT GREALIS
+      SPECIAL ACHIEVEMENT AWARD") is quoted in the longest candidate holding it
+      wherever the run says it (of those, the one it opens first: an English head
+      comes last).
+    - A word said once before a noun the run says again (one rarer than
+      :data:`HEAD_ZIPF`) is that noun's modifier: an adjective alone is no topic
+      ("unavoidable" of "unavoidable contact", where "contact" recurs; "taller player").
     """
     out = set()
     for key in theme.counts:
         word = key[0]
-        known = zipf(theme.surface(key), "en") > FLOOR_ZIPF
-        if len(key) > 1 or not (word.isascii() and word.isalpha()) or known:
+        if len(key) > 1 or not (word.isascii() and word.isalpha()):
             continue
         holders = [k for k in theme.counts if len(k) > 1 and word in k and total[k] == total[key]]
-        if holders:
-            out.add(max(holders, key=lambda k: (len(k), -k.index(word))))
+        if zipf(theme.surface(key), "en") <= FLOOR_ZIPF:
+            if holders:
+                out.add(max(holders, key=lambda k: (len(k), -k.index(word))))
+        elif total[key] == 1:
+            modified = [k for k in holders if len(k) == 2 and k[0] == word]
+            out.update(
+                k
+                for k in modified
+                if total[k[1:]] >= min_count and zipf(theme.surface(k[1:]), "en") < HEAD_ZIPF
+            )
     return out
 
 
