@@ -77,12 +77,18 @@ SUPPLEMENT = """
 服務中心 服务中心 [fu2 wu4 zhong1 xin1] /service centre/
 主持人 主持人 [zhu3 chi2 ren2] /presenter/host/anchor/
 青山 青山 [qing1 shan1] /green hills/
+烏方 乌方 [Wu1 fang1] /the Ukrainian side/
+俄方 俄方 [E2 fang1] /the Russian side/
+以方 以方 [Yi3 fang1] /the Israeli side/
+巴方 巴方 [Ba1 fang1] /the Palestinian side/
 """
 """Entries that replace or add to CC-CEDICT's, in its format, for broadcast news: a term
 that is more than its words (基础性疾病, not "basic disease"), CCTV's programme names,
 which are titles (焦点访谈, not "focal point interview"), a role whose first sense is
 an explanation (主持人 "TV or radio presenter"), and a word of the "green hills" slogans
-(绿水青山) whose figurative sense the sense picker preferred alone (青山 "the good life")."""
+(绿水青山) whose figurative sense the sense picker preferred alone (青山 "the good life"),
+and the sides of the wars the news reports, by their one-character names (乌方 is not
+"crow side")."""
 _SKIPPED_SENSES = (
     "cl:",
     "variant of",
@@ -430,8 +436,14 @@ def _unreduplicated(chunk: str) -> str:
 
 
 def _senses(word: str) -> list[str]:
-    """The senses of ``word`` a phrase picks from: titles, not explanations, commonest first."""
-    every = [s for entry in _entries(word) for s in entry]
+    """The senses of ``word`` a phrase picks from: titles, not explanations, commonest first.
+
+    A word that is a common word too is not read as a name (农家 "peasant family", not
+    "School of Agriculture"; 斯 "this", not "Slovakia").
+    """
+    entries = _entries(word)
+    common = _entries(word, names=False)
+    every = [s for entry in (common or entries) for s in entry]
     return [s for s in every if len(s.split()) <= MAX_SENSE_WORDS][:MAX_SENSES] or every[:1]
 
 
@@ -735,11 +747,16 @@ def _limit(words: list[str]) -> str:
     return text
 
 
-def _entries(word: str) -> list[list[str]]:
-    """The cleaned senses of every entry of ``word``, common words before proper names."""
+def _entries(word: str, *, names: bool = True) -> list[list[str]]:
+    """The cleaned senses of every entry of ``word``, common words before proper names.
+
+    ``names`` False leaves the proper names out.
+    """
     entries = []
     for line in _dictionary().get(word, []):
         pinyin, _, definitions = line[1:].rstrip("/ ").partition("] /")
+        if not names and pinyin[:1].isupper():
+            continue
         senses = [c for c in (_clean(d) for d in re.split(r"[/;]", definitions)) if c]
         if not senses:
             continue
