@@ -186,10 +186,11 @@ BROADCASTERS_ZH = frozenset(
     {
         *("央视", "央视新闻", "中央电视台", "中央广播电视总台", "总台", "本台", "本台消息"),
         *("新闻联播", "焦点访谈", "东方时空", "朝闻天下", "新闻30分"),  # its programmes
+        *("系列报道", "专题报道", "系列评论"),  # and its words for their segments
     }
 )
-"""Chinese state TV's names for itself and its news programmes, as jieba cuts them: the
-station naming itself ("新闻联播推出系列报道"), never what a story is about."""
+"""Chinese state TV's names for itself, its news programmes and their segments, as jieba
+cuts them: the station naming itself ("新闻联播推出系列报道"), never what a story is about."""
 _NETWORKS = "|".join(sorted(BROADCASTERS))
 _WORD = r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"
 _NAME = rf"(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}})"
