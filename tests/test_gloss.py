@@ -78,7 +78,7 @@ def test_another_word_the_dictionary_lacks_is_glossed_by_its_characters(glosser,
     [
         # A verb at a compound's head names the act, in its commonest -ing spelling.
         ("生态文明建设", "ecology civilization building"),  # 建设 has verb senses only
-        ("数字乡村建设", "numeral village building"),
+        ("数字乡村建设", "digital village building"),  # the news sense (see SUPPLEMENT)
         ("接种", "to be vaccinated"),  # alone, a verb keeps its infinitive
         ("收储", "receive store"),  # a character's senses are too many: 储 is not "heir"
     ],

@@ -77,6 +77,7 @@ SUPPLEMENT = """
 服務中心 服务中心 [fu2 wu4 zhong1 xin1] /service centre/
 主持人 主持人 [zhu3 chi2 ren2] /presenter/host/anchor/
 青山 青山 [qing1 shan1] /green hills/
+數字 数字 [shu4 zi4] /digital/number/figure/amount/
 烏方 乌方 [Wu1 fang1] /the Ukrainian side/
 俄方 俄方 [E2 fang1] /the Russian side/
 以方 以方 [Yi3 fang1] /the Israeli side/
@@ -87,6 +88,8 @@ that is more than its words (基础性疾病, not "basic disease"), CCTV's progr
 which are titles (焦点访谈, not "focal point interview"), a role whose first sense is
 an explanation (主持人 "TV or radio presenter"), and a word of the "green hills" slogans
 (绿水青山) whose figurative sense the sense picker preferred alone (青山 "the good life"),
+a word whose arithmetic senses it preferred in the news's "digital" compounds (数字乡村
+"numeral village"),
 and the sides of the wars the news reports, by their one-character names (乌方 is not
 "crow side")."""
 _SKIPPED_SENSES = (
