@@ -176,17 +176,42 @@ def test_an_older_compare_json_still_reads(tmp_path: Path) -> None:
     assert not isinstance(document, JointCompareDocument)
 
 
-def test_a_word_by_word_gloss_is_marked_on_the_page(tmp_path: Path) -> None:
-    from themescope.compare_document import (
-        COMPARE_SCHEMA_VERSION,
-        JointPhrase,
-        JointRun,
-        JointTheme,
-        SaidByBoth,
-        write_compare,
-    )
+def _pair_page(folder: Path, themes: list) -> str:
+    """The compare page of a us (English) and cn (Chinese) pair with ``themes``."""
+    from themescope.compare_document import COMPARE_SCHEMA_VERSION, JointRun, write_compare
     from themescope.documents import PhraseMatching
     from themescope.report.compare_page import build_compare_html
+
+    write_compare(
+        folder / "compare.json",
+        JointCompareDocument(
+            schema_version=COMPARE_SCHEMA_VERSION,
+            tool="themescope",
+            version="test",
+            created="2026-12-06T00:00:00+00:00",
+            runs=[
+                JointRun(
+                    name=n,
+                    path=f"/runs/{n}",
+                    lang=lang,
+                    ingest_fingerprint=n,
+                    n_frames=2,
+                    seconds=4.0,
+                )
+                for n, lang in (("us", "en"), ("cn", "zh"))
+            ],
+            min_share=0.05,
+            themes=themes,
+            phrase_matching=PhraseMatching(method="test", same_meaning_from=0.3, glosses=True),
+            gloss_language="en",
+            warnings=[],
+        ),
+    )
+    return build_compare_html(folder)
+
+
+def test_a_word_by_word_gloss_is_marked_on_the_page(tmp_path: Path) -> None:
+    from themescope.compare_document import JointPhrase, JointTheme, SaidByBoth
 
     guessed = JointPhrase(text="角角落落", gloss="corner corner", gloss_word_by_word=True)
     known = JointPhrase(text="加强针", gloss="booster shot")
@@ -207,37 +232,33 @@ def test_a_word_by_word_gloss_is_marked_on_the_page(tmp_path: Path) -> None:
         ],
         only={"us": [], "cn": [guessed]},
     )
-    write_compare(
-        tmp_path / "compare.json",
-        JointCompareDocument(
-            schema_version=COMPARE_SCHEMA_VERSION,
-            tool="themescope",
-            version="test",
-            created="2026-12-06T00:00:00+00:00",
-            runs=[
-                JointRun(
-                    name=n,
-                    path=f"/runs/{n}",
-                    lang=lang,
-                    ingest_fingerprint=n,
-                    n_frames=2,
-                    seconds=4.0,
-                )
-                for n, lang in (("us", "en"), ("cn", "zh"))
-            ],
-            min_share=0.05,
-            themes=[theme],
-            phrase_matching=PhraseMatching(method="test", same_meaning_from=0.3, glosses=True),
-            gloss_language="en",
-            warnings=[],
-        ),
-    )
-    page = build_compare_html(tmp_path)
+    page = _pair_page(tmp_path, [theme])
     # A gloss pieced together from the parts of an unknown word may mislead: marked "≈".
     assert '角角落落 <span class="gloss">(≈ corner corner)</span>' in page
     assert "≈ two mountains idea" in page
     assert '加强针 <span class="gloss">(booster shot)</span>' in page
     assert "≈ booster shot" not in page
+    assert "read it with care" not in page  # the shared theme has a phrase both say
+
+
+def test_a_shared_theme_without_a_phrase_in_common_is_read_with_care(tmp_path: Path) -> None:
+    from themescope.compare_document import JointPhrase, JointTheme
+
+    theme = JointTheme(
+        id=0,
+        label="安吉 · visit zhongwei",
+        shares={"us": 0.2, "cn": 0.3},
+        shared=True,
+        n_frames=4,
+        representative_images=[],
+        phrases={"us": [JointPhrase(text="visit zhongwei")], "cn": [JointPhrase(text="安吉")]},
+        said_by_both=[],
+        only={"us": [JointPhrase(text="visit zhongwei")], "cn": [JointPhrase(text="安吉")]},
+    )
+    page = _pair_page(tmp_path, [theme])
+    assert "1 of 1 themes are in every report" in page
+    assert "In 1 of them no phrase of one report means what a phrase of the other says" in page
+    assert "read it with care" in page
 
 
 def test_a_shared_theme_is_labelled_by_what_every_run_says() -> None:
