@@ -56,6 +56,7 @@ def test_english_candidates_skip_stop_words_and_clauses():
     assert "bill" in candidates("The bill passed")  # a content word in sklearn's list
     assert "department of health" in candidates("The department of health said so.")
     assert "line today" not in candidates("The line today is long.")  # no NP ends in "today"
+    assert "digital rural" not in candidates("Digital rural development grows.")  # nor "rural"
 
 
 def test_phrases_split_over_frames_are_found_whole(embedder):

@@ -99,12 +99,16 @@ HEAD_ZIPF = 5.3
 _INSIDE_EN = frozenset({"of"})
 _GLUED_CLOCK = re.compile(r"(?<=[^\W\d_])(?=\d{1,2}:\d{2}\b)")
 """A clock read onto the word before it: the bug "LIVE 12:17" is read "LIVE12:17"."""
-# Adverbs, time words and predicative adjectives end no noun phrase ("line today").
+# Adverbs, time words, predicative adjectives and the adjectives news puts before its nouns
+# end no noun phrase ("line today", "digital rural" of "digital rural development").
 _NOT_LAST_EN = frozenset(
     """
     today tonight tomorrow yesterday now here there also still even ever very much many
     again ago away later soon already good great bad new old big little small high low
     long short same different whole able sure certain possible important available
+    rural urban digital economic political social national international local global public
+    foreign domestic military financial environmental ecological agricultural industrial
+    cultural historic historical strategic technological medical regional provincial federal
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 _NOUN_FLAGS_ZH = frozenset({"n", "nz", "ns", "nt", "nw", "vn", "an", "j", "ng", "eng"})
