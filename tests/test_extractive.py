@@ -696,3 +696,6 @@ def test_an_adjective_said_once_is_quoted_with_the_noun_the_run_repeats():
     assert scores[("unavoidable", "contact")] > 0 and scores[("unavoidable",)] == 0
     assert scores[("taller", "player")] > 0 and scores[("smaller", "player")] > 0
     assert ("league",) in found.counts  # "would" is no noun the run repeats
+    verb = extract(["THE AWARD HAPPENING AT JUNO. SOMETHING HAPPENING NOW."], "en", set())
+    keep_recurring([verb], min_count=2)
+    assert ("award", "happening") not in verb.counts  # "happening" recurs, but as a verb

@@ -590,7 +590,9 @@ def _settings_of_single_words(
             out.update(
                 k
                 for k in modified
-                if total[k[1:]] >= min_count and zipf(theme.surface(k[1:]), "en") < HEAD_ZIPF
+                if total[k[1:]] >= min_count
+                and zipf(theme.surface(k[1:]), "en") < HEAD_ZIPF
+                and not inflected(k[1], ("ing", "ed"))  # a verb's form: "award happening"
             )
     return out
 
