@@ -83,15 +83,17 @@ SUPPLEMENT = """
 以方 以方 [Yi3 fang1] /the Israeli side/
 巴方 巴方 [Ba1 fang1] /the Palestinian side/
 """
-"""Entries that replace or add to CC-CEDICT's, in its format, for broadcast news: a term
-that is more than its words (基础性疾病, not "basic disease"), CCTV's programme names,
-which are titles (焦点访谈, not "focal point interview"), a role whose first sense is
-an explanation (主持人 "TV or radio presenter"), and a word of the "green hills" slogans
-(绿水青山) whose figurative sense the sense picker preferred alone (青山 "the good life"),
-a word whose arithmetic senses it preferred in the news's "digital" compounds (数字乡村
-"numeral village"),
-and the sides of the wars the news reports, by their one-character names (乌方 is not
-"crow side")."""
+"""Entries that replace or add to CC-CEDICT's, in its format, for broadcast news:
+
+- a term that is more than its words (基础性疾病, not "basic disease");
+- CCTV's programme names, which are titles (焦点访谈, not "focal point interview");
+- a role whose first sense is an explanation (主持人 "TV or radio presenter");
+- senses the sense picker preferred where the news means another: 青山 of the "green
+  hills" slogans (绿水青山), not "the good life"; 数字 of the "digital" compounds
+  (数字乡村), not "numeral";
+- the sides of the wars the news reports, by their one-character names (乌方 is not
+  "crow side").
+"""
 _SKIPPED_SENSES = (
     "cl:",
     "variant of",
