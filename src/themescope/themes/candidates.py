@@ -576,12 +576,17 @@ def _settings_of_single_words(
       :data:`HEAD_ZIPF`) is that noun's modifier: an adjective alone is no topic
       ("unavoidable" of "unavoidable contact", where "contact" recurs; "taller player").
     """
+    phrases_with: dict[str, list[Key]] = {}
+    for key in theme.counts:
+        if len(key) > 1:
+            for word in set(key):
+                phrases_with.setdefault(word, []).append(key)
     out = set()
     for key in theme.counts:
         word = key[0]
         if len(key) > 1 or not (word.isascii() and word.isalpha()):
             continue
-        holders = [k for k in theme.counts if len(k) > 1 and word in k and total[k] == total[key]]
+        holders = [k for k in phrases_with.get(word, ()) if total[k] == total[key]]
         if zipf(theme.surface(key), "en") <= FLOOR_ZIPF:
             if holders:
                 out.add(max(holders, key=lambda k: (len(k), -k.index(word))))
