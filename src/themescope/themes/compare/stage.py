@@ -152,6 +152,10 @@ def _compare(run: RunDirectory, stage: CompareStage, writer: StageWriter) -> Joi
     glosser = describer.glosser
 
     looked_up: dict[str, Gloss | None] = {}
+    if glosser is not None:
+        # in one batch: the senses embedded, or the phrases translated, in one call
+        texts = list(dict.fromkeys(p for sides in said.values() for ps in sides for p in ps))
+        looked_up.update(zip(texts, glosser.lookup_many(texts), strict=True))
 
     def joint(text: str) -> JointPhrase:
         if text not in looked_up:
