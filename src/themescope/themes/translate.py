@@ -84,6 +84,7 @@ class Seq2SeqTranslator(Translator):
         self.batch_size = batch_size
         self.model_: Any = None
         self.tokenizer_: Any = None
+        self.language_codes_: tuple[str, str] | None = None
 
     def backend(self) -> TranslatorBackend:
         """Return what the documents record: the model's folder."""
@@ -112,6 +113,13 @@ class Seq2SeqTranslator(Translator):
             name="translator",
             classes=("AutoTokenizer", "AutoModelForSeq2SeqLM"),
         )
+        # once: a multilingual vocabulary holds 256,000 tokens, and get_vocab copies them
+        vocabulary = self.tokenizer_.get_vocab()
+        self.language_codes_ = next(
+            (pair for pair in LANGUAGE_CODES if all(code in vocabulary for code in pair)), None
+        )
+        if self.language_codes_ is not None:
+            self.tokenizer_.src_lang = self.language_codes_[0]
         return self
 
     def generation_kwargs(self) -> dict[str, Any]:
@@ -121,7 +129,7 @@ class Seq2SeqTranslator(Translator):
             "do_sample": False,
             "num_beams": 1,
         }
-        codes = self._language_codes()
+        codes = self.load().language_codes_
         if codes is not None:
             kwargs["forced_bos_token_id"] = self.tokenizer_.convert_tokens_to_ids(codes[1])
         return kwargs
@@ -133,9 +141,6 @@ class Seq2SeqTranslator(Translator):
         self.load()
         import torch
 
-        codes = self._language_codes()
-        if codes is not None:
-            self.tokenizer_.src_lang = codes[0]
         kwargs = self.generation_kwargs()
         batches = [
             list(texts[start : start + self.batch_size])
@@ -155,13 +160,6 @@ class Seq2SeqTranslator(Translator):
             decoded = self.tokenizer_.batch_decode(output, skip_special_tokens=True)
             translations.extend(" ".join(text.split()) for text in decoded)
         return translations
-
-    def _language_codes(self) -> tuple[str, str] | None:
-        """The model's (Chinese, English) language tokens; None for a one-pair model."""
-        vocabulary = self.tokenizer_.get_vocab()
-        return next(
-            (pair for pair in LANGUAGE_CODES if all(code in vocabulary for code in pair)), None
-        )
 
 
 def load_translator(value: str, *, device: str = "auto") -> Translator | None:
