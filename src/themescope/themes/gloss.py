@@ -446,9 +446,7 @@ def _senses(word: str) -> list[str]:
     A word that is a common word too is not read as a name (农家 "peasant family", not
     "School of Agriculture"; 斯 "this", not "Slovakia").
     """
-    entries = _entries(word)
-    common = _entries(word, names=False)
-    every = [s for entry in (common or entries) for s in entry]
+    every = [s for entry in (_entries(word, names=False) or _entries(word)) for s in entry]
     return [s for s in every if len(s.split()) <= MAX_SENSE_WORDS][:MAX_SENSES] or every[:1]
 
 
