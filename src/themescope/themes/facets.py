@@ -156,10 +156,10 @@ def theme_label(
 
 def _lone_predicate_zh(text: str) -> bool:
     words = posseg_zh(text) if contains_han(text) else ()
-    return len(words) == 1 and words[0][1] in _PREDICATE_FLAGS_ZH
+    return len(words) == 1 and words[0][1] in _VERB_OR_ADJECTIVE_FLAGS_ZH
 
 
-_PREDICATE_FLAGS_ZH = frozenset({"v", "vd", "vg", "a", "ad", "ag", "z"})
+_VERB_OR_ADJECTIVE_FLAGS_ZH = frozenset({"v", "vd", "vg", "a", "ad", "ag", "z"})
 """jieba's flags of a verb or an adjective."""
 
 
